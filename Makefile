@@ -1,0 +1,131 @@
+# SPDX-License-Identifier: Apache-2.0
+# ember: one non-recursive Makefile. Fragments under guest-init/ and tests/
+# add their own targets to the variables declared here.
+#
+#   make            build the monitor and the small guests
+#   make run        install deps, build, boot the demo guest (hello.elf)
+#   make test       install deps, build everything, run every test
+#   make guest      build the Linux guest (kernel, initrd), cached
+#   make check      static analysis + sanitizer build of the unit tests
+#   make clean      rm -rf $(O)
+
+O ?= build
+CC ?= gcc
+WERROR ?= 1
+SANITIZE ?= 0
+V ?= 0
+SHELL := /bin/bash
+
+ifeq ($(V),0)
+Q := @
+quiet = @printf '  %-8s %s\n' $(1) $(2);
+else
+Q :=
+quiet =
+endif
+
+WARNINGS += -Wall
+WARNINGS += -Wextra
+WARNINGS += -Wshadow
+WARNINGS += -Wstrict-prototypes
+WARNINGS += -Wmissing-prototypes
+WARNINGS += -Wformat=2
+ifeq ($(WERROR),1)
+WARNINGS += -Werror
+endif
+
+CFLAGS ?= -O2 -g
+HOST_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARNINGS) $(CFLAGS)
+HOST_CFLAGS += -fstack-protector-strong -MMD -MP -Imonitor -Ivirtio
+HOST_LDFLAGS := -Wl,-z,noexecstack -Wl,-z,relro -Wl,-z,now $(LDFLAGS)
+
+# Debian packages the build, the tests and the guests need.
+DEB_PACKAGES := gcc make binutils libc6-dev linux-libc-dev libcmocka-dev \
+	libseccomp-dev linux-source-6.1 busybox-static flex bison bc libelf-dev \
+	libssl-dev cpio xz-utils lz4 file
+
+.PHONY: all deps run test test-bins guest check clean help
+all: ember guests
+
+DEPS :=
+GUESTS :=
+TEST_BINS :=
+
+# ---------------------------------------------------------------- monitor
+VIRTIO_SRCS += virtio/gmem.c
+
+MONITOR_SRCS :=
+include monitor/monitor.mk
+
+VIRTIO_OBJS := $(VIRTIO_SRCS:%.c=$(O)/%.o)
+MONITOR_OBJS := $(MONITOR_SRCS:%.c=$(O)/%.o)
+DEPS += $(VIRTIO_OBJS:.o=.d) $(MONITOR_OBJS:.o=.d)
+
+$(O)/%.o: %.c | $(O)/.dirs
+	$(call quiet,CC,$@)mkdir -p $(dir $@) && $(CC) $(HOST_CFLAGS) -c $< -o $@
+
+$(O)/.dirs:
+	$(Q)mkdir -p $(O) && touch $@
+
+$(O)/virtio/libvirtio.a: $(VIRTIO_OBJS)
+	$(call quiet,AR,$@)rm -f $@ && ar rcs $@ $^
+
+$(O)/ember: $(MONITOR_OBJS) $(O)/virtio/libvirtio.a
+	$(call quiet,LD,$@)$(CC) -static $(HOST_LDFLAGS) -o $@ $^ -lpthread
+
+.PHONY: ember
+ember: $(O)/ember
+
+# ---------------------------------------------------------------- guests
+include guest-init/runtime/runtime.mk
+include guest-init/linux/linux.mk
+
+.PHONY: guests
+guests: $(GUESTS)
+
+# ---------------------------------------------------------------- tests
+include tests/tests.mk
+
+# ---------------------------------------------------------------- top level
+test-bins: $(TEST_BINS)
+
+# The README's test command: set up what is missing, build, run everything.
+test: deps
+	$(Q)$(MAKE) --no-print-directory all test-bins guest
+	$(Q)O=$(O) tests/run.sh $(TEST_BINS)
+
+deps:
+	$(Q)missing=$$(for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing $$missing"; \
+		if [ "$$(id -u)" != 0 ]; then echo "deps: need root to install: $$missing" >&2; exit 1; fi; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -q >/dev/null && apt-get install -y -q $$missing >/dev/null || exit 1; \
+	fi
+
+run: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)echo "ember: booting $(O)/guest/hello.elf"
+	$(Q)$(O)/ember --kernel $(O)/guest/hello.elf --boot-timer -- world
+
+# Static analysis, then the unit tests built with ASan+UBSan in their own O=.
+CHECK_SRCS = $(MONITOR_SRCS) $(VIRTIO_SRCS)
+SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+check: deps
+	$(Q)command -v cppcheck >/dev/null && command -v clang-tidy >/dev/null || \
+		{ export DEBIAN_FRONTEND=noninteractive; apt-get install -y -q cppcheck clang-tidy >/dev/null; }
+	$(call quiet,CPPCHECK,monitor+virtio)cppcheck -q --std=c11 --enable=warning,performance,portability \
+		--error-exitcode=1 --inline-suppr -D__x86_64__ -Imonitor -Ivirtio $(CHECK_SRCS)
+	$(call quiet,TIDY,monitor+virtio)clang-tidy --quiet $(CHECK_SRCS) -- \
+		-std=c11 -D_GNU_SOURCE -Imonitor -Ivirtio 2>&1 | grep -v 'warnings generated' ; \
+		exit $${PIPESTATUS[0]}
+	$(Q)$(MAKE) --no-print-directory O=$(O)/san SANITIZE=1 CFLAGS="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" unit-test
+
+help:
+	@sed -n '3,11p' Makefile
+
+clean:
+	rm -rf $(O)
+
+-include $(DEPS)

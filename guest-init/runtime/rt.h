@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * rt.h: runtime internals shared by its C and assembly files (not for guests).
+ */
+#ifndef EMBER_RT_H
+#define EMBER_RT_H
+
+/* GDT selectors (entry.S builds the table). */
+#define RT_SEL_CODE64 0x08
+#define RT_SEL_DATA   0x10
+#define RT_SEL_CODE32 0x18
+#define RT_GDT_SIZE   32 /* 4 descriptors */
+
+#define RT_BOOT_STACK_SIZE 16384
+#define RT_AP_STACK_SIZE   16384
+
+/*
+ * Identity map: one PML4 entry, one PDPT, one page directory per GiB with
+ * 2 MiB pages. entry.S has the first 4 GiB prebuilt; rt_paging_init() extends
+ * the map to the top of the memory map, up to RT_PD_PAGES GiB.
+ */
+#define RT_PD_PAGES	 64
+#define RT_BOOT_PD_PAGES 4
+
+/*
+ * The AP trampoline is copied here: page 3, SIPI vector 3. The monitor
+ * puts nothing at 0x3000 (layout.h: GDT/IDT at 0x500, PVH info at 0x6000).
+ */
+#define RT_TRAMP_ADDR	0x3000
+#define RT_TRAMP_VECTOR (RT_TRAMP_ADDR >> 12)
+
+/* enum rt_entry values, for entry.S (start.c checks they match). */
+#define RT_ENTRY_LINUX64_VAL 1
+#define RT_ENTRY_PVH_VAL     2
+
+#define MSR_EFER 0xc0000080
+#define EFER_LME 0x100
+#define CR0_PE	 0x1
+#define CR0_PG	 0x80000000
+#define CR4_PAE	 0x20
+
+#ifndef __ASSEMBLER__
+#include <stdint.h>
+
+#include "runtime.h"
+
+/* entry.S / C shared state, set by the entry code before rt_start(). */
+extern uint64_t rt_boot_ptr;
+extern uint32_t rt_boot_entry;
+extern uint64_t rt_pml4[512];
+extern uint64_t rt_pdpt[512];
+extern char rt_gdt[];
+extern const char rt_idt_desc[];
+extern char _image_start[], _end[];
+
+/* start.c */
+void rt_start(void) __attribute__((noreturn));
+void rt_idt_load(void);
+struct rt_exc_frame;
+void rt_exception(struct rt_exc_frame *f) __attribute__((noreturn));
+
+/* console.c: print without taking the console lock (exception path). */
+void rt_printf_unlocked(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* smp.c: C entry of an AP, from the trampoline in long mode. */
+void rt_ap_entry(unsigned int index) __attribute__((noreturn));
+
+static inline void outb(uint16_t port, uint8_t v)
+{
+	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static inline uint8_t inb(uint16_t port)
+{
+	uint8_t v;
+
+	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+static inline void cpu_relax(void)
+{
+	__asm__ volatile("pause" ::: "memory");
+}
+
+static inline void write_cr3(uint64_t v)
+{
+	__asm__ volatile("mov %0, %%cr3" : : "r"(v) : "memory");
+}
+
+static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t *a, uint32_t *b, uint32_t *c,
+			 uint32_t *d)
+{
+	__asm__ volatile("cpuid" : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d) : "a"(leaf), "c"(sub));
+}
+
+static inline void __attribute__((noreturn)) halt_forever(void)
+{
+	for (;;)
+		__asm__ volatile("cli; hlt");
+}
+#endif /* !__ASSEMBLER__ */
+
+#endif /* EMBER_RT_H */

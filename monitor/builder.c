@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * builder.c: the recipe that turns a configuration into a running microVM:
+ * memory -> VM -> devices -> kernel, initrd, command line -> boot structures
+ * -> vCPUs; and the VMM loop that waits for it to end.
+ */
+#include "builder.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bootparams.h"
+#include "exit_port.h"
+#include "exit_status.h"
+#include "layout.h"
+#include "log.h"
+#include "mptable.h"
+#include "vcpu.h"
+#include "x86_cpu.h"
+
+#define MIB (1024ULL * 1024)
+/* KVM_GET_SUPPORTED_CPUID: start with this many entries, grow on E2BIG. */
+#define CPUID_INITIAL_ENTRIES 64
+#define CPUID_MAX_ENTRIES     1024
+/* Exit status for a run ended by a host signal: 128 + signal, as shells do. */
+#define SIGNAL_EXIT_BASE 128
+
+/* Teardown stages, in build order. */
+enum {
+	BUILT_NOTHING,
+	BUILT_VM,
+	BUILT_DEVICES,
+	BUILT_LOOP,
+};
+
+/* A host file mapped read-only. */
+struct host_file {
+	const uint8_t *data;
+	size_t size;
+};
+
+static int map_file(const char *flag, const char *path, struct host_file *f)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		log_error_errno(errno, "%s: cannot open '%s'", flag, path);
+		return -EINVAL;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		log_error("%s: '%s' is not a regular file", flag, path);
+		close(fd);
+		return -EINVAL;
+	}
+	if (st.st_size == 0) {
+		log_error("%s: '%s' is empty", flag, path);
+		close(fd);
+		return -EINVAL;
+	}
+	void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED) {
+		log_error_errno(errno, "%s: cannot map '%s'", flag, path);
+		return -EINVAL;
+	}
+	f->data = p;
+	f->size = (size_t)st.st_size;
+	return 0;
+}
+
+static void unmap_file(struct host_file *f)
+{
+	if (f->data != NULL)
+		munmap((void *)f->data, f->size);
+	f->data = NULL;
+}
+
+static void serial_irq(void *ctx)
+{
+	struct machine *m = ctx;
+
+	ioapic_pulse(&m->ioapic, LAYOUT_COM1_IRQ);
+}
+
+static int add_devices(struct machine *m, const struct vm_config *cfg)
+{
+	struct vm *vm = &m->vm;
+	int ret;
+
+	/* The IOAPIC's id follows the CPUs' APIC ids, as the MP table says. */
+	ret = ioapic_init(&m->ioapic, vm, cfg->vcpus);
+	if (ret == 0) {
+		serial_init(&m->serial, STDOUT_FILENO, serial_irq, m);
+		ret = bus_register(&vm->pio, LAYOUT_COM1_PORT, SERIAL_PORT_COUNT, serial_io,
+				   &m->serial);
+	}
+	if (ret == 0)
+		ret = i8042_init(&m->i8042, vm);
+	if (ret == 0)
+		ret = boot_timer_init(&m->boot_timer, vm, cfg->boot_timer);
+	if (ret == 0)
+		ret = exit_port_init(vm);
+	if (ret < 0)
+		log_error_errno(-ret, "devices: cannot place legacy devices on the bus");
+	return ret;
+}
+
+static int load_kernel_and_initrd(struct machine *m, const struct vm_config *cfg,
+				  struct boot_layout *bl)
+{
+	struct host_file kernel = {0}, initrd = {0};
+	int ret;
+
+	ret = map_file("--kernel", cfg->kernel_path, &kernel);
+	if (ret < 0)
+		return ret;
+	ret =
+	    loader_load_kernel(&m->vm.gmem, kernel.data, kernel.size, cfg->boot_entry, &m->kernel);
+	unmap_file(&kernel);
+	if (ret < 0) {
+		log_error("--kernel: cannot boot '%s'", cfg->kernel_path);
+		return ret;
+	}
+	if (cfg->initrd_path == NULL)
+		return 0;
+	ret = map_file("--initrd", cfg->initrd_path, &initrd);
+	if (ret < 0)
+		return ret;
+	ret =
+	    loader_load_initrd(&m->vm.gmem, &m->kernel, initrd.data, initrd.size, &bl->initrd_gpa);
+	bl->initrd_size = initrd.size;
+	unmap_file(&initrd);
+	if (ret < 0)
+		log_error("--initrd: cannot load '%s'", cfg->initrd_path);
+	return ret;
+}
+
+static int write_cmdline(struct machine *m, const struct vm_config *cfg, struct boot_layout *bl)
+{
+	char cmdline[LAYOUT_CMDLINE_MAX];
+	size_t limit = sizeof(cmdline);
+
+	/* A bzImage may accept less than our buffer (its cmdline_size). */
+	if (m->kernel.cmdline_max != 0 && m->kernel.cmdline_max + 1 < limit)
+		limit = m->kernel.cmdline_max + 1;
+	int len = config_cmdline(cfg, NULL, cmdline, limit);
+	if (len < 0)
+		return len;
+	bl->cmdline_gpa = LAYOUT_CMDLINE_ADDR;
+	bl->cmdline_size = (uint32_t)len + 1;
+	return gmem_write(&m->vm.gmem, LAYOUT_CMDLINE_ADDR, cmdline, (uint64_t)len + 1);
+}
+
+static int write_boot_structures(struct machine *m, const struct vm_config *cfg,
+				 struct vcpu_boot *boot)
+{
+	struct boot_layout bl = {0};
+	const struct gmem *gm = &m->vm.gmem;
+	int ret;
+
+	ret = load_kernel_and_initrd(m, cfg, &bl);
+	if (ret == 0)
+		ret = write_cmdline(m, cfg, &bl);
+	if (ret < 0)
+		return ret;
+
+	boot->entry = m->kernel.entry;
+	if (m->kernel.format == KERNEL_FORMAT_PVH) {
+		boot->mode = X86_BOOT_PROTECTED;
+		boot->boot_info = LAYOUT_PVH_INFO_ADDR;
+		ret = bootparams_write_pvh(gm, &bl);
+	} else {
+		boot->mode = X86_BOOT_LONG_MODE;
+		boot->boot_info = LAYOUT_ZERO_PAGE_ADDR;
+		ret = bootparams_write_zero_page(gm, &m->kernel, &bl);
+	}
+	if (ret == 0)
+		ret = mptable_write(gm, cfg->vcpus);
+	if (ret == 0)
+		ret = x86_write_boot_tables(gm, boot->mode);
+	if (ret < 0)
+		log_error("boot: cannot write the boot structures (is --mem too small?)");
+	return ret;
+}
+
+static struct kvm_cpuid2 *supported_cpuid(int kvm_fd)
+{
+	for (unsigned int nent = CPUID_INITIAL_ENTRIES; nent <= CPUID_MAX_ENTRIES; nent *= 2) {
+		struct kvm_cpuid2 *c =
+		    calloc(1, sizeof(*c) + nent * sizeof(struct kvm_cpuid_entry2));
+		if (c == NULL)
+			return NULL;
+		c->nent = nent;
+		if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0)
+			return c;
+		int e = errno;
+		free(c);
+		if (e != E2BIG) {
+			log_error_errno(e, "kvm: KVM_GET_SUPPORTED_CPUID");
+			return NULL;
+		}
+	}
+	log_error("kvm: KVM_GET_SUPPORTED_CPUID: more than %d entries", CPUID_MAX_ENTRIES);
+	return NULL;
+}
+
+static int create_vcpus(struct machine *m, const struct vm_config *cfg,
+			const struct vcpu_boot *boot)
+{
+	struct kvm_cpuid2 *cpuid = supported_cpuid(m->vm.kvm_fd);
+	int ret = 0;
+
+	if (cpuid == NULL)
+		return -EIO;
+	m->vm.nvcpus = cfg->vcpus;
+	for (unsigned int i = 0; i < cfg->vcpus && ret == 0; i++) {
+		struct vcpu *vcpu = vcpu_create(&m->vm, i);
+		ret = vcpu != NULL ? vcpu_configure(vcpu, cpuid, boot) : -EIO;
+	}
+	free(cpuid);
+	return ret;
+}
+
+static void on_stop(void *opaque, int fd, uint32_t events)
+{
+	struct machine *m = opaque;
+	uint64_t count;
+
+	(void)events;
+	if (read(fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+		log_warn_errno(errno, "vm: read stop eventfd");
+	evloop_stop(&m->loop);
+}
+
+static void on_signal(void *opaque, int fd, uint32_t events)
+{
+	struct machine *m = opaque;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	if (read(fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	log_warn("stopping the VM on signal %u", si.ssi_signo);
+	vm_request_stop(&m->vm, SIGNAL_EXIT_BASE + (int)si.ssi_signo);
+}
+
+/* setup_loop: the VMM thread watches the stop eventfd, signals and stdin. */
+static int setup_loop(struct machine *m)
+{
+	sigset_t mask;
+	int ret = evloop_init(&m->loop);
+
+	if (ret < 0)
+		return ret;
+	m->built = BUILT_LOOP;
+	ret = evloop_add(&m->loop, m->vm.stop_fd, EPOLLIN, on_stop, m);
+	if (ret < 0)
+		return ret;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	/* Blocked here, so vCPU threads created later inherit the block too. */
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	m->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (m->signal_fd < 0)
+		return -errno;
+	ret = evloop_add(&m->loop, m->signal_fd, EPOLLIN, on_signal, m);
+	if (ret < 0)
+		return ret;
+	return console_open(&m->console, STDIN_FILENO, &m->serial, &m->loop);
+}
+
+int machine_build(struct machine *m, const struct vm_config *cfg, uint64_t t_exec_ns)
+{
+	struct vcpu_boot boot = {0};
+	int ret;
+
+	memset(m, 0, sizeof(*m));
+	m->signal_fd = -1;
+	m->loop.epfd = -1;
+	uint64_t t_build = vm_now_ns();
+
+	ret = vm_create(&m->vm, cfg->mem_mib * MIB);
+	if (ret < 0)
+		return EMBER_EXIT_HOST_ERROR;
+	m->vm.t_exec_ns = t_exec_ns;
+	m->vm.t_build_ns = t_build;
+	m->built = BUILT_VM;
+
+	ret = add_devices(m, cfg);
+	if (ret < 0) {
+		machine_destroy(m);
+		return EMBER_EXIT_HOST_ERROR;
+	}
+	m->built = BUILT_DEVICES;
+
+	ret = write_boot_structures(m, cfg, &boot);
+	if (ret < 0) {
+		machine_destroy(m);
+		return EMBER_EXIT_CONFIG;
+	}
+	ret = create_vcpus(m, cfg, &boot);
+	if (ret == 0)
+		ret = setup_loop(m);
+	if (ret < 0) {
+		machine_destroy(m);
+		return EMBER_EXIT_HOST_ERROR;
+	}
+	return 0;
+}
+
+int machine_run(struct machine *m)
+{
+	struct vm *vm = &m->vm;
+
+	for (unsigned int i = 0; i < vm->nvcpus; i++) {
+		if (vcpu_start(vm->vcpus[i]) < 0) {
+			vm_request_stop(vm, EMBER_EXIT_HOST_ERROR);
+			break;
+		}
+	}
+	if (evloop_run(&m->loop) < 0)
+		vm_request_stop(vm, EMBER_EXIT_HOST_ERROR);
+	for (unsigned int i = 0; i < vm->nvcpus; i++)
+		vcpu_join(vm->vcpus[i]);
+	serial_flush(&m->serial);
+	pthread_mutex_lock(&vm->lock);
+	int status = vm->exit_status;
+	pthread_mutex_unlock(&vm->lock);
+	return status;
+}
+
+void machine_destroy(struct machine *m)
+{
+	struct vm *vm = &m->vm;
+
+	if (m->built >= BUILT_LOOP) {
+		console_close(&m->console);
+		if (m->signal_fd >= 0)
+			close(m->signal_fd);
+		evloop_destroy(&m->loop);
+	}
+	for (unsigned int i = 0; i < VM_MAX_VCPUS; i++) {
+		if (vm->vcpus[i] == NULL)
+			continue;
+		vcpu_join(vm->vcpus[i]);
+		vcpu_destroy(vm->vcpus[i]);
+	}
+	if (m->built >= BUILT_DEVICES) {
+		serial_destroy(&m->serial);
+		i8042_destroy(&m->i8042);
+		ioapic_destroy(&m->ioapic);
+	}
+	if (m->built >= BUILT_VM)
+		vm_destroy(vm);
+	m->built = BUILT_NOTHING;
+}

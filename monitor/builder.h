@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * builder.h: build a microVM from a struct vm_config in one visible recipe,
+ * run it to its end, and tear it down in reverse.
+ *
+ *   machine_build -> machine_run -> machine_destroy
+ */
+#ifndef EMBER_BUILDER_H
+#define EMBER_BUILDER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "boot_timer.h"
+#include "config.h"
+#include "console.h"
+#include "evloop.h"
+#include "i8042.h"
+#include "ioapic.h"
+#include "loader.h"
+#include "serial.h"
+#include "vm.h"
+
+struct machine {
+	struct vm vm;
+	struct ioapic ioapic;
+	struct serial serial;
+	struct i8042 i8042;
+	struct boot_timer boot_timer;
+	struct kernel_info kernel;
+	struct evloop loop;
+	struct console console;
+	int signal_fd;
+	unsigned int built; /* how far machine_build got, for teardown */
+};
+
+/*
+ * machine_build: create the VM, its devices and vCPUs, load the kernel,
+ * initrd and boot structures for (cfg). (t_exec_ns) is when the process
+ * started (CLOCK_MONOTONIC). On failure everything is torn down and the
+ * return value is the exit status to use (EMBER_EXIT_CONFIG for bad input,
+ * EMBER_EXIT_HOST_ERROR for KVM or host trouble); 0 on success.
+ */
+int machine_build(struct machine *m, const struct vm_config *cfg, uint64_t t_exec_ns);
+
+/*
+ * machine_run: start the vCPUs and run the VMM loop (console input,
+ * SIGINT/SIGTERM, the stop signal) until the VM stops. Returns the exit
+ * status: the guest's, or an ember status from exit_status.h.
+ */
+int machine_run(struct machine *m);
+
+/* machine_destroy: join vCPUs, release devices and the VM. */
+void machine_destroy(struct machine *m);
+
+#endif /* EMBER_BUILDER_H */

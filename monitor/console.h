@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * console.h: the host side of the guest console. When stdin is a terminal,
+ * it is put in raw-ish mode (no echo, no line buffering; Ctrl-C still stops
+ * ember) and what the user types goes to the UART. The terminal is restored
+ * when the console is closed.
+ */
+#ifndef EMBER_CONSOLE_H
+#define EMBER_CONSOLE_H
+
+#include <stdbool.h>
+#include <termios.h>
+
+struct evloop;
+struct serial;
+
+struct console {
+	struct serial *serial;
+	struct evloop *loop;
+	int in_fd;
+	bool attached;
+	bool tty_saved;
+	struct termios saved;
+};
+
+/*
+ * console_open: attach (in_fd) to (serial) through (loop) when it is a
+ * terminal; otherwise do nothing (input from a pipe or /dev/null is not the
+ * guest's). Returns 0 or -errno.
+ */
+int console_open(struct console *con, int in_fd, struct serial *serial, struct evloop *loop);
+
+/* console_close: stop reading and restore the terminal. */
+void console_close(struct console *con);
+
+#endif /* EMBER_CONSOLE_H */

@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: Apache-2.0
+/* i8042.c: PS/2 controller commands a guest uses at boot and to reset. */
+#include "i8042.h"
+
+#include <string.h>
+
+#include "exit_status.h"
+#include "layout.h"
+#include "log.h"
+#include "vm.h"
+
+/* Controller commands (written to the command port). */
+#define CMD_READ_CTR	  0x20
+#define CMD_WRITE_CTR	  0x60
+#define CMD_SELF_TEST	  0xaa
+#define CMD_KBD_TEST	  0xab
+#define CMD_READ_OUTPORT  0xd0
+#define CMD_WRITE_OUTPORT 0xd1
+#define CMD_RESET_CPU	  0xfe
+/* Replies. */
+#define SELF_TEST_OK 0x55
+#define KBD_TEST_OK  0x00
+/* Status register bits. */
+#define STATUS_OUT_FULL 0x01
+#define STATUS_SYSFLAG	0x04
+#define STATUS_CMD	0x08
+/* Output port: bit 0 low would hold the CPU in reset; bit 1 is A20. */
+#define OUTPORT_DEFAULT 0x03
+#define CTR_DEFAULT	0x00
+
+static void reply(struct i8042 *kbd, uint8_t byte)
+{
+	kbd->out = byte;
+	kbd->out_full = true;
+}
+
+/* command: returns true when the guest asked for a reset. */
+static bool command(struct i8042 *kbd, uint8_t cmd)
+{
+	switch (cmd) {
+	case CMD_READ_CTR:
+		reply(kbd, kbd->control);
+		break;
+	case CMD_SELF_TEST:
+		reply(kbd, SELF_TEST_OK);
+		break;
+	case CMD_KBD_TEST:
+		reply(kbd, KBD_TEST_OK);
+		break;
+	case CMD_READ_OUTPORT:
+		reply(kbd, kbd->outport);
+		break;
+	case CMD_WRITE_CTR:
+	case CMD_WRITE_OUTPORT:
+		kbd->cmd = cmd; /* the data byte follows on port 0x60 */
+		break;
+	case CMD_RESET_CPU:
+		return true;
+	default:
+		break;
+	}
+	return false;
+}
+
+static void data_write(struct i8042 *kbd, uint8_t byte)
+{
+	switch (kbd->cmd) {
+	case CMD_WRITE_CTR:
+		kbd->control = byte;
+		break;
+	case CMD_WRITE_OUTPORT:
+		kbd->outport = byte;
+		break;
+	default:
+		break; /* bytes for a keyboard we do not have */
+	}
+	kbd->cmd = 0;
+}
+
+static void i8042_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write)
+{
+	struct i8042 *kbd = opaque;
+	const uint64_t port = LAYOUT_I8042_DATA_PORT + offset;
+	bool reset = false;
+
+	(void)len;
+	pthread_mutex_lock(&kbd->lock);
+	if (port == LAYOUT_I8042_CMD_PORT) {
+		if (is_write)
+			reset = command(kbd, data[0]);
+		else
+			data[0] = STATUS_SYSFLAG | (kbd->out_full ? STATUS_OUT_FULL : 0) |
+				  (kbd->cmd ? STATUS_CMD : 0);
+	} else if (port == LAYOUT_I8042_DATA_PORT) {
+		if (is_write) {
+			data_write(kbd, data[0]);
+		} else {
+			data[0] = kbd->out;
+			kbd->out_full = false;
+		}
+	} else if (!is_write) {
+		data[0] = 0xff; /* ports 0x61..0x63 are not ours */
+	}
+	pthread_mutex_unlock(&kbd->lock);
+	if (reset) {
+		log_info("i8042: guest reset the machine");
+		vm_request_stop(kbd->vm, EMBER_EXIT_OK);
+	}
+}
+
+int i8042_init(struct i8042 *kbd, struct vm *vm)
+{
+	memset(kbd, 0, sizeof(*kbd));
+	kbd->vm = vm;
+	kbd->control = CTR_DEFAULT;
+	kbd->outport = OUTPORT_DEFAULT;
+	pthread_mutex_init(&kbd->lock, NULL);
+	/* One range covering 0x60..0x64 keeps both ports on one handler. */
+	return bus_register(&vm->pio, LAYOUT_I8042_DATA_PORT,
+			    LAYOUT_I8042_CMD_PORT - LAYOUT_I8042_DATA_PORT + 1, i8042_io, kbd);
+}
+
+void i8042_destroy(struct i8042 *kbd)
+{
+	pthread_mutex_destroy(&kbd->lock);
+}

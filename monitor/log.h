@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * log.h: messages on stderr, "ember: <subsystem>: <what failed>: <detail>".
+ *
+ * The level is process-wide (set once from the command line before any VM
+ * exists), so it is not per-VM state.
+ */
+#ifndef EMBER_LOG_H
+#define EMBER_LOG_H
+
+enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+
+/* log_set_level: messages above (level) are dropped. Default LOG_WARN. */
+void log_set_level(enum log_level level);
+
+/* log_msg: print one line at (level); the _errno variant appends strerror(errnum). */
+void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void log_msg_errno(enum log_level level, int errnum, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#define log_error(...)		log_msg(LOG_ERROR, __VA_ARGS__)
+#define log_warn(...)		log_msg(LOG_WARN, __VA_ARGS__)
+#define log_info(...)		log_msg(LOG_INFO, __VA_ARGS__)
+#define log_debug(...)		log_msg(LOG_DEBUG, __VA_ARGS__)
+#define log_error_errno(e, ...) log_msg_errno(LOG_ERROR, (e), __VA_ARGS__)
+#define log_warn_errno(e, ...)	log_msg_errno(LOG_WARN, (e), __VA_ARGS__)
+
+#endif /* EMBER_LOG_H */

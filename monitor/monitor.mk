@@ -1,0 +1,23 @@
+# monitor/: the `ember` binary. One source per line.
+MONITOR_SRCS += monitor/log.c
+MONITOR_SRCS += monitor/main.c
+MONITOR_SRCS += monitor/config.c
+MONITOR_SRCS += monitor/builder.c
+MONITOR_SRCS += monitor/vm.c
+MONITOR_SRCS += monitor/vcpu.c
+MONITOR_SRCS += monitor/x86_cpu.c
+MONITOR_SRCS += monitor/bus.c
+MONITOR_SRCS += monitor/evloop.c
+MONITOR_SRCS += monitor/console.c
+MONITOR_SRCS += monitor/ioapic.c
+MONITOR_SRCS += monitor/serial.c
+MONITOR_SRCS += monitor/i8042.c
+MONITOR_SRCS += monitor/boot_timer.c
+MONITOR_SRCS += monitor/exit_port.c
+MONITOR_SRCS += monitor/loader.c
+MONITOR_SRCS += monitor/load_elf.c
+MONITOR_SRCS += monitor/load_pvh.c
+MONITOR_SRCS += monitor/load_bzimage.c
+MONITOR_SRCS += monitor/bootparams.c
+MONITOR_SRCS += monitor/mptable.c
+MONITOR_SRCS += monitor/cpuid.c

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * serial.h: 8250/16550A UART on COM1 (ports 0x3f8-0x3ff, IRQ 4).
+ *
+ * Guest output goes to (out_fd), buffered per line so that each byte the
+ * guest writes (one vCPU exit) is not also one host write(2). Host input
+ * pushed with serial_input() is what the guest reads, with an interrupt.
+ */
+#ifndef EMBER_SERIAL_H
+#define EMBER_SERIAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SERIAL_PORT_COUNT 8
+#define SERIAL_RX_FIFO	  64
+#define SERIAL_OUT_BUF	  512
+
+/* serial_irq_fn: pulse the UART's interrupt line. */
+typedef void (*serial_irq_fn)(void *ctx);
+
+struct serial {
+	pthread_mutex_t lock;
+	int out_fd;
+	bool out_unbuffered; /* a terminal: show each byte at once */
+	serial_irq_fn irq;
+	void *irq_ctx;
+
+	uint8_t ier, lcr, mcr, scr, fcr, dll, dlm;
+	bool thr_interrupt; /* "transmitter empty" interrupt pending */
+	uint8_t rx[SERIAL_RX_FIFO];
+	unsigned int rx_head, rx_count;
+
+	uint8_t out[SERIAL_OUT_BUF];
+	size_t out_len;
+};
+
+/*
+ * serial_init: reset the UART; output to (out_fd); (irq, ctx) raise its
+ * interrupt (may be NULL in tests).
+ */
+void serial_init(struct serial *s, int out_fd, serial_irq_fn irq, void *ctx);
+
+/* serial_destroy: flush output and release the lock. */
+void serial_destroy(struct serial *s);
+
+/* serial_io: the port handler; (offset) is 0..7 from the base port. */
+void serial_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write);
+
+/*
+ * serial_input: queue (len) bytes for the guest to read. Returns how many
+ * fit in the receive FIFO; the rest must be offered again later.
+ */
+size_t serial_input(struct serial *s, const uint8_t *buf, size_t len);
+
+/* serial_flush: write out buffered guest output. */
+void serial_flush(struct serial *s);
+
+#endif /* EMBER_SERIAL_H */

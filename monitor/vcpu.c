@@ -1,0 +1,362 @@
+// SPDX-License-Identifier: Apache-2.0
+/* vcpu.c: vCPU creation, boot state, the KVM_RUN loop and exit dispatch. */
+#include "vcpu.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "cpuid.h"
+#include "exit_status.h"
+#include "ioapic.h"
+#include "log.h"
+#include "vm.h"
+
+/* Signal used only to interrupt KVM_RUN; its handler does nothing. */
+#define VCPU_KICK_SIGNAL SIGUSR1
+/* What a read of an address no device claims returns (an open bus). */
+#define OPEN_BUS_BYTE 0xff
+/* Unclaimed MMIO accesses reported per vCPU before going quiet. */
+#define UNCLAIMED_MMIO_REPORTS 8
+
+static void kick_handler(int sig)
+{
+	(void)sig;
+}
+
+struct vcpu *vcpu_create(struct vm *vm, unsigned int index)
+{
+	struct vcpu *vcpu = calloc(1, sizeof(*vcpu));
+
+	if (vcpu == NULL) {
+		log_error("vcpu%u: out of memory", index);
+		return NULL;
+	}
+	vcpu->vm = vm;
+	vcpu->index = index;
+	vcpu->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)index);
+	if (vcpu->fd < 0) {
+		log_error_errno(errno, "vcpu%u: KVM_CREATE_VCPU", index);
+		free(vcpu);
+		return NULL;
+	}
+	vcpu->run =
+	    mmap(NULL, (size_t)vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
+	if (vcpu->run == MAP_FAILED) {
+		log_error_errno(errno, "vcpu%u: mmap kvm_run", index);
+		close(vcpu->fd);
+		free(vcpu);
+		return NULL;
+	}
+	vm->vcpus[index] = vcpu;
+	return vcpu;
+}
+
+static int vcpu_ioctl(struct vcpu *vcpu, unsigned long req, void *arg, const char *name)
+{
+	if (ioctl(vcpu->fd, req, arg) < 0) {
+		int e = errno;
+		log_error_errno(e, "vcpu%u: %s", vcpu->index, name);
+		return -e;
+	}
+	return 0;
+}
+
+static int set_cpuid(struct vcpu *vcpu, const struct kvm_cpuid2 *supported)
+{
+	size_t size = sizeof(*supported) + supported->nent * sizeof(supported->entries[0]);
+	struct kvm_cpuid2 *cpuid = malloc(size);
+	int ret;
+
+	if (cpuid == NULL)
+		return -ENOMEM;
+	memcpy(cpuid, supported, size);
+	cpuid_normalise(cpuid, vcpu->index, vcpu->vm->nvcpus);
+	ret = vcpu_ioctl(vcpu, KVM_SET_CPUID2, cpuid, "KVM_SET_CPUID2");
+	free(cpuid);
+	return ret;
+}
+
+static int set_msrs(struct vcpu *vcpu)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry entries[X86_BOOT_MSRS];
+	} msrs = {.hdr.nmsrs = X86_BOOT_MSRS};
+
+	x86_boot_msrs(msrs.entries);
+	int n = ioctl(vcpu->fd, KVM_SET_MSRS, &msrs);
+	if (n < 0) {
+		log_error_errno(errno, "vcpu%u: KVM_SET_MSRS", vcpu->index);
+		return -errno;
+	}
+	if (n != X86_BOOT_MSRS)
+		log_warn("vcpu%u: KVM_SET_MSRS: KVM refused MSR 0x%x", vcpu->index,
+			 msrs.entries[n].index);
+	return 0;
+}
+
+static int set_lapic(struct vcpu *vcpu)
+{
+	struct kvm_lapic_state lapic;
+	int ret = vcpu_ioctl(vcpu, KVM_GET_LAPIC, &lapic, "KVM_GET_LAPIC");
+
+	if (ret < 0)
+		return ret;
+	x86_lapic_lints(&lapic);
+	return vcpu_ioctl(vcpu, KVM_SET_LAPIC, &lapic, "KVM_SET_LAPIC");
+}
+
+static int set_boot_registers(struct vcpu *vcpu, const struct vcpu_boot *boot)
+{
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+	int ret = vcpu_ioctl(vcpu, KVM_GET_SREGS, &sregs, "KVM_GET_SREGS");
+
+	if (ret < 0)
+		return ret;
+	x86_boot_sregs(&sregs, boot->mode);
+	ret = vcpu_ioctl(vcpu, KVM_SET_SREGS, &sregs, "KVM_SET_SREGS");
+	if (ret < 0)
+		return ret;
+	x86_boot_regs(&regs, boot->mode, boot->entry, boot->boot_info);
+	return vcpu_ioctl(vcpu, KVM_SET_REGS, &regs, "KVM_SET_REGS");
+}
+
+int vcpu_configure(struct vcpu *vcpu, const struct kvm_cpuid2 *supported,
+		   const struct vcpu_boot *boot)
+{
+	struct kvm_fpu fpu;
+	int ret;
+
+	ret = set_cpuid(vcpu, supported);
+	if (ret < 0)
+		return ret;
+	ret = set_msrs(vcpu);
+	if (ret < 0)
+		return ret;
+	x86_boot_fpu(&fpu);
+	ret = vcpu_ioctl(vcpu, KVM_SET_FPU, &fpu, "KVM_SET_FPU");
+	if (ret < 0)
+		return ret;
+	ret = set_lapic(vcpu);
+	if (ret < 0)
+		return ret;
+	if (vcpu->index != 0)
+		return 0;
+	return set_boot_registers(vcpu, boot);
+}
+
+static uint64_t vcpu_rip(struct vcpu *vcpu)
+{
+	struct kvm_regs regs;
+
+	if (ioctl(vcpu->fd, KVM_GET_REGS, &regs) < 0)
+		return 0;
+	return regs.rip;
+}
+
+static void handle_io(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	const bool is_write = run->io.direction == KVM_EXIT_IO_OUT;
+
+	/* String I/O (rep outsb/insb) arrives as count consecutive items. */
+	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
+		if (!bus_access(&vcpu->vm->pio, run->io.port, data, run->io.size, is_write)) {
+			if (!is_write)
+				memset(data, OPEN_BUS_BYTE, run->io.size);
+			log_debug("vcpu%u: unclaimed port %s 0x%x", vcpu->index,
+				  is_write ? "write" : "read", run->io.port);
+		}
+	}
+}
+
+static void handle_mmio(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	const uint32_t len =
+	    run->mmio.len <= sizeof(run->mmio.data) ? run->mmio.len : sizeof(run->mmio.data);
+
+	if (bus_access(&vcpu->vm->mmio, run->mmio.phys_addr, run->mmio.data, len,
+		       run->mmio.is_write))
+		return;
+	if (!run->mmio.is_write)
+		memset(run->mmio.data, OPEN_BUS_BYTE, len);
+	if (vcpu->unclaimed_mmio < UNCLAIMED_MMIO_REPORTS) {
+		vcpu->unclaimed_mmio++;
+		log_warn("vcpu%u: guest %s %u bytes at 0x%llx: no device there%s", vcpu->index,
+			 run->mmio.is_write ? "wrote" : "read", len,
+			 (unsigned long long)run->mmio.phys_addr,
+			 vcpu->unclaimed_mmio == UNCLAIMED_MMIO_REPORTS
+			     ? " (further reports suppressed)"
+			     : "");
+	}
+}
+
+static const char *internal_suberror(uint32_t suberror)
+{
+	switch (suberror) {
+	case KVM_INTERNAL_ERROR_EMULATION:
+		return "instruction emulation failed";
+	case KVM_INTERNAL_ERROR_SIMUL_EX:
+		return "exception while delivering an exception";
+	case KVM_INTERNAL_ERROR_DELIVERY_EV:
+		return "exception during event delivery";
+	default:
+		return "unknown";
+	}
+}
+
+static void fail_internal(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	char words[128] = "";
+	size_t used = 0;
+	uint32_t n = run->internal.ndata;
+
+	if (n > sizeof(run->internal.data) / sizeof(run->internal.data[0]))
+		n = sizeof(run->internal.data) / sizeof(run->internal.data[0]);
+	for (uint32_t i = 0; i < n && used < sizeof(words); i++) {
+		int w = snprintf(words + used, sizeof(words) - used, " 0x%llx",
+				 (unsigned long long)run->internal.data[i]);
+		if (w < 0)
+			break;
+		used += (size_t)w;
+	}
+	log_error("vcpu%u: KVM_EXIT_INTERNAL_ERROR suberror %u (%s) at rip 0x%llx, data:%s",
+		  vcpu->index, run->internal.suberror, internal_suberror(run->internal.suberror),
+		  (unsigned long long)vcpu_rip(vcpu), n ? words : " none");
+	vm_request_stop(vcpu->vm, EMBER_EXIT_INTERNAL_ERROR);
+}
+
+static void handle_system_event(struct vcpu *vcpu)
+{
+	switch (vcpu->run->system_event.type) {
+	case KVM_SYSTEM_EVENT_SHUTDOWN:
+	case KVM_SYSTEM_EVENT_RESET:
+		vm_request_stop(vcpu->vm, EMBER_EXIT_OK);
+		break;
+	default:
+		log_error("vcpu%u: KVM_EXIT_SYSTEM_EVENT type %u at rip 0x%llx", vcpu->index,
+			  vcpu->run->system_event.type, (unsigned long long)vcpu_rip(vcpu));
+		vm_request_stop(vcpu->vm, EMBER_EXIT_UNHANDLED_EXIT);
+	}
+}
+
+/* dispatch: handle one exit; false when the vCPU must stop. */
+static bool dispatch(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		handle_io(vcpu);
+		return true;
+	case KVM_EXIT_MMIO:
+		handle_mmio(vcpu);
+		return true;
+	case KVM_EXIT_IOAPIC_EOI:
+		ioapic_eoi(vcpu->vm->ioapic, run->eoi.vector);
+		return true;
+	case KVM_EXIT_INTR:
+		return true;
+	case KVM_EXIT_SHUTDOWN:
+		log_error("vcpu%u: guest triple fault (KVM_EXIT_SHUTDOWN) at rip 0x%llx",
+			  vcpu->index, (unsigned long long)vcpu_rip(vcpu));
+		vm_request_stop(vcpu->vm, EMBER_EXIT_TRIPLE_FAULT);
+		return false;
+	case KVM_EXIT_INTERNAL_ERROR:
+		fail_internal(vcpu);
+		return false;
+	case KVM_EXIT_FAIL_ENTRY:
+		log_error("vcpu%u: KVM_EXIT_FAIL_ENTRY reason 0x%llx on host cpu %u", vcpu->index,
+			  (unsigned long long)run->fail_entry.hardware_entry_failure_reason,
+			  run->fail_entry.cpu);
+		vm_request_stop(vcpu->vm, EMBER_EXIT_UNHANDLED_EXIT);
+		return false;
+	case KVM_EXIT_SYSTEM_EVENT:
+		handle_system_event(vcpu);
+		return false;
+	default:
+		log_error("vcpu%u: unhandled KVM exit reason %u at rip 0x%llx", vcpu->index,
+			  run->exit_reason, (unsigned long long)vcpu_rip(vcpu));
+		vm_request_stop(vcpu->vm, EMBER_EXIT_UNHANDLED_EXIT);
+		return false;
+	}
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *vcpu = arg;
+	sigset_t unblock;
+
+	sigemptyset(&unblock);
+	sigaddset(&unblock, VCPU_KICK_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &unblock, NULL);
+
+	while (!vm_is_stopping(vcpu->vm)) {
+		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN) {
+				vcpu->run->immediate_exit = 0;
+				continue;
+			}
+			log_error_errno(errno, "vcpu%u: KVM_RUN", vcpu->index);
+			vm_request_stop(vcpu->vm, EMBER_EXIT_HOST_ERROR);
+			break;
+		}
+		if (!dispatch(vcpu))
+			break;
+	}
+	return NULL;
+}
+
+int vcpu_start(struct vcpu *vcpu)
+{
+	struct sigaction sa = {.sa_handler = kick_handler};
+	int ret;
+
+	/* Process-wide and idempotent: every vCPU thread uses the same no-op handler. */
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(VCPU_KICK_SIGNAL, &sa, NULL) < 0)
+		return -errno;
+	ret = pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu);
+	if (ret != 0) {
+		log_error_errno(ret, "vcpu%u: pthread_create", vcpu->index);
+		return -ret;
+	}
+	vcpu->started = true;
+	return 0;
+}
+
+void vcpu_kick(struct vcpu *vcpu)
+{
+	if (vcpu == NULL)
+		return;
+	__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	if (vcpu->started)
+		pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
+}
+
+void vcpu_join(struct vcpu *vcpu)
+{
+	if (vcpu->started)
+		pthread_join(vcpu->thread, NULL);
+	vcpu->started = false;
+}
+
+void vcpu_destroy(struct vcpu *vcpu)
+{
+	if (vcpu == NULL)
+		return;
+	munmap(vcpu->run, (size_t)vcpu->vm->run_size);
+	close(vcpu->fd);
+	vcpu->vm->vcpus[vcpu->index] = NULL;
+	free(vcpu);
+}

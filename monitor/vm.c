@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: Apache-2.0
+/* vm.c: KVM VM fd, guest memory slots, split irqchip, stop. */
+#include "vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "layout.h"
+#include "log.h"
+#include "vcpu.h"
+
+#define KVM_DEVICE "/dev/kvm"
+#define SLOT_LOW   0
+#define SLOT_HIGH  1
+
+uint64_t vm_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int check_kvm(struct vm *vm)
+{
+	int version = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
+
+	if (version != KVM_API_VERSION) {
+		log_error("kvm: KVM_GET_API_VERSION: got %d, need %d", version, KVM_API_VERSION);
+		return -ENOTSUP;
+	}
+	static const struct {
+		int cap;
+		const char *name;
+	} needed[] = {
+	    {KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY"},
+	    {KVM_CAP_SPLIT_IRQCHIP, "KVM_CAP_SPLIT_IRQCHIP"},
+	    {KVM_CAP_SIGNAL_MSI, "KVM_CAP_SIGNAL_MSI"},
+	    {KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID"},
+	    {KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT"},
+	    {KVM_CAP_TSC_DEADLINE_TIMER, "KVM_CAP_TSC_DEADLINE_TIMER"},
+	};
+	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++) {
+		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, needed[i].cap) <= 0) {
+			log_error("kvm: host KVM lacks %s", needed[i].name);
+			return -ENOTSUP;
+		}
+	}
+	return 0;
+}
+
+static void *map_ram(uint64_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static int add_slot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, void *host)
+{
+	struct kvm_userspace_memory_region region = {
+	    .slot = slot,
+	    .guest_phys_addr = gpa,
+	    .memory_size = size,
+	    .userspace_addr = (uint64_t)(uintptr_t)host,
+	};
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+		int e = errno;
+		log_error_errno(e, "kvm: KVM_SET_USER_MEMORY_REGION (slot %u, %llu MiB)", slot,
+				(unsigned long long)(size >> 20));
+		return -e;
+	}
+	return gmem_add_region(&vm->gmem, gpa, size, host);
+}
+
+static int setup_memory(struct vm *vm, uint64_t mem_bytes)
+{
+	const uint64_t low_max = LAYOUT_MMIO_GAP_START;
+	int ret;
+
+	vm->mem_low_size = mem_bytes < low_max ? mem_bytes : low_max;
+	vm->mem_high_size = mem_bytes - vm->mem_low_size;
+
+	vm->mem_low = map_ram(vm->mem_low_size);
+	if (vm->mem_low == NULL) {
+		log_error_errno(errno, "memory: mmap of %llu MiB of guest RAM",
+				(unsigned long long)(vm->mem_low_size >> 20));
+		return -ENOMEM;
+	}
+	ret = add_slot(vm, SLOT_LOW, 0, vm->mem_low_size, vm->mem_low);
+	if (ret < 0)
+		return ret;
+	if (vm->mem_high_size == 0)
+		return 0;
+	vm->mem_high = map_ram(vm->mem_high_size);
+	if (vm->mem_high == NULL) {
+		log_error_errno(errno, "memory: mmap of %llu MiB of guest RAM above 4 GiB",
+				(unsigned long long)(vm->mem_high_size >> 20));
+		return -ENOMEM;
+	}
+	return add_slot(vm, SLOT_HIGH, LAYOUT_MMIO_GAP_END, vm->mem_high_size, vm->mem_high);
+}
+
+static int setup_irqchip(struct vm *vm)
+{
+	/*
+	 * Split irqchip: KVM emulates each vCPU's local APIC, ember emulates
+	 * the IOAPIC. No PIC and no PIT: a full in-kernel irqchip costs about
+	 * 20 ms of VM teardown on our hosts (shared/HOST-KVM.md), and guests
+	 * with a TSC-deadline LAPIC timer and kvmclock need neither.
+	 */
+	struct kvm_enable_cap cap = {
+	    .cap = KVM_CAP_SPLIT_IRQCHIP,
+	    .args = {VM_IOAPIC_PINS},
+	};
+	if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) < 0) {
+		int e = errno;
+		log_error_errno(e, "kvm: KVM_ENABLE_CAP(KVM_CAP_SPLIT_IRQCHIP)");
+		return -e;
+	}
+	return 0;
+}
+
+static int setup_x86_addresses(struct vm *vm)
+{
+	/* Only VMX uses these, but KVM wants them set before vCPUs exist. */
+	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)LAYOUT_TSS_ADDR) < 0) {
+		int e = errno;
+		log_error_errno(e, "kvm: KVM_SET_TSS_ADDR");
+		return -e;
+	}
+	uint64_t identity = LAYOUT_IDENTITY_MAP_ADDR;
+	if (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &identity) < 0) {
+		int e = errno;
+		log_error_errno(e, "kvm: KVM_SET_IDENTITY_MAP_ADDR");
+		return -e;
+	}
+	return 0;
+}
+
+int vm_create(struct vm *vm, uint64_t mem_bytes)
+{
+	int ret;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->kvm_fd = vm->vm_fd = vm->stop_fd = -1;
+	pthread_mutex_init(&vm->lock, NULL);
+
+	vm->kvm_fd = open(KVM_DEVICE, O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0) {
+		ret = -errno;
+		log_error_errno(-ret, "kvm: open %s", KVM_DEVICE);
+		goto fail;
+	}
+	ret = check_kvm(vm);
+	if (ret < 0)
+		goto fail;
+	vm->run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (vm->run_size <= 0) {
+		ret = -errno;
+		log_error_errno(-ret, "kvm: KVM_GET_VCPU_MMAP_SIZE");
+		goto fail;
+	}
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0) {
+		ret = -errno;
+		log_error_errno(-ret, "kvm: KVM_CREATE_VM");
+		goto fail;
+	}
+	vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->stop_fd < 0) {
+		ret = -errno;
+		log_error_errno(-ret, "vm: eventfd");
+		goto fail;
+	}
+	ret = setup_x86_addresses(vm);
+	if (ret < 0)
+		goto fail;
+	ret = setup_irqchip(vm);
+	if (ret < 0)
+		goto fail;
+	ret = setup_memory(vm, mem_bytes);
+	if (ret < 0)
+		goto fail;
+	return 0;
+fail:
+	vm_destroy(vm);
+	return ret;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	if (vm->mem_high != NULL)
+		munmap(vm->mem_high, vm->mem_high_size);
+	if (vm->mem_low != NULL)
+		munmap(vm->mem_low, vm->mem_low_size);
+	vm->mem_low = vm->mem_high = NULL;
+	if (vm->stop_fd >= 0)
+		close(vm->stop_fd);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	vm->stop_fd = vm->vm_fd = vm->kvm_fd = -1;
+	pthread_mutex_destroy(&vm->lock);
+}
+
+void vm_request_stop(struct vm *vm, int status)
+{
+	bool first;
+
+	pthread_mutex_lock(&vm->lock);
+	first = !vm->stopping;
+	if (first) {
+		vm->stopping = true;
+		vm->exit_status = status;
+	}
+	pthread_mutex_unlock(&vm->lock);
+	if (!first)
+		return;
+
+	uint64_t one = 1;
+	if (write(vm->stop_fd, &one, sizeof(one)) < 0)
+		log_warn_errno(errno, "vm: wake the VMM loop");
+	for (unsigned int i = 0; i < vm->nvcpus; i++)
+		vcpu_kick(vm->vcpus[i]);
+}
+
+bool vm_is_stopping(struct vm *vm)
+{
+	bool stopping;
+
+	pthread_mutex_lock(&vm->lock);
+	stopping = vm->stopping;
+	pthread_mutex_unlock(&vm->lock);
+	return stopping;
+}
+
+int vm_signal_msi(struct vm *vm, uint64_t address, uint32_t data)
+{
+	struct kvm_msi msi = {
+	    .address_lo = (uint32_t)address,
+	    .address_hi = (uint32_t)(address >> 32),
+	    .data = data,
+	};
+	if (ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0)
+		return -errno;
+	return 0;
+}

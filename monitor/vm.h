@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * vm.h: one KVM virtual machine: its fds, guest memory, buses, interrupt
+ * controller set-up, and the one-way "stop" that ends a run.
+ *
+ * Everything a second VM in the same process would need is in struct vm;
+ * nothing here lives in a file-scope variable.
+ */
+#ifndef EMBER_VM_H
+#define EMBER_VM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bus.h"
+#include "gmem.h"
+
+#define VM_MAX_VCPUS 32
+/* IOAPIC pins the split irqchip reserves routes for (KVM_CAP_SPLIT_IRQCHIP). */
+#define VM_IOAPIC_PINS 24
+
+struct ioapic;
+struct vcpu;
+
+struct vm {
+	int kvm_fd;
+	int vm_fd;
+	int run_size; /* bytes of each vCPU's struct kvm_run mapping */
+
+	uint8_t *mem_low; /* [0, mem_low_size) */
+	uint64_t mem_low_size;
+	uint8_t *mem_high; /* [LAYOUT_MMIO_GAP_END, + mem_high_size), or NULL */
+	uint64_t mem_high_size;
+	struct gmem gmem;
+
+	struct bus pio;
+	struct bus mmio;
+	struct ioapic *ioapic; /* set by the builder; NULL until then */
+
+	unsigned int nvcpus;
+	struct vcpu *vcpus[VM_MAX_VCPUS];
+
+	/* Run state, guarded by lock. */
+	pthread_mutex_t lock;
+	bool stopping;
+	int exit_status;
+	int stop_fd; /* eventfd, readable once the VM is stopping */
+
+	/* Clocks (CLOCK_MONOTONIC ns) for the boot-time report. */
+	uint64_t t_exec_ns;  /* process start, see main.c */
+	uint64_t t_build_ns; /* start of VM build */
+};
+
+/*
+ * vm_create: open /dev/kvm, create the VM with a split irqchip (LAPIC in
+ * KVM, IOAPIC in ember), and map (mem_bytes) of guest RAM split around the
+ * MMIO gap. (vm) is zeroed first. Returns 0 or -errno after logging which
+ * step failed; on failure everything made so far is released.
+ */
+int vm_create(struct vm *vm, uint64_t mem_bytes);
+
+/* vm_destroy: release what vm_create made. vCPUs must be gone already. */
+void vm_destroy(struct vm *vm);
+
+/*
+ * vm_request_stop: end the run with (status). The first request wins; later
+ * ones are ignored. Kicks every vCPU out of KVM_RUN and wakes the VMM loop.
+ * Safe from any thread.
+ */
+void vm_request_stop(struct vm *vm, int status);
+
+/* vm_is_stopping: whether vm_request_stop has been called. */
+bool vm_is_stopping(struct vm *vm);
+
+/* vm_signal_msi: inject one MSI (address, data) through KVM_SIGNAL_MSI. */
+int vm_signal_msi(struct vm *vm, uint64_t address, uint32_t data);
+
+/* vm_now_ns: CLOCK_MONOTONIC in nanoseconds. */
+uint64_t vm_now_ns(void);
+
+#endif /* EMBER_VM_H */

@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * probe.c: the multipurpose test guest. It reports how it was booted and what
+ * the monitor gave it, then acts on its guest args (the words after "--"),
+ * in order, printing lines that integration tests grep:
+ *
+ *   probe: entry=linux64|pvh
+ *   probe: cmdline=<whole command line>
+ *   probe: e820 start=0x<hex> end=0x<hex> type=<n>      (end exclusive)
+ *   probe: ram=<bytes in type-1 entries, decimal>
+ *   memcheck        probe: memcheck ok regions=<n> | probe: memcheck FAIL at 0x<addr>
+ *   smp             probe: cpu <index> up apic=<id> (from each AP), probe: cpus=<n>
+ *   timer           writes the boot timer: probe: timer
+ *   fault=unmapped  probe: read 0x<byte at 0xd0000000>
+ *   fault=ram-end   probe: ram-end addr=0x<hex> read 0x<byte>
+ *   fault=triple    probe: triple fault now (then a zero-limit IDT and ud2)
+ *   fault=ud2       ud2 with the runtime's IDT: it prints "runtime: exception
+ *                   6 ..." and exits with RT_EXIT_EXCEPTION (119)
+ *   exit=<n>        exit status (default 0)
+ *   anything else   probe: unknown arg <word>
+ *   probe: done                                           (always last)
+ */
+#include "runtime.h"
+
+#include "layout.h"
+
+#define MIB	      (1ULL << 20)
+#define UNMAPPED_ADDR 0xd0000000ULL
+#define AP_TIMEOUT_US 2000000ULL
+
+static unsigned int cpus_reported;
+
+static void ap_main(unsigned int index, void *arg)
+{
+	(void)arg;
+	rt_printf("probe: cpu %u up apic=%u\n", index, rt_apic_id());
+	__atomic_add_fetch(&cpus_reported, 1, __ATOMIC_RELEASE);
+}
+
+static void do_smp(void)
+{
+	unsigned int online;
+	uint64_t t0;
+
+	online = rt_smp_start(ap_main, NULL, AP_TIMEOUT_US);
+	t0 = rt_tsc();
+	while (__atomic_load_n(&cpus_reported, __ATOMIC_ACQUIRE) < online - 1) {
+		rt_delay_us(100);
+		if (rt_tsc() - t0 > 10ULL * 1000 * 1000 * 1000)
+			break;
+	}
+	rt_printf("probe: cpus=%u\n", 1 + __atomic_load_n(&cpus_reported, __ATOMIC_ACQUIRE));
+}
+
+/* Move (a) past the first MiB and the image; 0 when (a) is then unusable. */
+static uint64_t usable(const struct boot_info *bi, uint64_t a, uint64_t start, uint64_t end)
+{
+	if (a < MIB)
+		a = MIB;
+	if (a >= bi->image_start && a < bi->image_end)
+		a = bi->image_end;
+	if (a < start || a + 8 > end || a + 8 > bi->map_end)
+		return 0;
+	if (a >= LAYOUT_MMIO_GAP_START && a < LAYOUT_MMIO_GAP_END)
+		return 0;
+	return a;
+}
+
+/* Write a pattern at (a), read it back, restore. 0 on success. */
+static int poke(uint64_t a)
+{
+	volatile uint64_t *p = (volatile uint64_t *)(uintptr_t)a;
+	uint64_t old = *p, pat = a ^ 0xa5a55a5a0ff0f00fULL;
+	int bad;
+
+	*p = pat;
+	bad = *p != pat;
+	*p = ~pat;
+	bad |= *p != ~pat;
+	*p = old;
+	return bad;
+}
+
+static void do_memcheck(const struct boot_info *bi)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < bi->nr_mem; i++) {
+		const struct rt_mem_region *r = &bi->mem[i];
+		uint64_t first, last;
+
+		if (r->type != RT_MEM_RAM)
+			continue;
+		first = usable(bi, r->start, r->start, r->end);
+		last = usable(bi, (r->end - 8) & ~7ULL, r->start, r->end);
+		if (first == 0 && last == 0)
+			continue;
+		if (first != 0 && poke(first)) {
+			rt_printf("probe: memcheck FAIL at 0x%lx\n", first);
+			return;
+		}
+		if (last != 0 && poke(last)) {
+			rt_printf("probe: memcheck FAIL at 0x%lx\n", last);
+			return;
+		}
+		n++;
+	}
+	rt_printf("probe: memcheck ok regions=%u\n", n);
+}
+
+static void do_ram_end(const struct boot_info *bi)
+{
+	uint64_t end = 0;
+	unsigned int i;
+
+	for (i = 0; i < bi->nr_mem; i++)
+		if (bi->mem[i].type == RT_MEM_RAM && bi->mem[i].end <= LAYOUT_MMIO_GAP_START &&
+		    bi->mem[i].end > end)
+			end = bi->mem[i].end;
+	if (end == 0) {
+		rt_printf("probe: ram-end none\n");
+		return;
+	}
+	rt_printf("probe: ram-end addr=0x%lx read 0x%x\n", end,
+		  *(volatile uint8_t *)(uintptr_t)end);
+}
+
+static void __attribute__((noreturn)) triple_fault(void)
+{
+	struct {
+		uint16_t limit;
+		uint64_t base;
+	} __attribute__((packed)) idtr = {0, 0};
+
+	rt_printf("probe: triple fault now\n");
+	__asm__ volatile("lidt %0\n\tud2" : : "m"(idtr));
+	__builtin_unreachable();
+}
+
+int main(const struct boot_info *bi)
+{
+	uint64_t status = 0;
+	unsigned int i;
+	int a;
+
+	rt_printf("probe: entry=%s\n", bi->entry == RT_ENTRY_PVH ? "pvh" : "linux64");
+	rt_printf("probe: cmdline=%s\n", bi->cmdline);
+	for (i = 0; i < bi->nr_mem; i++)
+		rt_printf("probe: e820 start=0x%lx end=0x%lx type=%u\n", bi->mem[i].start,
+			  bi->mem[i].end, bi->mem[i].type);
+	rt_printf("probe: ram=%lu\n", bi->ram_bytes);
+
+	for (a = 0; a < bi->argc; a++) {
+		const char *w = bi->argv[a];
+
+		if (strcmp(w, "memcheck") == 0) {
+			do_memcheck(bi);
+		} else if (strcmp(w, "smp") == 0) {
+			do_smp();
+		} else if (strcmp(w, "timer") == 0) {
+			rt_boot_timer();
+			rt_printf("probe: timer\n");
+		} else if (strncmp(w, "exit=", 5) == 0) {
+			if (rt_parse_u64(w + 5, &status) != 0 || status > 255) {
+				rt_printf("probe: bad exit status %s\n", w + 5);
+				status = 0;
+			}
+		} else if (strcmp(w, "fault=unmapped") == 0) {
+			rt_printf("probe: read 0x%x\n",
+				  *(volatile uint8_t *)(uintptr_t)UNMAPPED_ADDR);
+		} else if (strcmp(w, "fault=ram-end") == 0) {
+			do_ram_end(bi);
+		} else if (strcmp(w, "fault=triple") == 0) {
+			triple_fault();
+		} else if (strcmp(w, "fault=ud2") == 0) {
+			__asm__ volatile("ud2");
+		} else {
+			rt_printf("probe: unknown arg %s\n", w);
+		}
+	}
+	rt_printf("probe: done\n");
+	return (int)status;
+}

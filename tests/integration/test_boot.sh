@@ -1,0 +1,262 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# test_boot.sh: boot the small guests under KVM and check what they report:
+# each boot format, command line, memory map, SMP, exit status, faults, and
+# the errors for bad input.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/integration/lib.sh
+
+HELLO=$O/guest/hello.elf
+PROBE=$O/tests/guests/probe.elf
+PROBE_NOPVH=$O/tests/guests/probe-nopvh.elf
+PROBE_BZ=$O/tests/guests/probe.bzImage
+PROBE_BZ_NO64=$O/tests/guests/probe-no64.bzImage
+MIB=$((1024 * 1024))
+
+need_kvm() {
+	have_kvm && return 0
+	skip "no usable /dev/kvm on this host: KVM boot not tested"
+	return 1
+}
+
+test_hello_prints_and_reports_boot_time() {
+	need_kvm || return
+	ember_run --kernel "$HELLO" --boot-timer -- world
+	expect_rc 0
+	expect_out "hello, world"
+	expect_err_re '^ember: guest boot time [0-9]+ us \([0-9]+ us since exec\)$'
+}
+
+test_hello_without_args() {
+	need_kvm || return
+	ember_run --kernel "$HELLO"
+	expect_rc 0
+	expect_out "hello, world"
+	grep -q "boot time" <<<"$ERR" && fail "boot time reported without --boot-timer"
+}
+
+test_hello_many_args() {
+	need_kvm || return
+	ember_run --kernel "$HELLO" -- from a microVM
+	expect_rc 0
+	expect_out "hello, from a microVM"
+}
+
+test_entry_pvh_from_elf_note() {
+	need_kvm || return
+	ember_run --kernel "$PROBE" -- exit=0
+	expect_rc 0
+	expect_out "probe: entry=pvh"
+	expect_out "probe: done"
+}
+
+test_entry_linux64_elf_without_note() {
+	need_kvm || return
+	ember_run --kernel "$PROBE_NOPVH" -- exit=0
+	expect_rc 0
+	expect_out "probe: entry=linux64"
+}
+
+test_entry_linux64_forced() {
+	need_kvm || return
+	ember_run --kernel "$PROBE" --boot-entry linux64 -- exit=0
+	expect_rc 0
+	expect_out "probe: entry=linux64"
+}
+
+test_entry_bzimage() {
+	need_kvm || return
+	ember_run --kernel "$PROBE_BZ" -- exit=0
+	expect_rc 0
+	expect_out "probe: entry=linux64"
+	expect_out "probe: done"
+}
+
+test_bzimage_without_64bit_entry_refused() {
+	ember_run --kernel "$PROBE_BZ_NO64"
+	expect_rc 125
+	expect_err_re 'XLF_KERNEL_64'
+}
+
+test_pvh_forced_without_note_refused() {
+	ember_run --kernel "$PROBE_NOPVH" --boot-entry pvh
+	expect_rc 125
+	expect_err_re 'PVH|note'
+}
+
+test_cmdline_reaches_guest() {
+	need_kvm || return
+	ember_run --kernel "$PROBE" --cmdline "console=ttyS0 foo=bar" -- exit=0 x
+	expect_rc 0
+	expect_out "probe: cmdline=console=ttyS0 foo=bar -- exit=0 x"
+}
+
+test_default_cmdline() {
+	need_kvm || return
+	ember_run --kernel "$PROBE" -- exit=0
+	expect_out_re '^probe: cmdline=console=ttyS0 reboot=k panic=-1 pci=off .* -- exit=0$'
+}
+
+# e820 as the guest reads it: both entry paths must tell the same story.
+check_e820_128m() {
+	expect_out "probe: e820 start=0x0 end=0x9fc00 type=1"
+	expect_out "probe: e820 start=0x100000 end=0x8000000 type=1"
+	expect_out "probe: ram=$((0x9fc00 + 128 * MIB - 0x100000))"
+	grep -q "start=0x100000000" <<<"$OUT" && fail "RAM above 4 GiB with 128 MiB"
+}
+
+test_e820_128m_pvh() {
+	need_kvm || return
+	ember_run --kernel "$PROBE" -- exit=0
+	expect_rc 0
+	check_e820_128m
+}
+
+test_e820_128m_linux64() {
+	need_kvm || return
+	ember_run --kernel "$PROBE_NOPVH" -- exit=0
+	expect_rc 0
+	check_e820_128m
+}
+
+test_mem_4096_has_ram_above_gap() {
+	need_kvm || return
+	ember_run --kernel "$PROBE" --mem 4096 -- memcheck
+	expect_rc 0
+	expect_out "probe: e820 start=0x100000 end=0xc0000000 type=1"
+	expect_out "probe: e820 start=0x100000000 end=0x140000000 type=1"
+	expect_out "probe: ram=$((0x9fc00 + 0xc0000000 - 0x100000 + 1024 * MIB))"
+	expect_out_re '^probe: memcheck ok regions=[0-9]+$'
+	grep -Eq 'start=0xc[0-9a-f]{7} .*type=1' <<<"$OUT" && fail "MMIO gap listed as RAM"
+}
+
+test_memcheck_linux64() {
+	need_kvm || return
+	ember_run --kernel "$PROBE_NOPVH" --mem 256 -- memcheck
+	expect_rc 0
+	expect_out_re '^probe: memcheck ok regions=[0-9]+$'
+}
+
+exit_status_case() {
+	need_kvm || return
+	ember_run --kernel "$PROBE" -- "exit=$1"
+	expect_rc "$1"
+}
+test_exit_status_0() { exit_status_case 0; }
+test_exit_status_1() { exit_status_case 1; }
+test_exit_status_3() { exit_status_case 3; }
+test_exit_status_255() { exit_status_case 255; }
+
+test_boot_timer_from_probe() {
+	need_kvm || return
+	ember_run --kernel "$PROBE" --boot-timer -- timer exit=0
+	expect_rc 0
+	expect_err_re '^ember: guest boot time [0-9]+ us'
+}
+
+smp_case() {
+	need_kvm || return
+	local n=$1 i
+	shift
+	ember_run --kernel "$@" --vcpus "$n" -- smp exit=0
+	expect_rc 0
+	expect_out "probe: cpus=$n"
+	for ((i = 1; i < n; i++)); do
+		expect_out "probe: cpu $i up apic=$i"
+	done
+}
+test_vcpus_4_pvh() { smp_case 4 "$PROBE"; }
+test_vcpus_4_linux64() { smp_case 4 "$PROBE_NOPVH"; }
+test_vcpus_1_smp() { smp_case 1 "$PROBE"; }
+
+test_unmapped_mmio_read_is_reported_not_fatal() {
+	need_kvm || return
+	ember_run --kernel "$PROBE" -- fault=unmapped exit=0
+	expect_rc 0
+	expect_out "probe: read 0xff"
+	expect_err_re 'vcpu0: guest read 1 bytes at 0xd0000000: no device there'
+}
+
+test_triple_fault_is_a_clear_error() {
+	need_kvm || return
+	ember_run --kernel "$PROBE" -- fault=triple
+	expect_rc 121
+	expect_err_re '^ember: vcpu0: guest triple fault \(KVM_EXIT_SHUTDOWN\) at rip 0x[0-9a-f]+$'
+}
+
+# --- bad input: a clear error naming the problem, status 125, no crash ---
+
+bad_input_case() {
+	local what=$1 re=$2
+	shift 2
+	ember_run "$@"
+	expect_rc 125
+	expect_err_re "$re"
+	[ "$RC" -ge 128 ] && fail "$what: ember died of a signal"
+	[ -z "$OUT" ] || fail "$what: unexpected stdout"
+}
+
+test_kernel_missing_file() {
+	bad_input_case missing "^ember: --kernel: cannot open '$TMP/nope': No such file" \
+		--kernel "$TMP/nope"
+}
+
+test_kernel_directory() {
+	bad_input_case directory "^ember: --kernel: '$TMP' is not a regular file" --kernel "$TMP"
+}
+
+test_kernel_empty() {
+	: >"$TMP/empty"
+	bad_input_case empty "^ember: --kernel: '$TMP/empty' is empty" --kernel "$TMP/empty"
+}
+
+test_kernel_garbage() {
+	head -c 65536 /dev/urandom >"$TMP/garbage"
+	bad_input_case garbage "^ember: kernel: " --kernel "$TMP/garbage"
+}
+
+test_kernel_truncated_elf() {
+	head -c 100 "$PROBE" >"$TMP/trunc.elf"
+	bad_input_case truncated "^ember: kernel: " --kernel "$TMP/trunc.elf"
+}
+
+test_initrd_missing() {
+	bad_input_case initrd "^ember: --initrd: cannot open" --kernel "$PROBE" --initrd "$TMP/none"
+}
+
+test_initrd_too_big() {
+	truncate -s 64M "$TMP/big.img"
+	bad_input_case initrd-big "^ember: initrd: " --kernel "$PROBE" --mem 32 --initrd "$TMP/big.img"
+}
+
+test_flag_mem_zero() { bad_input_case mem "^ember: --mem: '0' is not a size" --kernel "$PROBE" --mem 0; }
+test_flag_mem_text() { bad_input_case mem "^ember: --mem: 'lots'" --kernel "$PROBE" --mem lots; }
+test_flag_vcpus_33() { bad_input_case vcpus "^ember: --vcpus: '33'" --kernel "$PROBE" --vcpus 33; }
+test_flag_vcpus_0() { bad_input_case vcpus "^ember: --vcpus: '0'" --kernel "$PROBE" --vcpus 0; }
+test_flag_unknown() { bad_input_case unknown "^ember: --frobnicate: unknown option" --frobnicate; }
+test_flag_missing_value() { bad_input_case value "^ember: --mem: needs a value" --kernel "$PROBE" --mem; }
+test_flag_no_kernel() { bad_input_case nokernel "^ember: --kernel: missing" --mem 64; }
+test_flag_stray_argument() { bad_input_case stray "'oops': unexpected argument" --kernel "$PROBE" oops; }
+test_flag_boot_entry() { bad_input_case entry "^ember: --boot-entry: 'bios'" --kernel "$PROBE" --boot-entry bios; }
+
+test_cmdline_too_long() {
+	local long
+	long=$(head -c 3000 /dev/zero | tr '\0' a)
+	bad_input_case cmdline "longer than 2047 bytes" --kernel "$PROBE" --cmdline "$long"
+}
+
+test_version_and_help() {
+	ember_run --version
+	expect_rc 0
+	expect_out_re '^ember [0-9]+\.[0-9]+\.[0-9]+$'
+	ember_run --help
+	expect_rc 0
+	expect_out_re '^usage: ember --kernel PATH'
+}
+
+test_binary_is_static() {
+	file -L "$EMBER" | grep -q "statically linked" || { RC=; OUT=$(file -L "$EMBER"); fail "ember is not statically linked"; }
+}
+
+run_tests "${1:-}"

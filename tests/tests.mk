@@ -1,0 +1,39 @@
+# tests/: cmocka unit tests. Each tests/unit/test_<name>.c links with the
+# monitor objects it exercises and libvirtio; `make unit-test` runs them all.
+# Fragments add their own binaries to TEST_BINS with $(call unit_test,...)
+# below, or in fragments included before this one.
+
+TEST_CFLAGS := $(HOST_CFLAGS) -Imonitor -Ivirtio
+TEST_LDLIBS := -lcmocka
+
+$(O)/tests/unit/%.o: tests/unit/%.c | $(O)/.dirs
+	$(call quiet,CC,$@)mkdir -p $(dir $@) && $(CC) $(TEST_CFLAGS) -c $< -o $@
+
+# unit_test(name, monitor objects without .o): $(O)/tests/unit/test_<name>
+define unit_test
+TEST_BINS += $(O)/tests/unit/test_$(1)
+DEPS += $(O)/tests/unit/test_$(1).d
+$(O)/tests/unit/test_$(1): $(O)/tests/unit/test_$(1).o $(patsubst %,$(O)/monitor/%.o,$(2)) \
+		$(O)/virtio/libvirtio.a
+	$$(call quiet,LD,$$@)$$(CC) $$(HOST_LDFLAGS) -o $$@ $$^ $$(TEST_LDLIBS)
+endef
+
+$(eval $(call unit_test,gmem,))
+$(eval $(call unit_test,loader,loader load_elf load_pvh load_bzimage log))
+$(eval $(call unit_test,bootparams,bootparams log))
+$(eval $(call unit_test,mptable,mptable log))
+$(eval $(call unit_test,cpuid,cpuid))
+$(eval $(call unit_test,config,config log))
+$(eval $(call unit_test,serial,serial))
+$(eval $(call unit_test,ioapic,ioapic bus log))
+$(eval $(call unit_test,x86_cpu,x86_cpu))
+$(eval $(call unit_test,bus,bus))
+
+# Keep this last: its prerequisites are the TEST_BINS known at this point.
+.PHONY: unit-test
+unit-test: $(TEST_BINS)
+	$(Q)fail=0; for t in $(TEST_BINS); do \
+		echo "== $$t"; $$t || fail=1; \
+	done; \
+	if [ $$fail = 0 ]; then echo "unit-test: all passed"; else echo "unit-test: FAILED"; fi; \
+	exit $$fail

@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: Apache-2.0
+/* test_config.c: command-line parsing and kernel command-line assembly. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <string.h>
+
+#include "config.h"
+#include "layout.h"
+
+#define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])) - 1)
+
+static enum config_action parse(struct vm_config *cfg, char **argv, int argc)
+{
+	config_defaults(cfg);
+	return config_parse_args(cfg, argc, argv);
+}
+
+static void test_defaults(void **state)
+{
+	(void)state;
+	struct vm_config cfg;
+	char *argv[] = {"ember", "--kernel", "k.elf", NULL};
+
+	assert_int_equal(parse(&cfg, argv, ARGC(argv)), CONFIG_RUN);
+	assert_string_equal(cfg.kernel_path, "k.elf");
+	assert_null(cfg.initrd_path);
+	assert_int_equal(cfg.mem_mib, CONFIG_DEFAULT_MEM_MIB);
+	assert_int_equal(cfg.vcpus, 1);
+	assert_false(cfg.boot_timer);
+	assert_int_equal(cfg.nguest_args, 0);
+	assert_int_equal(cfg.boot_entry, BOOT_ENTRY_AUTO);
+}
+
+static void test_all_flags(void **state)
+{
+	(void)state;
+	struct vm_config cfg;
+	char *argv[] = {"ember",	"--kernel", "k",    "--initrd", "i",	 "--cmdline",
+			"a=b",		"--mem",    "4096", "--vcpus",	"32",	 "--boot-timer",
+			"--boot-entry", "pvh",	    "--",   "echo",	"--mem", NULL};
+
+	assert_int_equal(parse(&cfg, argv, ARGC(argv)), CONFIG_RUN);
+	assert_string_equal(cfg.initrd_path, "i");
+	assert_string_equal(cfg.cmdline, "a=b");
+	assert_int_equal(cfg.mem_mib, 4096);
+	assert_int_equal(cfg.vcpus, 32);
+	assert_true(cfg.boot_timer);
+	assert_int_equal(cfg.boot_entry, BOOT_ENTRY_PVH);
+	/* Words after -- are the guest's, even when they look like flags. */
+	assert_int_equal(cfg.nguest_args, 2);
+	assert_string_equal(cfg.guest_args[0], "echo");
+	assert_string_equal(cfg.guest_args[1], "--mem");
+}
+
+static void test_bad_values(void **state)
+{
+	(void)state;
+	static const char *const cases[][2] = {
+	    {"--mem", "0"},
+	    {"--mem", "1"},
+	    {"--mem", "-5"},
+	    {"--mem", "12x"},
+	    {"--mem", ""},
+	    {"--mem", "1048577"},
+	    {"--vcpus", "0"},
+	    {"--vcpus", "33"},
+	    {"--vcpus", "+2"},
+	    {"--boot-entry", "bios"},
+	    {"--mem", "99999999999999999999999"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct vm_config cfg;
+		char *argv[] = {"ember", "--kernel", "k", (char *)cases[i][0], (char *)cases[i][1],
+				NULL};
+		assert_int_equal(parse(&cfg, argv, ARGC(argv)), CONFIG_INVALID);
+	}
+}
+
+static void test_structure_errors(void **state)
+{
+	(void)state;
+	struct vm_config cfg;
+	char *no_kernel[] = {"ember", "--mem", "64", NULL};
+	char *unknown[] = {"ember", "--kernel", "k", "--bogus", NULL};
+	char *no_value[] = {"ember", "--kernel", "k", "--mem", NULL};
+	char *stray[] = {"ember", "--kernel", "k", "stray", NULL};
+
+	assert_int_equal(parse(&cfg, no_kernel, ARGC(no_kernel)), CONFIG_INVALID);
+	assert_int_equal(parse(&cfg, unknown, ARGC(unknown)), CONFIG_INVALID);
+	assert_int_equal(parse(&cfg, no_value, ARGC(no_value)), CONFIG_INVALID);
+	assert_int_equal(parse(&cfg, stray, ARGC(stray)), CONFIG_INVALID);
+}
+
+static void test_help_version(void **state)
+{
+	(void)state;
+	struct vm_config cfg;
+	char *help[] = {"ember", "--help", NULL};
+	char *version[] = {"ember", "--version", NULL};
+
+	assert_int_equal(parse(&cfg, help, ARGC(help)), CONFIG_EXIT_OK);
+	assert_int_equal(parse(&cfg, version, ARGC(version)), CONFIG_EXIT_OK);
+}
+
+static void test_cmdline_default_and_args(void **state)
+{
+	(void)state;
+	struct vm_config cfg;
+	char out[LAYOUT_CMDLINE_MAX];
+	char *argv[] = {"ember", "--kernel", "k", "--", "/bin/sh", "-c", "exit 3", NULL};
+
+	assert_int_equal(parse(&cfg, argv, ARGC(argv)), CONFIG_RUN);
+	int len = config_cmdline(&cfg, NULL, out, sizeof(out));
+	assert_int_equal(len, (int)strlen(out));
+	assert_string_equal(out, CONFIG_DEFAULT_CMDLINE " -- /bin/sh -c \"exit 3\"");
+}
+
+static void test_cmdline_quotes_guest_args(void **state)
+{
+	(void)state;
+	struct vm_config cfg;
+	char out[LAYOUT_CMDLINE_MAX];
+	char *argv[] = {"ember", "--kernel",	     "k", "--cmdline", "c", "--", "/bin/sh",
+			"-c",	 "uname -r; exit 3", "",  NULL};
+
+	assert_int_equal(parse(&cfg, argv, ARGC(argv)), CONFIG_RUN);
+	assert_true(config_cmdline(&cfg, NULL, out, sizeof(out)) > 0);
+	assert_string_equal(out, "c -- /bin/sh -c \"uname -r; exit 3\" \"\"");
+	char *bad[] = {"say \"hi\""};
+	cfg.guest_args = bad;
+	cfg.nguest_args = 1;
+	assert_int_equal(config_cmdline(&cfg, NULL, out, sizeof(out)), -EINVAL);
+}
+
+static void test_cmdline_extra_and_replaced(void **state)
+{
+	(void)state;
+	struct vm_config cfg;
+	char out[LAYOUT_CMDLINE_MAX];
+	char *argv[] = {"ember", "--kernel", "k", "--cmdline", "console=ttyS0", NULL};
+
+	assert_int_equal(parse(&cfg, argv, ARGC(argv)), CONFIG_RUN);
+	assert_true(config_cmdline(&cfg, "virtio_mmio.device=4K@0xc0001000:5", out, sizeof(out)) >
+		    0);
+	assert_string_equal(out, "console=ttyS0 virtio_mmio.device=4K@0xc0001000:5");
+	/* An empty base with only guest args. */
+	cfg.cmdline = "";
+	char *args[] = {"x"};
+	cfg.guest_args = args;
+	cfg.nguest_args = 1;
+	assert_true(config_cmdline(&cfg, NULL, out, sizeof(out)) > 0);
+	assert_string_equal(out, "-- x");
+}
+
+static void test_cmdline_limit(void **state)
+{
+	(void)state;
+	struct vm_config cfg;
+	char out[16];
+
+	config_defaults(&cfg);
+	cfg.cmdline = "0123456789abcde"; /* 15 chars + NUL fits exactly */
+	assert_int_equal(config_cmdline(&cfg, NULL, out, sizeof(out)), 15);
+	cfg.cmdline = "0123456789abcdef"; /* one too many */
+	assert_int_equal(config_cmdline(&cfg, NULL, out, sizeof(out)), -E2BIG);
+	cfg.cmdline = "0123456789";
+	char *args[] = {"abc"};
+	cfg.guest_args = args;
+	cfg.nguest_args = 1; /* "0123456789 -- abc" is 17 */
+	assert_int_equal(config_cmdline(&cfg, NULL, out, sizeof(out)), -E2BIG);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_all_flags),
+	    cmocka_unit_test(test_bad_values),
+	    cmocka_unit_test(test_structure_errors),
+	    cmocka_unit_test(test_help_version),
+	    cmocka_unit_test(test_cmdline_default_and_args),
+	    cmocka_unit_test(test_cmdline_quotes_guest_args),
+	    cmocka_unit_test(test_cmdline_extra_and_replaced),
+	    cmocka_unit_test(test_cmdline_limit),
+	};
+	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}
