@@ -42,20 +42,22 @@ HOST_LDFLAGS := -Wl,-z,noexecstack -Wl,-z,relro -Wl,-z,now $(LDFLAGS)
 # Debian packages the build, the tests and the guests need.
 DEB_PACKAGES := gcc make binutils libc6-dev linux-libc-dev libcmocka-dev \
 	libseccomp-dev linux-source-6.1 busybox-static flex bison bc libelf-dev \
-	libssl-dev cpio xz-utils lz4 file
+	libssl-dev cpio xz-utils lz4 file liburing-dev libjansson-dev libhttp-parser-dev curl
 
 .PHONY: all deps run test test-bins guest check clean help
-all: ember guests
+all: ember guests jailer
 
 DEPS :=
 GUESTS :=
 TEST_BINS :=
 
 # ---------------------------------------------------------------- monitor
-VIRTIO_SRCS += virtio/gmem.c
+VIRTIO_SRCS :=
+include virtio/virtio.mk
 
 MONITOR_SRCS :=
 include monitor/monitor.mk
+include jailer/jailer.mk
 
 VIRTIO_OBJS := $(VIRTIO_SRCS:%.c=$(O)/%.o)
 MONITOR_OBJS := $(MONITOR_SRCS:%.c=$(O)/%.o)
@@ -71,7 +73,7 @@ $(O)/virtio/libvirtio.a: $(VIRTIO_OBJS)
 	$(call quiet,AR,$@)rm -f $@ && ar rcs $@ $^
 
 $(O)/ember: $(MONITOR_OBJS) $(O)/virtio/libvirtio.a
-	$(call quiet,LD,$@)$(CC) -static $(HOST_LDFLAGS) -o $@ $^ -lpthread
+	$(call quiet,LD,$@)$(CC) -static $(HOST_LDFLAGS) -o $@ $^ -luring -lpthread
 
 .PHONY: ember
 ember: $(O)/ember
@@ -112,13 +114,14 @@ run: deps
 # Static analysis, then the unit tests built with ASan+UBSan in their own O=.
 CHECK_SRCS = $(MONITOR_SRCS) $(VIRTIO_SRCS)
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-check: deps
+check: deps $(O)/monitor/seccomp_filters.h
 	$(Q)command -v cppcheck >/dev/null && command -v clang-tidy >/dev/null || \
 		{ export DEBIAN_FRONTEND=noninteractive; apt-get install -y -q cppcheck clang-tidy >/dev/null; }
 	$(call quiet,CPPCHECK,monitor+virtio)cppcheck -q --std=c11 --enable=warning,performance,portability \
-		--error-exitcode=1 --inline-suppr -D__x86_64__ -Imonitor -Ivirtio $(CHECK_SRCS)
+		--error-exitcode=1 --inline-suppr -D__x86_64__ -Imonitor -Ivirtio -I$(O)/monitor \
+		$(CHECK_SRCS)
 	$(call quiet,TIDY,monitor+virtio)clang-tidy --quiet $(CHECK_SRCS) -- \
-		-std=c11 -D_GNU_SOURCE -Imonitor -Ivirtio 2>&1 | grep -v 'warnings generated' ; \
+		-std=c11 -D_GNU_SOURCE -Imonitor -Ivirtio -I$(O)/monitor 2>&1 | grep -v 'warnings generated' ; \
 		exit $${PIPESTATUS[0]}
 	$(Q)$(MAKE) --no-print-directory O=$(O)/san SANITIZE=1 CFLAGS="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" unit-test
 

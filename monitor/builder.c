@@ -23,13 +23,16 @@
 #include "exit_status.h"
 #include "layout.h"
 #include "log.h"
+#include "blk.h"
 #include "mptable.h"
+#include "rng.h"
+#include "seccomp.h"
 #include "vcpu.h"
 #include "x86_cpu.h"
 
 #define MIB (1024ULL * 1024)
 /* KVM_GET_SUPPORTED_CPUID: start with this many entries, grow on E2BIG. */
-#define CPUID_INITIAL_ENTRIES 64
+#define CPUID_INITIAL_ENTRIES 128
 #define CPUID_MAX_ENTRIES     1024
 /* Exit status for a run ended by a host signal: 128 + signal, as shells do. */
 #define SIGNAL_EXIT_BASE 128
@@ -38,8 +41,9 @@
 enum {
 	BUILT_NOTHING,
 	BUILT_VM,
-	BUILT_DEVICES,
 	BUILT_LOOP,
+	BUILT_DEVICES,
+	BUILT_CONSOLE,
 };
 
 /* A host file mapped read-only. */
@@ -92,7 +96,7 @@ static void serial_irq(void *ctx)
 	ioapic_pulse(&m->ioapic, LAYOUT_COM1_IRQ);
 }
 
-static int add_devices(struct machine *m, const struct vm_config *cfg)
+static int add_legacy_devices(struct machine *m, const struct vm_config *cfg)
 {
 	struct vm *vm = &m->vm;
 	int ret;
@@ -113,6 +117,44 @@ static int add_devices(struct machine *m, const struct vm_config *cfg)
 	if (ret < 0)
 		log_error_errno(-ret, "devices: cannot place legacy devices on the bus");
 	return ret;
+}
+
+/*
+ * add_virtio_devices: disks first, in command-line order (the first is
+ * /dev/vda), then the entropy device. A device that cannot be created (a
+ * bad disk path) is the user's error; one that cannot be attached, the
+ * host's.
+ */
+static int add_virtio_devices(struct machine *m, const struct vm_config *cfg, int *status)
+{
+	const struct virtio_device_ops *ops;
+	void *dev;
+
+	*status = EMBER_EXIT_CONFIG;
+	for (unsigned int i = 0; i < cfg->ndisks; i++) {
+		const struct disk_config *d = &cfg->disks[i];
+		struct virtio_blk_config bc = {
+			.path = d->path,
+			.read_only = d->read_only,
+			.id = d->id[0] ? d->id : NULL,
+			.engine = d->engine == DISK_ENGINE_IO_URING ? BLK_ENGINE_IO_URING
+								    : BLK_ENGINE_SYNC,
+		};
+		dev = blk_create(&bc, &ops);
+		if (dev == NULL)
+			return -EINVAL;
+		if (virtio_slots_add(&m->virtio, ops, dev) < 0)
+			goto host_error;
+	}
+	if (cfg->rng) {
+		dev = rng_create(&ops);
+		if (dev == NULL || virtio_slots_add(&m->virtio, ops, dev) < 0)
+			goto host_error;
+	}
+	return 0;
+host_error:
+	*status = EMBER_EXIT_HOST_ERROR;
+	return -EIO;
 }
 
 static int load_kernel_and_initrd(struct machine *m, const struct vm_config *cfg,
@@ -153,7 +195,10 @@ static int write_cmdline(struct machine *m, const struct vm_config *cfg, struct 
 	/* A bzImage may accept less than our buffer (its cmdline_size). */
 	if (m->kernel.cmdline_max != 0 && m->kernel.cmdline_max + 1 < limit)
 		limit = m->kernel.cmdline_max + 1;
-	int len = config_cmdline(cfg, NULL, cmdline, limit);
+	char devices[CONFIG_MAX_DEVICES * VIRTIO_SLOT_CMDLINE_ENTRY];
+	if (virtio_slots_cmdline(&m->virtio, devices, sizeof(devices)) < 0)
+		return -E2BIG;
+	int len = config_cmdline(cfg, devices, cmdline, limit);
 	if (len < 0)
 		return len;
 	bl->cmdline_gpa = LAYOUT_CMDLINE_ADDR;
@@ -254,69 +299,77 @@ static void on_signal(void *opaque, int fd, uint32_t events)
 	vm_request_stop(&m->vm, SIGNAL_EXIT_BASE + (int)si.ssi_signo);
 }
 
-/* setup_loop: the VMM thread watches the stop eventfd, signals and stdin. */
+/* setup_loop: the VMM thread's loop, watching the stop eventfd first. */
 static int setup_loop(struct machine *m)
 {
-	sigset_t mask;
 	int ret = evloop_init(&m->loop);
 
 	if (ret < 0)
 		return ret;
 	m->built = BUILT_LOOP;
-	ret = evloop_add(&m->loop, m->vm.stop_fd, EPOLLIN, on_stop, m);
-	if (ret < 0)
-		return ret;
+	virtio_slots_init(&m->virtio, &m->vm, &m->loop);
+	return evloop_add(&m->loop, m->vm.stop_fd, EPOLLIN, on_stop, m);
+}
+
+/*
+ * setup_console: SIGINT/SIGTERM/SIGHUP and terminal input, last, so a
+ * failed build never leaves the terminal changed.
+ */
+static int setup_console(struct machine *m)
+{
+	sigset_t mask;
+
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
-	/* Blocked here, so vCPU threads created later inherit the block too. */
+	/* Blocked before the vCPU threads exist, so they inherit the block. */
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	m->built = BUILT_CONSOLE;
 	m->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (m->signal_fd < 0)
 		return -errno;
-	ret = evloop_add(&m->loop, m->signal_fd, EPOLLIN, on_signal, m);
+	int ret = evloop_add(&m->loop, m->signal_fd, EPOLLIN, on_signal, m);
 	if (ret < 0)
 		return ret;
 	return console_open(&m->console, STDIN_FILENO, &m->serial, &m->loop);
 }
 
+/* fail_build: tear down what exists and hand back (status). */
+static int fail_build(struct machine *m, int status)
+{
+	machine_destroy(m);
+	return status;
+}
+
 int machine_build(struct machine *m, const struct vm_config *cfg, uint64_t t_exec_ns)
 {
 	struct vcpu_boot boot = {0};
-	int ret;
+	int status;
 
 	memset(m, 0, sizeof(*m));
 	m->signal_fd = -1;
 	m->loop.epfd = -1;
 	uint64_t t_build = vm_now_ns();
 
-	ret = vm_create(&m->vm, cfg->mem_mib * MIB);
-	if (ret < 0)
+	if (vm_create(&m->vm, cfg->mem_mib * MIB) < 0)
 		return EMBER_EXIT_HOST_ERROR;
 	m->vm.t_exec_ns = t_exec_ns;
 	m->vm.t_build_ns = t_build;
+	m->vm.seccomp = !cfg->no_seccomp;
+	if (cfg->no_seccomp)
+		log_warn("seccomp filters are off (--no-seccomp): for debugging only");
 	m->built = BUILT_VM;
 
-	ret = add_devices(m, cfg);
-	if (ret < 0) {
-		machine_destroy(m);
-		return EMBER_EXIT_HOST_ERROR;
-	}
+	if (setup_loop(m) < 0 || add_legacy_devices(m, cfg) < 0)
+		return fail_build(m, EMBER_EXIT_HOST_ERROR);
 	m->built = BUILT_DEVICES;
-
-	ret = write_boot_structures(m, cfg, &boot);
-	if (ret < 0) {
-		machine_destroy(m);
-		return EMBER_EXIT_CONFIG;
-	}
-	ret = create_vcpus(m, cfg, &boot);
-	if (ret == 0)
-		ret = setup_loop(m);
-	if (ret < 0) {
-		machine_destroy(m);
-		return EMBER_EXIT_HOST_ERROR;
-	}
+	if (add_virtio_devices(m, cfg, &status) < 0)
+		return fail_build(m, status);
+	if (write_boot_structures(m, cfg, &boot) < 0)
+		return fail_build(m, EMBER_EXIT_CONFIG);
+	if (create_vcpus(m, cfg, &boot) < 0 || setup_console(m) < 0)
+		return fail_build(m, EMBER_EXIT_HOST_ERROR);
 	return 0;
 }
 
@@ -328,6 +381,14 @@ int machine_run(struct machine *m)
 		if (vcpu_start(vm->vcpus[i]) < 0) {
 			vm_request_stop(vm, EMBER_EXIT_HOST_ERROR);
 			break;
+		}
+	}
+	/* The vCPU threads exist, so this filter is the VMM thread's alone. */
+	if (vm->seccomp) {
+		int ret = seccomp_install(SECCOMP_THREAD_VMM);
+		if (ret < 0) {
+			log_error_errno(-ret, "vmm: seccomp filter");
+			vm_request_stop(vm, EMBER_EXIT_HOST_ERROR);
 		}
 	}
 	if (evloop_run(&m->loop) < 0)
@@ -345,11 +406,11 @@ void machine_destroy(struct machine *m)
 {
 	struct vm *vm = &m->vm;
 
-	if (m->built >= BUILT_LOOP) {
+	if (m->built >= BUILT_CONSOLE) {
 		console_close(&m->console);
 		if (m->signal_fd >= 0)
 			close(m->signal_fd);
-		evloop_destroy(&m->loop);
+		m->signal_fd = -1;
 	}
 	for (unsigned int i = 0; i < VM_MAX_VCPUS; i++) {
 		if (vm->vcpus[i] == NULL)
@@ -358,10 +419,13 @@ void machine_destroy(struct machine *m)
 		vcpu_destroy(vm->vcpus[i]);
 	}
 	if (m->built >= BUILT_DEVICES) {
+		virtio_slots_destroy(&m->virtio);
 		serial_destroy(&m->serial);
 		i8042_destroy(&m->i8042);
 		ioapic_destroy(&m->ioapic);
 	}
+	if (m->built >= BUILT_LOOP)
+		evloop_destroy(&m->loop);
 	if (m->built >= BUILT_VM)
 		vm_destroy(vm);
 	m->built = BUILT_NOTHING;

@@ -19,6 +19,7 @@
 #include "ioapic.h"
 #include "loader.h"
 #include "serial.h"
+#include "virtio_slots.h"
 #include "vm.h"
 
 struct machine {
@@ -27,6 +28,7 @@ struct machine {
 	struct serial serial;
 	struct i8042 i8042;
 	struct boot_timer boot_timer;
+	struct virtio_slots virtio;
 	struct kernel_info kernel;
 	struct evloop loop;
 	struct console console;

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 
 #include "log.h"
 
@@ -26,7 +28,31 @@ enum {
 	OPT_VERSION,
 	OPT_HELP,
 	OPT_VERBOSE,
+	OPT_DISK,
+	OPT_RNG,
+	OPT_NO_SECCOMP,
+	/* Firecracker's process flags (what a jailer or an SDK passes). */
+	OPT_ID,
+	OPT_API_SOCK,
+	OPT_CONFIG_FILE,
+	OPT_NO_API,
+	OPT_LOG_PATH,
+	OPT_LEVEL,
+	OPT_MODULE,
+	OPT_SHOW_LEVEL,
+	OPT_SHOW_LOG_ORIGIN,
+	OPT_METRICS_PATH,
+	OPT_SECCOMP_FILTER,
+	OPT_START_TIME_US,
+	OPT_START_TIME_CPU_US,
+	OPT_PARENT_CPU_TIME_US,
+	OPT_API_PAYLOAD,
 };
+
+/* --http-api-max-payload-size: each connection may buffer this much. */
+#define CONFIG_MAX_API_PAYLOAD (64ULL * 1024 * 1024)
+/* A raw BPF program is an array of 8-byte struct sock_filter. */
+#define CONFIG_BPF_INSN_SIZE 8
 
 static const struct option long_options[] = {
     {"kernel", required_argument, NULL, OPT_KERNEL},
@@ -37,6 +63,24 @@ static const struct option long_options[] = {
     {"boot-timer", no_argument, NULL, OPT_BOOT_TIMER},
     {"boot-entry", required_argument, NULL, OPT_BOOT_ENTRY},
     {"verbose", no_argument, NULL, OPT_VERBOSE},
+    {"disk", required_argument, NULL, OPT_DISK},
+    {"rng", no_argument, NULL, OPT_RNG},
+    {"no-seccomp", no_argument, NULL, OPT_NO_SECCOMP},
+    {"id", required_argument, NULL, OPT_ID},
+    {"api-sock", required_argument, NULL, OPT_API_SOCK},
+    {"config-file", required_argument, NULL, OPT_CONFIG_FILE},
+    {"no-api", no_argument, NULL, OPT_NO_API},
+    {"log-path", required_argument, NULL, OPT_LOG_PATH},
+    {"level", required_argument, NULL, OPT_LEVEL},
+    {"module", required_argument, NULL, OPT_MODULE},
+    {"show-level", no_argument, NULL, OPT_SHOW_LEVEL},
+    {"show-log-origin", no_argument, NULL, OPT_SHOW_LOG_ORIGIN},
+    {"metrics-path", required_argument, NULL, OPT_METRICS_PATH},
+    {"seccomp-filter", required_argument, NULL, OPT_SECCOMP_FILTER},
+    {"start-time-us", required_argument, NULL, OPT_START_TIME_US},
+    {"start-time-cpu-us", required_argument, NULL, OPT_START_TIME_CPU_US},
+    {"parent-cpu-time-us", required_argument, NULL, OPT_PARENT_CPU_TIME_US},
+    {"http-api-max-payload-size", required_argument, NULL, OPT_API_PAYLOAD},
     {"version", no_argument, NULL, OPT_VERSION},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
@@ -55,14 +99,83 @@ static const char usage_text[] =
     "  --vcpus N          virtual CPUs (default 1, 1..32)\n"
     "  --boot-timer       report the guest's boot-complete signal on stderr\n"
     "  --boot-entry E     auto (default), linux64 or pvh: how to enter an ELF\n"
+    "  --disk PATH[,ro][,id=NAME][,engine=sync|io_uring]\n"
+    "                     a virtio block device (repeatable; the first is /dev/vda)\n"
+    "  --rng              a virtio entropy device (fed from getrandom)\n"
+    "  --no-seccomp       do not confine ember's threads (debugging only)\n"
     "  --verbose          more messages (twice: debug)\n"
     "  --version          print the version and exit\n"
     "  --help             print this help and exit\n"
+    "\n"
+    "Firecracker-compatible control plane (see README):\n"
+    "  --api-sock PATH    serve Firecracker's REST API on this Unix socket; the\n"
+    "                     VM boots on PUT /actions InstanceStart (no --kernel)\n"
+    "  --config-file FILE boot at once from Firecracker's JSON configuration\n"
+    "  --no-api           no API socket (needs --config-file)\n"
+    "  --id ID            instance id (alphanumerics and '-', 1..64)\n"
+    "  --log-path PATH    log to this file or FIFO instead of stderr\n"
+    "  --level L          Error, Warning, Info, Debug, Trace or Off\n"
+    "  --module M         log module filter (stored)\n"
+    "  --show-level       put the level in each log line\n"
+    "  --show-log-origin  put the origin in each log line\n"
+    "  --metrics-path P   write metrics, one JSON object per line, to P\n"
+    "  --seccomp-filter F a raw BPF program to install instead of ember's\n"
+    "  --start-time-us N, --start-time-cpu-us N, --parent-cpu-time-us N\n"
+    "                     the jailer's clocks, for the start-up metrics\n"
+    "  --http-api-max-payload-size N  request body limit (default 51200)\n"
     "\n"
     "Words after -- are appended to the kernel command line after \" -- \".\n"
     "Exit status: the guest's (exit port), 0 on guest reset, 120 host/KVM\n"
     "error, 121 triple fault, 122 KVM internal error, 123 unhandled exit,\n"
     "125 bad configuration or input.\n";
+
+unsigned int config_device_count(const struct vm_config *cfg)
+{
+	return cfg->ndisks + (cfg->rng ? 1 : 0) + cfg->nnets + (cfg->vsock.enabled ? 1 : 0);
+}
+
+/* disk_option: one ",key[=value]" part of a --disk spec. */
+static int disk_option(const char *part, struct disk_config *disk)
+{
+	if (strcmp(part, "ro") == 0) {
+		disk->read_only = true;
+	} else if (strcmp(part, "rw") == 0) {
+		disk->read_only = false;
+	} else if (strncmp(part, "id=", 3) == 0) {
+		const char *id = part + 3;
+		if (*id == '\0' || strlen(id) > CONFIG_DISK_ID_MAX) {
+			log_error("--disk: id '%s' must be 1 to %d bytes", id, CONFIG_DISK_ID_MAX);
+			return -EINVAL;
+		}
+		memcpy(disk->id, id, strlen(id) + 1); /* length checked above */
+	} else if (strcmp(part, "engine=sync") == 0) {
+		disk->engine = DISK_ENGINE_SYNC;
+	} else if (strcmp(part, "engine=io_uring") == 0) {
+		disk->engine = DISK_ENGINE_IO_URING;
+	} else {
+		log_error("--disk: unknown option '%s' (ro, id=NAME, engine=sync|io_uring)", part);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int config_parse_disk(char *spec, struct disk_config *disk)
+{
+	char *save = NULL;
+
+	memset(disk, 0, sizeof(*disk));
+	if (spec[0] == ',' || spec[0] == '\0') {
+		log_error("--disk: missing the image path in '%s'", spec);
+		return -EINVAL;
+	}
+	disk->path = strtok_r(spec, ",", &save);
+	for (char *part = strtok_r(NULL, ",", &save); part != NULL;
+	     part = strtok_r(NULL, ",", &save)) {
+		if (disk_option(part, disk) < 0)
+			return -EINVAL;
+	}
+	return 0;
+}
 
 void config_defaults(struct vm_config *cfg)
 {
@@ -70,6 +183,74 @@ void config_defaults(struct vm_config *cfg)
 	cfg->mem_mib = CONFIG_DEFAULT_MEM_MIB;
 	cfg->vcpus = CONFIG_DEFAULT_VCPUS;
 	cfg->boot_entry = BOOT_ENTRY_AUTO;
+	strcpy(cfg->id, CONFIG_DEFAULT_ID);
+	cfg->api_max_payload = CONFIG_DEFAULT_API_PAYLOAD;
+	cfg->logger.level = CONFIG_LOG_INFO;
+}
+
+const char *config_version(void)
+{
+	return EMBER_VERSION;
+}
+
+static const char *const log_level_names[] = {
+    [CONFIG_LOG_OFF] = "Off",	  [CONFIG_LOG_ERROR] = "Error", [CONFIG_LOG_WARNING] = "Warning",
+    [CONFIG_LOG_INFO] = "Info",	  [CONFIG_LOG_DEBUG] = "Debug", [CONFIG_LOG_TRACE] = "Trace",
+};
+
+int config_parse_log_level(const char *s, enum config_log_level *out)
+{
+	for (unsigned int i = 0; i < sizeof(log_level_names) / sizeof(log_level_names[0]); i++) {
+		if (strcasecmp(s, log_level_names[i]) == 0) {
+			*out = (enum config_log_level)i;
+			return 0;
+		}
+	}
+	/* Firecracker also takes "Warn". */
+	if (strcasecmp(s, "Warn") == 0) {
+		*out = CONFIG_LOG_WARNING;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+const char *config_log_level_name(enum config_log_level level)
+{
+	return (unsigned int)level < sizeof(log_level_names) / sizeof(log_level_names[0])
+		   ? log_level_names[level]
+		   : "Info";
+}
+
+bool config_valid_instance_id(const char *id)
+{
+	size_t n = strlen(id);
+
+	if (n == 0 || n > CONFIG_ID_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = id[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-'))
+			return false;
+	}
+	return true;
+}
+
+int config_check_seccomp_filter(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0) {
+		log_error_errno(errno, "--seccomp-filter: cannot read '%s'", path);
+		return -EINVAL;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size == 0 || st.st_size % CONFIG_BPF_INSN_SIZE != 0) {
+		log_error("--seccomp-filter: '%s' is not a raw BPF program (a non-empty regular "
+			  "file, a multiple of %d bytes)",
+			  path, CONFIG_BPF_INSN_SIZE);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 /* parse_u64: a whole decimal number in [min, max], or false. */
@@ -143,6 +324,109 @@ static bool apply(struct vm_config *cfg, int opt, const char *arg)
 	case OPT_VERBOSE:
 		cfg->verbosity++;
 		return true;
+	case OPT_DISK:
+		if (config_device_count(cfg) == CONFIG_MAX_DEVICES) {
+			log_error("--disk: at most %d virtio devices", CONFIG_MAX_DEVICES);
+			return false;
+		}
+		/* getopt hands us argv memory, which we may split in place. */
+		return config_parse_disk((char *)arg, &cfg->disks[cfg->ndisks++]) == 0;
+	case OPT_NO_SECCOMP:
+		cfg->no_seccomp = true;
+		return true;
+	case OPT_ID:
+		if (!config_valid_instance_id(arg)) {
+			log_error("--id: '%s' must be 1 to %d alphanumeric characters or '-'", arg,
+				  CONFIG_ID_MAX);
+			return false;
+		}
+		strcpy(cfg->id, arg);
+		return true;
+	case OPT_API_SOCK:
+		if (arg[0] == '\0') {
+			log_error("--api-sock: needs a path");
+			return false;
+		}
+		cfg->api_sock = arg;
+		return true;
+	case OPT_CONFIG_FILE:
+		cfg->config_file = arg;
+		return true;
+	case OPT_NO_API:
+		cfg->no_api = true;
+		return true;
+	case OPT_LOG_PATH:
+		cfg->logger.set = true;
+		cfg->logger.log_path = arg;
+		return true;
+	case OPT_LEVEL:
+		if (config_parse_log_level(arg, &cfg->logger.level) < 0) {
+			log_error("--level: '%s' is not one of Error, Warning, Info, Debug, Trace, Off",
+				  arg);
+			return false;
+		}
+		cfg->logger.set = cfg->logger.level_set = true;
+		return true;
+	case OPT_MODULE:
+		cfg->logger.set = true;
+		cfg->logger.module = arg;
+		return true;
+	case OPT_SHOW_LEVEL:
+		cfg->logger.set = cfg->logger.show_level = true;
+		return true;
+	case OPT_SHOW_LOG_ORIGIN:
+		cfg->logger.set = cfg->logger.show_log_origin = true;
+		return true;
+	case OPT_METRICS_PATH:
+		cfg->metrics_path = arg;
+		return true;
+	case OPT_SECCOMP_FILTER:
+		if (config_check_seccomp_filter(arg) < 0)
+			return false;
+		cfg->seccomp_filter = arg;
+		return true;
+	case OPT_START_TIME_US:
+	case OPT_START_TIME_CPU_US:
+	case OPT_PARENT_CPU_TIME_US:
+		if (!parse_u64(arg, 0, UINT64_MAX, &v)) {
+			log_error("%s: '%s' is not a time in microseconds",
+				  opt == OPT_START_TIME_US       ? "--start-time-us"
+				  : opt == OPT_START_TIME_CPU_US ? "--start-time-cpu-us"
+								 : "--parent-cpu-time-us",
+				  arg);
+			return false;
+		}
+		if (opt == OPT_START_TIME_US) {
+			cfg->start_time_us = v;
+			cfg->has_start_time_us = true;
+		} else if (opt == OPT_START_TIME_CPU_US) {
+			cfg->start_time_cpu_us = v;
+			cfg->has_start_time_cpu_us = true;
+		} else {
+			cfg->parent_cpu_time_us = v;
+			cfg->has_parent_cpu_time_us = true;
+		}
+		return true;
+	case OPT_API_PAYLOAD:
+		if (!parse_u64(arg, 1, CONFIG_MAX_API_PAYLOAD, &v)) {
+			log_error("--http-api-max-payload-size: '%s' is not a size in bytes from 1 to "
+				  "%llu",
+				  arg, (unsigned long long)CONFIG_MAX_API_PAYLOAD);
+			return false;
+		}
+		cfg->api_max_payload = v;
+		return true;
+	case OPT_RNG:
+		if (cfg->rng) {
+			log_error("--rng: given twice");
+			return false;
+		}
+		if (config_device_count(cfg) == CONFIG_MAX_DEVICES) {
+			log_error("--rng: at most %d virtio devices", CONFIG_MAX_DEVICES);
+			return false;
+		}
+		cfg->rng = true;
+		return true;
 	default:
 		return false;
 	}
@@ -180,7 +464,16 @@ enum config_action config_parse_args(struct vm_config *cfg, int argc, char **arg
 	}
 	cfg->guest_args = argv + optind;
 	cfg->nguest_args = argc - optind;
-	if (cfg->kernel_path == NULL) {
+	if (cfg->no_api && cfg->config_file == NULL) {
+		log_error("--no-api: needs --config-file (nothing else could configure the VM)");
+		return CONFIG_INVALID;
+	}
+	if (cfg->no_api && cfg->api_sock != NULL) {
+		log_error("--no-api: conflicts with --api-sock");
+		return CONFIG_INVALID;
+	}
+	/* The API or the config file may name the kernel instead. */
+	if (cfg->kernel_path == NULL && cfg->api_sock == NULL && cfg->config_file == NULL) {
 		log_error("--kernel: missing: which kernel to boot (see --help)");
 		return CONFIG_INVALID;
 	}

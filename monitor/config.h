@@ -25,6 +25,92 @@
  * reboot at once on panic, and boot-time shortcuts for a VM whose TSC and
  * timer are known good.
  */
+/* virtio-mmio devices fit IRQs LAYOUT_VIRTIO_FIRST_IRQ..23 of the IOAPIC. */
+#define CONFIG_MAX_DEVICES 19
+#define CONFIG_DISK_ID_MAX 20 /* virtio-blk GET_ID returns at most 20 bytes */
+
+enum disk_engine { DISK_ENGINE_SYNC, DISK_ENGINE_IO_URING };
+
+/* Firecracker's ids: instance (--id) and device ids, 1..64 bytes. */
+#define CONFIG_ID_MAX	    64
+#define CONFIG_PARTUUID_MAX 64
+#define CONFIG_DEFAULT_ID   "anonymous-instance"
+/* --http-api-max-payload-size default, as Firecracker's. */
+#define CONFIG_DEFAULT_API_PAYLOAD 51200
+#define CONFIG_MIN_VSOCK_CID	   3
+
+/* A Firecracker token bucket (TokenBucket): size tokens per refill_time ms. */
+struct rate_bucket {
+	bool set;
+	uint64_t size;
+	uint64_t one_time_burst;
+	uint64_t refill_time; /* ms */
+};
+
+/* A Firecracker RateLimiter: a bytes bucket and an operations bucket. */
+struct rate_limiter {
+	struct rate_bucket bandwidth;
+	struct rate_bucket ops;
+};
+
+/* Firecracker's cache_type: whether the guest's FLUSH reaches the disk. */
+enum disk_cache { DISK_CACHE_UNSAFE, DISK_CACHE_WRITEBACK };
+
+/* One --disk: a raw image or block device, /dev/vda for the first. */
+struct disk_config {
+	const char *path;
+	bool read_only;
+	char id[CONFIG_DISK_ID_MAX + 1]; /* empty: derived from the file */
+	enum disk_engine engine;
+	/* Firecracker's drive fields (API, config file). */
+	bool is_root;		/* the root device: always disks[0] */
+	char partuuid[CONFIG_PARTUUID_MAX + 1]; /* root=PARTUUID=...; empty: /dev/vda */
+	enum disk_cache cache;
+	struct rate_limiter limiter;
+};
+
+/* One Firecracker network interface (a tap device). */
+struct net_config {
+	char iface_id[CONFIG_ID_MAX + 1];
+	const char *host_dev_name;
+	bool has_mac;
+	uint8_t guest_mac[6];
+	struct rate_limiter rx_limiter;
+	struct rate_limiter tx_limiter;
+};
+
+/* Firecracker's vsock device: guest CID, host-side Unix socket. */
+struct vsock_config {
+	bool enabled;
+	uint32_t guest_cid;
+	const char *uds_path;
+	char vsock_id[CONFIG_ID_MAX + 1]; /* deprecated by Firecracker; kept */
+};
+
+/* Firecracker's logger levels (Logger.level). */
+enum config_log_level {
+	CONFIG_LOG_OFF,
+	CONFIG_LOG_ERROR,
+	CONFIG_LOG_WARNING,
+	CONFIG_LOG_INFO,
+	CONFIG_LOG_DEBUG,
+	CONFIG_LOG_TRACE,
+};
+
+/* PUT /logger, the "logger" section, or --log-path/--level/... */
+struct logger_config {
+	bool set;		/* configured by any of the above */
+	const char *log_path;	/* file or FIFO; NULL: stderr */
+	enum config_log_level level;
+	bool level_set;
+	bool show_level;
+	bool show_log_origin;
+	const char *module; /* stored and reported; filters nothing yet */
+};
+
+/* A string a parser allocated for the config (see config_json.h). */
+struct config_str;
+
 #define CONFIG_DEFAULT_CMDLINE                                                                     \
 	"console=ttyS0 reboot=k panic=-1 pci=off nomodule i8042.noaux i8042.nomux "                \
 	"i8042.nopnp i8042.dumbkbd tsc=reliable no_timer_check rcupdate.rcu_expedited=1 quiet"
@@ -39,7 +125,35 @@ struct vm_config {
 	unsigned int vcpus;
 	bool boot_timer;
 	enum boot_entry_pref boot_entry;
+	struct disk_config disks[CONFIG_MAX_DEVICES];
+	unsigned int ndisks;
+	bool rng;	 /* --rng: a virtio entropy device */
+	bool no_seccomp; /* --no-seccomp: debugging only */
 	int verbosity; /* 0 warnings, 1 info, 2 debug */
+
+	/* Firecracker's machine-config beyond vcpus and memory. */
+	bool smt;
+	bool track_dirty_pages;
+	/* Firecracker's devices that ember does not build yet. */
+	struct net_config nets[CONFIG_MAX_DEVICES];
+	unsigned int nnets;
+	struct vsock_config vsock;
+	struct rate_limiter rng_limiter; /* entropy.rate_limiter */
+	/* Observability. */
+	struct logger_config logger;
+	const char *metrics_path; /* NULL: no metrics */
+	/* Control plane: Firecracker's process flags. */
+	char id[CONFIG_ID_MAX + 1]; /* --id, default CONFIG_DEFAULT_ID */
+	const char *api_sock;	    /* --api-sock: serve the API there */
+	const char *config_file;    /* --config-file: boot from it at once */
+	bool no_api;		    /* --no-api: only with --config-file */
+	uint64_t api_max_payload;   /* --http-api-max-payload-size */
+	const char *seccomp_filter; /* --seccomp-filter: raw BPF to load */
+	bool has_start_time_us, has_start_time_cpu_us, has_parent_cpu_time_us;
+	uint64_t start_time_us;	     /* --start-time-us (jailer's clock) */
+	uint64_t start_time_cpu_us;  /* --start-time-cpu-us */
+	uint64_t parent_cpu_time_us; /* --parent-cpu-time-us */
+	struct config_str *owned;    /* strings the JSON parsers allocated */
 };
 
 /* What config_parse_args asks the caller to do. */
@@ -48,6 +162,37 @@ enum config_action {
 	CONFIG_EXIT_OK, /* --help or --version was printed */
 	CONFIG_INVALID, /* an error naming the flag was printed */
 };
+
+/* config_device_count: virtio devices (cfg) asks for. */
+unsigned int config_device_count(const struct vm_config *cfg);
+
+/*
+ * config_parse_disk: parse "PATH[,ro][,id=NAME][,engine=sync|io_uring]"
+ * into (disk). (spec) must outlive (disk). Returns 0, or -EINVAL after an
+ * error naming the part.
+ */
+int config_parse_disk(char *spec, struct disk_config *disk);
+
+/*
+ * config_parse_log_level: Firecracker's level names, any case (Error,
+ * Warning, Info, Debug, Trace, Off) -> (out). 0 or -EINVAL.
+ */
+int config_parse_log_level(const char *s, enum config_log_level *out);
+
+/* config_log_level_name: the canonical name of (level), "Info" when unknown. */
+const char *config_log_level_name(enum config_log_level level);
+
+/* config_version: ember's version string ("0.1.0"). */
+const char *config_version(void);
+
+/* config_valid_instance_id: 1..64 alphanumerics or '-' (Firecracker's --id rule). */
+bool config_valid_instance_id(const char *id);
+
+/*
+ * config_check_seccomp_filter: (path) is a non-empty regular file whose
+ * size is a multiple of 8 bytes (raw BPF). 0, or -EINVAL after an error.
+ */
+int config_check_seccomp_filter(const char *path);
 
 /* config_defaults: fill (cfg) with the defaults above. */
 void config_defaults(struct vm_config *cfg);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "evloop.h"
@@ -31,15 +32,25 @@ static void console_readable(void *opaque, int fd, uint32_t events)
 			 (size_t)n - taken);
 }
 
+/* is_stream: a terminal, pipe or socket: something epoll can watch. */
+static bool is_stream(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return false; /* closed */
+	return S_ISCHR(st.st_mode) ? isatty(fd) == 1 : S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode);
+}
+
 int console_open(struct console *con, int in_fd, struct serial *serial, struct evloop *loop)
 {
 	memset(con, 0, sizeof(*con));
 	con->serial = serial;
 	con->loop = loop;
 	con->in_fd = in_fd;
-	if (isatty(in_fd) != 1)
+	if (!is_stream(in_fd))
 		return 0;
-	if (tcgetattr(in_fd, &con->saved) == 0) {
+	if (isatty(in_fd) == 1 && tcgetattr(in_fd, &con->saved) == 0) {
 		struct termios raw = con->saved;
 		raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
 		raw.c_iflag &= ~(tcflag_t)(ICRNL | IXON);

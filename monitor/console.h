@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * console.h: the host side of the guest console. When stdin is a terminal,
- * it is put in raw-ish mode (no echo, no line buffering; Ctrl-C still stops
- * ember) and what the user types goes to the UART. The terminal is restored
- * when the console is closed.
+ * console.h: the host side of the guest console. What arrives on stdin
+ * goes to the UART when stdin is a terminal, a pipe or a socket (not a
+ * regular file or /dev/null). A terminal is put in raw-ish mode (no echo,
+ * no line buffering; Ctrl-C still stops ember) and restored when the
+ * console is closed.
  */
 #ifndef EMBER_CONSOLE_H
 #define EMBER_CONSOLE_H
@@ -25,8 +26,7 @@ struct console {
 
 /*
  * console_open: attach (in_fd) to (serial) through (loop) when it is a
- * terminal; otherwise do nothing (input from a pipe or /dev/null is not the
- * guest's). Returns 0 or -errno.
+ * terminal, pipe or socket; otherwise do nothing. Returns 0 or -errno.
  */
 int console_open(struct console *con, int in_fd, struct serial *serial, struct evloop *loop);
 

@@ -68,24 +68,44 @@ void ioapic_destroy(struct ioapic *io)
 	pthread_mutex_destroy(&io->lock);
 }
 
+/* msi_for: the MSI a redirection entry describes (SDM 10.11.1-10.11.2). */
+static void msi_for(uint64_t rte, uint64_t *addr, uint32_t *data)
+{
+	*addr = MSI_ADDR_BASE | ((rte >> RTE_DEST_SHIFT) << MSI_ADDR_DEST_SHIFT);
+	*data = (uint32_t)(rte & RTE_VECTOR_MASK) |
+		(uint32_t)(((rte >> RTE_DELIVERY_SHIFT) & RTE_DELIVERY_MASK)
+			   << MSI_DATA_DELIVERY_SHIFT);
+	if (rte & RTE_DEST_LOGICAL)
+		*addr |= MSI_ADDR_LOGICAL;
+	if (rte & RTE_LEVEL)
+		*data |= MSI_DATA_LEVEL | MSI_DATA_ASSERT;
+}
+
 /* deliver: send pin's MSI; called with the lock held. */
 static void deliver(struct ioapic *io, unsigned int pin)
 {
-	uint64_t rte = io->redir[pin];
-	uint64_t addr = MSI_ADDR_BASE | ((rte >> RTE_DEST_SHIFT) << MSI_ADDR_DEST_SHIFT);
-	uint32_t data = (uint32_t)(rte & RTE_VECTOR_MASK) |
-			(uint32_t)(((rte >> RTE_DELIVERY_SHIFT) & RTE_DELIVERY_MASK)
-				   << MSI_DATA_DELIVERY_SHIFT);
+	uint64_t addr;
+	uint32_t data;
 
-	if (rte & RTE_DEST_LOGICAL)
-		addr |= MSI_ADDR_LOGICAL;
-	if (rte & RTE_LEVEL) {
-		data |= MSI_DATA_LEVEL | MSI_DATA_ASSERT;
+	msi_for(io->redir[pin], &addr, &data);
+	if (io->redir[pin] & RTE_LEVEL)
 		io->redir[pin] |= RTE_REMOTE_IRR;
-	}
 	int ret = vm_signal_msi(io->vm, addr, data);
 	if (ret < 0)
 		log_warn_errno(-ret, "ioapic: KVM_SIGNAL_MSI for pin %u", pin);
+}
+
+/*
+ * sync_route: keep KVM's route for GSI (pin) equal to the entry, so an
+ * irqfd on that GSI delivers what the guest programmed; lock held.
+ */
+static void sync_route(struct ioapic *io, unsigned int pin)
+{
+	uint64_t addr;
+	uint32_t data;
+
+	msi_for(io->redir[pin], &addr, &data);
+	vm_set_msi_route(io->vm, pin, !(io->redir[pin] & RTE_MASKED), addr, data);
 }
 
 void ioapic_set_irq(struct ioapic *io, unsigned int pin, bool level)
@@ -174,6 +194,7 @@ static void write_indirect(struct ioapic *io, uint32_t value)
 	else
 		rte = (rte & ~0xffffffffULL) | value;
 	io->redir[pin] = (rte & ~RTE_READ_ONLY) | (old & RTE_READ_ONLY);
+	sync_route(io, pin);
 	/* Unmasking a level pin that is still high delivers it now. */
 	rte = io->redir[pin];
 	if (!(rte & RTE_MASKED) && (rte & RTE_LEVEL) && io->line[pin] && !(rte & RTE_REMOTE_IRR))

@@ -1,16 +1,55 @@
 // SPDX-License-Identifier: Apache-2.0
-/* main.c: ember's entry: command line -> configuration -> microVM -> exit status. */
+/*
+ * main.c: ember's entry: command line [-> config file] -> configuration ->
+ * microVM -> exit status. With --api-sock, the API configures the same
+ * struct vm_config until InstanceStart, and keeps serving from the VM's
+ * own event loop afterwards; without, ember boots at once.
+ */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "api.h"
+#include "api_routes.h"
 #include "builder.h"
 #include "config.h"
+#include "config_json.h"
 #include "exit_status.h"
+#include "instance.h"
 #include "log.h"
+#include "logger.h"
+#include "machine_backend.h"
+#include "metrics.h"
 
 #define PVM_MODULE_DIR "/sys/module/kvm_pvm"
 #define NS_PER_SEC     1000000000ULL
+#define NS_PER_US      1000ULL
+/* Metrics are flushed every minute, as Firecracker's. */
+#define METRICS_PERIOD_S 60
+/* Exit status for a run ended by a host signal before boot: 128 + signal. */
+#define SIGNAL_EXIT_BASE 128
+
+/* The control plane's state: one per process, on main's stack. */
+struct control {
+	struct vm_config cfg;
+	struct logger logger;
+	struct metrics metrics;
+	struct machine_backend backend;
+	struct instance inst;
+	struct api_server api;
+	bool api_open;
+	struct evloop preboot; /* serves the API until InstanceStart */
+	int signal_fd;
+	int timer_fd;
+	int exit_status; /* set when a signal ends ember before boot */
+};
 
 /*
  * exec_time_ns: when this process started, on CLOCK_MONOTONIC. A static
@@ -37,14 +76,141 @@ static void note_software_kvm(void)
 			 "ring-0 code partly runs in KVM's instruction emulator");
 }
 
+/* on_preboot_signal: SIGINT/SIGTERM/SIGHUP before boot end ember. */
+static void on_preboot_signal(void *opaque, int fd, uint32_t events)
+{
+	struct control *ctl = opaque;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	if (read(fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	log_warn("stopping on signal %u before the VM started", si.ssi_signo);
+	ctl->exit_status = SIGNAL_EXIT_BASE + (int)si.ssi_signo;
+	evloop_stop(&ctl->preboot);
+}
+
+static void on_metrics_timer(void *opaque, int fd, uint32_t events)
+{
+	struct control *ctl = opaque;
+	uint64_t n;
+
+	(void)events;
+	if (read(fd, &n, sizeof(n)) < 0)
+		return;
+	if (ctl->metrics.fd >= 0)
+		metrics_flush(&ctl->metrics);
+}
+
+/* handle: the API handler; it ends the pre-boot loop once the VM is built. */
+static void handle(void *opaque, const struct api_request *req, struct api_response *resp)
+{
+	struct control *ctl = opaque;
+
+	api_routes_handle(&ctl->inst, req, resp);
+	if (ctl->inst.start_done && ctl->api.loop == &ctl->preboot)
+		evloop_stop(&ctl->preboot);
+}
+
+/* startup_metrics: Firecracker's api_server.process_startup_time{,_cpu}_us. */
+static void startup_metrics(struct control *ctl, uint64_t t_exec)
+{
+	struct timespec cpu, wall;
+	const struct vm_config *cfg = &ctl->cfg;
+
+	clock_gettime(CLOCK_MONOTONIC, &wall);
+	uint64_t now_us = ((uint64_t)wall.tv_sec * NS_PER_SEC + (uint64_t)wall.tv_nsec) / NS_PER_US;
+	/* The jailer's --start-time-us is CLOCK_MONOTONIC too. */
+	uint64_t start_us = cfg->has_start_time_us ? cfg->start_time_us : t_exec / NS_PER_US;
+	ctl->metrics.store.process_startup_time_us = now_us > start_us ? now_us - start_us : 0;
+	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu) == 0) {
+		uint64_t cpu_us =
+		    ((uint64_t)cpu.tv_sec * NS_PER_SEC + (uint64_t)cpu.tv_nsec) / NS_PER_US;
+		if (cfg->has_start_time_cpu_us)
+			cpu_us = cpu_us > cfg->start_time_cpu_us ? cpu_us - cfg->start_time_cpu_us
+								 : 0;
+		if (cfg->has_parent_cpu_time_us)
+			cpu_us += cfg->parent_cpu_time_us;
+		ctl->metrics.store.process_startup_time_cpu_us = cpu_us;
+	}
+}
+
+/* observability: the logger and metrics the flags or the config file ask for. */
+static int observability(struct control *ctl)
+{
+	char err[CONFIG_JSON_ERR_MAX];
+	struct vm_config *cfg = &ctl->cfg;
+
+	if (cfg->logger.set &&
+	    logger_configure(&ctl->logger, &cfg->logger, cfg->id, err, sizeof(err)) < 0) {
+		log_error("logger: %s", err);
+		return -EINVAL;
+	}
+	if (cfg->metrics_path != NULL && ctl->metrics.fd < 0 &&
+	    metrics_configure(&ctl->metrics, cfg->metrics_path, err, sizeof(err)) < 0) {
+		log_error("metrics: %s", err);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* watch_preboot: signals and the metrics timer, in the pre-boot loop. */
+static int watch_preboot(struct control *ctl)
+{
+	sigset_t mask;
+	int ret = evloop_init(&ctl->preboot);
+
+	if (ret < 0)
+		return ret;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	ctl->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (ctl->signal_fd < 0)
+		return -errno;
+	ret = evloop_add(&ctl->preboot, ctl->signal_fd, EPOLLIN, on_preboot_signal, ctl);
+	if (ret == 0 && ctl->timer_fd >= 0)
+		ret = evloop_add(&ctl->preboot, ctl->timer_fd, EPOLLIN, on_metrics_timer, ctl);
+	return ret;
+}
+
+/* run: the VM is built: serve the API from its loop and run it to its end. */
+static int run(struct control *ctl)
+{
+	struct machine *m = &ctl->backend.m;
+
+	if (ctl->api_open) {
+		api_server_detach(&ctl->api);
+		if (api_server_attach(&ctl->api, &m->loop) < 0)
+			log_warn("api: the VM's event loop is full: the API stops serving");
+	}
+	if (ctl->timer_fd >= 0 && evloop_add(&m->loop, ctl->timer_fd, EPOLLIN, on_metrics_timer,
+					     ctl) < 0)
+		log_warn("metrics: the VM's event loop is full: no periodic flush");
+	int status = machine_run(m);
+	if (ctl->api_open)
+		api_server_detach(&ctl->api);
+	machine_destroy(m);
+	if (ctl->metrics.fd >= 0)
+		metrics_flush(&ctl->metrics);
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t t_exec = exec_time_ns();
-	struct vm_config cfg;
-	struct machine m;
+	static struct control ctl;
+	struct vm_config *cfg = &ctl.cfg;
+	char err[CONFIG_JSON_ERR_MAX];
 
-	config_defaults(&cfg);
-	switch (config_parse_args(&cfg, argc, argv)) {
+	/* A client that hangs up must not kill us with SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
+	ctl.signal_fd = ctl.timer_fd = -1;
+	ctl.preboot.epfd = -1;
+	config_defaults(cfg);
+	switch (config_parse_args(cfg, argc, argv)) {
 	case CONFIG_EXIT_OK:
 		return 0;
 	case CONFIG_INVALID:
@@ -52,15 +218,71 @@ int main(int argc, char **argv)
 	case CONFIG_RUN:
 		break;
 	}
-	log_set_level(cfg.verbosity >= 2 ? LOG_DEBUG : cfg.verbosity == 1 ? LOG_INFO : LOG_WARN);
-	if (cfg.verbosity > 0)
+	log_set_level(cfg->verbosity >= 2 ? LOG_DEBUG : cfg->verbosity == 1 ? LOG_INFO : LOG_WARN);
+	if (cfg->verbosity > 0)
 		note_software_kvm();
 
-	int status = machine_build(&m, &cfg, t_exec);
-	if (status != 0)
-		return status;
-	status = machine_run(&m);
-	machine_destroy(&m);
+	logger_init(&ctl.logger);
+	metrics_init(&ctl.metrics);
+	ctl.metrics.missed_log_count = &ctl.logger.missed_log_count;
+	ctl.metrics.log_fails = &ctl.logger.log_fails;
+	if (observability(&ctl) < 0)
+		return EMBER_EXIT_CONFIG;
+	if (cfg->config_file != NULL) {
+		if (config_json_load_file(cfg, cfg->config_file, err, sizeof(err)) < 0) {
+			log_error("--config-file: %s", err);
+			return EMBER_EXIT_CONFIG;
+		}
+		if (observability(&ctl) < 0)
+			return EMBER_EXIT_CONFIG;
+	}
+	ctl.backend.t_exec_ns = t_exec;
+	instance_init(&ctl.inst, cfg, &machine_backend_ops, &ctl.backend, &ctl.logger,
+		      &ctl.metrics);
+	if (ctl.metrics.fd >= 0 || cfg->api_sock != NULL)
+		ctl.timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+
+	int status = 0;
+	if (cfg->api_sock != NULL) {
+		if (api_server_open(&ctl.api, cfg->api_sock, cfg->api_max_payload, handle, &ctl) <
+		    0)
+			return EMBER_EXIT_CONFIG;
+		ctl.api_open = true;
+		if (watch_preboot(&ctl) < 0 || api_server_attach(&ctl.api, &ctl.preboot) < 0) {
+			log_error("api: cannot set up the event loop");
+			api_server_close(&ctl.api, true);
+			return EMBER_EXIT_HOST_ERROR;
+		}
+	}
+	if (ctl.timer_fd >= 0) {
+		struct itimerspec period = {.it_interval = {METRICS_PERIOD_S, 0},
+					    .it_value = {METRICS_PERIOD_S, 0}};
+		timerfd_settime(ctl.timer_fd, 0, &period, NULL);
+	}
+	startup_metrics(&ctl, t_exec);
+
+	/* The command line or the config file boot at once; the API waits. */
+	if (cfg->api_sock == NULL || cfg->config_file != NULL) {
+		if (instance_start(&ctl.inst, err, sizeof(err)) < 0) {
+			if (ctl.backend.build_status == 0)
+				log_error("%s", err);
+			status = ctl.backend.build_status ? ctl.backend.build_status
+							  : EMBER_EXIT_CONFIG;
+		}
+	} else if (evloop_run(&ctl.preboot) < 0) {
+		status = EMBER_EXIT_HOST_ERROR;
+	} else if (!ctl.inst.start_done) {
+		status = ctl.exit_status;
+	}
+	if (ctl.inst.start_done)
+		status = run(&ctl);
+	if (ctl.api_open)
+		api_server_close(&ctl.api, !ctl.inst.start_done || cfg->no_seccomp);
+	if (ctl.preboot.epfd >= 0)
+		evloop_destroy(&ctl.preboot);
+	logger_destroy(&ctl.logger);
+	metrics_destroy(&ctl.metrics);
+	config_json_free(cfg);
 	fflush(stdout);
 	return status;
 }

@@ -21,3 +21,27 @@ MONITOR_SRCS += monitor/load_bzimage.c
 MONITOR_SRCS += monitor/bootparams.c
 MONITOR_SRCS += monitor/mptable.c
 MONITOR_SRCS += monitor/cpuid.c
+MONITOR_SRCS += monitor/seccomp.c
+MONITOR_SRCS += monitor/virtio_slots.c
+
+# The seccomp filters are compiled at build time by a host tool (libseccomp).
+$(O)/monitor/seccomp_gen: monitor/seccomp_gen.c | $(O)/.dirs
+	$(call quiet,HOSTCC,$@)mkdir -p $(dir $@) && \
+		$(CC) $(filter-out -Imonitor -Ivirtio,$(HOST_CFLAGS)) -o $@ $< -lseccomp
+$(O)/monitor/seccomp_filters.h: $(O)/monitor/seccomp_gen
+	$(call quiet,GEN,$@)$< >$@.tmp && mv $@.tmp $@
+$(O)/monitor/seccomp.o: $(O)/monitor/seccomp_filters.h
+$(O)/monitor/seccomp.o: HOST_CFLAGS += -I$(O)/monitor
+
+# The Firecracker-compatible control plane: API, JSON model, logger, metrics.
+MONITOR_SRCS += monitor/config_json.c
+MONITOR_SRCS += monitor/api.c
+MONITOR_SRCS += monitor/api_routes.c
+MONITOR_SRCS += monitor/instance.c
+MONITOR_SRCS += monitor/machine_backend.c
+MONITOR_SRCS += monitor/logger.c
+MONITOR_SRCS += monitor/metrics.c
+# jansson and http_parser, linked statically like the rest of ember.
+MONITOR_LIBS := $(shell $(CC) -print-file-name=libjansson.a) \
+	$(shell $(CC) -print-file-name=libhttp_parser.a)
+$(O)/ember: $(MONITOR_LIBS)

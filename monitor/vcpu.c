@@ -15,6 +15,7 @@
 #include "exit_status.h"
 #include "ioapic.h"
 #include "log.h"
+#include "seccomp.h"
 #include "vm.h"
 
 /* Signal used only to interrupt KVM_RUN; its handler does nothing. */
@@ -300,6 +301,14 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&unblock);
 	sigaddset(&unblock, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &unblock, NULL);
+	if (vcpu->vm->seccomp) {
+		int ret = seccomp_install(SECCOMP_THREAD_VCPU);
+		if (ret < 0) {
+			log_error_errno(-ret, "vcpu%u: seccomp filter", vcpu->index);
+			vm_request_stop(vcpu->vm, EMBER_EXIT_HOST_ERROR);
+			return NULL;
+		}
+	}
 
 	while (!vm_is_stopping(vcpu->vm)) {
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {

@@ -152,6 +152,7 @@ int vm_create(struct vm *vm, uint64_t mem_bytes)
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm_fd = vm->vm_fd = vm->stop_fd = -1;
 	pthread_mutex_init(&vm->lock, NULL);
+	pthread_mutex_init(&vm->route_lock, NULL);
 
 	vm->kvm_fd = open(KVM_DEVICE, O_RDWR | O_CLOEXEC);
 	if (vm->kvm_fd < 0) {
@@ -210,6 +211,7 @@ void vm_destroy(struct vm *vm)
 		close(vm->kvm_fd);
 	vm->stop_fd = vm->vm_fd = vm->kvm_fd = -1;
 	pthread_mutex_destroy(&vm->lock);
+	pthread_mutex_destroy(&vm->route_lock);
 }
 
 void vm_request_stop(struct vm *vm, int status)
@@ -252,5 +254,70 @@ int vm_signal_msi(struct vm *vm, uint64_t address, uint32_t data)
 	};
 	if (ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0)
 		return -errno;
+	return 0;
+}
+
+int vm_set_msi_route(struct vm *vm, unsigned int gsi, bool enabled, uint64_t address,
+		     uint32_t data)
+{
+	struct {
+		struct kvm_irq_routing hdr;
+		struct kvm_irq_routing_entry entries[VM_IOAPIC_PINS];
+	} table;
+	int ret = 0;
+
+	if (gsi >= VM_IOAPIC_PINS)
+		return -EINVAL;
+	memset(&table, 0, sizeof(table));
+	pthread_mutex_lock(&vm->route_lock);
+	struct vm_msi_route *r = &vm->routes[gsi];
+	if (r->enabled == enabled && (!enabled || (r->address == address && r->data == data)))
+		goto out; /* unchanged: spare KVM the table rebuild */
+	*r = (struct vm_msi_route){.enabled = enabled, .address = address, .data = data};
+	for (unsigned int i = 0; i < VM_IOAPIC_PINS; i++) {
+		if (!vm->routes[i].enabled)
+			continue;
+		struct kvm_irq_routing_entry *e = &table.entries[table.hdr.nr++];
+		e->gsi = i;
+		e->type = KVM_IRQ_ROUTING_MSI;
+		e->u.msi.address_lo = (uint32_t)vm->routes[i].address;
+		e->u.msi.address_hi = (uint32_t)(vm->routes[i].address >> 32);
+		e->u.msi.data = vm->routes[i].data;
+	}
+	if (ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, &table) < 0) {
+		ret = -errno;
+		log_warn_errno(-ret, "kvm: KVM_SET_GSI_ROUTING (GSI %u)", gsi);
+	}
+out:
+	pthread_mutex_unlock(&vm->route_lock);
+	return ret;
+}
+
+int vm_irqfd(struct vm *vm, int fd, unsigned int gsi)
+{
+	struct kvm_irqfd irqfd = {.fd = (uint32_t)fd, .gsi = gsi};
+
+	if (ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0) {
+		int e = errno;
+		log_error_errno(e, "kvm: KVM_IRQFD (GSI %u)", gsi);
+		return -e;
+	}
+	return 0;
+}
+
+int vm_ioeventfd(struct vm *vm, int fd, uint64_t addr, uint32_t len, uint64_t datamatch)
+{
+	struct kvm_ioeventfd io = {
+		.datamatch = datamatch,
+		.addr = addr,
+		.len = len,
+		.fd = fd,
+		.flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
+	};
+	if (ioctl(vm->vm_fd, KVM_IOEVENTFD, &io) < 0) {
+		int e = errno;
+		log_error_errno(e, "kvm: KVM_IOEVENTFD (0x%llx)", (unsigned long long)addr);
+		return -e;
+	}
 	return 0;
 }

@@ -41,12 +41,24 @@ struct vm {
 
 	unsigned int nvcpus;
 	struct vcpu *vcpus[VM_MAX_VCPUS];
+	bool seccomp; /* each thread confines itself before it runs */
 
 	/* Run state, guarded by lock. */
 	pthread_mutex_t lock;
 	bool stopping;
 	int exit_status;
 	int stop_fd; /* eventfd, readable once the VM is stopping */
+
+	/*
+	 * MSI routes for IOAPIC pins (GSI == pin), so irqfds reach the guest
+	 * the way the guest programmed the pin. Guarded by route_lock.
+	 */
+	pthread_mutex_t route_lock;
+	struct vm_msi_route {
+		bool enabled;
+		uint64_t address;
+		uint32_t data;
+	} routes[VM_IOAPIC_PINS];
 
 	/* Clocks (CLOCK_MONOTONIC ns) for the boot-time report. */
 	uint64_t t_exec_ns;  /* process start, see main.c */
@@ -76,6 +88,28 @@ bool vm_is_stopping(struct vm *vm);
 
 /* vm_signal_msi: inject one MSI (address, data) through KVM_SIGNAL_MSI. */
 int vm_signal_msi(struct vm *vm, uint64_t address, uint32_t data);
+
+/*
+ * vm_set_msi_route: make GSI (gsi) deliver MSI (address, data), or nothing
+ * when (enabled) is false; pushes the whole table with
+ * KVM_SET_GSI_ROUTING. The IOAPIC calls this whenever the guest changes a
+ * redirection entry. Returns 0 or -errno.
+ */
+int vm_set_msi_route(struct vm *vm, unsigned int gsi, bool enabled, uint64_t address,
+		     uint32_t data);
+
+/*
+ * vm_irqfd: writes to eventfd (fd) raise GSI (gsi) inside KVM (KVM_IRQFD),
+ * with no exit to ember. Returns 0 or -errno.
+ */
+int vm_irqfd(struct vm *vm, int fd, unsigned int gsi);
+
+/*
+ * vm_ioeventfd: a guest write of (len) bytes equal to (datamatch) at MMIO
+ * address (addr) signals eventfd (fd) inside KVM (KVM_IOEVENTFD) instead of
+ * exiting to a vCPU thread. Returns 0 or -errno.
+ */
+int vm_ioeventfd(struct vm *vm, int fd, uint64_t addr, uint32_t len, uint64_t datamatch);
 
 /* vm_now_ns: CLOCK_MONOTONIC in nanoseconds. */
 uint64_t vm_now_ns(void);

@@ -28,6 +28,19 @@ $(eval $(call unit_test,serial,serial))
 $(eval $(call unit_test,ioapic,ioapic bus log))
 $(eval $(call unit_test,x86_cpu,x86_cpu))
 $(eval $(call unit_test,bus,bus))
+$(eval $(call unit_test,seccomp,seccomp))
+
+# virtio/: the transport, the queue and the devices over malloc'd guest RAM.
+# vq_builder.o needs libvirtio after it, hence the library again in LDLIBS.
+VIRTIO_TEST_LDLIBS = $(O)/virtio/libvirtio.a -luring -lcmocka
+$(eval $(call unit_test,virtio_queue,log))
+$(eval $(call unit_test,virtio_mmio,log))
+$(eval $(call unit_test,virtio_blk,log))
+$(eval $(call unit_test,virtio_rng,log))
+$(O)/tests/unit/test_virtio_queue $(O)/tests/unit/test_virtio_mmio \
+$(O)/tests/unit/test_virtio_blk $(O)/tests/unit/test_virtio_rng: $(O)/tests/unit/vq_builder.o
+$(O)/tests/unit/test_virtio_%: TEST_LDLIBS = $(VIRTIO_TEST_LDLIBS)
+DEPS += $(O)/tests/unit/vq_builder.d
 
 # Keep this last: its prerequisites are the TEST_BINS known at this point.
 .PHONY: unit-test

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * console.c: polled 8250 UART at COM1 and a small printf.
+ * console.c: 8250 UART at COM1: polled output, a small printf, and input
+ * (polled, or interrupt-driven sleep until a byte arrives).
  *
  * No UART set-up: ember's and QEMU's 8250 transmit whatever the divisor. Each
  * byte waits for LSR bit 5 (THR empty) first; the wait is bounded so a
@@ -11,8 +12,12 @@
 #include "layout.h"
 
 #define UART_THR      0
+#define UART_RBR      0
+#define UART_IER      1
 #define UART_LSR      5
+#define UART_LSR_DR   0x01
 #define UART_LSR_THRE 0x20
+#define UART_IER_RDI  0x01
 #define THRE_SPINS    100000
 
 static int console_lock;
@@ -199,4 +204,28 @@ void rt_printf_unlocked(const char *fmt, ...)
 	va_start(ap, fmt);
 	vprintf_raw(fmt, ap);
 	va_end(ap);
+}
+
+int rt_getc(void)
+{
+	uint8_t lsr = inb(LAYOUT_COM1_PORT + UART_LSR);
+
+	/* 0xff: no UART at all (a floating bus), never "data ready". */
+	if (lsr == 0xff || !(lsr & UART_LSR_DR))
+		return -1;
+	return inb(LAYOUT_COM1_PORT + UART_RBR);
+}
+
+int rt_getc_wait(void)
+{
+	int c;
+
+	/* Pin first, then the UART: a byte already waiting pulses the line. */
+	rt_irq_enable(LAYOUT_COM1_IRQ, NULL, NULL);
+	outb(LAYOUT_COM1_PORT + UART_IER, UART_IER_RDI);
+	while ((c = rt_getc()) < 0)
+		rt_irq_wait();
+	outb(LAYOUT_COM1_PORT + UART_IER, 0);
+	rt_irq_disable(LAYOUT_COM1_IRQ);
+	return c;
 }

@@ -161,16 +161,18 @@ rt_pd:
 	.endr
 
 /*
- * IDT for vectors 0..31: 64-bit interrupt gates (present, DPL 0, type 0xe)
- * to the stubs below. guest.ld splits the stubs' address into
- * rt_exc_stubs_lo/_hi; the stubs are 512-byte aligned, so lo + 16 * vector
- * never carries, and below 4 GiB, so the upper 32 offset bits are 0.
+ * IDT for vectors 0..RT_IDT_VECTORS-1: 64-bit interrupt gates (present, DPL
+ * 0, type 0xe) to the stubs below; 0..31 are the CPU's exceptions, 32 up the
+ * runtime's interrupt vectors (rt.h: IOAPIC pins, LAPIC timer, spurious).
+ * guest.ld splits the stubs' address into rt_exc_stubs_lo/_hi; the stubs are
+ * 1024-byte aligned, so lo + 16 * vector never carries, and below 4 GiB, so
+ * the upper 32 offset bits are 0.
  */
 	.data
 	.balign 16
 rt_idt:
 	.set vec, 0
-	.rept 32
+	.rept RT_IDT_VECTORS
 	.word rt_exc_stubs_lo + 16 * vec
 	.word RT_SEL_CODE64
 	.byte 0
@@ -183,30 +185,70 @@ rt_idt:
 	.balign 16
 	.globl rt_idt_desc
 rt_idt_desc:
-	.word 32 * 16 - 1
+	.word RT_IDT_VECTORS * 16 - 1
 	.quad rt_idt
 
 /*
- * Exception stubs for vectors 0..31, 16 bytes apart: push a zero error code
- * where the CPU pushes none, push the vector, and join exc_common, which
- * saves the general registers and calls rt_exception(frame).
+ * Stubs for vectors 0..RT_IDT_VECTORS-1, 16 bytes apart: push a zero error
+ * code where the CPU pushes none, push the vector, and join exc_common
+ * (exceptions: save the general registers, call rt_exception(frame)) or
+ * irq_common (interrupts: save the caller-saved registers, call
+ * rt_irq_dispatch(vector), restore, iretq).
  */
 	.text
 	.code64
-	.balign 512
+	.balign 1024
 	.globl rt_exc_stubs
 rt_exc_stubs:
 	.set vec, 0
-	.rept 32
+	.rept RT_IDT_VECTORS
 	.balign 16
 	.if (vec == 8) || ((vec >= 10) && (vec <= 14)) || (vec == 17) || (vec == 21) || (vec == 29) || (vec == 30)
 	.else
 	pushq $0
 	.endif
 	pushq $vec
+	.if vec < 32
 	jmp exc_common
+	.else
+	jmp irq_common
+	.endif
 	.set vec, vec + 1
 	.endr
+
+/*
+ * Interrupts: the ABI's caller-saved registers plus RBX (which keeps the
+ * unaligned stack pointer) are saved; rt_irq_dispatch() is ordinary C.
+ */
+irq_common:
+	push %rax
+	push %rcx
+	push %rdx
+	push %rsi
+	push %rdi
+	push %r8
+	push %r9
+	push %r10
+	push %r11
+	push %rbx
+	cld
+	mov 80(%rsp), %edi
+	mov %rsp, %rbx
+	and $-16, %rsp
+	call rt_irq_dispatch
+	mov %rbx, %rsp
+	pop %rbx
+	pop %r11
+	pop %r10
+	pop %r9
+	pop %r8
+	pop %rdi
+	pop %rsi
+	pop %rdx
+	pop %rcx
+	pop %rax
+	add $16, %rsp
+	iretq
 
 exc_common:
 	push %rax

@@ -29,6 +29,18 @@
 #define RT_TRAMP_ADDR	0x3000
 #define RT_TRAMP_VECTOR (RT_TRAMP_ADDR >> 12)
 
+/*
+ * Interrupt vectors (entry.S builds a static IDT of RT_IDT_VECTORS gates):
+ * 0..31 CPU exceptions, RT_IRQ_VECTOR_BASE + pin for IOAPIC pin 0..
+ * RT_IRQ_PINS-1, the LAPIC timer and the LAPIC's spurious vector (its low
+ * four bits must be 1111 on older APICs).
+ */
+#define RT_IDT_VECTORS	   64
+#define RT_IRQ_VECTOR_BASE 0x20
+#define RT_IRQ_PINS	   24
+#define RT_TIMER_VECTOR	   0x3e
+#define RT_SPURIOUS_VECTOR 0x3f
+
 /* enum rt_entry values, for entry.S (start.c checks they match). */
 #define RT_ENTRY_LINUX64_VAL 1
 #define RT_ENTRY_PVH_VAL     2
@@ -42,6 +54,7 @@
 #ifndef __ASSEMBLER__
 #include <stdint.h>
 
+#include "layout.h"
 #include "runtime.h"
 
 /* entry.S / C shared state, set by the entry code before rt_start(). */
@@ -58,6 +71,11 @@ void rt_start(void) __attribute__((noreturn));
 void rt_idt_load(void);
 struct rt_exc_frame;
 void rt_exception(struct rt_exc_frame *f) __attribute__((noreturn));
+
+/* irq.c: called by entry.S's interrupt stubs. */
+void rt_irq_dispatch(unsigned int vector);
+/* irq.c: software-enable the calling CPU's local APIC (idempotent). */
+void rt_lapic_enable(void);
 
 /* console.c: print without taking the console lock (exception path). */
 void rt_printf_unlocked(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -76,6 +94,31 @@ static inline uint8_t inb(uint16_t port)
 
 	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
 	return v;
+}
+
+/* xAPIC registers at LAYOUT_LAPIC_ADDR (SDM vol. 3A, table 11-1). */
+#define LAPIC_ID	  0x20
+#define LAPIC_TPR	  0x80
+#define LAPIC_EOI	  0xb0
+#define LAPIC_SVR	  0xf0
+#define LAPIC_ICR_LO	  0x300
+#define LAPIC_ICR_HI	  0x310
+#define LAPIC_LVT_TIMER	  0x320
+#define LAPIC_LVT_LINT0	  0x350
+#define LAPIC_TIMER_INIT  0x380
+#define LAPIC_TIMER_CUR	  0x390
+#define LAPIC_TIMER_DIV	  0x3e0
+#define LAPIC_SVR_ENABLE  0x100
+#define LAPIC_LVT_MASKED  0x10000
+
+static inline uint32_t lapic_read(uint32_t reg)
+{
+	return *(volatile uint32_t *)(uintptr_t)(LAYOUT_LAPIC_ADDR + reg);
+}
+
+static inline void lapic_write(uint32_t reg, uint32_t v)
+{
+	*(volatile uint32_t *)(uintptr_t)(LAYOUT_LAPIC_ADDR + reg) = v;
 }
 
 static inline void cpu_relax(void)

@@ -6,8 +6,8 @@
  * both boot entries (Linux 64-bit boot protocol and PVH), builds its own GDT,
  * IDT and identity page tables, parses the command line and memory map, and
  * then calls the guest's main(). Returning from main() exits the VM with the
- * returned status. Everything here runs in ring 0 with interrupts off and
- * uses plain integer code, port I/O and MMIO only (no SSE, x87, xsave,
+ * returned status. Everything here runs in ring 0 with interrupts off (they
+ * are enabled only while rt_irq_wait*() sleeps) and uses plain integer code, port I/O and MMIO only (no SSE, x87, xsave,
  * popcnt): the software KVM on our hosts cannot emulate more (HOST-KVM.md).
  */
 #ifndef EMBER_RUNTIME_H
@@ -77,6 +77,15 @@ void rt_puts(const char *s);
  */
 void rt_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void rt_vprintf(const char *fmt, va_list ap);
+/* rt_getc: the next received byte (0..255), or -1 when none is waiting. */
+int rt_getc(void);
+/*
+ * rt_getc_wait: sleep until a byte arrives on COM1 and return it. Interrupt
+ * driven (UART IER "receive data available" + IOAPIC pin LAYOUT_COM1_IRQ,
+ * HLT in between), no polling: an idle guest uses no CPU. The UART
+ * interrupt and the pin are off again on return.
+ */
+int rt_getc_wait(void);
 
 /* --- signals to the monitor ------------------------------------------ */
 
@@ -99,12 +108,42 @@ int rt_arg_has(const struct boot_info *bi, const char *word);
 
 /* rt_tsc: the time stamp counter. */
 uint64_t rt_tsc(void);
+/* rt_tsc_per_us: TSC ticks per microsecond (see rt_delay_us). */
+uint64_t rt_tsc_per_us(void);
 /*
  * rt_delay_us: spin for at least about (us) microseconds. The TSC rate comes
  * from CPUID leaf 0x16 or 0x15 when present, else 3 GHz is assumed (which
  * errs on the long side on slower parts).
  */
 void rt_delay_us(uint64_t us);
+
+/* --- interrupts ------------------------------------------------------ */
+
+/* An interrupt handler; runs on the boot CPU inside rt_irq_wait*(). */
+typedef void (*rt_irq_fn)(void *arg);
+
+/*
+ * rt_irq_enable: route ISA IRQ / IOAPIC pin (pin) (0..23) to the boot CPU,
+ * edge-triggered, active high, and call (fn)(arg) (fn may be NULL: the
+ * interrupt only wakes rt_irq_wait) for each interrupt. Enables the local
+ * APIC on first use. Returns 0, or -1 for a bad pin.
+ */
+int rt_irq_enable(unsigned int pin, rt_irq_fn fn, void *arg);
+/* rt_irq_disable: mask (pin) in the IOAPIC and forget its handler. */
+void rt_irq_disable(unsigned int pin);
+/*
+ * rt_irq_wait: STI; HLT; CLI. The vCPU sleeps until an interrupt (whose
+ * handler has run when this returns). Test the condition you wait for with
+ * interrupts off (as always in the runtime) and call this only when it is
+ * false: an interrupt in between is not lost, it ends the HLT at once.
+ */
+void rt_irq_wait(void);
+/*
+ * rt_irq_wait_us: as rt_irq_wait(), but also woken after about (us)
+ * microseconds by the local APIC timer (one-shot, 1 GHz KVM APIC bus
+ * assumed). Callers loop until their condition or a TSC deadline.
+ */
+void rt_irq_wait_us(uint64_t us);
 
 /* --- SMP ------------------------------------------------------------- */
 

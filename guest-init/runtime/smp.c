@@ -12,9 +12,6 @@
 
 #include "layout.h"
 
-#define LAPIC_SVR	  0xf0
-#define LAPIC_ICR_LO	  0x300
-#define LAPIC_ICR_HI	  0x310
 #define ICR_INIT	  0x500
 #define ICR_STARTUP	  0x600
 #define ICR_LEVEL_ASSERT  0x4000
@@ -165,16 +162,6 @@ unsigned int rt_smp_cpus(void)
 	return n == 0 ? 1 : n;
 }
 
-static uint32_t lapic_read(uint32_t reg)
-{
-	return *(volatile uint32_t *)(uintptr_t)(LAYOUT_LAPIC_ADDR + reg);
-}
-
-static void lapic_write(uint32_t reg, uint32_t v)
-{
-	*(volatile uint32_t *)(uintptr_t)(LAYOUT_LAPIC_ADDR + reg) = v;
-}
-
 static void send_ipi(unsigned int apic_id, uint32_t icr)
 {
 	unsigned int i;
@@ -242,8 +229,8 @@ unsigned int rt_smp_start(rt_ap_fn fn, void *arg, uint64_t timeout_us)
 		return 1;
 	ap_fn = fn;
 	ap_arg = arg;
-	/* Software-enable the BSP's local APIC (spurious vector 0xff). */
-	lapic_write(LAPIC_SVR, lapic_read(LAPIC_SVR) | 0x1ff);
+	/* Software-enable the BSP's local APIC. */
+	rt_lapic_enable();
 	memcpy((void *)(uintptr_t)RT_TRAMP_ADDR, rt_tramp_start,
 	       (size_t)(rt_tramp_end - rt_tramp_start));
 	__asm__ volatile("mov %%cr3, %0" : "=r"(cr3));

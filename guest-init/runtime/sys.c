@@ -7,8 +7,6 @@
 
 #include "layout.h"
 
-#define LAPIC_ID 0x20
-
 void rt_boot_timer(void)
 {
 	*(volatile uint8_t *)(uintptr_t)LAYOUT_BOOT_TIMER_ADDR = LAYOUT_BOOT_TIMER_MAGIC;
@@ -60,6 +58,11 @@ static uint64_t tsc_per_us(void)
 			cached = a & 0xffff;
 	}
 	return cached;
+}
+
+uint64_t rt_tsc_per_us(void)
+{
+	return tsc_per_us();
 }
 
 void rt_delay_us(uint64_t us)

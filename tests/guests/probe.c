@@ -11,6 +11,11 @@
  *   memcheck        probe: memcheck ok regions=<n> | probe: memcheck FAIL at 0x<addr>
  *   smp             probe: cpu <index> up apic=<id> (from each AP), probe: cpus=<n>
  *   timer           writes the boot timer: probe: timer
+ *   wait            probe: waiting, then sleeps (HLT, woken by the COM1
+ *                   interrupt, no polling) until a byte arrives on the
+ *                   serial port: probe: woke byte=0x<hex>
+ *   sleep=<ms>      sleeps with HLT, woken by the LAPIC timer:
+ *                   probe: slept ms=<n> wakes=<HLT wake-ups>
  *   fault=unmapped  probe: read 0x<byte at 0xd0000000>
  *   fault=ram-end   probe: ram-end addr=0x<hex> read 0x<byte>
  *   fault=triple    probe: triple fault now (then a zero-limit IDT and ud2)
@@ -125,6 +130,23 @@ static void do_ram_end(const struct boot_info *bi)
 		  *(volatile uint8_t *)(uintptr_t)end);
 }
 
+static void do_sleep(const char *arg)
+{
+	uint64_t ms, per_us = rt_tsc_per_us(), t0 = rt_tsc(), ticks, spent;
+	unsigned int wakes = 0;
+
+	if (rt_parse_u64(arg, &ms) != 0) {
+		rt_printf("probe: bad sleep %s\n", arg);
+		return;
+	}
+	ticks = ms * 1000 * per_us;
+	while ((spent = rt_tsc() - t0) < ticks) {
+		rt_irq_wait_us((ticks - spent) / per_us + 1);
+		wakes++;
+	}
+	rt_printf("probe: slept ms=%lu wakes=%u\n", ms, wakes);
+}
+
 static void __attribute__((noreturn)) triple_fault(void)
 {
 	struct {
@@ -160,6 +182,11 @@ int main(const struct boot_info *bi)
 		} else if (strcmp(w, "timer") == 0) {
 			rt_boot_timer();
 			rt_printf("probe: timer\n");
+		} else if (strcmp(w, "wait") == 0) {
+			rt_printf("probe: waiting\n");
+			rt_printf("probe: woke byte=0x%x\n", (unsigned int)rt_getc_wait());
+		} else if (strncmp(w, "sleep=", 6) == 0) {
+			do_sleep(w + 6);
 		} else if (strncmp(w, "exit=", 5) == 0) {
 			if (rt_parse_u64(w + 5, &status) != 0 || status > 255) {
 				rt_printf("probe: bad exit status %s\n", w + 5);

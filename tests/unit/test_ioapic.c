@@ -29,6 +29,21 @@ int vm_signal_msi(struct vm *vm, uint64_t address, uint32_t data)
 	return 0;
 }
 
+static int nroutes;
+static struct msi last_route;
+static bool last_route_enabled;
+
+int vm_set_msi_route(struct vm *vm_, unsigned int gsi, bool enabled, uint64_t address,
+		     uint32_t data)
+{
+	(void)vm_;
+	(void)gsi;
+	nroutes++;
+	last_route_enabled = enabled;
+	last_route = (struct msi){address, data};
+	return 0;
+}
+
 static struct vm vm;
 static struct ioapic io;
 
@@ -37,6 +52,7 @@ static int setup(void **state)
 	(void)state;
 	memset(&vm, 0, sizeof(vm));
 	nmsis = 0;
+	nroutes = 0;
 	return ioapic_init(&io, &vm, 4);
 }
 
@@ -116,6 +132,13 @@ static void test_edge_msi_encoding(void **state)
 	ioapic_pulse(&io, 5);
 	assert_int_equal(msis[2].addr, LAYOUT_LAPIC_ADDR | (0x0f << 12) | (1 << 2));
 	assert_int_equal(msis[2].data, 0x30 | (1 << 8));
+	/* The irqfd route follows the entry, and goes away when masked. */
+	assert_true(last_route_enabled);
+	assert_int_equal(last_route.addr, msis[2].addr);
+	assert_int_equal(last_route.data, msis[2].data);
+	set_rte(5, 1ULL << 16);
+	assert_false(last_route_enabled);
+	assert_true(nroutes >= 4);
 }
 
 static void test_level_waits_for_eoi(void **state)

@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# run.sh: `make bench`. Measures ember side by side with QEMU microvm and the
+# floor program (bench/floor.c), interleaved, and writes
+# bench/results/<date>-<host>[-quick]/: raw CSV, report.md, PNG plots.
+# QUICK=1: about a minute; default: about ten. Runs after `make all bench-bins`.
+# A timing never fails it; a microVM that did not boot (or exit as expected) does.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+O=${O:-build}
+QUICK=${QUICK:-0}
+PY=/usr/bin/python3
+RUNNER=$O/bench/runner
+export RUNNER
+
+# ------------------------------------------------------------ what it needs
+need=()
+[ -x "$PY" ] && "$PY" -c 'import matplotlib' 2>/dev/null || need+=(python3 python3-matplotlib)
+command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
+if [ ${#need[@]} -gt 0 ]; then
+	echo "bench: installing ${need[*]}"
+	[ "$(id -u)" = 0 ] || { echo "bench: need root to install ${need[*]}" >&2; exit 1; }
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q >/dev/null && apt-get install -y -q "${need[@]}" >/dev/null
+fi
+[ -r /dev/kvm ] && [ -w /dev/kvm ] || { echo "bench: /dev/kvm is not usable: nothing to measure" >&2; exit 1; }
+QEMU=$(command -v qemu-system-x86_64)
+
+if [ "$QUICK" = 1 ]; then
+	R_TRACE=10 R_BOOT=30 R_FOOT=1 R_B2B=200 N_EMBER="10 100" N_QEMU="10" R_LINUX=1
+	tag=-quick
+else
+	R_TRACE=60 R_BOOT=300 R_FOOT=3 R_B2B=1000 N_EMBER="10 100 1000" N_QEMU="10 100 1000" R_LINUX=3
+	tag=
+fi
+OUT=bench/results/$(date +%Y%m%d-%H%M%S)-$(hostname -s)$tag
+mkdir -p "$OUT"
+SOFT_KVM=0
+[ -d /sys/module/kvm_pvm ] && SOFT_KVM=1
+
+# ------------------------------------------------------------ the machine
+{
+	echo "date=$(date -Is)"
+	echo "host=$(hostname -s)"
+	echo "kernel=$(uname -r)"
+	echo "cpu=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
+	echo "cores=$(nproc)"
+	echo "mem_gib=$(awk '/MemTotal/ {printf "%.1f", $2 / 1048576}' /proc/meminfo)"
+	echo "kvm=$([ $SOFT_KVM = 1 ] && echo 'kvm_pvm (software, no VMX/SVM)' || echo hardware)"
+	echo "qemu=$("$QEMU" --version | head -1)"
+	echo "ember=$(git describe --always --dirty 2>/dev/null || echo unknown)"
+	echo "ember_size=$(stat -c %s "$O/ember")"
+	echo "qemu_size=$(stat -c %s "$QEMU")"
+	echo "qemu_libs=$(ldd "$QEMU" | grep -c '=>')"
+	echo "floor_size=$(stat -c %s "$O/bench/floor")"
+	echo "quick=$QUICK"
+} >"$OUT/machine.txt"
+
+# ------------------------------------------------------------ the commands
+# The QEMU command line: the fastest that boots the same PVH file here (see
+# bench/README-section.md). -cpu host alone aborts on kvm_pvm (MSR 0x10a).
+QEMU_M=microvm,x-option-roms=off,rtc=off,pit=off,pic=off,isa-serial=on,acpi=off
+qemu_cmd() { # qemu_cmd MEM VCPUS KERNEL APPEND...
+	local mem=$1 cpus=$2 kernel=$3
+	shift 3
+	printf '%s\t' "$QEMU" -M "$QEMU_M" -accel kvm,kernel-irqchip=split -cpu host,-arch-capabilities \
+		-m "$mem" -smp "$cpus" -nodefaults -no-user-config -nographic -no-reboot \
+		-serial stdio -kernel "$kernel" -append "$*" -device isa-debug-exit,iobase=0xf4,iosize=1
+}
+ember_cmd() { # ember_cmd ARGS...
+	printf '%s\t' "$O/ember" "$@"
+}
+line() { # line NAME EXPECT MARKER CMD...: one spec line (TAB separated)
+	local name=$1 expect=$2 marker=$3
+	shift 3
+	printf '%s\t%s\t%s\t%s\n' "$name" "$expect" "$marker" "$(printf '%s' "$*" | sed 's/\t$//')"
+}
+HELLO=$O/guest/hello.elf
+PROBE=$O/tests/guests
+IDLE=$O/bench/idle.elf
+FLOOR="$O/bench/floor	-t"
+
+{
+	line floor 0 - "$FLOOR"
+	line ember 0 hello "$(ember_cmd --kernel "$HELLO" --boot-timer -- world)"
+	line qemu 1 hello "$(qemu_cmd 128 1 "$HELLO" -- world)"
+} >"$OUT/startup.spec"
+
+{
+	cat "$OUT/startup.spec"
+	line ember-linux64 0 hello "$(ember_cmd --kernel "$HELLO" --boot-entry linux64 --boot-timer -- world)"
+	line ember-probe-pvh 0 'probe: done' "$(ember_cmd --kernel "$PROBE/probe.elf" --boot-timer -- timer)"
+	line qemu-probe-pvh 1 'probe: done' "$(qemu_cmd 128 1 "$PROBE/probe.elf" -- timer)"
+	line ember-probe-bzimage 0 'probe: done' "$(ember_cmd --kernel "$PROBE/probe.bzImage" --boot-timer -- timer)"
+	line ember-4vcpu 0 hello "$(ember_cmd --kernel "$HELLO" --vcpus 4 --boot-timer -- world)"
+	line qemu-4vcpu 1 hello "$(qemu_cmd 128 4 "$HELLO" -- world)"
+	line ember-smp4 0 'cpus=4' "$(ember_cmd --kernel "$PROBE/probe.elf" --vcpus 4 --boot-timer -- smp timer)"
+	line qemu-smp4 1 'cpus=4' "$(qemu_cmd 128 4 "$PROBE/probe.elf" -- smp timer)"
+	line ember-4g 0 hello "$(ember_cmd --kernel "$HELLO" --mem 4096 --boot-timer -- world)"
+	line qemu-4g 1 hello "$(qemu_cmd 4096 1 "$HELLO" -- world)"
+} >"$OUT/boot.spec"
+
+# ------------------------------------------------------------ run
+t_start=$(date +%s)
+stage() { echo "bench: [$(($(date +%s) - t_start))s] $*"; }
+fail=0
+
+stage "1/5 start-up: exec -> first KVM_RUN, traced (tracefs), $R_TRACE rounds x 3"
+"$PY" bench/ktrace.py -r "$R_TRACE" -o "$OUT/startup.csv" "$OUT/startup.spec" || fail=1
+
+stage "2/5 boot: $R_BOOT rounds x $(wc -l <"$OUT/boot.spec") configs, interleaved"
+"$RUNNER" seq -r "$R_BOOT" -T 60 -o "$OUT/boot.csv" "$OUT/boot.spec" || fail=1
+
+if [ $SOFT_KVM = 0 ] && [ -f "$O/guest/vmlinux" ] && [ -f "$O/guest/initrd.cpio" ]; then
+	stage "2b/5 boot: Linux guest, $R_LINUX rounds"
+	LCMD="console=ttyS0 reboot=k panic=-1 pci=off nomodule quiet -- /bin/sh -c exit"
+	{
+		line ember-linux 0 - "$(ember_cmd --kernel "$O/guest/vmlinux" --initrd "$O/guest/initrd.cpio" \
+			--boot-timer -- /bin/sh -c exit)"
+		line qemu-linux 1 - "$(qemu_cmd 128 1 "$O/guest/bzImage" "$LCMD" | sed "s|\t-kernel|\t-initrd\t$O/guest/initrd.cpio\t-kernel|")"
+	} >"$OUT/linux.spec"
+	"$RUNNER" seq -r "$R_LINUX" -T 300 -o "$OUT/linux.csv" "$OUT/linux.spec" || fail=1
+else
+	echo "skipped: software KVM" >"$OUT/linux.skipped"
+	stage "2b/5 boot: Linux guest skipped: software KVM (kvm_pvm)"
+fi
+
+stage "3/5 footprint: one idle microVM (128 MiB) per monitor, $R_FOOT rounds"
+for ((r = 0; r < R_FOOT; r++)); do
+	"$RUNNER" burst -n 1 -H 500 -m 128 -s "$OUT/footprint.csv" ember -- \
+		"$O/ember" --kernel "$IDLE" || fail=1
+	IFS=$'\t' read -r -a q <<<"$(qemu_cmd 128 1 "$IDLE" -- idle)"
+	"$RUNNER" burst -n 1 -H 500 -m 128 -s "$OUT/footprint.csv" qemu -- "${q[@]}" || fail=1
+done
+
+stage "4/5 launch rate: $R_B2B back to back per monitor, interleaved"
+"$RUNNER" seq -r "$R_B2B" -T 60 -o "$OUT/b2b.csv" "$OUT/startup.spec" || fail=1
+
+stage "4/5 density: N at once (ember: $N_EMBER; qemu: $N_QEMU), 1 vCPU, 128 MiB, idle until SIGTERM"
+avail_kb() { awk '/MemAvailable/ {print $2}' /proc/meminfo; }
+per_vm_kb() { # per_vm_kb NAME: host memory per microVM at the largest N so far
+	awk -F, -v n="$1" 'NR > 1 && $1 == n && $2 >= 10 {v = int($9 / $2)} END {print v + 0}' "$OUT/density.csv" 2>/dev/null || echo 0
+}
+for mon in ember qemu; do
+	[ $mon = ember ] && list=$N_EMBER || list=$N_QEMU
+	for n in $list; do
+		per=$(per_vm_kb $mon)
+		need=$((per * n))
+		if [ "$per" -gt 0 ] && [ $need -gt $(($(avail_kb) * 6 / 10)) ]; then
+			echo "$mon,$n,$need,$(avail_kb)" >>"$OUT/density.skipped"
+			echo "    $mon: $n at once skipped: would need $((need / 1024)) MiB, over 60% of MemAvailable"
+			continue
+		fi
+		if [ $mon = ember ]; then
+			cmd=("$O/ember" --kernel "$IDLE")
+		else
+			IFS=$'\t' read -r -a cmd <<<"$(qemu_cmd 128 1 "$IDLE" -- idle)"
+		fi
+		"$RUNNER" burst -n "$n" -T 300 -H 500 -m 128 -o "$OUT/density-vms.csv" \
+			-s "$OUT/density.csv" $mon -- "${cmd[@]}" || fail=1
+		sleep 1
+	done
+done
+
+stage "5/5 I/O: not yet (needs virtio-blk/net)"
+stage "report"
+"$PY" bench/report.py "$OUT"
+echo "bench: $OUT/report.md ($(($(date +%s) - t_start)) s)"
+if [ $fail != 0 ]; then
+	echo "bench: FAILED: some microVM did not boot or exit as expected (see above)" >&2
+	exit 1
+fi

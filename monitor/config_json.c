@@ -1,0 +1,1342 @@
+// SPDX-License-Identifier: Apache-2.0
+/* config_json.c: Firecracker's JSON bodies and config file <-> struct vm_config (jansson). */
+#include "config_json.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "layout.h"
+
+#define FILE_MAX (1024 * 1024) /* a config file larger than this is refused */
+
+struct config_str {
+	struct config_str *next;
+	char s[];
+};
+
+/* One parse: where errors go and the JSON path of what is being read. */
+struct ctx {
+	struct vm_config *cfg;
+	char *err;
+	size_t errsz;
+	char path[256]; /* "drives[1].rate_limiter"; "" at the top of a body */
+	char fail_path[256];
+};
+
+/* ------------------------------------------------------------ strings */
+
+static const char *own(struct vm_config *cfg, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	struct config_str *c = malloc(sizeof(*c) + n);
+
+	if (c == NULL)
+		return NULL;
+	memcpy(c->s, s, n);
+	c->next = cfg->owned;
+	cfg->owned = c;
+	return c->s;
+}
+
+/* drop_since: free what (cfg) gained after (mark), the list head before a parse. */
+static void drop_since(struct vm_config *cfg, struct config_str *mark)
+{
+	while (cfg->owned != NULL && cfg->owned != mark) {
+		struct config_str *c = cfg->owned;
+		cfg->owned = c->next;
+		free(c);
+	}
+}
+
+static bool referenced(const struct vm_config *cfg, const char *s)
+{
+	if (s == cfg->kernel_path || s == cfg->initrd_path || s == cfg->cmdline ||
+	    s == cfg->vsock.uds_path || s == cfg->logger.log_path || s == cfg->logger.module ||
+	    s == cfg->metrics_path)
+		return true;
+	for (unsigned int i = 0; i < cfg->ndisks; i++)
+		if (s == cfg->disks[i].path)
+			return true;
+	for (unsigned int i = 0; i < cfg->nnets; i++)
+		if (s == cfg->nets[i].host_dev_name)
+			return true;
+	return false;
+}
+
+/* gc: free owned strings no field points at any more (replaced values). */
+static void gc(struct vm_config *cfg)
+{
+	struct config_str **pp = &cfg->owned;
+
+	while (*pp != NULL) {
+		struct config_str *c = *pp;
+		if (referenced(cfg, c->s)) {
+			pp = &c->next;
+		} else {
+			*pp = c->next;
+			free(c);
+		}
+	}
+}
+
+void config_json_free(struct vm_config *cfg)
+{
+	drop_since(cfg, NULL);
+}
+
+/* ------------------------------------------------------------ errors */
+
+__attribute__((format(printf, 3, 4))) static int fail(struct ctx *c, const char *field,
+						      const char *fmt, ...)
+{
+	char msg[CONFIG_JSON_ERR_MAX];
+	char where[320];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (field != NULL && c->path[0] != '\0')
+		snprintf(where, sizeof(where), "%s.%s", c->path, field);
+	else if (field != NULL)
+		snprintf(where, sizeof(where), "%s", field);
+	else
+		snprintf(where, sizeof(where), "%s", c->path);
+	snprintf(c->fail_path, sizeof(c->fail_path), "%.255s", where);
+	if (where[0] != '\0')
+		snprintf(c->err, c->errsz, "%s: %s", where, msg);
+	else
+		snprintf(c->err, c->errsz, "%s", msg);
+	return -EINVAL;
+}
+
+/* push/pop: descend into (name) of the JSON path for messages. */
+static size_t push(struct ctx *c, const char *name, long idx)
+{
+	size_t len = strlen(c->path);
+	char part[128];
+
+	if (idx >= 0)
+		snprintf(part, sizeof(part), "%s[%ld]", name, idx);
+	else
+		snprintf(part, sizeof(part), "%s", name);
+	snprintf(c->path + len, sizeof(c->path) - len, "%s%s", len ? "." : "", part);
+	return len;
+}
+
+static void pop(struct ctx *c, size_t len)
+{
+	c->path[len] = '\0';
+}
+
+static const char *type_name(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		return "an object";
+	case JSON_ARRAY:
+		return "an array";
+	case JSON_STRING:
+		return "a string";
+	case JSON_INTEGER:
+		return "an integer";
+	case JSON_REAL:
+		return "a number";
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return "a boolean";
+	default:
+		return "null";
+	}
+}
+
+/* check_keys: every key of (obj) is in (allowed) (NULL-terminated). */
+static int check_keys(struct ctx *c, json_t *obj, const char *const *allowed)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(obj, key, v)
+	{
+		bool ok = false;
+		for (const char *const *a = allowed; *a != NULL && !ok; a++)
+			ok = strcmp(key, *a) == 0;
+		if (ok)
+			continue;
+		char list[256] = "";
+		for (const char *const *a = allowed; *a != NULL; a++) {
+			size_t n = strlen(list);
+			snprintf(list + n, sizeof(list) - n, "%s%s", n ? ", " : "", *a);
+		}
+		return fail(c, key, "unknown field (expected one of: %s)", list);
+	}
+	return 0;
+}
+
+/* get: (key) of (obj), NULL when absent or null (and then an error if required). */
+static int get(struct ctx *c, json_t *obj, const char *key, bool required, json_t **out)
+{
+	json_t *v = json_object_get(obj, key);
+
+	*out = (v == NULL || json_is_null(v)) ? NULL : v;
+	if (*out == NULL && required)
+		return fail(c, key, "missing required field");
+	return 0;
+}
+
+static int get_string(struct ctx *c, json_t *obj, const char *key, bool required,
+		      const char **out)
+{
+	json_t *v;
+	int ret = get(c, obj, key, required, &v);
+
+	if (ret < 0 || v == NULL)
+		return ret;
+	if (!json_is_string(v))
+		return fail(c, key, "expected a string, got %s", type_name(v));
+	if (strlen(json_string_value(v)) != json_string_length(v))
+		return fail(c, key, "a string with a NUL byte");
+	*out = json_string_value(v);
+	return 0;
+}
+
+static int get_bool(struct ctx *c, json_t *obj, const char *key, bool required, bool *out)
+{
+	json_t *v;
+	int ret = get(c, obj, key, required, &v);
+
+	if (ret < 0 || v == NULL)
+		return ret;
+	if (!json_is_boolean(v))
+		return fail(c, key, "expected a boolean, got %s", type_name(v));
+	*out = json_is_true(v);
+	return 0;
+}
+
+static int get_u64(struct ctx *c, json_t *obj, const char *key, bool required, uint64_t min,
+		   uint64_t max, uint64_t *out)
+{
+	json_t *v;
+	int ret = get(c, obj, key, required, &v);
+
+	if (ret < 0 || v == NULL)
+		return ret;
+	if (!json_is_integer(v))
+		return fail(c, key, "expected an integer, got %s", type_name(v));
+	json_int_t i = json_integer_value(v);
+	if (i < 0 || (uint64_t)i < min || (uint64_t)i > max)
+		return fail(c, key, "%lld is out of range (%llu to %llu)", (long long)i,
+			    (unsigned long long)min, (unsigned long long)max);
+	*out = (uint64_t)i;
+	return 0;
+}
+
+/* get_object: (key) must be an object when present. */
+static int get_object(struct ctx *c, json_t *obj, const char *key, bool required, json_t **out)
+{
+	int ret = get(c, obj, key, required, out);
+
+	if (ret == 0 && *out != NULL && !json_is_object(*out))
+		return fail(c, key, "expected an object, got %s", type_name(*out));
+	return ret;
+}
+
+static int path_string(struct ctx *c, json_t *obj, const char *key, bool required,
+		       const char **out)
+{
+	const char *s = NULL;
+	int ret = get_string(c, obj, key, required, &s);
+
+	if (ret < 0 || s == NULL)
+		return ret;
+	if (s[0] == '\0')
+		return fail(c, key, "an empty path");
+	if (strlen(s) >= 4096)
+		return fail(c, key, "a path longer than 4095 bytes");
+	*out = s;
+	return 0;
+}
+
+/* readable: the host file (s) exists and can be read now. */
+static int readable(struct ctx *c, const char *key, const char *s)
+{
+	if (access(s, R_OK) != 0)
+		return fail(c, key, "cannot open '%s': %s", s, strerror(errno));
+	return 0;
+}
+
+/* device ids: Firecracker allows alphanumerics and '_'. */
+static int check_id(struct ctx *c, const char *key, const char *id, size_t max)
+{
+	size_t n = strlen(id);
+
+	if (n == 0 || n > max)
+		return fail(c, key, "'%s' must be 1 to %zu characters", id, max);
+	for (size_t i = 0; i < n; i++) {
+		char ch = id[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '_'))
+			return fail(c, key, "'%s' may hold only alphanumeric characters and '_'",
+				    id);
+	}
+	return 0;
+}
+
+/* loads: parse a request body; it must be one JSON object. */
+static json_t *loads(struct ctx *c, const char *body, size_t len)
+{
+	json_error_t jerr;
+	json_t *root;
+
+	if (len == 0) {
+		fail(c, NULL, "the request needs a JSON body");
+		return NULL;
+	}
+	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL) {
+		fail(c, NULL, "invalid JSON at line %d column %d: %s", jerr.line, jerr.column,
+		     jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(root)) {
+		fail(c, NULL, "the body must be a JSON object, got %s", type_name(root));
+		json_decref(root);
+		return NULL;
+	}
+	return root;
+}
+
+/* ------------------------------------------------------------ sections */
+
+static int token_bucket(struct ctx *c, json_t *obj, const char *key, struct rate_bucket *b)
+{
+	static const char *const keys[] = {"size", "one_time_burst", "refill_time", NULL};
+	json_t *o;
+	int ret = get_object(c, obj, key, false, &o);
+
+	memset(b, 0, sizeof(*b));
+	if (ret < 0 || o == NULL)
+		return ret;
+	size_t mark = push(c, key, -1);
+	ret = check_keys(c, o, keys);
+	if (ret == 0)
+		ret = get_u64(c, o, "size", true, 0, INT64_MAX, &b->size);
+	if (ret == 0)
+		ret = get_u64(c, o, "one_time_burst", false, 0, INT64_MAX, &b->one_time_burst);
+	if (ret == 0)
+		ret = get_u64(c, o, "refill_time", true, 0, INT64_MAX, &b->refill_time);
+	pop(c, mark);
+	b->set = ret == 0;
+	return ret;
+}
+
+static int rate_limiter(struct ctx *c, json_t *obj, const char *key, struct rate_limiter *rl,
+			bool *present)
+{
+	static const char *const keys[] = {"bandwidth", "ops", NULL};
+	json_t *o;
+	int ret = get_object(c, obj, key, false, &o);
+
+	memset(rl, 0, sizeof(*rl));
+	if (present != NULL)
+		*present = o != NULL;
+	if (ret < 0 || o == NULL)
+		return ret;
+	size_t mark = push(c, key, -1);
+	ret = check_keys(c, o, keys);
+	if (ret == 0)
+		ret = token_bucket(c, o, "bandwidth", &rl->bandwidth);
+	if (ret == 0)
+		ret = token_bucket(c, o, "ops", &rl->ops);
+	pop(c, mark);
+	return ret;
+}
+
+static int machine(struct ctx *c, json_t *o, bool patch)
+{
+	static const char *const keys[] = {"vcpu_count",	"mem_size_mib", "smt",
+					   "track_dirty_pages", "cpu_template", "huge_pages",
+					   NULL};
+	struct vm_config *cfg = c->cfg;
+	uint64_t vcpus = cfg->vcpus, mem = cfg->mem_mib;
+	bool smt = patch ? cfg->smt : false, dirty = patch ? cfg->track_dirty_pages : false;
+	const char *tmpl = NULL, *huge = NULL;
+	int ret = check_keys(c, o, keys);
+
+	if (ret == 0)
+		ret = get_u64(c, o, "vcpu_count", !patch, 1, CONFIG_MAX_VCPUS, &vcpus);
+	if (ret == 0)
+		ret = get_u64(c, o, "mem_size_mib", !patch, CONFIG_MIN_MEM_MIB, CONFIG_MAX_MEM_MIB,
+			      &mem);
+	if (ret == 0)
+		ret = get_bool(c, o, "smt", false, &smt);
+	if (ret == 0)
+		ret = get_bool(c, o, "track_dirty_pages", false, &dirty);
+	if (ret == 0)
+		ret = get_string(c, o, "cpu_template", false, &tmpl);
+	if (ret == 0 && tmpl != NULL && strcmp(tmpl, "None") != 0) {
+		static const char *const known[] = {"C3", "T2", "T2S", "T2CL", "T2A", "V1N1"};
+		bool fc = false;
+		for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+			fc = fc || strcmp(tmpl, known[i]) == 0;
+		ret = fc ? fail(c, "cpu_template", "'%s' is not supported yet (only None)", tmpl)
+			 : fail(c, "cpu_template",
+				"'%s' is not one of C3, T2, T2S, T2CL, T2A, V1N1, None", tmpl);
+	}
+	if (ret == 0)
+		ret = get_string(c, o, "huge_pages", false, &huge);
+	if (ret == 0 && huge != NULL && strcmp(huge, "None") != 0) {
+		ret = (strcmp(huge, "2M") == 0 || strcmp(huge, "Transparent") == 0)
+			  ? fail(c, "huge_pages", "'%s' is not supported yet (only None)", huge)
+			  : fail(c, "huge_pages", "'%s' is not one of None, 2M, Transparent", huge);
+	}
+	/* Firecracker's rule: SMT siblings come in pairs. */
+	if (ret == 0 && smt && vcpus > 1 && vcpus % 2 != 0)
+		ret = fail(c, "vcpu_count",
+			   "%llu: with smt enabled, the vCPU count must be 1 or even",
+			   (unsigned long long)vcpus);
+	if (ret < 0)
+		return ret;
+	cfg->vcpus = (unsigned int)vcpus;
+	cfg->mem_mib = mem;
+	cfg->smt = smt;
+	cfg->track_dirty_pages = dirty;
+	return 0;
+}
+
+static int boot_source(struct ctx *c, json_t *o)
+{
+	static const char *const keys[] = {"kernel_image_path", "boot_args", "initrd_path", NULL};
+	const char *kernel = NULL, *initrd = NULL, *args = NULL;
+	struct vm_config *cfg = c->cfg;
+	int ret = check_keys(c, o, keys);
+
+	if (ret == 0)
+		ret = path_string(c, o, "kernel_image_path", true, &kernel);
+	if (ret == 0)
+		ret = readable(c, "kernel_image_path", kernel);
+	if (ret == 0)
+		ret = path_string(c, o, "initrd_path", false, &initrd);
+	if (ret == 0 && initrd != NULL)
+		ret = readable(c, "initrd_path", initrd);
+	if (ret == 0)
+		ret = get_string(c, o, "boot_args", false, &args);
+	if (ret == 0 && args != NULL && strlen(args) >= LAYOUT_CMDLINE_MAX)
+		ret = fail(c, "boot_args", "longer than %llu bytes",
+			   (unsigned long long)LAYOUT_CMDLINE_MAX - 1);
+	if (ret < 0)
+		return ret;
+	/* A PUT replaces the whole boot source. */
+	cfg->kernel_path = own(cfg, kernel);
+	cfg->initrd_path = initrd != NULL ? own(cfg, initrd) : NULL;
+	cfg->cmdline = args != NULL ? own(cfg, args) : NULL;
+	if (cfg->kernel_path == NULL || (initrd && !cfg->initrd_path) || (args && !cfg->cmdline))
+		return fail(c, NULL, "out of memory");
+	return 0;
+}
+
+static int drive(struct ctx *c, json_t *o, const char *path_id)
+{
+	static const char *const keys[] = {"drive_id",	   "path_on_host", "is_root_device",
+					   "is_read_only", "partuuid",	   "cache_type",
+					   "io_engine",	   "rate_limiter", "socket",
+					   NULL};
+	struct vm_config *cfg = c->cfg;
+	struct disk_config d = {0};
+	const char *id = NULL, *path = NULL, *partuuid = NULL, *cache = NULL, *engine = NULL;
+	const char *sock = NULL;
+	int ret = check_keys(c, o, keys);
+
+	if (ret == 0)
+		ret = get_string(c, o, "drive_id", true, &id);
+	if (ret == 0)
+		ret = check_id(c, "drive_id", id, CONFIG_DISK_ID_MAX);
+	if (ret == 0 && path_id != NULL && strcmp(path_id, id) != 0)
+		ret = fail(c, "drive_id", "'%s' does not match the id in the path ('%s')", id,
+			   path_id);
+	if (ret == 0)
+		ret = get_string(c, o, "socket", false, &sock);
+	if (ret == 0 && sock != NULL)
+		ret = fail(c, "socket", "vhost-user block devices are not supported");
+	if (ret == 0)
+		ret = path_string(c, o, "path_on_host", true, &path);
+	if (ret == 0)
+		ret = readable(c, "path_on_host", path);
+	if (ret == 0)
+		ret = get_bool(c, o, "is_root_device", true, &d.is_root);
+	if (ret == 0)
+		ret = get_bool(c, o, "is_read_only", false, &d.read_only);
+	if (ret == 0)
+		ret = get_string(c, o, "partuuid", false, &partuuid);
+	if (ret == 0 && partuuid != NULL) {
+		size_t n = strlen(partuuid);
+		bool ok = n > 0 && n <= CONFIG_PARTUUID_MAX;
+		for (size_t i = 0; ok && i < n; i++)
+			ok = (partuuid[i] >= '0' && partuuid[i] <= '9') ||
+			     (partuuid[i] >= 'a' && partuuid[i] <= 'z') ||
+			     (partuuid[i] >= 'A' && partuuid[i] <= 'Z') || partuuid[i] == '-';
+		if (!ok)
+			ret = fail(c, "partuuid",
+				   "'%s' must be 1 to %d alphanumeric characters or '-'", partuuid,
+				   CONFIG_PARTUUID_MAX);
+		else
+			strcpy(d.partuuid, partuuid);
+	}
+	if (ret == 0)
+		ret = get_string(c, o, "cache_type", false, &cache);
+	if (ret == 0 && cache != NULL) {
+		if (strcmp(cache, "Unsafe") == 0)
+			d.cache = DISK_CACHE_UNSAFE;
+		else if (strcmp(cache, "Writeback") == 0)
+			d.cache = DISK_CACHE_WRITEBACK;
+		else
+			ret = fail(c, "cache_type", "'%s' is not one of Unsafe, Writeback", cache);
+	}
+	if (ret == 0)
+		ret = get_string(c, o, "io_engine", false, &engine);
+	if (ret == 0 && engine != NULL) {
+		if (strcmp(engine, "Sync") == 0)
+			d.engine = DISK_ENGINE_SYNC;
+		else if (strcmp(engine, "Async") == 0)
+			d.engine = DISK_ENGINE_IO_URING;
+		else
+			ret = fail(c, "io_engine", "'%s' is not one of Sync, Async", engine);
+	}
+	if (ret == 0)
+		ret = rate_limiter(c, o, "rate_limiter", &d.limiter, NULL);
+	if (ret < 0)
+		return ret;
+
+	strcpy(d.id, id);
+	unsigned int slot = cfg->ndisks;
+	for (unsigned int i = 0; i < cfg->ndisks; i++) {
+		if (strcmp(cfg->disks[i].id, id) == 0)
+			slot = i;
+		else if (d.is_root && cfg->disks[i].is_root)
+			return fail(c, "is_root_device", "a root block device already exists ('%s')",
+				    cfg->disks[i].id);
+	}
+	if (slot == cfg->ndisks && config_device_count(cfg) >= CONFIG_MAX_DEVICES)
+		return fail(c, NULL, "at most %d virtio devices", CONFIG_MAX_DEVICES);
+	d.path = own(cfg, path);
+	if (d.path == NULL)
+		return fail(c, NULL, "out of memory");
+	if (slot == cfg->ndisks)
+		cfg->ndisks++;
+	cfg->disks[slot] = d;
+	/* The root device is /dev/vda: move it first, keeping the others' order. */
+	if (d.is_root && slot != 0) {
+		memmove(&cfg->disks[1], &cfg->disks[0], slot * sizeof(cfg->disks[0]));
+		cfg->disks[0] = d;
+	}
+	return 0;
+}
+
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned int b[6];
+	char end;
+
+	if (strlen(s) != 17 || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
+				      &b[4], &b[5], &end) != 6)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++) {
+		if (s[i * 3] == ' ' || s[i * 3] == '+' || s[i * 3] == '-')
+			return -EINVAL;
+		mac[i] = (uint8_t)b[i];
+	}
+	return 0;
+}
+
+static int network(struct ctx *c, json_t *o, const char *path_id)
+{
+	static const char *const keys[] = {"iface_id",	      "host_dev_name",	 "guest_mac",
+					   "rx_rate_limiter", "tx_rate_limiter", NULL};
+	struct vm_config *cfg = c->cfg;
+	struct net_config n = {0};
+	const char *id = NULL, *dev = NULL, *mac = NULL;
+	int ret = check_keys(c, o, keys);
+
+	if (ret == 0)
+		ret = get_string(c, o, "iface_id", true, &id);
+	if (ret == 0)
+		ret = check_id(c, "iface_id", id, CONFIG_ID_MAX);
+	if (ret == 0 && path_id != NULL && strcmp(path_id, id) != 0)
+		ret = fail(c, "iface_id", "'%s' does not match the id in the path ('%s')", id,
+			   path_id);
+	if (ret == 0)
+		ret = get_string(c, o, "host_dev_name", true, &dev);
+	if (ret == 0 && (dev[0] == '\0' || strlen(dev) >= IFNAMSIZ || strchr(dev, '/')))
+		ret = fail(c, "host_dev_name", "'%s' is not a tap device name (1 to %d bytes)", dev,
+			   IFNAMSIZ - 1);
+	if (ret == 0)
+		ret = get_string(c, o, "guest_mac", false, &mac);
+	if (ret == 0 && mac != NULL) {
+		if (parse_mac(mac, n.guest_mac) < 0)
+			ret = fail(c, "guest_mac", "'%s' is not a MAC address (aa:bb:cc:dd:ee:ff)",
+				   mac);
+		n.has_mac = true;
+	}
+	if (ret == 0)
+		ret = rate_limiter(c, o, "rx_rate_limiter", &n.rx_limiter, NULL);
+	if (ret == 0)
+		ret = rate_limiter(c, o, "tx_rate_limiter", &n.tx_limiter, NULL);
+	if (ret < 0)
+		return ret;
+
+	strcpy(n.iface_id, id);
+	unsigned int slot = cfg->nnets;
+	for (unsigned int i = 0; i < cfg->nnets; i++) {
+		const struct net_config *x = &cfg->nets[i];
+		if (strcmp(x->iface_id, id) == 0) {
+			slot = i;
+			continue;
+		}
+		if (strcmp(x->host_dev_name, dev) == 0)
+			return fail(c, "host_dev_name", "'%s' is already used by '%s'", dev,
+				    x->iface_id);
+		if (n.has_mac && x->has_mac && memcmp(x->guest_mac, n.guest_mac, 6) == 0)
+			return fail(c, "guest_mac", "'%s' is already used by '%s'", mac,
+				    x->iface_id);
+	}
+	if (slot == cfg->nnets && config_device_count(cfg) >= CONFIG_MAX_DEVICES)
+		return fail(c, NULL, "at most %d virtio devices", CONFIG_MAX_DEVICES);
+	n.host_dev_name = own(cfg, dev);
+	if (n.host_dev_name == NULL)
+		return fail(c, NULL, "out of memory");
+	if (slot == cfg->nnets)
+		cfg->nnets++;
+	cfg->nets[slot] = n;
+	return 0;
+}
+
+static int vsock(struct ctx *c, json_t *o)
+{
+	static const char *const keys[] = {"guest_cid", "uds_path", "vsock_id", NULL};
+	struct vm_config *cfg = c->cfg;
+	uint64_t cid = 0;
+	const char *uds = NULL, *id = NULL;
+	int ret = check_keys(c, o, keys);
+
+	if (ret == 0)
+		ret = get_u64(c, o, "guest_cid", true, CONFIG_MIN_VSOCK_CID, UINT32_MAX - 1, &cid);
+	if (ret == 0)
+		ret = path_string(c, o, "uds_path", true, &uds);
+	if (ret == 0 && strlen(uds) >= 108)
+		ret = fail(c, "uds_path", "longer than a Unix socket path (107 bytes)");
+	if (ret == 0)
+		ret = get_string(c, o, "vsock_id", false, &id);
+	if (ret == 0 && id != NULL)
+		ret = check_id(c, "vsock_id", id, CONFIG_ID_MAX);
+	if (ret < 0)
+		return ret;
+	if (!cfg->vsock.enabled && config_device_count(cfg) >= CONFIG_MAX_DEVICES)
+		return fail(c, NULL, "at most %d virtio devices", CONFIG_MAX_DEVICES);
+	memset(&cfg->vsock, 0, sizeof(cfg->vsock));
+	cfg->vsock.enabled = true;
+	cfg->vsock.guest_cid = (uint32_t)cid;
+	if (id != NULL)
+		strcpy(cfg->vsock.vsock_id, id);
+	cfg->vsock.uds_path = own(cfg, uds);
+	return cfg->vsock.uds_path != NULL ? 0 : fail(c, NULL, "out of memory");
+}
+
+static int entropy(struct ctx *c, json_t *o)
+{
+	static const char *const keys[] = {"rate_limiter", NULL};
+	struct vm_config *cfg = c->cfg;
+	struct rate_limiter rl;
+	int ret = check_keys(c, o, keys);
+
+	if (ret == 0)
+		ret = rate_limiter(c, o, "rate_limiter", &rl, NULL);
+	if (ret < 0)
+		return ret;
+	if (!cfg->rng && config_device_count(cfg) >= CONFIG_MAX_DEVICES)
+		return fail(c, NULL, "at most %d virtio devices", CONFIG_MAX_DEVICES);
+	cfg->rng = true;
+	cfg->rng_limiter = rl;
+	return 0;
+}
+
+static int logger(struct ctx *c, json_t *o)
+{
+	static const char *const keys[] = {"log_path",	      "level",	"show_level",
+					   "show_log_origin", "module", NULL};
+	struct logger_config l = {.set = true, .level = CONFIG_LOG_INFO};
+	const char *path = NULL, *level = NULL, *module = NULL;
+	int ret = check_keys(c, o, keys);
+
+	if (ret == 0)
+		ret = path_string(c, o, "log_path", false, &path);
+	if (ret == 0)
+		ret = get_string(c, o, "level", false, &level);
+	if (ret == 0 && level != NULL) {
+		if (config_parse_log_level(level, &l.level) < 0)
+			ret = fail(c, "level",
+				   "'%s' is not one of Error, Warning, Info, Debug, Trace, Off",
+				   level);
+		l.level_set = true;
+	}
+	if (ret == 0)
+		ret = get_bool(c, o, "show_level", false, &l.show_level);
+	if (ret == 0)
+		ret = get_bool(c, o, "show_log_origin", false, &l.show_log_origin);
+	if (ret == 0)
+		ret = get_string(c, o, "module", false, &module);
+	if (ret < 0)
+		return ret;
+	l.log_path = path != NULL ? own(c->cfg, path) : NULL;
+	l.module = module != NULL ? own(c->cfg, module) : NULL;
+	if ((path && !l.log_path) || (module && !l.module))
+		return fail(c, NULL, "out of memory");
+	c->cfg->logger = l;
+	return 0;
+}
+
+static int metrics(struct ctx *c, json_t *o)
+{
+	static const char *const keys[] = {"metrics_path", NULL};
+	const char *path = NULL;
+	int ret = check_keys(c, o, keys);
+
+	if (ret == 0)
+		ret = path_string(c, o, "metrics_path", true, &path);
+	if (ret < 0)
+		return ret;
+	c->cfg->metrics_path = own(c->cfg, path);
+	return c->cfg->metrics_path != NULL ? 0 : fail(c, NULL, "out of memory");
+}
+
+static int resource(struct ctx *c, enum config_resource res, json_t *o, const char *path_id)
+{
+	switch (res) {
+	case CONFIG_RES_MACHINE:
+		return machine(c, o, false);
+	case CONFIG_RES_MACHINE_PATCH:
+		return machine(c, o, true);
+	case CONFIG_RES_BOOT_SOURCE:
+		return boot_source(c, o);
+	case CONFIG_RES_DRIVE:
+		return drive(c, o, path_id);
+	case CONFIG_RES_NET:
+		return network(c, o, path_id);
+	case CONFIG_RES_VSOCK:
+		return vsock(c, o);
+	case CONFIG_RES_ENTROPY:
+		return entropy(c, o);
+	case CONFIG_RES_LOGGER:
+		return logger(c, o);
+	case CONFIG_RES_METRICS:
+		return metrics(c, o);
+	}
+	return fail(c, NULL, "unknown resource");
+}
+
+/* ------------------------------------------------------------ entry points */
+
+int config_json_put(struct vm_config *cfg, enum config_resource res, const char *path_id,
+		    const char *body, size_t len, char *err, size_t errsz)
+{
+	struct vm_config copy = *cfg;
+	struct ctx c = {.cfg = &copy, .err = err, .errsz = errsz};
+	json_t *root = loads(&c, body, len);
+	int ret;
+
+	if (root == NULL)
+		return -EINVAL;
+	ret = resource(&c, res, root, path_id);
+	json_decref(root);
+	if (ret < 0) {
+		drop_since(&copy, cfg->owned);
+		return ret;
+	}
+	*cfg = copy;
+	gc(cfg);
+	return 0;
+}
+
+int config_json_action(const char *body, size_t len, enum config_action_type *out, char *err,
+		       size_t errsz)
+{
+	static const char *const keys[] = {"action_type", NULL};
+	struct ctx c = {.err = err, .errsz = errsz};
+	const char *type = NULL;
+	json_t *root = loads(&c, body, len);
+	int ret;
+
+	if (root == NULL)
+		return -EINVAL;
+	ret = check_keys(&c, root, keys);
+	if (ret == 0)
+		ret = get_string(&c, root, "action_type", true, &type);
+	if (ret == 0) {
+		if (strcmp(type, "InstanceStart") == 0)
+			*out = CONFIG_ACTION_INSTANCE_START;
+		else if (strcmp(type, "SendCtrlAltDel") == 0)
+			*out = CONFIG_ACTION_SEND_CTRL_ALT_DEL;
+		else if (strcmp(type, "FlushMetrics") == 0)
+			*out = CONFIG_ACTION_FLUSH_METRICS;
+		else
+			ret = fail(&c, "action_type",
+				   "'%s' is not one of InstanceStart, SendCtrlAltDel, FlushMetrics",
+				   type);
+	}
+	json_decref(root);
+	return ret;
+}
+
+int config_json_vm_state(const char *body, size_t len, bool *paused, char *err, size_t errsz)
+{
+	static const char *const keys[] = {"state", NULL};
+	struct ctx c = {.err = err, .errsz = errsz};
+	const char *state = NULL;
+	json_t *root = loads(&c, body, len);
+	int ret;
+
+	if (root == NULL)
+		return -EINVAL;
+	ret = check_keys(&c, root, keys);
+	if (ret == 0)
+		ret = get_string(&c, root, "state", true, &state);
+	if (ret == 0) {
+		if (strcmp(state, "Paused") == 0)
+			*paused = true;
+		else if (strcmp(state, "Resumed") == 0)
+			*paused = false;
+		else
+			ret = fail(&c, "state", "'%s' is not one of Paused, Resumed", state);
+	}
+	json_decref(root);
+	return ret;
+}
+
+int config_json_drive_patch(const char *path_id, const char *body, size_t len,
+			    struct drive_patch *out, char *err, size_t errsz)
+{
+	static const char *const keys[] = {"drive_id", "path_on_host", "rate_limiter", NULL};
+	struct ctx c = {.err = err, .errsz = errsz};
+	const char *id = NULL, *path = NULL;
+	json_t *root = loads(&c, body, len);
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (root == NULL)
+		return -EINVAL;
+	ret = check_keys(&c, root, keys);
+	if (ret == 0)
+		ret = get_string(&c, root, "drive_id", true, &id);
+	if (ret == 0)
+		ret = check_id(&c, "drive_id", id, CONFIG_DISK_ID_MAX);
+	if (ret == 0 && path_id != NULL && strcmp(path_id, id) != 0)
+		ret = fail(&c, "drive_id", "'%s' does not match the id in the path ('%s')", id,
+			   path_id);
+	if (ret == 0)
+		ret = path_string(&c, root, "path_on_host", false, &path);
+	if (ret == 0 && path != NULL)
+		ret = readable(&c, "path_on_host", path);
+	if (ret == 0)
+		ret = rate_limiter(&c, root, "rate_limiter", &out->limiter, &out->has_limiter);
+	if (ret == 0) {
+		strcpy(out->drive_id, id);
+		if (path != NULL) {
+			out->has_path = true;
+			strcpy(out->path, path);
+		}
+	}
+	json_decref(root);
+	return ret;
+}
+
+int config_json_net_patch(const char *path_id, const char *body, size_t len, struct net_patch *out,
+			  char *err, size_t errsz)
+{
+	static const char *const keys[] = {"iface_id", "rx_rate_limiter", "tx_rate_limiter", NULL};
+	struct ctx c = {.err = err, .errsz = errsz};
+	const char *id = NULL;
+	json_t *root = loads(&c, body, len);
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (root == NULL)
+		return -EINVAL;
+	ret = check_keys(&c, root, keys);
+	if (ret == 0)
+		ret = get_string(&c, root, "iface_id", true, &id);
+	if (ret == 0)
+		ret = check_id(&c, "iface_id", id, CONFIG_ID_MAX);
+	if (ret == 0 && path_id != NULL && strcmp(path_id, id) != 0)
+		ret = fail(&c, "iface_id", "'%s' does not match the id in the path ('%s')", id,
+			   path_id);
+	if (ret == 0)
+		ret = rate_limiter(&c, root, "rx_rate_limiter", &out->rx, &out->has_rx);
+	if (ret == 0)
+		ret = rate_limiter(&c, root, "tx_rate_limiter", &out->tx, &out->has_tx);
+	if (ret == 0)
+		strcpy(out->iface_id, id);
+	json_decref(root);
+	return ret;
+}
+
+int config_json_apply_drive_patch(struct vm_config *cfg, unsigned int index,
+				  const struct drive_patch *p)
+{
+	struct disk_config *d = &cfg->disks[index];
+
+	if (p->has_path) {
+		const char *path = own(cfg, p->path);
+		if (path == NULL)
+			return -ENOMEM;
+		d->path = path;
+	}
+	if (p->has_limiter)
+		d->limiter = p->limiter;
+	gc(cfg);
+	return 0;
+}
+
+/* ------------------------------------------------------------ config file */
+
+/*
+ * A tiny scanner over text jansson already accepted, to find the line of
+ * the value at a JSON path ("drives[1].path_on_host"): jansson reports
+ * positions for syntax errors only.
+ */
+struct scan {
+	const char *p, *end;
+	int line;
+};
+
+static void ws(struct scan *s)
+{
+	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\r' || *s->p == '\n')) {
+		if (*s->p == '\n')
+			s->line++;
+		s->p++;
+	}
+}
+
+/* string: skip a string at s->p; (key, klen) receive its raw contents. */
+static void string(struct scan *s, const char **key, size_t *klen)
+{
+	const char *start = ++s->p;
+
+	while (s->p < s->end && *s->p != '"')
+		s->p += (*s->p == '\\' && s->p + 1 < s->end) ? 2 : 1;
+	if (key != NULL) {
+		*key = start;
+		*klen = (size_t)(s->p - start);
+	}
+	if (s->p < s->end)
+		s->p++;
+}
+
+static void skip_value(struct scan *s);
+
+/* members: walk an object or array at s->p; (fn) decides per member. */
+static void skip_container(struct scan *s)
+{
+	char close = *s->p == '{' ? '}' : ']';
+
+	s->p++;
+	for (;;) {
+		ws(s);
+		if (s->p >= s->end)
+			return;
+		if (*s->p == close) {
+			s->p++;
+			return;
+		}
+		if (*s->p == ',') {
+			s->p++;
+			continue;
+		}
+		if (close == '}') {
+			string(s, NULL, NULL);
+			ws(s);
+			if (s->p < s->end && *s->p == ':')
+				s->p++;
+			ws(s);
+		}
+		skip_value(s);
+	}
+}
+
+static void skip_value(struct scan *s)
+{
+	ws(s);
+	if (s->p >= s->end)
+		return;
+	if (*s->p == '{' || *s->p == '[')
+		skip_container(s);
+	else if (*s->p == '"')
+		string(s, NULL, NULL);
+	else
+		while (s->p < s->end && !strchr(",]} \t\r\n", *s->p))
+			s->p++;
+}
+
+/* find: the line of the value at (path) from the value at s->p. */
+static int find(struct scan *s, const char *path)
+{
+	ws(s);
+	if (*path == '\0' || s->p >= s->end)
+		return s->line;
+	if (*path == '.')
+		path++;
+	if (*path == '[') {
+		long idx = strtol(path + 1, NULL, 10);
+		const char *rest = strchr(path, ']');
+		if (*s->p != '[' || rest == NULL)
+			return s->line;
+		s->p++;
+		for (long i = 0;; i++) {
+			ws(s);
+			if (s->p >= s->end || *s->p == ']')
+				return s->line;
+			if (i == idx)
+				return find(s, rest + 1);
+			skip_value(s);
+			ws(s);
+			if (s->p < s->end && *s->p == ',')
+				s->p++;
+		}
+	}
+	size_t n = strcspn(path, ".[");
+	if (*s->p != '{')
+		return s->line;
+	s->p++;
+	for (;;) {
+		const char *key;
+		size_t klen;
+		ws(s);
+		if (s->p >= s->end || *s->p != '"')
+			return s->line;
+		string(s, &key, &klen);
+		ws(s);
+		if (s->p < s->end && *s->p == ':')
+			s->p++;
+		if (klen == n && memcmp(key, path, n) == 0)
+			return find(s, path + n);
+		skip_value(s);
+		ws(s);
+		if (s->p < s->end && *s->p == ',')
+			s->p++;
+	}
+}
+
+static int line_of(const char *text, size_t len, const char *path)
+{
+	struct scan s = {.p = text, .end = text + len, .line = 1};
+
+	return find(&s, path);
+}
+
+/* section: an optional top-level object, or null. */
+static int section(struct ctx *c, json_t *root, const char *key, enum config_resource res)
+{
+	json_t *o;
+	int ret = get_object(c, root, key, false, &o);
+
+	if (ret < 0 || o == NULL)
+		return ret;
+	size_t mark = push(c, key, -1);
+	ret = resource(c, res, o, NULL);
+	pop(c, mark);
+	return ret;
+}
+
+static int array(struct ctx *c, json_t *root, const char *key, enum config_resource res)
+{
+	json_t *a;
+	int ret = get(c, root, key, false, &a);
+	size_t i;
+	json_t *o;
+
+	if (ret < 0 || a == NULL)
+		return ret;
+	if (!json_is_array(a))
+		return fail(c, key, "expected an array, got %s", type_name(a));
+	json_array_foreach(a, i, o)
+	{
+		size_t mark = push(c, key, (long)i);
+		if (!json_is_object(o))
+			ret = fail(c, NULL, "expected an object, got %s", type_name(o));
+		else
+			ret = resource(c, res, o, NULL);
+		pop(c, mark);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+static int document(struct ctx *c, json_t *root)
+{
+	static const char *const keys[] = {
+	    "boot-source", "drives",  "machine-config", "network-interfaces", "vsock",
+	    "entropy",	   "logger",  "metrics",	"balloon",	      "mmds-config",
+	    "cpu-config",  "serial",  "pmem",		"memory-hotplug",     NULL};
+	static const char *const unsupported[] = {"balloon", "mmds-config",    "cpu-config",
+						  "serial",  "pmem",	       "memory-hotplug",
+						  NULL};
+	int ret = check_keys(c, root, keys);
+
+	for (const char *const *u = unsupported; ret == 0 && *u != NULL; u++) {
+		json_t *v = json_object_get(root, *u);
+		if (v != NULL && !json_is_null(v) && !(json_is_array(v) && json_array_size(v) == 0))
+			ret = fail(c, *u, "not supported by ember yet");
+	}
+	if (ret == 0)
+		ret = section(c, root, "logger", CONFIG_RES_LOGGER);
+	if (ret == 0)
+		ret = section(c, root, "metrics", CONFIG_RES_METRICS);
+	if (ret == 0)
+		ret = section(c, root, "machine-config", CONFIG_RES_MACHINE);
+	if (ret == 0)
+		ret = section(c, root, "boot-source", CONFIG_RES_BOOT_SOURCE);
+	if (ret == 0)
+		ret = array(c, root, "drives", CONFIG_RES_DRIVE);
+	if (ret == 0)
+		ret = array(c, root, "network-interfaces", CONFIG_RES_NET);
+	if (ret == 0)
+		ret = section(c, root, "vsock", CONFIG_RES_VSOCK);
+	if (ret == 0)
+		ret = section(c, root, "entropy", CONFIG_RES_ENTROPY);
+	return ret;
+}
+
+int config_json_load(struct vm_config *cfg, const char *name, const char *text, size_t len,
+		     char *err, size_t errsz)
+{
+	struct vm_config copy = *cfg;
+	char msg[CONFIG_JSON_ERR_MAX];
+	struct ctx c = {.cfg = &copy, .err = msg, .errsz = sizeof(msg)};
+	json_error_t jerr;
+	json_t *root;
+	int ret;
+
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL) {
+		snprintf(err, errsz, "%s: line %d column %d: invalid JSON: %s", name, jerr.line,
+			 jerr.column, jerr.text);
+		return -EINVAL;
+	}
+	if (!json_is_object(root)) {
+		snprintf(err, errsz, "%s: line 1: the configuration must be a JSON object", name);
+		json_decref(root);
+		return -EINVAL;
+	}
+	ret = document(&c, root);
+	json_decref(root);
+	if (ret < 0) {
+		drop_since(&copy, cfg->owned);
+		snprintf(err, errsz, "%s: line %d: %s", name, line_of(text, len, c.fail_path),
+			 msg);
+		return ret;
+	}
+	*cfg = copy;
+	gc(cfg);
+	return 0;
+}
+
+int config_json_load_file(struct vm_config *cfg, const char *path, char *err, size_t errsz)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *text;
+	ssize_t n;
+	int ret;
+
+	if (fd < 0) {
+		snprintf(err, errsz, "%s: cannot open: %s", path, strerror(errno));
+		return -EINVAL;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > FILE_MAX) {
+		snprintf(err, errsz, "%s: not a regular file of at most %d bytes", path, FILE_MAX);
+		close(fd);
+		return -EINVAL;
+	}
+	text = malloc((size_t)st.st_size + 1);
+	if (text == NULL) {
+		close(fd);
+		snprintf(err, errsz, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	n = read(fd, text, (size_t)st.st_size);
+	close(fd);
+	if (n != st.st_size) {
+		snprintf(err, errsz, "%s: short read", path);
+		free(text);
+		return -EIO;
+	}
+	ret = config_json_load(cfg, path, text, (size_t)n, err, errsz);
+	free(text);
+	return ret;
+}
+
+/* ------------------------------------------------------------ rendering */
+
+static char *dump(json_t *o)
+{
+	char *s = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+
+	json_decref(o);
+	return s;
+}
+
+static json_t *str_or_null(const char *s)
+{
+	return s != NULL ? json_string(s) : json_null();
+}
+
+static json_t *machine_obj(const struct vm_config *cfg)
+{
+	return json_pack("{s:I,s:I,s:b,s:b,s:s}", "vcpu_count", (json_int_t)cfg->vcpus,
+			 "mem_size_mib", (json_int_t)cfg->mem_mib, "smt", cfg->smt,
+			 "track_dirty_pages", cfg->track_dirty_pages, "huge_pages", "None");
+}
+
+char *config_json_machine(const struct vm_config *cfg)
+{
+	return dump(machine_obj(cfg));
+}
+
+static json_t *bucket_obj(const struct rate_bucket *b)
+{
+	if (!b->set)
+		return json_null();
+	return json_pack("{s:I,s:I,s:I}", "size", (json_int_t)b->size, "one_time_burst",
+			 (json_int_t)b->one_time_burst, "refill_time", (json_int_t)b->refill_time);
+}
+
+static json_t *limiter_obj(const struct rate_limiter *rl)
+{
+	if (!rl->bandwidth.set && !rl->ops.set)
+		return json_null();
+	return json_pack("{s:o,s:o}", "bandwidth", bucket_obj(&rl->bandwidth), "ops",
+			 bucket_obj(&rl->ops));
+}
+
+static json_t *boot_obj(const struct vm_config *cfg)
+{
+	char cmdline[LAYOUT_CMDLINE_MAX];
+
+	if (cfg->kernel_path == NULL)
+		return json_null();
+	/* The effective arguments: boot_args (or the default) and guest words. */
+	if (config_cmdline(cfg, NULL, cmdline, sizeof(cmdline)) < 0)
+		snprintf(cmdline, sizeof(cmdline), "%s",
+			 cfg->cmdline ? cfg->cmdline : CONFIG_DEFAULT_CMDLINE);
+	return json_pack("{s:s,s:o,s:s}", "kernel_image_path", cfg->kernel_path, "initrd_path",
+			 str_or_null(cfg->initrd_path), "boot_args", cmdline);
+}
+
+static json_t *drives_arr(const struct vm_config *cfg)
+{
+	json_t *a = json_array();
+
+	for (unsigned int i = 0; a != NULL && i < cfg->ndisks; i++) {
+		const struct disk_config *d = &cfg->disks[i];
+		char id[CONFIG_DISK_ID_MAX + 1];
+		/* A --disk without id=: name it by position. */
+		snprintf(id, sizeof(id), "%s", d->id);
+		if (id[0] == '\0')
+			snprintf(id, sizeof(id), "disk%u", i);
+		json_array_append_new(
+		    a, json_pack("{s:s,s:o,s:b,s:s,s:b,s:s,s:o,s:s}", "drive_id", id, "partuuid",
+				 str_or_null(d->partuuid[0] ? d->partuuid : NULL), "is_root_device",
+				 d->is_root, "cache_type",
+				 d->cache == DISK_CACHE_WRITEBACK ? "Writeback" : "Unsafe",
+				 "is_read_only", d->read_only, "path_on_host", d->path,
+				 "rate_limiter", limiter_obj(&d->limiter), "io_engine",
+				 d->engine == DISK_ENGINE_IO_URING ? "Async" : "Sync"));
+	}
+	return a;
+}
+
+static json_t *nets_arr(const struct vm_config *cfg)
+{
+	json_t *a = json_array();
+
+	for (unsigned int i = 0; a != NULL && i < cfg->nnets; i++) {
+		const struct net_config *n = &cfg->nets[i];
+		char mac[18];
+		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", n->guest_mac[0],
+			 n->guest_mac[1], n->guest_mac[2], n->guest_mac[3], n->guest_mac[4],
+			 n->guest_mac[5]);
+		json_array_append_new(
+		    a, json_pack("{s:s,s:s,s:o,s:o,s:o}", "iface_id", n->iface_id, "host_dev_name",
+				 n->host_dev_name, "guest_mac", str_or_null(n->has_mac ? mac : NULL),
+				 "rx_rate_limiter", limiter_obj(&n->rx_limiter), "tx_rate_limiter",
+				 limiter_obj(&n->tx_limiter)));
+	}
+	return a;
+}
+
+static json_t *vsock_obj(const struct vm_config *cfg)
+{
+	if (!cfg->vsock.enabled)
+		return json_null();
+	json_t *o = json_pack("{s:I,s:s}", "guest_cid", (json_int_t)cfg->vsock.guest_cid,
+			      "uds_path", cfg->vsock.uds_path);
+	if (o != NULL && cfg->vsock.vsock_id[0] != '\0')
+		json_object_set_new(o, "vsock_id", json_string(cfg->vsock.vsock_id));
+	return o;
+}
+
+static json_t *logger_obj(const struct vm_config *cfg)
+{
+	const struct logger_config *l = &cfg->logger;
+
+	if (!l->set)
+		return json_null();
+	json_t *o = json_pack("{s:s,s:b,s:b}", "level", config_log_level_name(l->level),
+			      "show_level", l->show_level, "show_log_origin", l->show_log_origin);
+	if (o != NULL && l->log_path != NULL)
+		json_object_set_new(o, "log_path", json_string(l->log_path));
+	if (o != NULL && l->module != NULL)
+		json_object_set_new(o, "module", json_string(l->module));
+	return o;
+}
+
+char *config_json_vm_config(const struct vm_config *cfg)
+{
+	json_t *entropy = cfg->rng ? json_pack("{s:o}", "rate_limiter",
+					       limiter_obj(&cfg->rng_limiter))
+				   : json_null();
+	json_t *metrics = cfg->metrics_path != NULL
+			      ? json_pack("{s:s}", "metrics_path", cfg->metrics_path)
+			      : json_null();
+
+	return dump(json_pack("{s:n,s:o,s:o,s:n,s:o,s:o,s:o,s:n,s:o,s:o,s:o}", "balloon",
+			      "drives", drives_arr(cfg), "boot-source", boot_obj(cfg),
+			      "cpu-config", "logger", logger_obj(cfg), "machine-config",
+			      machine_obj(cfg), "metrics", metrics, "mmds-config",
+			      "network-interfaces", nets_arr(cfg), "vsock", vsock_obj(cfg),
+			      "entropy", entropy));
+}
+
+char *config_json_instance_info(const struct vm_config *cfg, const char *state)
+{
+	return dump(json_pack("{s:s,s:s,s:s,s:s}", "id", cfg->id, "state", state, "vmm_version",
+			      config_version(), "app_name", "ember"));
+}
+
+char *config_json_version(void)
+{
+	return dump(json_pack("{s:s}", "firecracker_version", config_version()));
+}
+
+char *config_json_fault(const char *msg)
+{
+	return dump(json_pack("{s:s}", "fault_message", msg));
+}

@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: Apache-2.0
+/* instance.c: the instance state machine behind the API, and the builder backend. */
+#include "instance.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+
+/* Firecracker's words for a request in the wrong state. */
+#define MSG_PRE_BOOT  "The requested operation is not supported before starting the microVM."
+#define MSG_POST_BOOT "The requested operation is not supported after starting the microVM."
+
+void instance_init(struct instance *inst, struct vm_config *cfg, const struct instance_ops *ops,
+		   void *ctx, struct logger *logger, struct metrics *metrics)
+{
+	memset(inst, 0, sizeof(*inst));
+	inst->state = INSTANCE_NOT_STARTED;
+	inst->cfg = cfg;
+	inst->ops = ops;
+	inst->ctx = ctx;
+	inst->logger = logger;
+	inst->metrics = metrics;
+}
+
+const char *instance_state_name(const struct instance *inst)
+{
+	switch (inst->state) {
+	case INSTANCE_RUNNING:
+		return "Running";
+	case INSTANCE_PAUSED:
+		return "Paused";
+	default:
+		return "Not started";
+	}
+}
+
+static int refuse(char *err, size_t errsz, const char *msg)
+{
+	snprintf(err, errsz, "%s", msg);
+	return -EINVAL;
+}
+
+/* backend_error: a hook failed: say why, from its log line or its errno. */
+static int backend_error(int ret, const char *what, char *err, size_t errsz)
+{
+	if (ret == -ENOSYS)
+		snprintf(err, errsz, "%s is not supported yet", what);
+	else if (log_last_error()[0] != '\0')
+		snprintf(err, errsz, "%s failed: %s", what, log_last_error());
+	else
+		snprintf(err, errsz, "%s failed: %s", what, strerror(-ret));
+	return ret;
+}
+
+int instance_put(struct instance *inst, enum config_resource res, const char *id, const char *body,
+		 size_t len, char *err, size_t errsz)
+{
+	int ret;
+
+	if (inst->state != INSTANCE_NOT_STARTED)
+		return refuse(err, errsz, MSG_POST_BOOT);
+	if (res == CONFIG_RES_METRICS && inst->metrics != NULL && inst->metrics->fd >= 0)
+		return refuse(err, errsz, "metrics are already configured (only once, as Firecracker)");
+	ret = config_json_put(inst->cfg, res, id, body, len, err, errsz);
+	if (ret < 0)
+		return ret;
+	if (res == CONFIG_RES_LOGGER && inst->logger != NULL) {
+		ret = logger_configure(inst->logger, &inst->cfg->logger, inst->cfg->id, err, errsz);
+		if (ret < 0)
+			memset(&inst->cfg->logger, 0, sizeof(inst->cfg->logger));
+	}
+	if (res == CONFIG_RES_METRICS && inst->metrics != NULL) {
+		ret = metrics_configure(inst->metrics, inst->cfg->metrics_path, err, errsz);
+		if (ret < 0)
+			inst->cfg->metrics_path = NULL;
+	}
+	return ret < 0 ? -EINVAL : 0;
+}
+
+int instance_start(struct instance *inst, char *err, size_t errsz)
+{
+	const struct vm_config *cfg = inst->cfg;
+	int ret;
+
+	if (inst->state != INSTANCE_NOT_STARTED)
+		return refuse(err, errsz, MSG_POST_BOOT);
+	if (cfg->kernel_path == NULL)
+		return refuse(err, errsz,
+			      "boot-source: missing: no kernel to boot (PUT /boot-source first)");
+	if (cfg->nnets > 0)
+		return refuse(err, errsz, "network devices are not supported yet");
+	if (cfg->vsock.enabled)
+		return refuse(err, errsz, "vsock devices are not supported yet");
+	if (inst->metrics != NULL)
+		metrics_set_devices(inst->metrics, cfg);
+	log_clear_last_error();
+	ret = inst->ops->start(inst->ctx, cfg);
+	if (ret < 0)
+		return backend_error(ret, "InstanceStart", err, errsz);
+	inst->state = INSTANCE_RUNNING;
+	inst->start_done = true;
+	return 0;
+}
+
+int instance_set_paused(struct instance *inst, bool paused, char *err, size_t errsz)
+{
+	int ret;
+
+	if (inst->state == INSTANCE_NOT_STARTED)
+		return refuse(err, errsz, MSG_PRE_BOOT);
+	/* Pausing a paused VM (or resuming a running one) changes nothing. */
+	if (paused == (inst->state == INSTANCE_PAUSED))
+		return 0;
+	log_clear_last_error();
+	ret = paused ? inst->ops->pause(inst->ctx) : inst->ops->resume(inst->ctx);
+	if (ret < 0)
+		return backend_error(ret, paused ? "Pausing the microVM" : "Resuming the microVM",
+				     err, errsz);
+	inst->state = paused ? INSTANCE_PAUSED : INSTANCE_RUNNING;
+	return 0;
+}
+
+int instance_ctrl_alt_del(struct instance *inst, char *err, size_t errsz)
+{
+	int ret;
+
+	if (inst->state == INSTANCE_NOT_STARTED)
+		return refuse(err, errsz, MSG_PRE_BOOT);
+	log_clear_last_error();
+	ret = inst->ops->ctrl_alt_del(inst->ctx);
+	return ret < 0 ? backend_error(ret, "SendCtrlAltDel", err, errsz) : 0;
+}
+
+int instance_flush_metrics(struct instance *inst, char *err, size_t errsz)
+{
+	int ret;
+
+	if (inst->metrics == NULL || inst->metrics->fd < 0)
+		return refuse(err, errsz, "FlushMetrics: metrics are not configured (PUT /metrics)");
+	ret = metrics_flush(inst->metrics);
+	if (ret == -EAGAIN)
+		return refuse(err, errsz,
+			      "FlushMetrics: the metrics reader is not keeping up (line dropped)");
+	if (ret < 0) {
+		snprintf(err, errsz, "FlushMetrics: cannot write the metrics: %s", strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
+int instance_patch_drive(struct instance *inst, const struct drive_patch *p, char *err,
+			 size_t errsz)
+{
+	struct vm_config *cfg = inst->cfg;
+	unsigned int i;
+	int ret;
+
+	if (inst->state == INSTANCE_NOT_STARTED)
+		return refuse(err, errsz, MSG_PRE_BOOT);
+	for (i = 0; i < cfg->ndisks; i++)
+		if (strcmp(cfg->disks[i].id, p->drive_id) == 0)
+			break;
+	if (i == cfg->ndisks) {
+		snprintf(err, errsz, "drive_id: no drive '%s'", p->drive_id);
+		return -EINVAL;
+	}
+	if (!p->has_path && !p->has_limiter)
+		return 0;
+	log_clear_last_error();
+	ret = inst->ops->patch_drive(inst->ctx, i, p);
+	if (ret < 0)
+		return backend_error(ret, "Updating a drive of a running microVM", err, errsz);
+	if (config_json_apply_drive_patch(cfg, i, p) < 0)
+		return refuse(err, errsz, "out of memory");
+	return 0;
+}
+
+int instance_patch_net(struct instance *inst, const struct net_patch *p, char *err, size_t errsz)
+{
+	struct vm_config *cfg = inst->cfg;
+	unsigned int i;
+	int ret;
+
+	if (inst->state == INSTANCE_NOT_STARTED)
+		return refuse(err, errsz, MSG_PRE_BOOT);
+	for (i = 0; i < cfg->nnets; i++)
+		if (strcmp(cfg->nets[i].iface_id, p->iface_id) == 0)
+			break;
+	if (i == cfg->nnets) {
+		snprintf(err, errsz, "iface_id: no network interface '%s'", p->iface_id);
+		return -EINVAL;
+	}
+	log_clear_last_error();
+	ret = inst->ops->patch_net(inst->ctx, i, p);
+	if (ret < 0)
+		return backend_error(ret, "Updating a network interface of a running microVM", err,
+				     errsz);
+	if (p->has_rx)
+		cfg->nets[i].rx_limiter = p->rx;
+	if (p->has_tx)
+		cfg->nets[i].tx_limiter = p->tx;
+	return 0;
+}
+
+void instance_root_args(const struct vm_config *cfg, char *out, size_t size)
+{
+	const char *base = cfg->cmdline != NULL ? cfg->cmdline : CONFIG_DEFAULT_CMDLINE;
+
+	out[0] = '\0';
+	if (cfg->ndisks == 0 || !cfg->disks[0].is_root || strstr(base, "root=") != NULL)
+		return;
+	const struct disk_config *d = &cfg->disks[0];
+	if (d->partuuid[0] != '\0')
+		snprintf(out, size, "root=PARTUUID=%s %s", d->partuuid, d->read_only ? "ro" : "rw");
+	else
+		snprintf(out, size, "root=/dev/vda %s", d->read_only ? "ro" : "rw");
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * machine_backend.h: the instance backend on today's builder. start =
+ * machine_build (with the root device on the command line, as Firecracker
+ * puts it there); the other hooks are the named -ENOSYS stubs below until
+ * builder/vcpu grow them (see each one's contract in instance.h).
+ */
+#ifndef EMBER_MACHINE_BACKEND_H
+#define EMBER_MACHINE_BACKEND_H
+
+#include "builder.h"
+#include "instance.h"
+
+struct machine_backend {
+	struct machine m;
+	uint64_t t_exec_ns;
+	int build_status; /* machine_build's exit status when start failed */
+	bool built;
+	char cmdline[2048];
+};
+
+extern const struct instance_ops machine_backend_ops;
+
+int machine_backend_pause(void *ctx);
+int machine_backend_resume(void *ctx);
+int machine_backend_ctrl_alt_del(void *ctx);
+int machine_backend_patch_drive(void *ctx, unsigned int index, const struct drive_patch *p);
+int machine_backend_patch_net(void *ctx, unsigned int index, const struct net_patch *p);
+
+#endif /* EMBER_MACHINE_BACKEND_H */

@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: Apache-2.0
+/* metrics.c: Firecracker-shaped metrics, one JSON line per flush (jansson). */
+#include "metrics.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "logger.h"
+
+void metrics_init(struct metrics *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->fd = -1;
+}
+
+void metrics_set_devices(struct metrics *m, const struct vm_config *cfg)
+{
+	m->nvcpus = cfg->vcpus < METRICS_MAX_VCPUS ? cfg->vcpus : METRICS_MAX_VCPUS;
+	m->nblocks = cfg->ndisks;
+	for (unsigned int i = 0; i < cfg->ndisks; i++) {
+		if (cfg->disks[i].id[0] != '\0')
+			snprintf(m->block_ids[i], sizeof(m->block_ids[i]), "%s", cfg->disks[i].id);
+		else
+			snprintf(m->block_ids[i], sizeof(m->block_ids[i]), "disk%u", i);
+	}
+}
+
+int metrics_configure(struct metrics *m, const char *path, char *err, unsigned long errsz)
+{
+	if (m->fd >= 0) {
+		snprintf(err, errsz, "metrics are already configured (only once, as Firecracker)");
+		return -EBUSY;
+	}
+	m->fd = logger_open_nonblocking(path);
+	if (m->fd < 0) {
+		int e = errno;
+		snprintf(err, errsz, "metrics_path: cannot open '%s': %s", path, strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
+static uint64_t load(const uint64_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+/* The growth of each counter since (prev), into (delta); (prev) takes now when committing. */
+static void deltas(struct metrics *m, struct metrics_counters *delta, int commit)
+{
+	const uint64_t *now = (const uint64_t *)&m->now;
+	uint64_t *prev = (uint64_t *)&m->prev;
+	uint64_t *d = (uint64_t *)delta;
+
+	for (size_t i = 0; i < sizeof(m->now) / sizeof(uint64_t); i++) {
+		uint64_t v = load(&now[i]);
+		d[i] = v - prev[i];
+		if (commit)
+			prev[i] = v;
+	}
+}
+
+#define PUT(n) json_object_set_new(o, #n, json_integer((json_int_t)g->n));
+#define GROUP(name, LIST, src)                                                                     \
+	do {                                                                                       \
+		json_t *o = json_object();                                                         \
+		const __typeof__(src) *g = &(src);                                                 \
+		LIST(PUT)                                                                          \
+		json_object_set_new(root, name, o);                                                \
+	} while (0)
+
+char *metrics_render(struct metrics *m, int commit)
+{
+	struct metrics_counters d;
+	struct metrics_vcpu all = {0};
+	struct metrics_block blocks = {0};
+	struct timespec ts;
+	json_t *root = json_object();
+	char name[64];
+
+	if (root == NULL)
+		return NULL;
+	/* The logger's own counters live with the logger. */
+	if (m->missed_log_count != NULL)
+		m->now.logger.missed_log_count = load(m->missed_log_count);
+	if (m->log_fails != NULL)
+		m->now.logger.log_fails = load(m->log_fails);
+	deltas(m, &d, commit);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	json_object_set_new(root, "utc_timestamp_ms",
+			    json_integer((json_int_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000));
+	json_object_set_new(
+	    root, "api_server",
+	    json_pack("{s:I,s:I,s:I,s:I}", "process_startup_time_us",
+		      (json_int_t)m->store.process_startup_time_us, "process_startup_time_cpu_us",
+		      (json_int_t)m->store.process_startup_time_cpu_us, "sync_response_fails",
+		      (json_int_t)d.api_server.sync_response_fails, "sync_vmm_send_timeout_count",
+		      (json_int_t)d.api_server.sync_vmm_send_timeout_count));
+	GROUP("get_api_requests", METRICS_GET_API, d.get_api_requests);
+	GROUP("put_api_requests", METRICS_PUT_API, d.put_api_requests);
+	GROUP("patch_api_requests", METRICS_PATCH_API, d.patch_api_requests);
+	GROUP("logger", METRICS_LOGGER, d.logger);
+	GROUP("vmm", METRICS_VMM, d.vmm);
+	GROUP("i8042", METRICS_I8042, d.i8042);
+	GROUP("uart", METRICS_UART, d.uart);
+	GROUP("entropy", METRICS_ENTROPY, d.entropy);
+	json_object_set_new(root, "boot_timer",
+			    json_pack("{s:I,s:I}", "guest_boot_time_us",
+				      (json_int_t)m->store.guest_boot_time_us,
+				      "boot_time_since_exec_us",
+				      (json_int_t)m->store.boot_time_since_exec_us));
+	/* "vcpu" sums every vCPU, as Firecracker's; "vcpu_<n>" is each one. */
+	for (unsigned int i = 0; i < m->nvcpus; i++) {
+#define SUM(n) all.n += d.vcpu[i].n;
+		METRICS_VCPU(SUM)
+#undef SUM
+	}
+	GROUP("vcpu", METRICS_VCPU, all);
+	for (unsigned int i = 0; i < m->nvcpus; i++) {
+		snprintf(name, sizeof(name), "vcpu_%u", i);
+		GROUP(name, METRICS_VCPU, d.vcpu[i]);
+	}
+	for (unsigned int i = 0; i < m->nblocks; i++) {
+#define SUM(n) blocks.n += d.block[i].n;
+		METRICS_BLOCK(SUM)
+#undef SUM
+	}
+	GROUP("block", METRICS_BLOCK, blocks);
+	for (unsigned int i = 0; i < m->nblocks; i++) {
+		snprintf(name, sizeof(name), "block_%s", m->block_ids[i]);
+		GROUP(name, METRICS_BLOCK, d.block[i]);
+	}
+	char *s = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(root);
+	return s;
+}
+
+int metrics_flush(struct metrics *m)
+{
+	if (m->fd < 0)
+		return -ENODEV;
+	char *line = metrics_render(m, 1);
+	if (line == NULL)
+		return -ENOMEM;
+	size_t n = strlen(line);
+	line[n] = '\n'; /* json_dumps' NUL becomes the line end */
+	int ret = logger_write(m->fd, line, n + 1);
+	free(line);
+	if (ret == -EAGAIN)
+		metrics_inc(&m->now.logger.missed_metrics_count);
+	else if (ret < 0)
+		metrics_inc(&m->now.logger.metrics_fails);
+	return ret;
+}
+
+void metrics_destroy(struct metrics *m)
+{
+	if (m->fd >= 0)
+		close(m->fd);
+	m->fd = -1;
+}

@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * metrics.h: Firecracker's metrics: counters grouped as Firecracker groups
+ * them (api_server, get/put/patch_api_requests, logger, vmm, vcpu, block
+ * and block_<id>, i8042, uart, entropy, plus boot_timer), written as one
+ * JSON object per line on each flush. Counters report what happened since
+ * the previous flush, as Firecracker's do; the "store" values (start-up
+ * and boot times) are absolute. A flush never blocks: a line the reader
+ * has no room for is dropped and counted (logger.missed_metrics_count).
+ *
+ * Counters are plain uint64_t bumped with metrics_inc from any thread.
+ */
+#ifndef EMBER_METRICS_H
+#define EMBER_METRICS_H
+
+#include <stdint.h>
+
+#include "config.h"
+
+#define METRICS_MAX_VCPUS 32
+
+#define METRICS_FIELD(n) uint64_t n;
+
+#define METRICS_API_SERVER(X) X(sync_response_fails) X(sync_vmm_send_timeout_count)
+#define METRICS_GET_API(X)                                                                         \
+	X(instance_info_count) X(machine_cfg_count) X(mmds_count) X(vmm_version_count)             \
+	    X(vm_config_count)
+#define METRICS_PUT_API(X)                                                                         \
+	X(actions_count) X(actions_fails) X(boot_source_count) X(boot_source_fails)                \
+	    X(drive_count) X(drive_fails) X(logger_count) X(logger_fails) X(machine_cfg_count)     \
+		X(machine_cfg_fails) X(metrics_count) X(metrics_fails) X(network_count)            \
+		    X(network_fails) X(vsock_count) X(vsock_fails) X(entropy_count)                \
+			X(entropy_fails)
+#define METRICS_PATCH_API(X)                                                                       \
+	X(drive_count) X(drive_fails) X(network_count) X(network_fails) X(machine_cfg_count)       \
+	    X(machine_cfg_fails) X(vm_count) X(vm_fails)
+#define METRICS_LOGGER(X) X(missed_metrics_count) X(metrics_fails) X(missed_log_count) X(log_fails)
+#define METRICS_VMM(X)	  X(device_events) X(panic_count)
+#define METRICS_VCPU(X)                                                                            \
+	X(exit_io_in) X(exit_io_out) X(exit_mmio_read) X(exit_mmio_write) X(failures)
+#define METRICS_BLOCK(X)                                                                           \
+	X(activate_fails) X(cfg_fails) X(event_fails) X(execute_fails) X(flush_count)              \
+	    X(invalid_reqs_count) X(no_avail_buffer) X(queue_event_count)                          \
+		X(rate_limiter_event_count) X(read_bytes) X(read_count) X(update_count)            \
+		    X(update_fails) X(write_bytes) X(write_count)
+#define METRICS_I8042(X)                                                                           \
+	X(error_count) X(missed_read_count) X(missed_write_count) X(read_count) X(reset_count)     \
+	    X(write_count)
+#define METRICS_UART(X)                                                                            \
+	X(error_count) X(flush_count) X(missed_read_count) X(missed_write_count) X(read_count)     \
+	    X(write_count)
+#define METRICS_ENTROPY(X)                                                                         \
+	X(activate_fails) X(entropy_event_fails) X(entropy_event_count) X(entropy_bytes)           \
+	    X(host_rng_fails) X(entropy_rate_limiter_throttled) X(rate_limiter_event_count)
+
+struct metrics_vcpu {
+	METRICS_VCPU(METRICS_FIELD)
+};
+struct metrics_block {
+	METRICS_BLOCK(METRICS_FIELD)
+};
+
+/* Every counter, all uint64_t: a flush reports each one's growth. */
+struct metrics_counters {
+	struct {
+		METRICS_API_SERVER(METRICS_FIELD)
+	} api_server;
+	struct {
+		METRICS_GET_API(METRICS_FIELD)
+	} get_api_requests;
+	struct {
+		METRICS_PUT_API(METRICS_FIELD)
+	} put_api_requests;
+	struct {
+		METRICS_PATCH_API(METRICS_FIELD)
+	} patch_api_requests;
+	struct {
+		METRICS_LOGGER(METRICS_FIELD)
+	} logger;
+	struct {
+		METRICS_VMM(METRICS_FIELD)
+	} vmm;
+	struct {
+		METRICS_I8042(METRICS_FIELD)
+	} i8042;
+	struct {
+		METRICS_UART(METRICS_FIELD)
+	} uart;
+	struct {
+		METRICS_ENTROPY(METRICS_FIELD)
+	} entropy;
+	struct metrics_vcpu vcpu[METRICS_MAX_VCPUS];
+	struct metrics_block block[CONFIG_MAX_DEVICES];
+};
+
+/* Absolute values, reported as they are. */
+struct metrics_store {
+	uint64_t process_startup_time_us;     /* exec (or --start-time-us) to API ready */
+	uint64_t process_startup_time_cpu_us; /* CPU time used by then */
+	uint64_t guest_boot_time_us;	      /* boot timer: build start to guest's signal */
+	uint64_t boot_time_since_exec_us;     /* boot timer: exec to guest's signal */
+};
+
+struct metrics {
+	int fd; /* -1: not configured */
+	unsigned int nvcpus;
+	unsigned int nblocks;
+	char block_ids[CONFIG_MAX_DEVICES][CONFIG_DISK_ID_MAX + 1];
+	struct metrics_counters now;
+	struct metrics_counters prev; /* at the last flush */
+	struct metrics_store store;
+	uint64_t *missed_log_count; /* the logger's, reported under "logger" */
+	uint64_t *log_fails;
+};
+
+/* metrics_inc: add one to counter (c). Any thread. */
+static inline void metrics_inc(uint64_t *c)
+{
+	__atomic_add_fetch(c, 1, __ATOMIC_RELAXED);
+}
+
+/* metrics_add: add (n) to counter (c). Any thread. */
+static inline void metrics_add(uint64_t *c, uint64_t n)
+{
+	__atomic_add_fetch(c, n, __ATOMIC_RELAXED);
+}
+
+/* metrics_init: nothing configured, all zero. */
+void metrics_init(struct metrics *m);
+
+/*
+ * metrics_set_devices: name the per-device groups after (cfg)'s vCPUs and
+ * drives (block_<drive_id>), before the VM starts.
+ */
+void metrics_set_devices(struct metrics *m, const struct vm_config *cfg);
+
+/*
+ * metrics_configure: open (path) (file or FIFO, non-blocking). Only once,
+ * as Firecracker: a second call is -EBUSY. 0 or -errno, message in (err).
+ */
+int metrics_configure(struct metrics *m, const char *path, char *err, unsigned long errsz);
+
+/*
+ * metrics_render: the current JSON line (malloc'd, no newline), and, when
+ * (commit), make it the new baseline. NULL when out of memory.
+ */
+char *metrics_render(struct metrics *m, int commit);
+
+/*
+ * metrics_flush: write one line. 0; -ENODEV when not configured; -EAGAIN
+ * when the reader was slow (counted); another -errno (counted).
+ */
+int metrics_flush(struct metrics *m);
+
+/* metrics_destroy: close the file. */
+void metrics_destroy(struct metrics *m);
+
+#endif /* EMBER_METRICS_H */

@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# test_virtio.sh: virtio-mmio devices driven by a real guest driver (vio.elf):
+# block reads and writes checked against the host file, read-only
+# enforcement, both block engines, polled and interrupt-driven completion,
+# entropy, hostile virtqueues, bad --disk input; and the seccomp filters and
+# console input of a running monitor.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/integration/lib.sh
+
+VIO=$O/tests/guests/vio.elf
+PROBE=$O/tests/guests/probe.elf
+SECTOR=512
+
+need_kvm() {
+	have_kvm && return 0
+	skip "no usable /dev/kvm on this host: virtio not tested"
+	return 1
+}
+
+# make_disk N: a disk of N random sectors at $TMP/disk.img.
+make_disk() {
+	head -c $(($1 * SECTOR)) /dev/urandom >"$TMP/disk.img"
+}
+
+sector_crc() { # sector_crc FILE N: crc32 of sector N as the guest prints it
+	python3 -c "import sys,zlib; d=open(sys.argv[1],'rb').read(); n=int(sys.argv[2]); print('0x%08x' % zlib.crc32(d[n*512:(n+1)*512]))" "$1" "$2"
+}
+
+blk_round_trip() { # blk_round_trip ENGINE [irq]
+	need_kvm || return
+	make_disk 64
+	local want
+	want=$(sector_crc "$TMP/disk.img" 5)
+	ember_run --kernel "$VIO" --disk "$TMP/disk.img,id=scratch,engine=$1" -- ${2:-} blk-info \
+		blk-read=5 blk-write=7,165 blk-read=7 blk-flush exit=0
+	expect_rc 0
+	expect_out "vio: blk capacity=64 ro=0 id=scratch"
+	expect_out_re "^vio: blk read sector=5 crc=$want "
+	expect_out "vio: blk write sector=7 status=0"
+	expect_out_re "^vio: blk read sector=7 crc=.* first=(a5){16}$"
+	expect_out "vio: blk flush status=0"
+	# The host file holds what the guest wrote, and only there.
+	[ "$(od -An -tx1 -j $((7 * SECTOR)) -N 4 "$TMP/disk.img" | tr -d ' ')" = a5a5a5a5 ] ||
+		fail "sector 7 of the host file was not written"
+	[ "$(sector_crc "$TMP/disk.img" 5)" = "$want" ] || fail "sector 5 changed"
+}
+test_blk_sync_polled() { blk_round_trip sync; }
+test_blk_sync_interrupts() { blk_round_trip sync irq; }
+test_blk_io_uring_polled() { blk_round_trip io_uring; }
+test_blk_io_uring_interrupts() { blk_round_trip io_uring irq; }
+
+test_blk_read_only_is_enforced() {
+	need_kvm || return
+	make_disk 16
+	local before
+	before=$(sha256sum <"$TMP/disk.img")
+	ember_run --kernel "$VIO" --disk "$TMP/disk.img,ro" -- blk-info blk-write=2,85 blk-flush exit=0
+	expect_rc 0
+	expect_out_re "^vio: blk capacity=16 ro=1 id="
+	expect_out "vio: blk write sector=2 status=1"
+	[ "$(sha256sum <"$TMP/disk.img")" = "$before" ] || fail "read-only disk was modified"
+}
+
+test_blk_past_end_is_an_io_error() {
+	need_kvm || return
+	make_disk 8
+	ember_run --kernel "$VIO" --disk "$TMP/disk.img" -- blk-past-end blk-read=7 exit=0
+	expect_rc 0
+	expect_out "vio: blk past-end status=1"
+	expect_out_re "^vio: blk read sector=7 crc=$(sector_crc "$TMP/disk.img" 7) "
+	[ "$(stat -c %s "$TMP/disk.img")" = $((8 * SECTOR)) ] || fail "disk grew"
+}
+
+test_two_disks_and_rng_in_order() {
+	need_kvm || return
+	make_disk 8
+	cp "$TMP/disk.img" "$TMP/second.img"
+	ember_run --kernel "$VIO" --disk "$TMP/disk.img" --disk "$TMP/second.img,ro" --rng -- rng=256 exit=0
+	expect_rc 0
+	expect_out "vio: devices=3"
+	expect_out "vio: dev 0 id=2 addr=0xc0001000 irq=5"
+	expect_out "vio: dev 1 id=2 addr=0xc0002000 irq=6"
+	expect_out "vio: dev 2 id=4 addr=0xc0003000 irq=7"
+	expect_out_re '^vio: rng ok bytes=256 distinct=(1[2-9][0-9]|2[0-9][0-9])$'
+}
+
+test_rng_with_interrupts() {
+	need_kvm || return
+	ember_run --kernel "$VIO" --rng -- irq rng=4096 exit=0
+	expect_rc 0
+	expect_out_re '^vio: rng ok bytes=4096 distinct=2(4[0-9]|5[0-6])$'
+}
+
+hostile_case() { # hostile_case WORD NAME
+	need_kvm || return
+	make_disk 8
+	ember_run --kernel "$VIO" --disk "$TMP/disk.img" -- "$1" blk-read=1 exit=0
+	expect_rc 0
+	expect_out "vio: evil $2 sent"
+	expect_out "vio: evil $2 needs-reset"
+	# After the driver resets the device, it works again.
+	expect_out_re "^vio: blk read sector=1 crc=$(sector_crc "$TMP/disk.img" 1) "
+	expect_err_re '^ember: virtio-blk: queue 0: '
+}
+test_hostile_descriptor_loop() { hostile_case evil-loop loop; }
+test_hostile_descriptor_out_of_ram() { hostile_case evil-oob oob; }
+test_hostile_avail_index_jump() { hostile_case evil-avail avail; }
+
+bad_disk_case() { # bad_disk_case REGEX SPEC
+	ember_run --kernel "$PROBE" --disk "$2"
+	expect_rc 125
+	expect_err_re "$1"
+}
+test_disk_missing_file() { bad_disk_case "^ember: --disk $TMP/none: open: No such file" "$TMP/none"; }
+test_disk_bad_option() { bad_disk_case "^ember: --disk: unknown option 'fast'" "$TMP/x,fast"; }
+test_disk_empty_path() { bad_disk_case "^ember: --disk: missing the image path" ",ro"; }
+test_disk_long_id() { bad_disk_case "^ember: --disk: id '.*' must be 1 to 20 bytes" "$TMP/x,id=abcdefghijklmnopqrstuvwxyz"; }
+test_rng_twice() {
+	ember_run --kernel "$PROBE" --rng --rng
+	expect_rc 125
+	expect_err_re '^ember: --rng: given twice'
+}
+
+# A monitor that stays up: every thread confined, input through stdin.
+test_running_monitor_is_confined_and_hears_stdin() {
+	need_kvm || return
+	mkfifo "$TMP/in"
+	"$EMBER" --kernel "$PROBE" --vcpus 2 --disk "$TMP/disk.img" -- wait exit=9 <"$TMP/in" >"$TMP/out" 2>"$TMP/err" &
+	local pid=$! t threads=0 confined=0
+	exec 7>"$TMP/in"
+	for _ in $(seq 50); do grep -q "probe: waiting" "$TMP/out" && break; sleep 0.1; done
+	for t in /proc/$pid/task/*; do
+		threads=$((threads + 1))
+		grep -q '^Seccomp:[[:space:]]*2$' "$t/status" && confined=$((confined + 1))
+	done
+	printf 'z' >&7
+	exec 7>&-
+	wait "$pid"
+	RC=$?
+	OUT=$(tr -d '\r' <"$TMP/out")
+	ERR=$(cat "$TMP/err")
+	[ "$threads" -ge 3 ] || fail "expected at least 3 threads (VMM + 2 vCPUs), saw $threads"
+	[ "$confined" = "$threads" ] || fail "only $confined of $threads threads have a seccomp filter"
+	expect_rc 9
+	expect_out "probe: woke byte=0x7a"
+}
+
+test_no_seccomp_warns() {
+	need_kvm || return
+	ember_run --kernel "$PROBE" --no-seccomp -- exit=0
+	expect_rc 0
+	expect_err_re 'seccomp filters are off \(--no-seccomp\)'
+}
+
+run_tests "${1:-}"

@@ -1,0 +1,510 @@
+// SPDX-License-Identifier: Apache-2.0
+/* test_virtio_mmio.c: the virtio-mmio register machine over a dummy device. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "mmio.h"
+#include "vq_builder.h"
+
+#define R(off)	   vqb_mmio_read(t, (off))
+#define W(off, v)  vqb_mmio_write(t, (off), (v))
+#define ACK	   VIRTIO_STATUS_ACKNOWLEDGE
+#define DRV	   VIRTIO_STATUS_DRIVER
+#define FOK	   VIRTIO_STATUS_FEATURES_OK
+#define DOK	   VIRTIO_STATUS_DRIVER_OK
+#define FAILED	   VIRTIO_STATUS_FAILED
+#define NEEDS_RST  VIRTIO_STATUS_DEVICE_NEEDS_RESET
+#define DUMMY_FEAT (1ull << 3)
+#define ALL	   (~0ull)
+
+struct dummy {
+	struct virtio_mmio_dev *t;
+	int activated, notified, resets, destroyed;
+	int activate_ret;
+	uint8_t config[8];
+	struct virtq_chain chain;
+};
+
+static int irqs;
+
+static void irq(void *ctx)
+{
+	(void)ctx;
+	irqs++;
+}
+
+static void d_config_read(void *dev, uint64_t off, void *data, uint32_t len)
+{
+	struct dummy *d = dev;
+	virtio_config_copy(d->config, sizeof(d->config), off, data, len);
+}
+
+static void d_config_write(void *dev, uint64_t off, const void *data, uint32_t len)
+{
+	struct dummy *d = dev;
+	if (off < sizeof(d->config) && len <= sizeof(d->config) - off)
+		memcpy(d->config + off, data, len);
+}
+
+static int d_activate(void *dev, struct virtio_mmio_dev *t)
+{
+	struct dummy *d = dev;
+	d->activated++;
+	d->t = t;
+	return d->activate_ret;
+}
+
+static void d_notify(void *dev, unsigned int queue)
+{
+	struct dummy *d = dev;
+	struct virtq *q = virtio_mmio_queue(d->t, queue);
+	int rc;
+
+	d->notified++;
+	while ((rc = vq_pop(q, &d->chain)) == 1)
+		vq_push(q, &d->chain, 0);
+	if (rc < 0)
+		virtio_mmio_needs_reset(d->t);
+	virtio_mmio_signal_used(d->t, queue);
+}
+
+static void d_reset(void *dev)
+{
+	struct dummy *d = dev;
+	d->resets++;
+	d->t = NULL;
+}
+
+static void d_destroy(void *dev)
+{
+	struct dummy *d = dev;
+	d->destroyed++;
+}
+
+static const struct virtio_device_ops dummy_ops = {
+    .name = "dummy",
+    .device_id = 42,
+    .num_queues = 2,
+    .max_queue_size = 16,
+    .features = DUMMY_FEAT,
+    .config_read = d_config_read,
+    .config_write = d_config_write,
+    .activate = d_activate,
+    .notify = d_notify,
+    .reset = d_reset,
+    .destroy = d_destroy,
+};
+
+struct fixture {
+	struct dummy d;
+	struct vqb b;
+	struct virtio_mmio_dev *t;
+};
+
+static int setup(void **state)
+{
+	static struct fixture f;
+
+	memset(&f.d, 0, sizeof(f.d));
+	memcpy(f.d.config, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+	vqb_init(&f.b, 16);
+	f.t = virtio_mmio_create(&dummy_ops, &f.d, &f.b.gm, irq, NULL);
+	assert_non_null(f.t);
+	irqs = 0;
+	*state = &f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	virtio_mmio_destroy(f->t);
+	assert_int_equal(f->d.destroyed, 1);
+	vqb_free(&f->b);
+	return 0;
+}
+
+static void test_identity(void **state)
+{
+	struct fixture *f = *state;
+	struct virtio_mmio_dev *t = f->t;
+
+	assert_int_equal(R(VIRTIO_MMIO_MAGIC_VALUE), 0x74726976);
+	assert_int_equal(R(VIRTIO_MMIO_VERSION), 2);
+	assert_int_equal(R(VIRTIO_MMIO_DEVICE_ID), 42);
+	assert_int_equal(R(VIRTIO_MMIO_VENDOR_ID), VIRTIO_MMIO_VENDOR);
+	assert_int_equal(virtio_mmio_num_queues(t), 2);
+	W(VIRTIO_MMIO_QUEUE_SEL, 1);
+	assert_int_equal(R(VIRTIO_MMIO_QUEUE_NUM_MAX), 16);
+	W(VIRTIO_MMIO_QUEUE_SEL, 2);
+	assert_int_equal(R(VIRTIO_MMIO_QUEUE_NUM_MAX), 0);
+	assert_int_equal(R(VIRTIO_MMIO_QUEUE_READY), 0);
+	/* no shared memory regions: length -1 */
+	assert_int_equal(R(VIRTIO_MMIO_SHM_LEN_LOW), 0xffffffff);
+	assert_int_equal(R(VIRTIO_MMIO_SHM_LEN_HIGH), 0xffffffff);
+	/* read-only registers ignore writes */
+	W(VIRTIO_MMIO_MAGIC_VALUE, 0);
+	W(VIRTIO_MMIO_DEVICE_ID, 7);
+	assert_int_equal(R(VIRTIO_MMIO_MAGIC_VALUE), 0x74726976);
+	assert_int_equal(R(VIRTIO_MMIO_DEVICE_ID), 42);
+}
+
+static void test_write_only_and_bad_access(void **state)
+{
+	static const uint64_t wo[] = {
+	    VIRTIO_MMIO_DEVICE_FEATURES_SEL,
+	    VIRTIO_MMIO_DRIVER_FEATURES,
+	    VIRTIO_MMIO_DRIVER_FEATURES_SEL,
+	    VIRTIO_MMIO_QUEUE_SEL,
+	    VIRTIO_MMIO_QUEUE_NUM,
+	    VIRTIO_MMIO_QUEUE_NOTIFY,
+	    VIRTIO_MMIO_INTERRUPT_ACK,
+	    VIRTIO_MMIO_QUEUE_DESC_LOW,
+	    VIRTIO_MMIO_QUEUE_AVAIL_HIGH,
+	    VIRTIO_MMIO_QUEUE_USED_LOW,
+	    0x0e0, /* unknown */
+	};
+	struct fixture *f = *state;
+	struct virtio_mmio_dev *t = f->t;
+	uint8_t buf[8];
+
+	W(VIRTIO_MMIO_QUEUE_SEL, 1);
+	W(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+	for (size_t i = 0; i < sizeof(wo) / sizeof(wo[0]); i++)
+		assert_int_equal(R(wo[i]), 0);
+
+	/* registers: only aligned 32-bit accesses */
+	memset(buf, 0xaa, sizeof(buf));
+	virtio_mmio_access(t, VIRTIO_MMIO_MAGIC_VALUE, buf, 2, false);
+	assert_int_equal(buf[0] | buf[1], 0);
+	memset(buf, 0xaa, sizeof(buf));
+	virtio_mmio_access(t, VIRTIO_MMIO_MAGIC_VALUE + 1, buf, 4, false);
+	assert_int_equal(buf[0] | buf[1] | buf[2] | buf[3], 0);
+	memset(buf, 0xaa, sizeof(buf));
+	virtio_mmio_access(t, VIRTIO_MMIO_MAGIC_VALUE, buf, 8, false);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(buf[i], 0);
+	buf[0] = ACK;
+	virtio_mmio_access(t, VIRTIO_MMIO_STATUS, buf, 1, true);
+	assert_int_equal(R(VIRTIO_MMIO_STATUS), 0);
+	virtio_mmio_access(t, VIRTIO_MMIO_STATUS + 2, buf, 4, true);
+	assert_int_equal(R(VIRTIO_MMIO_STATUS), 0);
+
+	/* config: 1, 2, 4 bytes, naturally aligned; not 8, not unaligned, not past 4 KiB */
+	virtio_mmio_access(t, VIRTIO_MMIO_CONFIG + 1, buf, 1, false);
+	assert_int_equal(buf[0], 2);
+	virtio_mmio_access(t, VIRTIO_MMIO_CONFIG + 2, buf, 2, false);
+	assert_memory_equal(buf, "\x03\x04", 2);
+	virtio_mmio_access(t, VIRTIO_MMIO_CONFIG + 4, buf, 4, false);
+	assert_memory_equal(buf, "\x05\x06\x07\x08", 4);
+	memset(buf, 0xaa, sizeof(buf));
+	virtio_mmio_access(t, VIRTIO_MMIO_CONFIG + 1, buf, 2, false);
+	assert_int_equal(buf[0] | buf[1], 0);
+	virtio_mmio_access(t, VIRTIO_MMIO_CONFIG, buf, 8, false);
+	assert_int_equal(buf[0], 0);
+	virtio_mmio_access(t, VIRTIO_MMIO_CONFIG + 8, buf, 4, false); /* past the config */
+	assert_int_equal(buf[0] | buf[1] | buf[2] | buf[3], 0);
+	virtio_mmio_access(t, 0x1000, buf, 4, false); /* past the window */
+	assert_int_equal(buf[0], 0);
+	virtio_mmio_access(t, 0xffe, buf, 4, false);
+	virtio_mmio_access(t, UINT64_MAX - 1, buf, 4, false);
+	assert_int_equal(buf[0], 0);
+}
+
+static void test_features(void **state)
+{
+	struct fixture *f = *state;
+	struct virtio_mmio_dev *t = f->t;
+
+	W(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	assert_int_equal(R(VIRTIO_MMIO_DEVICE_FEATURES),
+			 (uint32_t)(DUMMY_FEAT | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX) |
+				    VIRTIO_BIT(VIRTIO_F_RING_INDIRECT_DESC)));
+	W(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+	assert_int_equal(R(VIRTIO_MMIO_DEVICE_FEATURES), 1); /* VERSION_1 = bit 32 */
+	W(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 2);
+	assert_int_equal(R(VIRTIO_MMIO_DEVICE_FEATURES), 0);
+
+	/* driver features before DRIVER are ignored */
+	W(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	W(VIRTIO_MMIO_DRIVER_FEATURES, 1);
+	W(VIRTIO_MMIO_STATUS, ACK);
+	W(VIRTIO_MMIO_STATUS, ACK | DRV);
+	W(VIRTIO_MMIO_STATUS, ACK | DRV | FOK);
+	assert_int_equal(R(VIRTIO_MMIO_STATUS), ACK | DRV); /* no VERSION_1 */
+
+	/* VERSION_1 missing: FEATURES_OK stays clear */
+	W(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	W(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)DUMMY_FEAT);
+	W(VIRTIO_MMIO_STATUS, ACK | DRV | FOK);
+	assert_int_equal(R(VIRTIO_MMIO_STATUS), ACK | DRV);
+
+	/* a feature not offered: refused too */
+	W(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	W(VIRTIO_MMIO_DRIVER_FEATURES, 1 | 2);
+	W(VIRTIO_MMIO_STATUS, ACK | DRV | FOK);
+	assert_int_equal(R(VIRTIO_MMIO_STATUS), ACK | DRV);
+
+	/* both halves right: accepted, and frozen afterwards */
+	W(VIRTIO_MMIO_DRIVER_FEATURES, 1);
+	W(VIRTIO_MMIO_STATUS, ACK | DRV | FOK);
+	assert_int_equal(R(VIRTIO_MMIO_STATUS), ACK | DRV | FOK);
+	W(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	W(VIRTIO_MMIO_DRIVER_FEATURES, 0);
+	assert_int_equal(virtio_mmio_driver_features(t),
+			 VIRTIO_BIT(VIRTIO_F_VERSION_1) | DUMMY_FEAT);
+
+	/* what FEATURES_OK accepted reaches the queues */
+	vqb_driver_init(t, &f->b, 0,
+			VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX));
+	assert_true(virtio_mmio_queue(t, 0)->event_idx);
+	assert_false(virtio_mmio_queue(t, 0)->indirect);
+}
+
+static void test_status_machine(void **state)
+{
+	struct fixture *f = *state;
+	struct virtio_mmio_dev *t = f->t;
+
+	W(VIRTIO_MMIO_STATUS, DRV); /* DRIVER before ACKNOWLEDGE */
+	assert_int_equal(R(VIRTIO_MMIO_STATUS), 0);
+	W(VIRTIO_MMIO_STATUS, ACK);
+	W(VIRTIO_MMIO_STATUS, ACK | DRV | DOK); /* DRIVER_OK before FEATURES_OK */
+	assert_int_equal(R(VIRTIO_MMIO_STATUS), ACK);
+	W(VIRTIO_MMIO_STATUS, ACK | DRV);
+	W(VIRTIO_MMIO_STATUS, ACK); /* clearing a bit */
+	assert_int_equal(R(VIRTIO_MMIO_STATUS), ACK | DRV);
+	W(VIRTIO_MMIO_STATUS, ACK | DRV | 0x10); /* unknown bit */
+	assert_int_equal(R(VIRTIO_MMIO_STATUS), ACK | DRV);
+	W(VIRTIO_MMIO_STATUS, ACK | DRV | FAILED);
+	assert_int_equal(R(VIRTIO_MMIO_STATUS), ACK | DRV | FAILED);
+	W(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	W(VIRTIO_MMIO_DRIVER_FEATURES, 1); /* ignored after FAILED */
+	W(VIRTIO_MMIO_STATUS, ACK | DRV | FAILED | FOK);
+	assert_int_equal(R(VIRTIO_MMIO_STATUS), ACK | DRV | FAILED);
+	assert_int_equal(f->d.activated, 0);
+
+	/* reset: back to 0, and a full init works from there */
+	W(VIRTIO_MMIO_STATUS, 0);
+	assert_int_equal(R(VIRTIO_MMIO_STATUS), 0);
+	assert_int_equal(vqb_driver_init(t, &f->b, 0, ALL), ACK | DRV | FOK | DOK);
+	assert_int_equal(f->d.activated, 1);
+	/* DRIVER_OK written again: nothing happens twice */
+	W(VIRTIO_MMIO_STATUS, ACK | DRV | FOK | DOK);
+	assert_int_equal(f->d.activated, 1);
+}
+
+static void test_queue_setup(void **state)
+{
+	struct fixture *f = *state;
+	struct virtio_mmio_dev *t = f->t;
+	struct virtq *q = virtio_mmio_queue(t, 0);
+
+	/* before FEATURES_OK queue registers are ignored */
+	W(VIRTIO_MMIO_STATUS, ACK);
+	W(VIRTIO_MMIO_QUEUE_SEL, 0);
+	W(VIRTIO_MMIO_QUEUE_NUM, 8);
+	assert_int_equal(q->size, 16);
+	W(VIRTIO_MMIO_STATUS, ACK | DRV);
+	W(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	W(VIRTIO_MMIO_DRIVER_FEATURES, 1);
+	W(VIRTIO_MMIO_STATUS, ACK | DRV | FOK);
+
+	W(VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)f->b.desc);
+	W(VIRTIO_MMIO_QUEUE_DESC_HIGH, 0);
+	W(VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)f->b.avail);
+	W(VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)f->b.used);
+	assert_int_equal(q->desc_gpa, f->b.desc);
+
+	W(VIRTIO_MMIO_QUEUE_NUM, 32); /* above QueueNumMax */
+	W(VIRTIO_MMIO_QUEUE_READY, 1);
+	assert_int_equal(R(VIRTIO_MMIO_QUEUE_READY), 0);
+	W(VIRTIO_MMIO_QUEUE_NUM, 12); /* not a power of two */
+	W(VIRTIO_MMIO_QUEUE_READY, 1);
+	assert_int_equal(R(VIRTIO_MMIO_QUEUE_READY), 0);
+	W(VIRTIO_MMIO_QUEUE_NUM, 16);
+	W(VIRTIO_MMIO_QUEUE_USED_HIGH, 0x10); /* far outside RAM */
+	W(VIRTIO_MMIO_QUEUE_READY, 1);
+	assert_int_equal(R(VIRTIO_MMIO_QUEUE_READY), 0);
+	W(VIRTIO_MMIO_QUEUE_USED_HIGH, 0);
+	W(VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)f->b.avail + 1); /* misaligned */
+	W(VIRTIO_MMIO_QUEUE_READY, 1);
+	assert_int_equal(R(VIRTIO_MMIO_QUEUE_READY), 0);
+	W(VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)f->b.avail);
+	W(VIRTIO_MMIO_QUEUE_READY, 1);
+	assert_int_equal(R(VIRTIO_MMIO_QUEUE_READY), 1);
+
+	/* while ready, the layout is frozen */
+	W(VIRTIO_MMIO_QUEUE_NUM, 4);
+	W(VIRTIO_MMIO_QUEUE_DESC_LOW, 0);
+	assert_int_equal(q->size, 16);
+	assert_int_equal(q->desc_gpa, f->b.desc);
+
+	/* other selected queue is independent */
+	W(VIRTIO_MMIO_QUEUE_SEL, 1);
+	assert_int_equal(R(VIRTIO_MMIO_QUEUE_READY), 0);
+	W(VIRTIO_MMIO_QUEUE_SEL, 5);
+	W(VIRTIO_MMIO_QUEUE_READY, 1); /* no such queue */
+	assert_int_equal(R(VIRTIO_MMIO_QUEUE_READY), 0);
+
+	W(VIRTIO_MMIO_STATUS, ACK | DRV | FOK | DOK);
+	assert_int_equal(f->d.activated, 1);
+	/* after DRIVER_OK the queues cannot be changed */
+	W(VIRTIO_MMIO_QUEUE_SEL, 0);
+	W(VIRTIO_MMIO_QUEUE_READY, 0);
+	assert_int_equal(R(VIRTIO_MMIO_QUEUE_READY), 1);
+}
+
+static void test_notify_and_interrupt(void **state)
+{
+	struct fixture *f = *state;
+	struct virtio_mmio_dev *t = f->t;
+	struct vqb *b = &f->b;
+
+	vqb_desc(b, b->desc, 0, vqb_alloc(b, 8), 8, VIRTQ_DESC_F_WRITE, 0);
+
+	/* notifications before DRIVER_OK do nothing */
+	virtio_mmio_notify(t, 0);
+	W(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	assert_int_equal(f->d.notified, 0);
+
+	assert_int_equal(vqb_driver_init(t, b, 0, ALL), ACK | DRV | FOK | DOK);
+	vqb_publish(b, 0);
+	virtio_mmio_notify(t, 1); /* queue 1 is not ready */
+	virtio_mmio_notify(t, 7); /* no such queue */
+	assert_int_equal(f->d.notified, 0);
+	virtio_mmio_notify(t, 0);
+	assert_int_equal(f->d.notified, 1);
+	assert_int_equal(vqb_used_idx(b), 1);
+	assert_int_equal(irqs, 1);
+	assert_int_equal(R(VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING);
+	W(VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
+	assert_int_equal(R(VIRTIO_MMIO_INTERRUPT_STATUS), 0);
+
+	/* through the QueueNotify register as well (no ioeventfd) */
+	vqb_publish(b, 0);
+	W(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	assert_int_equal(f->d.notified, 2);
+	assert_int_equal(vqb_used_idx(b), 2);
+
+	/* EVENT_IDX: used_event is 0 in the ring, already passed: no interrupt */
+	assert_int_equal(irqs, 1);
+	vqb_set_used_event(b, 2); /* interrupt when entry 2 is used */
+	vqb_publish(b, 0);
+	virtio_mmio_notify(t, 0);
+	assert_int_equal(irqs, 2);
+	vqb_set_used_event(b, 5);
+	vqb_publish(b, 0);
+	virtio_mmio_notify(t, 0);
+	assert_int_equal(vqb_used_idx(b), 4);
+	assert_int_equal(irqs, 2);
+}
+
+static void test_config_generation(void **state)
+{
+	struct fixture *f = *state;
+	struct virtio_mmio_dev *t = f->t;
+	uint8_t v = 0x77;
+	uint32_t gen = R(VIRTIO_MMIO_CONFIG_GENERATION);
+
+	/* config writes before DRIVER are ignored */
+	virtio_mmio_access(t, VIRTIO_MMIO_CONFIG, &v, 1, true);
+	assert_int_equal(f->d.config[0], 1);
+	W(VIRTIO_MMIO_STATUS, ACK);
+	W(VIRTIO_MMIO_STATUS, ACK | DRV);
+	virtio_mmio_access(t, VIRTIO_MMIO_CONFIG, &v, 1, true);
+	assert_int_equal(f->d.config[0], 0x77);
+
+	/* before DRIVER_OK: generation moves, no interrupt */
+	virtio_mmio_config_changed(t);
+	assert_int_equal(R(VIRTIO_MMIO_CONFIG_GENERATION), gen + 1);
+	assert_int_equal(irqs, 0);
+	assert_int_equal(vqb_driver_init(t, &f->b, 0, ALL), ACK | DRV | FOK | DOK);
+	virtio_mmio_config_changed(t);
+	assert_int_equal(R(VIRTIO_MMIO_CONFIG_GENERATION), gen + 2);
+	assert_int_equal(irqs, 1);
+	assert_int_equal(R(VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_CONFIG);
+	/* survives reset: a driver never sees an old value come back */
+	W(VIRTIO_MMIO_STATUS, 0);
+	assert_int_equal(R(VIRTIO_MMIO_CONFIG_GENERATION), gen + 2);
+	assert_int_equal(R(VIRTIO_MMIO_INTERRUPT_STATUS), 0);
+}
+
+static void test_activate_failure(void **state)
+{
+	struct fixture *f = *state;
+	struct virtio_mmio_dev *t = f->t;
+
+	f->d.activate_ret = -EINVAL;
+	assert_int_equal(vqb_driver_init(t, &f->b, 0, ALL), ACK | DRV | FOK | DOK | NEEDS_RST);
+	assert_int_equal(R(VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_CONFIG);
+	assert_int_equal(irqs, 1);
+	virtio_mmio_notify(t, 0);
+	assert_int_equal(f->d.notified, 0);
+	/* the driver's read-modify-write carries NEEDS_RESET back: FAILED still lands */
+	W(VIRTIO_MMIO_STATUS, ACK | DRV | FOK | DOK | NEEDS_RST | FAILED);
+	assert_int_equal(R(VIRTIO_MMIO_STATUS), ACK | DRV | FOK | DOK | NEEDS_RST | FAILED);
+	W(VIRTIO_MMIO_STATUS, 0);
+	assert_int_equal(R(VIRTIO_MMIO_STATUS), 0);
+	assert_int_equal(f->d.resets, 0); /* never activated: nothing to reset */
+	f->d.activate_ret = 0;
+	assert_int_equal(vqb_driver_init(t, &f->b, 0, ALL), ACK | DRV | FOK | DOK);
+}
+
+static void test_hostile_chain_needs_reset(void **state)
+{
+	struct fixture *f = *state;
+	struct virtio_mmio_dev *t = f->t;
+	struct vqb *b = &f->b;
+
+	assert_int_equal(vqb_driver_init(t, b, 0, ALL), ACK | DRV | FOK | DOK);
+	vqb_desc(b, b->desc, 0, vqb_alloc(b, 8), 8, VIRTQ_DESC_F_NEXT, 0); /* self loop */
+	vqb_publish(b, 0);
+	virtio_mmio_notify(t, 0);
+	assert_int_equal(virtio_mmio_status(t), ACK | DRV | FOK | DOK | NEEDS_RST);
+	assert_int_equal(R(VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_CONFIG);
+	virtio_mmio_notify(t, 0); /* ignored now */
+	assert_int_equal(f->d.notified, 1);
+	/* DRIVER_OK-style writes do nothing until reset */
+	W(VIRTIO_MMIO_STATUS, ACK | DRV | FOK | DOK | NEEDS_RST);
+	assert_int_equal(f->d.activated, 1);
+	/* reset: device reset once, queues clean, and it works again */
+	W(VIRTIO_MMIO_STATUS, 0);
+	assert_int_equal(f->d.resets, 1);
+	assert_false(virtio_mmio_queue(t, 0)->ready);
+	assert_false(virtio_mmio_queue(t, 0)->broken);
+	assert_int_equal(virtio_mmio_driver_features(t), 0);
+	vqb_desc(b, b->desc, 0, vqb_alloc(b, 8), 8, VIRTQ_DESC_F_WRITE, 0);
+	memset(vqb_host(b, b->used), 0, 4);
+	vqb_set_avail_idx(b, 0);
+	vqb_publish(b, 0);
+	assert_int_equal(vqb_driver_init(t, b, 0, ALL), ACK | DRV | FOK | DOK);
+	virtio_mmio_notify(t, 0);
+	assert_int_equal(vqb_used_idx(b), 1);
+	assert_int_equal(virtio_mmio_status(t), ACK | DRV | FOK | DOK);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+	    T(test_identity),
+	    T(test_write_only_and_bad_access),
+	    T(test_features),
+	    T(test_status_machine),
+	    T(test_queue_setup),
+	    T(test_notify_and_interrupt),
+	    T(test_config_generation),
+	    T(test_activate_failure),
+	    T(test_hostile_chain_needs_reset),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

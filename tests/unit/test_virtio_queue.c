@@ -1,0 +1,567 @@
+// SPDX-License-Identifier: Apache-2.0
+/* test_virtio_queue.c: split virtqueue walking, valid and hostile chains. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "queue.h"
+#include "vq_builder.h"
+
+#define QSIZE 16
+
+/* Descriptor address shorthands for the case table. */
+#define BUF	1ull /* a fresh buffer of the descriptor's length */
+#define TABLE	2ull /* the indirect table */
+#define F_N	VIRTQ_DESC_F_NEXT
+#define F_W	VIRTQ_DESC_F_WRITE
+#define F_I	VIRTQ_DESC_F_INDIRECT
+#define RAM_END (VQB_RAM_GPA + VQB_RAM_SIZE)
+
+struct d {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags;
+	uint16_t next;
+};
+
+struct chain_case {
+	const char *name;
+	bool indirect; /* negotiate INDIRECT_DESC */
+	uint16_t head;
+	struct d desc[4];  /* queue descriptors 0..3 */
+	struct d table[4]; /* indirect table entries */
+	int ret;	   /* vq_pop */
+	unsigned int niov, nread;
+};
+
+static const struct chain_case cases[] = {
+    {"one readable", false, 0, {{BUF, 64, 0, 0}}, {{0}}, 1, 1, 1},
+    {"read, read, write",
+     false,
+     0,
+     {{BUF, 16, F_N, 1}, {BUF, 512, F_N, 2}, {BUF, 1, F_W, 0}},
+     {{0}},
+     1,
+     3,
+     2},
+    {"zero-length skipped",
+     false,
+     0,
+     {{BUF, 16, F_N, 1}, {0, 0, F_N, 2}, {BUF, 1, F_W, 0}},
+     {{0}},
+     1,
+     2,
+     1},
+    {"zero-length at a wild address", false, 0, {{0xdead0000000ull, 0, F_W, 0}}, {{0}}, 1, 0, 0},
+    {"head out of the middle",
+     false,
+     2,
+     {{0}, {0}, {BUF, 8, F_N, 3}, {BUF, 8, F_W, 0}},
+     {{0}},
+     1,
+     2,
+     1},
+    {"self loop", false, 0, {{BUF, 8, F_N, 0}}, {{0}}, -EIO, 0, 0},
+    {"two-descriptor loop", false, 0, {{BUF, 8, F_N, 1}, {BUF, 8, F_N, 0}}, {{0}}, -EIO, 0, 0},
+    {"next out of range", false, 0, {{BUF, 8, F_N, QSIZE}}, {{0}}, -EIO, 0, 0},
+    {"head out of range", false, QSIZE, {{BUF, 8, 0, 0}}, {{0}}, -EIO, 0, 0},
+    {"address below RAM", false, 0, {{0x1000, 8, 0, 0}}, {{0}}, -EIO, 0, 0},
+    {"address past RAM", false, 0, {{RAM_END, 8, 0, 0}}, {{0}}, -EIO, 0, 0},
+    {"buffer straddles RAM end", false, 0, {{RAM_END - 4, 8, 0, 0}}, {{0}}, -EIO, 0, 0},
+    {"address + len wraps", false, 0, {{UINT64_MAX - 3, 8, 0, 0}}, {{0}}, -EIO, 0, 0},
+    {"huge length", false, 0, {{VQB_RAM_GPA, UINT32_MAX, 0, 0}}, {{0}}, -EIO, 0, 0},
+    {"readable after writable",
+     false,
+     0,
+     {{BUF, 8, F_W | F_N, 1}, {BUF, 8, 0, 0}},
+     {{0}},
+     -EIO,
+     0,
+     0},
+    {"zero-length readable after writable",
+     false,
+     0,
+     {{BUF, 8, F_W | F_N, 1}, {0, 0, 0, 0}},
+     {{0}},
+     -EIO,
+     0,
+     0},
+    {"indirect",
+     true,
+     0,
+     {{TABLE, 48, F_I, 0}},
+     {{BUF, 16, F_N, 1}, {BUF, 512, F_N | F_W, 2}, {BUF, 1, F_W, 0}},
+     1,
+     3,
+     1},
+    {"direct then indirect",
+     true,
+     0,
+     {{BUF, 16, F_N, 1}, {TABLE, 32, F_I, 0}},
+     {{BUF, 512, F_N | F_W, 1}, {BUF, 1, F_W, 0}},
+     1,
+     3,
+     1},
+    {"indirect WRITE flag ignored",
+     true,
+     0,
+     {{TABLE, 16, F_I | F_W, 0}},
+     {{BUF, 16, 0, 0}},
+     1,
+     1,
+     1},
+    {"indirect not negotiated", false, 0, {{TABLE, 16, F_I, 0}}, {{BUF, 16, 0, 0}}, -EIO, 0, 0},
+    {"indirect with NEXT",
+     true,
+     0,
+     {{TABLE, 16, F_I | F_N, 1}, {BUF, 8, 0, 0}},
+     {{BUF, 16, 0, 0}},
+     -EIO,
+     0,
+     0},
+    {"indirect length not x16", true, 0, {{TABLE, 24, F_I, 0}}, {{BUF, 16, 0, 0}}, -EIO, 0, 0},
+    {"indirect length 0", true, 0, {{TABLE, 0, F_I, 0}}, {{0}}, -EIO, 0, 0},
+    {"indirect table outside RAM", true, 0, {{RAM_END - 16, 32, F_I, 0}}, {{0}}, -EIO, 0, 0},
+    {"nested indirect",
+     true,
+     0,
+     {{TABLE, 32, F_I, 0}},
+     {{BUF, 8, F_N, 1}, {TABLE, 16, F_I, 0}},
+     -EIO,
+     0,
+     0},
+    {"indirect loop",
+     true,
+     0,
+     {{TABLE, 32, F_I, 0}},
+     {{BUF, 8, F_N, 1}, {BUF, 8, F_N, 0}},
+     -EIO,
+     0,
+     0},
+    {"indirect next out of table",
+     true,
+     0,
+     {{TABLE, 32, F_I, 0}},
+     {{BUF, 8, F_N, 1}, {BUF, 8, F_N, 2}},
+     -EIO,
+     0,
+     0},
+    {"indirect buffer outside RAM",
+     true,
+     0,
+     {{TABLE, 16, F_I, 0}},
+     {{RAM_END, 8, 0, 0}},
+     -EIO,
+     0,
+     0},
+    {"indirect order",
+     true,
+     0,
+     {{TABLE, 32, F_I, 0}},
+     {{BUF, 8, F_W | F_N, 1}, {BUF, 8, 0, 0}},
+     -EIO,
+     0,
+     0},
+};
+
+static uint64_t addr_of(struct vqb *b, uint64_t a, uint32_t len, uint64_t table)
+{
+	if (a == BUF)
+		return vqb_alloc(b, len);
+	if (a == TABLE)
+		return table;
+	return a;
+}
+
+static void test_chain_table(void **state)
+{
+	(void)state;
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		const struct chain_case *k = &cases[c];
+		struct virtq_chain chain;
+		struct virtq q;
+		struct vqb b;
+		uint64_t table;
+		uint64_t want_read = 0, want_write = 0;
+		int rc;
+
+		print_message("case: %s\n", k->name);
+		vqb_init(&b, QSIZE);
+		table = vqb_alloc(&b, 16 * 4);
+		for (uint16_t i = 0; i < 4; i++) {
+			const struct d *t = &k->table[i];
+			vqb_desc(&b, table, i, addr_of(&b, t->addr, t->len, table), t->len,
+				 t->flags, t->next);
+		}
+		for (uint16_t i = 0; i < 4; i++) {
+			const struct d *t = &k->desc[i];
+			vqb_desc(&b, b.desc, i, addr_of(&b, t->addr, t->len, table), t->len,
+				 t->flags, t->next);
+		}
+		assert_int_equal(vqb_queue(&b, &q, QSIZE, false, k->indirect), 0);
+		vqb_publish(&b, k->head);
+		rc = vq_pop(&q, &chain);
+		assert_int_equal(rc, k->ret);
+		if (rc == 1) {
+			assert_int_equal(chain.head, k->head);
+			assert_int_equal(chain.niov, k->niov);
+			assert_int_equal(chain.nread, k->nread);
+			for (unsigned int i = 0; i < chain.niov; i++) {
+				/* every segment is inside guest RAM */
+				uint8_t *p = chain.iov[i].iov_base;
+				assert_true(p >= b.ram &&
+					    p + chain.iov[i].iov_len <= b.ram + VQB_RAM_SIZE);
+				if (i < chain.nread)
+					want_read += chain.iov[i].iov_len;
+				else
+					want_write += chain.iov[i].iov_len;
+			}
+			assert_int_equal(chain.read_len, want_read);
+			assert_int_equal(chain.write_len, want_write);
+			assert_int_equal(vq_pop(&q, &chain), 0);
+		} else {
+			assert_true(q.broken);
+			assert_true(q.errors > 0);
+			/* stays broken until reset */
+			assert_int_equal(vq_pop(&q, &chain), -EIO);
+		}
+		vqb_free(&b);
+	}
+}
+
+static void test_setup_rules(void **state)
+{
+	struct virtq q;
+	struct vqb b;
+
+	(void)state;
+	vqb_init(&b, 6); /* not a power of two */
+	assert_int_equal(vqb_queue(&b, &q, 16, false, false), -EINVAL);
+	assert_false(q.ready);
+	vqb_free(&b);
+
+	vqb_init(&b, 32); /* above max */
+	assert_int_equal(vqb_queue(&b, &q, 16, false, false), -EINVAL);
+	vqb_free(&b);
+
+	vqb_init(&b, 0);
+	assert_int_equal(vqb_queue(&b, &q, 16, false, false), -EINVAL);
+	vqb_free(&b);
+
+	vqb_init(&b, 16);
+	assert_int_equal(vqb_queue(&b, &q, 16, false, false), 0);
+	assert_true(q.ready);
+
+	static const struct {
+		uint64_t d, a, u;
+	} bad[] = {
+	    {8, 0, 0}, /* desc not 16-aligned */
+	    {0, 1, 0}, /* avail not 2-aligned */
+	    {0, 0, 2}, /* used not 4-aligned */
+	};
+	for (size_t i = 0; i < 3; i++) {
+		vq_init(&q, "test", 0, 16);
+		q.size = 16;
+		q.desc_gpa = b.desc + bad[i].d;
+		q.avail_gpa = b.avail + bad[i].a;
+		q.used_gpa = b.used + bad[i].u;
+		assert_int_equal(vq_enable(&q, &b.gm), -EINVAL);
+		assert_false(q.ready);
+	}
+	/* rings that run past the end of RAM, or sit outside it */
+	static const uint64_t outside[] = {RAM_END - 128, 0, RAM_END, UINT64_MAX & ~15ull};
+	for (size_t i = 0; i < 4; i++) {
+		vq_init(&q, "test", 0, 16);
+		q.size = 16;
+		q.desc_gpa = b.desc;
+		q.avail_gpa = b.avail;
+		q.used_gpa = b.used;
+		if (i % 3 == 0)
+			q.desc_gpa = outside[i];
+		else if (i % 3 == 1)
+			q.avail_gpa = outside[i];
+		else
+			q.used_gpa = outside[i];
+		assert_int_equal(vq_enable(&q, &b.gm), -EINVAL);
+	}
+	/* not ready: nothing to pop, push is ignored */
+	vq_init(&q, "test", 0, 16);
+	struct virtq_chain chain = {0};
+	assert_int_equal(vq_pop(&q, &chain), -ENODEV);
+	vq_push(&q, &chain, 0);
+	assert_false(vq_should_signal(&q));
+	vqb_free(&b);
+}
+
+static void test_push_and_used(void **state)
+{
+	static const uint32_t lens[] = {16, 100, 1};
+	static const bool write[] = {false, true, true};
+	struct virtq_chain chain;
+	struct virtq q;
+	struct vqb b;
+	uint32_t id, len;
+
+	(void)state;
+	vqb_init(&b, QSIZE);
+	assert_int_equal(vqb_queue(&b, &q, QSIZE, false, false), 0);
+	vqb_publish(&b, vqb_chain(&b, 3, 3, lens, write, NULL));
+	assert_int_equal(vq_pop(&q, &chain), 1);
+	assert_int_equal(chain.head, 3);
+	vq_push(&q, &chain, 1000); /* clamped to what is writable */
+	assert_int_equal(vqb_used_idx(&b), 1);
+	vqb_used_elem(&b, 0, &id, &len);
+	assert_int_equal(id, 3);
+	assert_int_equal(len, 101);
+	vqb_free(&b);
+}
+
+static void test_chain_copy(void **state)
+{
+	static const uint32_t lens[] = {3, 5, 4, 6};
+	static const bool write[] = {false, false, true, true};
+	uint8_t out[8], in[10] = "abcdefghij";
+	struct virtq_chain chain;
+	uint64_t gpas[4];
+	struct virtq q;
+	struct vqb b;
+
+	(void)state;
+	vqb_init(&b, QSIZE);
+	assert_int_equal(vqb_queue(&b, &q, QSIZE, false, false), 0);
+	vqb_publish(&b, vqb_chain(&b, 0, 4, lens, write, gpas));
+	memcpy(vqb_host(&b, gpas[0]), "012", 3);
+	memcpy(vqb_host(&b, gpas[1]), "34567", 5);
+	assert_int_equal(vq_pop(&q, &chain), 1);
+	assert_int_equal(vq_chain_read(&chain, 1, out, 6), 6);
+	assert_memory_equal(out, "123456", 6);
+	assert_int_equal(vq_chain_read(&chain, 6, out, 8), 2); /* short at the end */
+	assert_int_equal(vq_chain_write(&chain, 2, in, 10), 8);
+	assert_memory_equal(vqb_host(&b, gpas[2]) + 2, "ab", 2);
+	assert_memory_equal(vqb_host(&b, gpas[3]), "cdefgh", 6);
+	vqb_free(&b);
+}
+
+/* The longest legal chain is the queue size; one more descriptor is a loop. */
+static void test_chain_length_bound(void **state)
+{
+	struct virtq_chain chain;
+	struct virtq q;
+	struct vqb b;
+	uint64_t table;
+
+	(void)state;
+	vqb_init(&b, QSIZE);
+	for (uint16_t i = 0; i < QSIZE; i++)
+		vqb_desc(&b, b.desc, i, vqb_alloc(&b, 8), 8, i + 1 < QSIZE ? F_N : 0, i + 1);
+	assert_int_equal(vqb_queue(&b, &q, QSIZE, false, true), 0);
+	vqb_publish(&b, 0);
+	assert_int_equal(vq_pop(&q, &chain), 1);
+	assert_int_equal(chain.niov, QSIZE);
+
+	/* indirect: a table of QSIZE entries is fine, QSIZE + 1 is not */
+	for (unsigned int n = QSIZE; n <= QSIZE + 1; n++) {
+		table = vqb_alloc(&b, 16ull * n);
+		for (uint16_t i = 0; i < n; i++)
+			vqb_desc(&b, table, i, vqb_alloc(&b, 8), 8, i + 1u < n ? F_N : 0, i + 1);
+		vqb_desc(&b, b.desc, 0, table, 16 * n, F_I, 0);
+		vqb_publish(&b, 0);
+		assert_int_equal(vq_pop(&q, &chain), n == QSIZE ? 1 : -EIO);
+	}
+	vqb_free(&b);
+}
+
+static void test_avail_idx_jump(void **state)
+{
+	struct virtq_chain chain;
+	struct virtq q;
+	struct vqb b;
+
+	(void)state;
+	vqb_init(&b, QSIZE);
+	vqb_desc(&b, b.desc, 0, vqb_alloc(&b, 8), 8, 0, 0);
+	assert_int_equal(vqb_queue(&b, &q, QSIZE, false, false), 0);
+	vqb_set_avail_idx(&b, QSIZE); /* exactly full: fine */
+	for (int i = 0; i < QSIZE; i++) {
+		assert_int_equal(vq_pop(&q, &chain), 1);
+		vq_push(&q, &chain, 0);
+	}
+	assert_int_equal(vq_pop(&q, &chain), 0);
+	vqb_set_avail_idx(&b, 2 * QSIZE + 1); /* one more than the queue can hold */
+	assert_int_equal(vq_pop(&q, &chain), -EIO);
+	assert_true(q.broken);
+	/* a driver moving idx backwards is the same jump, modulo 2^16 */
+	vq_reset(&q);
+	assert_int_equal(vqb_queue(&b, &q, QSIZE, false, false), 0);
+	vqb_set_avail_idx(&b, 0xffff);
+	assert_int_equal(vq_pop(&q, &chain), -EIO);
+	vqb_free(&b);
+}
+
+static void test_index_wrap(void **state)
+{
+	struct virtq_chain chain;
+	struct virtq q;
+	struct vqb b;
+	uint32_t id, len;
+
+	(void)state;
+	vqb_init(&b, QSIZE);
+	for (uint16_t i = 0; i < QSIZE; i++)
+		vqb_desc(&b, b.desc, i, vqb_alloc(&b, 8), 8, F_W, 0);
+	assert_int_equal(vqb_queue(&b, &q, QSIZE, true, false), 0);
+	/* Both sides start just below the wrap, as after 65534 requests. */
+	q.last_avail = q.used_idx = 65534;
+	vqb_set_avail_idx(&b, 65534);
+	for (uint16_t i = 0; i < 4; i++)
+		vqb_publish(&b, i);
+	assert_int_equal(b.avail_idx, 2);
+	for (uint16_t i = 0; i < 4; i++) {
+		assert_int_equal(vq_pop(&q, &chain), 1);
+		assert_int_equal(chain.head, i);
+		vq_push(&q, &chain, 8);
+	}
+	assert_int_equal(vq_pop(&q, &chain), 0);
+	assert_int_equal(vqb_used_idx(&b), 2);
+	vqb_used_elem(&b, 65535, &id, &len);
+	assert_int_equal(id, 1);
+	vqb_used_elem(&b, 1, &id, &len);
+	assert_int_equal(id, 3);
+	assert_int_equal(len, 8);
+	assert_int_equal(vqb_avail_event(&b), 2);
+	vqb_free(&b);
+}
+
+static void test_event_idx(void **state)
+{
+	struct virtq_chain chain;
+	struct virtq q;
+	struct vqb b;
+
+	(void)state;
+	vqb_init(&b, QSIZE);
+	for (uint16_t i = 0; i < QSIZE; i++)
+		vqb_desc(&b, b.desc, i, vqb_alloc(&b, 8), 8, F_W, 0);
+	assert_int_equal(vqb_queue(&b, &q, QSIZE, true, false), 0);
+	assert_false(vq_should_signal(&q)); /* nothing pushed yet */
+
+	/* empty pop asks for a notification at the next entry */
+	assert_int_equal(vq_pop(&q, &chain), 0);
+	assert_int_equal(vqb_avail_event(&b), 0);
+	for (uint16_t i = 0; i < 3; i++)
+		vqb_publish(&b, i);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(vq_pop(&q, &chain), 1);
+	assert_int_equal(vq_pop(&q, &chain), 0);
+	assert_int_equal(vqb_avail_event(&b), 3);
+
+	vqb_set_used_event(&b, 0);
+	vq_push(&q, &chain, 0); /* used idx 1: first signal always goes */
+	assert_true(vq_should_signal(&q));
+	vq_push(&q, &chain, 0); /* used idx 2, driver asked at 0: already past */
+	assert_false(vq_should_signal(&q));
+	assert_false(vq_should_signal(&q)); /* nothing new */
+	vqb_set_used_event(&b, 3);
+	vq_push(&q, &chain, 0); /* 3: not yet */
+	assert_false(vq_should_signal(&q));
+	vq_push(&q, &chain, 0); /* 4: crossed 3 */
+	assert_true(vq_should_signal(&q));
+	vqb_set_used_event(&b, 4);
+	vq_push(&q, &chain, 0);
+	vq_push(&q, &chain, 0); /* batch of two crossing 4 */
+	assert_true(vq_should_signal(&q));
+	vqb_free(&b);
+}
+
+static void test_no_interrupt_flag(void **state)
+{
+	struct virtq_chain chain;
+	struct virtq q;
+	struct vqb b;
+
+	(void)state;
+	vqb_init(&b, QSIZE);
+	vqb_desc(&b, b.desc, 0, vqb_alloc(&b, 8), 8, F_W, 0);
+	assert_int_equal(vqb_queue(&b, &q, QSIZE, false, false), 0);
+	vqb_publish(&b, 0);
+	assert_int_equal(vq_pop(&q, &chain), 1);
+	vqb_set_avail_flags(&b, VIRTQ_AVAIL_F_NO_INTERRUPT);
+	vq_push(&q, &chain, 0);
+	assert_false(vq_should_signal(&q));
+	vqb_set_avail_flags(&b, 0);
+	vq_push(&q, &chain, 0);
+	assert_true(vq_should_signal(&q));
+	vqb_free(&b);
+}
+
+/* A chain popped before a reset is never pushed into the rings set up after it. */
+static void test_reset_mid_request(void **state)
+{
+	struct virtq_chain chain;
+	struct virtq q;
+	struct vqb b;
+
+	(void)state;
+	vqb_init(&b, QSIZE);
+	vqb_desc(&b, b.desc, 0, vqb_alloc(&b, 8), 8, F_W, 0);
+	assert_int_equal(vqb_queue(&b, &q, QSIZE, false, false), 0);
+	vqb_publish(&b, 0);
+	assert_int_equal(vq_pop(&q, &chain), 1);
+	vq_reset(&q);
+	assert_false(q.ready);
+	assert_int_equal(q.size, QSIZE);
+	vq_push(&q, &chain, 8); /* not ready: ignored */
+	assert_int_equal(vqb_used_idx(&b), 0);
+	q.size = QSIZE;
+	q.desc_gpa = b.desc;
+	q.avail_gpa = b.avail;
+	q.used_gpa = b.used;
+	assert_int_equal(vq_enable(&q, &b.gm), 0);
+	vq_push(&q, &chain, 8); /* stale epoch: ignored */
+	assert_int_equal(vqb_used_idx(&b), 0);
+	vqb_free(&b);
+}
+
+/* The same problem twice: counted twice, logged once (the bit stays across resets). */
+static void test_rate_limit(void **state)
+{
+	struct virtq_chain chain;
+	struct virtq q;
+	struct vqb b;
+
+	(void)state;
+	vqb_init(&b, QSIZE);
+	vqb_desc(&b, b.desc, 0, vqb_alloc(&b, 8), 8, F_N, 0);
+	assert_int_equal(vqb_queue(&b, &q, QSIZE, false, false), 0);
+	vqb_publish(&b, 0);
+	assert_int_equal(vq_pop(&q, &chain), -EIO);
+	vq_reset(&q);
+	q.size = QSIZE;
+	q.desc_gpa = b.desc;
+	q.avail_gpa = b.avail;
+	q.used_gpa = b.used;
+	assert_int_equal(vq_enable(&q, &b.gm), 0);
+	assert_int_equal(vq_pop(&q, &chain), -EIO);
+	assert_int_equal(q.errors, 2);
+	assert_int_equal(q.logged, 1u << VQ_ERR_LOOP);
+	vqb_free(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_chain_table),	       cmocka_unit_test(test_setup_rules),
+	    cmocka_unit_test(test_push_and_used),      cmocka_unit_test(test_chain_copy),
+	    cmocka_unit_test(test_chain_length_bound), cmocka_unit_test(test_avail_idx_jump),
+	    cmocka_unit_test(test_index_wrap),	       cmocka_unit_test(test_event_idx),
+	    cmocka_unit_test(test_no_interrupt_flag),  cmocka_unit_test(test_reset_mid_request),
+	    cmocka_unit_test(test_rate_limit),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

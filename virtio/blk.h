@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * blk.h: virtio-blk (virtio 1.2, 5.2, device ID 2), --disk PATH[,ro][,id=NAME]
+ * [,engine=sync|io_uring]. A raw image file or a block device; requests IN,
+ * OUT, FLUSH (fdatasync) and GET_ID. Data moves with preadv/pwritev (or
+ * io_uring readv/writev) straight between the file and guest memory, no
+ * bounce buffer. Read-only is enforced here: the file is opened O_RDONLY,
+ * VIRTIO_BLK_F_RO is offered, and an OUT gets VIRTIO_BLK_S_IOERR. A request
+ * reaching past the end of the disk gets VIRTIO_BLK_S_IOERR, a malformed one
+ * IOERR too, an unknown type VIRTIO_BLK_S_UNSUPP.
+ *
+ * Engines. sync: the request is served inside ops->notify on the VMM thread,
+ * with the transport lock held (acceptable for now: the lock only delays a
+ * vCPU touching this device's registers). io_uring: notify submits and
+ * returns; completions arrive on the device's eventfd, which the monitor
+ * watches: virtio_mmio_event_fd(t) gives it, and on EPOLLIN the monitor calls
+ * virtio_mmio_event(t), which pushes the used buffers and interrupts. If the
+ * host refuses io_uring (old kernel, seccomp, container) blk_create logs a
+ * warning and uses the sync engine.
+ */
+#ifndef EMBER_VIRTIO_BLK_H
+#define EMBER_VIRTIO_BLK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "device.h"
+
+/* Feature bits (5.2.3). */
+#define VIRTIO_BLK_F_SEG_MAX  2
+#define VIRTIO_BLK_F_RO	      5
+#define VIRTIO_BLK_F_BLK_SIZE 6
+#define VIRTIO_BLK_F_FLUSH    9
+
+/* Request types and status (5.2.6). */
+#define VIRTIO_BLK_T_IN	    0
+#define VIRTIO_BLK_T_OUT    1
+#define VIRTIO_BLK_T_FLUSH  4
+#define VIRTIO_BLK_T_GET_ID 8
+#define VIRTIO_BLK_S_OK	    0
+#define VIRTIO_BLK_S_IOERR  1
+#define VIRTIO_BLK_S_UNSUPP 2
+
+#define VIRTIO_BLK_SECTOR    512
+#define VIRTIO_BLK_ID_BYTES  20
+#define VIRTIO_BLK_HDR_BYTES 16 /* le32 type, le32 reserved, le64 sector */
+#define BLK_QUEUE_SIZE	     256
+
+/* The config space the driver reads (5.2.4), up to num_queues. */
+struct virtio_blk_config_space {
+	uint64_t capacity; /* in 512-byte sectors */
+	uint32_t size_max;
+	uint32_t seg_max;
+	uint16_t cylinders;
+	uint8_t heads;
+	uint8_t sectors;
+	uint32_t blk_size;
+	uint8_t physical_block_exp;
+	uint8_t alignment_offset;
+	uint16_t min_io_size;
+	uint32_t opt_io_size;
+	uint8_t writeback;
+	uint8_t unused0;
+	uint16_t num_queues;
+} __attribute__((packed));
+
+/* What the monitor asks for: one --disk. */
+struct virtio_blk_config {
+	const char *path;
+	bool read_only;
+	const char *id; /* NULL: derived from the file's device and inode */
+	enum blk_engine { BLK_ENGINE_SYNC, BLK_ENGINE_IO_URING } engine;
+};
+
+/*
+ * blk_create: open (cfg->path) (O_RDONLY when read_only, else O_RDWR) and
+ * size it; with BLK_ENGINE_IO_URING also set up the ring and its completion
+ * eventfd (here, before seccomp: io_uring_setup/register are not needed
+ * later). (*ops) receives the ops table; hand both to virtio_mmio_create,
+ * which then owns the device. Errors are logged naming the path
+ * ("--disk PATH: ..."); returns NULL on failure.
+ */
+void *blk_create(const struct virtio_blk_config *cfg, const struct virtio_device_ops **ops);
+
+/* blk_engine: the engine actually in use (io_uring may have fallen back to sync). */
+enum blk_engine blk_engine(const void *dev);
+
+#endif /* EMBER_VIRTIO_BLK_H */

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * device.h: what a virtio device implements, and the spec constants devices
+ * and the transport share. No MMIO offsets, no KVM.
+ *
+ * A device fills one const struct virtio_device_ops and hands it, with its
+ * opaque state, to virtio_mmio_create(). The transport owns registers, status,
+ * feature negotiation, queue addresses and interrupt status; it calls the ops
+ * below with its lock held (see mmio.h), so a device never needs a lock of its
+ * own for state shared between the vCPU and VMM threads.
+ */
+#ifndef EMBER_VIRTIO_DEVICE_H
+#define EMBER_VIRTIO_DEVICE_H
+
+#include <stdint.h>
+#include <string.h>
+
+/* Device IDs (virtio 1.2, 5 "Device Types"). */
+#define VIRTIO_ID_NET	1
+#define VIRTIO_ID_BLOCK 2
+#define VIRTIO_ID_RNG	4
+#define VIRTIO_ID_VSOCK 19
+
+/* Device status bits (virtio 1.2, 2.1). */
+#define VIRTIO_STATUS_ACKNOWLEDGE	 1u
+#define VIRTIO_STATUS_DRIVER		 2u
+#define VIRTIO_STATUS_DRIVER_OK		 4u
+#define VIRTIO_STATUS_FEATURES_OK	 8u
+#define VIRTIO_STATUS_DEVICE_NEEDS_RESET 64u
+#define VIRTIO_STATUS_FAILED		 128u
+
+/* Transport feature bits (virtio 1.2, 6 "Reserved Feature Bits"). */
+#define VIRTIO_F_RING_INDIRECT_DESC 28
+#define VIRTIO_F_RING_EVENT_IDX	    29
+#define VIRTIO_F_VERSION_1	    32
+
+#define VIRTIO_BIT(b) (1ull << (b))
+
+struct virtio_mmio_dev;
+
+/*
+ * struct virtio_device_ops: one const table per device type.
+ *
+ * Every callback runs with the transport lock held: config_read/config_write
+ * and activate/reset on a vCPU thread (guest register access), notify and
+ * event on the VMM thread, destroy wherever the monitor tears down.
+ *
+ * (features) are the device-specific bits offered; the transport adds
+ * VERSION_1, RING_EVENT_IDX and RING_INDIRECT_DESC and handles them itself.
+ * (max_queue_size) must be a power of two, at most VIRTQ_MAX_SIZE (queue.h).
+ *
+ * config_read: fill (data, len) from the device config space at (offset);
+ *   the transport zeroes (data) first, so bytes past the end may be skipped.
+ * config_write: the driver wrote (data, len) at (offset); ignore what is
+ *   read-only. Both may be NULL (no config space).
+ * activate: DRIVER_OK was set, every ready queue is validated and its host
+ *   pointers cached. (t) is the transport to use for virtio_mmio_queue() and
+ *   the signalling functions until reset. Returns 0 or -errno: on failure the
+ *   transport sets DEVICE_NEEDS_RESET and raises a config interrupt.
+ * notify: queue (queue) has new buffers; pop and serve them (VMM thread).
+ * reset: the driver wrote status 0 while the device was active. Drop every
+ *   reference to guest memory (wait for in-flight I/O) and return to the
+ *   pre-activate state; must not leak fds or memory across cycles.
+ * event_fd: optional (NULL or returns -1): an fd the monitor watches for
+ *   EPOLLIN for the device's lifetime (an io_uring completion eventfd, a tap,
+ *   or a device-internal epoll fd). Asked once, after creation.
+ * event: optional: that fd is readable; called through virtio_mmio_event().
+ *   Must cope with being called before activate or after reset.
+ * destroy: free everything; called once by virtio_mmio_destroy().
+ */
+struct virtio_device_ops {
+	const char *name;   /* "blk", "rng": used in log lines */
+	uint32_t device_id; /* VIRTIO_ID_* */
+	unsigned int num_queues;
+	uint16_t max_queue_size;
+	uint64_t features;
+	void (*config_read)(void *dev, uint64_t offset, void *data, uint32_t len);
+	void (*config_write)(void *dev, uint64_t offset, const void *data, uint32_t len);
+	int (*activate)(void *dev, struct virtio_mmio_dev *t);
+	void (*notify)(void *dev, unsigned int queue);
+	void (*reset)(void *dev);
+	int (*event_fd)(void *dev);
+	void (*event)(void *dev);
+	void (*destroy)(void *dev);
+};
+
+/*
+ * virtio_config_copy: helper for config_read: copy the part of (cfg, cfg_len)
+ * that [offset, offset + len) overlaps into (data); the rest stays as the
+ * transport left it (zero).
+ */
+static inline void virtio_config_copy(const void *cfg, uint64_t cfg_len, uint64_t offset,
+				      void *data, uint32_t len)
+{
+	if (offset >= cfg_len)
+		return;
+	if (len > cfg_len - offset)
+		len = (uint32_t)(cfg_len - offset);
+	memcpy(data, (const uint8_t *)cfg + offset, len);
+}
+
+#endif /* EMBER_VIRTIO_DEVICE_H */

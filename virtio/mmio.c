@@ -1,0 +1,528 @@
+// SPDX-License-Identifier: Apache-2.0
+/* mmio.c: virtio-mmio (Version 2) register machine and status state machine. */
+#include "mmio.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+#define MAX_QUEUES 16
+
+#define DRIVER_BITS                                                                                \
+	(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |            \
+	 VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_FAILED)
+
+/* Problems the driver can cause, each logged once per transport. */
+enum mmio_error {
+	ERR_ACCESS,   /* wrong width or alignment, unknown register */
+	ERR_STATUS,   /* status write out of order or clearing bits */
+	ERR_FEATURES, /* features rejected at FEATURES_OK, or written out of state */
+	ERR_QUEUE,    /* queue register written out of state */
+	ERR_CONFIG,   /* config written before DRIVER */
+	ERR_NOTIFY,   /* notification before DRIVER_OK / for a bad queue */
+};
+
+struct virtio_mmio_dev {
+	pthread_mutex_t lock;
+	const struct virtio_device_ops *ops;
+	void *dev;
+	const struct gmem *gm;
+	virtio_irq_fn irq;
+	void *irq_ctx;
+
+	uint64_t device_features;
+	uint64_t driver_features;
+	uint32_t device_features_sel;
+	uint32_t driver_features_sel;
+	uint32_t queue_sel;
+	uint32_t status;
+	uint32_t isr;
+	uint32_t config_generation; /* monotonic, survives resets */
+	bool activated;
+	uint32_t logged;
+
+	unsigned int nqueues;
+	struct virtq queues[];
+};
+
+static void note(struct virtio_mmio_dev *t, enum mmio_error kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void note(struct virtio_mmio_dev *t, enum mmio_error kind, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	if (t->logged & (1u << kind))
+		return;
+	t->logged |= 1u << kind;
+	va_start(ap, fmt);
+	/* clang-analyzer 14 loses va_start when it inlines this into a caller. */
+	vsnprintf(msg, sizeof(msg), fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
+	va_end(ap);
+	log_warn("virtio-%s: %s (further errors of this kind not logged)", t->ops->name, msg);
+}
+
+struct virtio_mmio_dev *virtio_mmio_create(const struct virtio_device_ops *ops, void *dev,
+					   const struct gmem *gm, virtio_irq_fn irq, void *irq_ctx)
+{
+	struct virtio_mmio_dev *t;
+	uint16_t qmax = ops->max_queue_size;
+
+	if (ops->num_queues == 0 || ops->num_queues > MAX_QUEUES || qmax == 0 ||
+	    qmax > VIRTQ_MAX_SIZE || (qmax & (qmax - 1)) != 0 || ops->notify == NULL) {
+		log_error("virtio-%s: bad device description (%u queues of %u)", ops->name,
+			  ops->num_queues, qmax);
+		errno = EINVAL;
+		return NULL;
+	}
+	t = calloc(1, sizeof(*t) + ops->num_queues * sizeof(t->queues[0]));
+	if (t == NULL) {
+		log_error("virtio-%s: out of memory", ops->name);
+		return NULL;
+	}
+	if (pthread_mutex_init(&t->lock, NULL) != 0) {
+		free(t);
+		errno = ENOMEM;
+		return NULL;
+	}
+	t->ops = ops;
+	t->dev = dev;
+	t->gm = gm;
+	t->irq = irq;
+	t->irq_ctx = irq_ctx;
+	t->device_features = ops->features | VIRTIO_MMIO_TRANSPORT_FEATURES;
+	t->nqueues = ops->num_queues;
+	for (unsigned int i = 0; i < t->nqueues; i++)
+		vq_init(&t->queues[i], ops->name, i, qmax);
+	return t;
+}
+
+/* reset: status 0 (3.1.1 step 1, 4.2.3.1): everything but the generation. */
+static void reset(struct virtio_mmio_dev *t)
+{
+	if (t->activated && t->ops->reset != NULL)
+		t->ops->reset(t->dev);
+	t->activated = false;
+	for (unsigned int i = 0; i < t->nqueues; i++)
+		vq_reset(&t->queues[i]);
+	t->driver_features = 0;
+	t->device_features_sel = t->driver_features_sel = 0;
+	t->queue_sel = 0;
+	t->status = 0;
+	t->isr = 0;
+}
+
+void virtio_mmio_destroy(struct virtio_mmio_dev *t)
+{
+	if (t == NULL)
+		return;
+	pthread_mutex_lock(&t->lock);
+	reset(t);
+	pthread_mutex_unlock(&t->lock);
+	if (t->ops->destroy != NULL)
+		t->ops->destroy(t->dev);
+	pthread_mutex_destroy(&t->lock);
+	free(t);
+}
+
+static void raise_irq(struct virtio_mmio_dev *t, uint32_t bit)
+{
+	t->isr |= bit;
+	if (t->irq != NULL)
+		t->irq(t->irq_ctx);
+}
+
+static void needs_reset(struct virtio_mmio_dev *t)
+{
+	if (t->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET)
+		return;
+	t->status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
+	if (t->status & VIRTIO_STATUS_DRIVER_OK)
+		raise_irq(t, VIRTIO_MMIO_INT_CONFIG);
+}
+
+static bool features_ok(struct virtio_mmio_dev *t)
+{
+	uint64_t f = t->driver_features;
+
+	if (!(f & VIRTIO_BIT(VIRTIO_F_VERSION_1))) {
+		note(t, ERR_FEATURES,
+		     "driver did not accept VERSION_1 (legacy drivers unsupported)");
+		return false;
+	}
+	if (f & ~t->device_features) {
+		note(t, ERR_FEATURES, "driver accepted features not offered: 0x%llx",
+		     (unsigned long long)(f & ~t->device_features));
+		return false;
+	}
+	for (unsigned int i = 0; i < t->nqueues; i++) {
+		t->queues[i].event_idx = f & VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX);
+		t->queues[i].indirect = f & VIRTIO_BIT(VIRTIO_F_RING_INDIRECT_DESC);
+	}
+	return true;
+}
+
+static void activate(struct virtio_mmio_dev *t)
+{
+	int rc = t->ops->activate != NULL ? t->ops->activate(t->dev, t) : 0;
+
+	if (rc < 0) {
+		log_error_errno(-rc, "virtio-%s: activation failed", t->ops->name);
+		needs_reset(t);
+		return;
+	}
+	t->activated = true;
+}
+
+/*
+ * write_status: the driver sets bits in order ACKNOWLEDGE, DRIVER,
+ * FEATURES_OK, DRIVER_OK (3.1.1), never clears one (2.1.1), may set FAILED
+ * at any time, and resets with 0. DEVICE_NEEDS_RESET belongs to the device:
+ * a driver's read-modify-write may carry it back, so it is masked out.
+ */
+static void write_status(struct virtio_mmio_dev *t, uint32_t v)
+{
+	static const uint32_t steps[] = {
+	    VIRTIO_STATUS_ACKNOWLEDGE,
+	    VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER,
+	    VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK,
+	    VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
+		VIRTIO_STATUS_DRIVER_OK,
+	};
+	uint32_t old = t->status & DRIVER_BITS, now = v & DRIVER_BITS, added;
+	bool valid = false;
+
+	if (v == 0) {
+		reset(t);
+		return;
+	}
+	if (v & ~(DRIVER_BITS | VIRTIO_STATUS_DEVICE_NEEDS_RESET)) {
+		note(t, ERR_STATUS, "status 0x%x has unknown bits", v);
+		return;
+	}
+	if (old & ~now) {
+		note(t, ERR_STATUS, "status 0x%x -> 0x%x clears bits", t->status, v);
+		return;
+	}
+	added = now & ~old;
+	if (added == 0)
+		return;
+	if (added & VIRTIO_STATUS_FAILED) {
+		t->status |= VIRTIO_STATUS_FAILED;
+		return;
+	}
+	if (t->status & (VIRTIO_STATUS_FAILED | VIRTIO_STATUS_DEVICE_NEEDS_RESET)) {
+		note(t, ERR_STATUS, "status 0x%x written while 0x%x: reset first", v, t->status);
+		return;
+	}
+	for (unsigned int i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+		valid |= now == steps[i];
+	if (!valid) {
+		note(t, ERR_STATUS, "status 0x%x -> 0x%x out of order", t->status, v);
+		return;
+	}
+	if ((added & VIRTIO_STATUS_FEATURES_OK) && !features_ok(t)) {
+		/* FEATURES_OK stays clear: the driver reads it back and gives up (3.1.1). */
+		now &= ~(VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
+		added &= ~(VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
+	}
+	t->status = (t->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET) | now;
+	if (added & VIRTIO_STATUS_DRIVER_OK)
+		activate(t);
+}
+
+static struct virtq *selected_queue(struct virtio_mmio_dev *t)
+{
+	return t->queue_sel < t->nqueues ? &t->queues[t->queue_sel] : NULL;
+}
+
+/* queue_writable: queue registers are set up between FEATURES_OK and DRIVER_OK (3.1.1 step 7). */
+static struct virtq *queue_writable(struct virtio_mmio_dev *t, uint64_t offset, bool ready_reg)
+{
+	struct virtq *q = selected_queue(t);
+	uint32_t bad =
+	    VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_FAILED | VIRTIO_STATUS_DEVICE_NEEDS_RESET;
+
+	if (!(t->status & VIRTIO_STATUS_FEATURES_OK) || (t->status & bad)) {
+		note(t, ERR_QUEUE, "queue register 0x%llx written in status 0x%x",
+		     (unsigned long long)offset, t->status);
+		return NULL;
+	}
+	if (q == NULL) {
+		note(t, ERR_QUEUE, "queue register 0x%llx written for queue %u of %u",
+		     (unsigned long long)offset, t->queue_sel, t->nqueues);
+		return NULL;
+	}
+	if (q->ready && !ready_reg) {
+		note(t, ERR_QUEUE, "queue %u register 0x%llx written while ready", t->queue_sel,
+		     (unsigned long long)offset);
+		return NULL;
+	}
+	return q;
+}
+
+static void set_lo(uint64_t *r, uint32_t v)
+{
+	*r = (*r & ~0xffffffffull) | v;
+}
+
+static void set_hi(uint64_t *r, uint32_t v)
+{
+	*r = (*r & 0xffffffffull) | ((uint64_t)v << 32);
+}
+
+static void notify(struct virtio_mmio_dev *t, unsigned int queue)
+{
+	uint32_t want = VIRTIO_STATUS_DRIVER_OK;
+	uint32_t bad = VIRTIO_STATUS_FAILED | VIRTIO_STATUS_DEVICE_NEEDS_RESET;
+
+	if ((t->status & (want | bad)) != want || !t->activated) {
+		note(t, ERR_NOTIFY, "queue %u notified in status 0x%x", queue, t->status);
+		return;
+	}
+	if (queue >= t->nqueues || !t->queues[queue].ready) {
+		note(t, ERR_NOTIFY, "notification for queue %u, which is not ready", queue);
+		return;
+	}
+	t->ops->notify(t->dev, queue);
+}
+
+static void reg_write(struct virtio_mmio_dev *t, uint64_t offset, uint32_t v)
+{
+	struct virtq *q;
+
+	switch (offset) {
+	case VIRTIO_MMIO_DEVICE_FEATURES_SEL:
+		t->device_features_sel = v;
+		break;
+	case VIRTIO_MMIO_DRIVER_FEATURES_SEL:
+		t->driver_features_sel = v;
+		break;
+	case VIRTIO_MMIO_DRIVER_FEATURES:
+		if ((t->status & (VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
+				  VIRTIO_STATUS_FAILED)) != VIRTIO_STATUS_DRIVER) {
+			note(t, ERR_FEATURES, "driver features written in status 0x%x", t->status);
+			break;
+		}
+		if (t->driver_features_sel == 0)
+			set_lo(&t->driver_features, v);
+		else if (t->driver_features_sel == 1)
+			set_hi(&t->driver_features, v);
+		else if (v != 0)
+			note(t, ERR_FEATURES, "driver features page %u written",
+			     t->driver_features_sel);
+		break;
+	case VIRTIO_MMIO_QUEUE_SEL:
+		t->queue_sel = v;
+		break;
+	case VIRTIO_MMIO_QUEUE_NUM:
+		if ((q = queue_writable(t, offset, false)) != NULL)
+			q->size = v; /* validated when the queue is made ready */
+		break;
+	case VIRTIO_MMIO_QUEUE_READY:
+		if ((q = queue_writable(t, offset, true)) == NULL)
+			break;
+		if (v == 0)
+			q->ready = false;
+		else if (!q->ready)
+			(void)vq_enable(q, t->gm); /* failure leaves QueueReady 0, logged */
+		break;
+	case VIRTIO_MMIO_QUEUE_DESC_LOW:
+	case VIRTIO_MMIO_QUEUE_DESC_HIGH:
+	case VIRTIO_MMIO_QUEUE_AVAIL_LOW:
+	case VIRTIO_MMIO_QUEUE_AVAIL_HIGH:
+	case VIRTIO_MMIO_QUEUE_USED_LOW:
+	case VIRTIO_MMIO_QUEUE_USED_HIGH: {
+		uint64_t *r;
+		if ((q = queue_writable(t, offset, false)) == NULL)
+			break;
+		r = offset < VIRTIO_MMIO_QUEUE_AVAIL_LOW  ? &q->desc_gpa
+		    : offset < VIRTIO_MMIO_QUEUE_USED_LOW ? &q->avail_gpa
+							  : &q->used_gpa;
+		if (offset & 4)
+			set_hi(r, v);
+		else
+			set_lo(r, v);
+		break;
+	}
+	case VIRTIO_MMIO_QUEUE_NOTIFY:
+		notify(t, v & 0xffff);
+		break;
+	case VIRTIO_MMIO_INTERRUPT_ACK:
+		t->isr &= ~v;
+		break;
+	case VIRTIO_MMIO_STATUS:
+		write_status(t, v);
+		break;
+	case VIRTIO_MMIO_SHM_SEL:
+		break; /* no shared memory regions; reads say so */
+	default:
+		note(t, ERR_ACCESS, "write to read-only or unknown register 0x%llx",
+		     (unsigned long long)offset);
+		break;
+	}
+}
+
+static uint32_t reg_read(struct virtio_mmio_dev *t, uint64_t offset)
+{
+	struct virtq *q = selected_queue(t);
+
+	switch (offset) {
+	case VIRTIO_MMIO_MAGIC_VALUE:
+		return VIRTIO_MMIO_MAGIC;
+	case VIRTIO_MMIO_VERSION:
+		return VIRTIO_MMIO_VERSION2;
+	case VIRTIO_MMIO_DEVICE_ID:
+		return t->ops->device_id;
+	case VIRTIO_MMIO_VENDOR_ID:
+		return VIRTIO_MMIO_VENDOR;
+	case VIRTIO_MMIO_DEVICE_FEATURES:
+		if (t->device_features_sel == 0)
+			return (uint32_t)t->device_features;
+		if (t->device_features_sel == 1)
+			return (uint32_t)(t->device_features >> 32);
+		return 0;
+	case VIRTIO_MMIO_QUEUE_NUM_MAX:
+		return q != NULL ? q->max_size : 0;
+	case VIRTIO_MMIO_QUEUE_READY:
+		return q != NULL && q->ready;
+	case VIRTIO_MMIO_INTERRUPT_STATUS:
+		return t->isr;
+	case VIRTIO_MMIO_STATUS:
+		return t->status;
+	case VIRTIO_MMIO_SHM_LEN_LOW:
+	case VIRTIO_MMIO_SHM_LEN_HIGH:
+	case VIRTIO_MMIO_SHM_BASE_LOW:
+	case VIRTIO_MMIO_SHM_BASE_HIGH:
+		return 0xffffffff; /* length -1: no such region (4.2.2) */
+	case VIRTIO_MMIO_CONFIG_GENERATION:
+		return t->config_generation;
+	default:
+		note(t, ERR_ACCESS, "read of write-only or unknown register 0x%llx",
+		     (unsigned long long)offset);
+		return 0;
+	}
+}
+
+static void config_access(struct virtio_mmio_dev *t, uint64_t offset, uint8_t *data, uint32_t len,
+			  bool is_write)
+{
+	if (!is_write) {
+		if (t->ops->config_read != NULL)
+			t->ops->config_read(t->dev, offset, data, len);
+		return;
+	}
+	if ((t->status & (VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FAILED)) != VIRTIO_STATUS_DRIVER) {
+		note(t, ERR_CONFIG, "config written in status 0x%x", t->status);
+		return;
+	}
+	if (t->ops->config_write != NULL)
+		t->ops->config_write(t->dev, offset, data, len);
+}
+
+void virtio_mmio_access(struct virtio_mmio_dev *t, uint64_t offset, uint8_t *data, uint32_t len,
+			bool is_write)
+{
+	bool ok;
+
+	if (!is_write)
+		memset(data, 0, len);
+	if (offset < VIRTIO_MMIO_CONFIG)
+		ok = len == 4 && offset % 4 == 0;
+	else
+		ok = offset < VIRTIO_MMIO_WINDOW && (len == 1 || len == 2 || len == 4) &&
+		     offset % len == 0 && len <= VIRTIO_MMIO_WINDOW - offset;
+	pthread_mutex_lock(&t->lock);
+	if (!ok) {
+		note(t, ERR_ACCESS, "%u-byte %s at 0x%llx refused", len,
+		     is_write ? "write" : "read", (unsigned long long)offset);
+	} else if (offset >= VIRTIO_MMIO_CONFIG) {
+		config_access(t, offset - VIRTIO_MMIO_CONFIG, data, len, is_write);
+	} else if (is_write) {
+		uint32_t v;
+		memcpy(&v, data, 4); /* little-endian host, as the bus is */
+		reg_write(t, offset, v);
+	} else {
+		uint32_t v = reg_read(t, offset);
+		memcpy(data, &v, 4);
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+void virtio_mmio_notify(struct virtio_mmio_dev *t, unsigned int queue)
+{
+	pthread_mutex_lock(&t->lock);
+	notify(t, queue);
+	pthread_mutex_unlock(&t->lock);
+}
+
+unsigned int virtio_mmio_num_queues(const struct virtio_mmio_dev *t)
+{
+	return t->nqueues;
+}
+
+int virtio_mmio_event_fd(struct virtio_mmio_dev *t)
+{
+	int fd;
+
+	if (t->ops->event_fd == NULL)
+		return -1;
+	pthread_mutex_lock(&t->lock);
+	fd = t->ops->event_fd(t->dev);
+	pthread_mutex_unlock(&t->lock);
+	return fd;
+}
+
+void virtio_mmio_event(struct virtio_mmio_dev *t)
+{
+	if (t->ops->event == NULL)
+		return;
+	pthread_mutex_lock(&t->lock);
+	t->ops->event(t->dev);
+	pthread_mutex_unlock(&t->lock);
+}
+
+uint32_t virtio_mmio_status(struct virtio_mmio_dev *t)
+{
+	uint32_t s;
+
+	pthread_mutex_lock(&t->lock);
+	s = t->status;
+	pthread_mutex_unlock(&t->lock);
+	return s;
+}
+
+struct virtq *virtio_mmio_queue(struct virtio_mmio_dev *t, unsigned int index)
+{
+	return index < t->nqueues ? &t->queues[index] : NULL;
+}
+
+uint64_t virtio_mmio_driver_features(const struct virtio_mmio_dev *t)
+{
+	return t->driver_features;
+}
+
+void virtio_mmio_signal_used(struct virtio_mmio_dev *t, unsigned int queue)
+{
+	if (queue >= t->nqueues || !vq_should_signal(&t->queues[queue]))
+		return;
+	raise_irq(t, VIRTIO_MMIO_INT_VRING);
+}
+
+void virtio_mmio_config_changed(struct virtio_mmio_dev *t)
+{
+	t->config_generation++;
+	if (t->status & VIRTIO_STATUS_DRIVER_OK)
+		raise_irq(t, VIRTIO_MMIO_INT_CONFIG);
+}
+
+void virtio_mmio_needs_reset(struct virtio_mmio_dev *t)
+{
+	needs_reset(t);
+}

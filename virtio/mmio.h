@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mmio.h: the virtio-mmio transport (virtio 1.2, 4.2.2: modern, Version 2),
+ * one per device. The register machine in its 4 KiB window: magic, version,
+ * IDs, feature negotiation in two 32-bit halves (VERSION_1 required), the
+ * status state machine (FAILED, DEVICE_NEEDS_RESET), queue setup, reset,
+ * config space with a generation counter, interrupt status and ack.
+ *
+ * Threads: virtio_mmio_access runs on vCPU threads, virtio_mmio_notify and
+ * virtio_mmio_event on the VMM thread. One mutex per transport guards the
+ * registers, the queues and the device: those three entry points take it and
+ * call the device ops with it held. The functions in the "for devices" group
+ * below assume it is held, i.e. they are called from inside an op.
+ */
+#ifndef EMBER_VIRTIO_MMIO_H
+#define EMBER_VIRTIO_MMIO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "device.h"
+#include "gmem.h"
+#include "queue.h"
+
+/* Register offsets (4.2.2, Table "MMIO Device Register Layout"). */
+#define VIRTIO_MMIO_MAGIC_VALUE		0x000
+#define VIRTIO_MMIO_VERSION		0x004
+#define VIRTIO_MMIO_DEVICE_ID		0x008
+#define VIRTIO_MMIO_VENDOR_ID		0x00c
+#define VIRTIO_MMIO_DEVICE_FEATURES	0x010
+#define VIRTIO_MMIO_DEVICE_FEATURES_SEL 0x014
+#define VIRTIO_MMIO_DRIVER_FEATURES	0x020
+#define VIRTIO_MMIO_DRIVER_FEATURES_SEL 0x024
+#define VIRTIO_MMIO_QUEUE_SEL		0x030
+#define VIRTIO_MMIO_QUEUE_NUM_MAX	0x034
+#define VIRTIO_MMIO_QUEUE_NUM		0x038
+#define VIRTIO_MMIO_QUEUE_READY		0x044
+#define VIRTIO_MMIO_QUEUE_NOTIFY	0x050 /* one ioeventfd per queue, datamatch = index */
+#define VIRTIO_MMIO_INTERRUPT_STATUS	0x060
+#define VIRTIO_MMIO_INTERRUPT_ACK	0x064
+#define VIRTIO_MMIO_STATUS		0x070
+#define VIRTIO_MMIO_QUEUE_DESC_LOW	0x080
+#define VIRTIO_MMIO_QUEUE_DESC_HIGH	0x084
+#define VIRTIO_MMIO_QUEUE_AVAIL_LOW	0x090 /* "QueueDriver" */
+#define VIRTIO_MMIO_QUEUE_AVAIL_HIGH	0x094
+#define VIRTIO_MMIO_QUEUE_USED_LOW	0x0a0 /* "QueueDevice" */
+#define VIRTIO_MMIO_QUEUE_USED_HIGH	0x0a4
+#define VIRTIO_MMIO_SHM_SEL		0x0ac
+#define VIRTIO_MMIO_SHM_LEN_LOW		0x0b0
+#define VIRTIO_MMIO_SHM_LEN_HIGH	0x0b4
+#define VIRTIO_MMIO_SHM_BASE_LOW	0x0b8
+#define VIRTIO_MMIO_SHM_BASE_HIGH	0x0bc
+#define VIRTIO_MMIO_CONFIG_GENERATION	0x0fc
+#define VIRTIO_MMIO_CONFIG		0x100
+#define VIRTIO_MMIO_WINDOW		0x1000
+
+#define VIRTIO_MMIO_MAGIC    0x74726976 /* "virt" */
+#define VIRTIO_MMIO_VERSION2 2
+#define VIRTIO_MMIO_VENDOR   0x454d4252 /* "EMBR"; any value is allowed */
+
+/* InterruptStatus bits. */
+#define VIRTIO_MMIO_INT_VRING  1u
+#define VIRTIO_MMIO_INT_CONFIG 2u
+
+/* Feature bits the transport offers and handles on top of the device's. */
+#define VIRTIO_MMIO_TRANSPORT_FEATURES                                                             \
+	(VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX) |                    \
+	 VIRTIO_BIT(VIRTIO_F_RING_INDIRECT_DESC))
+
+/* virtio_irq_fn: raise the device's interrupt line (an irqfd write). */
+typedef void (*virtio_irq_fn)(void *ctx);
+
+struct virtio_mmio_dev;
+
+/*
+ * virtio_mmio_create: a transport for device (dev) of type (ops) over guest
+ * memory (gm), raising interrupts through (irq)(irq_ctx). (gm) must outlive
+ * the transport. The transport owns (dev) from here: virtio_mmio_destroy()
+ * calls ops->destroy. Returns NULL (errno set, logged) on failure, and then
+ * (dev) still belongs to the caller.
+ */
+struct virtio_mmio_dev *virtio_mmio_create(const struct virtio_device_ops *ops, void *dev,
+					   const struct gmem *gm, virtio_irq_fn irq, void *irq_ctx);
+
+/* virtio_mmio_destroy: reset the device if active, destroy it, free (t). NULL is a no-op. */
+void virtio_mmio_destroy(struct virtio_mmio_dev *t);
+
+/*
+ * virtio_mmio_access: one guest access of (len) bytes at (offset) in the
+ * 4 KiB window, reading into or writing from (data) (vCPU thread). Registers
+ * below 0x100 take only aligned 32-bit accesses; config space takes aligned
+ * 1, 2 and 4-byte ones. Anything else reads as 0 and is ignored on write, as
+ * are reads of write-only and writes of read-only registers.
+ */
+void virtio_mmio_access(struct virtio_mmio_dev *t, uint64_t offset, uint8_t *data, uint32_t len,
+			bool is_write);
+
+/*
+ * virtio_mmio_notify: queue (queue) was notified (its ioeventfd fired; VMM
+ * thread). Also what a QueueNotify write does through virtio_mmio_access when
+ * no ioeventfd is registered. Ignored before DRIVER_OK, after FAILED or
+ * DEVICE_NEEDS_RESET, and for a queue that is not ready.
+ */
+void virtio_mmio_notify(struct virtio_mmio_dev *t, unsigned int queue);
+
+/* virtio_mmio_num_queues: how many queues the device has (ioeventfds to register). */
+unsigned int virtio_mmio_num_queues(const struct virtio_mmio_dev *t);
+
+/*
+ * virtio_mmio_event_fd: the device's extra fd (ops->event_fd) to watch for
+ * EPOLLIN for the transport's lifetime, or -1 when it has none.
+ * virtio_mmio_event: that fd is readable (VMM thread); calls ops->event.
+ */
+int virtio_mmio_event_fd(struct virtio_mmio_dev *t);
+void virtio_mmio_event(struct virtio_mmio_dev *t);
+
+/* virtio_mmio_status: the device status register (for tests and logs). */
+uint32_t virtio_mmio_status(struct virtio_mmio_dev *t);
+
+/* ---- for devices: call with the transport lock held (from an op) ---- */
+
+/* virtio_mmio_queue: queue (index), or NULL past the last one. */
+struct virtq *virtio_mmio_queue(struct virtio_mmio_dev *t, unsigned int index);
+
+/* virtio_mmio_driver_features: the features the driver accepted at FEATURES_OK. */
+uint64_t virtio_mmio_driver_features(const struct virtio_mmio_dev *t);
+
+/*
+ * virtio_mmio_signal_used: the device pushed used buffers on (queue): set
+ * InterruptStatus bit 0 and raise the interrupt if the driver wants one
+ * (vq_should_signal: EVENT_IDX or NO_INTERRUPT).
+ */
+void virtio_mmio_signal_used(struct virtio_mmio_dev *t, unsigned int queue);
+
+/* virtio_mmio_config_changed: generation++, InterruptStatus bit 1, interrupt. */
+void virtio_mmio_config_changed(struct virtio_mmio_dev *t);
+
+/*
+ * virtio_mmio_needs_reset: status |= DEVICE_NEEDS_RESET and, after DRIVER_OK,
+ * a config-change interrupt (2.1.2). Notifications are ignored from then on
+ * until the driver resets the device.
+ */
+void virtio_mmio_needs_reset(struct virtio_mmio_dev *t);
+
+#endif /* EMBER_VIRTIO_MMIO_H */

@@ -1,0 +1,357 @@
+// SPDX-License-Identifier: Apache-2.0
+/* queue.c: split virtqueue walking over a hostile guest's rings. */
+#include "queue.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "virtio 1.x rings are little-endian; this code reads them natively"
+#endif
+
+/* One descriptor as laid out in guest memory (2.7.5). */
+struct desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags;
+	uint16_t next;
+};
+
+_Static_assert(sizeof(struct desc) == VIRTQ_DESC_SIZE, "descriptor layout");
+
+static void note(struct virtq *q, enum vq_error kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void note(struct virtq *q, enum vq_error kind, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	q->errors++;
+	if (q->logged & (1u << kind))
+		return;
+	q->logged |= 1u << kind;
+	va_start(ap, fmt);
+	/* clang-analyzer 14 loses va_start when it inlines this into a caller. */
+	vsnprintf(msg, sizeof(msg), fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
+	va_end(ap);
+	log_warn("virtio-%s: queue %u: %s (further errors of this kind not logged)", q->name,
+		 q->index, msg);
+}
+
+static void clear_runtime(struct virtq *q)
+{
+	q->size = q->max_size;
+	q->desc_gpa = q->avail_gpa = q->used_gpa = 0;
+	q->event_idx = q->indirect = false;
+	q->ready = q->broken = false;
+	q->gm = NULL;
+	q->desc = NULL;
+	q->avail = NULL;
+	q->used = NULL;
+	q->last_avail = q->used_idx = q->signalled_used = 0;
+	q->signalled_valid = false;
+}
+
+void vq_init(struct virtq *q, const char *name, unsigned int index, uint16_t max_size)
+{
+	memset(q, 0, sizeof(*q));
+	q->name = name;
+	q->index = index;
+	q->max_size = max_size;
+	clear_runtime(q);
+}
+
+void vq_reset(struct virtq *q)
+{
+	clear_runtime(q);
+	q->epoch++;
+}
+
+/* ring: host pointer for (bytes) at (gpa) aligned to (align), or NULL (logged). */
+static void *ring(struct virtq *q, const struct gmem *gm, const char *what, uint64_t gpa,
+		  uint64_t bytes, uint64_t align)
+{
+	void *p;
+
+	if (gpa & (align - 1)) {
+		note(q, VQ_ERR_SETUP, "%s ring at 0x%llx is not %llu-byte aligned", what,
+		     (unsigned long long)gpa, (unsigned long long)align);
+		return NULL;
+	}
+	p = gmem_ptr(gm, gpa, bytes);
+	if (p == NULL || ((uintptr_t)p & (align - 1))) {
+		note(q, VQ_ERR_SETUP, "%s ring [0x%llx, +0x%llx) is not inside guest RAM", what,
+		     (unsigned long long)gpa, (unsigned long long)bytes);
+		return NULL;
+	}
+	return p;
+}
+
+int vq_enable(struct virtq *q, const struct gmem *gm)
+{
+	uint32_t n = q->size;
+	void *desc, *avail, *used;
+
+	if (n == 0 || n > q->max_size || (n & (n - 1)) != 0) {
+		note(q, VQ_ERR_SETUP, "queue size %u invalid (power of two, 1..%u)", n,
+		     q->max_size);
+		return -EINVAL;
+	}
+	desc = ring(q, gm, "descriptor", q->desc_gpa, VIRTQ_DESC_BYTES(n), VIRTQ_DESC_ALIGN);
+	avail = ring(q, gm, "available", q->avail_gpa, VIRTQ_AVAIL_BYTES(n), VIRTQ_AVAIL_ALIGN);
+	used = ring(q, gm, "used", q->used_gpa, VIRTQ_USED_BYTES(n), VIRTQ_USED_ALIGN);
+	if (desc == NULL || avail == NULL || used == NULL)
+		return -EINVAL;
+	q->gm = gm;
+	q->desc = desc;
+	q->avail = avail;
+	q->used = used;
+	q->last_avail = q->used_idx = q->signalled_used = 0;
+	q->signalled_valid = false;
+	q->broken = false;
+	q->ready = true;
+	return 0;
+}
+
+static uint16_t avail_idx(const struct virtq *q)
+{
+	return __atomic_load_n(&q->avail[1], __ATOMIC_ACQUIRE);
+}
+
+static uint16_t *used_idx_ptr(const struct virtq *q)
+{
+	return (uint16_t *)(void *)(q->used + 2);
+}
+
+static uint16_t *avail_event_ptr(const struct virtq *q)
+{
+	return (uint16_t *)(void *)(q->used + 4 + 8 * (uint64_t)q->size);
+}
+
+/*
+ * read_desc: copy descriptor (i) of (table) once. The compiler barrier keeps
+ * the compiler from re-reading guest memory, which the guest may change under
+ * us, in place of the checked copy.
+ */
+static void read_desc(struct desc *d, const uint8_t *table, uint32_t i)
+{
+	memcpy(d, table + (uint64_t)i * VIRTQ_DESC_SIZE, sizeof(*d));
+	atomic_signal_fence(memory_order_seq_cst);
+}
+
+/* walk: validate the chain at (head) into (c). 0 or -EIO (noted). */
+static int walk(struct virtq *q, struct virtq_chain *c, uint16_t head)
+{
+	const uint8_t *table = q->desc;
+	uint32_t budget = q->size; /* buffer descriptors, direct + indirect (2.7.5.3.1) */
+	uint32_t table_n = budget;
+	bool indirect = false, seen_write = false;
+	uint32_t i = head;
+	struct desc d;
+
+	c->niov = c->nread = 0;
+	c->read_len = c->write_len = 0;
+	for (;;) {
+		read_desc(&d, table, i);
+		if (d.flags & VIRTQ_DESC_F_INDIRECT) {
+			if (!q->indirect) {
+				note(q, VQ_ERR_INDIRECT, "descriptor %u: INDIRECT not negotiated",
+				     i);
+				return -EIO;
+			}
+			if (indirect) {
+				note(q, VQ_ERR_INDIRECT, "nested indirect table");
+				return -EIO;
+			}
+			if (d.flags & VIRTQ_DESC_F_NEXT) {
+				note(q, VQ_ERR_INDIRECT, "descriptor %u: INDIRECT with NEXT", i);
+				return -EIO;
+			}
+			if (d.len == 0 || d.len % VIRTQ_DESC_SIZE != 0) {
+				note(q, VQ_ERR_INDIRECT, "indirect table length %u", d.len);
+				return -EIO;
+			}
+			/* The WRITE flag of the indirect descriptor itself is ignored. */
+			table = gmem_ptr(q->gm, d.addr, d.len);
+			if (table == NULL) {
+				note(q, VQ_ERR_ADDR,
+				     "indirect table [0x%llx, +0x%x) outside guest RAM",
+				     (unsigned long long)d.addr, d.len);
+				return -EIO;
+			}
+			table_n = d.len / VIRTQ_DESC_SIZE;
+			indirect = true;
+			i = 0;
+			continue;
+		}
+		if (budget == 0) {
+			note(q, VQ_ERR_LOOP, "chain at head %u longer than the queue size %u", head,
+			     q->size);
+			return -EIO;
+		}
+		budget--;
+		if (d.flags & VIRTQ_DESC_F_WRITE) {
+			seen_write = true;
+		} else if (seen_write) {
+			note(q, VQ_ERR_ORDER, "readable descriptor %u after a writable one", i);
+			return -EIO;
+		}
+		if (d.len != 0) {
+			void *p = gmem_ptr(q->gm, d.addr, d.len);
+			if (p == NULL) {
+				note(q, VQ_ERR_ADDR, "buffer [0x%llx, +0x%x) outside guest RAM",
+				     (unsigned long long)d.addr, d.len);
+				return -EIO;
+			}
+			/* budget <= size <= VIRTQ_MAX_SIZE bounds niov. */
+			c->iov[c->niov].iov_base = p;
+			c->iov[c->niov].iov_len = d.len;
+			c->niov++;
+			if (d.flags & VIRTQ_DESC_F_WRITE) {
+				if (__builtin_add_overflow(c->write_len, d.len, &c->write_len))
+					goto too_long;
+			} else {
+				c->nread++;
+				if (__builtin_add_overflow(c->read_len, d.len, &c->read_len))
+					goto too_long;
+			}
+		}
+		if (!(d.flags & VIRTQ_DESC_F_NEXT))
+			return 0;
+		if (d.next >= table_n) {
+			note(q, VQ_ERR_NEXT, "descriptor %u: next %u out of range (%u)", i, d.next,
+			     table_n);
+			return -EIO;
+		}
+		i = d.next;
+	}
+too_long:
+	note(q, VQ_ERR_TOO_LONG, "chain at head %u: total length overflows", head);
+	return -EIO;
+}
+
+int vq_pop(struct virtq *q, struct virtq_chain *chain)
+{
+	uint16_t idx, pending, head;
+
+	if (!q->ready)
+		return -ENODEV;
+	if (q->broken)
+		return -EIO;
+	idx = avail_idx(q);
+	pending = (uint16_t)(idx - q->last_avail);
+	if (pending == 0) {
+		if (!q->event_idx)
+			return 0;
+		/*
+		 * Ask for a notification on the next buffer, then look again: the
+		 * driver may have added one before it could see avail_event (2.7.10).
+		 */
+		__atomic_store_n(avail_event_ptr(q), q->last_avail, __ATOMIC_RELAXED);
+		atomic_thread_fence(memory_order_seq_cst);
+		idx = avail_idx(q);
+		pending = (uint16_t)(idx - q->last_avail);
+		if (pending == 0)
+			return 0;
+	}
+	if (pending > q->size) {
+		note(q, VQ_ERR_AVAIL_IDX, "avail idx jumped from %u to %u (queue size %u)",
+		     q->last_avail, idx, q->size);
+		q->broken = true;
+		return -EIO;
+	}
+	head = __atomic_load_n(&q->avail[2 + q->last_avail % q->size], __ATOMIC_RELAXED);
+	if (head >= q->size) {
+		note(q, VQ_ERR_HEAD, "head index %u out of range (%u)", head, q->size);
+		q->broken = true;
+		return -EIO;
+	}
+	q->last_avail++;
+	chain->head = head;
+	chain->epoch = q->epoch;
+	if (walk(q, chain, head) != 0) {
+		q->broken = true;
+		return -EIO;
+	}
+	return 1;
+}
+
+void vq_push(struct virtq *q, const struct virtq_chain *chain, uint32_t written)
+{
+	uint32_t *elem;
+
+	if (!q->ready || chain->epoch != q->epoch)
+		return;
+	if (written > chain->write_len)
+		written = (uint32_t)chain->write_len;
+	elem = (uint32_t *)(void *)(q->used + 4 + 8 * (uint64_t)(q->used_idx % q->size));
+	__atomic_store_n(&elem[0], chain->head, __ATOMIC_RELAXED);
+	__atomic_store_n(&elem[1], written, __ATOMIC_RELAXED);
+	q->used_idx++;
+	/* The element must be visible before the index that publishes it. */
+	__atomic_store_n(used_idx_ptr(q), q->used_idx, __ATOMIC_RELEASE);
+}
+
+bool vq_should_signal(struct virtq *q)
+{
+	uint16_t old = q->signalled_used, now = q->used_idx, event;
+	bool valid = q->signalled_valid;
+
+	/* signalled_used starts at used_idx, so this also covers "none since enable". */
+	if (!q->ready || old == now)
+		return false;
+	q->signalled_used = now;
+	q->signalled_valid = true;
+	/* Order the used->idx store before reading the driver's suppression state. */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (!q->event_idx)
+		return !(__atomic_load_n(&q->avail[0], __ATOMIC_RELAXED) &
+			 VIRTQ_AVAIL_F_NO_INTERRUPT);
+	if (!valid)
+		return true;
+	event = __atomic_load_n(&q->avail[2 + q->size], __ATOMIC_RELAXED);
+	/* vring_need_event (2.7.10): did used_event fall in [old, now)? */
+	return (uint16_t)(now - event - 1) < (uint16_t)(now - old);
+}
+
+static uint64_t copy_iov(const struct iovec *iov, unsigned int n, uint64_t offset, void *buf,
+			 uint64_t len, bool to_iov)
+{
+	uint64_t done = 0;
+
+	for (unsigned int i = 0; i < n && done < len; i++) {
+		uint64_t seg = iov[i].iov_len, chunk;
+		if (offset >= seg) {
+			offset -= seg;
+			continue;
+		}
+		chunk = seg - offset;
+		if (chunk > len - done)
+			chunk = len - done;
+		if (to_iov)
+			memcpy((uint8_t *)iov[i].iov_base + offset, (uint8_t *)buf + done, chunk);
+		else
+			memcpy((uint8_t *)buf + done, (uint8_t *)iov[i].iov_base + offset, chunk);
+		done += chunk;
+		offset = 0;
+	}
+	return done;
+}
+
+uint64_t vq_chain_read(const struct virtq_chain *chain, uint64_t offset, void *buf, uint64_t len)
+{
+	return copy_iov(chain->iov, chain->nread, offset, buf, len, false);
+}
+
+uint64_t vq_chain_write(const struct virtq_chain *chain, uint64_t offset, const void *buf,
+			uint64_t len)
+{
+	return copy_iov(chain->iov + chain->nread, chain->niov - chain->nread, offset, (void *)buf,
+			len, true);
+}

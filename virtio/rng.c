@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: Apache-2.0
+/* rng.c: virtio-rng, buffers filled from getrandom(). */
+#include "rng.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/random.h>
+
+#include "log.h"
+#include "mmio.h"
+#include "queue.h"
+
+struct rng {
+	struct virtio_mmio_dev *t; /* set while active */
+	struct virtq_chain chain;
+	uint64_t bytes; /* served, for metrics */
+	bool logged_short;
+};
+
+static int rng_activate(void *dev, struct virtio_mmio_dev *t)
+{
+	struct rng *r = dev;
+	struct virtq *q = virtio_mmio_queue(t, 0);
+
+	if (q == NULL || !q->ready)
+		return -EINVAL;
+	r->t = t;
+	return 0;
+}
+
+/* fill: random bytes into the chain's writable buffers, up to RNG_MAX_PER_REQUEST. */
+static uint32_t fill(struct rng *r, const struct virtq_chain *c)
+{
+	uint32_t done = 0;
+
+	for (unsigned int i = c->nread; i < c->niov && done < RNG_MAX_PER_REQUEST; i++) {
+		size_t want = c->iov[i].iov_len, got = 0;
+		if (want > RNG_MAX_PER_REQUEST - done)
+			want = RNG_MAX_PER_REQUEST - done;
+		while (got < want) {
+			ssize_t n = getrandom((char *)c->iov[i].iov_base + got, want - got, 0);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				if (!r->logged_short)
+					log_warn_errno(errno, "virtio-rng: getrandom");
+				r->logged_short = true;
+				return done + (uint32_t)got;
+			}
+			got += (size_t)n;
+		}
+		done += (uint32_t)got;
+	}
+	return done;
+}
+
+static void rng_notify(void *dev, unsigned int queue)
+{
+	struct rng *r = dev;
+	struct virtq *q = virtio_mmio_queue(r->t, queue);
+	int rc;
+
+	while ((rc = vq_pop(q, &r->chain)) == 1) {
+		uint32_t n = fill(r, &r->chain);
+		r->bytes += n;
+		vq_push(q, &r->chain, n);
+	}
+	if (rc < 0)
+		virtio_mmio_needs_reset(r->t);
+	virtio_mmio_signal_used(r->t, queue);
+}
+
+static void rng_reset(void *dev)
+{
+	struct rng *r = dev;
+
+	r->t = NULL;
+}
+
+static void rng_destroy(void *dev)
+{
+	free(dev);
+}
+
+static const struct virtio_device_ops rng_ops = {
+    .name = "rng",
+    .device_id = VIRTIO_ID_RNG,
+    .num_queues = 1,
+    .max_queue_size = 256,
+    .features = 0,
+    .activate = rng_activate,
+    .notify = rng_notify,
+    .reset = rng_reset,
+    .destroy = rng_destroy,
+};
+
+void *rng_create(const struct virtio_device_ops **ops)
+{
+	struct rng *r = calloc(1, sizeof(*r));
+
+	if (r == NULL) {
+		log_error("--rng: out of memory");
+		return NULL;
+	}
+	*ops = &rng_ops;
+	return r;
+}

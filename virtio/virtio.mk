@@ -1,0 +1,6 @@
+# virtio/: libvirtio.a, the virtio library (no KVM). One source per line.
+VIRTIO_SRCS += virtio/gmem.c
+VIRTIO_SRCS += virtio/queue.c
+VIRTIO_SRCS += virtio/mmio.c
+VIRTIO_SRCS += virtio/blk.c
+VIRTIO_SRCS += virtio/rng.c
