@@ -79,9 +79,11 @@ char *api_format_response(int status, const char *body, bool close, size_t *len)
 	if (out == NULL)
 		return NULL;
 	if (status == 204 || body == NULL)
-		n = snprintf(out, cap, "HTTP/1.1 %d %s\r\nServer: Firecracker API\r\nConnection: %s\r\n%s\r\n",
-			     status, reason(status), close ? "close" : "keep-alive",
-			     status == 204 ? "" : "Content-Length: 0\r\n");
+		n = snprintf(
+		    out, cap,
+		    "HTTP/1.1 %d %s\r\nServer: Firecracker API\r\nConnection: %s\r\n%s\r\n", status,
+		    reason(status), close ? "close" : "keep-alive",
+		    status == 204 ? "" : "Content-Length: 0\r\n");
 	else
 		n = snprintf(out, cap,
 			     "HTTP/1.1 %d %s\r\nServer: Firecracker API\r\nConnection: %s\r\n"

@@ -125,8 +125,8 @@ static int put_action(struct call *c)
 static int patch_vm(struct call *c)
 {
 	bool paused;
-	int ret = config_json_vm_state(c->req->body, c->req->body_len, &paused, c->err,
-				       sizeof(c->err));
+	int ret =
+	    config_json_vm_state(c->req->body, c->req->body_len, &paused, c->err, sizeof(c->err));
 
 	return ret < 0 ? ret : instance_set_paused(c->inst, paused, c->err, sizeof(c->err));
 }
@@ -172,7 +172,11 @@ static struct tally tally_for(struct metrics *m, const struct route *r, enum api
 
 	if (m == NULL)
 		return t;
-#define T(group, name) (struct tally){&m->now.group.name##_count, &m->now.group.name##_fails}
+#define T(group, name)                                                                             \
+	(struct tally)                                                                             \
+	{                                                                                          \
+		&m->now.group.name##_count, &m->now.group.name##_fails                             \
+	}
 	if (method == API_GET) {
 		if (strcmp(r->path, "/") == 0)
 			t.count = &m->now.get_api_requests.instance_info_count;

@@ -25,9 +25,11 @@
 #include "log.h"
 #include "blk.h"
 #include "mptable.h"
+#include "net.h"
 #include "rng.h"
 #include "seccomp.h"
 #include "vcpu.h"
+#include "vsock.h"
 #include "x86_cpu.h"
 
 #define MIB (1024ULL * 1024)
@@ -121,7 +123,7 @@ static int add_legacy_devices(struct machine *m, const struct vm_config *cfg)
 
 /*
  * add_virtio_devices: disks first, in command-line order (the first is
- * /dev/vda), then the entropy device. A device that cannot be created (a
+ * /dev/vda), then network interfaces, entropy, vsock. A device that cannot be created (a
  * bad disk path) is the user's error; one that cannot be attached, the
  * host's.
  */
@@ -146,9 +148,32 @@ static int add_virtio_devices(struct machine *m, const struct vm_config *cfg, in
 		if (virtio_slots_add(&m->virtio, ops, dev) < 0)
 			goto host_error;
 	}
+	for (unsigned int i = 0; i < cfg->nnets; i++) {
+		struct virtio_net_config nc = {
+			.tap_name = cfg->nets[i].host_dev_name,
+			.has_mac = cfg->nets[i].has_mac,
+		};
+		memcpy(nc.mac, cfg->nets[i].guest_mac, sizeof(nc.mac));
+		dev = net_create(&nc, &ops);
+		if (dev == NULL)
+			return -EINVAL;
+		if (virtio_slots_add(&m->virtio, ops, dev) < 0)
+			goto host_error;
+	}
 	if (cfg->rng) {
 		dev = rng_create(&ops);
 		if (dev == NULL || virtio_slots_add(&m->virtio, ops, dev) < 0)
+			goto host_error;
+	}
+	if (cfg->vsock.enabled) {
+		struct virtio_vsock_config vc = {
+			.guest_cid = cfg->vsock.guest_cid,
+			.uds_path = cfg->vsock.uds_path,
+		};
+		dev = vsock_create(&vc, &ops);
+		if (dev == NULL)
+			return -EINVAL;
+		if (virtio_slots_add(&m->virtio, ops, dev) < 0)
 			goto host_error;
 	}
 	return 0;
@@ -359,6 +384,11 @@ int machine_build(struct machine *m, const struct vm_config *cfg, uint64_t t_exe
 	m->vm.seccomp = !cfg->no_seccomp;
 	if (cfg->no_seccomp)
 		log_warn("seccomp filters are off (--no-seccomp): for debugging only");
+	else if (cfg->seccomp_filter != NULL) {
+		if (seccomp_read_filter(cfg->seccomp_filter, &m->user_filter) < 0)
+			return fail_build(m, EMBER_EXIT_CONFIG);
+		m->vm.user_filter = &m->user_filter;
+	}
 	m->built = BUILT_VM;
 
 	if (setup_loop(m) < 0 || add_legacy_devices(m, cfg) < 0)
@@ -385,7 +415,7 @@ int machine_run(struct machine *m)
 	}
 	/* The vCPU threads exist, so this filter is the VMM thread's alone. */
 	if (vm->seccomp) {
-		int ret = seccomp_install(SECCOMP_THREAD_VMM);
+		int ret = seccomp_install(SECCOMP_THREAD_VMM, vm->user_filter);
 		if (ret < 0) {
 			log_error_errno(-ret, "vmm: seccomp filter");
 			vm_request_stop(vm, EMBER_EXIT_HOST_ERROR);
@@ -428,5 +458,6 @@ void machine_destroy(struct machine *m)
 		evloop_destroy(&m->loop);
 	if (m->built >= BUILT_VM)
 		vm_destroy(vm);
+	seccomp_free_filter(&m->user_filter);
 	m->built = BUILT_NOTHING;
 }

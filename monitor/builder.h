@@ -18,6 +18,7 @@
 #include "i8042.h"
 #include "ioapic.h"
 #include "loader.h"
+#include "seccomp.h"
 #include "serial.h"
 #include "virtio_slots.h"
 #include "vm.h"
@@ -30,6 +31,7 @@ struct machine {
 	struct boot_timer boot_timer;
 	struct virtio_slots virtio;
 	struct kernel_info kernel;
+	struct seccomp_prog user_filter; /* --seccomp-filter, read before boot */
 	struct evloop loop;
 	struct console console;
 	int signal_fd;

@@ -2,6 +2,7 @@
 /* config.c: ember's command line -> struct vm_config, with errors naming the flag. */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -30,6 +31,8 @@ enum {
 	OPT_VERBOSE,
 	OPT_DISK,
 	OPT_RNG,
+	OPT_NET,
+	OPT_VSOCK,
 	OPT_NO_SECCOMP,
 	/* Firecracker's process flags (what a jailer or an SDK passes). */
 	OPT_ID,
@@ -65,6 +68,8 @@ static const struct option long_options[] = {
     {"verbose", no_argument, NULL, OPT_VERBOSE},
     {"disk", required_argument, NULL, OPT_DISK},
     {"rng", no_argument, NULL, OPT_RNG},
+    {"net", required_argument, NULL, OPT_NET},
+    {"vsock", required_argument, NULL, OPT_VSOCK},
     {"no-seccomp", no_argument, NULL, OPT_NO_SECCOMP},
     {"id", required_argument, NULL, OPT_ID},
     {"api-sock", required_argument, NULL, OPT_API_SOCK},
@@ -102,6 +107,11 @@ static const char usage_text[] =
     "  --disk PATH[,ro][,id=NAME][,engine=sync|io_uring]\n"
     "                     a virtio block device (repeatable; the first is /dev/vda)\n"
     "  --rng              a virtio entropy device (fed from getrandom)\n"
+    "  --net TAP[,mac=MAC]\n"
+    "                     a virtio-net device on an existing tap (repeatable)\n"
+    "  --vsock CID,UDS_PATH\n"
+    "                     a virtio-vsock device, Firecracker's hybrid vsock over a\n"
+    "                     Unix socket (guest CID 3 or more)\n"
     "  --no-seccomp       do not confine ember's threads (debugging only)\n"
     "  --verbose          more messages (twice: debug)\n"
     "  --version          print the version and exit\n"
@@ -159,6 +169,67 @@ static int disk_option(const char *part, struct disk_config *disk)
 	return 0;
 }
 
+static bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+/* parse_mac: "xx:xx:xx:xx:xx:xx" (hex) into (mac). */
+static bool parse_mac(const char *s, uint8_t mac[6])
+{
+	for (int i = 0; i < 6; i++, s += 3) {
+		char hex[3] = {s[0], s[0] ? s[1] : '\0', '\0'};
+		char *end;
+		if (!isxdigit((unsigned char)hex[0]) || !isxdigit((unsigned char)hex[1]))
+			return false;
+		mac[i] = (uint8_t)strtoul(hex, &end, 16);
+		if (s[2] != (i == 5 ? '\0' : ':'))
+			return false;
+	}
+	return true;
+}
+
+int config_parse_net(char *spec, struct net_config *net)
+{
+	char *mac = strstr(spec, ",mac=");
+
+	memset(net, 0, sizeof(*net));
+	if (mac != NULL) {
+		*mac = '\0';
+		mac += strlen(",mac=");
+		if (!parse_mac(mac, net->guest_mac)) {
+			log_error("--net: '%s' is not a MAC address xx:xx:xx:xx:xx:xx", mac);
+			return -EINVAL;
+		}
+		net->has_mac = true;
+	}
+	if (spec[0] == '\0' || strchr(spec, ',') != NULL) {
+		log_error("--net: '%s' is not TAP[,mac=MAC]", spec);
+		return -EINVAL;
+	}
+	net->host_dev_name = spec;
+	return 0;
+}
+
+int config_parse_vsock(char *spec, struct vsock_config *vsock)
+{
+	char *comma = strchr(spec, ',');
+	uint64_t cid;
+
+	memset(vsock, 0, sizeof(*vsock));
+	if (comma == NULL || comma[1] == '\0') {
+		log_error("--vsock: '%s' is not CID,UDS_PATH", spec);
+		return -EINVAL;
+	}
+	*comma = '\0';
+	if (!parse_u64(spec, CONFIG_MIN_VSOCK_CID, UINT32_MAX - 1, &cid)) {
+		log_error("--vsock: guest CID '%s' must be a number from %d to %u", spec,
+			  CONFIG_MIN_VSOCK_CID, UINT32_MAX - 1);
+		return -EINVAL;
+	}
+	vsock->enabled = true;
+	vsock->guest_cid = (uint32_t)cid;
+	vsock->uds_path = comma + 1;
+	return 0;
+}
+
 int config_parse_disk(char *spec, struct disk_config *disk)
 {
 	char *save = NULL;
@@ -194,8 +265,8 @@ const char *config_version(void)
 }
 
 static const char *const log_level_names[] = {
-    [CONFIG_LOG_OFF] = "Off",	  [CONFIG_LOG_ERROR] = "Error", [CONFIG_LOG_WARNING] = "Warning",
-    [CONFIG_LOG_INFO] = "Info",	  [CONFIG_LOG_DEBUG] = "Debug", [CONFIG_LOG_TRACE] = "Trace",
+    [CONFIG_LOG_OFF] = "Off",	[CONFIG_LOG_ERROR] = "Error", [CONFIG_LOG_WARNING] = "Warning",
+    [CONFIG_LOG_INFO] = "Info", [CONFIG_LOG_DEBUG] = "Debug", [CONFIG_LOG_TRACE] = "Trace",
 };
 
 int config_parse_log_level(const char *s, enum config_log_level *out)
@@ -361,8 +432,9 @@ static bool apply(struct vm_config *cfg, int opt, const char *arg)
 		return true;
 	case OPT_LEVEL:
 		if (config_parse_log_level(arg, &cfg->logger.level) < 0) {
-			log_error("--level: '%s' is not one of Error, Warning, Info, Debug, Trace, Off",
-				  arg);
+			log_error(
+			    "--level: '%s' is not one of Error, Warning, Info, Debug, Trace, Off",
+			    arg);
 			return false;
 		}
 		cfg->logger.set = cfg->logger.level_set = true;
@@ -390,7 +462,7 @@ static bool apply(struct vm_config *cfg, int opt, const char *arg)
 	case OPT_PARENT_CPU_TIME_US:
 		if (!parse_u64(arg, 0, UINT64_MAX, &v)) {
 			log_error("%s: '%s' is not a time in microseconds",
-				  opt == OPT_START_TIME_US       ? "--start-time-us"
+				  opt == OPT_START_TIME_US	 ? "--start-time-us"
 				  : opt == OPT_START_TIME_CPU_US ? "--start-time-cpu-us"
 								 : "--parent-cpu-time-us",
 				  arg);
@@ -409,13 +481,36 @@ static bool apply(struct vm_config *cfg, int opt, const char *arg)
 		return true;
 	case OPT_API_PAYLOAD:
 		if (!parse_u64(arg, 1, CONFIG_MAX_API_PAYLOAD, &v)) {
-			log_error("--http-api-max-payload-size: '%s' is not a size in bytes from 1 to "
-				  "%llu",
-				  arg, (unsigned long long)CONFIG_MAX_API_PAYLOAD);
+			log_error(
+			    "--http-api-max-payload-size: '%s' is not a size in bytes from 1 to "
+			    "%llu",
+			    arg, (unsigned long long)CONFIG_MAX_API_PAYLOAD);
 			return false;
 		}
 		cfg->api_max_payload = v;
 		return true;
+	case OPT_NET:
+		if (config_device_count(cfg) == CONFIG_MAX_DEVICES) {
+			log_error("--net: at most %d virtio devices", CONFIG_MAX_DEVICES);
+			return false;
+		}
+		/* getopt hands us argv memory, which we may split in place. */
+		if (config_parse_net((char *)arg, &cfg->nets[cfg->nnets]) < 0)
+			return false;
+		snprintf(cfg->nets[cfg->nnets].iface_id, sizeof(cfg->nets[0].iface_id), "eth%u",
+			 cfg->nnets);
+		cfg->nnets++;
+		return true;
+	case OPT_VSOCK:
+		if (cfg->vsock.enabled) {
+			log_error("--vsock: given twice");
+			return false;
+		}
+		if (config_device_count(cfg) == CONFIG_MAX_DEVICES) {
+			log_error("--vsock: at most %d virtio devices", CONFIG_MAX_DEVICES);
+			return false;
+		}
+		return config_parse_vsock((char *)arg, &cfg->vsock) == 0;
 	case OPT_RNG:
 		if (cfg->rng) {
 			log_error("--rng: given twice");

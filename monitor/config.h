@@ -63,7 +63,7 @@ struct disk_config {
 	char id[CONFIG_DISK_ID_MAX + 1]; /* empty: derived from the file */
 	enum disk_engine engine;
 	/* Firecracker's drive fields (API, config file). */
-	bool is_root;		/* the root device: always disks[0] */
+	bool is_root;				/* the root device: always disks[0] */
 	char partuuid[CONFIG_PARTUUID_MAX + 1]; /* root=PARTUUID=...; empty: /dev/vda */
 	enum disk_cache cache;
 	struct rate_limiter limiter;
@@ -99,8 +99,8 @@ enum config_log_level {
 
 /* PUT /logger, the "logger" section, or --log-path/--level/... */
 struct logger_config {
-	bool set;		/* configured by any of the above */
-	const char *log_path;	/* file or FIFO; NULL: stderr */
+	bool set;	      /* configured by any of the above */
+	const char *log_path; /* file or FIFO; NULL: stderr */
 	enum config_log_level level;
 	bool level_set;
 	bool show_level;
@@ -129,7 +129,7 @@ struct vm_config {
 	unsigned int ndisks;
 	bool rng;	 /* --rng: a virtio entropy device */
 	bool no_seccomp; /* --no-seccomp: debugging only */
-	int verbosity; /* 0 warnings, 1 info, 2 debug */
+	int verbosity;	 /* 0 warnings, 1 info, 2 debug */
 
 	/* Firecracker's machine-config beyond vcpus and memory. */
 	bool smt;
@@ -172,6 +172,12 @@ unsigned int config_device_count(const struct vm_config *cfg);
  * error naming the part.
  */
 int config_parse_disk(char *spec, struct disk_config *disk);
+
+/* config_parse_net: "TAP[,mac=xx:xx:xx:xx:xx:xx]" into (net); 0 or -EINVAL (logged). */
+int config_parse_net(char *spec, struct net_config *net);
+
+/* config_parse_vsock: "CID,UDS_PATH" into (vsock); 0 or -EINVAL (logged). */
+int config_parse_vsock(char *spec, struct vsock_config *vsock);
 
 /*
  * config_parse_log_level: Firecracker's level names, any case (Error,

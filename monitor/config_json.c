@@ -15,7 +15,7 @@
 
 #include "layout.h"
 
-#define FILE_MAX (1024 * 1024) /* a config file larger than this is refused */
+#define FILE_MAX (1024L * 1024) /* a config file larger than this is refused */
 
 struct config_str {
 	struct config_str *next;
@@ -94,15 +94,15 @@ void config_json_free(struct vm_config *cfg)
 
 /* ------------------------------------------------------------ errors */
 
-__attribute__((format(printf, 3, 4))) static int fail(struct ctx *c, const char *field,
-						      const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void report(struct ctx *c, const char *field,
+							 const char *fmt, ...)
 {
 	char msg[CONFIG_JSON_ERR_MAX];
 	char where[320];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized): va_start above
 	va_end(ap);
 	if (field != NULL && c->path[0] != '\0')
 		snprintf(where, sizeof(where), "%s.%s", c->path, field);
@@ -115,8 +115,10 @@ __attribute__((format(printf, 3, 4))) static int fail(struct ctx *c, const char 
 		snprintf(c->err, c->errsz, "%s: %s", where, msg);
 	else
 		snprintf(c->err, c->errsz, "%s", msg);
-	return -EINVAL;
 }
+
+/* fail: report an error naming (field) and evaluate to -EINVAL. */
+#define fail(...) (report(__VA_ARGS__), -EINVAL)
 
 /* push/pop: descend into (name) of the JSON path for messages. */
 static size_t push(struct ctx *c, const char *name, long idx)
@@ -192,13 +194,12 @@ static int get(struct ctx *c, json_t *obj, const char *key, bool required, json_
 	return 0;
 }
 
-static int get_string(struct ctx *c, json_t *obj, const char *key, bool required,
-		      const char **out)
+static int get_string(struct ctx *c, json_t *obj, const char *key, bool required, const char **out)
 {
 	json_t *v;
 	int ret = get(c, obj, key, required, &v);
 
-	if (ret < 0 || v == NULL)
+	if (ret != 0 || v == NULL)
 		return ret;
 	if (!json_is_string(v))
 		return fail(c, key, "expected a string, got %s", type_name(v));
@@ -213,7 +214,7 @@ static int get_bool(struct ctx *c, json_t *obj, const char *key, bool required, 
 	json_t *v;
 	int ret = get(c, obj, key, required, &v);
 
-	if (ret < 0 || v == NULL)
+	if (ret != 0 || v == NULL)
 		return ret;
 	if (!json_is_boolean(v))
 		return fail(c, key, "expected a boolean, got %s", type_name(v));
@@ -227,7 +228,7 @@ static int get_u64(struct ctx *c, json_t *obj, const char *key, bool required, u
 	json_t *v;
 	int ret = get(c, obj, key, required, &v);
 
-	if (ret < 0 || v == NULL)
+	if (ret != 0 || v == NULL)
 		return ret;
 	if (!json_is_integer(v))
 		return fail(c, key, "expected an integer, got %s", type_name(v));
@@ -249,14 +250,15 @@ static int get_object(struct ctx *c, json_t *obj, const char *key, bool required
 	return ret;
 }
 
-static int path_string(struct ctx *c, json_t *obj, const char *key, bool required,
-		       const char **out)
+static int path_string(struct ctx *c, json_t *obj, const char *key, bool required, const char **out)
 {
 	const char *s = NULL;
 	int ret = get_string(c, obj, key, required, &s);
 
-	if (ret < 0 || s == NULL)
+	if (ret != 0)
 		return ret;
+	if (s == NULL)
+		return required ? fail(c, key, "missing required field") : 0;
 	if (s[0] == '\0')
 		return fail(c, key, "an empty path");
 	if (strlen(s) >= 4096)
@@ -296,18 +298,19 @@ static json_t *loads(struct ctx *c, const char *body, size_t len)
 	json_error_t jerr;
 	json_t *root;
 
+	c->err[0] = '\0';
 	if (len == 0) {
-		fail(c, NULL, "the request needs a JSON body");
+		report(c, NULL, "the request needs a JSON body");
 		return NULL;
 	}
-	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (root == NULL) {
-		fail(c, NULL, "invalid JSON at line %d column %d: %s", jerr.line, jerr.column,
-		     jerr.text);
+		report(c, NULL, "invalid JSON at line %d column %d: %s", jerr.line, jerr.column,
+		       jerr.text);
 		return NULL;
 	}
 	if (!json_is_object(root)) {
-		fail(c, NULL, "the body must be a JSON object, got %s", type_name(root));
+		report(c, NULL, "the body must be a JSON object, got %s", type_name(root));
 		json_decref(root);
 		return NULL;
 	}
@@ -323,7 +326,7 @@ static int token_bucket(struct ctx *c, json_t *obj, const char *key, struct rate
 	int ret = get_object(c, obj, key, false, &o);
 
 	memset(b, 0, sizeof(*b));
-	if (ret < 0 || o == NULL)
+	if (ret != 0 || o == NULL)
 		return ret;
 	size_t mark = push(c, key, -1);
 	ret = check_keys(c, o, keys);
@@ -348,7 +351,7 @@ static int rate_limiter(struct ctx *c, json_t *obj, const char *key, struct rate
 	memset(rl, 0, sizeof(*rl));
 	if (present != NULL)
 		*present = o != NULL;
-	if (ret < 0 || o == NULL)
+	if (ret != 0 || o == NULL)
 		return ret;
 	size_t mark = push(c, key, -1);
 	ret = check_keys(c, o, keys);
@@ -362,9 +365,9 @@ static int rate_limiter(struct ctx *c, json_t *obj, const char *key, struct rate
 
 static int machine(struct ctx *c, json_t *o, bool patch)
 {
-	static const char *const keys[] = {"vcpu_count",	"mem_size_mib", "smt",
-					   "track_dirty_pages", "cpu_template", "huge_pages",
-					   NULL};
+	static const char *const keys[] = {
+	    "vcpu_count",   "mem_size_mib", "smt", "track_dirty_pages",
+	    "cpu_template", "huge_pages",   NULL};
 	struct vm_config *cfg = c->cfg;
 	uint64_t vcpus = cfg->vcpus, mem = cfg->mem_mib;
 	bool smt = patch ? cfg->smt : false, dirty = patch ? cfg->track_dirty_pages : false;
@@ -403,7 +406,7 @@ static int machine(struct ctx *c, json_t *o, bool patch)
 		ret = fail(c, "vcpu_count",
 			   "%llu: with smt enabled, the vCPU count must be 1 or even",
 			   (unsigned long long)vcpus);
-	if (ret < 0)
+	if (ret != 0)
 		return ret;
 	cfg->vcpus = (unsigned int)vcpus;
 	cfg->mem_mib = mem;
@@ -432,7 +435,7 @@ static int boot_source(struct ctx *c, json_t *o)
 	if (ret == 0 && args != NULL && strlen(args) >= LAYOUT_CMDLINE_MAX)
 		ret = fail(c, "boot_args", "longer than %llu bytes",
 			   (unsigned long long)LAYOUT_CMDLINE_MAX - 1);
-	if (ret < 0)
+	if (ret != 0)
 		return ret;
 	/* A PUT replaces the whole boot source. */
 	cfg->kernel_path = own(cfg, kernel);
@@ -445,10 +448,9 @@ static int boot_source(struct ctx *c, json_t *o)
 
 static int drive(struct ctx *c, json_t *o, const char *path_id)
 {
-	static const char *const keys[] = {"drive_id",	   "path_on_host", "is_root_device",
-					   "is_read_only", "partuuid",	   "cache_type",
-					   "io_engine",	   "rate_limiter", "socket",
-					   NULL};
+	static const char *const keys[] = {
+	    "drive_id",	  "path_on_host", "is_root_device", "is_read_only", "partuuid",
+	    "cache_type", "io_engine",	  "rate_limiter",   "socket",	    NULL};
 	struct vm_config *cfg = c->cfg;
 	struct disk_config d = {0};
 	const char *id = NULL, *path = NULL, *partuuid = NULL, *cache = NULL, *engine = NULL;
@@ -512,7 +514,7 @@ static int drive(struct ctx *c, json_t *o, const char *path_id)
 	}
 	if (ret == 0)
 		ret = rate_limiter(c, o, "rate_limiter", &d.limiter, NULL);
-	if (ret < 0)
+	if (ret != 0)
 		return ret;
 
 	strcpy(d.id, id);
@@ -521,8 +523,8 @@ static int drive(struct ctx *c, json_t *o, const char *path_id)
 		if (strcmp(cfg->disks[i].id, id) == 0)
 			slot = i;
 		else if (d.is_root && cfg->disks[i].is_root)
-			return fail(c, "is_root_device", "a root block device already exists ('%s')",
-				    cfg->disks[i].id);
+			return fail(c, "is_root_device",
+				    "a root block device already exists ('%s')", cfg->disks[i].id);
 	}
 	if (slot == cfg->ndisks && config_device_count(cfg) >= CONFIG_MAX_DEVICES)
 		return fail(c, NULL, "at most %d virtio devices", CONFIG_MAX_DEVICES);
@@ -549,7 +551,7 @@ static int parse_mac(const char *s, uint8_t mac[6])
 				      &b[4], &b[5], &end) != 6)
 		return -EINVAL;
 	for (int i = 0; i < 6; i++) {
-		if (s[i * 3] == ' ' || s[i * 3] == '+' || s[i * 3] == '-')
+		if (s[(size_t)i * 3] == ' ' || s[(size_t)i * 3] == '+' || s[(size_t)i * 3] == '-')
 			return -EINVAL;
 		mac[i] = (uint8_t)b[i];
 	}
@@ -589,7 +591,7 @@ static int network(struct ctx *c, json_t *o, const char *path_id)
 		ret = rate_limiter(c, o, "rx_rate_limiter", &n.rx_limiter, NULL);
 	if (ret == 0)
 		ret = rate_limiter(c, o, "tx_rate_limiter", &n.tx_limiter, NULL);
-	if (ret < 0)
+	if (ret != 0)
 		return ret;
 
 	strcpy(n.iface_id, id);
@@ -636,7 +638,7 @@ static int vsock(struct ctx *c, json_t *o)
 		ret = get_string(c, o, "vsock_id", false, &id);
 	if (ret == 0 && id != NULL)
 		ret = check_id(c, "vsock_id", id, CONFIG_ID_MAX);
-	if (ret < 0)
+	if (ret != 0)
 		return ret;
 	if (!cfg->vsock.enabled && config_device_count(cfg) >= CONFIG_MAX_DEVICES)
 		return fail(c, NULL, "at most %d virtio devices", CONFIG_MAX_DEVICES);
@@ -658,7 +660,7 @@ static int entropy(struct ctx *c, json_t *o)
 
 	if (ret == 0)
 		ret = rate_limiter(c, o, "rate_limiter", &rl, NULL);
-	if (ret < 0)
+	if (ret != 0)
 		return ret;
 	if (!cfg->rng && config_device_count(cfg) >= CONFIG_MAX_DEVICES)
 		return fail(c, NULL, "at most %d virtio devices", CONFIG_MAX_DEVICES);
@@ -692,7 +694,7 @@ static int logger(struct ctx *c, json_t *o)
 		ret = get_bool(c, o, "show_log_origin", false, &l.show_log_origin);
 	if (ret == 0)
 		ret = get_string(c, o, "module", false, &module);
-	if (ret < 0)
+	if (ret != 0)
 		return ret;
 	l.log_path = path != NULL ? own(c->cfg, path) : NULL;
 	l.module = module != NULL ? own(c->cfg, module) : NULL;
@@ -710,7 +712,7 @@ static int metrics(struct ctx *c, json_t *o)
 
 	if (ret == 0)
 		ret = path_string(c, o, "metrics_path", true, &path);
-	if (ret < 0)
+	if (ret != 0)
 		return ret;
 	c->cfg->metrics_path = own(c->cfg, path);
 	return c->cfg->metrics_path != NULL ? 0 : fail(c, NULL, "out of memory");
@@ -746,6 +748,7 @@ static int resource(struct ctx *c, enum config_resource res, json_t *o, const ch
 int config_json_put(struct vm_config *cfg, enum config_resource res, const char *path_id,
 		    const char *body, size_t len, char *err, size_t errsz)
 {
+	err[0] = '\0';
 	struct vm_config copy = *cfg;
 	struct ctx c = {.cfg = &copy, .err = err, .errsz = errsz};
 	json_t *root = loads(&c, body, len);
@@ -767,6 +770,7 @@ int config_json_put(struct vm_config *cfg, enum config_resource res, const char 
 int config_json_action(const char *body, size_t len, enum config_action_type *out, char *err,
 		       size_t errsz)
 {
+	err[0] = '\0';
 	static const char *const keys[] = {"action_type", NULL};
 	struct ctx c = {.err = err, .errsz = errsz};
 	const char *type = NULL;
@@ -796,6 +800,7 @@ int config_json_action(const char *body, size_t len, enum config_action_type *ou
 
 int config_json_vm_state(const char *body, size_t len, bool *paused, char *err, size_t errsz)
 {
+	err[0] = '\0';
 	static const char *const keys[] = {"state", NULL};
 	struct ctx c = {.err = err, .errsz = errsz};
 	const char *state = NULL;
@@ -822,6 +827,7 @@ int config_json_vm_state(const char *body, size_t len, bool *paused, char *err, 
 int config_json_drive_patch(const char *path_id, const char *body, size_t len,
 			    struct drive_patch *out, char *err, size_t errsz)
 {
+	err[0] = '\0';
 	static const char *const keys[] = {"drive_id", "path_on_host", "rate_limiter", NULL};
 	struct ctx c = {.err = err, .errsz = errsz};
 	const char *id = NULL, *path = NULL;
@@ -841,8 +847,10 @@ int config_json_drive_patch(const char *path_id, const char *body, size_t len,
 			   path_id);
 	if (ret == 0)
 		ret = path_string(&c, root, "path_on_host", false, &path);
-	if (ret == 0 && path != NULL)
-		ret = readable(&c, "path_on_host", path);
+	/*
+	 * No access() check here: this runs after boot under the VMM thread's
+	 * seccomp filter; the backend's open of the new file is the check.
+	 */
 	if (ret == 0)
 		ret = rate_limiter(&c, root, "rate_limiter", &out->limiter, &out->has_limiter);
 	if (ret == 0) {
@@ -859,6 +867,7 @@ int config_json_drive_patch(const char *path_id, const char *body, size_t len,
 int config_json_net_patch(const char *path_id, const char *body, size_t len, struct net_patch *out,
 			  char *err, size_t errsz)
 {
+	err[0] = '\0';
 	static const char *const keys[] = {"iface_id", "rx_rate_limiter", "tx_rate_limiter", NULL};
 	struct ctx c = {.err = err, .errsz = errsz};
 	const char *id = NULL;
@@ -1046,7 +1055,7 @@ static int section(struct ctx *c, json_t *root, const char *key, enum config_res
 	json_t *o;
 	int ret = get_object(c, root, key, false, &o);
 
-	if (ret < 0 || o == NULL)
+	if (ret != 0 || o == NULL)
 		return ret;
 	size_t mark = push(c, key, -1);
 	ret = resource(c, res, o, NULL);
@@ -1061,7 +1070,7 @@ static int array(struct ctx *c, json_t *root, const char *key, enum config_resou
 	size_t i;
 	json_t *o;
 
-	if (ret < 0 || a == NULL)
+	if (ret != 0 || a == NULL)
 		return ret;
 	if (!json_is_array(a))
 		return fail(c, key, "expected an array, got %s", type_name(a));
@@ -1073,7 +1082,7 @@ static int array(struct ctx *c, json_t *root, const char *key, enum config_resou
 		else
 			ret = resource(c, res, o, NULL);
 		pop(c, mark);
-		if (ret < 0)
+		if (ret != 0)
 			return ret;
 	}
 	return 0;
@@ -1081,13 +1090,23 @@ static int array(struct ctx *c, json_t *root, const char *key, enum config_resou
 
 static int document(struct ctx *c, json_t *root)
 {
-	static const char *const keys[] = {
-	    "boot-source", "drives",  "machine-config", "network-interfaces", "vsock",
-	    "entropy",	   "logger",  "metrics",	"balloon",	      "mmds-config",
-	    "cpu-config",  "serial",  "pmem",		"memory-hotplug",     NULL};
-	static const char *const unsupported[] = {"balloon", "mmds-config",    "cpu-config",
-						  "serial",  "pmem",	       "memory-hotplug",
-						  NULL};
+	static const char *const keys[] = {"boot-source",
+					   "drives",
+					   "machine-config",
+					   "network-interfaces",
+					   "vsock",
+					   "entropy",
+					   "logger",
+					   "metrics",
+					   "balloon",
+					   "mmds-config",
+					   "cpu-config",
+					   "serial",
+					   "pmem",
+					   "memory-hotplug",
+					   NULL};
+	static const char *const unsupported[] = {
+	    "balloon", "mmds-config", "cpu-config", "serial", "pmem", "memory-hotplug", NULL};
 	int ret = check_keys(c, root, keys);
 
 	for (const char *const *u = unsupported; ret == 0 && *u != NULL; u++) {
@@ -1139,8 +1158,7 @@ int config_json_load(struct vm_config *cfg, const char *name, const char *text, 
 	json_decref(root);
 	if (ret < 0) {
 		drop_since(&copy, cfg->owned);
-		snprintf(err, errsz, "%s: line %d: %s", name, line_of(text, len, c.fail_path),
-			 msg);
+		snprintf(err, errsz, "%s: line %d: %s", name, line_of(text, len, c.fail_path), msg);
 		return ret;
 	}
 	*cfg = copy;
@@ -1161,7 +1179,7 @@ int config_json_load_file(struct vm_config *cfg, const char *path, char *err, si
 		return -EINVAL;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > FILE_MAX) {
-		snprintf(err, errsz, "%s: not a regular file of at most %d bytes", path, FILE_MAX);
+		snprintf(err, errsz, "%s: not a regular file of at most %ld bytes", path, FILE_MAX);
 		close(fd);
 		return -EINVAL;
 	}
@@ -1273,11 +1291,11 @@ static json_t *nets_arr(const struct vm_config *cfg)
 		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", n->guest_mac[0],
 			 n->guest_mac[1], n->guest_mac[2], n->guest_mac[3], n->guest_mac[4],
 			 n->guest_mac[5]);
-		json_array_append_new(
-		    a, json_pack("{s:s,s:s,s:o,s:o,s:o}", "iface_id", n->iface_id, "host_dev_name",
-				 n->host_dev_name, "guest_mac", str_or_null(n->has_mac ? mac : NULL),
-				 "rx_rate_limiter", limiter_obj(&n->rx_limiter), "tx_rate_limiter",
-				 limiter_obj(&n->tx_limiter)));
+		json_array_append_new(a, json_pack("{s:s,s:s,s:o,s:o,s:o}", "iface_id", n->iface_id,
+						   "host_dev_name", n->host_dev_name, "guest_mac",
+						   str_or_null(n->has_mac ? mac : NULL),
+						   "rx_rate_limiter", limiter_obj(&n->rx_limiter),
+						   "tx_rate_limiter", limiter_obj(&n->tx_limiter)));
 	}
 	return a;
 }
@@ -1310,19 +1328,18 @@ static json_t *logger_obj(const struct vm_config *cfg)
 
 char *config_json_vm_config(const struct vm_config *cfg)
 {
-	json_t *entropy = cfg->rng ? json_pack("{s:o}", "rate_limiter",
-					       limiter_obj(&cfg->rng_limiter))
-				   : json_null();
+	json_t *entropy = cfg->rng
+			      ? json_pack("{s:o}", "rate_limiter", limiter_obj(&cfg->rng_limiter))
+			      : json_null();
 	json_t *metrics = cfg->metrics_path != NULL
 			      ? json_pack("{s:s}", "metrics_path", cfg->metrics_path)
 			      : json_null();
 
-	return dump(json_pack("{s:n,s:o,s:o,s:n,s:o,s:o,s:o,s:n,s:o,s:o,s:o}", "balloon",
-			      "drives", drives_arr(cfg), "boot-source", boot_obj(cfg),
-			      "cpu-config", "logger", logger_obj(cfg), "machine-config",
-			      machine_obj(cfg), "metrics", metrics, "mmds-config",
-			      "network-interfaces", nets_arr(cfg), "vsock", vsock_obj(cfg),
-			      "entropy", entropy));
+	return dump(json_pack("{s:n,s:o,s:o,s:n,s:o,s:o,s:o,s:n,s:o,s:o,s:o}", "balloon", "drives",
+			      drives_arr(cfg), "boot-source", boot_obj(cfg), "cpu-config", "logger",
+			      logger_obj(cfg), "machine-config", machine_obj(cfg), "metrics",
+			      metrics, "mmds-config", "network-interfaces", nets_arr(cfg), "vsock",
+			      vsock_obj(cfg), "entropy", entropy));
 }
 
 char *config_json_instance_info(const struct vm_config *cfg, const char *state)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "exit_status.h"
+#include "ioapic.h"
 #include "layout.h"
 #include "log.h"
 #include "vm.h"
@@ -24,14 +25,49 @@
 #define STATUS_OUT_FULL 0x01
 #define STATUS_SYSFLAG	0x04
 #define STATUS_CMD	0x08
+/* Keyboard interrupt: ISA IRQ 1; enabled by bit 0 of the control byte. */
+#define KBD_IRQ 1
+#define CTR_KBD_INT 0x01
+/* Scan code set 2 key-down codes (what Firecracker sends). */
+#define SC_CTRL 0x14
+#define SC_ALT 0x11
+#define SC_EXTENDED 0xe0
+#define SC_DEL 0x71
 /* Output port: bit 0 low would hold the CPU in reset; bit 1 is A20. */
 #define OUTPORT_DEFAULT 0x03
 #define CTR_DEFAULT	0x00
 
+/* push: queue a byte for port 0x60; false when the buffer is full. */
+static bool push(struct i8042 *kbd, uint8_t byte)
+{
+	if (kbd->count == I8042_BUF)
+		return false;
+	kbd->buf[(kbd->head + kbd->count) % I8042_BUF] = byte;
+	kbd->count++;
+	return true;
+}
+
+static uint8_t pop(struct i8042 *kbd)
+{
+	if (kbd->count == 0)
+		return 0;
+	uint8_t byte = kbd->buf[kbd->head];
+	kbd->head = (kbd->head + 1) % I8042_BUF;
+	kbd->count--;
+	return byte;
+}
+
+/* reply: a command's answer goes ahead of nothing else: drop stale bytes. */
 static void reply(struct i8042 *kbd, uint8_t byte)
 {
-	kbd->out = byte;
-	kbd->out_full = true;
+	kbd->head = kbd->count = 0;
+	push(kbd, byte);
+}
+
+/* key_irq: whether the guest wants an interrupt for pending key bytes. */
+static bool key_irq(const struct i8042 *kbd)
+{
+	return kbd->count > 0 && (kbd->control & CTR_KBD_INT);
 }
 
 /* command: returns true when the guest asked for a reset. */
@@ -81,7 +117,7 @@ static void i8042_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len,
 {
 	struct i8042 *kbd = opaque;
 	const uint64_t port = LAYOUT_I8042_DATA_PORT + offset;
-	bool reset = false;
+	bool reset = false, irq = false;
 
 	(void)len;
 	pthread_mutex_lock(&kbd->lock);
@@ -89,19 +125,21 @@ static void i8042_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len,
 		if (is_write)
 			reset = command(kbd, data[0]);
 		else
-			data[0] = STATUS_SYSFLAG | (kbd->out_full ? STATUS_OUT_FULL : 0) |
+			data[0] = STATUS_SYSFLAG | (kbd->count ? STATUS_OUT_FULL : 0) |
 				  (kbd->cmd ? STATUS_CMD : 0);
 	} else if (port == LAYOUT_I8042_DATA_PORT) {
 		if (is_write) {
 			data_write(kbd, data[0]);
 		} else {
-			data[0] = kbd->out;
-			kbd->out_full = false;
+			data[0] = pop(kbd);
+			irq = key_irq(kbd); /* one interrupt per byte, like the real one */
 		}
 	} else if (!is_write) {
 		data[0] = 0xff; /* ports 0x61..0x63 are not ours */
 	}
 	pthread_mutex_unlock(&kbd->lock);
+	if (irq && kbd->vm->ioapic != NULL)
+		ioapic_pulse(kbd->vm->ioapic, KBD_IRQ);
 	if (reset) {
 		log_info("i8042: guest reset the machine");
 		vm_request_stop(kbd->vm, EMBER_EXIT_OK);
@@ -118,6 +156,20 @@ int i8042_init(struct i8042 *kbd, struct vm *vm)
 	/* One range covering 0x60..0x64 keeps both ports on one handler. */
 	return bus_register(&vm->pio, LAYOUT_I8042_DATA_PORT,
 			    LAYOUT_I8042_CMD_PORT - LAYOUT_I8042_DATA_PORT + 1, i8042_io, kbd);
+}
+
+void i8042_ctrl_alt_del(struct i8042 *kbd)
+{
+	static const uint8_t keys[] = {SC_CTRL, SC_ALT, SC_EXTENDED, SC_DEL};
+	bool irq;
+
+	pthread_mutex_lock(&kbd->lock);
+	for (size_t i = 0; i < sizeof(keys); i++)
+		push(kbd, keys[i]);
+	irq = key_irq(kbd);
+	pthread_mutex_unlock(&kbd->lock);
+	if (irq && kbd->vm->ioapic != NULL)
+		ioapic_pulse(kbd->vm->ioapic, KBD_IRQ);
 }
 
 void i8042_destroy(struct i8042 *kbd)

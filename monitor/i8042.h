@@ -14,18 +14,27 @@
 
 struct vm;
 
+#define I8042_BUF 16
+
 struct i8042 {
 	struct vm *vm;
 	pthread_mutex_t lock;
-	uint8_t cmd;	 /* command awaiting a data byte, or 0 */
-	uint8_t control; /* controller configuration byte */
-	uint8_t outport; /* output port (A20, reset) */
-	uint8_t out;	 /* output buffer */
-	bool out_full;
+	uint8_t cmd;		/* command awaiting a data byte, or 0 */
+	uint8_t control;	/* controller configuration byte */
+	uint8_t outport;	/* output port (A20, reset) */
+	uint8_t buf[I8042_BUF]; /* bytes for the guest to read from port 0x60 */
+	unsigned int head, count;
 };
 
 /* i8042_init: reset and claim ports 0x60 and 0x64 on (vm)'s bus. 0 or -errno. */
 int i8042_init(struct i8042 *kbd, struct vm *vm);
+
+/*
+ * i8042_ctrl_alt_del: queue the key-down scancodes of Ctrl, Alt and Delete
+ * and raise IRQ 1, as Firecracker's SendCtrlAltDel does; a guest with an
+ * i8042 keyboard driver turns that into its reboot request.
+ */
+void i8042_ctrl_alt_del(struct i8042 *kbd);
 
 /* i8042_destroy: release the lock. */
 void i8042_destroy(struct i8042 *kbd);

@@ -62,7 +62,8 @@ int instance_put(struct instance *inst, enum config_resource res, const char *id
 	if (inst->state != INSTANCE_NOT_STARTED)
 		return refuse(err, errsz, MSG_POST_BOOT);
 	if (res == CONFIG_RES_METRICS && inst->metrics != NULL && inst->metrics->fd >= 0)
-		return refuse(err, errsz, "metrics are already configured (only once, as Firecracker)");
+		return refuse(err, errsz,
+			      "metrics are already configured (only once, as Firecracker)");
 	ret = config_json_put(inst->cfg, res, id, body, len, err, errsz);
 	if (ret < 0)
 		return ret;
@@ -89,10 +90,6 @@ int instance_start(struct instance *inst, char *err, size_t errsz)
 	if (cfg->kernel_path == NULL)
 		return refuse(err, errsz,
 			      "boot-source: missing: no kernel to boot (PUT /boot-source first)");
-	if (cfg->nnets > 0)
-		return refuse(err, errsz, "network devices are not supported yet");
-	if (cfg->vsock.enabled)
-		return refuse(err, errsz, "vsock devices are not supported yet");
 	if (inst->metrics != NULL)
 		metrics_set_devices(inst->metrics, cfg);
 	log_clear_last_error();
@@ -138,7 +135,8 @@ int instance_flush_metrics(struct instance *inst, char *err, size_t errsz)
 	int ret;
 
 	if (inst->metrics == NULL || inst->metrics->fd < 0)
-		return refuse(err, errsz, "FlushMetrics: metrics are not configured (PUT /metrics)");
+		return refuse(err, errsz,
+			      "FlushMetrics: metrics are not configured (PUT /metrics)");
 	ret = metrics_flush(inst->metrics);
 	if (ret == -EAGAIN)
 		return refuse(err, errsz,

@@ -38,7 +38,11 @@ static void vlog(enum log_level level, int errnum, const char *fmt, va_list ap)
 	char line[1024];
 	int n;
 
-	n = vsnprintf(line, sizeof(line), fmt, ap);
+	/* LOG_ERROR is never filtered, so the last error is always recorded. */
+	if (level > max_level)
+		return;
+	/* (ap) is started by both callers; the analyzer loses track through log_msg_errno. */
+	n = vsnprintf(line, sizeof(line), fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
 	if (n < 0)
 		return;
 	if (level == LOG_ERROR) {
@@ -48,8 +52,6 @@ static void vlog(enum log_level level, int errnum, const char *fmt, va_list ap)
 		else
 			snprintf(last_error, sizeof(last_error), "%.511s", line);
 	}
-	if (level > max_level)
-		return;
 	if (sink != NULL) {
 		char full[1200];
 		if (errnum != 0)

@@ -37,20 +37,28 @@ static int backend_start(void *ctx, const struct vm_config *cfg)
 
 int machine_backend_pause(void *ctx)
 {
-	(void)ctx;
-	return -ENOSYS;
+	struct machine_backend *b = ctx;
+	int ret = vm_pause(&b->m.vm);
+
+	if (ret == -ESHUTDOWN)
+		log_error("the microVM is stopping");
+	return ret;
 }
 
 int machine_backend_resume(void *ctx)
 {
-	(void)ctx;
-	return -ENOSYS;
+	struct machine_backend *b = ctx;
+
+	vm_resume(&b->m.vm);
+	return 0;
 }
 
 int machine_backend_ctrl_alt_del(void *ctx)
 {
-	(void)ctx;
-	return -ENOSYS;
+	struct machine_backend *b = ctx;
+
+	i8042_ctrl_alt_del(&b->m.i8042);
+	return 0;
 }
 
 int machine_backend_patch_drive(void *ctx, unsigned int index, const struct drive_patch *p)

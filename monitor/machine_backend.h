@@ -2,8 +2,9 @@
 /*
  * machine_backend.h: the instance backend on today's builder. start =
  * machine_build (with the root device on the command line, as Firecracker
- * puts it there); the other hooks are the named -ENOSYS stubs below until
- * builder/vcpu grow them (see each one's contract in instance.h).
+ * puts it there); pause/resume = vm_pause/vm_resume; SendCtrlAltDel =
+ * i8042_ctrl_alt_del. The drive and network patches are -ENOSYS stubs until
+ * the devices grow them (see each hook's contract in instance.h).
  */
 #ifndef EMBER_MACHINE_BACKEND_H
 #define EMBER_MACHINE_BACKEND_H

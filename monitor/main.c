@@ -127,8 +127,8 @@ static void startup_metrics(struct control *ctl, uint64_t t_exec)
 		uint64_t cpu_us =
 		    ((uint64_t)cpu.tv_sec * NS_PER_SEC + (uint64_t)cpu.tv_nsec) / NS_PER_US;
 		if (cfg->has_start_time_cpu_us)
-			cpu_us = cpu_us > cfg->start_time_cpu_us ? cpu_us - cfg->start_time_cpu_us
-								 : 0;
+			cpu_us =
+			    cpu_us > cfg->start_time_cpu_us ? cpu_us - cfg->start_time_cpu_us : 0;
 		if (cfg->has_parent_cpu_time_us)
 			cpu_us += cfg->parent_cpu_time_us;
 		ctl->metrics.store.process_startup_time_cpu_us = cpu_us;
@@ -186,8 +186,8 @@ static int run(struct control *ctl)
 		if (api_server_attach(&ctl->api, &m->loop) < 0)
 			log_warn("api: the VM's event loop is full: the API stops serving");
 	}
-	if (ctl->timer_fd >= 0 && evloop_add(&m->loop, ctl->timer_fd, EPOLLIN, on_metrics_timer,
-					     ctl) < 0)
+	if (ctl->timer_fd >= 0 &&
+	    evloop_add(&m->loop, ctl->timer_fd, EPOLLIN, on_metrics_timer, ctl) < 0)
 		log_warn("metrics: the VM's event loop is full: no periodic flush");
 	int status = machine_run(m);
 	if (ctl->api_open)
@@ -266,8 +266,8 @@ int main(int argc, char **argv)
 		if (instance_start(&ctl.inst, err, sizeof(err)) < 0) {
 			if (ctl.backend.build_status == 0)
 				log_error("%s", err);
-			status = ctl.backend.build_status ? ctl.backend.build_status
-							  : EMBER_EXIT_CONFIG;
+			status =
+			    ctl.backend.build_status ? ctl.backend.build_status : EMBER_EXIT_CONFIG;
 		}
 	} else if (evloop_run(&ctl.preboot) < 0) {
 		status = EMBER_EXIT_HOST_ERROR;

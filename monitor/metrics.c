@@ -109,11 +109,10 @@ char *metrics_render(struct metrics *m, int commit)
 	GROUP("i8042", METRICS_I8042, d.i8042);
 	GROUP("uart", METRICS_UART, d.uart);
 	GROUP("entropy", METRICS_ENTROPY, d.entropy);
-	json_object_set_new(root, "boot_timer",
-			    json_pack("{s:I,s:I}", "guest_boot_time_us",
-				      (json_int_t)m->store.guest_boot_time_us,
-				      "boot_time_since_exec_us",
-				      (json_int_t)m->store.boot_time_since_exec_us));
+	json_object_set_new(
+	    root, "boot_timer",
+	    json_pack("{s:I,s:I}", "guest_boot_time_us", (json_int_t)m->store.guest_boot_time_us,
+		      "boot_time_since_exec_us", (json_int_t)m->store.boot_time_since_exec_us));
 	/* "vcpu" sums every vCPU, as Firecracker's; "vcpu_<n>" is each one. */
 	for (unsigned int i = 0; i < m->nvcpus; i++) {
 #define SUM(n) all.n += d.vcpu[i].n;

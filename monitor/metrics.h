@@ -23,35 +23,37 @@
 
 #define METRICS_API_SERVER(X) X(sync_response_fails) X(sync_vmm_send_timeout_count)
 #define METRICS_GET_API(X)                                                                         \
-	X(instance_info_count) X(machine_cfg_count) X(mmds_count) X(vmm_version_count)             \
-	    X(vm_config_count)
+	X(instance_info_count)                                                                     \
+	X(machine_cfg_count) X(mmds_count) X(vmm_version_count) X(vm_config_count)
 #define METRICS_PUT_API(X)                                                                         \
-	X(actions_count) X(actions_fails) X(boot_source_count) X(boot_source_fails)                \
-	    X(drive_count) X(drive_fails) X(logger_count) X(logger_fails) X(machine_cfg_count)     \
-		X(machine_cfg_fails) X(metrics_count) X(metrics_fails) X(network_count)            \
-		    X(network_fails) X(vsock_count) X(vsock_fails) X(entropy_count)                \
-			X(entropy_fails)
+	X(actions_count)                                                                           \
+	X(actions_fails) X(boot_source_count) X(boot_source_fails) X(drive_count) X(drive_fails)   \
+	    X(logger_count) X(logger_fails) X(machine_cfg_count) X(machine_cfg_fails)              \
+		X(metrics_count) X(metrics_fails) X(network_count) X(network_fails) X(vsock_count) \
+		    X(vsock_fails) X(entropy_count) X(entropy_fails)
 #define METRICS_PATCH_API(X)                                                                       \
-	X(drive_count) X(drive_fails) X(network_count) X(network_fails) X(machine_cfg_count)       \
-	    X(machine_cfg_fails) X(vm_count) X(vm_fails)
+	X(drive_count)                                                                             \
+	X(drive_fails) X(network_count) X(network_fails) X(machine_cfg_count) X(machine_cfg_fails) \
+	    X(vm_count) X(vm_fails)
 #define METRICS_LOGGER(X) X(missed_metrics_count) X(metrics_fails) X(missed_log_count) X(log_fails)
 #define METRICS_VMM(X)	  X(device_events) X(panic_count)
 #define METRICS_VCPU(X)                                                                            \
 	X(exit_io_in) X(exit_io_out) X(exit_mmio_read) X(exit_mmio_write) X(failures)
 #define METRICS_BLOCK(X)                                                                           \
-	X(activate_fails) X(cfg_fails) X(event_fails) X(execute_fails) X(flush_count)              \
-	    X(invalid_reqs_count) X(no_avail_buffer) X(queue_event_count)                          \
-		X(rate_limiter_event_count) X(read_bytes) X(read_count) X(update_count)            \
-		    X(update_fails) X(write_bytes) X(write_count)
+	X(activate_fails)                                                                          \
+	X(cfg_fails) X(event_fails) X(execute_fails) X(flush_count) X(invalid_reqs_count)          \
+	    X(no_avail_buffer) X(queue_event_count) X(rate_limiter_event_count) X(read_bytes)      \
+		X(read_count) X(update_count) X(update_fails) X(write_bytes) X(write_count)
 #define METRICS_I8042(X)                                                                           \
-	X(error_count) X(missed_read_count) X(missed_write_count) X(read_count) X(reset_count)     \
-	    X(write_count)
+	X(error_count)                                                                             \
+	X(missed_read_count) X(missed_write_count) X(read_count) X(reset_count) X(write_count)
 #define METRICS_UART(X)                                                                            \
-	X(error_count) X(flush_count) X(missed_read_count) X(missed_write_count) X(read_count)     \
-	    X(write_count)
+	X(error_count)                                                                             \
+	X(flush_count) X(missed_read_count) X(missed_write_count) X(read_count) X(write_count)
 #define METRICS_ENTROPY(X)                                                                         \
-	X(activate_fails) X(entropy_event_fails) X(entropy_event_count) X(entropy_bytes)           \
-	    X(host_rng_fails) X(entropy_rate_limiter_throttled) X(rate_limiter_event_count)
+	X(activate_fails)                                                                          \
+	X(entropy_event_fails) X(entropy_event_count) X(entropy_bytes) X(host_rng_fails)           \
+	    X(entropy_rate_limiter_throttled) X(rate_limiter_event_count)
 
 struct metrics_vcpu {
 	METRICS_VCPU(METRICS_FIELD)

@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/if_tun.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/mman.h>
 #include <termios.h>
 #include <unistd.h>
@@ -64,13 +66,23 @@ static const struct rule vmm[] = {
 	ANY(epoll_wait, "the event loop"),
 	ANY(epoll_pwait, "the event loop (glibc may use pwait)"),
 	ANY(epoll_ctl, "console and device fds leaving the loop"),
-	ANY(close, "teardown"),
+	ANY(close, "teardown, API connections closing"),
+	ANY(accept4, "API connections (the API serves from the VMM loop after boot)"),
 	ANY(fstat, "stdio"),
 	ANY(newfstatat, "stdio"),
 	ANY(preadv, "virtio-blk reads into guest memory"),
 	ANY(pwritev, "virtio-blk writes from guest memory"),
 	ANY(fdatasync, "virtio-blk FLUSH"),
 	ANY(getrandom, "virtio-rng"),
+	ANY(readv, "virtio-net: tap to guest memory; vsock"),
+	ANY(writev, "virtio-net: guest memory to tap"),
+	IOCTL(TUNSETOFFLOAD, "virtio-net: the offloads the driver acked"),
+	ARG(socket, SCMP_A0(SCMP_CMP_EQ, AF_UNIX), "virtio-vsock: guest connects to UDS_PATH_PORT"),
+	ANY(connect, "virtio-vsock: guest-initiated connections"),
+	ANY(sendmsg, "virtio-vsock: data to host sockets"),
+	ANY(recvmsg, "virtio-vsock: data from host sockets"),
+	ANY(shutdown, "virtio-vsock: half-close"),
+	ANY(timerfd_settime, "virtio-vsock: connection timeouts"),
 	ANY(io_uring_enter, "virtio-blk io_uring engine"),
 	IOCTL(KVM_SIGNAL_MSI, "serial input interrupt through the IOAPIC"),
 	IOCTL(KVM_SET_GSI_ROUTING, "IOAPIC route updates"),
@@ -89,6 +101,9 @@ static const struct rule vcpu[] = {
 	ANY(preadv, "virtio-blk, as above"),
 	ANY(fdatasync, "virtio-blk, as above"),
 	ANY(getrandom, "virtio-rng, as above"),
+	ANY(readv, "virtio-net, as above"),
+	ANY(writev, "virtio-net, as above"),
+	IOCTL(TUNSETOFFLOAD, "virtio-net, as above"),
 	ANY(io_uring_enter, "a guest reset of an io_uring disk waits for its requests"),
 	END,
 };

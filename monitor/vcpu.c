@@ -302,15 +302,16 @@ static void *vcpu_thread(void *arg)
 	sigaddset(&unblock, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &unblock, NULL);
 	if (vcpu->vm->seccomp) {
-		int ret = seccomp_install(SECCOMP_THREAD_VCPU);
+		int ret = seccomp_install(SECCOMP_THREAD_VCPU, vcpu->vm->user_filter);
 		if (ret < 0) {
 			log_error_errno(-ret, "vcpu%u: seccomp filter", vcpu->index);
 			vm_request_stop(vcpu->vm, EMBER_EXIT_HOST_ERROR);
+			vm_vcpu_thread_ended(vcpu->vm);
 			return NULL;
 		}
 	}
 
-	while (!vm_is_stopping(vcpu->vm)) {
+	while (vm_vcpu_gate(vcpu->vm)) {
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				vcpu->run->immediate_exit = 0;
@@ -323,6 +324,7 @@ static void *vcpu_thread(void *arg)
 		if (!dispatch(vcpu))
 			break;
 	}
+	vm_vcpu_thread_ended(vcpu->vm);
 	return NULL;
 }
 
@@ -335,12 +337,20 @@ int vcpu_start(struct vcpu *vcpu)
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(VCPU_KICK_SIGNAL, &sa, NULL) < 0)
 		return -errno;
+	vm_vcpu_thread_started(vcpu->vm);
+	/*
+	 * Under the VM lock, so a kick never sees the thread running without
+	 * its pthread_t: a vCPU blocked in KVM_RUN only leaves on the signal.
+	 */
+	pthread_mutex_lock(&vcpu->vm->lock);
 	ret = pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu);
+	vcpu->started = ret == 0;
+	pthread_mutex_unlock(&vcpu->vm->lock);
 	if (ret != 0) {
+		vm_vcpu_thread_ended(vcpu->vm);
 		log_error_errno(ret, "vcpu%u: pthread_create", vcpu->index);
 		return -ret;
 	}
-	vcpu->started = true;
 	return 0;
 }
 
@@ -349,15 +359,23 @@ void vcpu_kick(struct vcpu *vcpu)
 	if (vcpu == NULL)
 		return;
 	__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	pthread_mutex_lock(&vcpu->vm->lock);
 	if (vcpu->started)
 		pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
+	pthread_mutex_unlock(&vcpu->vm->lock);
 }
 
 void vcpu_join(struct vcpu *vcpu)
 {
-	if (vcpu->started)
-		pthread_join(vcpu->thread, NULL);
+	pthread_mutex_lock(&vcpu->vm->lock);
+	bool started = vcpu->started;
+	pthread_mutex_unlock(&vcpu->vm->lock);
+	if (!started)
+		return;
+	pthread_join(vcpu->thread, NULL);
+	pthread_mutex_lock(&vcpu->vm->lock);
 	vcpu->started = false;
+	pthread_mutex_unlock(&vcpu->vm->lock);
 }
 
 void vcpu_destroy(struct vcpu *vcpu)

@@ -152,6 +152,7 @@ int vm_create(struct vm *vm, uint64_t mem_bytes)
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm_fd = vm->vm_fd = vm->stop_fd = -1;
 	pthread_mutex_init(&vm->lock, NULL);
+	pthread_cond_init(&vm->cond, NULL);
 	pthread_mutex_init(&vm->route_lock, NULL);
 
 	vm->kvm_fd = open(KVM_DEVICE, O_RDWR | O_CLOEXEC);
@@ -211,6 +212,7 @@ void vm_destroy(struct vm *vm)
 		close(vm->kvm_fd);
 	vm->stop_fd = vm->vm_fd = vm->kvm_fd = -1;
 	pthread_mutex_destroy(&vm->lock);
+	pthread_cond_destroy(&vm->cond);
 	pthread_mutex_destroy(&vm->route_lock);
 }
 
@@ -223,6 +225,7 @@ void vm_request_stop(struct vm *vm, int status)
 	if (first) {
 		vm->stopping = true;
 		vm->exit_status = status;
+		pthread_cond_broadcast(&vm->cond); /* parked vCPUs and pausers */
 	}
 	pthread_mutex_unlock(&vm->lock);
 	if (!first)
@@ -243,6 +246,63 @@ bool vm_is_stopping(struct vm *vm)
 	stopping = vm->stopping;
 	pthread_mutex_unlock(&vm->lock);
 	return stopping;
+}
+
+int vm_pause(struct vm *vm)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&vm->lock);
+	vm->paused = true;
+	pthread_mutex_unlock(&vm->lock);
+	for (unsigned int i = 0; i < vm->nvcpus; i++)
+		vcpu_kick(vm->vcpus[i]);
+	pthread_mutex_lock(&vm->lock);
+	while (!vm->stopping && vm->parked < vm->running_threads)
+		pthread_cond_wait(&vm->cond, &vm->lock);
+	if (vm->stopping)
+		ret = -ESHUTDOWN;
+	pthread_mutex_unlock(&vm->lock);
+	return ret;
+}
+
+void vm_resume(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->paused = false;
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+}
+
+bool vm_vcpu_gate(struct vm *vm)
+{
+	bool run;
+
+	pthread_mutex_lock(&vm->lock);
+	while (vm->paused && !vm->stopping) {
+		vm->parked++;
+		pthread_cond_broadcast(&vm->cond); /* tell the pauser */
+		pthread_cond_wait(&vm->cond, &vm->lock);
+		vm->parked--;
+	}
+	run = !vm->stopping;
+	pthread_mutex_unlock(&vm->lock);
+	return run;
+}
+
+void vm_vcpu_thread_started(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->running_threads++;
+	pthread_mutex_unlock(&vm->lock);
+}
+
+void vm_vcpu_thread_ended(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->running_threads--;
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
 }
 
 int vm_signal_msi(struct vm *vm, uint64_t address, uint32_t data)

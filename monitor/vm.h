@@ -22,6 +22,7 @@
 #define VM_IOAPIC_PINS 24
 
 struct ioapic;
+struct seccomp_prog;
 struct vcpu;
 
 struct vm {
@@ -42,11 +43,16 @@ struct vm {
 	unsigned int nvcpus;
 	struct vcpu *vcpus[VM_MAX_VCPUS];
 	bool seccomp; /* each thread confines itself before it runs */
+	const struct seccomp_prog *user_filter; /* --seccomp-filter, or NULL */
 
-	/* Run state, guarded by lock. */
+	/* Run state, guarded by lock; cond wakes parked vCPUs and pausers. */
 	pthread_mutex_t lock;
+	pthread_cond_t cond;
 	bool stopping;
 	int exit_status;
+	bool paused;	     /* vCPUs must stay out of KVM_RUN */
+	unsigned int parked; /* vCPU threads waiting because of paused */
+	unsigned int running_threads; /* vCPU threads started and not yet ended */
 	int stop_fd; /* eventfd, readable once the VM is stopping */
 
 	/*
@@ -85,6 +91,26 @@ void vm_request_stop(struct vm *vm, int status);
 
 /* vm_is_stopping: whether vm_request_stop has been called. */
 bool vm_is_stopping(struct vm *vm);
+
+/*
+ * vm_pause: take every vCPU out of KVM_RUN and keep it parked; returns when
+ * all running vCPU threads are parked (or the VM is stopping). Call from
+ * the VMM thread. Returns 0, or -ESHUTDOWN when the VM is stopping.
+ */
+int vm_pause(struct vm *vm);
+
+/* vm_resume: let parked vCPUs run again. */
+void vm_resume(struct vm *vm);
+
+/*
+ * vm_vcpu_gate: called by a vCPU thread before each KVM_RUN; parks while
+ * the VM is paused. Returns false when the thread must end (stopping).
+ */
+bool vm_vcpu_gate(struct vm *vm);
+
+/* vm_vcpu_thread_started / _ended: a vCPU thread's life, for vm_pause. */
+void vm_vcpu_thread_started(struct vm *vm);
+void vm_vcpu_thread_ended(struct vm *vm);
 
 /* vm_signal_msi: inject one MSI (address, data) through KVM_SIGNAL_MSI. */
 int vm_signal_msi(struct vm *vm, uint64_t address, uint32_t data);

@@ -28,7 +28,8 @@ $(eval $(call unit_test,serial,serial))
 $(eval $(call unit_test,ioapic,ioapic bus log))
 $(eval $(call unit_test,x86_cpu,x86_cpu))
 $(eval $(call unit_test,bus,bus))
-$(eval $(call unit_test,seccomp,seccomp))
+$(eval $(call unit_test,seccomp,seccomp log))
+$(eval $(call unit_test,i8042,i8042 bus log))
 
 # virtio/: the transport, the queue and the devices over malloc'd guest RAM.
 # vq_builder.o needs libvirtio after it, hence the library again in LDLIBS.
@@ -39,8 +40,21 @@ $(eval $(call unit_test,virtio_blk,log))
 $(eval $(call unit_test,virtio_rng,log))
 $(O)/tests/unit/test_virtio_queue $(O)/tests/unit/test_virtio_mmio \
 $(O)/tests/unit/test_virtio_blk $(O)/tests/unit/test_virtio_rng: $(O)/tests/unit/vq_builder.o
+$(eval $(call unit_test,virtio_vsock,log))
+$(O)/tests/unit/test_virtio_vsock: $(O)/tests/unit/vq_builder.o
 $(O)/tests/unit/test_virtio_%: TEST_LDLIBS = $(VIRTIO_TEST_LDLIBS)
+$(eval $(call unit_test,virtio_net,log))
+$(O)/tests/unit/test_virtio_net: $(O)/tests/unit/vq_builder.o
 DEPS += $(O)/tests/unit/vq_builder.d
+
+$(eval $(call unit_test,config_json,config_json config log))
+$(O)/tests/unit/test_config_json: TEST_LDLIBS += -ljansson
+
+$(eval $(call unit_test,api_routes,api_routes instance config_json config logger metrics log))
+$(O)/tests/unit/test_api_routes: TEST_LDLIBS += -ljansson
+
+$(eval $(call unit_test,api_http,api evloop config_json config log))
+$(O)/tests/unit/test_api_http: TEST_LDLIBS += -lhttp_parser -ljansson
 
 # Keep this last: its prerequisites are the TEST_BINS known at this point.
 .PHONY: unit-test

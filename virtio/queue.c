@@ -298,6 +298,30 @@ void vq_push(struct virtq *q, const struct virtq_chain *chain, uint32_t written)
 	__atomic_store_n(used_idx_ptr(q), q->used_idx, __ATOMIC_RELEASE);
 }
 
+int vq_fill(struct virtq *q, const struct virtq_chain *chain, uint32_t written, uint16_t n)
+{
+	uint32_t *elem;
+	uint16_t at = (uint16_t)(q->used_idx + n);
+
+	if (!q->ready || chain->epoch != q->epoch)
+		return -ESTALE;
+	if (written > chain->write_len)
+		written = (uint32_t)chain->write_len;
+	elem = (uint32_t *)(void *)(q->used + 4 + 8 * (uint64_t)(at % q->size));
+	__atomic_store_n(&elem[0], chain->head, __ATOMIC_RELAXED);
+	__atomic_store_n(&elem[1], written, __ATOMIC_RELAXED);
+	return 0;
+}
+
+void vq_flush(struct virtq *q, uint16_t count)
+{
+	if (!q->ready || count == 0)
+		return;
+	q->used_idx = (uint16_t)(q->used_idx + count);
+	/* Every element filled must be visible before the index that publishes them. */
+	__atomic_store_n(used_idx_ptr(q), q->used_idx, __ATOMIC_RELEASE);
+}
+
 bool vq_should_signal(struct virtq *q)
 {
 	uint16_t old = q->signalled_used, now = q->used_idx, event;

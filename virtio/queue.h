@@ -147,6 +147,20 @@ int vq_pop(struct virtq *q, struct virtq_chain *chain);
 void vq_push(struct virtq *q, const struct virtq_chain *chain, uint32_t written);
 
 /*
+ * vq_fill / vq_flush: vq_push in two steps, for a device that returns
+ * several chains as one unit (virtio-net's mergeable receive buffers, 5.1.6.4:
+ * the driver must never see the first buffer of a frame before the rest).
+ * vq_fill writes (chain)'s used element (written clamped to its write_len) as
+ * the (n)th unpublished one, n counting from 0 since the last vq_flush /
+ * vq_push; vq_flush(count) then publishes the (count) filled elements with one
+ * release store of used->idx. vq_fill returns 0, or -ESTALE when the queue is
+ * not ready or the chain is from an earlier epoch (nothing written: leave it
+ * out of the count). Do not call vq_push between the two.
+ */
+int vq_fill(struct virtq *q, const struct virtq_chain *chain, uint32_t written, uint16_t n);
+void vq_flush(struct virtq *q, uint16_t count);
+
+/*
  * vq_should_signal: true when the driver wants an interrupt for what was
  * pushed since the last call (EVENT_IDX: used_event crossed; otherwise unless
  * VIRTQ_AVAIL_F_NO_INTERRUPT). False when nothing new was pushed.

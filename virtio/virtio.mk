@@ -4,3 +4,5 @@ VIRTIO_SRCS += virtio/queue.c
 VIRTIO_SRCS += virtio/mmio.c
 VIRTIO_SRCS += virtio/blk.c
 VIRTIO_SRCS += virtio/rng.c
+VIRTIO_SRCS += virtio/net.c
+VIRTIO_SRCS += virtio/vsock.c

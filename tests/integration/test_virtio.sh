@@ -154,4 +154,31 @@ test_no_seccomp_warns() {
 	expect_err_re 'seccomp filters are off \(--no-seccomp\)'
 }
 
+# bpf_file PATH KILL_NR: a raw filter that kills syscall KILL_NR and allows the rest.
+bpf_file() {
+	python3 - "$1" "$2" <<'PY'
+import struct, sys
+nr = int(sys.argv[2])
+insns = [(0x20, 0, 0, 0),              # ld [nr]
+         (0x15, 0, 1, nr),             # jeq nr
+         (0x06, 0, 0, 0x80000000),     # ret KILL_PROCESS
+         (0x06, 0, 0, 0x7fff0000)]     # ret ALLOW
+open(sys.argv[1], 'wb').write(b''.join(struct.pack('<HBBI', *i) for i in insns))
+PY
+}
+
+test_user_seccomp_filter_replaces_ours() {
+	need_kvm || return
+	bpf_file "$TMP/allow.bpf" 110 # getppid: never called
+	ember_run --kernel "$PROBE" --seccomp-filter "$TMP/allow.bpf" -- exit=6
+	expect_rc 6
+	bpf_file "$TMP/noioctl.bpf" 16 # ioctl: KVM_RUN dies, so the filter is live
+	ember_run --kernel "$PROBE" --seccomp-filter "$TMP/noioctl.bpf" -- exit=0
+	expect_rc 159 # 128 + SIGSYS
+	head -c 12 /dev/zero >"$TMP/bad.bpf"
+	ember_run --kernel "$PROBE" --seccomp-filter "$TMP/bad.bpf"
+	expect_rc 125
+	expect_err_re 'seccomp-filter'
+}
+
 run_tests "${1:-}"

@@ -175,6 +175,62 @@ static void test_cmdline_limit(void **state)
 	assert_int_equal(config_cmdline(&cfg, NULL, out, sizeof(out)), -E2BIG);
 }
 
+static void test_net_and_vsock_specs(void **state)
+{
+	(void)state;
+	struct net_config net;
+	struct vsock_config vs;
+	char ok1[] = "tap0", ok2[] = "tap1,mac=02:AB:cd:00:11:ff";
+	char bad1[] = "", bad2[] = "tap0,mac=02:ab:cd:00:11", bad3[] = "tap0,mac=02:ab:cd:00:11:zz";
+	char bad4[] = "tap0,ro", bad5[] = "tap0,mac=02:ab:cd:00:11:ff:00";
+
+	assert_int_equal(config_parse_net(ok1, &net), 0);
+	assert_string_equal(net.host_dev_name, "tap0");
+	assert_false(net.has_mac);
+	assert_int_equal(config_parse_net(ok2, &net), 0);
+	assert_true(net.has_mac);
+	assert_int_equal(net.guest_mac[0], 0x02);
+	assert_int_equal(net.guest_mac[1], 0xab);
+	assert_int_equal(net.guest_mac[5], 0xff);
+	assert_int_equal(config_parse_net(bad1, &net), -EINVAL);
+	assert_int_equal(config_parse_net(bad2, &net), -EINVAL);
+	assert_int_equal(config_parse_net(bad3, &net), -EINVAL);
+	assert_int_equal(config_parse_net(bad4, &net), -EINVAL);
+	assert_int_equal(config_parse_net(bad5, &net), -EINVAL);
+
+	char v1[] = "3,/tmp/v.sock", v2[] = "2,/tmp/v.sock", v3[] = "x,/tmp/v", v4[] = "5",
+	     v5[] = "5,", v6[] = "4294967295,/tmp/v";
+	assert_int_equal(config_parse_vsock(v1, &vs), 0);
+	assert_true(vs.enabled);
+	assert_int_equal(vs.guest_cid, 3);
+	assert_string_equal(vs.uds_path, "/tmp/v.sock");
+	assert_int_equal(config_parse_vsock(v2, &vs), -EINVAL); /* 2 is the host */
+	assert_int_equal(config_parse_vsock(v3, &vs), -EINVAL);
+	assert_int_equal(config_parse_vsock(v4, &vs), -EINVAL);
+	assert_int_equal(config_parse_vsock(v5, &vs), -EINVAL);
+	assert_int_equal(config_parse_vsock(v6, &vs), -EINVAL);
+}
+
+static void test_device_limit(void **state)
+{
+	(void)state;
+	struct vm_config cfg;
+	char *argv[2 + 2 * (CONFIG_MAX_DEVICES + 1) + 1];
+	static char paths[CONFIG_MAX_DEVICES + 1][8]; /* --disk splits its value in place */
+	int argc = 0;
+
+	argv[argc++] = "ember";
+	argv[argc++] = "--kernel=k";
+	for (int i = 0; i <= CONFIG_MAX_DEVICES; i++) {
+		argv[argc++] = "--disk";
+		memcpy(paths[i], "d.img", sizeof("d.img"));
+		argv[argc++] = paths[i];
+	}
+	argv[argc] = NULL;
+	assert_int_equal(parse(&cfg, argv, argc), CONFIG_INVALID);
+	assert_int_equal(cfg.ndisks, CONFIG_MAX_DEVICES);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -187,6 +243,8 @@ int main(void)
 	    cmocka_unit_test(test_cmdline_quotes_guest_args),
 	    cmocka_unit_test(test_cmdline_extra_and_replaced),
 	    cmocka_unit_test(test_cmdline_limit),
+	    cmocka_unit_test(test_net_and_vsock_specs),
+	    cmocka_unit_test(test_device_limit),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

@@ -1,0 +1,360 @@
+// SPDX-License-Identifier: Apache-2.0
+/* test_api_http.c: the HTTP/1.1 server over a real Unix socket: framing, limits, errors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "log.h"
+
+#define MAX_PAYLOAD 100
+
+static char dir[64], sock[128];
+static struct api_server srv;
+static struct evloop loop;
+static int timer_fd;
+static int handled;
+
+/* echo: answers 200 {"m":"PUT","p":"/x","n":LEN}, or 204 for /empty. */
+static void echo(void *opaque, const struct api_request *req, struct api_response *resp)
+{
+	(void)opaque;
+	handled++;
+	if (strcmp(req->path, "/empty") == 0) {
+		resp->status = 204;
+		resp->body = NULL;
+		return;
+	}
+	resp->status = 200;
+	resp->body = malloc(256);
+	snprintf(resp->body, 256, "{\"m\":\"%s\",\"p\":\"%s\",\"n\":%zu}", req->method_name,
+		 req->path, req->body_len);
+}
+
+static void on_timer(void *opaque, int fd, uint32_t events)
+{
+	uint64_t n;
+	(void)opaque;
+	(void)events;
+	if (read(fd, &n, sizeof(n)) < 0)
+		return;
+	evloop_stop(&loop);
+}
+
+/* pump: run the server's loop for a moment. */
+static void pump(void)
+{
+	struct itimerspec t = {.it_value = {0, 30 * 1000 * 1000}};
+	timerfd_settime(timer_fd, 0, &t, NULL);
+	loop.done = false;
+	evloop_run(&loop);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	strcpy(dir, "/tmp/ember-http.XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(sock, sizeof(sock), "%s/api.sock", dir);
+	handled = 0;
+	if (api_server_open(&srv, sock, MAX_PAYLOAD, echo, NULL) < 0)
+		return -1;
+	if (evloop_init(&loop) < 0)
+		return -1;
+	timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
+	evloop_add(&loop, timer_fd, EPOLLIN, on_timer, NULL);
+	return api_server_attach(&srv, &loop);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	api_server_close(&srv, true);
+	evloop_destroy(&loop);
+	close(timer_fd);
+	rmdir(dir);
+	return 0;
+}
+
+static int client(void)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	strcpy(a.sun_path, sock);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
+}
+
+static void send_all(int fd, const char *s, size_t n)
+{
+	assert_int_equal(write(fd, s, n), (ssize_t)n);
+}
+
+/* recv_now: what the server has sent so far (after pumping). */
+static size_t recv_now(int fd, char *buf, size_t size)
+{
+	size_t got = 0;
+
+	pump();
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, 0) <= 0 || got + 1 >= size)
+			break;
+		ssize_t n = read(fd, buf + got, size - 1 - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	return got;
+}
+
+/* closed: the server closed (fd). */
+static bool closed(int fd)
+{
+	char c;
+	pump();
+	return read(fd, &c, 1) == 0;
+}
+
+static void test_get_keep_alive(void **state)
+{
+	(void)state;
+	char buf[2048];
+	int fd = client();
+
+	send_all(fd, "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n", 35);
+	recv_now(fd, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "HTTP/1.1 200 OK\r\n"));
+	assert_non_null(strstr(buf, "Content-Type: application/json\r\n"));
+	assert_non_null(strstr(buf, "Connection: keep-alive\r\n"));
+	assert_non_null(strstr(buf, "\r\n\r\n{\"m\":\"GET\",\"p\":\"/\",\"n\":0}"));
+	/* Same connection, a second request with a body and a query. */
+	const char *put = "PUT /machine-config?x=1 HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello";
+	send_all(fd, put, strlen(put));
+	recv_now(fd, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "{\"m\":\"PUT\",\"p\":\"/machine-config\",\"n\":5}"));
+	assert_int_equal(handled, 2);
+	close(fd);
+}
+
+static void test_pipelined_in_order(void **state)
+{
+	(void)state;
+	char buf[2048];
+	int fd = client();
+	const char *two = "GET /a HTTP/1.1\r\n\r\nPATCH /b HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}"
+			  "GET /empty HTTP/1.1\r\n\r\n";
+
+	send_all(fd, two, strlen(two));
+	recv_now(fd, buf, sizeof(buf));
+	char *a = strstr(buf, "\"p\":\"/a\"");
+	char *b = strstr(buf, "\"p\":\"/b\"");
+	char *c = strstr(buf, "HTTP/1.1 204 No Content\r\n");
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(c);
+	assert_true(a < b && b < c);
+	/* 204 carries no body and no Content-Length. */
+	assert_null(strstr(c, "Content-Length"));
+	close(fd);
+}
+
+static void test_split_request(void **state)
+{
+	(void)state;
+	char buf[2048];
+	int fd = client();
+	const char *req = "PUT /x HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc";
+
+	for (size_t i = 0; i < strlen(req); i += 7) {
+		size_t n = strlen(req) - i < 7 ? strlen(req) - i : 7;
+		send_all(fd, req + i, n);
+		pump();
+	}
+	recv_now(fd, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "\"n\":3"));
+	assert_int_equal(handled, 1);
+	close(fd);
+}
+
+static void test_payload_limit(void **state)
+{
+	(void)state;
+	char buf[2048], req[512], body[MAX_PAYLOAD + 2];
+	int fd = client();
+
+	memset(body, 'a', sizeof(body));
+	body[MAX_PAYLOAD] = '\0';
+	snprintf(req, sizeof(req), "PUT /x HTTP/1.1\r\nContent-Length: %d\r\n\r\n%s", MAX_PAYLOAD,
+		 body);
+	send_all(fd, req, strlen(req));
+	recv_now(fd, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "\"n\":100"));
+	close(fd);
+
+	fd = client();
+	body[MAX_PAYLOAD] = 'a';
+	body[MAX_PAYLOAD + 1] = '\0';
+	snprintf(req, sizeof(req), "PUT /x HTTP/1.1\r\nContent-Length: %d\r\n\r\n%s",
+		 MAX_PAYLOAD + 1, body);
+	send_all(fd, req, strlen(req));
+	recv_now(fd, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "HTTP/1.1 400 Bad Request\r\n"));
+	assert_non_null(strstr(buf, "{\"fault_message\":\"the request body is larger than the "
+				    "limit of 100 bytes (--http-api-max-payload-size)\"}"));
+	assert_non_null(strstr(buf, "Connection: close\r\n"));
+	assert_true(closed(fd));
+	close(fd);
+	assert_int_equal(handled, 1);
+}
+
+static void test_chunked_limit(void **state)
+{
+	(void)state;
+	char buf[2048];
+	int fd = client();
+	const char *ok =
+	    "PUT /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
+
+	send_all(fd, ok, strlen(ok));
+	recv_now(fd, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "\"n\":5"));
+	/* Chunks past the limit are refused as they arrive. */
+	const char *big =
+	    "PUT /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "40\r\n0123456789012345678901234567890123456789012345678901234567890123\r\n"
+	    "40\r\n0123456789012345678901234567890123456789012345678901234567890123\r\n";
+	send_all(fd, big, strlen(big));
+	recv_now(fd, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "larger than the limit"));
+	close(fd);
+}
+
+static void test_malformed(void **state)
+{
+	(void)state;
+	char buf[4096], req[4096];
+	int fd = client();
+
+	send_all(fd, "GARBAGE\r\n\r\n", 11);
+	recv_now(fd, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "HTTP/1.1 400 Bad Request\r\n"));
+	assert_non_null(strstr(buf, "{\"fault_message\":\"malformed HTTP request: "));
+	assert_true(closed(fd));
+	close(fd);
+
+	fd = client();
+	send_all(fd, "PUT /x HTTP/1.1\r\nContent-Length: abc\r\n\r\n", 40);
+	recv_now(fd, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "400 Bad Request"));
+	close(fd);
+
+	fd = client();
+	memset(req, 0, sizeof(req));
+	strcpy(req, "GET /");
+	memset(req + 5, 'a', 3000);
+	strcat(req, " HTTP/1.1\r\n\r\n");
+	send_all(fd, req, strlen(req));
+	recv_now(fd, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "the request URL is longer than 2048 bytes"));
+	close(fd);
+	assert_int_equal(handled, 0);
+}
+
+static void test_connection_close(void **state)
+{
+	(void)state;
+	char buf[2048];
+	int fd = client();
+
+	send_all(fd, "GET / HTTP/1.1\r\nConnection: close\r\n\r\n", 38);
+	recv_now(fd, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "Connection: close\r\n"));
+	assert_true(closed(fd));
+	close(fd);
+	/* HTTP/1.0 without keep-alive closes too. */
+	fd = client();
+	send_all(fd, "GET / HTTP/1.0\r\n\r\n", 18);
+	recv_now(fd, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "200 OK"));
+	assert_true(closed(fd));
+	close(fd);
+}
+
+static void test_expect_continue(void **state)
+{
+	(void)state;
+	char buf[2048];
+	int fd = client();
+
+	send_all(fd, "PUT /x HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n", 61);
+	recv_now(fd, buf, sizeof(buf));
+	assert_string_equal(buf, "HTTP/1.1 100 Continue\r\n\r\n");
+	send_all(fd, "{}", 2);
+	recv_now(fd, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "\"n\":2"));
+	close(fd);
+}
+
+static void test_connection_limit(void **state)
+{
+	(void)state;
+	int fds[API_MAX_CONNS + 1];
+	char buf[512];
+
+	for (int i = 0; i <= API_MAX_CONNS; i++) {
+		fds[i] = client();
+		pump();
+	}
+	/* The one past the limit is closed; the others still answer. */
+	assert_true(closed(fds[API_MAX_CONNS]));
+	send_all(fds[0], "GET / HTTP/1.1\r\n\r\n", 18);
+	recv_now(fds[0], buf, sizeof(buf));
+	assert_non_null(strstr(buf, "200 OK"));
+	for (int i = 0; i <= API_MAX_CONNS; i++)
+		close(fds[i]);
+	pump();
+	/* Closed connections free their slots. */
+	int fd = client();
+	send_all(fd, "GET / HTTP/1.1\r\n\r\n", 18);
+	recv_now(fd, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "200 OK"));
+	close(fd);
+}
+
+static void test_socket_in_use(void **state)
+{
+	(void)state;
+	struct api_server other;
+
+	log_set_level(LOG_ERROR);
+	assert_int_equal(api_server_open(&other, sock, 10, echo, NULL), -EADDRINUSE);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+	    T(test_get_keep_alive),   T(test_pipelined_in_order), T(test_split_request),
+	    T(test_payload_limit),    T(test_chunked_limit),	  T(test_malformed),
+	    T(test_connection_close), T(test_expect_continue),	  T(test_connection_limit),
+	    T(test_socket_in_use),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,782 @@
+// SPDX-License-Identifier: Apache-2.0
+/* net.c: virtio-net over a tap, frames moved with readv/writev straight to guest memory. */
+#include "net.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "mmio.h"
+#include "queue.h"
+
+_Static_assert(sizeof(struct virtio_net_config_space) == 8, "virtio-net config layout (5.1.4)");
+
+/* Firecracker's offer: checksums and segmentation both ways, mergeable buffers, MAC. */
+#define NET_FEATURES                                                                               \
+	(VIRTIO_BIT(VIRTIO_NET_F_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) |                     \
+	 VIRTIO_BIT(VIRTIO_NET_F_MAC) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4) |                      \
+	 VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO6) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_UFO) |                \
+	 VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4) | VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO6) |                 \
+	 VIRTIO_BIT(VIRTIO_NET_F_HOST_UFO) | VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF) |                  \
+	 VIRTIO_BIT(VIRTIO_NET_F_STATUS))
+
+/*
+ * Receive chains held at once: with mergeable buffers a frame may need
+ * NET_BUF_MAX / 1536 = 43 of Linux's smallest; held chains cost 4 KiB each.
+ */
+#define RX_HELD	  64
+#define RX_BUDGET 256  /* frames per wakeup before resuming through the kick */
+#define TX_BUDGET 256  /* chains per wakeup, likewise */
+#define RX_IOV	  1024 /* UIO_MAXIOV: most iovecs one readv takes */
+
+/* epoll tags in the device's own set. */
+#define TAG_TAP	 0
+#define TAG_KICK 1
+
+/* Guest and host problems, each logged once per device and counted. */
+enum net_error {
+	ERR_TX_WRITABLE, /* transmit chain with a device-writable descriptor */
+	ERR_TX_LENGTH,	 /* header shorter than 12 bytes, frame too short or long */
+	ERR_TX_OFFLOAD,	 /* header asks for an offload not negotiated */
+	ERR_TX_IO,	 /* writev to the tap failed */
+	ERR_RX_SMALL,	 /* receive chain with fewer than 12 writable bytes */
+	ERR_RX_FIT,	 /* frame larger than the buffers the driver gave */
+	ERR_RX_OFFLOAD,	 /* frame from the tap with offloads the driver lacks */
+	ERR_RX_IO,	 /* readv from the tap failed */
+	ERR_OFFLOAD_SET, /* TUNSETOFFLOAD failed */
+};
+
+struct net {
+	char *name; /* the tap's, for logs */
+	int fd;	    /* the tap (or a test's socket) */
+	int epfd;   /* ops->event_fd: tap (edge-triggered) and kick */
+	int kick;   /* eventfd: work left over after a wakeup's budget */
+	bool is_tap;
+	bool gone;	/* the tap is unusable: not watched, link down */
+	bool tap_ready; /* an edge came since the tap last said EAGAIN */
+	struct virtio_net_config_space cfg;
+	struct virtio_mmio_dev *t; /* set between activate and reset */
+	uint64_t acked;		   /* driver features, while active */
+	unsigned int offloads;	   /* TUN_F_* for (acked) */
+	bool offloads_dirty;	   /* TUNSETOFFLOAD still to be done (VMM thread) */
+	bool tx_more;		   /* transmit budget ran out: resume on the kick */
+	uint32_t logged;
+	struct net_stats st;
+
+	/* Receive chains popped and held, oldest first, a ring of RX_HELD. */
+	struct virtq_chain *held;
+	unsigned int held_first, held_n;
+	uint64_t held_bytes; /* writable bytes in them */
+	uint8_t *bounce;     /* NET_BUF_MAX: a frame read when the chains held were too few */
+	uint32_t pending;    /* its length; 0: none */
+	struct iovec rx_iov[RX_IOV];
+
+	struct virtq_chain tx;
+	struct iovec tx_iov[VIRTQ_MAX_SIZE + 1];
+};
+
+static void note(struct net *n, enum net_error kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void note(struct net *n, enum net_error kind, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	n->st.errors++;
+	if (n->logged & (1u << kind))
+		return;
+	n->logged |= 1u << kind;
+	va_start(ap, fmt);
+	/* clang-analyzer 14 loses va_start when it inlines this into a caller. */
+	vsnprintf(msg, sizeof(msg), fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
+	va_end(ap);
+	log_warn("virtio-net: %s: %s (further errors of this kind not logged)", n->name, msg);
+}
+
+static bool has(uint64_t features, unsigned int bit)
+{
+	return features & VIRTIO_BIT(bit);
+}
+
+/* kick: make the device's event fd readable again to finish leftover work. */
+static void kick(struct net *n)
+{
+	uint64_t one = 1;
+
+	if (write(n->kick, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_warn_errno(errno, "virtio-net: %s: kick eventfd", n->name);
+}
+
+/* tap_gone: the interface vanished (or the fd broke): stop watching, link down. */
+static void tap_gone(struct net *n, int err, const char *what)
+{
+	if (n->gone)
+		return;
+	n->gone = true;
+	n->st.tap_gone = true;
+	n->tap_ready = false;
+	if (err != 0)
+		log_error_errno(err, "virtio-net: %s: %s: tap unusable, link down", n->name, what);
+	else
+		log_error("virtio-net: %s: %s: tap unusable, link down", n->name, what);
+	/* Edge-triggered: its EPOLLERR came once; no need to unwatch it (no epoll_ctl here). */
+	n->cfg.status = 0;
+	if (n->t != NULL)
+		virtio_mmio_config_changed(n->t);
+}
+
+/* dead_errno: errors after which the tap will not work again (interface deleted). */
+static bool dead_errno(int e)
+{
+	return e == EBADFD || e == ENODEV || e == ENXIO || e == EBADF;
+}
+
+/*
+ * hdr_ok: the offloads header (h) asks for were negotiated for that direction
+ * (rx: GUEST_*, tx: CSUM and HOST_*), 5.1.6.2 and 5.1.6.4. ECN is never offered.
+ */
+static bool hdr_ok(const uint8_t *h, uint64_t acked, bool rx)
+{
+	uint8_t flags = h[VIRTIO_NET_HDR_OFF_FLAGS], gso = h[VIRTIO_NET_HDR_OFF_GSO_TYPE];
+	uint8_t allowed = VIRTIO_NET_HDR_F_NEEDS_CSUM | (rx ? VIRTIO_NET_HDR_F_DATA_VALID : 0);
+
+	if (flags & ~allowed)
+		return false;
+	if ((flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
+	    !has(acked, rx ? VIRTIO_NET_F_GUEST_CSUM : VIRTIO_NET_F_CSUM))
+		return false;
+	switch (gso) {
+	case VIRTIO_NET_HDR_GSO_NONE:
+		return true;
+	case VIRTIO_NET_HDR_GSO_TCPV4:
+		return has(acked, rx ? VIRTIO_NET_F_GUEST_TSO4 : VIRTIO_NET_F_HOST_TSO4);
+	case VIRTIO_NET_HDR_GSO_TCPV6:
+		return has(acked, rx ? VIRTIO_NET_F_GUEST_TSO6 : VIRTIO_NET_F_HOST_TSO6);
+	case VIRTIO_NET_HDR_GSO_UDP:
+		return has(acked, rx ? VIRTIO_NET_F_GUEST_UFO : VIRTIO_NET_F_HOST_UFO);
+	default:
+		return false;
+	}
+}
+
+/*
+ * tun_offloads: what the tap may hand us for this driver (TUNSETOFFLOAD).
+ * Segmentation needs checksum offload (5.1.3.1, and the tap refuses it too).
+ */
+static unsigned int tun_offloads(uint64_t acked)
+{
+	unsigned int f;
+
+	if (!has(acked, VIRTIO_NET_F_GUEST_CSUM))
+		return 0;
+	f = TUN_F_CSUM;
+	if (has(acked, VIRTIO_NET_F_GUEST_TSO4))
+		f |= TUN_F_TSO4;
+	if (has(acked, VIRTIO_NET_F_GUEST_TSO6))
+		f |= TUN_F_TSO6;
+	if (has(acked, VIRTIO_NET_F_GUEST_UFO))
+		f |= TUN_F_UFO;
+	return f;
+}
+
+/* apply_offloads: TUNSETOFFLOAD, on the VMM thread before the next read. */
+static void apply_offloads(struct net *n)
+{
+	if (!n->offloads_dirty)
+		return;
+	n->offloads_dirty = false;
+	if (n->is_tap && !n->gone && ioctl(n->fd, TUNSETOFFLOAD, n->offloads) < 0)
+		note(n, ERR_OFFLOAD_SET, "TUNSETOFFLOAD 0x%x: %s", n->offloads, strerror(errno));
+}
+
+/* ---- transmit ---- */
+
+/* tx_one: send chain (c) to the tap, or drop it. */
+static void tx_one(struct net *n, const struct virtq_chain *c)
+{
+	uint8_t hdr[VIRTIO_NET_HDR_BYTES];
+	uint64_t skip = VIRTIO_NET_HDR_BYTES, frame;
+	unsigned int k = 1;
+	ssize_t rc;
+
+	if (c->niov != c->nread) {
+		note(n, ERR_TX_WRITABLE, "transmit chain at head %u has writable buffers", c->head);
+		goto drop;
+	}
+	frame = c->read_len - (c->read_len < skip ? c->read_len : skip);
+	if (c->read_len < skip || frame < NET_FRAME_MIN || frame > NET_FRAME_MAX) {
+		note(n, ERR_TX_LENGTH,
+		     "transmit chain at head %u: %llu bytes (header %u, frame %u..%u)", c->head,
+		     (unsigned long long)c->read_len, VIRTIO_NET_HDR_BYTES, NET_FRAME_MIN,
+		     NET_FRAME_MAX);
+		goto drop;
+	}
+	/* Check a copy and send that copy: the guest may rewrite its own under us. */
+	vq_chain_read(c, 0, hdr, sizeof(hdr));
+	if (!hdr_ok(hdr, n->acked, false)) {
+		note(n, ERR_TX_OFFLOAD, "transmit header flags 0x%x gso_type 0x%x not negotiated",
+		     hdr[VIRTIO_NET_HDR_OFF_FLAGS], hdr[VIRTIO_NET_HDR_OFF_GSO_TYPE]);
+		goto drop;
+	}
+	hdr[VIRTIO_NET_HDR_OFF_NUM_BUFFERS] = hdr[VIRTIO_NET_HDR_OFF_NUM_BUFFERS + 1] = 0;
+	if (n->gone)
+		goto drop;
+	n->tx_iov[0].iov_base = hdr;
+	n->tx_iov[0].iov_len = sizeof(hdr);
+	for (unsigned int i = 0; i < c->nread; i++) {
+		uint64_t len = c->iov[i].iov_len;
+		if (skip >= len) {
+			skip -= len;
+			continue;
+		}
+		n->tx_iov[k].iov_base = (uint8_t *)c->iov[i].iov_base + skip;
+		n->tx_iov[k].iov_len = len - skip;
+		skip = 0;
+		k++;
+	}
+	do
+		rc = writev(n->fd, n->tx_iov, (int)k);
+	while (rc < 0 && errno == EINTR);
+	if (rc < 0) {
+		if (dead_errno(errno))
+			tap_gone(n, errno, "writev");
+		else
+			note(n, ERR_TX_IO, "writev: %s (frame dropped)", strerror(errno));
+		goto drop;
+	}
+	n->st.tx_frames++;
+	n->st.tx_bytes += frame;
+	return;
+drop:
+	n->st.tx_dropped++;
+}
+
+/* tx_process: send what the driver queued, up to TX_BUDGET chains. */
+static void tx_process(struct net *n)
+{
+	struct virtq *q = virtio_mmio_queue(n->t, NET_TXQ);
+	unsigned int done = 0;
+	int rc = 0;
+
+	n->tx_more = false;
+	while (done < TX_BUDGET && (rc = vq_pop(q, &n->tx)) == 1) {
+		tx_one(n, &n->tx);
+		vq_push(q, &n->tx, 0);
+		done++;
+	}
+	if (rc < 0) {
+		virtio_mmio_needs_reset(n->t);
+	} else if (done == TX_BUDGET) {
+		n->tx_more = true;
+		kick(n);
+	}
+	virtio_mmio_signal_used(n->t, NET_TXQ);
+}
+
+/* ---- receive ---- */
+
+static struct virtq_chain *held(struct net *n, unsigned int i)
+{
+	return &n->held[(n->held_first + i) % RX_HELD];
+}
+
+/*
+ * take: pop one more receive chain to hold. Returns 1, 0 when the ring is
+ * empty or RX_HELD are held, -EIO when the queue broke. Chains too small for
+ * the header (5.1.6.3.1) go back at once, empty.
+ */
+static int take(struct net *n, struct virtq *q)
+{
+	for (unsigned int tries = 0; tries < NET_QUEUE_SIZE; tries++) {
+		struct virtq_chain *c;
+		int rc;
+
+		if (n->held_n == RX_HELD)
+			return 0;
+		c = held(n, n->held_n);
+		rc = vq_pop(q, c);
+		if (rc <= 0)
+			return rc;
+		if (c->write_len < VIRTIO_NET_HDR_BYTES) {
+			note(n, ERR_RX_SMALL, "receive chain at head %u: %llu writable bytes",
+			     c->head, (unsigned long long)c->write_len);
+			vq_push(q, c, 0);
+			continue;
+		}
+		n->held_n++;
+		n->held_bytes += c->write_len;
+		return 1;
+	}
+	return 0;
+}
+
+/* hold: take chains until (want) writable bytes are held (at least one chain). */
+static int hold(struct net *n, struct virtq *q, uint64_t want)
+{
+	int rc = 1;
+
+	while ((n->held_n == 0 || n->held_bytes < want) && (rc = take(n, q)) == 1)
+		;
+	return rc < 0 ? rc : 0;
+}
+
+/* read_back: the first (len) bytes of chain (c)'s writable area, which the tap filled. */
+static void read_back(const struct virtq_chain *c, uint8_t *buf, uint64_t len)
+{
+	for (unsigned int i = c->nread; i < c->niov && len > 0; i++) {
+		uint64_t part = c->iov[i].iov_len < len ? c->iov[i].iov_len : len;
+		memcpy(buf, c->iov[i].iov_base, part);
+		buf += part;
+		len -= part;
+	}
+}
+
+/*
+ * deliver: the frame of (len) bytes, header first, is in the first held
+ * chains (or at (src), then copied there). Fix and check its header, set
+ * num_buffers, return the chains it used as one unit. The caller made sure
+ * they are big enough (without MRG_RXBUF: the first alone).
+ */
+static void deliver(struct net *n, struct virtq *q, uint32_t len, const uint8_t *src)
+{
+	uint32_t used[RX_HELD];
+	uint8_t hdr[VIRTIO_NET_HDR_BYTES] = {0};
+	uint64_t left = len, off = 0;
+	uint16_t k = 0, filled = 0;
+
+	if (src != NULL)
+		memcpy(hdr, src, sizeof(hdr));
+	else
+		read_back(held(n, 0), hdr, sizeof(hdr));
+	/* DATA_VALID is only for a driver with GUEST_CSUM (5.1.6.4); it is a hint, drop it. */
+	if (!has(n->acked, VIRTIO_NET_F_GUEST_CSUM))
+		hdr[VIRTIO_NET_HDR_OFF_FLAGS] &= (uint8_t)~VIRTIO_NET_HDR_F_DATA_VALID;
+	if (!hdr_ok(hdr, n->acked, true)) {
+		/* Queued in the tap before TUNSETOFFLOAD took effect: the driver cannot take it. */
+		note(n, ERR_RX_OFFLOAD, "frame with flags 0x%x gso_type 0x%x not negotiated",
+		     hdr[VIRTIO_NET_HDR_OFF_FLAGS], hdr[VIRTIO_NET_HDR_OFF_GSO_TYPE]);
+		n->st.rx_dropped++;
+		return;
+	}
+	while (left > 0 && k < n->held_n) {
+		struct virtq_chain *c = held(n, k);
+		uint64_t part = c->write_len < left ? c->write_len : left;
+		if (src != NULL)
+			vq_chain_write(c, 0, src + off, part);
+		used[k++] = (uint32_t)part;
+		left -= part;
+		off += part;
+	}
+	hdr[VIRTIO_NET_HDR_OFF_NUM_BUFFERS] = (uint8_t)k;
+	hdr[VIRTIO_NET_HDR_OFF_NUM_BUFFERS + 1] = (uint8_t)(k >> 8);
+	vq_chain_write(held(n, 0), 0, hdr, sizeof(hdr));
+	for (uint16_t i = 0; i < k; i++) {
+		if (vq_fill(q, held(n, i), used[i], filled) == 0)
+			filled++;
+		n->held_bytes -= held(n, i)->write_len;
+	}
+	vq_flush(q, filled);
+	n->held_first = (n->held_first + k) % RX_HELD;
+	n->held_n -= k;
+	n->st.rx_frames++;
+	n->st.rx_bytes += len - VIRTIO_NET_HDR_BYTES;
+}
+
+/* read_error: readv/read from the tap failed with (err); false when it was just empty. */
+static void read_error(struct net *n, int err, const char *what)
+{
+	if (err == EAGAIN) {
+		n->tap_ready = false;
+	} else if (dead_errno(err)) {
+		tap_gone(n, err, what);
+	} else {
+		/* Unknown: wait for the next edge rather than spin on it. */
+		n->tap_ready = false;
+		note(n, ERR_RX_IO, "%s: %s", what, strerror(err));
+	}
+}
+
+/*
+ * read_direct: one frame straight into the held chains' buffers (the first
+ * one only without MRG_RXBUF). Returns 1 (a frame was consumed), 0 (none).
+ * Sets (*bounce) instead of reading when the chains cannot take any frame.
+ */
+static int read_direct(struct net *n, struct virtq *q, bool mrg, bool *bounce)
+{
+	unsigned int niov = 0, chains = mrg ? n->held_n : 1;
+	uint64_t room = 0;
+	ssize_t len;
+
+	for (unsigned int i = 0; i < chains && room < NET_BUF_MAX; i++) {
+		const struct virtq_chain *c = held(n, i);
+		for (unsigned int j = c->nread; j < c->niov && room < NET_BUF_MAX; j++) {
+			if (niov == RX_IOV)
+				break;
+			n->rx_iov[niov++] = c->iov[j];
+			room += c->iov[j].iov_len;
+		}
+	}
+	if (mrg && room < NET_BUF_MAX) {
+		*bounce = true;
+		return 0;
+	}
+	do
+		len = readv(n->fd, n->rx_iov, (int)niov);
+	while (len < 0 && errno == EINTR);
+	if (len < 0) {
+		read_error(n, errno, "readv");
+		return 0;
+	}
+	if ((uint64_t)len > room || len < VIRTIO_NET_HDR_BYTES) {
+		/* The tap returns the whole length of a frame it had to cut. */
+		note(n, ERR_RX_FIT, "frame of %zd bytes for %llu-byte receive buffers (dropped)",
+		     len, (unsigned long long)room);
+		n->st.rx_dropped++;
+		return 1;
+	}
+	deliver(n, q, (uint32_t)len, NULL);
+	return 1;
+}
+
+/* read_bounce: one frame into the host buffer, to wait there for guest buffers. 1 or 0. */
+static int read_bounce(struct net *n)
+{
+	ssize_t len;
+
+	do
+		len = read(n->fd, n->bounce, NET_BUF_MAX);
+	while (len < 0 && errno == EINTR);
+	if (len < 0) {
+		read_error(n, errno, "read");
+		return 0;
+	}
+	if (len > NET_BUF_MAX || len < VIRTIO_NET_HDR_BYTES) {
+		note(n, ERR_RX_FIT, "frame of %zd bytes from the tap (dropped)", len);
+		n->st.rx_dropped++;
+		return 1;
+	}
+	n->pending = (uint32_t)len;
+	return 1;
+}
+
+/*
+ * place_pending: deliver the frame waiting in the host buffer. 1 when it went
+ * (or was dropped: it can never fit), 0 when the driver must give more
+ * buffers first, -EIO when the queue broke.
+ */
+static int place_pending(struct net *n, struct virtq *q, bool mrg)
+{
+	int rc = hold(n, q, n->pending);
+	uint64_t room = mrg ? n->held_bytes : n->held_n ? held(n, 0)->write_len : 0;
+
+	if (rc < 0)
+		return rc;
+	if (room < n->pending) {
+		if (n->held_n == 0 || (mrg && n->held_n < RX_HELD))
+			return 0;
+		note(n, ERR_RX_FIT, "frame of %u bytes for %llu-byte receive buffers (dropped)",
+		     n->pending, (unsigned long long)room);
+		n->st.rx_dropped++;
+	} else {
+		deliver(n, q, n->pending, n->bounce);
+	}
+	n->pending = 0;
+	return 1;
+}
+
+/*
+ * rx_process: move frames from the tap into the receive queue until the tap
+ * is empty, the driver's buffers run out (the frames wait in the tap; the
+ * driver's next receive notification resumes) or the budget is spent (the
+ * kick resumes).
+ */
+static void rx_process(struct net *n)
+{
+	struct virtq *q = virtio_mmio_queue(n->t, NET_RXQ);
+	bool mrg = has(n->acked, VIRTIO_NET_F_MRG_RXBUF);
+	unsigned int frames = 0;
+	int rc = 0;
+
+	apply_offloads(n);
+	for (;;) {
+		bool bounce = false;
+
+		if (frames++ == RX_BUDGET) {
+			kick(n);
+			break;
+		}
+		if (n->pending != 0) {
+			rc = place_pending(n, q, mrg);
+			if (rc <= 0)
+				break;
+			continue;
+		}
+		if (!n->tap_ready || n->gone)
+			break;
+		rc = hold(n, q, mrg ? NET_BUF_MAX : 1);
+		if (rc < 0 || n->held_n == 0)
+			break;
+		if (read_direct(n, q, mrg, &bounce) == 1)
+			continue;
+		if (!bounce || read_bounce(n) == 0)
+			break;
+	}
+	if (rc < 0)
+		virtio_mmio_needs_reset(n->t);
+	virtio_mmio_signal_used(n->t, NET_RXQ);
+}
+
+/* ---- ops ---- */
+
+static void net_config_read(void *dev, uint64_t offset, void *data, uint32_t len)
+{
+	const struct net *n = dev;
+
+	virtio_config_copy(&n->cfg, sizeof(n->cfg), offset, data, len);
+}
+
+static int net_activate(void *dev, struct virtio_mmio_dev *t)
+{
+	struct net *n = dev;
+	const struct virtq *rx = virtio_mmio_queue(t, NET_RXQ);
+	const struct virtq *tx = virtio_mmio_queue(t, NET_TXQ);
+
+	if (rx == NULL || tx == NULL || !rx->ready || !tx->ready)
+		return -EINVAL;
+	n->acked = virtio_mmio_driver_features(t);
+	n->offloads = tun_offloads(n->acked);
+	n->offloads_dirty = true; /* set by the VMM thread before it reads: see apply_offloads */
+	n->t = t;
+	return 0;
+}
+
+static void net_notify(void *dev, unsigned int queue)
+{
+	struct net *n = dev;
+
+	if (queue == NET_TXQ)
+		tx_process(n);
+	else if (queue == NET_RXQ)
+		rx_process(n);
+}
+
+/* net_event: the device's epoll fd is readable: a tap edge or the kick. */
+static void net_event(void *dev)
+{
+	struct net *n = dev;
+	struct epoll_event ev[2];
+	uint64_t count;
+	int k = epoll_wait(n->epfd, ev, 2, 0); /* consumes the tap's edge */
+
+	for (int i = 0; i < k; i++) {
+		if (ev[i].data.u32 == TAG_KICK) {
+			if (read(n->kick, &count, sizeof(count)) < 0 && errno != EAGAIN)
+				log_warn_errno(errno, "virtio-net: %s: kick eventfd", n->name);
+			continue;
+		}
+		if (ev[i].events & (EPOLLERR | EPOLLHUP))
+			tap_gone(n, 0, "poll reports an error (interface deleted?)");
+		else
+			n->tap_ready = true;
+	}
+	if (n->t == NULL)
+		return; /* frames wait in the tap; activation's first notify or edge takes them */
+	if (n->tx_more)
+		tx_process(n);
+	rx_process(n);
+}
+
+static int net_event_fd(void *dev)
+{
+	const struct net *n = dev;
+
+	return n->epfd;
+}
+
+static void net_reset(void *dev)
+{
+	struct net *n = dev;
+
+	n->t = NULL;
+	n->held_first = n->held_n = 0;
+	n->held_bytes = 0;
+	if (n->pending != 0)
+		n->st.rx_dropped++;
+	n->pending = 0;
+	n->tx_more = false;
+	n->acked = 0;
+	n->offloads = 0;
+	n->offloads_dirty = true;
+	/* A frame may have arrived since: look at the tap after the next activation. */
+	n->tap_ready = !n->gone;
+}
+
+static void net_destroy(void *dev)
+{
+	struct net *n = dev;
+
+	if (n->epfd >= 0)
+		close(n->epfd);
+	if (n->kick >= 0)
+		close(n->kick);
+	if (n->fd >= 0)
+		close(n->fd);
+	free(n->held);
+	free(n->bounce);
+	free(n->name);
+	free(n);
+}
+
+static const struct virtio_device_ops net_ops = {
+    .name = "net",
+    .device_id = VIRTIO_ID_NET,
+    .num_queues = 2,
+    .max_queue_size = NET_QUEUE_SIZE,
+    .features = NET_FEATURES,
+    .config_read = net_config_read,
+    .activate = net_activate,
+    .notify = net_notify,
+    .reset = net_reset,
+    .event_fd = net_event_fd,
+    .event = net_event,
+    .destroy = net_destroy,
+};
+
+/* random_mac: a locally administered unicast address (IEEE 802: bit 1 set, bit 0 clear). */
+static void random_mac(uint8_t mac[6])
+{
+	if (getrandom(mac, 6, GRND_NONBLOCK) != 6) {
+		pid_t pid = getpid();
+		memset(mac, 0, 6);
+		memcpy(mac + 2, &pid, sizeof(pid) < 4 ? sizeof(pid) : 4);
+	}
+	mac[0] = (uint8_t)((mac[0] & 0xfe) | 0x02);
+}
+
+static int watch(int epfd, int fd, uint32_t events, uint32_t tag)
+{
+	struct epoll_event ev = {.events = events, .data.u32 = tag};
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : -errno;
+}
+
+void *net_create_with_fd(const struct virtio_net_config *cfg, int fd,
+			 const struct virtio_device_ops **ops)
+{
+	const char *name = cfg->tap_name != NULL ? cfg->tap_name : "(fd)";
+	struct net *n = calloc(1, sizeof(*n));
+	struct ifreq ifr;
+	int rc;
+
+	if (n == NULL)
+		goto nomem;
+	n->fd = fd;
+	n->epfd = n->kick = -1;
+	n->name = strdup(name);
+	n->held = calloc(RX_HELD, sizeof(*n->held));
+	n->bounce = malloc(NET_BUF_MAX);
+	if (n->name == NULL || n->held == NULL || n->bounce == NULL)
+		goto nomem;
+	memset(&ifr, 0, sizeof(ifr));
+	n->is_tap = ioctl(fd, TUNGETIFF, &ifr) == 0;
+	n->epfd = epoll_create1(EPOLL_CLOEXEC);
+	n->kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (n->epfd < 0 || n->kick < 0) {
+		log_error_errno(errno, "--net %s: epoll/eventfd", name);
+		goto fail;
+	}
+	rc = watch(n->epfd, fd, EPOLLIN | EPOLLET, TAG_TAP);
+	if (rc == 0)
+		rc = watch(n->epfd, n->kick, EPOLLIN, TAG_KICK);
+	if (rc < 0) {
+		log_error_errno(-rc, "--net %s: epoll_ctl", name);
+		goto fail;
+	}
+	if (cfg->has_mac)
+		memcpy(n->cfg.mac, cfg->mac, 6);
+	else
+		random_mac(n->cfg.mac);
+	n->cfg.status = VIRTIO_NET_S_LINK_UP;
+	n->tap_ready = true;
+	*ops = &net_ops;
+	return n;
+nomem:
+	log_error("--net %s: out of memory", name);
+fail:
+	if (n == NULL)
+		close(fd);
+	else
+		net_destroy(n);
+	return NULL;
+}
+
+void *net_create(const struct virtio_net_config *cfg, const struct virtio_device_ops **ops)
+{
+	const char *name = cfg->tap_name;
+	struct ifreq ifr;
+	int fd, hdr = VIRTIO_NET_HDR_BYTES;
+
+	if (name == NULL || name[0] == '\0' || strlen(name) >= IFNAMSIZ) {
+		log_error("--net %s: a tap name is 1 to %d characters", name ? name : "",
+			  IFNAMSIZ - 1);
+		return NULL;
+	}
+	/* TUNSETIFF would create a missing interface: insist on one set up beforehand. */
+	if (if_nametoindex(name) == 0) {
+		log_error("--net %s: no such network interface (create it first: "
+			  "ip tuntap add dev %s mode tap)",
+			  name, name);
+		return NULL;
+	}
+	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		log_error_errno(errno, "--net %s: /dev/net/tun", name);
+		return NULL;
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, name, strlen(name));
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		int e = errno;
+		if (e == EINVAL)
+			log_error("--net %s: TUNSETIFF: not a tap device", name);
+		else if (e == EBUSY)
+			log_error("--net %s: TUNSETIFF: tap already in use", name);
+		else
+			log_error_errno(e, "--net %s: TUNSETIFF", name);
+		goto fail;
+	}
+	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0) {
+		log_error_errno(errno, "--net %s: TUNSETVNETHDRSZ", name);
+		goto fail;
+	}
+	/* A persistent tap keeps its last user's offloads: none until a driver acks some. */
+	if (ioctl(fd, TUNSETOFFLOAD, 0u) < 0) {
+		log_error_errno(errno, "--net %s: TUNSETOFFLOAD", name);
+		goto fail;
+	}
+	return net_create_with_fd(cfg, fd, ops);
+fail:
+	close(fd);
+	return NULL;
+}
+
+void net_get_stats(const void *dev, struct net_stats *out)
+{
+	const struct net *n = dev;
+
+	*out = n->st;
+}

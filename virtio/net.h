@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * net.h: virtio-net (virtio 1.2, 5.1, device ID 1) over a Linux tap,
+ * --net TAP[,mac=MAC]. Queue 0 receives, queue 1 transmits; no control queue.
+ *
+ * The tap is opened with IFF_TAP | IFF_NO_PI | IFF_VNET_HDR and a 12-byte
+ * vnet header, which is exactly struct virtio_net_hdr_v1 (VERSION_1 always
+ * has num_buffers), so frames move between the tap and guest memory with
+ * readv/writev and no copy. The guest's checksum and segmentation offloads
+ * are offered (Firecracker's set) and, once the driver has acked them, set on
+ * the tap with TUNSETOFFLOAD (what the kernel may hand us for the guest).
+ *
+ * Receive. The device's event fd (ops->event_fd) is an epoll fd of its own
+ * holding the tap edge-triggered, so the monitor's level-triggered loop wakes
+ * once per burst of frames and never spins: when the receive ring has no
+ * buffer left the frames stay in the tap (its queue, then the kernel, drops
+ * when full, as for a real NIC) and reading resumes on the next receive
+ * notification. With VIRTIO_NET_F_MRG_RXBUF a frame spreads over several
+ * chains (num_buffers); a frame lands straight in guest memory when the
+ * chains held can take any frame, else it goes through one host buffer and
+ * waits there, never lost, for enough guest buffers. Work per wakeup is
+ * bounded; the rest is resumed through an internal eventfd.
+ *
+ * The guest is hostile: a transmit chain with a writable descriptor, a header
+ * shorter than 12 bytes, a frame too short or too long, or offload bits the
+ * driver did not negotiate are dropped (completed with length 0), counted and
+ * logged once per kind. A tap whose interface vanished (EBADFD, or the one
+ * edge-triggered EPOLLERR) is never read again, the link goes down
+ * (VIRTIO_NET_F_STATUS, config interrupt) and transmitted frames are
+ * discarded from then on. A tap that is merely down (writev EIO) drops frames.
+ */
+#ifndef EMBER_VIRTIO_NET_H
+#define EMBER_VIRTIO_NET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "device.h"
+
+/* Feature bits (5.1.3). */
+#define VIRTIO_NET_F_CSUM	0
+#define VIRTIO_NET_F_GUEST_CSUM 1
+#define VIRTIO_NET_F_MAC	5
+#define VIRTIO_NET_F_GUEST_TSO4 7
+#define VIRTIO_NET_F_GUEST_TSO6 8
+#define VIRTIO_NET_F_GUEST_ECN	9
+#define VIRTIO_NET_F_GUEST_UFO	10
+#define VIRTIO_NET_F_HOST_TSO4	11
+#define VIRTIO_NET_F_HOST_TSO6	12
+#define VIRTIO_NET_F_HOST_ECN	13
+#define VIRTIO_NET_F_HOST_UFO	14
+#define VIRTIO_NET_F_MRG_RXBUF	15
+#define VIRTIO_NET_F_STATUS	16
+
+/* struct virtio_net_hdr_v1 (5.1.6): flags, gso_type, hdr_len, gso_size, csum_start,
+ * csum_offset, num_buffers; little-endian. */
+#define VIRTIO_NET_HDR_BYTES	       12
+#define VIRTIO_NET_HDR_OFF_FLAGS       0
+#define VIRTIO_NET_HDR_OFF_GSO_TYPE    1
+#define VIRTIO_NET_HDR_OFF_NUM_BUFFERS 10
+#define VIRTIO_NET_HDR_F_NEEDS_CSUM    1
+#define VIRTIO_NET_HDR_F_DATA_VALID    2
+#define VIRTIO_NET_HDR_GSO_NONE	       0
+#define VIRTIO_NET_HDR_GSO_TCPV4       1
+#define VIRTIO_NET_HDR_GSO_UDP	       3
+#define VIRTIO_NET_HDR_GSO_TCPV6       4
+#define VIRTIO_NET_HDR_GSO_ECN	       0x80
+#define VIRTIO_NET_S_LINK_UP	       1
+
+/* Largest frame either way, a GSO one included, and with its header (Firecracker's bound). */
+#define NET_FRAME_MAX  65550
+#define NET_BUF_MAX    (VIRTIO_NET_HDR_BYTES + NET_FRAME_MAX)
+#define NET_FRAME_MIN  14 /* an Ethernet header */
+#define NET_QUEUE_SIZE 256
+#define NET_RXQ	       0
+#define NET_TXQ	       1
+
+/* The config space the driver reads (5.1.4), up to status. */
+struct virtio_net_config_space {
+	uint8_t mac[6];
+	uint16_t status;
+} __attribute__((packed));
+
+/* What the monitor asks for: one --net. */
+struct virtio_net_config {
+	const char *tap_name;
+	bool has_mac;
+	uint8_t mac[6]; /* when has_mac; else a random locally administered one */
+};
+
+/* Counters (VMM thread; read them with the transport lock held). */
+struct net_stats {
+	uint64_t rx_frames, rx_bytes, rx_dropped;
+	uint64_t tx_frames, tx_bytes, tx_dropped;
+	uint64_t errors; /* malformed input, host I/O errors */
+	bool tap_gone;
+};
+
+/*
+ * net_create: open /dev/net/tun, attach to (cfg->tap_name) with
+ * IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, TUNSETVNETHDRSZ 12, offloads off until
+ * the driver acks some, non-blocking. (*ops) receives the ops table; hand both
+ * to virtio_mmio_create, which then owns the device. Errors are logged as
+ * "--net TAP: ..."; returns NULL on failure. Before seccomp (open, TUNSETIFF).
+ */
+void *net_create(const struct virtio_net_config *cfg, const struct virtio_device_ops **ops);
+
+/*
+ * net_create_with_fd: as net_create over (fd), already a tap set up as above
+ * or, for tests, one end of an AF_UNIX datagram socketpair standing in for it
+ * (TUNSETOFFLOAD is then skipped). Takes (fd) in every case: closed on failure.
+ */
+void *net_create_with_fd(const struct virtio_net_config *cfg, int fd,
+			 const struct virtio_device_ops **ops);
+
+/* net_get_stats: copy (dev)'s counters into (out). */
+void net_get_stats(const void *dev, struct net_stats *out);
+
+#endif /* EMBER_VIRTIO_NET_H */
