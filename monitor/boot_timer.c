@@ -2,10 +2,11 @@
 /* boot_timer.c: the "guest has booted" signal and its report. */
 #include "boot_timer.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "layout.h"
+#include "log.h"
+#include "metrics.h"
 #include "vm.h"
 
 #define NS_PER_US 1000ULL
@@ -24,12 +25,16 @@ static void boot_timer_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t
 	if (__atomic_exchange_n(&bt->fired, true, __ATOMIC_SEQ_CST))
 		return; /* only the first signal counts */
 	uint64_t now = vm_now_ns();
+	uint64_t boot_us = (now - bt->vm->t_build_ns) / NS_PER_US;
+	uint64_t exec_us = (now - bt->vm->t_exec_ns) / NS_PER_US;
 	bt->boot_ns = now - bt->vm->t_build_ns;
-	if (!bt->report)
-		return;
-	fprintf(stderr, "ember: guest boot time %llu us (%llu us since exec)\n",
-		(unsigned long long)(bt->boot_ns / NS_PER_US),
-		(unsigned long long)((now - bt->vm->t_exec_ns) / NS_PER_US));
+	if (bt->vm->metrics != NULL) {
+		bt->vm->metrics->store.guest_boot_time_us = boot_us;
+		bt->vm->metrics->store.boot_time_since_exec_us = exec_us;
+	}
+	if (bt->report)
+		log_report("guest boot time %llu us (%llu us since exec)",
+			   (unsigned long long)boot_us, (unsigned long long)exec_us);
 }
 
 int boot_timer_init(struct boot_timer *bt, struct vm *vm, bool report)

@@ -84,3 +84,19 @@ void log_msg_errno(enum log_level level, int errnum, const char *fmt, ...)
 	vlog(level, errnum, fmt, ap);
 	va_end(ap);
 }
+
+void log_report(const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof(line), fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (sink != NULL)
+		sink(sink_opaque, LOG_INFO, line);
+	else
+		fprintf(stderr, "ember: %s\n", line);
+}

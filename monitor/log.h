@@ -34,6 +34,12 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
 void log_msg_errno(enum log_level level, int errnum, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/*
+ * log_report: a line the user asked for (e.g. --boot-timer), printed
+ * whatever the level: on stderr, or to the logger at Info when one is set.
+ */
+void log_report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #define log_error(...)		log_msg(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...)		log_msg(LOG_WARN, __VA_ARGS__)
 #define log_info(...)		log_msg(LOG_INFO, __VA_ARGS__)

@@ -32,6 +32,7 @@ static int backend_start(void *ctx, const struct vm_config *cfg)
 	if (b->build_status != 0)
 		return -EINVAL;
 	b->built = true;
+	b->m.vm.metrics = b->metrics;
 	return 0;
 }
 

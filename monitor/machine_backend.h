@@ -17,6 +17,7 @@ struct machine_backend {
 	uint64_t t_exec_ns;
 	int build_status; /* machine_build's exit status when start failed */
 	bool built;
+	struct metrics *metrics; /* counted by the VM once built, or NULL */
 	char cmdline[2048];
 };
 

@@ -237,6 +237,7 @@ int main(int argc, char **argv)
 			return EMBER_EXIT_CONFIG;
 	}
 	ctl.backend.t_exec_ns = t_exec;
+	ctl.backend.metrics = &ctl.metrics;
 	instance_init(&ctl.inst, cfg, &machine_backend_ops, &ctl.backend, &ctl.logger,
 		      &ctl.metrics);
 	if (ctl.metrics.fd >= 0 || cfg->api_sock != NULL)

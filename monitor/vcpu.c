@@ -15,6 +15,7 @@
 #include "exit_status.h"
 #include "ioapic.h"
 #include "log.h"
+#include "metrics.h"
 #include "seccomp.h"
 #include "vm.h"
 
@@ -162,11 +163,31 @@ static uint64_t vcpu_rip(struct vcpu *vcpu)
 	return regs.rip;
 }
 
+/* counters: this vCPU's metrics, or NULL when metrics are off. */
+static struct metrics_vcpu *counters(struct vcpu *vcpu)
+{
+	struct metrics *m = vcpu->vm->metrics;
+
+	return m != NULL && vcpu->index < METRICS_MAX_VCPUS ? &m->now.vcpu[vcpu->index] : NULL;
+}
+
+static void count_failure(struct vcpu *vcpu)
+{
+	struct metrics_vcpu *c = counters(vcpu);
+
+	if (c != NULL)
+		metrics_inc(&c->failures);
+}
+
 static void handle_io(struct vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
 	const bool is_write = run->io.direction == KVM_EXIT_IO_OUT;
+	struct metrics_vcpu *c = counters(vcpu);
+
+	if (c != NULL)
+		metrics_inc(is_write ? &c->exit_io_out : &c->exit_io_in);
 
 	/* String I/O (rep outsb/insb) arrives as count consecutive items. */
 	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
@@ -184,6 +205,10 @@ static void handle_mmio(struct vcpu *vcpu)
 	struct kvm_run *run = vcpu->run;
 	const uint32_t len =
 	    run->mmio.len <= sizeof(run->mmio.data) ? run->mmio.len : sizeof(run->mmio.data);
+	struct metrics_vcpu *c = counters(vcpu);
+
+	if (c != NULL)
+		metrics_inc(run->mmio.is_write ? &c->exit_mmio_write : &c->exit_mmio_read);
 
 	if (bus_access(&vcpu->vm->mmio, run->mmio.phys_addr, run->mmio.data, len,
 		       run->mmio.is_write))
@@ -269,14 +294,17 @@ static bool dispatch(struct vcpu *vcpu)
 	case KVM_EXIT_INTR:
 		return true;
 	case KVM_EXIT_SHUTDOWN:
+		count_failure(vcpu);
 		log_error("vcpu%u: guest triple fault (KVM_EXIT_SHUTDOWN) at rip 0x%llx",
 			  vcpu->index, (unsigned long long)vcpu_rip(vcpu));
 		vm_request_stop(vcpu->vm, EMBER_EXIT_TRIPLE_FAULT);
 		return false;
 	case KVM_EXIT_INTERNAL_ERROR:
+		count_failure(vcpu);
 		fail_internal(vcpu);
 		return false;
 	case KVM_EXIT_FAIL_ENTRY:
+		count_failure(vcpu);
 		log_error("vcpu%u: KVM_EXIT_FAIL_ENTRY reason 0x%llx on host cpu %u", vcpu->index,
 			  (unsigned long long)run->fail_entry.hardware_entry_failure_reason,
 			  run->fail_entry.cpu);
@@ -286,6 +314,7 @@ static bool dispatch(struct vcpu *vcpu)
 		handle_system_event(vcpu);
 		return false;
 	default:
+		count_failure(vcpu);
 		log_error("vcpu%u: unhandled KVM exit reason %u at rip 0x%llx", vcpu->index,
 			  run->exit_reason, (unsigned long long)vcpu_rip(vcpu));
 		vm_request_stop(vcpu->vm, EMBER_EXIT_UNHANDLED_EXIT);

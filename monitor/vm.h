@@ -22,6 +22,7 @@
 #define VM_IOAPIC_PINS 24
 
 struct ioapic;
+struct metrics;
 struct seccomp_prog;
 struct vcpu;
 
@@ -43,6 +44,7 @@ struct vm {
 	unsigned int nvcpus;
 	struct vcpu *vcpus[VM_MAX_VCPUS];
 	bool seccomp; /* each thread confines itself before it runs */
+	struct metrics *metrics; /* Firecracker-style counters, or NULL */
 	const struct seccomp_prog *user_filter; /* --seccomp-filter, or NULL */
 
 	/* Run state, guarded by lock; cond wakes parked vCPUs and pausers. */

@@ -281,9 +281,13 @@ test_firecracker_flags_logger_and_metrics() {
 	expect_out "hello, flags"
 	grep -qE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+ \[vm-42:vmm:WARN:ember\] seccomp filters are off' "$TMP/ember.log" ||
 		fail "log file lacks the seccomp warning line: $(head -c 500 "$TMP/ember.log")"
-	# The boot timer's line is printed by boot_timer.c on stderr directly.
-	expect_err_re '^ember: guest boot time [0-9]+ us'
+	# With a logger, the boot timer's line goes to the log file, and its
+	# numbers to the metrics.
+	grep -qE 'INFO:ember\] guest boot time [0-9]+ us \([0-9]+ us since exec\)' "$TMP/ember.log" ||
+		fail "log file lacks the boot time line: $(head -c 800 "$TMP/ember.log")"
 	grep -q '"utc_timestamp_ms":' "$TMP/m.json" || fail "no metrics line at exit"
+	grep -qE '"guest_boot_time_us":[1-9][0-9]*' "$TMP/m.json" || fail "metrics lack the boot time: $(head -c 800 "$TMP/m.json")"
+	grep -qE '"exit_io_out":[1-9][0-9]*' "$TMP/m.json" || fail "metrics lack vCPU exits: $(head -c 800 "$TMP/m.json")"
 }
 
 test_logger_to_fifo_never_blocks() {
