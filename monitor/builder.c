@@ -121,6 +121,15 @@ static int add_legacy_devices(struct machine *m, const struct vm_config *cfg)
 	return ret;
 }
 
+struct virtio_rate_limit machine_rate_limit(const struct rate_limiter *rl)
+{
+	return (struct virtio_rate_limit){
+	    .bandwidth = {rl->bandwidth.size, rl->bandwidth.one_time_burst,
+			  rl->bandwidth.refill_time},
+	    .ops = {rl->ops.size, rl->ops.one_time_burst, rl->ops.refill_time},
+	};
+}
+
 /*
  * add_virtio_devices: disks first, in command-line order (the first is
  * /dev/vda), then network interfaces, entropy, vsock. A device that cannot be created (a
@@ -135,12 +144,15 @@ static int add_virtio_devices(struct machine *m, const struct vm_config *cfg, in
 	*status = EMBER_EXIT_CONFIG;
 	for (unsigned int i = 0; i < cfg->ndisks; i++) {
 		const struct disk_config *d = &cfg->disks[i];
+		/* Every disk gets its limiter's timer now: PATCH /drives may limit it later. */
+		struct virtio_rate_limit limit = machine_rate_limit(&d->limiter);
 		struct virtio_blk_config bc = {
 			.path = d->path,
 			.read_only = d->read_only,
 			.id = d->id[0] ? d->id : NULL,
 			.engine = d->engine == DISK_ENGINE_IO_URING ? BLK_ENGINE_IO_URING
 								    : BLK_ENGINE_SYNC,
+			.limiter = &limit,
 		};
 		dev = blk_create(&bc, &ops);
 		if (dev == NULL)
@@ -149,9 +161,13 @@ static int add_virtio_devices(struct machine *m, const struct vm_config *cfg, in
 			goto host_error;
 	}
 	for (unsigned int i = 0; i < cfg->nnets; i++) {
+		struct virtio_rate_limit rx = machine_rate_limit(&cfg->nets[i].rx_limiter);
+		struct virtio_rate_limit tx = machine_rate_limit(&cfg->nets[i].tx_limiter);
 		struct virtio_net_config nc = {
 			.tap_name = cfg->nets[i].host_dev_name,
 			.has_mac = cfg->nets[i].has_mac,
+			.rx_limiter = &rx,
+			.tx_limiter = &tx,
 		};
 		memcpy(nc.mac, cfg->nets[i].guest_mac, sizeof(nc.mac));
 		dev = net_create(&nc, &ops);
@@ -161,7 +177,8 @@ static int add_virtio_devices(struct machine *m, const struct vm_config *cfg, in
 			goto host_error;
 	}
 	if (cfg->rng) {
-		dev = rng_create(&ops);
+		struct virtio_rate_limit limit = machine_rate_limit(&cfg->rng_limiter);
+		dev = rng_create_limited(&limit, &ops);
 		if (dev == NULL || virtio_slots_add(&m->virtio, ops, dev) < 0)
 			goto host_error;
 	}

@@ -18,6 +18,7 @@
 #include "i8042.h"
 #include "ioapic.h"
 #include "loader.h"
+#include "ratelimit.h"
 #include "seccomp.h"
 #include "serial.h"
 #include "virtio_slots.h"
@@ -56,5 +57,11 @@ int machine_run(struct machine *m);
 
 /* machine_destroy: join vCPUs, release devices and the VM. */
 void machine_destroy(struct machine *m);
+
+/*
+ * machine_rate_limit: a configured rate limiter (Firecracker's RateLimiter)
+ * in virtio/'s terms; unset buckets are all zero, i.e. unlimited.
+ */
+struct virtio_rate_limit machine_rate_limit(const struct rate_limiter *rl);
 
 #endif /* EMBER_BUILDER_H */

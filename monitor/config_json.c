@@ -767,60 +767,69 @@ int config_json_put(struct vm_config *cfg, enum config_resource res, const char 
 	return 0;
 }
 
-int config_json_action(const char *body, size_t len, enum config_action_type *out, char *err,
-		       size_t errsz)
+/*
+ * parse_choice: a body that is exactly {"<key>": "<one of names>"}; stores
+ * the index of the name. The error lists the names.
+ */
+static int parse_choice(const char *body, size_t len, const char *key, const char *const names[],
+			unsigned int *index, char *err, size_t errsz)
 {
-	err[0] = '\0';
-	static const char *const keys[] = {"action_type", NULL};
+	const char *const keys[] = {key, NULL};
 	struct ctx c = {.err = err, .errsz = errsz};
-	const char *type = NULL;
-	json_t *root = loads(&c, body, len);
+	const char *value = NULL;
+	json_t *root;
 	int ret;
 
+	err[0] = '\0';
+	root = loads(&c, body, len);
 	if (root == NULL)
 		return -EINVAL;
 	ret = check_keys(&c, root, keys);
 	if (ret == 0)
-		ret = get_string(&c, root, "action_type", true, &type);
+		ret = get_string(&c, root, key, true, &value);
+	for (unsigned int i = 0; ret == 0 && names[i] != NULL; i++) {
+		if (strcmp(value, names[i]) == 0) {
+			*index = i;
+			json_decref(root);
+			return 0;
+		}
+	}
 	if (ret == 0) {
-		if (strcmp(type, "InstanceStart") == 0)
-			*out = CONFIG_ACTION_INSTANCE_START;
-		else if (strcmp(type, "SendCtrlAltDel") == 0)
-			*out = CONFIG_ACTION_SEND_CTRL_ALT_DEL;
-		else if (strcmp(type, "FlushMetrics") == 0)
-			*out = CONFIG_ACTION_FLUSH_METRICS;
-		else
-			ret = fail(&c, "action_type",
-				   "'%s' is not one of InstanceStart, SendCtrlAltDel, FlushMetrics",
-				   type);
+		char list[128] = "";
+		for (unsigned int i = 0; names[i] != NULL; i++) {
+			size_t used = strlen(list);
+			snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "", names[i]);
+		}
+		ret = fail(&c, key, "'%s' is not one of %s", value, list);
 	}
 	json_decref(root);
 	return ret;
 }
 
+int config_json_action(const char *body, size_t len, enum config_action_type *out, char *err,
+		       size_t errsz)
+{
+	static const char *const names[] = {"InstanceStart", "SendCtrlAltDel", "FlushMetrics",
+					    NULL};
+	static const enum config_action_type types[] = {CONFIG_ACTION_INSTANCE_START,
+							CONFIG_ACTION_SEND_CTRL_ALT_DEL,
+							CONFIG_ACTION_FLUSH_METRICS};
+	unsigned int i;
+	int ret = parse_choice(body, len, "action_type", names, &i, err, errsz);
+
+	if (ret == 0)
+		*out = types[i];
+	return ret;
+}
+
 int config_json_vm_state(const char *body, size_t len, bool *paused, char *err, size_t errsz)
 {
-	err[0] = '\0';
-	static const char *const keys[] = {"state", NULL};
-	struct ctx c = {.err = err, .errsz = errsz};
-	const char *state = NULL;
-	json_t *root = loads(&c, body, len);
-	int ret;
+	static const char *const names[] = {"Paused", "Resumed", NULL};
+	unsigned int i;
+	int ret = parse_choice(body, len, "state", names, &i, err, errsz);
 
-	if (root == NULL)
-		return -EINVAL;
-	ret = check_keys(&c, root, keys);
 	if (ret == 0)
-		ret = get_string(&c, root, "state", true, &state);
-	if (ret == 0) {
-		if (strcmp(state, "Paused") == 0)
-			*paused = true;
-		else if (strcmp(state, "Resumed") == 0)
-			*paused = false;
-		else
-			ret = fail(&c, "state", "'%s' is not one of Paused, Resumed", state);
-	}
-	json_decref(root);
+		*paused = i == 0;
 	return ret;
 }
 

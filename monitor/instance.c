@@ -148,29 +148,46 @@ int instance_flush_metrics(struct instance *inst, char *err, size_t errsz)
 	return 0;
 }
 
-int instance_patch_drive(struct instance *inst, const struct drive_patch *p, char *err,
+/*
+ * merge_limiter: Firecracker's PATCH semantics for a rate limiter (BucketUpdate):
+ * a bucket left out of (*rl) stays as (cur) has it; one given replaces it
+ * (size or refill_time 0: unlimited).
+ */
+static void merge_limiter(struct rate_limiter *rl, const struct rate_limiter *cur)
+{
+	if (!rl->bandwidth.set)
+		rl->bandwidth = cur->bandwidth;
+	if (!rl->ops.set)
+		rl->ops = cur->ops;
+}
+
+int instance_patch_drive(struct instance *inst, const struct drive_patch *req, char *err,
 			 size_t errsz)
 {
 	struct vm_config *cfg = inst->cfg;
+	struct drive_patch p;
 	unsigned int i;
 	int ret;
 
 	if (inst->state == INSTANCE_NOT_STARTED)
 		return refuse(err, errsz, MSG_PRE_BOOT);
 	for (i = 0; i < cfg->ndisks; i++)
-		if (strcmp(cfg->disks[i].id, p->drive_id) == 0)
+		if (strcmp(cfg->disks[i].id, req->drive_id) == 0)
 			break;
 	if (i == cfg->ndisks) {
-		snprintf(err, errsz, "drive_id: no drive '%s'", p->drive_id);
+		snprintf(err, errsz, "drive_id: no drive '%s'", req->drive_id);
 		return -EINVAL;
 	}
-	if (!p->has_path && !p->has_limiter)
+	if (!req->has_path && !req->has_limiter)
 		return 0;
+	p = *req;
+	if (p.has_limiter)
+		merge_limiter(&p.limiter, &cfg->disks[i].limiter);
 	log_clear_last_error();
-	ret = inst->ops->patch_drive(inst->ctx, i, p);
+	ret = inst->ops->patch_drive(inst->ctx, i, &p);
 	if (ret < 0)
 		return backend_error(ret, "Updating a drive of a running microVM", err, errsz);
-	if (config_json_apply_drive_patch(cfg, i, p) < 0)
+	if (config_json_apply_drive_patch(cfg, i, &p) < 0)
 		return refuse(err, errsz, "out of memory");
 	return 0;
 }
@@ -178,6 +195,7 @@ int instance_patch_drive(struct instance *inst, const struct drive_patch *p, cha
 int instance_patch_net(struct instance *inst, const struct net_patch *p, char *err, size_t errsz)
 {
 	struct vm_config *cfg = inst->cfg;
+	struct net_patch merged;
 	unsigned int i;
 	int ret;
 
@@ -190,15 +208,20 @@ int instance_patch_net(struct instance *inst, const struct net_patch *p, char *e
 		snprintf(err, errsz, "iface_id: no network interface '%s'", p->iface_id);
 		return -EINVAL;
 	}
+	merged = *p;
+	if (merged.has_rx)
+		merge_limiter(&merged.rx, &cfg->nets[i].rx_limiter);
+	if (merged.has_tx)
+		merge_limiter(&merged.tx, &cfg->nets[i].tx_limiter);
 	log_clear_last_error();
-	ret = inst->ops->patch_net(inst->ctx, i, p);
+	ret = inst->ops->patch_net(inst->ctx, i, &merged);
 	if (ret < 0)
 		return backend_error(ret, "Updating a network interface of a running microVM", err,
 				     errsz);
-	if (p->has_rx)
-		cfg->nets[i].rx_limiter = p->rx;
-	if (p->has_tx)
-		cfg->nets[i].tx_limiter = p->tx;
+	if (merged.has_rx)
+		cfg->nets[i].rx_limiter = merged.rx;
+	if (merged.has_tx)
+		cfg->nets[i].tx_limiter = merged.tx;
 	return 0;
 }
 

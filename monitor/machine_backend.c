@@ -6,8 +6,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "blk.h"
+#include "device.h"
 #include "exit_status.h"
 #include "log.h"
+#include "mmio.h"
+#include "net.h"
 
 static int backend_start(void *ctx, const struct vm_config *cfg)
 {
@@ -62,20 +66,85 @@ int machine_backend_ctrl_alt_del(void *ctx)
 	return 0;
 }
 
+/*
+ * find_slot: the (index)th virtio device of type (device_id), counting in
+ * the order builder.c adds them (disks, network interfaces, entropy, vsock),
+ * so disk i and interface i of the configuration. NULL when there is none.
+ */
+static struct virtio_slot *find_slot(struct machine_backend *b, uint32_t device_id,
+				     unsigned int index)
+{
+	struct virtio_slots *s = &b->m.virtio;
+
+	if (!b->built)
+		return NULL;
+	for (unsigned int i = 0; i < s->count; i++)
+		if (s->slots[i].ops->device_id == device_id && index-- == 0)
+			return &s->slots[i];
+	return NULL;
+}
+
+struct drive_change {
+	const struct drive_patch *p;
+	struct virtio_rate_limit limit;
+};
+
+/* patch_disk: under the disk's transport lock: the new file, then the new limiter. */
+static int patch_disk(void *dev, void *arg)
+{
+	const struct drive_change *c = arg;
+	int ret = 0;
+
+	if (c->p->has_path)
+		ret = blk_set_backing(dev, c->p->path);
+	if (ret == 0 && c->p->has_limiter) {
+		ret = blk_set_limiter(dev, &c->limit);
+		if (ret < 0)
+			log_error("drive %s: no rate limiter timer", c->p->drive_id);
+	}
+	return ret;
+}
+
 int machine_backend_patch_drive(void *ctx, unsigned int index, const struct drive_patch *p)
 {
-	(void)ctx;
-	(void)index;
-	(void)p;
-	return -ENOSYS;
+	struct virtio_slot *slot = find_slot(ctx, VIRTIO_ID_BLOCK, index);
+	struct drive_change c = {.p = p, .limit = machine_rate_limit(&p->limiter)};
+
+	if (slot == NULL) {
+		log_error("drive %s: no such virtio-blk device", p->drive_id);
+		return -ENODEV;
+	}
+	return virtio_mmio_with_lock(slot->transport, patch_disk, &c);
+}
+
+struct net_change {
+	struct virtio_rate_limit rx, tx;
+	bool has_rx, has_tx;
+};
+
+static int patch_iface(void *dev, void *arg)
+{
+	const struct net_change *c = arg;
+
+	net_set_limiters(dev, c->has_rx ? &c->rx : NULL, c->has_tx ? &c->tx : NULL);
+	return 0;
 }
 
 int machine_backend_patch_net(void *ctx, unsigned int index, const struct net_patch *p)
 {
-	(void)ctx;
-	(void)index;
-	(void)p;
-	return -ENOSYS;
+	struct virtio_slot *slot = find_slot(ctx, VIRTIO_ID_NET, index);
+	struct net_change c = {
+	    .rx = machine_rate_limit(&p->rx),
+	    .tx = machine_rate_limit(&p->tx),
+	    .has_rx = p->has_rx,
+	    .has_tx = p->has_tx,
+	};
+
+	if (slot == NULL) {
+		log_error("network interface %s: no such virtio-net device", p->iface_id);
+		return -ENODEV;
+	}
+	return virtio_mmio_with_lock(slot->transport, patch_iface, &c);
 }
 
 const struct instance_ops machine_backend_ops = {

@@ -3,8 +3,10 @@
  * machine_backend.h: the instance backend on today's builder. start =
  * machine_build (with the root device on the command line, as Firecracker
  * puts it there); pause/resume = vm_pause/vm_resume; SendCtrlAltDel =
- * i8042_ctrl_alt_del. The drive and network patches are -ENOSYS stubs until
- * the devices grow them (see each hook's contract in instance.h).
+ * i8042_ctrl_alt_del. PATCH /drives = blk_set_backing and blk_set_limiter,
+ * PATCH /network-interfaces = net_set_limiters, each under the device's
+ * transport lock (virtio_mmio_with_lock); see each hook's contract in
+ * instance.h.
  */
 #ifndef EMBER_MACHINE_BACKEND_H
 #define EMBER_MACHINE_BACKEND_H

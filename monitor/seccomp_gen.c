@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
 #include <linux/if_tun.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -68,8 +69,15 @@ static const struct rule vmm[] = {
 	ANY(epoll_ctl, "console and device fds leaving the loop"),
 	ANY(close, "teardown, API connections closing"),
 	ANY(accept4, "API connections (the API serves from the VMM loop after boot)"),
-	ANY(fstat, "stdio"),
-	ANY(newfstatat, "stdio"),
+	ANY(fstat, "stdio; PATCH /drives: the new backing file's size"),
+	ANY(newfstatat, "stdio; PATCH /drives, as fstat"),
+	/*
+	 * Only as blk_set_backing opens: O_CLOEXEC, never creating or
+	 * truncating (the new file must exist, as with --disk).
+	 */
+	ARG(openat, SCMP_A2(SCMP_CMP_MASKED_EQ, O_CLOEXEC | O_CREAT | O_TRUNC, O_CLOEXEC),
+	    "PATCH /drives: the new backing file"),
+	IOCTL(BLKGETSIZE64, "PATCH /drives: the size of a new block-device backing"),
 	ANY(preadv, "virtio-blk reads into guest memory"),
 	ANY(pwritev, "virtio-blk writes from guest memory"),
 	ANY(fdatasync, "virtio-blk FLUSH"),
@@ -82,7 +90,7 @@ static const struct rule vmm[] = {
 	ANY(sendmsg, "virtio-vsock: data to host sockets"),
 	ANY(recvmsg, "virtio-vsock: data from host sockets"),
 	ANY(shutdown, "virtio-vsock: half-close"),
-	ANY(timerfd_settime, "virtio-vsock: connection timeouts"),
+	ANY(timerfd_settime, "virtio-vsock: connection timeouts; virtio rate limiters' timers"),
 	ANY(io_uring_enter, "virtio-blk io_uring engine"),
 	IOCTL(KVM_SIGNAL_MSI, "serial input interrupt through the IOAPIC"),
 	IOCTL(KVM_SET_GSI_ROUTING, "IOAPIC route updates"),
@@ -104,6 +112,7 @@ static const struct rule vcpu[] = {
 	ANY(readv, "virtio-net, as above"),
 	ANY(writev, "virtio-net, as above"),
 	IOCTL(TUNSETOFFLOAD, "virtio-net, as above"),
+	ANY(timerfd_settime, "virtio rate limiters deferring a request, as above"),
 	ANY(io_uring_enter, "a guest reset of an io_uring disk waits for its requests"),
 	END,
 };

@@ -41,6 +41,7 @@ $(eval $(call unit_test,virtio_rng,log))
 $(O)/tests/unit/test_virtio_queue $(O)/tests/unit/test_virtio_mmio \
 $(O)/tests/unit/test_virtio_blk $(O)/tests/unit/test_virtio_rng: $(O)/tests/unit/vq_builder.o
 $(eval $(call unit_test,virtio_vsock,log))
+$(eval $(call unit_test,virtio_ratelimit,log))
 $(O)/tests/unit/test_virtio_vsock: $(O)/tests/unit/vq_builder.o
 $(O)/tests/unit/test_virtio_%: TEST_LDLIBS = $(VIRTIO_TEST_LDLIBS)
 $(eval $(call unit_test,virtio_net,log))

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -23,6 +24,10 @@
 _Static_assert(sizeof(struct virtio_blk_config_space) == 36, "virtio-blk config layout (5.2.4)");
 
 #define PENDING (-1) /* parse: the request needs I/O */
+
+/* epoll tags in the device's own set (only with a rate limiter). */
+#define TAG_DONE  0 /* io_uring completion eventfd */
+#define TAG_TIMER 1 /* the rate limiter's timerfd */
 
 /* Request-level problems (the chain itself was valid), each logged once per disk. */
 enum blk_error {
@@ -74,6 +79,12 @@ struct blk {
 	unsigned int nfree;
 	unsigned int inflight;
 	bool starved; /* stopped popping for lack of a slot */
+
+	/* Rate limiting (cfg->limiter given). */
+	bool has_limiter;
+	struct ratelimit rl;
+	int epfd;		   /* ops->event_fd: timerfd and efd */
+	struct blk_slot *deferred; /* parsed, waiting for tokens; off the free list */
 };
 
 static void note(struct blk *b, enum blk_error kind, const char *fmt, ...)
@@ -274,11 +285,28 @@ static int submit(struct blk *b, struct blk_slot *s)
 	return 0;
 }
 
+/* admit: the rate limiter lets request (r) go now (one operation, its data bytes). */
+static bool admit(struct blk *b, const struct blk_req *r)
+{
+	if (!b->has_limiter)
+		return true;
+	return ratelimit_consume(&b->rl, r->type == VIRTIO_BLK_T_FLUSH ? 0 : r->len, 1);
+}
+
+/* in_range: request (r) still fits the disk (its backing file may have changed since parse). */
+static bool in_range(const struct blk *b, const struct blk_req *r)
+{
+	uint64_t size = b->capacity * VIRTIO_BLK_SECTOR;
+
+	return r->offset <= size && r->len <= size - r->offset;
+}
+
 /*
  * process: pop and serve requests until the ring is empty (or, io_uring, no
- * slot is free: blk_event resumes then). Sync engine: preadv/pwritev/fdatasync
- * run here, under the transport lock; acceptable for now (it only delays a
- * vCPU touching this device's registers), io_uring is the way around it.
+ * slot is free: blk_event resumes then; or the rate limiter defers one: its
+ * timer resumes). Sync engine: preadv/pwritev/fdatasync run here, under the
+ * transport lock; acceptable for now (it only delays a vCPU touching this
+ * device's registers), io_uring is the way around it.
  */
 static void process(struct blk *b)
 {
@@ -287,24 +315,35 @@ static void process(struct blk *b)
 
 	b->starved = false;
 	for (;;) {
-		struct blk_slot *s = &b->sync;
-		int rc, status;
+		struct blk_slot *s = b->deferred;
+		int rc, status = PENDING;
 
-		if (uring) {
-			if (b->nfree == 0) {
+		if (s == NULL) {
+			/* io_uring: the slot leaves the free list now; back unless submitted. */
+			if (uring && b->nfree == 0) {
 				b->starved = true;
 				break;
 			}
-			s = &b->slots[b->free[b->nfree - 1]];
+			s = uring ? &b->slots[b->free[--b->nfree]] : &b->sync;
+			rc = vq_pop(q, &s->chain);
+			if (rc <= 0 && uring)
+				b->nfree++;
+			if (rc < 0)
+				virtio_mmio_needs_reset(b->t);
+			if (rc <= 0)
+				break;
+			status = parse(b, &s->chain, &s->req);
+		} else if (!in_range(b, &s->req)) {
+			note(b, ERR_RANGE, "deferred request at %llu past the end of the new file",
+			     (unsigned long long)s->req.offset);
+			status = VIRTIO_BLK_S_IOERR;
 		}
-		rc = vq_pop(q, &s->chain);
-		if (rc < 0)
-			virtio_mmio_needs_reset(b->t);
-		if (rc <= 0)
+		if (status == PENDING && !admit(b, &s->req)) {
+			b->deferred = s;
 			break;
-		status = parse(b, &s->chain, &s->req);
+		}
+		b->deferred = NULL;
 		if (status == PENDING && uring && submit(b, s) == 0) {
-			b->nfree--;
 			s->busy = true;
 			b->inflight++;
 			queued = true;
@@ -313,6 +352,8 @@ static void process(struct blk *b)
 		if (status == PENDING)
 			status = sync_io(b, &s->req);
 		complete(q, &s->chain, &s->req, status);
+		if (uring)
+			b->free[b->nfree++] = (uint16_t)(s - b->slots);
 	}
 	if (queued) {
 		int rc = io_uring_submit(&b->ring);
@@ -365,22 +406,41 @@ static void drain_eventfd(struct blk *b)
 		log_warn_errno(errno, "virtio-blk: %s: completion eventfd", b->path);
 }
 
-/* blk_event: the completion eventfd fired (VMM thread, transport lock held). */
+/*
+ * blk_event: the event fd fired (VMM thread, transport lock held): io_uring
+ * completions, or the rate limiter's timer (the epoll fd holds both).
+ */
 static void blk_event(void *dev)
 {
 	struct blk *b = dev;
+	bool done = b->engine == BLK_ENGINE_IO_URING, timer = false;
 
-	if (b->engine != BLK_ENGINE_IO_URING)
-		return;
-	drain_eventfd(b);
+	if (b->epfd >= 0) {
+		struct epoll_event ev[2];
+		int k = epoll_wait(b->epfd, ev, 2, 0);
+
+		done = false;
+		for (int i = 0; i < k; i++) {
+			if (ev[i].data.u32 == TAG_TIMER) {
+				ratelimit_event(&b->rl);
+				timer = true;
+			} else {
+				done = true;
+			}
+		}
+	}
+	if (done)
+		drain_eventfd(b);
 	if (b->t == NULL) {
-		reap(b, false);
+		if (done)
+			reap(b, false);
 		return;
 	}
-	reap(b, true);
-	if (b->starved)
+	if (done)
+		reap(b, true);
+	if (timer || b->starved)
 		process(b); /* signals too */
-	else
+	else if (done)
 		virtio_mmio_signal_used(b->t, 0);
 }
 
@@ -388,6 +448,8 @@ static int blk_event_fd(void *dev)
 {
 	const struct blk *b = dev;
 
+	if (b->epfd >= 0)
+		return b->epfd;
 	return b->engine == BLK_ENGINE_IO_URING ? b->efd : -1;
 }
 
@@ -412,6 +474,24 @@ static void blk_notify(void *dev, unsigned int queue)
 }
 
 /*
+ * wait_inflight: wait for every io_uring request in flight, (deliver)ing the
+ * completions to the driver or dropping them. 0, or -errno when waiting failed.
+ */
+static int wait_inflight(struct blk *b, bool deliver)
+{
+	while (b->inflight > 0) {
+		int rc = io_uring_submit_and_wait(&b->ring, 1);
+		if (rc < 0 && rc != -EINTR) {
+			log_error_errno(-rc, "virtio-blk: %s: waiting for %u requests", b->path,
+					b->inflight);
+			return rc;
+		}
+		reap(b, deliver);
+	}
+	return 0;
+}
+
+/*
  * blk_reset: wait for every in-flight request so nothing writes guest memory
  * once the driver has taken it back, and drop the completions unreported.
  */
@@ -420,18 +500,13 @@ static void blk_reset(void *dev)
 	struct blk *b = dev;
 
 	if (b->engine == BLK_ENGINE_IO_URING) {
-		while (b->inflight > 0) {
-			int rc = io_uring_submit_and_wait(&b->ring, 1);
-			if (rc < 0 && rc != -EINTR) {
-				log_error_errno(-rc, "virtio-blk: %s: waiting for %u requests",
-						b->path, b->inflight);
-				break;
-			}
-			reap(b, false);
-		}
+		wait_inflight(b, false);
 		drain_eventfd(b);
 		b->starved = false;
+		if (b->deferred != NULL)
+			b->free[b->nfree++] = (uint16_t)(b->deferred - b->slots);
 	}
+	b->deferred = NULL;
 	b->t = NULL;
 }
 
@@ -444,6 +519,9 @@ static void blk_destroy(void *dev)
 		close(b->efd);
 		free(b->slots);
 	}
+	if (b->epfd >= 0)
+		close(b->epfd);
+	ratelimit_destroy(&b->rl);
 	if (b->fd >= 0)
 		close(b->fd);
 	free(b->path);
@@ -475,21 +553,30 @@ static const struct virtio_device_ops blk_ops = BLK_OPS(BLK_FEATURES);
 static const struct virtio_device_ops blk_ops_ro =
     BLK_OPS(BLK_FEATURES | VIRTIO_BIT(VIRTIO_BLK_F_RO));
 
-/* disk_size: bytes of a regular file or block device. */
-static int disk_size(struct blk *b, const struct stat *st, uint64_t *size)
+/* disk_size: bytes of the regular file or block device (fd), named (what) in errors. */
+static int disk_size(int fd, const char *what, uint64_t *size)
 {
-	if (S_ISREG(st->st_mode)) {
-		*size = (uint64_t)st->st_size;
+	struct stat st;
+	int err;
+
+	if (fstat(fd, &st) < 0) {
+		err = errno;
+		log_error_errno(err, "%s: fstat", what);
+		return -err;
+	}
+	if (S_ISREG(st.st_mode)) {
+		*size = (uint64_t)st.st_size;
 		return 0;
 	}
-	if (S_ISBLK(st->st_mode)) {
-		if (ioctl(b->fd, BLKGETSIZE64, size) < 0) {
-			log_error_errno(errno, "--disk %s: BLKGETSIZE64", b->path);
-			return -errno;
+	if (S_ISBLK(st.st_mode)) {
+		if (ioctl(fd, BLKGETSIZE64, size) < 0) {
+			err = errno;
+			log_error_errno(err, "%s: BLKGETSIZE64", what);
+			return -err;
 		}
 		return 0;
 	}
-	log_error("--disk %s: not a regular file or block device", b->path);
+	log_error("%s: not a regular file or block device", what);
 	return -EINVAL;
 }
 
@@ -522,12 +609,38 @@ static int setup_uring(struct blk *b)
 	return 0;
 }
 
+static int watch(int epfd, int fd, uint32_t tag)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = tag};
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : -errno;
+}
+
+/* setup_limiter: the limiter's timerfd and the epoll fd that becomes ops->event_fd. */
+static int setup_limiter(struct blk *b, const struct virtio_rate_limit *limit)
+{
+	int rc = ratelimit_init(&b->rl, limit);
+
+	if (rc == 0) {
+		b->epfd = epoll_create1(EPOLL_CLOEXEC);
+		rc = b->epfd < 0 ? -errno : watch(b->epfd, ratelimit_fd(&b->rl), TAG_TIMER);
+	}
+	if (rc == 0 && b->engine == BLK_ENGINE_IO_URING)
+		rc = watch(b->epfd, b->efd, TAG_DONE);
+	if (rc < 0) {
+		log_error_errno(-rc, "--disk %s: rate limiter timer", b->path);
+		return rc;
+	}
+	b->has_limiter = true;
+	return 0;
+}
+
 void *blk_create(const struct virtio_blk_config *cfg, const struct virtio_device_ops **ops)
 {
 	struct blk *b = calloc(1, sizeof(*b));
-	char id[64];
+	char id[64], what[4200];
 	struct stat st;
-	uint64_t size;
+	uint64_t size = 0;
 
 	if (b == NULL || (b->path = strdup(cfg->path)) == NULL) {
 		log_error("--disk %s: out of memory", cfg->path);
@@ -535,17 +648,19 @@ void *blk_create(const struct virtio_blk_config *cfg, const struct virtio_device
 		return NULL;
 	}
 	b->read_only = cfg->read_only;
-	b->efd = -1;
+	b->efd = b->epfd = -1;
+	b->rl.timer_fd = -1;
 	b->fd = open(cfg->path, (cfg->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (b->fd < 0) {
 		log_error_errno(errno, "--disk %s: open", cfg->path);
 		goto fail;
 	}
+	snprintf(what, sizeof(what), "--disk %s", cfg->path);
 	if (fstat(b->fd, &st) < 0) {
 		log_error_errno(errno, "--disk %s: fstat", cfg->path);
 		goto fail;
 	}
-	if (disk_size(b, &st, &size) < 0)
+	if (disk_size(b->fd, what, &size) < 0)
 		goto fail;
 	if (size % VIRTIO_BLK_SECTOR != 0)
 		log_warn("--disk %s: size %llu is not a multiple of 512; the tail is not visible",
@@ -576,13 +691,12 @@ void *blk_create(const struct virtio_blk_config *cfg, const struct virtio_device
 				       "--disk %s: io_uring unavailable, using the sync engine",
 				       cfg->path);
 	}
+	if (cfg->limiter != NULL && setup_limiter(b, cfg->limiter) < 0)
+		goto fail;
 	*ops = cfg->read_only ? &blk_ops_ro : &blk_ops;
 	return b;
 fail:
-	if (b->fd >= 0)
-		close(b->fd);
-	free(b->path);
-	free(b);
+	blk_destroy(b);
 	return NULL;
 }
 
@@ -591,4 +705,66 @@ enum blk_engine blk_engine(const void *dev)
 	const struct blk *b = dev;
 
 	return b->engine;
+}
+
+int blk_set_limiter(void *dev, const struct virtio_rate_limit *limit)
+{
+	struct blk *b = dev;
+
+	if (!b->has_limiter)
+		return -ENOTSUP;
+	ratelimit_update(&b->rl, limit);
+	if (b->t != NULL && b->deferred != NULL)
+		process(b);
+	return 0;
+}
+
+int blk_set_backing(void *dev, const char *path)
+{
+	struct blk *b = dev;
+	char what[4200];
+	uint64_t size = 0;
+	char *copy;
+	int fd, rc;
+
+	snprintf(what, sizeof(what), "virtio-blk: %s", path);
+	fd = open(path, (b->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		log_error_errno(-rc, "%s: open", what);
+		return rc;
+	}
+	rc = disk_size(fd, what, &size);
+	copy = rc == 0 ? strdup(path) : NULL;
+	if (rc == 0 && copy == NULL) {
+		log_error("%s: out of memory", what);
+		rc = -ENOMEM;
+	}
+	/* What was submitted on the old file completes there (and reaches the driver). */
+	if (rc == 0 && b->engine == BLK_ENGINE_IO_URING)
+		rc = wait_inflight(b, b->t != NULL);
+	if (rc < 0) {
+		free(copy);
+		close(fd);
+		return rc;
+	}
+	if (size % VIRTIO_BLK_SECTOR != 0)
+		log_warn("%s: size %llu is not a multiple of 512; the tail is not visible", what,
+			 (unsigned long long)size);
+	close(b->fd);
+	b->fd = fd;
+	free(b->path);
+	b->path = copy;
+	b->capacity = size / VIRTIO_BLK_SECTOR;
+	b->cfg.capacity = b->capacity;
+	log_info("virtio-blk: backing file now %s (%llu sectors)", b->path,
+		 (unsigned long long)b->capacity);
+	if (b->t != NULL) {
+		virtio_mmio_config_changed(b->t);
+		if (b->starved || b->deferred != NULL)
+			process(b); /* signals too */
+		else
+			virtio_mmio_signal_used(b->t, 0);
+	}
+	return 0;
 }

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "device.h"
+#include "ratelimit.h"
 
 /* Feature bits (5.2.3). */
 #define VIRTIO_BLK_F_SEG_MAX  2
@@ -70,9 +71,21 @@ struct virtio_blk_config {
 	bool read_only;
 	const char *id; /* NULL: derived from the file's device and inode */
 	enum blk_engine { BLK_ENGINE_SYNC, BLK_ENGINE_IO_URING } engine;
+	/*
+	 * NULL: never rate limited (no timer). Else the limiter to enforce
+	 * (all zero: unlimited for now), changeable later with blk_set_limiter.
+	 */
+	const struct virtio_rate_limit *limiter;
 };
 
 /*
+ * Rate limiting (Firecracker's RateLimiter, see ratelimit.h): each request
+ * that needs I/O (IN, OUT, FLUSH) costs one operation and its data length in
+ * bytes. One that does not fit stays popped and parsed, the queue is not
+ * read further, and the limiter's timerfd, watched through the device's
+ * event fd (then an epoll fd of its own holding the timer and, with
+ * io_uring, the completion eventfd), resumes it. Nothing fails for it.
+ *
  * blk_create: open (cfg->path) (O_RDONLY when read_only, else O_RDWR) and
  * size it; with BLK_ENGINE_IO_URING also set up the ring and its completion
  * eventfd (here, before seccomp: io_uring_setup/register are not needed
@@ -84,5 +97,26 @@ void *blk_create(const struct virtio_blk_config *cfg, const struct virtio_device
 
 /* blk_engine: the engine actually in use (io_uring may have fallen back to sync). */
 enum blk_engine blk_engine(const void *dev);
+
+/*
+ * blk_set_limiter: enforce (limit) from now on (buckets whose configuration
+ * changed start full) and retry a deferred request. Call with the transport
+ * lock held (virtio_mmio_with_lock). 0, or -ENOTSUP when the disk was created
+ * without a limiter (cfg->limiter NULL).
+ */
+int blk_set_limiter(void *dev, const struct virtio_rate_limit *limit);
+
+/*
+ * blk_set_backing: make (path) the disk's backing file (Firecracker's PATCH
+ * /drives path_on_host): open it as the disk was (O_RDONLY when read-only),
+ * let the requests in flight finish on the old file, swap the fds, publish
+ * the new capacity in config space and, once the driver is up, raise a
+ * configuration-change interrupt (5.2.4). A deferred request is re-checked
+ * against the new size. The disk's id does not change. Call with the
+ * transport lock held (virtio_mmio_with_lock), after boot from the VMM
+ * thread (it opens a file: seccomp allows openat there for this). 0 or
+ * -errno (logged as "virtio-blk: PATH: ..."); on failure the old file stays.
+ */
+int blk_set_backing(void *dev, const char *path);
 
 #endif /* EMBER_VIRTIO_BLK_H */

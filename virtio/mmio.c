@@ -479,6 +479,16 @@ int virtio_mmio_event_fd(struct virtio_mmio_dev *t)
 	return fd;
 }
 
+int virtio_mmio_with_lock(struct virtio_mmio_dev *t, virtio_locked_fn fn, void *arg)
+{
+	int ret;
+
+	pthread_mutex_lock(&t->lock);
+	ret = fn(t->dev, arg);
+	pthread_mutex_unlock(&t->lock);
+	return ret;
+}
+
 void virtio_mmio_event(struct virtio_mmio_dev *t)
 {
 	if (t->ops->event == NULL)

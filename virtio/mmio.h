@@ -114,6 +114,15 @@ unsigned int virtio_mmio_num_queues(const struct virtio_mmio_dev *t);
 int virtio_mmio_event_fd(struct virtio_mmio_dev *t);
 void virtio_mmio_event(struct virtio_mmio_dev *t);
 
+/*
+ * virtio_mmio_with_lock: run (fn)(dev, arg) on (t)'s device with the
+ * transport lock held, for a caller outside the ops (the monitor applying an
+ * API request on the VMM thread: a new backing file, new rate limits). (fn)
+ * may use the "for devices" functions below. Returns what (fn) returns.
+ */
+typedef int (*virtio_locked_fn)(void *dev, void *arg);
+int virtio_mmio_with_lock(struct virtio_mmio_dev *t, virtio_locked_fn fn, void *arg);
+
 /* virtio_mmio_status: the device status register (for tests and logs). */
 uint32_t virtio_mmio_status(struct virtio_mmio_dev *t);
 

@@ -42,8 +42,10 @@ _Static_assert(sizeof(struct virtio_net_config_space) == 8, "virtio-net config l
 #define RX_IOV	  1024 /* UIO_MAXIOV: most iovecs one readv takes */
 
 /* epoll tags in the device's own set. */
-#define TAG_TAP	 0
-#define TAG_KICK 1
+#define TAG_TAP	     0
+#define TAG_KICK     1
+#define TAG_RX_TIMER 2 /* rate limiters' timerfds */
+#define TAG_TX_TIMER 3
 
 /* Guest and host problems, each logged once per device and counted. */
 enum net_error {
@@ -84,7 +86,10 @@ struct net {
 	struct iovec rx_iov[RX_IOV];
 
 	struct virtq_chain tx;
+	bool tx_deferred; /* (tx) popped, waiting for the transmit limiter */
 	struct iovec tx_iov[VIRTQ_MAX_SIZE + 1];
+
+	struct ratelimit rx_rl, tx_rl;
 };
 
 static void note(struct net *n, enum net_error kind, const char *fmt, ...)
@@ -272,7 +277,14 @@ static void tx_process(struct net *n)
 	int rc = 0;
 
 	n->tx_more = false;
-	while (done < TX_BUDGET && (rc = vq_pop(q, &n->tx)) == 1) {
+	while (done < TX_BUDGET) {
+		if (!n->tx_deferred && (rc = vq_pop(q, &n->tx)) != 1)
+			break;
+		if (!ratelimit_consume(&n->tx_rl, n->tx.read_len, 1)) {
+			n->tx_deferred = true; /* the transmit timer resumes */
+			break;
+		}
+		n->tx_deferred = false;
 		tx_one(n, &n->tx);
 		vq_push(q, &n->tx, 0);
 		done++;
@@ -440,6 +452,7 @@ static int read_direct(struct net *n, struct virtq *q, bool mrg, bool *bounce)
 		read_error(n, errno, "readv");
 		return 0;
 	}
+	ratelimit_charge(&n->rx_rl, (uint64_t)len, 1);
 	if ((uint64_t)len > room || len < VIRTIO_NET_HDR_BYTES) {
 		/* The tap returns the whole length of a frame it had to cut. */
 		note(n, ERR_RX_FIT, "frame of %zd bytes for %llu-byte receive buffers (dropped)",
@@ -463,6 +476,7 @@ static int read_bounce(struct net *n)
 		read_error(n, errno, "read");
 		return 0;
 	}
+	ratelimit_charge(&n->rx_rl, (uint64_t)len, 1);
 	if (len > NET_BUF_MAX || len < VIRTIO_NET_HDR_BYTES) {
 		note(n, ERR_RX_FIT, "frame of %zd bytes from the tap (dropped)", len);
 		n->st.rx_dropped++;
@@ -526,6 +540,8 @@ static void rx_process(struct net *n)
 		}
 		if (!n->tap_ready || n->gone)
 			break;
+		if (!ratelimit_ready(&n->rx_rl))
+			break; /* the frames wait in the tap; the receive timer resumes */
 		rc = hold(n, q, mrg ? NET_BUF_MAX : 1);
 		if (rc < 0 || n->held_n == 0)
 			break;
@@ -577,11 +593,21 @@ static void net_notify(void *dev, unsigned int queue)
 static void net_event(void *dev)
 {
 	struct net *n = dev;
-	struct epoll_event ev[2];
+	struct epoll_event ev[4];
 	uint64_t count;
-	int k = epoll_wait(n->epfd, ev, 2, 0); /* consumes the tap's edge */
+	bool tx_timer = false;
+	int k = epoll_wait(n->epfd, ev, 4, 0); /* consumes the tap's edge */
 
 	for (int i = 0; i < k; i++) {
+		if (ev[i].data.u32 == TAG_RX_TIMER) {
+			ratelimit_event(&n->rx_rl);
+			continue;
+		}
+		if (ev[i].data.u32 == TAG_TX_TIMER) {
+			ratelimit_event(&n->tx_rl);
+			tx_timer = true;
+			continue;
+		}
 		if (ev[i].data.u32 == TAG_KICK) {
 			if (read(n->kick, &count, sizeof(count)) < 0 && errno != EAGAIN)
 				log_warn_errno(errno, "virtio-net: %s: kick eventfd", n->name);
@@ -594,7 +620,7 @@ static void net_event(void *dev)
 	}
 	if (n->t == NULL)
 		return; /* frames wait in the tap; activation's first notify or edge takes them */
-	if (n->tx_more)
+	if (n->tx_more || tx_timer)
 		tx_process(n);
 	rx_process(n);
 }
@@ -617,6 +643,7 @@ static void net_reset(void *dev)
 		n->st.rx_dropped++;
 	n->pending = 0;
 	n->tx_more = false;
+	n->tx_deferred = false;
 	n->acked = 0;
 	n->offloads = 0;
 	n->offloads_dirty = true;
@@ -632,6 +659,8 @@ static void net_destroy(void *dev)
 		close(n->epfd);
 	if (n->kick >= 0)
 		close(n->kick);
+	ratelimit_destroy(&n->rx_rl);
+	ratelimit_destroy(&n->tx_rl);
 	if (n->fd >= 0)
 		close(n->fd);
 	free(n->held);
@@ -685,6 +714,7 @@ void *net_create_with_fd(const struct virtio_net_config *cfg, int fd,
 		goto nomem;
 	n->fd = fd;
 	n->epfd = n->kick = -1;
+	n->rx_rl.timer_fd = n->tx_rl.timer_fd = -1;
 	n->name = strdup(name);
 	n->held = calloc(RX_HELD, sizeof(*n->held));
 	n->bounce = malloc(NET_BUF_MAX);
@@ -698,9 +728,20 @@ void *net_create_with_fd(const struct virtio_net_config *cfg, int fd,
 		log_error_errno(errno, "--net %s: epoll/eventfd", name);
 		goto fail;
 	}
+	rc = ratelimit_init(&n->rx_rl, cfg->rx_limiter);
+	if (rc == 0)
+		rc = ratelimit_init(&n->tx_rl, cfg->tx_limiter);
+	if (rc < 0) {
+		log_error_errno(-rc, "--net %s: rate limiter timers", name);
+		goto fail;
+	}
 	rc = watch(n->epfd, fd, EPOLLIN | EPOLLET, TAG_TAP);
 	if (rc == 0)
 		rc = watch(n->epfd, n->kick, EPOLLIN, TAG_KICK);
+	if (rc == 0)
+		rc = watch(n->epfd, ratelimit_fd(&n->rx_rl), EPOLLIN, TAG_RX_TIMER);
+	if (rc == 0)
+		rc = watch(n->epfd, ratelimit_fd(&n->tx_rl), EPOLLIN, TAG_TX_TIMER);
 	if (rc < 0) {
 		log_error_errno(-rc, "--net %s: epoll_ctl", name);
 		goto fail;
@@ -779,4 +820,21 @@ void net_get_stats(const void *dev, struct net_stats *out)
 	const struct net *n = dev;
 
 	*out = n->st;
+}
+
+void net_set_limiters(void *dev, const struct virtio_rate_limit *rx,
+		      const struct virtio_rate_limit *tx)
+{
+	struct net *n = dev;
+
+	if (rx != NULL)
+		ratelimit_update(&n->rx_rl, rx);
+	if (tx != NULL)
+		ratelimit_update(&n->tx_rl, tx);
+	if (n->t == NULL)
+		return;
+	if (tx != NULL && n->tx_deferred)
+		tx_process(n);
+	if (rx != NULL)
+		rx_process(n);
 }

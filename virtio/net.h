@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include "device.h"
+#include "ratelimit.h"
 
 /* Feature bits (5.1.3). */
 #define VIRTIO_NET_F_CSUM	0
@@ -86,6 +87,9 @@ struct virtio_net_config {
 	const char *tap_name;
 	bool has_mac;
 	uint8_t mac[6]; /* when has_mac; else a random locally administered one */
+	/* Rate limits, NULL: unlimited (until net_set_limiters). */
+	const struct virtio_rate_limit *rx_limiter;
+	const struct virtio_rate_limit *tx_limiter;
 };
 
 /* Counters (VMM thread; read them with the transport lock held). */
@@ -112,6 +116,24 @@ void *net_create(const struct virtio_net_config *cfg, const struct virtio_device
  */
 void *net_create_with_fd(const struct virtio_net_config *cfg, int fd,
 			 const struct virtio_device_ops **ops);
+
+/*
+ * Rate limiting (Firecracker's rx_rate_limiter / tx_rate_limiter, see
+ * ratelimit.h): a frame costs one operation and its bytes with the 12-byte
+ * header. Transmit: a chain that does not fit stays popped and the queue is
+ * not read until the limiter's timer fires. Receive: the size is known only
+ * once read, so frames are read while the limiter has tokens and each is
+ * charged after; the excess is a debt that stops reading the tap (frames
+ * wait there) until it has refilled. Both timerfds sit in the device's epoll
+ * fd and are created with the device, limited or not, so that
+ * net_set_limiters can limit later.
+ *
+ * net_set_limiters: replace the receive (rx) and transmit (tx) limits; NULL
+ * leaves that one as it is. Retries deferred work. Call with the transport
+ * lock held (virtio_mmio_with_lock).
+ */
+void net_set_limiters(void *dev, const struct virtio_rate_limit *rx,
+		      const struct virtio_rate_limit *tx);
 
 /* net_get_stats: copy (dev)'s counters into (out). */
 void net_get_stats(const void *dev, struct net_stats *out);

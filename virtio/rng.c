@@ -15,6 +15,9 @@ struct rng {
 	struct virtq_chain chain;
 	uint64_t bytes; /* served, for metrics */
 	bool logged_short;
+	bool has_limiter;
+	bool deferred; /* (chain) popped, waiting for tokens */
+	struct ratelimit rl;
 };
 
 static int rng_activate(void *dev, struct virtio_mmio_dev *t)
@@ -54,32 +57,73 @@ static uint32_t fill(struct rng *r, const struct virtq_chain *c)
 	return done;
 }
 
-static void rng_notify(void *dev, unsigned int queue)
+/* process: serve requests until the ring is empty or the rate limiter defers one. */
+static void process(struct rng *r)
 {
-	struct rng *r = dev;
-	struct virtq *q = virtio_mmio_queue(r->t, queue);
-	int rc;
+	struct virtq *q = virtio_mmio_queue(r->t, 0);
+	int rc = 0;
 
-	while ((rc = vq_pop(q, &r->chain)) == 1) {
-		uint32_t n = fill(r, &r->chain);
+	for (;;) {
+		uint64_t want;
+		uint32_t n;
+
+		if (!r->deferred && (rc = vq_pop(q, &r->chain)) != 1)
+			break;
+		want = r->chain.write_len < RNG_MAX_PER_REQUEST ? r->chain.write_len
+								: RNG_MAX_PER_REQUEST;
+		if (r->has_limiter && !ratelimit_consume(&r->rl, want, 1)) {
+			r->deferred = true;
+			break;
+		}
+		r->deferred = false;
+		n = fill(r, &r->chain);
 		r->bytes += n;
 		vq_push(q, &r->chain, n);
 	}
 	if (rc < 0)
 		virtio_mmio_needs_reset(r->t);
-	virtio_mmio_signal_used(r->t, queue);
+	virtio_mmio_signal_used(r->t, 0);
+}
+
+static void rng_notify(void *dev, unsigned int queue)
+{
+	struct rng *r = dev;
+
+	(void)queue;
+	process(r);
+}
+
+/* rng_event: the limiter's timer fired (VMM thread, transport lock held). */
+static void rng_event(void *dev)
+{
+	struct rng *r = dev;
+
+	ratelimit_event(&r->rl);
+	if (r->t != NULL)
+		process(r);
+}
+
+static int rng_event_fd(void *dev)
+{
+	const struct rng *r = dev;
+
+	return r->has_limiter ? ratelimit_fd(&r->rl) : -1;
 }
 
 static void rng_reset(void *dev)
 {
 	struct rng *r = dev;
 
+	r->deferred = false;
 	r->t = NULL;
 }
 
 static void rng_destroy(void *dev)
 {
-	free(dev);
+	struct rng *r = dev;
+
+	ratelimit_destroy(&r->rl);
+	free(r);
 }
 
 static const struct virtio_device_ops rng_ops = {
@@ -91,6 +135,8 @@ static const struct virtio_device_ops rng_ops = {
     .activate = rng_activate,
     .notify = rng_notify,
     .reset = rng_reset,
+    .event_fd = rng_event_fd,
+    .event = rng_event,
     .destroy = rng_destroy,
 };
 
@@ -102,6 +148,37 @@ void *rng_create(const struct virtio_device_ops **ops)
 		log_error("--rng: out of memory");
 		return NULL;
 	}
+	r->rl.timer_fd = -1;
 	*ops = &rng_ops;
 	return r;
+}
+
+void *rng_create_limited(const struct virtio_rate_limit *limit,
+			 const struct virtio_device_ops **ops)
+{
+	struct rng *r = rng_create(ops);
+	int rc;
+
+	if (r == NULL)
+		return NULL;
+	rc = ratelimit_init(&r->rl, limit);
+	if (rc < 0) {
+		log_error_errno(-rc, "--rng: rate limiter timer");
+		free(r);
+		return NULL;
+	}
+	r->has_limiter = true;
+	return r;
+}
+
+int rng_set_limiter(void *dev, const struct virtio_rate_limit *limit)
+{
+	struct rng *r = dev;
+
+	if (!r->has_limiter)
+		return -ENOTSUP;
+	ratelimit_update(&r->rl, limit);
+	if (r->t != NULL && r->deferred)
+		process(r);
+	return 0;
 }

@@ -9,6 +9,7 @@ cd "$(dirname "$0")/../.."
 
 HELLO=$PWD/$O/guest/hello.elf
 PROBE=$PWD/$O/tests/guests/probe.elf
+VIO=$PWD/$O/tests/guests/vio.elf
 SOCK=$TMP/api.sock
 PID=
 
@@ -183,8 +184,15 @@ test_post_boot_api() {
 	call 204 -- PATCH /vm '{"state": "Resumed"}'
 	# The probe has no keyboard driver: the scancodes just wait in the i8042.
 	call 204 -- PUT /actions '{"action_type": "SendCtrlAltDel"}'
-	# Swapping a backing file waits for the block device's hook.
-	call 400 'Updating a drive of a running microVM is not supported yet' -- PATCH /drives/data "{\"drive_id\": \"data\", \"path_on_host\": \"$TMP/disk2.img\"}"
+	# A new backing file (the guest-visible side: test_patch_drive_guest_reads_new_file).
+	call 204 -- PATCH /drives/data "{\"drive_id\": \"data\", \"path_on_host\": \"$TMP/disk2.img\"}"
+	call 200 "\"path_on_host\":\"$TMP/disk2.img\"" -- GET /vm/config
+	call 400 "Updating a drive of a running microVM failed: virtio-blk: $TMP/nope.img: open: No such file" -- PATCH /drives/data "{\"drive_id\": \"data\", \"path_on_host\": \"$TMP/nope.img\"}"
+	call 200 "\"path_on_host\":\"$TMP/disk2.img\"" -- GET /vm/config
+	# Rate limiters: a bucket left out stays as it was (Firecracker's BucketUpdate::None).
+	call 204 -- PATCH /drives/data '{"drive_id": "data", "rate_limiter": {"bandwidth": {"size": 1048576, "refill_time": 100}}}'
+	call 204 -- PATCH /drives/data '{"drive_id": "data", "rate_limiter": {"ops": {"size": 1000, "one_time_burst": 5, "refill_time": 1000}}}'
+	call 200 '"rate_limiter":\{"bandwidth":\{"size":1048576,"one_time_burst":0,"refill_time":100\},"ops":\{"size":1000,"one_time_burst":5,"refill_time":1000\}\}' -- GET /vm/config
 	call 200 '"state":"Running"' -- GET /
 	wait_ember 20
 	expect_rc 7
@@ -193,6 +201,71 @@ test_post_boot_api() {
 	grep -q '"put_api_requests":{"actions_count":' "$TMP/metrics.json" || fail "metrics lack put_api_requests"
 	grep -q '"process_startup_time_us":' "$TMP/metrics.json" || fail "metrics lack the start-up time"
 	[ "$(wc -l <"$TMP/metrics.json")" -ge 2 ] || fail "FlushMetrics and the exit flush: expected 2 lines"
+}
+
+# wait_out RE [SECONDS]: wait until ember's stdout has a line matching RE.
+wait_out() {
+	for _ in $(seq $((${2:-10} * 50))); do
+		tr -d '\r' <"$TMP/out" | grep -qE -- "$1" && return 0
+		sleep 0.02
+	done
+	fail "stdout never matched /$1/: $(head -c 1000 "$TMP/out")"
+	return 1
+}
+
+# The guest's second read is held by the rate limiter (512 bytes per 2 s)
+# while the backing file changes under it: it and the third read see the new file.
+test_patch_drive_guest_reads_new_file() {
+	need_kvm || return
+	need_curl || return
+	head -c 8192 /dev/zero | tr '\0' 'A' >"$TMP/a.img"
+	head -c 8192 /dev/zero | tr '\0' 'B' >"$TMP/b.img"
+	write_config "$VIO" "console=ttyS0 -- blk-read=0 blk-read=0 blk-read=0 exit=0" ',
+	  "drives": [{"drive_id": "data", "path_on_host": "'"$TMP/a.img"'", "is_root_device": false,
+	              "rate_limiter": {"bandwidth": {"size": 512, "refill_time": 2000}}}]'
+	start_api --config-file "$TMP/vm.json" || return
+	wait_out '^vio: blk read sector=0 ' || { stop_ember; return; }
+	call 204 -- PATCH /drives/data "{\"drive_id\": \"data\", \"path_on_host\": \"$TMP/b.img\"}"
+	wait_ember 20
+	expect_rc 0
+	local reads
+	reads=$(grep -E '^vio: blk read sector=0 ' <<<"$OUT" | sed 's/.*first=//' | tr '\n' ' ')
+	[ "$reads" = "41414141414141414141414141414141 42424242424242424242424242424242 42424242424242424242424242424242 " ] ||
+		fail "reads before and after the swap: $reads"
+}
+
+# boot_reads LIMITER_JSON: boot vio reading 64 sectors (32 KiB) from a
+# disk limited by LIMITER_JSON; sets MS to the run's wall time.
+boot_reads() {
+	local words="" t0 i
+	for i in $(seq 0 63); do words="$words blk-read=$i"; done
+	head -c 32768 /dev/urandom >"$TMP/r.img"
+	write_config "$VIO" "console=ttyS0 --$words exit=0" ',
+	  "drives": [{"drive_id": "data", "path_on_host": "'"$TMP/r.img"'", "is_root_device": false'"$1"'}]'
+	t0=$(date +%s%N)
+	ember_run --config-file "$TMP/vm.json" --no-api
+	MS=$((($(date +%s%N) - t0) / 1000000))
+	expect_rc 0
+	[ "$(grep -cE '^vio: blk read sector=[0-9]+ crc=' <<<"$OUT")" = 64 ] || fail "not 64 good reads"
+}
+
+# 8 KiB per 500 ms, starting full: 32 KiB cannot be read in less than
+# (32 - 8) / 16 = 1.5 s, whatever the read speed (unlimited, a read takes
+# ~6 ms under software KVM, ~0.4 s for 64, which overlaps the wait).
+test_drive_rate_limiter_slows_reads() {
+	need_kvm || return
+	local free
+	boot_reads ""
+	free=$MS
+	boot_reads ', "rate_limiter": {"bandwidth": {"size": 8192, "refill_time": 500}}'
+	[ "$MS" -ge 1300 ] && [ "$MS" -ge $((free + 500)) ] ||
+		fail "bandwidth-limited boot ${MS} ms, unlimited ${free} ms: expected >= 1.5 s"
+	[ "$MS" -le $((free + 10000)) ] || fail "bandwidth-limited boot ${MS} ms: far too slow"
+	# The ops bucket: 8 per 250 ms, 64 reads take at least (64 - 8) / 32 = 1.75 s.
+	boot_reads ', "rate_limiter": {"ops": {"size": 8, "refill_time": 250}}'
+	[ "$MS" -ge 1500 ] && [ "$MS" -ge $((free + 500)) ] ||
+		fail "ops-limited boot ${MS} ms, unlimited ${free} ms: expected >= 1.75 s"
+	[ "$MS" -le $((free + 10000)) ] || fail "ops-limited boot ${MS} ms: far too slow"
 }
 
 write_config() { # write_config KERNEL BOOT_ARGS [EXTRA_JSON]

@@ -70,12 +70,17 @@ check_early_log() {
 
 test_linux_vmlinux_boots_to_init() {
 	need_linux || return
+	truncate -s 8M "$TMP/disk.img"
 	boot_until 'Run /init as init process|Kernel panic|guest-init:' \
-		--kernel "$VMLINUX" --initrd "$INITRD" --mem 256 --cmdline "$BASE_CMDLINE"
+		--kernel "$VMLINUX" --initrd "$INITRD" --mem 256 --cmdline "$BASE_CMDLINE" \
+		--disk "$TMP/disk.img" --rng --vsock "3,$TMP/v.sock"
 	[ "$RC" = timeout ] && { fail "no 'Run /init' within ${BOOT_TIMEOUT}s"; return; }
 	check_early_log
 	expect_out_re 'smpboot: Allowing 1 CPUs'
 	expect_out_re 'Freeing initrd memory: [0-9]+K'
+	# The kernel found the devices ember announced on its command line.
+	expect_out_re 'virtio_mmio.device=4K@0xc0001000:5 virtio_mmio.device=4K@0xc0002000:6 virtio_mmio.device=4K@0xc0003000:7'
+	expect_out_re 'virtio_blk virtio0: \[vda\] 16384 512-byte logical blocks'
 	expect_out_re 'Run /init as init process'
 }
 

@@ -64,6 +64,20 @@ static void do_openat(void)
 {
 	syscall(SYS_openat, AT_FDCWD, "/etc/passwd", O_RDONLY);
 }
+/* What PATCH /drives needs on the VMM thread: open an existing file, close-on-exec. */
+static void do_open_existing(void)
+{
+	syscall(SYS_openat, AT_FDCWD, "/etc/passwd", O_RDONLY | O_CLOEXEC);
+}
+static void do_open_create(void)
+{
+	syscall(SYS_openat, AT_FDCWD, "/tmp/ember-seccomp-must-not-exist",
+		O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+}
+static void do_open_truncate(void)
+{
+	syscall(SYS_openat, AT_FDCWD, "/etc/passwd", O_WRONLY | O_TRUNC | O_CLOEXEC);
+}
 static void do_execve(void)
 {
 	char *argv[] = {"/bin/true", NULL};
@@ -106,6 +120,7 @@ static void test_vcpu_filter(void **state)
 	assert_ok(run_confined(SECCOMP_THREAD_VCPU, do_kvm_run));
 	assert_ok(run_confined(SECCOMP_THREAD_VCPU, do_mmap_rw));
 	assert_killed(run_confined(SECCOMP_THREAD_VCPU, do_openat));
+	assert_killed(run_confined(SECCOMP_THREAD_VCPU, do_open_existing));
 	assert_killed(run_confined(SECCOMP_THREAD_VCPU, do_execve));
 	assert_killed(run_confined(SECCOMP_THREAD_VCPU, do_mmap_exec));
 	assert_killed(run_confined(SECCOMP_THREAD_VCPU, do_kvm_create_vm));
@@ -120,7 +135,11 @@ static void test_vmm_filter(void **state)
 	assert_ok(run_confined(SECCOMP_THREAD_VMM, do_epoll_wait));
 	assert_ok(run_confined(SECCOMP_THREAD_VMM, do_tcgets));
 	assert_killed(run_confined(SECCOMP_THREAD_VMM, do_kvm_run));
-	assert_killed(run_confined(SECCOMP_THREAD_VMM, do_openat));
+	/* The VMM may reopen a disk (PATCH /drives), never create or truncate. */
+	assert_ok(run_confined(SECCOMP_THREAD_VMM, do_open_existing));
+	assert_killed(run_confined(SECCOMP_THREAD_VMM, do_open_create));
+	assert_killed(run_confined(SECCOMP_THREAD_VMM, do_open_truncate));
+	assert_killed(run_confined(SECCOMP_THREAD_VMM, do_openat)); /* without O_CLOEXEC */
 	assert_killed(run_confined(SECCOMP_THREAD_VMM, do_execve));
 	assert_killed(run_confined(SECCOMP_THREAD_VMM, do_socket));
 	assert_killed(run_confined(SECCOMP_THREAD_VMM, do_mmap_exec));
