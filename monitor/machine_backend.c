@@ -13,6 +13,29 @@
 #include "mmio.h"
 #include "net.h"
 
+static struct virtio_slot *find_slot(struct machine_backend *b, uint32_t device_id,
+				     unsigned int index);
+
+/* collect_device_counters: block counters kept by the devices, for the metrics. */
+static void collect_device_counters(void *ctx, struct metrics_counters *now)
+{
+	struct machine_backend *b = ctx;
+
+	for (unsigned int i = 0; i < CONFIG_MAX_DEVICES; i++) {
+		struct virtio_slot *slot = find_slot(b, VIRTIO_ID_BLOCK, i);
+		struct blk_stats st;
+		if (slot == NULL)
+			break;
+		blk_get_stats(slot->dev, &st);
+		now->block[i].read_count = st.read_count;
+		now->block[i].read_bytes = st.read_bytes;
+		now->block[i].write_count = st.write_count;
+		now->block[i].write_bytes = st.write_bytes;
+		now->block[i].flush_count = st.flush_count;
+		now->block[i].invalid_reqs_count = st.invalid_reqs_count;
+	}
+}
+
 static int backend_start(void *ctx, const struct vm_config *cfg)
 {
 	struct machine_backend *b = ctx;
@@ -37,6 +60,10 @@ static int backend_start(void *ctx, const struct vm_config *cfg)
 		return -EINVAL;
 	b->built = true;
 	b->m.vm.metrics = b->metrics;
+	if (b->metrics != NULL) {
+		b->metrics->collect = collect_device_counters;
+		b->metrics->collect_ctx = b;
+	}
 	return 0;
 }
 

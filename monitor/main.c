@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "api.h"
 #include "api_routes.h"
 #include "builder.h"
@@ -192,9 +194,11 @@ static int run(struct control *ctl)
 	int status = machine_run(m);
 	if (ctl->api_open)
 		api_server_detach(&ctl->api);
-	machine_destroy(m);
+	/* The last flush while the devices, which keep some counters, exist. */
 	if (ctl->metrics.fd >= 0)
 		metrics_flush(&ctl->metrics);
+	ctl->metrics.collect = NULL;
+	machine_destroy(m);
 	return status;
 }
 
@@ -207,6 +211,12 @@ int main(int argc, char **argv)
 
 	/* A client that hangs up must not kill us with SIGPIPE. */
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * jansson seeds its hash tables from /dev/urandom on first use; do it
+	 * now, while files may still be opened, not in a metrics flush after
+	 * the seccomp filters are live.
+	 */
+	json_object_seed(0);
 	ctl.signal_fd = ctl.timer_fd = -1;
 	ctl.preboot.epfd = -1;
 	config_defaults(cfg);

@@ -90,6 +90,8 @@ char *metrics_render(struct metrics *m, int commit)
 		m->now.logger.missed_log_count = load(m->missed_log_count);
 	if (m->log_fails != NULL)
 		m->now.logger.log_fails = load(m->log_fails);
+	if (m->collect != NULL)
+		m->collect(m->collect_ctx, &m->now);
 	deltas(m, &d, commit);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	json_object_set_new(root, "utc_timestamp_ms",

@@ -112,6 +112,12 @@ struct metrics {
 	struct metrics_counters prev; /* at the last flush */
 	struct metrics_store store;
 	uint64_t *missed_log_count; /* the logger's, reported under "logger" */
+	/*
+	 * collect: copies counters that devices keep themselves (block
+	 * requests) into (now) before each flush; NULL until a VM exists.
+	 */
+	void (*collect)(void *ctx, struct metrics_counters *now);
+	void *collect_ctx;
 	uint64_t *log_fails;
 };
 

@@ -68,6 +68,7 @@ struct blk {
 	enum blk_engine engine;
 	uint32_t logged;
 	uint64_t errors;
+	struct blk_stats stats; /* VMM thread only; read with blk_get_stats */
 
 	struct blk_slot sync; /* the sync engine serves one request at a time */
 
@@ -206,11 +207,39 @@ static int parse(struct blk *b, struct virtq_chain *c, struct blk_req *r)
 	return r->len == 0 ? VIRTIO_BLK_S_OK : PENDING;
 }
 
+/* count: a finished request in the device's counters. */
+static void count(struct blk *b, const struct blk_req *r, int status)
+{
+	struct blk_stats *st = &b->stats;
+
+	if (status != VIRTIO_BLK_S_OK) {
+		__atomic_add_fetch(&st->invalid_reqs_count, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	switch (r->type) {
+	case VIRTIO_BLK_T_IN:
+		__atomic_add_fetch(&st->read_count, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&st->read_bytes, r->len, __ATOMIC_RELAXED);
+		break;
+	case VIRTIO_BLK_T_OUT:
+		__atomic_add_fetch(&st->write_count, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&st->write_bytes, r->len, __ATOMIC_RELAXED);
+		break;
+	case VIRTIO_BLK_T_FLUSH:
+		__atomic_add_fetch(&st->flush_count, 1, __ATOMIC_RELAXED);
+		break;
+	default:
+		break;
+	}
+}
+
 /* complete: write the status byte, return the chain with the bytes written. */
-static void complete(struct virtq *q, const struct virtq_chain *c, const struct blk_req *r,
-		     int status)
+static void complete(struct blk *b, struct virtq *q, const struct virtq_chain *c,
+		     const struct blk_req *r, int status)
 {
 	uint32_t used = 0;
+
+	count(b, r, status);
 
 	if (r->status != NULL) {
 		*r->status = (uint8_t)status;
@@ -351,7 +380,7 @@ static void process(struct blk *b)
 		}
 		if (status == PENDING)
 			status = sync_io(b, &s->req);
-		complete(q, &s->chain, &s->req, status);
+		complete(b, q, &s->chain, &s->req, status);
 		if (uring)
 			b->free[b->nfree++] = (uint16_t)(s - b->slots);
 	}
@@ -394,7 +423,7 @@ static void reap(struct blk *b, bool deliver)
 			     (unsigned long long)s->req.len);
 			status = VIRTIO_BLK_S_IOERR;
 		}
-		complete(q, &s->chain, &s->req, status);
+		complete(b, q, &s->chain, &s->req, status);
 	}
 }
 
@@ -767,4 +796,16 @@ int blk_set_backing(void *dev, const char *path)
 			virtio_mmio_signal_used(b->t, 0);
 	}
 	return 0;
+}
+
+void blk_get_stats(const void *dev, struct blk_stats *out)
+{
+	const struct blk *b = dev;
+
+	out->read_count = __atomic_load_n(&b->stats.read_count, __ATOMIC_RELAXED);
+	out->read_bytes = __atomic_load_n(&b->stats.read_bytes, __ATOMIC_RELAXED);
+	out->write_count = __atomic_load_n(&b->stats.write_count, __ATOMIC_RELAXED);
+	out->write_bytes = __atomic_load_n(&b->stats.write_bytes, __ATOMIC_RELAXED);
+	out->flush_count = __atomic_load_n(&b->stats.flush_count, __ATOMIC_RELAXED);
+	out->invalid_reqs_count = __atomic_load_n(&b->stats.invalid_reqs_count, __ATOMIC_RELAXED);
 }

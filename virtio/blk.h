@@ -119,4 +119,15 @@ int blk_set_limiter(void *dev, const struct virtio_rate_limit *limit);
  */
 int blk_set_backing(void *dev, const char *path);
 
+/* Counters of finished requests, as Firecracker's block metrics name them. */
+struct blk_stats {
+	uint64_t read_count, read_bytes;
+	uint64_t write_count, write_bytes;
+	uint64_t flush_count;
+	uint64_t invalid_reqs_count; /* completed with an error status */
+};
+
+/* blk_get_stats: a snapshot of (dev)'s counters; safe from any thread. */
+void blk_get_stats(const void *dev, struct blk_stats *out);
+
 #endif /* EMBER_VIRTIO_BLK_H */

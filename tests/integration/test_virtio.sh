@@ -154,6 +154,23 @@ test_no_seccomp_warns() {
 	expect_err_re 'seccomp filters are off \(--no-seccomp\)'
 }
 
+# Metrics with the filters on: the last flush after the guest ends must not
+# trip seccomp, and the block counters come from the device.
+test_block_metrics_with_seccomp() {
+	need_kvm || return
+	make_disk 16
+	ember_run --kernel "$VIO" --disk "$TMP/disk.img,id=data" --metrics-path "$TMP/m.json" -- \
+		blk-read=0 blk-read=1 blk-write=2,1 blk-flush exit=0
+	expect_rc 0
+	local got
+	got=$(python3 -c "
+import json, sys
+d = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
+b = d['block_data']
+print(b['read_count'], b['read_bytes'], b['write_count'], b['write_bytes'], b['flush_count'])" "$TMP/m.json" 2>&1)
+	[ "$got" = "2 1024 1 512 1" ] || fail "block metrics: got '$got', want '2 1024 1 512 1'"
+}
+
 # bpf_file PATH KILL_NR: a raw filter that kills syscall KILL_NR and allows the rest.
 bpf_file() {
 	python3 - "$1" "$2" <<'PY'
