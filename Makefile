@@ -7,6 +7,7 @@
 #   make test       install deps, build everything, run every test
 #   make guest      build the Linux guest (kernel, initrd), cached
 #   make check      static analysis + sanitizer build of the unit tests
+#   make bench      benchmarks beside QEMU microvm (QUICK=1: short run)
 #   make clean      rm -rf $(O)
 
 O ?= build
@@ -44,7 +45,7 @@ DEB_PACKAGES := gcc make binutils libc6-dev linux-libc-dev libcmocka-dev \
 	libseccomp-dev linux-source-6.1 busybox-static flex bison bc libelf-dev \
 	libssl-dev cpio xz-utils lz4 file liburing-dev libjansson-dev libhttp-parser-dev curl
 
-.PHONY: all deps run test test-bins guest check clean help
+.PHONY: all deps run test test-bins guest bench check clean help
 all: ember guests jailer
 
 DEPS :=
@@ -81,6 +82,7 @@ ember: $(O)/ember
 # ---------------------------------------------------------------- guests
 include guest-init/runtime/runtime.mk
 include guest-init/linux/linux.mk
+include bench/bench.mk
 
 .PHONY: guests
 guests: $(GUESTS)
@@ -126,7 +128,7 @@ check: deps $(O)/monitor/seccomp_filters.h
 	$(Q)$(MAKE) --no-print-directory O=$(O)/san SANITIZE=1 CFLAGS="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" unit-test
 
 help:
-	@sed -n '3,11p' Makefile
+	@sed -n '5,11p' Makefile
 
 clean:
 	rm -rf $(O)

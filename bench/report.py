@@ -207,8 +207,13 @@ for n in (10, 100, 1000):
     P("| %d at once: last ready | %s | %s | %s | |" % (n, cell(a, "ember"), cell(b, "qemu"), rat))
     if a or b:
         def memc(r):
-            return "%.2f MiB host, %.2f MiB PSS" % (num(r["memavail_delta_kb"]) / n / 1024,
-                                                     num(r["pss_sum_kb"]) / n / 1024) if r else "n/a"
+            # MemAvailable moves with the page cache too: with few VMs the
+            # delta can be negative (noise); PSS is the robust figure then.
+            if not r:
+                return "n/a"
+            host = num(r["memavail_delta_kb"])
+            host_s = "%.2f MiB host" % (host / n / 1024) if host is not None else "host: below noise"
+            return "%s, %.2f MiB PSS" % (host_s, num(r["pss_sum_kb"]) / n / 1024)
         P("| %d at once: memory per microVM | %s | %s | | |" % (n, memc(a), memc(b)))
 if linux:
     P("| Linux: exec -> guest-init ready (boot timer) | %s | n/a | | |" % mmm(col(linux, "since_exec_us", "ember-linux")))
@@ -216,7 +221,7 @@ if linux:
       mmm(col(linux, "wall_us", "qemu-linux")), rfmt(pair_ratio(linux, "ember-linux", "qemu-linux", "wall_us"))))
 else:
     P("| Linux guest: exec -> ready, exec -> exit | skipped: software KVM | skipped: software KVM | | |")
-P("| I/O (disk, network) | not yet: needs virtio-blk/net | not yet: needs virtio-blk/net | | |")
+P("| I/O (disk, network) | not measured yet (next step: blk and net transfers from vio.elf) | not measured yet (next step: blk and net transfers from vio.elf) | | |")
 P("")
 
 # ------------------------------------------------------------ details
@@ -297,9 +302,11 @@ P("")
 P("| monitor | N | ready | failed | spawn all | median exec -> ready | last ready | microVMs/s/core | host MiB/VM (MemAvailable) | PSS MiB/VM | teardown |")
 P("|---|---|---|---|---|---|---|---|---|---|---|")
 for (name, n), r in sorted(dn.items()):
-    P("| %s | %d | %s | %s | %s | %s | %s | %.0f | %.2f | %.2f | %s |" % (
+    host = num(r["memavail_delta_kb"])
+    P("| %s | %d | %s | %s | %s | %s | %s | %.0f | %s | %.2f | %s |" % (
         name, n, r["ready"], r["failures"], fmt(num(r["spawn_us"])), fmt(num(r["median_ready_us"])),
-        fmt(num(r["last_ready_us"])), burst_rate(r) or 0, num(r["memavail_delta_kb"]) / n / 1024,
+        fmt(num(r["last_ready_us"])), burst_rate(r) or 0,
+        "%.2f" % (host / n / 1024) if host is not None else "below noise",
         num(r["pss_sum_kb"]) / n / 1024, fmt(num(r["teardown_us"]))))
 for (name, n), (need, avail) in sorted(skipped.items()):
     P("| %s | %d | skipped: would need ~%d MiB, MemAvailable %d MiB | | | | | | | | |" % (name, n, need // 1024, avail // 1024))
@@ -308,7 +315,7 @@ P("## 5. I/O")
 P("")
 P("| test | ember | QEMU microvm |")
 P("|---|---|---|")
-P("| disk and network throughput, latency | not yet: needs virtio-blk/net | not yet: needs virtio-blk/net |")
+P("| disk and network throughput, latency | not measured yet (next step: blk and net transfers from vio.elf) | not measured yet (next step: blk and net transfers from vio.elf) |")
 P("")
 
 # ------------------------------------------------------------ plots
@@ -376,7 +383,7 @@ try:
             lbl = "QEMU microvm" if name == "qemu" else name
             axes[0].plot(ns, [burst_rate(r) for _, r in pts], "o-", color=colors[name], label=lbl)
             axes[1].plot(ns, [num(r["last_ready_us"]) / 1000 for _, r in pts], "o-", color=colors[name], label=lbl)
-            axes[2].plot(ns, [num(r["memavail_delta_kb"]) / n / 1024 for n, r in pts], "o-", color=colors[name],
+            axes[2].plot(ns, [(num(r["memavail_delta_kb"]) or 0) / n / 1024 for n, r in pts], "o-", color=colors[name],
                          label=lbl + " (host, MemAvailable)")
             axes[2].plot(ns, [num(r["pss_sum_kb"]) / n / 1024 for n, r in pts], "s--", color=colors[name],
                          label=lbl + " (PSS)")

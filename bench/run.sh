@@ -162,7 +162,7 @@ for mon in ember qemu; do
 	done
 done
 
-stage "5/5 I/O: not yet (needs virtio-blk/net)"
+stage "5/5 I/O: not measured yet"
 stage "report"
 "$PY" bench/report.py "$OUT"
 echo "bench: $OUT/report.md ($(($(date +%s) - t_start)) s)"
