@@ -2,8 +2,10 @@
 /*
  * init_sys.c: guest-init's struct init_ops on real Linux system calls.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,7 +15,9 @@
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "init.h"
@@ -23,9 +27,10 @@ static int sys_mkdir(const char *path)
 	return mkdir(path, 0755) < 0 ? -errno : 0;
 }
 
-static int sys_mount(const char *source, const char *target, const char *fstype)
+static int sys_mount(const char *source, const char *target, const char *fstype,
+		     unsigned long flags, const char *data)
 {
-	return mount(source, target, fstype, 0, NULL) < 0 ? -errno : 0;
+	return mount(source, target, fstype, flags, data) < 0 ? -errno : 0;
 }
 
 static int sys_mmio_write8(uint64_t addr, uint8_t val)
@@ -154,6 +159,125 @@ static void sys_log(const char *msg)
 	dprintf(STDERR_FILENO, "%s\n", msg);
 }
 
+static long sys_read_file(const char *path, char *buf, size_t size)
+{
+	size_t len = 0;
+	ssize_t n = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	while (len + 1 < size && (n = read(fd, buf + len, size - 1 - len)) > 0)
+		len += (size_t)n;
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	if (size)
+		buf[len] = '\0';
+	return n < 0 ? (long)n : (long)len;
+}
+
+static int sys_list_dir(const char *path, int (*fn)(const char *name, void *arg), void *arg)
+{
+	DIR *dir = opendir(path);
+	struct dirent *de;
+	int r = 0;
+
+	if (!dir)
+		return -errno;
+	while (r == 0 && (de = readdir(dir)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			r = fn(de->d_name, arg);
+	closedir(dir);
+	return r;
+}
+
+static int sys_stat_mode(const char *path, unsigned *mode)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return -errno;
+	*mode = st.st_mode;
+	return 0;
+}
+
+static void sys_sleep_ms(unsigned ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static int sys_chdir(const char *path)
+{
+	return chdir(path) < 0 ? -errno : 0;
+}
+
+static int sys_chroot(const char *path)
+{
+	return chroot(path) < 0 ? -errno : 0;
+}
+
+/* Delete what is under the directory (fd) on device (dev); closes (fd). */
+static void delete_under(int fd, dev_t dev)
+{
+	DIR *dir = fdopendir(fd);
+	struct dirent *de;
+
+	if (!dir) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(dir))) {
+		struct stat st;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    st.st_dev != dev)
+			continue; /* another file system: the new root, a mount */
+		if (S_ISDIR(st.st_mode)) {
+			int sub = openat(dirfd(dir), de->d_name,
+					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+			if (sub >= 0)
+				delete_under(sub, dev);
+			unlinkat(dirfd(dir), de->d_name, AT_REMOVEDIR);
+		} else {
+			unlinkat(dirfd(dir), de->d_name, 0);
+		}
+	}
+	closedir(dir);
+}
+
+/*
+ * busybox switch_root's delete_contents("/"), with its guards: PID 1, "/"
+ * is ramfs or tmpfs (the initramfs), and never below another mount point.
+ */
+static int sys_free_initramfs(void)
+{
+	struct statfs sfs;
+	struct stat st;
+	int fd;
+
+	if (getpid() != 1 || statfs("/", &sfs) < 0 ||
+	    (sfs.f_type != RAMFS_MAGIC && sfs.f_type != TMPFS_MAGIC) || stat("/", &st) < 0)
+		return -EPERM;
+	fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	delete_under(fd, st.st_dev);
+	return 0;
+}
+
+static int sys_exec(char *const argv[])
+{
+	execvp(argv[0], argv);
+	return -errno;
+}
+
 const struct init_ops init_sys_ops = {
     .mkdir = sys_mkdir,
     .mount = sys_mount,
@@ -165,4 +289,12 @@ const struct init_ops init_sys_ops = {
     .sync = sys_sync,
     .reboot = sys_reboot,
     .log = sys_log,
+    .read_file = sys_read_file,
+    .list_dir = sys_list_dir,
+    .stat_mode = sys_stat_mode,
+    .sleep_ms = sys_sleep_ms,
+    .chdir = sys_chdir,
+    .chroot = sys_chroot,
+    .free_initramfs = sys_free_initramfs,
+    .exec = sys_exec,
 };

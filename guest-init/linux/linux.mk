@@ -25,9 +25,24 @@ GUESTS += $(O)/guest/init
 $(LG_OUT)/mkcpio: $(LG_OUT)/mkcpio.o
 	$(call quiet,HOSTLD,$@)$(CC) $(HOST_LDFLAGS) -o $@ $^
 
+# INITRD_EXTRA (or EMBER_INITRD_EXTRA in the environment): host programs to
+# add with their shared libraries, e.g. `make guest INITRD_EXTRA="socat fio"`.
+# The stamp holds the list, rewritten only when it changes, so a new list
+# rebuilds the archive.
+INITRD_EXTRA ?= $(EMBER_INITRD_EXTRA)
+LG_EXTRA_STAMP := $(LG_OUT)/initrd-extra.list
+
+$(LG_EXTRA_STAMP): LG_FORCE
+	$(Q)mkdir -p $(dir $@) && printf '%s\n' '$(strip $(INITRD_EXTRA))' | cmp -s - $@ || \
+		printf '%s\n' '$(strip $(INITRD_EXTRA))' >$@
+
+.PHONY: LG_FORCE
+LG_FORCE:
+
 $(O)/guest/initrd.cpio: $(O)/guest/init $(LG_OUT)/mkcpio $(LG_DIR)/build-initrd.sh \
-		$(wildcard /bin/busybox)
-	$(call quiet,CPIO,$@)$(LG_DIR)/build-initrd.sh $@ $(O)/guest/init $(LG_OUT)/mkcpio
+		$(wildcard /bin/busybox) $(LG_EXTRA_STAMP)
+	$(call quiet,CPIO,$@)EMBER_INITRD_EXTRA='$(strip $(INITRD_EXTRA))' \
+		$(LG_DIR)/build-initrd.sh $@ $(O)/guest/init $(LG_OUT)/mkcpio
 
 # ------------------------------------------------------------ kernel
 LG_KERNEL_INPUTS := $(LG_DIR)/build-kernel.sh $(LG_DIR)/microvm.config

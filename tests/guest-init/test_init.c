@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -39,6 +40,19 @@ static struct fake {
 	char trace[4096]; /* "op arg;" per call, in order */
 	char logs[4096];  /* every logged line */
 	int nlog;
+	/* root=: /proc/cmdline, fake files (/sys), block devices, mounts */
+	const char *cmdline; /* NULL: /proc/cmdline cannot be read */
+	const char *files[8][2]; /* path, content */
+	const char *blocks[8];	 /* names in /sys/class/block */
+	const char *blkdev[4];	 /* paths that are block devices... */
+	int appear_after;	 /* ...once this many sleeps happened */
+	const char *regular[4];	 /* paths that are regular files */
+	const char *fail_fstype; /* mounts of this type on /newroot fail... */
+	int fail_ret;		 /* ...with this */
+	const char *fail_op;	 /* a trace entry ("chroot .") that fails with fail_ret */
+	int nsleep;
+	unsigned slept_ms;
+	int free_ret, exec_ret;
 } fk;
 
 static void trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -59,11 +73,109 @@ static int fake_mkdir(const char *path)
 	return fk.mkdir_ret;
 }
 
-static int fake_mount(const char *source, const char *target, const char *fstype)
+/* Fail with fk.fail_ret if (op) is fk.fail_op. */
+static int fail_op(const char *op)
 {
-	(void)source;
-	trace("mount %s %s;", fstype, target);
-	return fk.mount_ret;
+	return fk.fail_op && !strcmp(fk.fail_op, op) ? fk.fail_ret : 0;
+}
+
+static int fake_mount(const char *source, const char *target, const char *fstype,
+		      unsigned long flags, const char *data)
+{
+	char op[160];
+
+	if (flags & MS_MOVE) {
+		snprintf(op, sizeof(op), "move %s %s", source, target);
+		trace("%s;", op);
+		return fail_op(op);
+	}
+	if (strcmp(target, INIT_NEWROOT)) {
+		trace("mount %s %s;", fstype, target);
+		return fk.mount_ret;
+	}
+	trace("mount %s %s %s%s%s%s;", fstype, source, target, flags & MS_RDONLY ? " ro" : "",
+	      data ? " data=" : "", data ? data : "");
+	return fk.fail_fstype && !strcmp(fk.fail_fstype, fstype) ? fk.fail_ret : 0;
+}
+
+static long fake_read_file(const char *path, char *buf, size_t size)
+{
+	const char *text = NULL;
+
+	if (!strcmp(path, "/proc/cmdline")) {
+		text = fk.cmdline;
+	} else {
+		for (int i = 0; i < 8 && fk.files[i][0]; i++)
+			if (!strcmp(fk.files[i][0], path))
+				text = fk.files[i][1];
+	}
+	if (!text)
+		return -ENOENT;
+	snprintf(buf, size, "%s", text);
+	return (long)strlen(buf);
+}
+
+static int fake_list_dir(const char *path, int (*fn)(const char *name, void *arg), void *arg)
+{
+	int r = 0;
+
+	trace("list %s;", path);
+	if (strcmp(path, "/sys/class/block"))
+		return -ENOENT;
+	for (int i = 0; r == 0 && i < 8 && fk.blocks[i]; i++)
+		r = fn(fk.blocks[i], arg);
+	return r;
+}
+
+static int fake_stat_mode(const char *path, unsigned *mode)
+{
+	for (int i = 0; i < 4 && fk.blkdev[i]; i++)
+		if (!strcmp(fk.blkdev[i], path) && fk.nsleep >= fk.appear_after) {
+			*mode = S_IFBLK | 0600;
+			return 0;
+		}
+	for (int i = 0; i < 4 && fk.regular[i]; i++)
+		if (!strcmp(fk.regular[i], path)) {
+			*mode = S_IFREG | 0755;
+			return 0;
+		}
+	return -ENOENT;
+}
+
+static void fake_sleep_ms(unsigned ms)
+{
+	fk.nsleep++;
+	fk.slept_ms += ms;
+}
+
+static int fake_chdir(const char *path)
+{
+	char op[80];
+
+	snprintf(op, sizeof(op), "chdir %s", path);
+	trace("%s;", op);
+	return fail_op(op);
+}
+
+static int fake_chroot(const char *path)
+{
+	char op[80];
+
+	snprintf(op, sizeof(op), "chroot %s", path);
+	trace("%s;", op);
+	return fail_op(op);
+}
+
+static int fake_free_initramfs(void)
+{
+	trace("free;");
+	return fk.free_ret;
+}
+
+static int fake_exec(char *const argv[])
+{
+	trace("exec %s;", argv[0]);
+	return fk.exec_ret;
 }
 
 static int fake_mmio_write8(uint64_t addr, uint8_t val)
@@ -130,6 +242,14 @@ static const struct init_ops fake_ops = {
     .sync = fake_sync,
     .reboot = fake_reboot,
     .log = fake_log,
+    .read_file = fake_read_file,
+    .list_dir = fake_list_dir,
+    .stat_mode = fake_stat_mode,
+    .sleep_ms = fake_sleep_ms,
+    .chdir = fake_chdir,
+    .chroot = fake_chroot,
+    .free_initramfs = fake_free_initramfs,
+    .exec = fake_exec,
 };
 
 static int reset(void **state)
@@ -140,6 +260,10 @@ static int reset(void **state)
 	fk.console = 1;
 	fk.spawn_ret = 42;
 	fk.reboot_ret = -EPERM;
+	fk.cmdline = "console=ttyS0 reboot=k panic=-1 -- cmd";
+	fk.blkdev[0] = "/dev/vda";
+	fk.fail_ret = -EINVAL;
+	fk.exec_ret = -ENOENT;
 	return 0;
 }
 
@@ -394,6 +518,342 @@ static void test_finish_status_byte(void **state)
 	assert_non_null(strstr(fk.trace, "sync;port 0xf4 139;reboot;"));
 }
 
+/* -------------------------------------------------------------- root= */
+
+#define SWITCH_TAIL                                                                        \
+	"move /dev /newroot/dev;move /proc /newroot/proc;move /sys /newroot/sys;"          \
+	"chdir /newroot;free;move . /;chroot .;chdir /;"
+
+static void test_parse_cmdline(void **state)
+{
+	struct init_root r;
+
+	(void)state;
+	assert_int_equal(init_parse_cmdline("console=ttyS0 quiet", &r), 0);
+	assert_string_equal(r.dev, "");
+	assert_string_equal(r.fstype, "ext4");
+	assert_int_equal(r.readonly, 1); /* the kernel's default */
+	assert_int_equal(r.wait_ms, INIT_ROOT_WAIT_MS);
+
+	assert_int_equal(init_parse_cmdline("root=/dev/vdb rw rootfstype=xfs,ext4 "
+					    "rootflags=\"data=ordered,noatime\" init=/bin/x "
+					    "rootdelay=2 root=/dev/vda",
+					    &r),
+			 1);
+	assert_string_equal(r.dev, "/dev/vda"); /* the last one wins */
+	assert_string_equal(r.fstype, "xfs,ext4");
+	assert_string_equal(r.data, "data=ordered,noatime");
+	assert_string_equal(r.init, "/bin/x");
+	assert_int_equal(r.readonly, 0);
+	assert_int_equal(r.wait_ms, 2000);
+
+	assert_int_equal(init_parse_cmdline("rw root=PARTUUID=ab-01 ro rootwait\n", &r), 1);
+	assert_string_equal(r.dev, "PARTUUID=ab-01");
+	assert_int_equal(r.readonly, 1);
+	assert_int_equal(r.wait_ms, INIT_ROOT_WAIT_MAX_MS);
+	assert_int_equal(init_parse_cmdline("rootdelay=99999 root=vda", &r), 1);
+	assert_int_equal(r.wait_ms, INIT_ROOT_WAIT_MAX_MS);
+
+	/* After " -- " the words are init's argv, not kernel options. */
+	assert_int_equal(init_parse_cmdline("console=ttyS0 -- sh -c \"x root=/dev/vda\" root=/x",
+					    &r),
+			 0);
+	assert_int_equal(init_parse_cmdline("rootfs=/dev/vda xroot=/dev/vdb rootfstype=", &r), 0);
+	assert_string_equal(r.fstype, "ext4");
+}
+
+static void test_root_none_stays(void **state)
+{
+	char *argv[] = {"/init", "cmd", NULL};
+
+	(void)state;
+	child_ends(EXITED(0));
+	assert_int_equal(init_main(&fake_ops, 2, argv), 0);
+	assert_null(strstr(fk.trace, "/newroot"));
+	assert_null(strstr(fk.trace, "chroot"));
+	assert_null(strstr(fk.trace, "free;"));
+	assert_non_null(strstr(fk.trace, "spawn;"));
+	assert_null(strstr(fk.logs, "root"));
+}
+
+static void test_root_cmdline_unreadable(void **state)
+{
+	char *argv[] = {"/init", "cmd", NULL};
+
+	(void)state;
+	fk.cmdline = NULL;
+	child_ends(EXITED(4));
+	assert_int_equal(init_main(&fake_ops, 2, argv), 4);
+	assert_null(strstr(fk.trace, "chroot"));
+	assert_non_null(strstr(fk.logs, "init: /proc/cmdline: "));
+}
+
+static void test_root_vda_ro(void **state)
+{
+	char *argv[] = {"/init", "cmd", "arg", NULL};
+	const char *p;
+
+	(void)state;
+	fk.cmdline = "console=ttyS0 root=/dev/vda ro -- cmd arg";
+	child_ends(EXITED(6));
+	assert_int_equal(init_main(&fake_ops, 3, argv), 6);
+	/* Mounted ext4 read-only on /newroot, then the moves and the switch, in order. */
+	p = after(fk.trace, "mount devtmpfs /dev;");
+	assert_non_null(p);
+	p = strstr(p, "mkdir /newroot;mount ext4 /dev/vda /newroot ro;" SWITCH_TAIL "spawn;");
+	assert_non_null(p);
+	/* The boot timer and the console come first; the command after the switch. */
+	assert_true(strstr(fk.trace, "mmio ") < p);
+	assert_int_equal(fk.nspawned, 2);
+	assert_string_equal(fk.spawned[0], "cmd");
+	assert_null(strstr(fk.trace, "exec"));
+	assert_non_null(strstr(fk.logs, "init: switched to root=/dev/vda (/dev/vda, ro)\n"));
+	assert_non_null(strstr(fk.trace, "port 0xf4 6;"));
+	assert_int_equal(fk.nsleep, 0);
+}
+
+static void test_root_rw_fstype_flags(void **state)
+{
+	char *argv[] = {"/init", "cmd", NULL};
+
+	(void)state;
+	fk.cmdline = "root=vda rw rootfstype=xfs,ext2 rootflags=noatime -- cmd";
+	fk.fail_fstype = "xfs";
+	child_ends(EXITED(0));
+	assert_int_equal(init_main(&fake_ops, 2, argv), 0);
+	/* xfs fails (logged), ext2 works; no MS_RDONLY with rw; rootflags is the data. */
+	assert_non_null(strstr(fk.trace, "mount xfs /dev/vda /newroot data=noatime;"
+					  "mount ext2 /dev/vda /newroot data=noatime;" SWITCH_TAIL
+					  "spawn;"));
+	assert_non_null(strstr(fk.logs, "init: mount root /dev/vda (xfs) on /newroot: "));
+}
+
+static void test_root_partuuid(void **state)
+{
+	char *argv[] = {"/init", "cmd", NULL};
+
+	(void)state;
+	fk.cmdline = "root=PARTUUID=0badcafe-02 -- cmd";
+	fk.blocks[0] = "vda";
+	fk.blocks[1] = "vda1";
+	fk.blocks[2] = "vda2";
+	fk.files[0][0] = "/sys/class/block/vda/uevent";
+	fk.files[0][1] = "MAJOR=254\nMINOR=0\nDEVNAME=vda\nDEVTYPE=disk\nDISKSEQ=1\n";
+	fk.files[1][0] = "/sys/class/block/vda1/uevent";
+	fk.files[1][1] = "MAJOR=254\nMINOR=1\nDEVNAME=vda1\nDEVTYPE=partition\n"
+			 "PARTN=1\nPARTUUID=0badcafe-01\n";
+	fk.files[2][0] = "/sys/class/block/vda2/uevent";
+	fk.files[2][1] = "MAJOR=254\nMINOR=2\nDEVNAME=vda2\nDEVTYPE=partition\n"
+			 "PARTN=2\nPARTUUID=0BADCAFE-02\n";
+	fk.blkdev[1] = "/dev/vda2";
+	child_ends(EXITED(0));
+	assert_int_equal(init_main(&fake_ops, 2, argv), 0);
+	assert_non_null(strstr(fk.trace, "list /sys/class/block;mkdir /newroot;"
+					  "mount ext4 /dev/vda2 /newroot ro;" SWITCH_TAIL));
+}
+
+static void test_root_find(void **state)
+{
+	char path[64];
+
+	(void)state;
+	fk.files[0][0] = "/sys/dev/block/254:1/uevent";
+	fk.files[0][1] = "MAJOR=254\nMINOR=1\nDEVNAME=vda1\n";
+	assert_int_equal(init_find_root(&fake_ops, "254:1", path, sizeof(path)), 0);
+	assert_string_equal(path, "/dev/vda1");
+	assert_int_equal(init_find_root(&fake_ops, "254:9", path, sizeof(path)), -ENOENT);
+	assert_int_equal(init_find_root(&fake_ops, "/dev/vdb", path, sizeof(path)), 0);
+	assert_string_equal(path, "/dev/vdb");
+	assert_int_equal(init_find_root(&fake_ops, "vdc", path, sizeof(path)), 0);
+	assert_string_equal(path, "/dev/vdc");
+	assert_int_equal(init_find_root(&fake_ops, "PARTUUID=nope", path, sizeof(path)), -ENOENT);
+	assert_int_equal(init_find_root(&fake_ops, "PARTUUID=", path, sizeof(path)), -EINVAL);
+	assert_int_equal(init_find_root(&fake_ops, "PARTUUID=ab/PARTNROFF=1", path, sizeof(path)),
+			 -EINVAL);
+	assert_int_equal(init_find_root(&fake_ops, "UUID=1234", path, sizeof(path)), -EINVAL);
+	assert_int_equal(init_find_root(&fake_ops, "LABEL=root", path, sizeof(path)), -EINVAL);
+}
+
+static void test_root_appears_late(void **state)
+{
+	char *argv[] = {"/init", "cmd", NULL};
+
+	(void)state;
+	fk.cmdline = "root=/dev/vda -- cmd";
+	fk.appear_after = 7;
+	child_ends(EXITED(0));
+	assert_int_equal(init_main(&fake_ops, 2, argv), 0);
+	assert_int_equal(fk.nsleep, 7);
+	assert_non_null(strstr(fk.trace, "mount ext4 /dev/vda /newroot ro;"));
+	assert_non_null(strstr(fk.logs, "init: waiting up to 5000 ms for root=/dev/vda\n"));
+}
+
+static void test_root_never_appears(void **state)
+{
+	char *argv[] = {"/init", "cmd", NULL};
+
+	(void)state;
+	fk.cmdline = "root=/dev/vdz -- cmd";
+	assert_int_equal(init_main(&fake_ops, 2, argv), INIT_STATUS_NOSTART);
+	/* Bounded: INIT_ROOT_WAIT_MS in INIT_ROOT_POLL_MS steps, then the exit port. */
+	assert_int_equal(fk.slept_ms, INIT_ROOT_WAIT_MS);
+	assert_int_equal(fk.nsleep, INIT_ROOT_WAIT_MS / INIT_ROOT_POLL_MS);
+	assert_null(strstr(fk.trace, "/newroot"));
+	assert_null(strstr(fk.trace, "spawn;"));
+	assert_non_null(strstr(fk.trace, "sync;port 0xf4 127;reboot;"));
+	assert_non_null(strstr(fk.logs, "init: root=/dev/vdz: no such block device after 5000 ms"));
+	assert_non_null(strstr(fk.logs, "init: no root file system: exit status 127\n"));
+}
+
+static void test_root_delay_bounds_wait(void **state)
+{
+	char *argv[] = {"/init", "cmd", NULL};
+
+	(void)state;
+	fk.cmdline = "root=PARTUUID=00-01 rootdelay=1 -- cmd";
+	assert_int_equal(init_main(&fake_ops, 2, argv), INIT_STATUS_NOSTART);
+	assert_int_equal(fk.slept_ms, 1000);
+}
+
+static void test_root_not_block(void **state)
+{
+	char *argv[] = {"/init", "cmd", NULL};
+
+	(void)state;
+	fk.cmdline = "root=/dev/file rootdelay=0 -- cmd";
+	fk.regular[0] = "/dev/file";
+	assert_int_equal(init_main(&fake_ops, 2, argv), INIT_STATUS_NOSTART);
+	assert_non_null(strstr(fk.logs, strerror(ENOTBLK)));
+	assert_null(strstr(fk.trace, "mount ext4 /dev/file"));
+}
+
+static void test_root_unsupported(void **state)
+{
+	char *argv[] = {"/init", "cmd", NULL};
+
+	(void)state;
+	fk.cmdline = "root=UUID=1234 -- cmd";
+	assert_int_equal(init_main(&fake_ops, 2, argv), INIT_STATUS_NOSTART);
+	assert_int_equal(fk.nsleep, 0); /* no waiting for what cannot appear */
+	assert_non_null(strstr(fk.logs, "init: root=UUID=1234: not supported"));
+	assert_non_null(strstr(fk.trace, "port 0xf4 127;"));
+}
+
+static void test_root_mount_fails(void **state)
+{
+	char *argv[] = {"/init", "cmd", NULL};
+
+	(void)state;
+	fk.cmdline = "root=/dev/vda -- cmd";
+	fk.fail_fstype = "ext4";
+	assert_int_equal(init_main(&fake_ops, 2, argv), INIT_STATUS_NOSTART);
+	assert_non_null(
+	    strstr(fk.logs, "init: mount root /dev/vda (ext4, ro) on /newroot: Invalid argument\n"
+			    "init: no root file system: exit status 127\n"));
+	assert_null(strstr(fk.trace, "move"));
+	assert_null(strstr(fk.trace, "chroot"));
+	assert_null(strstr(fk.trace, "spawn;"));
+	assert_non_null(strstr(fk.trace, "sync;port 0xf4 127;reboot;"));
+}
+
+static void test_root_move_missing_dir(void **state)
+{
+	char *argv[] = {"/init", "cmd", NULL};
+
+	(void)state;
+	/* The new root has no /sys: logged, the switch goes on. */
+	fk.cmdline = "root=/dev/vda -- cmd";
+	fk.fail_op = "move /sys /newroot/sys";
+	fk.fail_ret = -ENOENT;
+	child_ends(EXITED(0));
+	assert_int_equal(init_main(&fake_ops, 2, argv), 0);
+	assert_non_null(strstr(fk.trace, SWITCH_TAIL "spawn;"));
+	assert_non_null(strstr(fk.logs, "init: move /sys to /newroot/sys: "));
+}
+
+static void test_root_switch_steps_fail(void **state)
+{
+	static const char *const steps[] = {"move . /", "chroot .", "chdir /newroot", "chdir /"};
+	char *argv[] = {"/init", "cmd", NULL};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		reset(NULL);
+		fk.cmdline = "root=/dev/vda -- cmd";
+		fk.fail_op = steps[i];
+		fk.fail_ret = -EPERM;
+		assert_int_equal(init_main(&fake_ops, 2, argv), INIT_STATUS_NOSTART);
+		assert_null(strstr(fk.trace, "spawn;"));
+		assert_non_null(strstr(fk.trace, "port 0xf4 127;"));
+		assert_non_null(strstr(fk.logs, "init: no root file system"));
+	}
+}
+
+static void test_root_free_refused_is_quiet(void **state)
+{
+	char *argv[] = {"/init", "cmd", NULL};
+
+	(void)state;
+	fk.cmdline = "root=/dev/vda -- cmd";
+	fk.free_ret = -EPERM;
+	child_ends(EXITED(0));
+	assert_int_equal(init_main(&fake_ops, 2, argv), 0);
+	assert_null(strstr(fk.logs, "freeing"));
+	assert_non_null(strstr(fk.trace, SWITCH_TAIL "spawn;"));
+}
+
+static void test_root_no_args_execs_sbin_init(void **state)
+{
+	char *argv[] = {"/init", NULL};
+
+	(void)state;
+	fk.cmdline = "root=/dev/vda rw";
+	fk.regular[0] = "/sbin/init";
+	fk.exec_ret = 0; /* only a test double returns from a successful exec */
+	init_main(&fake_ops, 1, argv);
+	assert_non_null(strstr(fk.trace, SWITCH_TAIL "exec /sbin/init;"));
+	assert_null(strstr(fk.trace, "spawn;"));
+}
+
+static void test_root_no_args_init_option(void **state)
+{
+	char *argv[] = {"/init", NULL};
+
+	(void)state;
+	fk.cmdline = "root=/dev/vda init=/usr/lib/systemd/systemd";
+	fk.exec_ret = -ENOENT;
+	assert_int_equal(init_main(&fake_ops, 1, argv), INIT_STATUS_NOSTART);
+	assert_non_null(strstr(fk.trace, SWITCH_TAIL "exec /usr/lib/systemd/systemd;"));
+	assert_non_null(strstr(fk.logs, "init: exec /usr/lib/systemd/systemd: "));
+	assert_null(strstr(fk.trace, "spawn;"));
+	assert_non_null(strstr(fk.trace, "port 0xf4 127;"));
+}
+
+static void test_root_no_args_no_init_shell(void **state)
+{
+	char *argv[] = {"/init", NULL};
+
+	(void)state;
+	fk.cmdline = "root=/dev/vda";
+	child_ends(EXITED(0));
+	assert_int_equal(init_main(&fake_ops, 1, argv), 0);
+	assert_null(strstr(fk.trace, "exec"));
+	assert_string_equal(fk.spawned[0], INIT_SHELL);
+}
+
+static void test_root_args_ignore_sbin_init(void **state)
+{
+	char *argv[] = {"/init", "fio", "job.fio", NULL};
+
+	(void)state;
+	fk.cmdline = "root=/dev/vda init=/sbin/init -- fio job.fio";
+	fk.regular[0] = "/sbin/init";
+	child_ends(EXITED(0));
+	assert_int_equal(init_main(&fake_ops, 3, argv), 0);
+	assert_null(strstr(fk.trace, "exec"));
+	assert_string_equal(fk.spawned[0], "fio");
+}
+
 /* ------------------------------------------- real run as PID 1 (root) */
 
 /*
@@ -454,6 +914,14 @@ static void rec_log(const char *msg)
 	rec("log %s\n", msg);
 }
 
+/* The host's /proc/cmdline must not send the test to its root=. */
+static long rec_read_file(const char *path, char *buf, size_t size)
+{
+	if (!strcmp(path, "/proc/cmdline"))
+		return (long)snprintf(buf, size, "console=ttyS0");
+	return init_sys_ops.read_file(path, buf, size);
+}
+
 static void test_pid1_namespace(void **state)
 {
 	/* The subshell leaves an orphan that PID 1 must reap before sh exits 7. */
@@ -496,6 +964,7 @@ static void test_pid1_namespace(void **state)
 			ops.sync = rec_sync;
 			ops.reboot = rec_reboot;
 			ops.log = rec_log;
+			ops.read_file = rec_read_file;
 			_exit(init_main(&ops, 5, argv));
 		}
 		if (pid < 0 || waitpid(pid, &ws, 0) != pid)
@@ -546,6 +1015,26 @@ int main(void)
 	    cmocka_unit_test_setup(test_finish_order, reset),
 	    cmocka_unit_test_setup(test_finish_exit_port_fails, reset),
 	    cmocka_unit_test_setup(test_finish_status_byte, reset),
+	    cmocka_unit_test_setup(test_parse_cmdline, reset),
+	    cmocka_unit_test_setup(test_root_none_stays, reset),
+	    cmocka_unit_test_setup(test_root_cmdline_unreadable, reset),
+	    cmocka_unit_test_setup(test_root_vda_ro, reset),
+	    cmocka_unit_test_setup(test_root_rw_fstype_flags, reset),
+	    cmocka_unit_test_setup(test_root_partuuid, reset),
+	    cmocka_unit_test_setup(test_root_find, reset),
+	    cmocka_unit_test_setup(test_root_appears_late, reset),
+	    cmocka_unit_test_setup(test_root_never_appears, reset),
+	    cmocka_unit_test_setup(test_root_delay_bounds_wait, reset),
+	    cmocka_unit_test_setup(test_root_not_block, reset),
+	    cmocka_unit_test_setup(test_root_unsupported, reset),
+	    cmocka_unit_test_setup(test_root_mount_fails, reset),
+	    cmocka_unit_test_setup(test_root_move_missing_dir, reset),
+	    cmocka_unit_test_setup(test_root_switch_steps_fail, reset),
+	    cmocka_unit_test_setup(test_root_free_refused_is_quiet, reset),
+	    cmocka_unit_test_setup(test_root_no_args_execs_sbin_init, reset),
+	    cmocka_unit_test_setup(test_root_no_args_init_option, reset),
+	    cmocka_unit_test_setup(test_root_no_args_no_init_shell, reset),
+	    cmocka_unit_test_setup(test_root_args_ignore_sbin_init, reset),
 	    cmocka_unit_test_setup(test_pid1_namespace, reset),
 	};
 

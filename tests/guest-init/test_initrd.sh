@@ -45,4 +45,45 @@ expect '^drwxrwxrwt .* tmp$'
 ! grep -v 'Jan  1  1970' "$tmp/list" | grep -q . || fail "an entry with mtime != 0"
 ! grep -Eq ' (sbin/init|linuxrc)( |$)' "$tmp/list" || fail "busybox init in the archive"
 echo "ok: $(wc -l <"$tmp/list") entries: /init, busybox, applets, /dev/console, dirs; root:root, mtime 0"
+
+# EMBER_INITRD_EXTRA: a dynamically linked coreutils program (env) with its
+# libraries and the loader, at their host paths, reproducibly.
+prog=$(command -v env)
+case $prog in /*) ;; *) fail "no env(1) in PATH" ;; esac
+readelf -l "$prog" | grep -q 'Requesting program interpreter' || fail "$prog is static: pick another"
+EMBER_INITRD_EXTRA="env" "$build" "$tmp/x.cpio" "$init" "$mkcpio"
+EMBER_INITRD_EXTRA="env" "$build" "$tmp/y.cpio" "$tmp/init" "$mkcpio"
+cmp "$tmp/x.cpio" "$tmp/y.cpio" || fail "two builds with extras differ"
+cpio -itv --numeric-uid-gid <"$tmp/x.cpio" >"$tmp/xlist" 2>/dev/null || fail "cpio cannot read it"
+has() { # has PATH: PATH (no leading /) is a file or a symlink in the archive
+	grep -Eq "^[-l].* $1( -> .*)?\$" "$tmp/xlist" || fail "extra: no $1 in the archive"
+}
+has "${prog#/}"
+grep -Eq "^-rwx.* ${prog#/}\$" "$tmp/xlist" || fail "extra: ${prog#/} is not a file (busybox's applet?)"
+libs=$(ldd "$prog" | sed -n -e 's/^.*=> \(\/[^ ]*\) (0x.*$/\1/p' -e 's/^[[:space:]]*\(\/[^ ]*\) (0x.*$/\1/p')
+[ -n "$libs" ] || fail "ldd lists no libraries for $prog"
+for lib in $libs; do
+	has "${lib#/}"
+done
+grep -q ' lib64/ld-linux-x86-64.so.2' "$tmp/xlist" || fail "extra: no dynamic loader"
+# The same bytes as the host's file.
+(cd "$tmp" && mkdir x && cd x && cpio -idm --quiet <"$tmp/x.cpio") || fail "cpio -i"
+cmp "$tmp/x${prog}" "$(readlink -f "$prog")" || fail "extra: $prog differs from the host's"
+! grep -v ' 0 \+0 ' "$tmp/xlist" | grep -q . || fail "extra: an entry not owned by 0:0"
+# It runs from the archive alone (chroot needs root).
+if [ "$(id -u)" = 0 ]; then
+	[ "$(chroot "$tmp/x" "$prog" EMBER=ok "$prog" sh -c 'echo $EMBER')" = ok ] ||
+		fail "extra: $prog does not run in a chroot of the archive"
+	echo "ok: $prog runs in a chroot of the archive"
+fi
+echo "ok: EMBER_INITRD_EXTRA=env: $prog, $(echo $libs | wc -w) libraries (loader included), reproducible"
+
+# A program that is not there is an error naming it.
+if EMBER_INITRD_EXTRA="env ember-no-such-program" "$build" "$tmp/z.cpio" "$init" "$mkcpio" \
+	2>"$tmp/err"; then
+	fail "a missing extra program was accepted"
+fi
+grep -q "ember-no-such-program" "$tmp/err" || fail "the error does not name the program: $(cat "$tmp/err")"
+[ ! -e "$tmp/z.cpio" ] || fail "an archive was written anyway"
+echo "ok: a missing extra is an error naming it: $(cat "$tmp/err")"
 echo "[  PASSED  ] 1 test(s)."

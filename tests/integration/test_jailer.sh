@@ -354,6 +354,43 @@ test_jailed_ember_boots() {
 	rm -rf "$BASE/ember/real1"
 }
 
+# The real monitor in its jail, seen from the host while its guest waits:
+# chroot root, target ids, no_new_privs, and a seccomp filter on every thread.
+test_jailed_ember_is_confined() {
+	need_root || return
+	need_ember || return
+	ember_takes_jailer_flags || { skip "$EMBER does not take the jailer's flags"; return; }
+	local root=$BASE/ember/conf1/root pid t threads=0 confined=0
+	mkdir -p "$root"
+	link_in "$PWD/$O/tests/guests/probe.elf" "$root/probe.elf"
+	mkfifo "$TMP/jin"
+	"$JAILER" --id conf1 --exec-file "$EMBER" --uid $TEST_UID --gid $TEST_GID --chroot-base-dir "$BASE" \
+		-- --kernel /probe.elf -- wait exit=5 <"$TMP/jin" >"$TMP/jout" 2>"$TMP/jerr" &
+	pid=$!
+	exec 8>"$TMP/jin"
+	for _ in $(seq 100); do grep -q "probe: waiting" "$TMP/jout" && break; sleep 0.05; done
+	# In its own mount namespace the path reads "/": compare the directory itself.
+	[ "$(stat -L -c %d:%i /proc/$pid/root)" = "$(stat -c %d:%i "$root")" ] ||
+		fail "its root is not the jail's root directory $root"
+	grep -qE "^Uid:\s+$TEST_UID\s+$TEST_UID\s+$TEST_UID\s+$TEST_UID$" /proc/$pid/status || fail "uids not all $TEST_UID"
+	grep -qE "^Gid:\s+$TEST_GID\s+$TEST_GID\s+$TEST_GID\s+$TEST_GID$" /proc/$pid/status || fail "gids not all $TEST_GID"
+	grep -qE '^NoNewPrivs:\s+1$' /proc/$pid/status || fail "NoNewPrivs not 1"
+	for t in /proc/$pid/task/*; do
+		threads=$((threads + 1))
+		grep -qE '^Seccomp:\s+2$' "$t/status" && confined=$((confined + 1))
+	done
+	[ "$threads" -ge 2 ] && [ "$confined" = "$threads" ] || fail "$confined of $threads threads confined"
+	printf 'q' >&8
+	exec 8>&-
+	wait "$pid"
+	RC=$?
+	OUT=$(tr -d '\r' <"$TMP/jout")
+	ERR=$(cat "$TMP/jerr")
+	expect_rc 5
+	expect_out "probe: woke byte=0x71"
+	rm -rf "$BASE/ember/conf1"
+}
+
 test_parallel_20_jails() {
 	need_root || return
 	local n=20 i exec name v2 ok=0 extra=()
