@@ -43,7 +43,8 @@ HOST_LDFLAGS := -Wl,-z,noexecstack -Wl,-z,relro -Wl,-z,now $(LDFLAGS)
 # Debian packages the build, the tests and the guests need.
 DEB_PACKAGES := gcc make binutils libc6-dev linux-libc-dev libcmocka-dev \
 	libseccomp-dev linux-source-6.1 busybox-static flex bison bc libelf-dev \
-	libssl-dev cpio xz-utils lz4 file liburing-dev libjansson-dev libhttp-parser-dev curl
+	libssl-dev cpio xz-utils lz4 file liburing-dev libjansson-dev libhttp-parser-dev curl \
+	python3 iproute2 procps
 
 .PHONY: all deps run test test-bins guest bench check clean help
 all: ember guests jailer
