@@ -292,6 +292,25 @@ static int check_id(struct ctx *c, const char *key, const char *id, size_t max)
 	return 0;
 }
 
+/*
+ * body_id: the body's (key) id: present, valid, and equal to the {id} in
+ * the URL when there is one (path_id).
+ */
+static int body_id(struct ctx *c, json_t *root, const char *key, const char *path_id, size_t max,
+		   const char **id)
+{
+	int ret = get_string(c, root, key, true, id);
+
+	if (ret == 0 && *id == NULL)
+		ret = fail(c, key, "missing");
+	if (ret == 0)
+		ret = check_id(c, key, *id, max);
+	if (ret == 0 && path_id != NULL && strcmp(path_id, *id) != 0)
+		ret = fail(c, key, "'%s' does not match the id in the path ('%s')", *id, path_id);
+	return ret;
+}
+
+
 /* loads: parse a request body; it must be one JSON object. */
 static json_t *loads(struct ctx *c, const char *body, size_t len)
 {
@@ -458,12 +477,7 @@ static int drive(struct ctx *c, json_t *o, const char *path_id)
 	int ret = check_keys(c, o, keys);
 
 	if (ret == 0)
-		ret = get_string(c, o, "drive_id", true, &id);
-	if (ret == 0)
-		ret = check_id(c, "drive_id", id, CONFIG_DISK_ID_MAX);
-	if (ret == 0 && path_id != NULL && strcmp(path_id, id) != 0)
-		ret = fail(c, "drive_id", "'%s' does not match the id in the path ('%s')", id,
-			   path_id);
+		ret = body_id(c, o, "drive_id", path_id, CONFIG_DISK_ID_MAX, &id);
 	if (ret == 0)
 		ret = get_string(c, o, "socket", false, &sock);
 	if (ret == 0 && sock != NULL)
@@ -568,12 +582,7 @@ static int network(struct ctx *c, json_t *o, const char *path_id)
 	int ret = check_keys(c, o, keys);
 
 	if (ret == 0)
-		ret = get_string(c, o, "iface_id", true, &id);
-	if (ret == 0)
-		ret = check_id(c, "iface_id", id, CONFIG_ID_MAX);
-	if (ret == 0 && path_id != NULL && strcmp(path_id, id) != 0)
-		ret = fail(c, "iface_id", "'%s' does not match the id in the path ('%s')", id,
-			   path_id);
+		ret = body_id(c, o, "iface_id", path_id, CONFIG_ID_MAX, &id);
 	if (ret == 0)
 		ret = get_string(c, o, "host_dev_name", true, &dev);
 	if (ret == 0 && (dev[0] == '\0' || strlen(dev) >= IFNAMSIZ || strchr(dev, '/')))
@@ -848,12 +857,7 @@ int config_json_drive_patch(const char *path_id, const char *body, size_t len,
 		return -EINVAL;
 	ret = check_keys(&c, root, keys);
 	if (ret == 0)
-		ret = get_string(&c, root, "drive_id", true, &id);
-	if (ret == 0)
-		ret = check_id(&c, "drive_id", id, CONFIG_DISK_ID_MAX);
-	if (ret == 0 && path_id != NULL && strcmp(path_id, id) != 0)
-		ret = fail(&c, "drive_id", "'%s' does not match the id in the path ('%s')", id,
-			   path_id);
+		ret = body_id(&c, root, "drive_id", path_id, CONFIG_DISK_ID_MAX, &id);
 	if (ret == 0)
 		ret = path_string(&c, root, "path_on_host", false, &path);
 	/*
@@ -888,12 +892,7 @@ int config_json_net_patch(const char *path_id, const char *body, size_t len, str
 		return -EINVAL;
 	ret = check_keys(&c, root, keys);
 	if (ret == 0)
-		ret = get_string(&c, root, "iface_id", true, &id);
-	if (ret == 0)
-		ret = check_id(&c, "iface_id", id, CONFIG_ID_MAX);
-	if (ret == 0 && path_id != NULL && strcmp(path_id, id) != 0)
-		ret = fail(&c, "iface_id", "'%s' does not match the id in the path ('%s')", id,
-			   path_id);
+		ret = body_id(&c, root, "iface_id", path_id, CONFIG_ID_MAX, &id);
 	if (ret == 0)
 		ret = rate_limiter(&c, root, "rx_rate_limiter", &out->rx, &out->has_rx);
 	if (ret == 0)
