@@ -4,7 +4,9 @@
 # the guest ARPs for the host end of the tap and gets the host kernel's
 # reply, a frame it sends is counted by the host, --net with a bad tap name
 # is a configuration error (125), and deleting the tap under a running guest
-# does not hang ember. Needs root (to make taps) and /dev/kvm.
+# does not hang ember. Needs root (to make taps) and /dev/kvm. Everything
+# happens in a network namespace the test makes: ember runs inside it, the
+# taps and their addresses live there, the host's networking is untouched.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/integration/lib.sh
@@ -16,12 +18,26 @@ TAP=embtap$N
 HOST_IP=172.30.$N.1
 GUEST_IP=172.30.$N.2
 MAC=02:00:00:1e:00:$(printf %02x $N)
+NS=ember-net-$$
+
+# in_ns CMD...: run CMD inside the test's network namespace.
+in_ns() { ip netns exec "$NS" "$@"; }
 
 cleanup() {
-	ip link del "$TAP" 2>/dev/null
+	ip netns del "$NS" 2>/dev/null
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
+
+# ember itself runs in the namespace, so --net finds the taps made there.
+REAL_EMBER=$(readlink -f "$EMBER")
+make_ns_ember() {
+	ip netns list 2>/dev/null | grep -qw "$NS" || ip netns add "$NS" || return 1
+	in_ns ip link set lo up
+	printf '#!/bin/sh\nexec ip netns exec %s %s "$@"\n' "$NS" "$REAL_EMBER" >"$TMP/ember-in-ns"
+	chmod +x "$TMP/ember-in-ns"
+	EMBER=$TMP/ember-in-ns
+}
 
 # need_net: root, /dev/kvm, /dev/net/tun and an ember with --net; else skip.
 need_net() {
@@ -41,22 +57,23 @@ need_net() {
 		skip "this ember has no --net option yet (not wired in monitor/): virtio-net not tested"
 		return 1
 	fi
+	make_ns_ember || { skip "cannot make network namespace $NS"; return 1; }
 	return 0
 }
 
 # make_tap: a fresh tap, up, with the host address; false (and fail) when it cannot.
 make_tap() {
-	ip link del "$TAP" 2>/dev/null
-	ip tuntap add dev "$TAP" mode tap || { fail "cannot create tap $TAP"; return 1; }
+	in_ns ip link del "$TAP" 2>/dev/null
+	in_ns ip tuntap add dev "$TAP" mode tap || { fail "cannot create tap $TAP"; return 1; }
 	# No IPv6 chatter (router solicitations, MLD): the guest reads the first frame it gets.
-	echo 1 >"/proc/sys/net/ipv6/conf/$TAP/disable_ipv6" 2>/dev/null
-	ip addr add "$HOST_IP/24" dev "$TAP" &&
-		ip link set "$TAP" up && return 0
+	in_ns sh -c "echo 1 >/proc/sys/net/ipv6/conf/$TAP/disable_ipv6" 2>/dev/null
+	in_ns ip addr add "$HOST_IP/24" dev "$TAP" &&
+		in_ns ip link set "$TAP" up && return 0
 	fail "cannot create tap $TAP"
 	return 1
 }
 
-rx_packets() { cat "/sys/class/net/$TAP/statistics/rx_packets"; }
+rx_packets() { in_ns cat "/sys/class/net/$TAP/statistics/rx_packets"; }
 
 net_arp() { # net_arp [irq]
 	need_net || return
@@ -68,7 +85,7 @@ net_arp() { # net_arp [irq]
 	expect_out "vio: net arp sent ret=0"
 	# The host kernel answers from the tap's own address.
 	local host_mac
-	host_mac=$(cat "/sys/class/net/$TAP/address")
+	host_mac=$(in_ns cat "/sys/class/net/$TAP/address")
 	expect_out "vio: net recv len=42 ethertype=0x0806 src=$host_mac"
 	# (The host's neighbour entry for the guest goes with the carrier when ember exits.)
 	[ "$(rx_packets)" -ge 1 ] || fail "the tap counted no frame from the guest"
@@ -112,7 +129,7 @@ test_net_bad_tap_is_a_config_error() {
 	ember_run --kernel "$VIO" --net "a-name-much-too-long-for-linux" -- exit=0
 	expect_rc 125
 	expect_err_re "--net a-name-much-too-long-for-linux: "
-	ip link show embnosuch$N >/dev/null 2>&1 && fail "ember created a tap it was not given"
+	in_ns ip link show embnosuch$N >/dev/null 2>&1 && fail "ember created a tap it was not given"
 }
 
 test_net_bad_mac_is_a_config_error() {
@@ -133,7 +150,7 @@ test_net_tap_deleted_under_the_guest() {
 		exit=0 </dev/null >"$TMP/out" 2>"$TMP/err" &
 	local pid=$!
 	sleep 1
-	ip link del "$TAP"
+	in_ns ip link del "$TAP"
 	wait "$pid"
 	RC=$?
 	OUT=$(tr -d '\r' <"$TMP/out")
@@ -150,15 +167,23 @@ test_net_two_taps_and_disk() {
 	need_net || return
 	make_tap || return
 	local tap2=embtap$((N + 1))
-	ip link del "$tap2" 2>/dev/null
-	ip tuntap add dev "$tap2" mode tap || { fail "cannot create $tap2"; return; }
+	in_ns ip link del "$tap2" 2>/dev/null
+	in_ns ip tuntap add dev "$tap2" mode tap || { fail "cannot create $tap2"; return; }
 	ember_run --kernel "$VIO" --net "$TAP" --net "$tap2,mac=02:00:00:00:00:02" --rng -- \
 		net-info rng=64 exit=0
-	ip link del "$tap2" 2>/dev/null
+	in_ns ip link del "$tap2" 2>/dev/null
 	expect_rc 0
 	expect_out_re "^vio: devices=3$"
 	expect_out_re "^vio: dev [0-9]+ id=1 "
 	expect_out_re "^vio: rng ok bytes=64 "
+}
+
+test_net_leaves_host_networking_alone() {
+	need_net || return
+	make_tap || return
+	ip link show "$TAP" >/dev/null 2>&1 && fail "tap $TAP visible in the host's namespace"
+	ip -4 addr show | grep -q "$HOST_IP" && fail "$HOST_IP configured in the host's namespace"
+	in_ns ip link show "$TAP" >/dev/null || fail "tap missing from $NS"
 }
 
 run_tests "$@"
