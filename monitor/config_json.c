@@ -293,6 +293,34 @@ static int check_id(struct ctx *c, const char *key, const char *id, size_t max)
 }
 
 /*
+ * get_choice: string field (key) naming one of (names) (NULL-terminated);
+ * stores its index, or -1 when the field is absent and not required. The
+ * error lists the names.
+ */
+static int get_choice(struct ctx *c, json_t *obj, const char *key, bool required,
+		      const char *const names[], int *index)
+{
+	const char *value = NULL;
+	char list[128] = "";
+	int ret = get_string(c, obj, key, required, &value);
+
+	*index = -1;
+	if (ret != 0 || value == NULL)
+		return ret;
+	for (int i = 0; names[i] != NULL; i++) {
+		if (strcmp(value, names[i]) == 0) {
+			*index = i;
+			return 0;
+		}
+	}
+	for (int i = 0; names[i] != NULL; i++) {
+		size_t used = strlen(list);
+		snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "", names[i]);
+	}
+	return fail(c, key, "'%s' is not one of %s", value, list);
+}
+
+/*
  * body_id: the body's (key) id: present, valid, and equal to the {id} in
  * the URL when there is one (path_id).
  */
@@ -472,7 +500,7 @@ static int drive(struct ctx *c, json_t *o, const char *path_id)
 	    "cache_type", "io_engine",	  "rate_limiter",   "socket",	    NULL};
 	struct vm_config *cfg = c->cfg;
 	struct disk_config d = {0};
-	const char *id = NULL, *path = NULL, *partuuid = NULL, *cache = NULL, *engine = NULL;
+	const char *id = NULL, *path = NULL, *partuuid = NULL;
 	const char *sock = NULL;
 	int ret = check_keys(c, o, keys);
 
@@ -506,26 +534,18 @@ static int drive(struct ctx *c, json_t *o, const char *path_id)
 		else
 			strcpy(d.partuuid, partuuid);
 	}
+	/* Firecracker's names, in the order of enum disk_cache / enum disk_engine. */
+	static const char *const caches[] = {"Unsafe", "Writeback", NULL};
+	static const char *const engines[] = {"Sync", "Async", NULL};
+	int choice;
 	if (ret == 0)
-		ret = get_string(c, o, "cache_type", false, &cache);
-	if (ret == 0 && cache != NULL) {
-		if (strcmp(cache, "Unsafe") == 0)
-			d.cache = DISK_CACHE_UNSAFE;
-		else if (strcmp(cache, "Writeback") == 0)
-			d.cache = DISK_CACHE_WRITEBACK;
-		else
-			ret = fail(c, "cache_type", "'%s' is not one of Unsafe, Writeback", cache);
-	}
+		ret = get_choice(c, o, "cache_type", false, caches, &choice);
+	if (ret == 0 && choice >= 0)
+		d.cache = choice == 0 ? DISK_CACHE_UNSAFE : DISK_CACHE_WRITEBACK;
 	if (ret == 0)
-		ret = get_string(c, o, "io_engine", false, &engine);
-	if (ret == 0 && engine != NULL) {
-		if (strcmp(engine, "Sync") == 0)
-			d.engine = DISK_ENGINE_SYNC;
-		else if (strcmp(engine, "Async") == 0)
-			d.engine = DISK_ENGINE_IO_URING;
-		else
-			ret = fail(c, "io_engine", "'%s' is not one of Sync, Async", engine);
-	}
+		ret = get_choice(c, o, "io_engine", false, engines, &choice);
+	if (ret == 0 && choice >= 0)
+		d.engine = choice == 0 ? DISK_ENGINE_SYNC : DISK_ENGINE_IO_URING;
 	if (ret == 0)
 		ret = rate_limiter(c, o, "rate_limiter", &d.limiter, NULL);
 	if (ret != 0)
@@ -776,17 +796,14 @@ int config_json_put(struct vm_config *cfg, enum config_resource res, const char 
 	return 0;
 }
 
-/*
- * parse_choice: a body that is exactly {"<key>": "<one of names>"}; stores
- * the index of the name. The error lists the names.
- */
+/* parse_choice: a body that is exactly {"<key>": "<one of names>"}. */
 static int parse_choice(const char *body, size_t len, const char *key, const char *const names[],
 			unsigned int *index, char *err, size_t errsz)
 {
 	const char *const keys[] = {key, NULL};
 	struct ctx c = {.err = err, .errsz = errsz};
-	const char *value = NULL;
 	json_t *root;
+	int choice = -1;
 	int ret;
 
 	err[0] = '\0';
@@ -795,22 +812,11 @@ static int parse_choice(const char *body, size_t len, const char *key, const cha
 		return -EINVAL;
 	ret = check_keys(&c, root, keys);
 	if (ret == 0)
-		ret = get_string(&c, root, key, true, &value);
-	for (unsigned int i = 0; ret == 0 && names[i] != NULL; i++) {
-		if (strcmp(value, names[i]) == 0) {
-			*index = i;
-			json_decref(root);
-			return 0;
-		}
-	}
-	if (ret == 0) {
-		char list[128] = "";
-		for (unsigned int i = 0; names[i] != NULL; i++) {
-			size_t used = strlen(list);
-			snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "", names[i]);
-		}
-		ret = fail(&c, key, "'%s' is not one of %s", value, list);
-	}
+		ret = get_choice(&c, root, key, true, names, &choice);
+	if (ret == 0 && choice < 0)
+		ret = fail(&c, key, "missing");
+	if (ret == 0)
+		*index = (unsigned int)choice;
 	json_decref(root);
 	return ret;
 }
