@@ -537,7 +537,7 @@ static int drive(struct ctx *c, json_t *o, const char *path_id)
 	/* Firecracker's names, in the order of enum disk_cache / enum disk_engine. */
 	static const char *const caches[] = {"Unsafe", "Writeback", NULL};
 	static const char *const engines[] = {"Sync", "Async", NULL};
-	int choice;
+	int choice = -1;
 	if (ret == 0)
 		ret = get_choice(c, o, "cache_type", false, caches, &choice);
 	if (ret == 0 && choice >= 0)
