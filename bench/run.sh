@@ -109,7 +109,7 @@ stage "1/5 start-up: exec -> first KVM_RUN, traced (tracefs), $R_TRACE rounds x 
 "$PY" bench/ktrace.py -r "$R_TRACE" -o "$OUT/startup.csv" "$OUT/startup.spec" || fail=1
 
 stage "2/5 boot: $R_BOOT rounds x $(wc -l <"$OUT/boot.spec") configs, interleaved"
-"$RUNNER" seq -r "$R_BOOT" -T 60 -o "$OUT/boot.csv" "$OUT/boot.spec" || fail=1
+"$RUNNER" seq -r "$R_BOOT" -T 10 -o "$OUT/boot.csv" "$OUT/boot.spec" || fail=1
 
 if [ $SOFT_KVM = 0 ] && [ -f "$O/guest/vmlinux" ] && [ -f "$O/guest/initrd.cpio" ]; then
 	stage "2b/5 boot: Linux guest, $R_LINUX rounds"

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cpuid.h"
@@ -25,6 +26,9 @@
 #define OPEN_BUS_BYTE 0xff
 /* Unclaimed MMIO accesses reported per vCPU before going quiet. */
 #define UNCLAIMED_MMIO_REPORTS 8
+/* While joining a stopped vCPU, how often its thread is kicked again. */
+#define VCPU_REKICK_NS (20 * 1000 * 1000L)
+#define NSEC_PER_SEC 1000000000L
 
 static void kick_handler(int sig)
 {
@@ -401,7 +405,24 @@ void vcpu_join(struct vcpu *vcpu)
 	pthread_mutex_unlock(&vcpu->vm->lock);
 	if (!started)
 		return;
-	pthread_join(vcpu->thread, NULL);
+	/*
+	 * One kick is enough by the protocol above, but a wake-up lost in a
+	 * host kernel (seen once under heavy load, never reproduced) would hang
+	 * the process for good; kicking again costs nothing.
+	 */
+	for (;;) {
+		struct timespec deadline;
+
+		clock_gettime(CLOCK_REALTIME, &deadline);
+		deadline.tv_nsec += VCPU_REKICK_NS;
+		if (deadline.tv_nsec >= NSEC_PER_SEC) {
+			deadline.tv_sec++;
+			deadline.tv_nsec -= NSEC_PER_SEC;
+		}
+		if (pthread_timedjoin_np(vcpu->thread, NULL, &deadline) != ETIMEDOUT)
+			break;
+		vcpu_kick(vcpu);
+	}
 	pthread_mutex_lock(&vcpu->vm->lock);
 	vcpu->started = false;
 	pthread_mutex_unlock(&vcpu->vm->lock);

@@ -170,6 +170,24 @@ test_vcpus_4_pvh() { smp_case 4 "$PROBE"; }
 test_vcpus_4_linux64() { smp_case 4 "$PROBE_NOPVH"; }
 test_vcpus_1_smp() { smp_case 1 "$PROBE"; }
 
+# Stopping must reach every vCPU thread, including APs still parked in
+# KVM_RUN waiting for a SIPI that never comes: 60 such VMs must all exit.
+test_vcpus_4_stop_never_hangs() {
+	need_kvm || return
+	local i hung=0 bad=0
+	for ((i = 0; i < 60; i++)); do
+		timeout --signal=KILL 10 "$EMBER" --kernel "$HELLO" --vcpus 4 -- x \
+			</dev/null >/dev/null 2>&1
+		case $? in
+		0) ;;
+		137) hung=$((hung + 1)) ;;
+		*) bad=$((bad + 1)) ;;
+		esac
+	done
+	[ $hung = 0 ] || fail "$hung of 60 runs hung"
+	[ $bad = 0 ] || fail "$bad of 60 runs exited non-zero"
+}
+
 test_unmapped_mmio_read_is_reported_not_fatal() {
 	need_kvm || return
 	ember_run --kernel "$PROBE" -- fault=unmapped exit=0
