@@ -209,7 +209,8 @@ static int load_kernel_and_initrd(struct machine *m, const struct vm_config *cfg
 	if (ret < 0)
 		return ret;
 	ret =
-	    loader_load_kernel(&m->vm.gmem, kernel.data, kernel.size, cfg->boot_entry, &m->kernel);
+	    loader_load_kernel(&m->vm.gmem, kernel.data, kernel.size, cfg->boot_entry,
+			       LOAD_RAM_ZEROED, &m->kernel);
 	unmap_file(&kernel);
 	if (ret < 0) {
 		log_error("--kernel: cannot boot '%s'", cfg->kernel_path);
@@ -384,7 +385,7 @@ static int fail_build(struct machine *m, int status)
 	return status;
 }
 
-int machine_build(struct machine *m, const struct vm_config *cfg, uint64_t t_exec_ns)
+int machine_build(struct machine *m, const struct vm_config *cfg, struct startup_trace *startup)
 {
 	struct vcpu_boot boot = {0};
 	int status;
@@ -394,9 +395,9 @@ int machine_build(struct machine *m, const struct vm_config *cfg, uint64_t t_exe
 	m->loop.epfd = -1;
 	uint64_t t_build = vm_now_ns();
 
-	if (vm_create(&m->vm, cfg->mem_mib * MIB) < 0)
+	if (vm_create(&m->vm, cfg->mem_mib * MIB, startup) < 0)
 		return EMBER_EXIT_HOST_ERROR;
-	m->vm.t_exec_ns = t_exec_ns;
+	m->vm.t_exec_ns = startup->wall_ns[STARTUP_EXEC];
 	m->vm.t_build_ns = t_build;
 	m->vm.seccomp = !cfg->no_seccomp;
 	if (cfg->no_seccomp)
@@ -413,10 +414,13 @@ int machine_build(struct machine *m, const struct vm_config *cfg, uint64_t t_exe
 	m->built = BUILT_DEVICES;
 	if (add_virtio_devices(m, cfg, &status) < 0)
 		return fail_build(m, status);
+	startup_stamp(startup, STARTUP_DEVICES);
 	if (write_boot_structures(m, cfg, &boot) < 0)
 		return fail_build(m, EMBER_EXIT_CONFIG);
+	startup_stamp(startup, STARTUP_LOAD);
 	if (create_vcpus(m, cfg, &boot) < 0 || setup_console(m) < 0)
 		return fail_build(m, EMBER_EXIT_HOST_ERROR);
+	startup_stamp(startup, STARTUP_VCPUS);
 	return 0;
 }
 

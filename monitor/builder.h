@@ -41,12 +41,13 @@ struct machine {
 
 /*
  * machine_build: create the VM, its devices and vCPUs, load the kernel,
- * initrd and boot structures for (cfg). (t_exec_ns) is when the process
- * started (CLOCK_MONOTONIC). On failure everything is torn down and the
+ * initrd and boot structures for (cfg). (startup) holds the exec instant
+ * (CLOCK_MONOTONIC) and receives the build phases' stamps; it must outlive
+ * the machine (vCPU 0 stamps its first KVM_RUN). On failure everything is torn down and the
  * return value is the exit status to use (EMBER_EXIT_CONFIG for bad input,
  * EMBER_EXIT_HOST_ERROR for KVM or host trouble); 0 on success.
  */
-int machine_build(struct machine *m, const struct vm_config *cfg, uint64_t t_exec_ns);
+int machine_build(struct machine *m, const struct vm_config *cfg, struct startup_trace *startup);
 
 /*
  * machine_run: start the vCPUs and run the VMM loop (console input,

@@ -210,7 +210,7 @@ static int choose_entry(const struct elf *elf, enum boot_entry_pref pref, struct
 	return 0;
 }
 
-static int copy_segments(const struct gmem *gm, const struct elf *elf)
+static int copy_segments(const struct gmem *gm, const struct elf *elf, enum load_ram ram)
 {
 	for (unsigned int i = 0; i < elf->phnum; i++) {
 		const Elf64_Phdr *ph = &elf->ph[i];
@@ -222,13 +222,14 @@ static int copy_segments(const struct gmem *gm, const struct elf *elf)
 		if (dst == NULL) /* checked above; guards against a change in between */
 			return -EFAULT;
 		memcpy(dst, elf->image + ph->p_offset, ph->p_filesz);
-		memset(dst + ph->p_filesz, 0, ph->p_memsz - ph->p_filesz);
+		if (ram != LOAD_RAM_ZEROED)
+			memset(dst + ph->p_filesz, 0, ph->p_memsz - ph->p_filesz);
 	}
 	return 0;
 }
 
 int load_elf_image(const struct gmem *gm, const uint8_t *image, size_t size,
-		   enum boot_entry_pref pref, struct kernel_info *out)
+		   enum boot_entry_pref pref, enum load_ram ram, struct kernel_info *out)
 {
 	struct elf elf = {.image = image, .size = size};
 	int rc;
@@ -239,6 +240,6 @@ int load_elf_image(const struct gmem *gm, const uint8_t *image, size_t size,
 	if (rc == 0)
 		rc = choose_entry(&elf, pref, out);
 	if (rc == 0)
-		rc = copy_segments(gm, &elf);
+		rc = copy_segments(gm, &elf, ram);
 	return rc;
 }

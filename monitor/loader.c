@@ -64,7 +64,7 @@ int loader_check_range(const struct gmem *gm, const char *what, uint64_t gpa, ui
 }
 
 int loader_load_kernel(const struct gmem *gm, const uint8_t *image, size_t size,
-		       enum boot_entry_pref pref, struct kernel_info *out)
+		       enum boot_entry_pref pref, enum load_ram ram, struct kernel_info *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (image == NULL ||
@@ -73,7 +73,7 @@ int loader_load_kernel(const struct gmem *gm, const uint8_t *image, size_t size,
 		return -EINVAL;
 	}
 	if (load_elf_probe(image, size))
-		return load_elf_image(gm, image, size, pref, out);
+		return load_elf_image(gm, image, size, pref, ram, out);
 	if (load_bzimage_probe(image, size))
 		return load_bzimage_image(gm, image, size, pref, out);
 	log_error("kernel: not an ELF or bzImage");

@@ -36,11 +36,19 @@ struct kernel_info {
 	uint32_t cmdline_max;	  /* bzImage: command line limit without the NUL; 0: none */
 };
 
+/* What guest RAM holds when the kernel is loaded. */
+enum load_ram {
+	LOAD_RAM_DIRTY,	 /* anything: zero what the image asks to be zero */
+	LOAD_RAM_ZEROED, /* freshly mapped anonymous memory: already zero */
+};
+
 /*
  * loader_load_kernel: validate (image, size) and copy it into guest memory
  * (gm), filling (out).
- * ELF64 x86_64 ET_EXEC: PT_LOAD segments at p_paddr (memsz beyond filesz is
- * zeroed). With (pref) BOOT_ENTRY_AUTO an ELF with a XEN_ELFNOTE_PHYS32_ENTRY
+ * ELF64 x86_64 ET_EXEC: PT_LOAD segments at p_paddr; memsz beyond filesz is
+ * zeroed unless (ram) is LOAD_RAM_ZEROED, the caller's promise that guest RAM
+ * is fresh (all zero) — which saves touching, and so faulting in, every page
+ * of a large bss at boot. With (pref) BOOT_ENTRY_AUTO an ELF with a XEN_ELFNOTE_PHYS32_ENTRY
  * note boots via PVH, otherwise via e_entry in 64-bit mode; LINUX64 and PVH
  * force the choice (PVH without the note is an error).
  * bzImage (boot protocol >= 2.12 with XLF_KERNEL_64): protected-mode code at
@@ -51,7 +59,7 @@ struct kernel_info {
  * -E2BIG (does not fit in RAM); the reason is logged as "kernel: ...".
  */
 int loader_load_kernel(const struct gmem *gm, const uint8_t *image, size_t size,
-		       enum boot_entry_pref pref, struct kernel_info *out);
+		       enum boot_entry_pref pref, enum load_ram ram, struct kernel_info *out);
 
 /*
  * loader_load_initrd: copy (initrd, size) page aligned to the top of the
@@ -76,7 +84,7 @@ int loader_check_range(const struct gmem *gm, const char *what, uint64_t gpa, ui
 bool load_elf_probe(const uint8_t *image, size_t size);
 /* load_elf.c: load an ELF image; same contract as loader_load_kernel(). */
 int load_elf_image(const struct gmem *gm, const uint8_t *image, size_t size,
-		   enum boot_entry_pref pref, struct kernel_info *out);
+		   enum boot_entry_pref pref, enum load_ram ram, struct kernel_info *out);
 
 /*
  * load_pvh.c: look through the PT_NOTE segments of (phdrs, phnum), already

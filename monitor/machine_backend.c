@@ -55,7 +55,7 @@ static int backend_start(void *ctx, const struct vm_config *cfg)
 		}
 		eff.cmdline = b->cmdline;
 	}
-	b->build_status = machine_build(&b->m, &eff, b->t_exec_ns);
+	b->build_status = machine_build(&b->m, &eff, b->startup);
 	if (b->build_status != 0)
 		return -EINVAL;
 	b->built = true;

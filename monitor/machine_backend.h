@@ -16,7 +16,7 @@
 
 struct machine_backend {
 	struct machine m;
-	uint64_t t_exec_ns;
+	struct startup_trace *startup; /* main's, see startup_trace.h */
 	int build_status; /* machine_build's exit status when start failed */
 	bool built;
 	struct metrics *metrics; /* counted by the VM once built, or NULL */

@@ -29,6 +29,7 @@
 #include "logger.h"
 #include "machine_backend.h"
 #include "metrics.h"
+#include "startup_trace.h"
 
 #define PVM_MODULE_DIR "/sys/module/kvm_pvm"
 #define NS_PER_SEC     1000000000ULL
@@ -37,6 +38,8 @@
 #define METRICS_PERIOD_S 60
 /* Exit status for a run ended by a host signal before boot: 128 + signal. */
 #define SIGNAL_EXIT_BASE 128
+/* Room for the startup report's key=value pairs. */
+#define STARTUP_LINE_MAX 512
 
 /* The control plane's state: one per process, on main's stack. */
 struct control {
@@ -48,6 +51,7 @@ struct control {
 	struct api_server api;
 	bool api_open;
 	struct evloop preboot; /* serves the API until InstanceStart */
+	struct startup_trace startup;
 	int signal_fd;
 	int timer_fd;
 	int exit_status; /* set when a signal ends ember before boot */
@@ -137,6 +141,19 @@ static void startup_metrics(struct control *ctl, uint64_t t_exec)
 	}
 }
 
+/* report_startup: the exec -> first KVM_RUN breakdown, when asked for. */
+static void report_startup(const struct startup_trace *t)
+{
+	char line[STARTUP_LINE_MAX];
+
+	if (startup_format(t, line, sizeof(line)) <= 0)
+		return;
+	if (startup_wanted())
+		log_report("startup %s", line);
+	else
+		log_debug("startup %s", line);
+}
+
 /* observability: the logger and metrics the flags or the config file ask for. */
 static int observability(struct control *ctl)
 {
@@ -206,6 +223,8 @@ int main(int argc, char **argv)
 {
 	uint64_t t_exec = exec_time_ns();
 	static struct control ctl;
+
+	startup_stamp(&ctl.startup, STARTUP_MAIN);
 	struct vm_config *cfg = &ctl.cfg;
 	char err[CONFIG_JSON_ERR_MAX];
 
@@ -246,7 +265,11 @@ int main(int argc, char **argv)
 		if (observability(&ctl) < 0)
 			return EMBER_EXIT_CONFIG;
 	}
-	ctl.backend.t_exec_ns = t_exec;
+	/* The jailer's or a launcher's --start-time-us is the better exec instant. */
+	startup_set_exec(&ctl.startup,
+			 cfg->has_start_time_us ? cfg->start_time_us * NS_PER_US : t_exec);
+	startup_stamp(&ctl.startup, STARTUP_CONFIG);
+	ctl.backend.startup = &ctl.startup;
 	ctl.backend.metrics = &ctl.metrics;
 	instance_init(&ctl.inst, cfg, &machine_backend_ops, &ctl.backend, &ctl.logger,
 		      &ctl.metrics);
@@ -285,8 +308,10 @@ int main(int argc, char **argv)
 	} else if (!ctl.inst.start_done) {
 		status = ctl.exit_status;
 	}
-	if (ctl.inst.start_done)
+	if (ctl.inst.start_done) {
 		status = run(&ctl);
+		report_startup(&ctl.startup);
+	}
 	if (ctl.api_open)
 		api_server_close(&ctl.api, !ctl.inst.start_done || cfg->no_seccomp);
 	if (ctl.preboot.epfd >= 0)

@@ -1,6 +1,7 @@
 # monitor/: the `ember` binary. One source per line.
 MONITOR_SRCS += monitor/log.c
 MONITOR_SRCS += monitor/main.c
+MONITOR_SRCS += monitor/startup_trace.c
 MONITOR_SRCS += monitor/config.c
 MONITOR_SRCS += monitor/builder.c
 MONITOR_SRCS += monitor/vm.c

@@ -344,6 +344,8 @@ static void *vcpu_thread(void *arg)
 		}
 	}
 
+	if (vcpu->index == 0 && vcpu->vm->startup != NULL)
+		startup_stamp(vcpu->vm->startup, STARTUP_FIRST_RUN);
 	while (vm_vcpu_gate(vcpu->vm)) {
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {

@@ -145,11 +145,12 @@ static int setup_x86_addresses(struct vm *vm)
 	return 0;
 }
 
-int vm_create(struct vm *vm, uint64_t mem_bytes)
+int vm_create(struct vm *vm, uint64_t mem_bytes, struct startup_trace *startup)
 {
 	int ret;
 
 	memset(vm, 0, sizeof(*vm));
+	vm->startup = startup;
 	vm->kvm_fd = vm->vm_fd = vm->stop_fd = -1;
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->cond, NULL);
@@ -188,9 +189,13 @@ int vm_create(struct vm *vm, uint64_t mem_bytes)
 	ret = setup_irqchip(vm);
 	if (ret < 0)
 		goto fail;
+	if (startup != NULL)
+		startup_stamp(startup, STARTUP_KVM);
 	ret = setup_memory(vm, mem_bytes);
 	if (ret < 0)
 		goto fail;
+	if (startup != NULL)
+		startup_stamp(startup, STARTUP_MEMORY);
 	return 0;
 fail:
 	vm_destroy(vm);

@@ -16,6 +16,7 @@
 
 #include "bus.h"
 #include "gmem.h"
+#include "startup_trace.h"
 
 #define VM_MAX_VCPUS 32
 /* IOAPIC pins the split irqchip reserves routes for (KVM_CAP_SPLIT_IRQCHIP). */
@@ -71,15 +72,17 @@ struct vm {
 	/* Clocks (CLOCK_MONOTONIC ns) for the boot-time report. */
 	uint64_t t_exec_ns;  /* process start, see main.c */
 	uint64_t t_build_ns; /* start of VM build */
+	struct startup_trace *startup; /* phase stamps up to the first KVM_RUN, or NULL */
 };
 
 /*
  * vm_create: open /dev/kvm, create the VM with a split irqchip (LAPIC in
  * KVM, IOAPIC in ember), and map (mem_bytes) of guest RAM split around the
- * MMIO gap. (vm) is zeroed first. Returns 0 or -errno after logging which
+ * MMIO gap. (vm) is zeroed first; (startup), if not NULL, gets the ends of
+ * the KVM and memory phases stamped and stays attached to the VM. Returns 0 or -errno after logging which
  * step failed; on failure everything made so far is released.
  */
-int vm_create(struct vm *vm, uint64_t mem_bytes);
+int vm_create(struct vm *vm, uint64_t mem_bytes, struct startup_trace *startup);
 
 /* vm_destroy: release what vm_create made. vCPUs must be gone already. */
 void vm_destroy(struct vm *vm);

@@ -170,6 +170,28 @@ test_vcpus_4_pvh() { smp_case 4 "$PROBE"; }
 test_vcpus_4_linux64() { smp_case 4 "$PROBE_NOPVH"; }
 test_vcpus_1_smp() { smp_case 1 "$PROBE"; }
 
+# EMBER_TRACE_STARTUP=1: one line, every phase present, and the phases
+# (each the time since the previous stamp) add up to exec -> first KVM_RUN.
+test_startup_trace_line() {
+	need_kvm || return
+	EMBER_TRACE_STARTUP=1 ember_run --kernel "$HELLO" -- x
+	expect_rc 0
+	local line k sum=0 total
+	line=$(grep '^ember: startup ' <<<"$ERR")
+	[ -n "$line" ] || { fail "no 'ember: startup' line"; return; }
+	for k in main config kvm memory devices load vcpus first_run; do
+		[[ $line =~ \ ${k}_us=([0-9]+) ]] || { fail "no ${k}_us in: $line"; return; }
+		sum=$((sum + BASH_REMATCH[1]))
+	done
+	[[ $line =~ exec_to_run_us=([0-9]+) ]] || { fail "no exec_to_run_us"; return; }
+	total=${BASH_REMATCH[1]}
+	# Each phase is truncated to whole microseconds: at most 8 us apart.
+	((total >= sum && total - sum <= 8)) || fail "phases sum to $sum us, total $total us"
+	((total > 0)) || fail "exec_to_run_us is 0"
+	ember_run --kernel "$HELLO" -- x
+	grep -q 'startup' <<<"$ERR" && fail "startup line printed without being asked for"
+}
+
 # Stopping must reach every vCPU thread, including APs still parked in
 # KVM_RUN waiting for a SIPI that never comes: 60 such VMs must all exit.
 test_vcpus_4_stop_never_hangs() {

@@ -130,7 +130,7 @@ static int load_elf(struct fixture *f, const struct elf_img *e, enum boot_entry_
 		    struct kernel_info *k)
 {
 	uint8_t *img = serialise(e);
-	int rc = loader_load_kernel(&f->gm, img, e->size, pref, k);
+	int rc = loader_load_kernel(&f->gm, img, e->size, pref, LOAD_RAM_DIRTY, k);
 
 	free(img);
 	return rc;
@@ -151,6 +151,23 @@ static void test_elf_linux64(void **state)
 	assert_int_equal(k.setup_header_len, 0);
 	for (size_t i = 0; i < SEG_MEMSZ; i++)
 		assert_int_equal(f->low[SEG_PADDR + i], i < SEG_FILESZ ? PAYLOAD : 0);
+}
+
+/* With LOAD_RAM_ZEROED the loader trusts fresh RAM and never writes the bss. */
+static void test_elf_ram_zeroed_leaves_bss_alone(void **state)
+{
+	struct fixture *f = *state;
+	struct elf_img e = make_elf(0);
+	struct kernel_info k;
+	uint8_t *img = serialise(&e);
+
+	memset(f->low + SEG_PADDR, 0xff, SEG_MEMSZ);
+	assert_int_equal(
+	    loader_load_kernel(&f->gm, img, e.size, BOOT_ENTRY_AUTO, LOAD_RAM_ZEROED, &k), 0);
+	free(img);
+	assert_int_equal(k.load_end, SEG_PADDR + SEG_MEMSZ);
+	for (size_t i = 0; i < SEG_MEMSZ; i++)
+		assert_int_equal(f->low[SEG_PADDR + i], i < SEG_FILESZ ? PAYLOAD : 0xff);
 }
 
 static void test_elf_pvh_auto(void **state)
@@ -216,11 +233,16 @@ static void test_not_a_kernel(void **state)
 	const uint8_t short_elf[3] = {0x7f, 'E', 'L'};
 
 	assert_non_null(zeros);
-	assert_int_equal(loader_load_kernel(&f->gm, zeros, 4096, BOOT_ENTRY_AUTO, &k), -ENOEXEC);
-	assert_int_equal(loader_load_kernel(&f->gm, zeros, 0, BOOT_ENTRY_AUTO, &k), -ENOEXEC);
-	assert_int_equal(loader_load_kernel(&f->gm, short_elf, 3, BOOT_ENTRY_AUTO, &k), -ENOEXEC);
-	assert_int_equal(loader_load_kernel(&f->gm, zeros, 4096, (enum boot_entry_pref)7, &k),
-			 -EINVAL);
+	assert_int_equal(
+	    loader_load_kernel(&f->gm, zeros, 4096, BOOT_ENTRY_AUTO, LOAD_RAM_DIRTY, &k), -ENOEXEC);
+	assert_int_equal(loader_load_kernel(&f->gm, zeros, 0, BOOT_ENTRY_AUTO, LOAD_RAM_DIRTY, &k),
+			 -ENOEXEC);
+	assert_int_equal(
+	    loader_load_kernel(&f->gm, short_elf, 3, BOOT_ENTRY_AUTO, LOAD_RAM_DIRTY, &k),
+	    -ENOEXEC);
+	assert_int_equal(
+	    loader_load_kernel(&f->gm, zeros, 4096, (enum boot_entry_pref)7, LOAD_RAM_DIRTY, &k),
+	    -EINVAL);
 	free(zeros);
 }
 
@@ -520,7 +542,8 @@ static void test_bzimage_good(void **state)
 	uint8_t *b = make_bz(BZ_SIZE);
 	struct kernel_info k;
 
-	assert_int_equal(loader_load_kernel(&f->gm, b, BZ_SIZE, BOOT_ENTRY_AUTO, &k), 0);
+	assert_int_equal(
+	    loader_load_kernel(&f->gm, b, BZ_SIZE, BOOT_ENTRY_AUTO, LOAD_RAM_DIRTY, &k), 0);
 	assert_int_equal(k.format, KERNEL_FORMAT_BZIMAGE);
 	assert_int_equal(k.entry, LAYOUT_HIMEM_START + 0x200);
 	assert_int_equal(k.load_start, LAYOUT_HIMEM_START);
@@ -532,12 +555,15 @@ static void test_bzimage_good(void **state)
 	assert_int_equal(f->low[LAYOUT_HIMEM_START], 0xcd);
 	assert_int_equal(f->low[LAYOUT_HIMEM_START + BZ_PM_SIZE - 1], 0xcd);
 	assert_int_equal(f->low[LAYOUT_HIMEM_START + BZ_PM_SIZE], 0);
-	assert_int_equal(loader_load_kernel(&f->gm, b, BZ_SIZE, BOOT_ENTRY_LINUX64, &k), 0);
+	assert_int_equal(
+	    loader_load_kernel(&f->gm, b, BZ_SIZE, BOOT_ENTRY_LINUX64, LOAD_RAM_DIRTY, &k), 0);
 	b[0x1f1] = 0; /* 0 means 4 */
-	assert_int_equal(loader_load_kernel(&f->gm, b, BZ_SIZE, BOOT_ENTRY_AUTO, &k), 0);
+	assert_int_equal(
+	    loader_load_kernel(&f->gm, b, BZ_SIZE, BOOT_ENTRY_AUTO, LOAD_RAM_DIRTY, &k), 0);
 	assert_int_equal(k.entry, LAYOUT_HIMEM_START + 0x200);
 	b[0x201] = 0xff; /* a header claiming more than we know: capped */
-	assert_int_equal(loader_load_kernel(&f->gm, b, BZ_SIZE, BOOT_ENTRY_AUTO, &k), 0);
+	assert_int_equal(
+	    loader_load_kernel(&f->gm, b, BZ_SIZE, BOOT_ENTRY_AUTO, LOAD_RAM_DIRTY, &k), 0);
 	assert_int_equal(k.setup_header_len, LOADER_SETUP_HEADER_MAX);
 	free(b);
 }
@@ -594,7 +620,7 @@ static void test_bzimage_corrupt(void **state)
 		put_field(full, c);
 		memcpy(img, full, c->size);
 		memset(f->low + LAYOUT_HIMEM_START, 0, BZ_PM_SIZE);
-		rc = loader_load_kernel(&f->gm, img, c->size, c->pref, &k);
+		rc = loader_load_kernel(&f->gm, img, c->size, c->pref, LOAD_RAM_DIRTY, &k);
 		if (rc != c->rc)
 			fail_msg("%s: got %d, expected %d", c->name, rc, c->rc);
 		if (f->low[LAYOUT_HIMEM_START] != 0)
@@ -678,6 +704,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_elf_linux64),
+	    cmocka_unit_test(test_elf_ram_zeroed_leaves_bss_alone),
 	    cmocka_unit_test(test_elf_pvh_auto),
 	    cmocka_unit_test(test_elf_pvh_desc8),
 	    cmocka_unit_test(test_elf_other_note_first),
