@@ -27,7 +27,7 @@
 /* Unclaimed MMIO accesses reported per vCPU before going quiet. */
 #define UNCLAIMED_MMIO_REPORTS 8
 /* While joining a stopped vCPU, how often its thread is kicked again. */
-#define VCPU_REKICK_NS (20 * 1000 * 1000L)
+#define VCPU_REKICK_NS 20000000L
 #define NSEC_PER_SEC 1000000000L
 
 static void kick_handler(int sig)
