@@ -25,6 +25,7 @@ enum mmio_error {
 	ERR_QUEUE,    /* queue register written out of state */
 	ERR_CONFIG,   /* config written before DRIVER */
 	ERR_NOTIFY,   /* notification before DRIVER_OK / for a bad queue */
+	ERR_ACTIVATE, /* DRIVER_OK refused by the device (e.g. a queue not ready) */
 };
 
 struct virtio_mmio_dev {
@@ -173,11 +174,15 @@ static void activate(struct virtio_mmio_dev *t)
 	int rc = t->ops->activate != NULL ? t->ops->activate(t->dev, t) : 0;
 
 	if (rc < 0) {
-		log_error_errno(-rc, "virtio-%s: activation failed", t->ops->name);
+		/* The guest can retry DRIVER_OK in a loop: rate-limited like its other faults. */
+		note(t, ERR_ACTIVATE, "activation failed: %s", strerror(-rc));
 		needs_reset(t);
 		return;
 	}
 	t->activated = true;
+	/* Once per driver start: what the Linux smoke test reads to see each probe finish. */
+	log_debug("virtio-%s: driver ready, features 0x%llx", t->ops->name,
+		  (unsigned long long)t->driver_features);
 }
 
 /*
@@ -352,7 +357,12 @@ static void reg_write(struct virtio_mmio_dev *t, uint64_t offset, uint32_t v)
 		break;
 	}
 	case VIRTIO_MMIO_QUEUE_NOTIFY:
-		notify(t, v & 0xffff);
+		/*
+		 * Without VIRTIO_F_NOTIFICATION_DATA (never offered) the whole
+		 * value is the queue index (4.2.2): 0x10000 names no queue, it
+		 * is not queue 0.
+		 */
+		notify(t, v);
 		break;
 	case VIRTIO_MMIO_INTERRUPT_ACK:
 		t->isr &= ~v;

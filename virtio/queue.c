@@ -93,6 +93,15 @@ static void *ring(struct virtq *q, const struct gmem *gm, const char *what, uint
 	return p;
 }
 
+/*
+ * overlaps: [a, a + alen) and [b, b + blen) share a byte. Both ranges passed
+ * gmem_ptr, so neither end wraps.
+ */
+static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
 int vq_enable(struct virtq *q, const struct gmem *gm)
 {
 	uint32_t n = q->size;
@@ -108,6 +117,19 @@ int vq_enable(struct virtq *q, const struct gmem *gm)
 	used = ring(q, gm, "used", q->used_gpa, VIRTQ_USED_BYTES(n), VIRTQ_USED_ALIGN);
 	if (desc == NULL || avail == NULL || used == NULL)
 		return -EINVAL;
+	/*
+	 * The used ring is the one area the device writes. Laid over the
+	 * driver's descriptor table or available ring it would rewrite what the
+	 * driver posted (heads, indexes, descriptors) behind its back: no driver
+	 * does that on purpose, so refuse the layout instead of serving it.
+	 */
+	if (overlaps(q->used_gpa, VIRTQ_USED_BYTES(n), q->desc_gpa, VIRTQ_DESC_BYTES(n)) ||
+	    overlaps(q->used_gpa, VIRTQ_USED_BYTES(n), q->avail_gpa, VIRTQ_AVAIL_BYTES(n))) {
+		note(q, VQ_ERR_SETUP,
+		     "used ring [0x%llx, +0x%llx) overlaps the descriptor table or available ring",
+		     (unsigned long long)q->used_gpa, (unsigned long long)VIRTQ_USED_BYTES(n));
+		return -EINVAL;
+	}
 	q->gm = gm;
 	q->desc = desc;
 	q->avail = avail;
@@ -260,9 +282,18 @@ int vq_pop(struct virtq *q, struct virtq_chain *chain)
 		if (pending == 0)
 			return 0;
 	}
-	if (pending > q->size) {
-		note(q, VQ_ERR_AVAIL_IDX, "avail idx jumped from %u to %u (queue size %u)",
-		     q->last_avail, idx, q->size);
+	/*
+	 * The driver owns q->size descriptors and gets one back only through
+	 * the used ring, so at most q->size chains can be outstanding: avail->idx
+	 * never runs more than the queue size ahead of the used->idx we
+	 * published, nor of the next entry we consume (which catches an index
+	 * that went backwards).
+	 */
+	if (pending > q->size || (uint16_t)(idx - q->used_idx) > q->size) {
+		note(q, VQ_ERR_AVAIL_IDX,
+		     "avail idx %u runs ahead of next entry %u / used idx %u by more than the "
+		     "queue size %u",
+		     idx, q->last_avail, q->used_idx, q->size);
 		q->broken = true;
 		return -EIO;
 	}
@@ -282,11 +313,21 @@ int vq_pop(struct virtq *q, struct virtq_chain *chain)
 	return 1;
 }
 
+/*
+ * outstanding: chains popped and not yet published in the used ring. The
+ * device never publishes more than that: an extra used entry would overwrite
+ * one the driver has not read yet, or hand back a descriptor it still owns.
+ */
+static uint16_t outstanding(const struct virtq *q)
+{
+	return (uint16_t)(q->last_avail - q->used_idx);
+}
+
 void vq_push(struct virtq *q, const struct virtq_chain *chain, uint32_t written)
 {
 	uint32_t *elem;
 
-	if (!q->ready || chain->epoch != q->epoch)
+	if (!q->ready || chain->epoch != q->epoch || outstanding(q) == 0)
 		return;
 	if (written > chain->write_len)
 		written = (uint32_t)chain->write_len;
@@ -303,7 +344,7 @@ int vq_fill(struct virtq *q, const struct virtq_chain *chain, uint32_t written, 
 	uint32_t *elem;
 	uint16_t at = (uint16_t)(q->used_idx + n);
 
-	if (!q->ready || chain->epoch != q->epoch)
+	if (!q->ready || chain->epoch != q->epoch || n >= outstanding(q))
 		return -ESTALE;
 	if (written > chain->write_len)
 		written = (uint32_t)chain->write_len;
@@ -317,6 +358,8 @@ void vq_flush(struct virtq *q, uint16_t count)
 {
 	if (!q->ready || count == 0)
 		return;
+	if (count > outstanding(q))
+		count = outstanding(q);
 	q->used_idx = (uint16_t)(q->used_idx + count);
 	/* Every element filled must be visible before the index that publishes them. */
 	__atomic_store_n(used_idx_ptr(q), q->used_idx, __ATOMIC_RELEASE);

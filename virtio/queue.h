@@ -51,7 +51,7 @@
 
 /* What went wrong on a queue; each kind is logged once per queue. */
 enum vq_error {
-	VQ_ERR_AVAIL_IDX, /* avail->idx moved more than the queue size */
+	VQ_ERR_AVAIL_IDX, /* avail->idx more than the queue size ahead of us or of used->idx */
 	VQ_ERR_HEAD,	  /* head index >= queue size */
 	VQ_ERR_NEXT,	  /* next index >= queue (or table) size */
 	VQ_ERR_LOOP,	  /* chain longer than the queue size */
@@ -59,7 +59,7 @@ enum vq_error {
 	VQ_ERR_ORDER,	  /* readable descriptor after a writable one */
 	VQ_ERR_INDIRECT,  /* indirect not negotiated, nested, with NEXT, bad length */
 	VQ_ERR_TOO_LONG,  /* total length overflows */
-	VQ_ERR_SETUP,	  /* bad size or ring address at QUEUE_READY */
+	VQ_ERR_SETUP,	  /* bad size, ring address or ring overlap at QUEUE_READY */
 	VQ_ERR_KINDS
 };
 
@@ -116,9 +116,11 @@ void vq_init(struct virtq *q, const char *name, unsigned int index, uint16_t max
 
 /*
  * vq_enable: the driver wrote QueueReady = 1. Checks size (non-zero, power of
- * two, <= max_size), alignment (desc 16, avail 2, used 4) and that each ring
- * lies inside guest RAM (gm), then caches the rings' host pointers and starts
- * at index 0. Returns 0, or -EINVAL (logged once) and the queue stays not ready.
+ * two, <= max_size), alignment (desc 16, avail 2, used 4), that each ring
+ * lies inside guest RAM (gm), used_event and avail_event included, and that
+ * the used ring overlaps neither the descriptor table nor the available ring;
+ * then caches the rings' host pointers and starts at index 0. Returns 0, or
+ * -EINVAL (logged once) and the queue stays not ready.
  */
 int vq_enable(struct virtq *q, const struct gmem *gm);
 
@@ -133,6 +135,8 @@ void vq_reset(struct virtq *q);
  * vq_pop: take the next available chain into (chain).
  * Returns 1 (got one), 0 (ring empty; with EVENT_IDX, avail_event is set so
  * the driver notifies on the next buffer), or -EIO when the queue is broken
+ * (among others: avail->idx more than the queue size ahead of the next entry
+ * or of used->idx, i.e. more buffers posted than the driver has descriptors)
  * (now or earlier; the caller marks the device DEVICE_NEEDS_RESET) or -ENODEV
  * when it is not ready.
  */
@@ -142,7 +146,8 @@ int vq_pop(struct virtq *q, struct virtq_chain *chain);
  * vq_push: return (chain) to the driver with (written) bytes written into
  * its writable buffers (clamped to chain->write_len). Writes the used element,
  * then publishes used->idx with release order. Ignored when the queue is not
- * ready or the chain is from an earlier epoch.
+ * ready, the chain is from an earlier epoch, or every chain popped has been
+ * returned already (the used ring never runs ahead of what was taken).
  */
 void vq_push(struct virtq *q, const struct virtq_chain *chain, uint32_t written);
 
@@ -154,8 +159,10 @@ void vq_push(struct virtq *q, const struct virtq_chain *chain, uint32_t written)
  * the (n)th unpublished one, n counting from 0 since the last vq_flush /
  * vq_push; vq_flush(count) then publishes the (count) filled elements with one
  * release store of used->idx. vq_fill returns 0, or -ESTALE when the queue is
- * not ready or the chain is from an earlier epoch (nothing written: leave it
- * out of the count). Do not call vq_push between the two.
+ * not ready, the chain is from an earlier epoch, or (n) is not below the
+ * number of chains popped and not yet returned (nothing written: leave it out
+ * of the count); vq_flush publishes at most that many. Do not call vq_push
+ * between the two.
  */
 int vq_fill(struct virtq *q, const struct virtq_chain *chain, uint32_t written, uint16_t n);
 void vq_flush(struct virtq *q, uint16_t count);

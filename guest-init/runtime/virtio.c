@@ -339,8 +339,15 @@ static void irq_on(struct rt_virtio_dev *d)
 
 void rt_virtio_ready(struct rt_virtio_dev *d)
 {
+	unsigned int i;
+
 	wr(d, VM_STATUS, rd(d, VM_STATUS) | VIRTIO_STATUS_DRIVER_OK);
 	d->ready = 1;
+	/* Buffers made available before DRIVER_OK (3.1.1 step 7) are announced now. */
+	full_fence();
+	for (i = 0; i < RT_VIRTIO_MAX_QUEUES; i++)
+		if (d->vq[i].size != 0 && d->vq[i].avail_idx != 0)
+			rt_virtq_notify(&d->vq[i]);
 	if (irq_mode)
 		irq_on(d);
 }
@@ -442,7 +449,10 @@ void rt_virtq_publish(struct rt_virtqueue *q, uint16_t head)
 	*(volatile uint16_t *)&q->avail->idx = now;
 	q->avail_idx = now;
 	full_fence();
-	if (q->dev->event_idx) {
+	if (!q->dev->ready) {
+		/* No notifications before DRIVER_OK (3.1.1): rt_virtio_ready sends it. */
+		notify = 0;
+	} else if (q->dev->event_idx) {
 		/* avail_event follows used->ring[size] (2.7.10). */
 		uint16_t ev = *(volatile uint16_t *)(uintptr_t)((uintptr_t)q->used + 4 +
 								  sizeof(q->used->ring[0]) * q->size);

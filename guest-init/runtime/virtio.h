@@ -152,7 +152,10 @@ struct rt_virtio_dev *rt_virtio_find(uint32_t device_id, unsigned int nth);
 int rt_virtio_begin(struct rt_virtio_dev *d, uint64_t wanted);
 /* rt_virtio_queue: set up queue (q) (size min(QueueNumMax, RT_VQ_SIZE)). */
 int rt_virtio_queue(struct rt_virtio_dev *d, unsigned int q);
-/* rt_virtio_ready: DRIVER_OK; enable the IRQ when in interrupt mode. */
+/*
+ * rt_virtio_ready: DRIVER_OK; notify each queue that already has buffers
+ * (none is notified before DRIVER_OK); enable the IRQ when in interrupt mode.
+ */
 void rt_virtio_ready(struct rt_virtio_dev *d);
 /* rt_virtio_reset: write 0 to Status and forget the queues. */
 void rt_virtio_reset(struct rt_virtio_dev *d);
@@ -183,7 +186,7 @@ int rt_virtq_alloc(struct rt_virtqueue *q);
 /*
  * rt_virtq_publish: put the chain starting at descriptor (head) in the
  * avail ring, publish the index and notify the device (unless it asked not
- * to be notified).
+ * to be notified, or DRIVER_OK is not set yet: rt_virtio_ready notifies).
  */
 void rt_virtq_publish(struct rt_virtqueue *q, uint16_t head);
 /* rt_virtq_notify: write the queue's index to QueueNotify. */
@@ -288,20 +291,61 @@ int64_t rt_vnet_recv(struct rt_vnet *n, void *buf, size_t cap, uint64_t timeout_
 
 #define VIRTIO_VSOCK_HOST_CID 2
 #define VIRTIO_VSOCK_HDR_SIZE 44
-#define RT_VSOCK_BUF	      4096
+#define RT_VSOCK_BUF	      4096 /* payload per packet, both ways */
+#define RT_VSOCK_MAX_CONNS    128  /* streams at once, both directions */
+#define RT_VSOCK_CONN_BUF     4096 /* receive buffer per stream (= buf_alloc) */
+
+/* rt_vsock_state values (the negative ones are errors too). */
+#define RT_VSOCK_OPEN	    0  /* data flows */
+#define RT_VSOCK_CONNECTING 1  /* our REQUEST is unanswered */
+#define RT_VSOCK_PEER_DONE  2  /* the host shut its sending side; all read */
+#define RT_VSOCK_RESET	    -7 /* the host reset the stream */
+#define RT_VSOCK_EREFUSED   -6 /* our REQUEST was answered with RST */
 
 struct rt_vsock {
 	struct rt_virtio_dev *dev;
 	uint64_t guest_cid;
-	uint32_t local_port, peer_port;
-	int connected;
-	uint32_t fwd_cnt; /* payload bytes we consumed */
-	uint32_t peer_buf_alloc, peer_fwd_cnt;
-	uint32_t tx_cnt; /* payload bytes we sent */
+	int cur; /* the stream of the single-stream calls below, -1 none */
+	int listening;
+	uint32_t listen_port;
 };
 
 /* rt_vsock_init: initialise (d) as (v), post receive buffers. */
 int rt_vsock_init(struct rt_vsock *v, struct rt_virtio_dev *d);
+
+/*
+ * Many streams at once. A stream is an id (0 .. RT_VSOCK_MAX_CONNS-1);
+ * nothing below waits except rt_vsock_poll (and the synchronous transmit of
+ * each packet). Received bytes are kept per stream until read.
+ *
+ * rt_vsock_open: send a REQUEST to host (port); the stream id or negative.
+ * rt_vsock_listen: accept host-initiated streams to (port) from now on.
+ * rt_vsock_accept: a stream accepted since the last call, or -1.
+ * rt_vsock_poll: wait at most (timeout_us) for packets and take every one
+ *   there is (0: do not wait); the number taken or negative
+ *   (RT_VIRTIO_ETIMEDOUT when none came).
+ * rt_vsock_state: RT_VSOCK_OPEN, _CONNECTING, _PEER_DONE, _RESET, _EREFUSED.
+ * rt_vsock_pending / rt_vsock_credit: bytes waiting to be read / that
+ *   rt_vsock_write may send now.
+ * rt_vsock_write: send at most (len) bytes (credit and RT_VSOCK_BUF bound
+ *   it): bytes sent (0: no credit now) or negative.
+ * rt_vsock_read: copy at most (cap) received bytes: bytes (0: none) or negative.
+ * rt_vsock_shutdown: SHUTDOWN both ways; the host answers with an RST.
+ * rt_vsock_release: forget the stream (RST to the host if it is live).
+ */
+int rt_vsock_open(struct rt_vsock *v, uint32_t port);
+void rt_vsock_listen(struct rt_vsock *v, uint32_t port);
+int rt_vsock_accept(struct rt_vsock *v);
+int rt_vsock_poll(struct rt_vsock *v, uint64_t timeout_us);
+int rt_vsock_state(const struct rt_vsock *v, int id);
+uint32_t rt_vsock_pending(const struct rt_vsock *v, int id);
+uint32_t rt_vsock_credit(const struct rt_vsock *v, int id);
+int64_t rt_vsock_write(struct rt_vsock *v, int id, const void *buf, size_t len);
+int64_t rt_vsock_read(struct rt_vsock *v, int id, void *buf, size_t cap);
+void rt_vsock_shutdown(struct rt_vsock *v, int id);
+void rt_vsock_release(struct rt_vsock *v, int id);
+
+/* One stream at a time, on top of the calls above. */
 /* rt_vsock_connect: stream connect to host CID 2 (port): 0 or negative (-6 refused). */
 int rt_vsock_connect(struct rt_vsock *v, uint32_t port, uint64_t timeout_us);
 /* rt_vsock_send: send (len) bytes: len or negative. */
@@ -310,7 +354,5 @@ int64_t rt_vsock_send(struct rt_vsock *v, const void *buf, size_t len);
 int64_t rt_vsock_recv(struct rt_vsock *v, void *buf, size_t cap, uint64_t timeout_us);
 /* rt_vsock_close: SHUTDOWN (both directions), then forget the connection. */
 void rt_vsock_close(struct rt_vsock *v);
-
-#define RT_VSOCK_EREFUSED -6
 
 #endif /* EMBER_RT_VIRTIO_H */

@@ -27,6 +27,13 @@
  *                   vio: vsock send ret=<bytes>
  *   vsock-recv      vio: vsock recv len=<n> data=<text> | ... ret=<error>
  *   vsock-close     vio: vsock closed
+ *   vsock-multi=<port>,<n>,<bytes>
+ *                   n streams to host port at once, data checked both ways
+ *                   (do_vsock_multi): vio: vsock multi ... verified=<n> ...
+ *   vsock-echo=<port>,<n>
+ *                   echo n host-initiated streams (do_vsock_echo):
+ *                   vio: vsock listening port=<p>, then
+ *                   vio: vsock echo port=<p> accepted=<n> closed=<n> bytes=<b>
  *   irq             completions by interrupt from here on: vio: irq mode
  *   no-event-idx    never negotiate VIRTIO_F_RING_EVENT_IDX: vio: no event-idx
  *   timeout=<ms>    bound for the evil words' waits (default 1000)
@@ -39,6 +46,13 @@
  *                   vio: evil <name> timeout
  *                   and vio: device status=0x<Status register>
  *                   (the device is reset before its next use)
+ *   target=<dev>    device the hostile= words attack: blk, net, vsock, rng
+ *   hostile=<attack> a hostile queue layout, size or overrun (see do_hostile):
+ *                   used-end, used-gap, used-gap-end, used-mmio, used-desc,
+ *                   used-avail, num-big, num-zero, num-odd, resize-ready,
+ *                   resize-live, overrun
+ *                   vio: hostile <dev> <attack> ready=<n> status=0x<s> result=<r>
+ *                   vio: hostile <dev> <attack> recovered=<0|1> status=0x<s>
  *   exit=<n>        exit status (default 0)
  *   virtio_mmio.device=...  ignored (QEMU microvm appends its after "--")
  *   anything else   vio: unknown arg <word>
@@ -500,6 +514,256 @@ static void do_vsock_recv(void)
 	rt_printf("vio: vsock recv len=%ld data=%s\n", len, (const char *)vsock_buf);
 }
 
+/* --- many vsock streams at once ---------------------------------------- */
+
+#define MULTI_TIMEOUT_US 20000000ULL /* bound on vsock-multi / vsock-echo */
+#define MULTI_POLL_US	 200	     /* wait for packets between passes */
+#define MULTI_MAX_BYTES	 (1u << 20)
+#define PATTERN_LEN	 16381 /* prime: no stream's window repeats another's */
+#define PATTERN_STRIDE	 127   /* stream s starts s * 127 bytes into the pattern */
+#define PATTERN_SEED	 0x9e3779b97f4a7c15ULL
+
+/*
+ * What guest-initiated stream s sends: byte k is pattern[(s * PATTERN_STRIDE
+ * + k) % PATTERN_LEN], so streams differ from their first byte on (s * 127
+ * < PATTERN_LEN for every s < RT_VSOCK_MAX_CONNS). The pattern is made once
+ * (xorshift64) and extended by RT_VSOCK_BUF bytes, so any packet's worth of
+ * a stream is one contiguous slice: the guest, whose every instruction may
+ * go through KVM's emulator here, does no per-byte work per stream.
+ * tests/integration/vsock_many.py makes the same bytes.
+ */
+static uint8_t pattern[PATTERN_LEN + RT_VSOCK_BUF];
+static int pattern_made;
+
+static const uint8_t *stream_bytes(unsigned int s, uint32_t k)
+{
+	if (!pattern_made) {
+		uint64_t x = PATTERN_SEED;
+
+		for (uint32_t i = 0; i < PATTERN_LEN; i++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			pattern[i] = (uint8_t)(x >> 24);
+		}
+		memcpy(pattern + PATTERN_LEN, pattern, RT_VSOCK_BUF);
+		pattern_made = 1;
+	}
+	return pattern + ((uint64_t)s * PATTERN_STRIDE + k) % PATTERN_LEN;
+}
+
+/* differs: (n) bytes at (a) and (b) are not the same (8 at a time). */
+static int differs(const uint8_t *a, const uint8_t *b, uint32_t n)
+{
+	uint64_t x, y;
+	uint32_t i = 0;
+
+	for (; i + sizeof(x) <= n; i += sizeof(x)) {
+		__builtin_memcpy(&x, a + i, sizeof(x));
+		__builtin_memcpy(&y, b + i, sizeof(y));
+		if (x != y)
+			return 1;
+	}
+	for (; i < n; i++)
+		if (a[i] != b[i])
+			return 1;
+	return 0;
+}
+
+/* parse_list: up to (n) comma-separated numbers of (arg) into (out); how many. */
+static unsigned int parse_list(const char *arg, uint64_t *out, unsigned int n)
+{
+	char num[24];
+	unsigned int got = 0;
+
+	while (got < n && *arg != '\0') {
+		size_t len = 0;
+
+		while (arg[len] != '\0' && arg[len] != ',' && len < sizeof(num) - 1) {
+			num[len] = arg[len];
+			len++;
+		}
+		num[len] = '\0';
+		if (rt_parse_u64(num, &out[got]) != 0)
+			return 0;
+		got++;
+		arg += len;
+		if (*arg == ',')
+			arg++;
+	}
+	return *arg == '\0' ? got : 0;
+}
+
+static uint64_t elapsed_us(uint64_t start)
+{
+	return (rt_tsc() - start) / rt_tsc_per_us();
+}
+
+/*
+ * vsock-multi=<port>,<n>,<bytes>: open n streams to host port <port> at
+ * once, send <bytes> on each (stream_bytes), read them back from the host's
+ * echo and check every byte, then shut each down and wait for its RST.
+ *   vio: vsock multi port=<p> streams=<n> connected=<n> verified=<n> closed=<n> bytes=<sum>
+ */
+static void do_vsock_multi(const char *arg)
+{
+	static int ids[RT_VSOCK_MAX_CONNS];
+	static uint32_t sent[RT_VSOCK_MAX_CONNS], got[RT_VSOCK_MAX_CONNS];
+	static uint8_t up[RT_VSOCK_MAX_CONNS], bad[RT_VSOCK_MAX_CONNS], shut[RT_VSOCK_MAX_CONNS],
+	    done[RT_VSOCK_MAX_CONNS];
+	unsigned int connected = 0, verified = 0, closed = 0, finished = 0, i;
+	uint64_t a[3], start = rt_tsc(), total = 0;
+	struct rt_vsock *v;
+
+	if (parse_list(arg, a, 3) != 3 || a[0] > 0xffffffffULL || a[1] == 0 ||
+	    a[1] > RT_VSOCK_MAX_CONNS || a[2] == 0 || a[2] > MULTI_MAX_BYTES) {
+		rt_printf("vio: vsock bad multi %s (want <port>,<1..%u>,<1..%u>)\n", arg,
+			  RT_VSOCK_MAX_CONNS, MULTI_MAX_BYTES);
+		return;
+	}
+	v = vsock_dev();
+	if (v == NULL)
+		return;
+	for (i = 0; i < a[1]; i++) {
+		ids[i] = rt_vsock_open(v, (uint32_t)a[0]);
+		sent[i] = got[i] = 0;
+		up[i] = bad[i] = shut[i] = done[i] = 0;
+		if (ids[i] < 0) {
+			rt_printf("vio: vsock multi open %u error=%d\n", i, ids[i]);
+			return;
+		}
+	}
+	while (finished < a[1] && elapsed_us(start) < MULTI_TIMEOUT_US) {
+		int ret = rt_vsock_poll(v, MULTI_POLL_US);
+
+		if (ret < 0 && ret != RT_VIRTIO_ETIMEDOUT) {
+			rt_printf("vio: vsock multi poll error=%d\n", ret);
+			break;
+		}
+		for (i = 0; i < a[1]; i++) {
+			int st = rt_vsock_state(v, ids[i]);
+			int64_t n;
+
+			if (done[i] || st == RT_VSOCK_CONNECTING)
+				continue;
+			if (!up[i] && st == RT_VSOCK_OPEN) {
+				up[i] = 1;
+				connected++;
+			}
+			while (st == RT_VSOCK_OPEN && sent[i] < a[2]) {
+				uint32_t chunk = (uint32_t)a[2] - sent[i];
+
+				if (chunk > RT_VSOCK_BUF)
+					chunk = RT_VSOCK_BUF;
+				n = rt_vsock_write(v, ids[i], stream_bytes(i, sent[i]), chunk);
+				if (n <= 0)
+					break;
+				sent[i] += (uint32_t)n;
+			}
+			while ((n = rt_vsock_read(v, ids[i], vsock_buf, sizeof(vsock_buf))) > 0) {
+				bad[i] |= got[i] + (uint64_t)n > a[2] ||
+					  differs(vsock_buf, stream_bytes(i, got[i]), (uint32_t)n);
+				got[i] += (uint32_t)n;
+				total += (uint64_t)n;
+			}
+			if (got[i] >= a[2] && !shut[i] && st == RT_VSOCK_OPEN) {
+				verified += got[i] == a[2] && !bad[i];
+				rt_vsock_shutdown(v, ids[i]);
+				shut[i] = 1;
+			}
+			if (st != RT_VSOCK_OPEN && st != RT_VSOCK_PEER_DONE) {
+				/* RST: the answer to our SHUTDOWN, or a failure */
+				closed += shut[i];
+				done[i] = 1;
+				finished++;
+				rt_vsock_release(v, ids[i]);
+			}
+		}
+	}
+	rt_printf("vio: vsock multi port=%lu streams=%lu connected=%u verified=%u closed=%u "
+		  "bytes=%lu\n",
+		  a[0], a[1], connected, verified, closed, total);
+	for (i = 0; i < a[1]; i++)
+		if (!done[i])
+			rt_vsock_release(v, ids[i]);
+}
+
+/*
+ * vsock-echo=<port>,<n>: listen on <port>, echo every byte of each stream
+ * the host opens (CONNECT <port>) back to it, and when the host has shut its
+ * side and everything is echoed, shut down too; stop after n streams ended.
+ *   vio: vsock listening port=<p>       (the host may connect from here on)
+ *   vio: vsock echo port=<p> accepted=<n> closed=<n> bytes=<echoed>
+ */
+static void do_vsock_echo(const char *arg)
+{
+	static int ids[RT_VSOCK_MAX_CONNS];
+	static uint8_t shut[RT_VSOCK_MAX_CONNS];
+	unsigned int accepted = 0, closed = 0, i;
+	uint64_t a[2], start = rt_tsc(), total = 0;
+	struct rt_vsock *v;
+
+	if (parse_list(arg, a, 2) != 2 || a[0] > 0xffffffffULL || a[1] == 0 ||
+	    a[1] > RT_VSOCK_MAX_CONNS) {
+		rt_printf("vio: vsock bad echo %s (want <port>,<1..%u>)\n", arg,
+			  RT_VSOCK_MAX_CONNS);
+		return;
+	}
+	v = vsock_dev();
+	if (v == NULL)
+		return;
+	rt_vsock_listen(v, (uint32_t)a[0]);
+	rt_printf("vio: vsock listening port=%lu\n", a[0]);
+	while (closed < a[1] && elapsed_us(start) < MULTI_TIMEOUT_US) {
+		int ret = rt_vsock_poll(v, MULTI_POLL_US), id;
+
+		if (ret < 0 && ret != RT_VIRTIO_ETIMEDOUT) {
+			rt_printf("vio: vsock echo poll error=%d\n", ret);
+			break;
+		}
+		while (accepted < RT_VSOCK_MAX_CONNS && (id = rt_vsock_accept(v)) >= 0) {
+			ids[accepted] = id;
+			shut[accepted++] = 0;
+		}
+		for (i = 0; i < accepted; i++) {
+			int st;
+
+			if (ids[i] < 0)
+				continue;
+			for (;;) {
+				uint32_t m = rt_vsock_pending(v, ids[i]);
+				uint32_t c = rt_vsock_credit(v, ids[i]);
+				int64_t n;
+
+				if (m > c)
+					m = c;
+				if (m > sizeof(vsock_buf))
+					m = sizeof(vsock_buf);
+				if (m == 0)
+					break;
+				n = rt_vsock_read(v, ids[i], vsock_buf, m);
+				if (n <= 0 || rt_vsock_write(v, ids[i], vsock_buf, (size_t)n) != n)
+					break;
+				total += (uint64_t)n;
+			}
+			st = rt_vsock_state(v, ids[i]);
+			if (st == RT_VSOCK_PEER_DONE && !shut[i]) {
+				rt_vsock_shutdown(v, ids[i]);
+				shut[i] = 1;
+			} else if (st == RT_VSOCK_RESET) {
+				closed++;
+				rt_vsock_release(v, ids[i]);
+				ids[i] = -1;
+			}
+		}
+	}
+	rt_printf("vio: vsock echo port=%lu accepted=%u closed=%u bytes=%lu\n", a[0], accepted,
+		  closed, total);
+	for (i = 0; i < accepted; i++)
+		if (ids[i] >= 0)
+			rt_vsock_release(v, ids[i]);
+}
+
 /* --- hostile virtqueues --------------------------------------------- */
 
 enum evil { EVIL_LOOP, EVIL_OOB, EVIL_AVAIL };
@@ -598,6 +862,350 @@ static void do_evil(const struct boot_info *bi, const char *name, enum evil kind
 	blk_up = rng_up = 0;
 }
 
+/* --- hostile queue layouts, sizes and overruns ----------------------- */
+
+/*
+ * hostile=<attack> against the device chosen by target=<blk|net|vsock|rng>
+ * (default blk, else rng). The guest sets the device up itself, with no
+ * features, attacks one queue (blk, rng: queue 0; net, vsock: the transmit
+ * queue 1, which completes without outside traffic), sets DRIVER_OK and
+ * submits one well-formed request on that queue. Then it resets the device,
+ * sets it up plainly and submits the request again, to show the device
+ * recovered. Lines:
+ *   vio: hostile <dev> <attack> ready=<QueueReady read back> status=0x<Status>
+ *        result=<completed|needs-reset|timeout|error>  (error: also error=<n>)
+ *   vio: hostile <dev> <attack> recovered=<1|0> status=0x<Status>
+ */
+enum hq {
+	HQ_USED_END,	 /* used ring ends past the end of RAM */
+	HQ_USED_GAP,	 /* used ring across the start of the MMIO gap */
+	HQ_USED_GAP_END, /* used ring across the end of the MMIO gap (4 GiB) */
+	HQ_USED_MMIO,	 /* used ring over the device's own registers */
+	HQ_USED_DESC,	 /* used ring over the descriptor table */
+	HQ_USED_AVAIL,	 /* used ring over the available ring */
+	HQ_NUM_BIG,	 /* QueueNum twice QueueNumMax */
+	HQ_NUM_ZERO,	 /* QueueNum 0 */
+	HQ_NUM_ODD,	 /* QueueNum not a power of two */
+	HQ_RESIZE_READY, /* QueueNum and ring addresses rewritten after QueueReady = 1 */
+	HQ_RESIZE_LIVE,	 /* the same after DRIVER_OK, and QueueReady = 0 */
+	HQ_OVERRUN,	 /* avail->idx queue size + 1 ahead: more buffers than descriptors */
+};
+
+static const struct {
+	const char *name;
+	enum hq kind;
+} hostile_attacks[] = {
+    {"used-end", HQ_USED_END},	       {"used-gap", HQ_USED_GAP},
+    {"used-gap-end", HQ_USED_GAP_END}, {"used-mmio", HQ_USED_MMIO},
+    {"used-desc", HQ_USED_DESC},       {"used-avail", HQ_USED_AVAIL},
+    {"num-big", HQ_NUM_BIG},	       {"num-zero", HQ_NUM_ZERO},
+    {"num-odd", HQ_NUM_ODD},	       {"resize-ready", HQ_RESIZE_READY},
+    {"resize-live", HQ_RESIZE_LIVE},   {"overrun", HQ_OVERRUN},
+};
+
+/* virtio-mmio registers the attacks write directly (virtio 1.2, 4.2.2). */
+#define MMIO_QUEUE_SEL	      0x030
+#define MMIO_QUEUE_NUM_MAX    0x034
+#define MMIO_QUEUE_NUM	      0x038
+#define MMIO_QUEUE_READY      0x044
+#define MMIO_QUEUE_DESC_LO    0x080
+#define MMIO_QUEUE_DRIVER_LO  0x090
+#define MMIO_QUEUE_DEVICE_LO  0x0a0
+#define MMIO_HIGH_HALF	      4 /* each *_LO register's high half follows it */
+#define MMIO_GAP_START	      0xc0000000ULL
+#define MMIO_GAP_END	      0x100000000ULL
+#define HOSTILE_STRADDLE      8 /* bytes of a ring left on the near side of an edge */
+#define VSOCK_PROBE_PORT      1
+#define VSOCK_OP_RST	      3
+#define VSOCK_TYPE_STREAM     1
+#define NET_PROBE_FRAME	      60
+
+static uint32_t target_id; /* 0: blk when present, else rng */
+
+static const char *dev_name(uint32_t id)
+{
+	switch (id) {
+	case VIRTIO_ID_BLK:
+		return "blk";
+	case VIRTIO_ID_NET:
+		return "net";
+	case VIRTIO_ID_VSOCK:
+		return "vsock";
+	default:
+		return "rng";
+	}
+}
+
+static void do_target(const char *arg)
+{
+	static const uint32_t ids[] = {VIRTIO_ID_BLK, VIRTIO_ID_NET, VIRTIO_ID_VSOCK,
+				       VIRTIO_ID_RNG};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+		if (strcmp(arg, dev_name(ids[i])) == 0) {
+			target_id = ids[i];
+			rt_printf("vio: target %s\n", arg);
+			return;
+		}
+	rt_printf("vio: bad target %s (blk, net, vsock, rng)\n", arg);
+}
+
+static void reg_wr(const struct rt_virtio_dev *d, unsigned int reg, uint32_t v)
+{
+	*(volatile uint32_t *)(uintptr_t)(d->base + reg) = v;
+}
+
+static uint32_t reg_rd(const struct rt_virtio_dev *d, unsigned int reg)
+{
+	return *(volatile uint32_t *)(uintptr_t)(d->base + reg);
+}
+
+static void reg_wr64(const struct rt_virtio_dev *d, unsigned int reg, uint64_t v)
+{
+	reg_wr(d, reg, (uint32_t)v);
+	reg_wr(d, reg + MMIO_HIGH_HALF, (uint32_t)(v >> 32));
+}
+
+/* Queues the device has, and the one the attacks aim at. */
+static unsigned int dev_queues(uint32_t id)
+{
+	return id == VIRTIO_ID_VSOCK ? 3 : id == VIRTIO_ID_NET ? 2 : 1;
+}
+
+static unsigned int attacked_queue(uint32_t id)
+{
+	return id == VIRTIO_ID_VSOCK || id == VIRTIO_ID_NET ? 1 : 0;
+}
+
+/* plain_setup: reset, no features, every queue, and unless (!ready) DRIVER_OK. */
+static int plain_setup(struct rt_virtio_dev *d, int ready)
+{
+	unsigned int i;
+	int ret = rt_virtio_begin(d, 0);
+
+	for (i = 0; ret == 0 && i < dev_queues(d->device_id); i++)
+		ret = rt_virtio_queue(d, i);
+	if (ret == 0 && ready)
+		rt_virtio_ready(d);
+	return ret;
+}
+
+/* The one request each device serves on its attacked queue without outside help. */
+static struct {
+	struct {
+		uint32_t type, reserved;
+		uint64_t sector;
+	} blk_hdr __attribute__((aligned(16)));
+	uint8_t blk_status;
+	uint8_t net_hdr[VIRTIO_NET_HDR_SIZE];
+	struct {
+		uint64_t src_cid, dst_cid;
+		uint32_t src_port, dst_port, len;
+		uint16_t type, op;
+		uint32_t flags, buf_alloc, fwd_cnt;
+	} __attribute__((packed)) vsock_hdr;
+} probe __attribute__((aligned(64)));
+
+static unsigned int probe_bufs(struct rt_virtio_dev *d, struct rt_vbuf b[3])
+{
+	switch (d->device_id) {
+	case VIRTIO_ID_BLK:
+		probe.blk_hdr.type = VIRTIO_BLK_T_IN;
+		probe.blk_hdr.reserved = 0;
+		probe.blk_hdr.sector = 0;
+		probe.blk_status = 0xff;
+		b[0] = (struct rt_vbuf){&probe.blk_hdr, sizeof(probe.blk_hdr), 0};
+		b[1] = (struct rt_vbuf){sector_buf, VIRTIO_BLK_SECTOR, 1};
+		b[2] = (struct rt_vbuf){&probe.blk_status, 1, 1};
+		return 3;
+	case VIRTIO_ID_NET:
+		memset(probe.net_hdr, 0, sizeof(probe.net_hdr));
+		memset(frame, 0xff, NET_PROBE_FRAME);
+		put_be16(frame + 12, ETH_P_TEST);
+		b[0] = (struct rt_vbuf){probe.net_hdr, sizeof(probe.net_hdr), 0};
+		b[1] = (struct rt_vbuf){frame, NET_PROBE_FRAME, 0};
+		return 2;
+	case VIRTIO_ID_VSOCK:
+		/* An RST for no connection: consumed without an answer. */
+		memset(&probe.vsock_hdr, 0, sizeof(probe.vsock_hdr));
+		probe.vsock_hdr.src_cid = rt_virtio_config(d, 0, 8);
+		probe.vsock_hdr.dst_cid = VIRTIO_VSOCK_HOST_CID;
+		probe.vsock_hdr.src_port = VSOCK_PROBE_PORT;
+		probe.vsock_hdr.dst_port = VSOCK_PROBE_PORT;
+		probe.vsock_hdr.type = VSOCK_TYPE_STREAM;
+		probe.vsock_hdr.op = VSOCK_OP_RST;
+		b[0] = (struct rt_vbuf){&probe.vsock_hdr, sizeof(probe.vsock_hdr), 0};
+		return 1;
+	default:
+		b[0] = (struct rt_vbuf){rng_buf, 64, 1};
+		return 1;
+	}
+}
+
+/* probe_call: submit the probe on queue (qi) and wait for it. 0 (completed) or negative. */
+static int probe_call(struct rt_virtio_dev *d, unsigned int qi)
+{
+	struct rt_vbuf b[3];
+	unsigned int n = probe_bufs(d, b);
+	int64_t ret = rt_virtq_call(&d->vq[qi], b, n, evil_timeout_ms * 1000);
+
+	if (ret >= 0 && d->device_id == VIRTIO_ID_BLK &&
+	    *(volatile uint8_t *)&probe.blk_status != VIRTIO_BLK_S_OK)
+		return RT_VIRTIO_EDEVICE;
+	return ret < 0 ? (int)ret : 0;
+}
+
+/* overrun: queue size + 1 copies of one well-formed chain, published at once. */
+static int overrun(struct rt_virtio_dev *d, unsigned int qi)
+{
+	struct rt_virtqueue *q = &d->vq[qi];
+	struct rt_vbuf b[3];
+	unsigned int n = probe_bufs(d, b), k;
+	uint16_t head = 0, i = 0;
+
+	if (q->num_free < n)
+		return RT_VIRTIO_ENOSPC;
+	for (k = 0; k < n; k++) {
+		int di = rt_virtq_alloc(q);
+
+		if (k == 0)
+			head = (uint16_t)di;
+		else
+			q->desc[i].next = (uint16_t)di;
+		i = (uint16_t)di;
+		q->desc[i].addr = (uint64_t)(uintptr_t)b[k].addr;
+		q->desc[i].len = b[k].len;
+		q->desc[i].flags = (uint16_t)((b[k].writable ? VIRTQ_DESC_F_WRITE : 0) |
+					      (k + 1 < n ? VIRTQ_DESC_F_NEXT : 0));
+	}
+	for (k = 0; k <= q->size; k++)
+		q->avail->ring[(q->avail_idx + k) & (q->size - 1)] = head;
+	q->avail_idx = (uint16_t)(q->avail_idx + q->size + 1);
+	__asm__ volatile("" ::: "memory");
+	*(volatile uint16_t *)&q->avail->idx = q->avail_idx;
+	__asm__ volatile("lock; addl $0, -4(%%rsp)" ::: "memory", "cc");
+	rt_virtq_notify(q);
+	return rt_virtq_wait(q, evil_timeout_ms * 1000);
+}
+
+static const char *result_name(int ret)
+{
+	if (ret == 0)
+		return "completed";
+	if (ret == RT_VIRTIO_EDEVICE)
+		return "needs-reset";
+	if (ret == RT_VIRTIO_ETIMEDOUT)
+		return "timeout";
+	return "error";
+}
+
+static void do_hostile(const struct boot_info *bi, const char *arg)
+{
+	uint32_t id = target_id;
+	struct rt_virtio_dev *d;
+	struct rt_virtqueue *q;
+	unsigned int k, qi;
+	enum hq kind = HQ_USED_END;
+	uint64_t bad = ram_top(bi) - HOSTILE_STRADDLE;
+	uint32_t max, ready, status;
+	int found = 0, ret;
+
+	for (k = 0; k < sizeof(hostile_attacks) / sizeof(hostile_attacks[0]); k++)
+		if (strcmp(arg, hostile_attacks[k].name) == 0) {
+			kind = hostile_attacks[k].kind;
+			found = 1;
+		}
+	if (!found) {
+		rt_printf("vio: hostile bad attack %s\n", arg);
+		return;
+	}
+	if (id == 0)
+		id = rt_virtio_find(VIRTIO_ID_BLK, 0) != NULL ? VIRTIO_ID_BLK : VIRTIO_ID_RNG;
+	d = rt_virtio_find(id, 0);
+	if (d == NULL) {
+		rt_printf("vio: hostile %s none\n", dev_name(id));
+		return;
+	}
+	/* The drivers' state for this device is gone after this word. */
+	blk_up = id == VIRTIO_ID_BLK ? 0 : blk_up;
+	net_up = id == VIRTIO_ID_NET ? 0 : net_up;
+	vsock_up = id == VIRTIO_ID_VSOCK ? 0 : vsock_up;
+	rng_up = id == VIRTIO_ID_RNG ? 0 : rng_up;
+	qi = attacked_queue(id);
+	q = &d->vq[qi];
+	ret = plain_setup(d, 0);
+	if (ret != 0) {
+		rt_printf("vio: hostile %s %s setup error=%d\n", dev_name(id), arg, ret);
+		return;
+	}
+	reg_wr(d, MMIO_QUEUE_SEL, qi);
+	max = reg_rd(d, MMIO_QUEUE_NUM_MAX);
+	if (kind <= HQ_NUM_ODD) /* layout attacks: redo the queue's setup, wrongly */
+		reg_wr(d, MMIO_QUEUE_READY, 0);
+	switch (kind) {
+	case HQ_USED_END:
+		reg_wr64(d, MMIO_QUEUE_DEVICE_LO, bad);
+		break;
+	case HQ_USED_GAP:
+		reg_wr64(d, MMIO_QUEUE_DEVICE_LO, MMIO_GAP_START - HOSTILE_STRADDLE);
+		break;
+	case HQ_USED_GAP_END:
+		reg_wr64(d, MMIO_QUEUE_DEVICE_LO, MMIO_GAP_END - HOSTILE_STRADDLE);
+		break;
+	case HQ_USED_MMIO:
+		reg_wr64(d, MMIO_QUEUE_DEVICE_LO, d->base);
+		break;
+	case HQ_USED_DESC:
+		reg_wr64(d, MMIO_QUEUE_DEVICE_LO, (uint64_t)(uintptr_t)q->desc);
+		break;
+	case HQ_USED_AVAIL:
+		reg_wr64(d, MMIO_QUEUE_DEVICE_LO, (uint64_t)(uintptr_t)q->avail);
+		break;
+	case HQ_NUM_BIG:
+		reg_wr(d, MMIO_QUEUE_NUM, 2 * max);
+		break;
+	case HQ_NUM_ZERO:
+		reg_wr(d, MMIO_QUEUE_NUM, 0);
+		break;
+	case HQ_NUM_ODD:
+		reg_wr(d, MMIO_QUEUE_NUM, q->size > 2 ? q->size - 1u : 3u);
+		break;
+	default:
+		break;
+	}
+	if (kind <= HQ_NUM_ODD)
+		reg_wr(d, MMIO_QUEUE_READY, 1);
+	if (kind == HQ_RESIZE_READY || kind == HQ_RESIZE_LIVE) {
+		if (kind == HQ_RESIZE_LIVE)
+			rt_virtio_ready(d);
+		reg_wr(d, MMIO_QUEUE_SEL, qi);
+		reg_wr(d, MMIO_QUEUE_NUM, 2 * max);
+		reg_wr64(d, MMIO_QUEUE_DESC_LO, bad);
+		reg_wr64(d, MMIO_QUEUE_DRIVER_LO, bad);
+		reg_wr64(d, MMIO_QUEUE_DEVICE_LO, bad);
+		if (kind == HQ_RESIZE_LIVE)
+			reg_wr(d, MMIO_QUEUE_READY, 0);
+	}
+	reg_wr(d, MMIO_QUEUE_SEL, qi);
+	ready = reg_rd(d, MMIO_QUEUE_READY);
+	if (kind != HQ_RESIZE_LIVE)
+		rt_virtio_ready(d);
+	ret = kind == HQ_OVERRUN ? overrun(d, qi) : probe_call(d, qi);
+	status = rt_virtio_status(d);
+	rt_printf("vio: hostile %s %s ready=%u status=0x%x result=%s\n", dev_name(id), arg, ready,
+		  status, result_name(ret));
+	if (ret != 0 && ret != RT_VIRTIO_EDEVICE && ret != RT_VIRTIO_ETIMEDOUT)
+		rt_printf("vio: hostile %s %s error=%d\n", dev_name(id), arg, ret);
+	/* The driver resets the device; set up plainly it serves again. */
+	ret = plain_setup(d, 1);
+	if (ret == 0)
+		ret = probe_call(d, qi);
+	rt_printf("vio: hostile %s %s recovered=%d status=0x%x\n", dev_name(id), arg, ret == 0,
+		  rt_virtio_status(d));
+	rt_virtio_reset(d);
+}
+
 int main(const struct boot_info *bi)
 {
 	uint64_t status = 0;
@@ -645,6 +1253,10 @@ int main(const struct boot_info *bi)
 			do_vsock_send(w + 11);
 		} else if (strcmp(w, "vsock-recv") == 0) {
 			do_vsock_recv();
+		} else if (strncmp(w, "vsock-multi=", 12) == 0) {
+			do_vsock_multi(w + 12);
+		} else if (strncmp(w, "vsock-echo=", 11) == 0) {
+			do_vsock_echo(w + 11);
 		} else if (strcmp(w, "vsock-close") == 0) {
 			if (vsock_dev() != NULL) {
 				rt_vsock_close(&vsock);
@@ -665,6 +1277,10 @@ int main(const struct boot_info *bi)
 			do_evil(bi, "oob", EVIL_OOB);
 		} else if (strcmp(w, "evil-avail") == 0) {
 			do_evil(bi, "avail", EVIL_AVAIL);
+		} else if (strncmp(w, "target=", 7) == 0) {
+			do_target(w + 7);
+		} else if (strncmp(w, "hostile=", 8) == 0) {
+			do_hostile(bi, w + 8);
 		} else if (strncmp(w, "exit=", 5) == 0) {
 			if (rt_parse_u64(w + 5, &status) != 0 || status > 255) {
 				rt_printf("vio: bad exit status %s\n", w + 5);

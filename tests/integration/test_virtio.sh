@@ -108,6 +108,108 @@ test_hostile_descriptor_loop() { hostile_case evil-loop loop; }
 test_hostile_descriptor_out_of_ram() { hostile_case evil-oob oob; }
 test_hostile_avail_index_jump() { hostile_case evil-avail avail; }
 
+# Hostile queue set-ups against each device (vio.elf's hostile= words): the
+# used ring past the end of RAM, across either edge of the MMIO gap (with
+# RAM on both sides: --mem above 4 GiB), over the device's registers, over
+# the descriptor table or the available ring; QueueNum above QueueNumMax, 0,
+# not a power of two; rings resized after QueueReady and after DRIVER_OK;
+# more buffers posted than the queue holds. Every attack runs twice.
+ATTACKS="used-end used-gap used-gap-end used-mmio used-desc used-avail num-big num-zero num-odd
+resize-ready resize-live overrun"
+REFUSED="used-end used-gap used-gap-end used-mmio used-desc used-avail num-big num-zero num-odd"
+BIG_MEM=4608 # MiB: 3 GiB below the MMIO gap, the rest above 4 GiB
+
+hostile_words() { # hostile_words DEV: target=DEV and every attack, twice
+	local a
+	echo "target=$1"
+	for a in $ATTACKS $ATTACKS; do echo "hostile=$a"; done
+}
+
+# expect_hostile DEV QUEUE: what the run of hostile_words DEV must show.
+expect_hostile() {
+	local dev=$1 q=$2 a n
+	expect_rc 0
+	for a in $REFUSED; do
+		# QueueReady stays 0, DRIVER_OK ends in DEVICE_NEEDS_RESET, nothing is served
+		[ "$(grep -cxF "vio: hostile $dev $a ready=0 status=0x4f result=needs-reset" <<<"$OUT")" = 2 ] ||
+			fail "$dev $a: the layout was not refused twice"
+	done
+	# writes the driver must not make while the queue is live are ignored
+	expect_out "vio: hostile $dev resize-ready ready=1 status=0xf result=completed"
+	expect_out "vio: hostile $dev resize-live ready=1 status=0xf result=completed"
+	expect_out "vio: hostile $dev overrun ready=1 status=0x4f result=needs-reset"
+	for a in $ATTACKS; do
+		[ "$(grep -cxF "vio: hostile $dev $a recovered=1 status=0xf" <<<"$OUT")" = 2 ] ||
+			fail "$dev $a: the device did not work again after a reset"
+	done
+	expect_err_re "^ember: virtio-$dev: queue $q: used ring \\[.*\\) is not inside guest RAM"
+	expect_err_re "^ember: virtio-$dev: queue $q: avail idx 17 runs ahead .* queue size 16"
+	expect_err_re "^ember: virtio-$dev: activation failed"
+	# 24 attacks, one line per kind of fault: setup, activation, notify, queue
+	# register, avail index
+	n=$(grep -c "virtio-$dev" <<<"$ERR")
+	[ "$n" -le 5 ] || fail "$n log lines for virtio-$dev: not rate-limited"
+	expect_out "vio: done"
+}
+
+test_hostile_queues_blk() {
+	need_kvm || return
+	make_disk 8
+	ember_run --mem $BIG_MEM --kernel "$VIO" --disk "$TMP/disk.img" --rng -- \
+		$(hostile_words blk) rng=256 blk-read=1 exit=0
+	expect_hostile blk 0
+	# the healthy device next to it, and the attacked one after its reset
+	expect_out_re '^vio: rng ok bytes=256 distinct=(1[2-9][0-9]|2[0-9][0-9])$'
+	expect_out_re "^vio: blk read sector=1 crc=$(sector_crc "$TMP/disk.img" 1) "
+}
+
+test_hostile_queues_rng() {
+	need_kvm || return
+	make_disk 8
+	ember_run --mem $BIG_MEM --kernel "$VIO" --rng --disk "$TMP/disk.img" -- \
+		$(hostile_words rng) blk-read=3 rng=256 exit=0
+	expect_hostile rng 0
+	expect_out_re "^vio: blk read sector=3 crc=$(sector_crc "$TMP/disk.img" 3) "
+	expect_out_re '^vio: rng ok bytes=256 distinct=(1[2-9][0-9]|2[0-9][0-9])$'
+}
+
+test_hostile_queues_vsock() {
+	need_kvm || return
+	make_disk 8
+	ember_run --kernel "$VIO" --vsock "3,$TMP/v.sock" --disk "$TMP/disk.img" --rng -- \
+		$(hostile_words vsock) blk-read=2 rng=64 vsock-connect=9 exit=0
+	expect_hostile vsock 1
+	expect_out_re "^vio: blk read sector=2 crc=$(sector_crc "$TMP/disk.img" 2) "
+	expect_out_re '^vio: rng ok bytes=64 '
+	# the attacked device, driven by its real driver afterwards: nobody listens on 9
+	expect_out "vio: vsock cid=3 connect port=9 ret=-6"
+}
+
+test_hostile_queues_net() {
+	need_kvm || return
+	if [ "$(id -u)" != 0 ] || [ ! -c /dev/net/tun ]; then
+		skip "NOT ROOT or no /dev/net/tun: virtio-net needs a tap"
+		return
+	fi
+	local ns=ember-vio-$$ tap=embvio$$
+	ip netns add "$ns" || { skip "cannot make network namespace $ns"; return; }
+	if ip netns exec "$ns" ip tuntap add dev "$tap" mode tap &&
+		ip netns exec "$ns" ip link set "$tap" up; then
+		make_disk 8
+		printf '#!/bin/sh\nexec ip netns exec %s %s "$@"\n' "$ns" "$(readlink -f "$EMBER")" \
+			>"$TMP/ember-in-ns"
+		chmod +x "$TMP/ember-in-ns"
+		EMBER=$TMP/ember-in-ns ember_run --kernel "$VIO" --net "$tap" --disk "$TMP/disk.img" \
+			-- $(hostile_words net) blk-read=4 net-send=60 exit=0
+		expect_hostile net 1
+		expect_out_re "^vio: blk read sector=4 crc=$(sector_crc "$TMP/disk.img" 4) "
+		expect_out "vio: net send len=60 ret=0"
+	else
+		fail "cannot create tap $tap in $ns"
+	fi
+	ip netns del "$ns"
+}
+
 bad_disk_case() { # bad_disk_case REGEX SPEC
 	ember_run --kernel "$PROBE" --disk "$2"
 	expect_rc 125

@@ -4,11 +4,11 @@
 # driven by the real guest driver in vio.elf: a guest-initiated connection to
 # a host echo server listening at UDS_PATH_<port>, data both ways, refusal
 # (RST) when nobody listens, interrupt mode, several connections in a row,
-# and the UDS_PATH listener itself (stale socket replaced, other files not).
-#
-# Host-initiated connections ("CONNECT <port>\n" -> "OK <host port>\n") need
-# a guest that listens; vio.elf has no such word, so that direction is covered
-# by tests/unit/test_virtio_vsock.c only.
+# the UDS_PATH listener itself (stale socket replaced, other files not),
+# and 100 streams at once in each direction: guest-initiated (vsock-multi)
+# against a host echo server, and host-initiated ("CONNECT <port>\n" ->
+# "OK <host port>\n") from 100 host clients to the guest's echo (vsock-echo);
+# tests/integration/vsock_many.py is the host side of both.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/integration/lib.sh
@@ -137,6 +137,57 @@ test_vsock_other_file_is_not_replaced() {
 	[ "$RC" != 0 ] || fail "ember started over a regular file at UDS_PATH"
 	expect_err_re '--vsock .*v\.sock'
 	[ "$(cat "$D/v.sock")" = keep ] || fail "the regular file was replaced"
+}
+
+# 100 streams at once, each way, every byte checked on both sides.
+MANY=100
+MANY_BYTES=10000 # per stream: more than the guest's 4 KiB per-stream buffer
+MANY_SECONDS=10  # "a few seconds": both directions take about 2 s here
+
+elapsed_s() { echo $((($(date +%s%N) - $1) / 1000000000)); }
+
+test_vsock_100_guest_initiated_streams() {
+	need_vsock || return
+	local D start hpid host
+	D=$(mktemp -d "$TMP/t.XXXXXX")
+	python3 tests/integration/vsock_many.py serve "$D/v.sock_7001" $MANY $MANY_BYTES \
+		>"$D/host" 2>&1 &
+	hpid=$!
+	for _ in $(seq 100); do [ -e "$D/v.sock_7001.ready" ] && break; sleep 0.05; done
+	start=$(date +%s%N)
+	ember_run --kernel "$VIO" --vsock "3,$D/v.sock" -- vsock-multi=7001,$MANY,$MANY_BYTES exit=0
+	wait "$hpid"
+	host=$(cat "$D/host")
+	expect_rc 0
+	# the guest read back, byte for byte, what it sent on each stream, and each ended cleanly
+	expect_out "vio: vsock multi port=7001 streams=$MANY connected=$MANY verified=$MANY closed=$MANY bytes=$((MANY * MANY_BYTES))"
+	# the host saw all of them open at once, each one a different guest stream, intact
+	[ "$host" = "host: streams=$MANY distinct=$MANY valid=$MANY max_open=$MANY" ] ||
+		fail "host side: '$host'"
+	[ "$(elapsed_s "$start")" -lt $MANY_SECONDS ] || fail "took more than $MANY_SECONDS s"
+}
+
+test_vsock_100_host_initiated_streams() {
+	need_vsock || return
+	local D start epid host
+	D=$(mktemp -d "$TMP/t.XXXXXX")
+	start=$(date +%s%N)
+	timeout --signal=KILL 30 "$EMBER" --kernel "$VIO" --vsock "3,$D/v.sock" -- \
+		vsock-echo=7000,$MANY exit=0 </dev/null >"$TMP/out" 2>"$TMP/err" &
+	epid=$!
+	for _ in $(seq 100); do grep -q "^vio: vsock listening" "$TMP/out" && break; sleep 0.05; done
+	host=$(python3 tests/integration/vsock_many.py connect "$D/v.sock" 7000 $MANY $MANY_BYTES 2>&1)
+	wait "$epid"
+	RC=$?
+	OUT=$(tr -d '\r' <"$TMP/out")
+	ERR=$(cat "$TMP/err")
+	expect_rc 0
+	expect_out "vio: vsock listening port=7000"
+	# 100 "OK <port>" answers, all different, and each stream's own bytes echoed back
+	[ "$host" = "host: connected=$MANY distinct_ports=$MANY verified=$MANY" ] ||
+		fail "host side: '$host'"
+	expect_out "vio: vsock echo port=7000 accepted=$MANY closed=$MANY bytes=$((MANY * MANY_BYTES))"
+	[ "$(elapsed_s "$start")" -lt $MANY_SECONDS ] || fail "took more than $MANY_SECONDS s"
 }
 
 run_tests "${1:-}"

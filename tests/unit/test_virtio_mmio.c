@@ -491,6 +491,143 @@ static void test_hostile_chain_needs_reset(void **state)
 	assert_int_equal(virtio_mmio_status(t), ACK | DRV | FOK | DOK);
 }
 
+/* resize: every queue-layout write a hostile driver can make on queue 0. */
+static void resize(struct virtio_mmio_dev *t, uint32_t num, uint32_t addr)
+{
+	W(VIRTIO_MMIO_QUEUE_SEL, 0);
+	W(VIRTIO_MMIO_QUEUE_NUM, num);
+	W(VIRTIO_MMIO_QUEUE_DESC_LOW, addr);
+	W(VIRTIO_MMIO_QUEUE_AVAIL_LOW, addr);
+	W(VIRTIO_MMIO_QUEUE_USED_LOW, addr);
+	W(VIRTIO_MMIO_QUEUE_USED_HIGH, addr);
+}
+
+/*
+ * QueueNum and the ring addresses written while QueueReady is 1, and after
+ * DRIVER_OK (also QueueReady = 0 then): the driver must not (4.2.2.3), so
+ * the device ignores them and keeps serving the rings it validated.
+ */
+static void test_queue_resize_while_live_is_ignored(void **state)
+{
+	static const uint32_t nums[] = {0, 3, 12, 32, 1024, UINT32_MAX};
+	struct fixture *f = *state;
+	struct virtio_mmio_dev *t = f->t;
+	struct vqb *b = &f->b;
+	struct virtq *q = virtio_mmio_queue(t, 0);
+	const uint32_t ram_end = (uint32_t)(VQB_RAM_GPA + VQB_RAM_SIZE);
+
+	vqb_desc(b, b->desc, 0, vqb_alloc(b, 8), 8, VIRTQ_DESC_F_WRITE, 0);
+	assert_int_equal(vqb_driver_init(t, b, 0, ALL), ACK | DRV | FOK | DOK);
+	/* vqb_driver_init wrote QueueReady before DRIVER_OK; redo that window by hand */
+	W(VIRTIO_MMIO_STATUS, 0);
+	W(VIRTIO_MMIO_STATUS, ACK);
+	W(VIRTIO_MMIO_STATUS, ACK | DRV);
+	W(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	W(VIRTIO_MMIO_DRIVER_FEATURES, 1);
+	W(VIRTIO_MMIO_STATUS, ACK | DRV | FOK);
+	W(VIRTIO_MMIO_QUEUE_NUM, 16);
+	W(VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)b->desc);
+	W(VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)b->avail);
+	W(VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)b->used);
+	W(VIRTIO_MMIO_QUEUE_READY, 1);
+	assert_int_equal(R(VIRTIO_MMIO_QUEUE_READY), 1);
+	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
+		resize(t, nums[i], ram_end - 8);
+	W(VIRTIO_MMIO_STATUS, ACK | DRV | FOK | DOK);
+	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
+		resize(t, nums[i], (uint32_t)b->desc);
+	W(VIRTIO_MMIO_QUEUE_READY, 0);
+	assert_int_equal(R(VIRTIO_MMIO_QUEUE_READY), 1);
+	assert_int_equal(q->size, 16);
+	assert_int_equal(q->desc_gpa, b->desc);
+	assert_int_equal(q->avail_gpa, b->avail);
+	assert_int_equal(q->used_gpa, b->used);
+	/* then a notification: served from the rings validated at QueueReady */
+	vqb_publish(b, 0);
+	W(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	assert_int_equal(f->d.notified, 1);
+	assert_int_equal(vqb_used_idx(b), 1);
+	assert_int_equal(R(VIRTIO_MMIO_STATUS), ACK | DRV | FOK | DOK);
+}
+
+/* QueueNotify with an index that names no queue is ignored, whatever its high bits. */
+static void test_notify_bad_index(void **state)
+{
+	static const uint32_t bad[] = {1, 2, 16, 0x10000, 0x10001, 0x80000000u, UINT32_MAX};
+	struct fixture *f = *state;
+	struct virtio_mmio_dev *t = f->t;
+	struct vqb *b = &f->b;
+
+	vqb_desc(b, b->desc, 0, vqb_alloc(b, 8), 8, VIRTQ_DESC_F_WRITE, 0);
+	assert_int_equal(vqb_driver_init(t, b, 0, ALL), ACK | DRV | FOK | DOK);
+	vqb_publish(b, 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		W(VIRTIO_MMIO_QUEUE_NOTIFY, bad[i]);
+		virtio_mmio_notify(t, bad[i]);
+	}
+	assert_int_equal(f->d.notified, 0);
+	assert_int_equal(vqb_used_idx(b), 0);
+	assert_int_equal(R(VIRTIO_MMIO_STATUS), ACK | DRV | FOK | DOK);
+	W(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	assert_int_equal(f->d.notified, 1);
+	assert_int_equal(vqb_used_idx(b), 1);
+}
+
+/* InterruptACK clears only what it names; bits never set change nothing, raise nothing. */
+static void test_interrupt_ack_unset_bits(void **state)
+{
+	struct fixture *f = *state;
+	struct virtio_mmio_dev *t = f->t;
+	struct vqb *b = &f->b;
+
+	W(VIRTIO_MMIO_INTERRUPT_ACK, UINT32_MAX); /* nothing pending at all */
+	assert_int_equal(R(VIRTIO_MMIO_INTERRUPT_STATUS), 0);
+	vqb_desc(b, b->desc, 0, vqb_alloc(b, 8), 8, VIRTQ_DESC_F_WRITE, 0);
+	assert_int_equal(vqb_driver_init(t, b, 0, ALL), ACK | DRV | FOK | DOK);
+	vqb_publish(b, 0);
+	virtio_mmio_notify(t, 0);
+	assert_int_equal(irqs, 1);
+	W(VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_CONFIG); /* never set */
+	W(VIRTIO_MMIO_INTERRUPT_ACK, ~(VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG));
+	assert_int_equal(R(VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING);
+	assert_int_equal(irqs, 1);
+	W(VIRTIO_MMIO_INTERRUPT_ACK, UINT32_MAX);
+	assert_int_equal(R(VIRTIO_MMIO_INTERRUPT_STATUS), 0);
+	assert_int_equal(irqs, 1);
+	assert_int_equal(R(VIRTIO_MMIO_STATUS), ACK | DRV | FOK | DOK);
+}
+
+/* Config space: odd sizes and offsets up to the end of the window, in both directions. */
+static void test_config_edges(void **state)
+{
+	struct fixture *f = *state;
+	struct virtio_mmio_dev *t = f->t;
+	const uint64_t last = VIRTIO_MMIO_WINDOW - VIRTIO_MMIO_CONFIG;
+	uint8_t buf[8], v[8] = {0xee, 0xee, 0xee, 0xee, 0xee, 0xee, 0xee, 0xee};
+
+	W(VIRTIO_MMIO_STATUS, ACK);
+	W(VIRTIO_MMIO_STATUS, ACK | DRV);
+	for (uint32_t len = 0; len <= 8; len++) {
+		for (uint64_t off = last - 8; off < last + 8; off++) {
+			memset(buf, 0xaa, sizeof(buf));
+			virtio_mmio_access(t, VIRTIO_MMIO_CONFIG + off, buf, len, false);
+			for (uint32_t i = 0; i < len; i++)
+				assert_int_equal(buf[i], 0);
+			virtio_mmio_access(t, VIRTIO_MMIO_CONFIG + off, v, len, true);
+		}
+	}
+	/* odd sizes inside the config: refused both ways */
+	virtio_mmio_access(t, VIRTIO_MMIO_CONFIG, v, 3, true);
+	virtio_mmio_access(t, VIRTIO_MMIO_CONFIG + 6, v, 4, true); /* unaligned, straddles the end */
+	assert_memory_equal(f->d.config, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+	memset(buf, 0xaa, sizeof(buf));
+	virtio_mmio_access(t, VIRTIO_MMIO_CONFIG, buf, 3, false);
+	assert_int_equal(buf[0] | buf[1] | buf[2], 0);
+	/* the 2 bytes at the very end of the config are fine */
+	virtio_mmio_access(t, VIRTIO_MMIO_CONFIG + 6, buf, 2, false);
+	assert_memory_equal(buf, "\x07\x08", 2);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -504,6 +641,10 @@ int main(void)
 	    T(test_config_generation),
 	    T(test_activate_failure),
 	    T(test_hostile_chain_needs_reset),
+	    T(test_queue_resize_while_live_is_ignored),
+	    T(test_notify_bad_index),
+	    T(test_interrupt_ack_unset_bits),
+	    T(test_config_edges),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

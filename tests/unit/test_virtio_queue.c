@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -453,12 +454,12 @@ static void test_event_idx(void **state)
 	/* empty pop asks for a notification at the next entry */
 	assert_int_equal(vq_pop(&q, &chain), 0);
 	assert_int_equal(vqb_avail_event(&b), 0);
-	for (uint16_t i = 0; i < 3; i++)
+	for (uint16_t i = 0; i < 6; i++)
 		vqb_publish(&b, i);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 6; i++)
 		assert_int_equal(vq_pop(&q, &chain), 1);
 	assert_int_equal(vq_pop(&q, &chain), 0);
-	assert_int_equal(vqb_avail_event(&b), 3);
+	assert_int_equal(vqb_avail_event(&b), 6);
 
 	vqb_set_used_event(&b, 0);
 	vq_push(&q, &chain, 0); /* used idx 1: first signal always goes */
@@ -489,6 +490,8 @@ static void test_no_interrupt_flag(void **state)
 	vqb_desc(&b, b.desc, 0, vqb_alloc(&b, 8), 8, F_W, 0);
 	assert_int_equal(vqb_queue(&b, &q, QSIZE, false, false), 0);
 	vqb_publish(&b, 0);
+	vqb_publish(&b, 0);
+	assert_int_equal(vq_pop(&q, &chain), 1);
 	assert_int_equal(vq_pop(&q, &chain), 1);
 	vqb_set_avail_flags(&b, VIRTQ_AVAIL_F_NO_INTERRUPT);
 	vq_push(&q, &chain, 0);
@@ -552,6 +555,182 @@ static void test_rate_limit(void **state)
 	vqb_free(&b);
 }
 
+/* enable_at: a fresh queue (size QSIZE) over (gm) with the given ring gpas. */
+static int enable_at(struct virtq *q, const struct gmem *gm, uint64_t desc, uint64_t avail,
+		     uint64_t used, bool event_idx)
+{
+	vq_init(q, "test", 0, QSIZE);
+	q->size = QSIZE;
+	q->desc_gpa = desc;
+	q->avail_gpa = avail;
+	q->used_gpa = used;
+	q->event_idx = event_idx;
+	return vq_enable(q, gm);
+}
+
+/* The used ring is refused over the descriptor table or the available ring. */
+static void test_used_ring_overlap(void **state)
+{
+	struct virtq q;
+	struct vqb b;
+
+	(void)state;
+	vqb_init(&b, QSIZE);
+	static const struct {
+		int64_t from_desc, from_avail; /* used ring offset from one of them */
+		int want;
+	} layouts[] = {
+	    {0, -1, -EINVAL},			   /* used == desc */
+	    {(int64_t)VIRTQ_DESC_BYTES(QSIZE) - 4, -1, -EINVAL}, /* last descriptor's tail */
+	    {(int64_t)VIRTQ_DESC_BYTES(QSIZE), -1, 0},	   /* right after the table */
+	    {-1, 0, -EINVAL},			   /* used == avail */
+	    {-1, (int64_t)VIRTQ_AVAIL_BYTES(QSIZE) - 2, -EINVAL}, /* over used_event */
+	    {-1, (int64_t)VIRTQ_AVAIL_BYTES(QSIZE) + 2, 0},	    /* right after (4-aligned) */
+	};
+	for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++) {
+		uint64_t used = layouts[i].from_desc >= 0 ? b.desc + (uint64_t)layouts[i].from_desc
+							  : b.avail + (uint64_t)layouts[i].from_avail;
+		print_message("used ring at desc%+lld / avail%+lld\n",
+			      (long long)layouts[i].from_desc, (long long)layouts[i].from_avail);
+		assert_int_equal(enable_at(&q, &b.gm, b.desc, b.avail, used, false),
+				 layouts[i].want);
+		assert_int_equal(q.ready, layouts[i].want == 0);
+		if (layouts[i].want != 0)
+			assert_true(q.logged & (1u << VQ_ERR_SETUP));
+	}
+	vqb_free(&b);
+}
+
+/*
+ * used_event and avail_event belong to the rings: a ring whose entries fit
+ * but whose event word would lie past the end of RAM is refused, and one
+ * that ends exactly at the end of RAM gets its avail_event written there.
+ */
+static void test_event_words_inside_ram(void **state)
+{
+	const uint64_t avail_no_event = 4 + 2 * QSIZE, used_no_event = 4 + 8 * QSIZE;
+	struct virtq_chain chain;
+	struct virtq q;
+	struct vqb b;
+	uint16_t ev;
+
+	(void)state;
+	vqb_init(&b, QSIZE);
+	assert_int_equal(enable_at(&q, &b.gm, b.desc, RAM_END - avail_no_event, b.used, true),
+			 -EINVAL);
+	assert_int_equal(
+	    enable_at(&q, &b.gm, b.desc, RAM_END - VIRTQ_AVAIL_BYTES(QSIZE), b.used, true), 0);
+	assert_int_equal(enable_at(&q, &b.gm, b.desc, b.avail, RAM_END - used_no_event, true),
+			 -EINVAL);
+	/* 134 bytes from a 4-aligned start: the ring ends 2 bytes short of RAM_END */
+	assert_int_equal(enable_at(&q, &b.gm, b.desc, b.avail, RAM_END - 136, true), 0);
+	vqb_publish(&b, vqb_chain(&b, 0, 1, (const uint32_t[]){8}, (const bool[]){true}, NULL));
+	assert_int_equal(vq_pop(&q, &chain), 1);
+	assert_int_equal(vq_pop(&q, &chain), 0); /* empty: writes avail_event = 1 */
+	memcpy(&ev, b.ram + VQB_RAM_SIZE - 136 + 4 + 8 * QSIZE, sizeof(ev));
+	assert_int_equal(ev, 1);
+	vq_push(&q, &chain, 8);
+	assert_int_equal(q.used_idx, 1);
+	vqb_free(&b);
+}
+
+/* A ring across a hole between two RAM regions (the MMIO gap) is refused. */
+static void test_ring_across_ram_gap(void **state)
+{
+	const uint64_t lo = 0x100000, hi = 0x300000, region = 0x100000;
+	uint8_t *ram = aligned_alloc(4096, 2 * region);
+	struct gmem gm = {0};
+	struct virtq q;
+
+	(void)state;
+	assert_non_null(ram);
+	memset(ram, 0, 2 * region);
+	/* Host memory is contiguous on purpose: only the gpa map has the hole. */
+	assert_int_equal(gmem_add_region(&gm, lo, region, ram), 0);
+	assert_int_equal(gmem_add_region(&gm, hi, region, ram + region), 0);
+	assert_int_equal(enable_at(&q, &gm, lo, lo + 0x1000, lo + region - 8, false), -EINVAL);
+	assert_int_equal(enable_at(&q, &gm, lo, lo + 0x1000, hi - 4, false), -EINVAL);
+	assert_int_equal(enable_at(&q, &gm, lo, lo + region - 8, hi, false), -EINVAL);
+	assert_int_equal(enable_at(&q, &gm, hi - 0x10, lo + 0x1000, hi, false), -EINVAL);
+	assert_int_equal(enable_at(&q, &gm, lo, lo + 0x1000, hi, false), 0);
+	free(ram);
+}
+
+/*
+ * More buffers than the queue size: the driver has only QSIZE descriptors,
+ * so avail->idx may run at most QSIZE ahead of the used->idx we published,
+ * even while every entry before it was consumed (chains held by the device).
+ */
+static void test_avail_ahead_of_used(void **state)
+{
+	struct virtq_chain chains[QSIZE + 1];
+	struct virtq q;
+	struct vqb b;
+
+	(void)state;
+	vqb_init(&b, QSIZE);
+	for (uint16_t i = 0; i < QSIZE; i++)
+		vqb_desc(&b, b.desc, i, vqb_alloc(&b, 8), 8, F_W, 0);
+	assert_int_equal(vqb_queue(&b, &q, QSIZE, false, false), 0);
+	for (uint16_t i = 0; i < QSIZE; i++)
+		vqb_publish(&b, i);
+	for (int i = 0; i < QSIZE; i++)
+		assert_int_equal(vq_pop(&q, &chains[i]), 1); /* all held, none returned */
+	vq_push(&q, &chains[0], 8);			     /* one back */
+	vqb_publish(&b, 0);				     /* QSIZE outstanding: fine */
+	assert_int_equal(vq_pop(&q, &chains[QSIZE]), 1);
+	vqb_publish(&b, 1); /* QSIZE + 1 outstanding: one more than the driver owns */
+	assert_int_equal(vq_pop(&q, &chains[0]), -EIO);
+	assert_true(q.broken);
+	assert_true(q.logged & (1u << VQ_ERR_AVAIL_IDX));
+
+	/* the same near the 16-bit wrap */
+	vq_reset(&q);
+	assert_int_equal(vqb_queue(&b, &q, QSIZE, false, false), 0);
+	q.last_avail = q.used_idx = 65530;
+	vqb_set_avail_idx(&b, 65530);
+	for (uint16_t i = 0; i < QSIZE; i++)
+		vqb_publish(&b, i);
+	for (int i = 0; i < QSIZE; i++)
+		assert_int_equal(vq_pop(&q, &chains[i]), 1);
+	assert_int_equal(q.last_avail, (uint16_t)(65530 + QSIZE));
+	vqb_publish(&b, 0);
+	assert_int_equal(vq_pop(&q, &chains[0]), -EIO);
+	vqb_free(&b);
+}
+
+/* The device never publishes more used entries than chains it took. */
+static void test_no_used_overrun(void **state)
+{
+	struct virtq_chain chain, other;
+	struct virtq q;
+	struct vqb b;
+
+	(void)state;
+	vqb_init(&b, QSIZE);
+	vqb_desc(&b, b.desc, 0, vqb_alloc(&b, 8), 8, F_W, 0);
+	vqb_desc(&b, b.desc, 1, vqb_alloc(&b, 8), 8, F_W, 0);
+	assert_int_equal(vqb_queue(&b, &q, QSIZE, false, false), 0);
+	vqb_publish(&b, 0);
+	assert_int_equal(vq_pop(&q, &chain), 1);
+	vq_push(&q, &chain, 8);
+	vq_push(&q, &chain, 8); /* the same chain again: ignored */
+	assert_int_equal(vqb_used_idx(&b), 1);
+	/* vq_fill / vq_flush: only as many as are outstanding */
+	vqb_publish(&b, 0);
+	vqb_publish(&b, 1);
+	assert_int_equal(vq_pop(&q, &chain), 1);
+	assert_int_equal(vq_pop(&q, &other), 1);
+	assert_int_equal(vq_fill(&q, &chain, 8, 0), 0);
+	assert_int_equal(vq_fill(&q, &other, 8, 1), 0);
+	assert_int_equal(vq_fill(&q, &other, 8, 2), -ESTALE); /* a third was never taken */
+	vq_flush(&q, 5);
+	assert_int_equal(vqb_used_idx(&b), 3);
+	vq_push(&q, &other, 8);
+	assert_int_equal(vqb_used_idx(&b), 3);
+	vqb_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -561,6 +740,11 @@ int main(void)
 	    cmocka_unit_test(test_index_wrap),	       cmocka_unit_test(test_event_idx),
 	    cmocka_unit_test(test_no_interrupt_flag),  cmocka_unit_test(test_reset_mid_request),
 	    cmocka_unit_test(test_rate_limit),
+	    cmocka_unit_test(test_used_ring_overlap),
+	    cmocka_unit_test(test_event_words_inside_ram),
+	    cmocka_unit_test(test_ring_across_ram_gap),
+	    cmocka_unit_test(test_avail_ahead_of_used),
+	    cmocka_unit_test(test_no_used_overrun),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
