@@ -587,6 +587,45 @@ static bool append(char *out, size_t size, size_t *len, const char *s)
 	return true;
 }
 
+/* init_args_at: where (s)'s first standalone "--" outside quotes starts, or its end. */
+static size_t init_args_at(const char *s)
+{
+	bool quoted = false;
+
+	for (size_t i = 0; s[i] != '\0'; i++) {
+		if (s[i] == '"')
+			quoted = !quoted;
+		bool word_start = i == 0 || s[i - 1] == ' ' || s[i - 1] == '\t' || s[i - 1] == '\n';
+		bool word_end = s[i + 1] == '-' && (s[i + 2] == '\0' || strchr(" \t\n", s[i + 2]));
+		if (!quoted && word_start && s[i] == '-' && word_end)
+			return i;
+	}
+	return strlen(s);
+}
+
+int config_cmdline_add(const char *base, const char *extra, char *out, size_t size)
+{
+	size_t at = init_args_at(base), len, n;
+
+	if (extra == NULL || extra[0] == '\0') {
+		len = strlen(base);
+		if (len >= size)
+			return -E2BIG;
+		memcpy(out, base, len + 1);
+		return (int)len;
+	}
+	/* Trailing blanks of the kernel part go; one space parts each piece. */
+	n = at;
+	while (n > 0 && strchr(" \t\n", base[n - 1]) != NULL)
+		n--;
+	len = n + (n > 0) + strlen(extra) + (base[at] != '\0' ? 1 + strlen(base + at) : 0);
+	if (len >= size)
+		return -E2BIG;
+	snprintf(out, size, "%.*s%s%s%s%s", (int)n, base, n > 0 ? " " : "", extra,
+		 base[at] != '\0' ? " " : "", base + at);
+	return (int)len;
+}
+
 int config_cmdline(const struct vm_config *cfg, const char *extra, char *out, size_t size)
 {
 	const char *base = cfg->cmdline != NULL ? cfg->cmdline : CONFIG_DEFAULT_CMDLINE;
@@ -596,9 +635,10 @@ int config_cmdline(const struct vm_config *cfg, const char *extra, char *out, si
 	if (size == 0)
 		return -E2BIG;
 	out[0] = '\0';
-	ok = append(out, size, &len, base);
-	if (ok && extra != NULL && extra[0] != '\0')
-		ok = append(out, size, &len, len ? " " : "") && append(out, size, &len, extra);
+	int n = config_cmdline_add(base, extra, out, size);
+	ok = n >= 0;
+	if (ok)
+		len = (size_t)n;
 	if (ok && cfg->nguest_args > 0)
 		ok = append(out, size, &len, len ? " --" : "--");
 	for (int i = 0; ok && i < cfg->nguest_args; i++) {

@@ -45,9 +45,7 @@ static int backend_start(void *ctx, const struct vm_config *cfg)
 	instance_root_args(cfg, root, sizeof(root));
 	if (root[0] != '\0') {
 		const char *base = cfg->cmdline != NULL ? cfg->cmdline : CONFIG_DEFAULT_CMDLINE;
-		int n = snprintf(b->cmdline, sizeof(b->cmdline), "%s%s%s", base, base[0] ? " " : "",
-				 root);
-		if (n < 0 || (size_t)n >= sizeof(b->cmdline)) {
+		if (config_cmdline_add(base, root, b->cmdline, sizeof(b->cmdline)) < 0) {
 			log_error("boot-source: boot_args with %s are longer than %zu bytes", root,
 				  sizeof(b->cmdline) - 1);
 			b->build_status = EMBER_EXIT_CONFIG;

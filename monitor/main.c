@@ -236,6 +236,12 @@ int main(int argc, char **argv)
 	 * the seccomp filters are live.
 	 */
 	json_object_seed(0);
+	/*
+	 * glibc reads /etc/localtime on its first time conversion, even for
+	 * gmtime_r (the logger's timestamps); a vCPU thread's filter would kill
+	 * the process for that open. Load it now (absent in a jail: UTC).
+	 */
+	tzset();
 	ctl.signal_fd = ctl.timer_fd = -1;
 	ctl.preboot.epfd = -1;
 	config_defaults(cfg);

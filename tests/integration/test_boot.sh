@@ -192,6 +192,17 @@ test_startup_trace_line() {
 	grep -q 'startup' <<<"$ERR" && fail "startup line printed without being asked for"
 }
 
+# The logger under the seccomp filters (on by default): its timestamps must
+# not need a syscall the filters refuse, whichever thread logs first.
+test_log_path_under_seccomp() {
+	need_kvm || return
+	ember_run --kernel "$HELLO" --log-path "$TMP/ember.log" --level Debug -- x
+	expect_rc 0
+	expect_out 'hello, x'
+	grep -qE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+' "$TMP/ember.log" ||
+		fail "no timestamped line in the log file: $(head -3 "$TMP/ember.log")"
+}
+
 # Stopping must reach every vCPU thread, including APs still parked in
 # KVM_RUN waiting for a SIPI that never comes: 60 such VMs must all exit.
 test_vcpus_4_stop_never_hangs() {

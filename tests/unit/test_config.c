@@ -137,6 +137,34 @@ static void test_cmdline_quotes_guest_args(void **state)
 	assert_int_equal(config_cmdline(&cfg, NULL, out, sizeof(out)), -EINVAL);
 }
 
+/* Devices and root= go before a "--" in the base: words after it are init's. */
+static void test_cmdline_add_before_init_args(void **state)
+{
+	(void)state;
+	char out[LAYOUT_CMDLINE_MAX];
+
+	assert_int_equal(config_cmdline_add("console=ttyS0 -- sleep 5", "dev", out, sizeof(out)),
+			 (int)strlen("console=ttyS0 dev -- sleep 5"));
+	assert_string_equal(out, "console=ttyS0 dev -- sleep 5");
+	config_cmdline_add("-- a", "dev", out, sizeof(out));
+	assert_string_equal(out, "dev -- a");
+	config_cmdline_add("a --", "dev", out, sizeof(out));
+	assert_string_equal(out, "a dev --");
+	/* Not a standalone "--": an option, an argument in quotes, a longer word. */
+	config_cmdline_add("a --x b-- \"q -- q\" ---", "dev", out, sizeof(out));
+	assert_string_equal(out, "a --x b-- \"q -- q\" --- dev");
+	config_cmdline_add("a  ", "dev", out, sizeof(out));
+	assert_string_equal(out, "a dev");
+	config_cmdline_add("", "dev", out, sizeof(out));
+	assert_string_equal(out, "dev");
+	config_cmdline_add("a -- b", NULL, out, sizeof(out));
+	assert_string_equal(out, "a -- b");
+	assert_int_equal(config_cmdline_add("a -- b", "dev", out, strlen("a dev -- b")), -E2BIG);
+	assert_int_equal(config_cmdline_add("a -- b", "dev", out, strlen("a dev -- b") + 1),
+			 (int)strlen("a dev -- b"));
+	assert_int_equal(config_cmdline_add("abc", NULL, out, 3), -E2BIG);
+}
+
 static void test_cmdline_extra_and_replaced(void **state)
 {
 	(void)state;
@@ -241,6 +269,7 @@ int main(void)
 	    cmocka_unit_test(test_help_version),
 	    cmocka_unit_test(test_cmdline_default_and_args),
 	    cmocka_unit_test(test_cmdline_quotes_guest_args),
+	    cmocka_unit_test(test_cmdline_add_before_init_args),
 	    cmocka_unit_test(test_cmdline_extra_and_replaced),
 	    cmocka_unit_test(test_cmdline_limit),
 	    cmocka_unit_test(test_net_and_vsock_specs),
