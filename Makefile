@@ -44,7 +44,7 @@ HOST_LDFLAGS := -Wl,-z,noexecstack -Wl,-z,relro -Wl,-z,now $(LDFLAGS)
 DEB_PACKAGES := gcc make binutils libc6-dev linux-libc-dev libcmocka-dev \
 	libseccomp-dev linux-source-6.1 busybox-static flex bison bc libelf-dev \
 	libssl-dev cpio xz-utils lz4 file liburing-dev libjansson-dev libhttp-parser-dev curl \
-	python3 iproute2 procps
+	python3 iproute2 procps socat e2fsprogs
 
 .PHONY: all deps run test test-bins guest bench check clean help
 all: ember guests jailer
