@@ -9,18 +9,21 @@ BENCH_OUT := $(O)/bench
 QUICK ?= 0
 
 # Host programs: static like ember, so neither pays for the dynamic loader.
-$(BENCH_OUT)/floor $(BENCH_OUT)/runner: $(BENCH_OUT)/%: bench/%.c | $(O)/.dirs
+$(BENCH_OUT)/floor $(BENCH_OUT)/runner $(BENCH_OUT)/iohost: $(BENCH_OUT)/%: bench/%.c | $(O)/.dirs
 	$(call quiet,CC,$@)mkdir -p $(dir $@) && $(CC) $(HOST_CFLAGS) -static $(HOST_LDFLAGS) -o $@ $<
 
-# The idle guest (boot timer, "ready", halt until stopped).
-$(BENCH_OUT)/idle.o: bench/idle.c | $(O)/.dirs
+# The guests: idle (boot timer, "ready", halt until stopped) and iobench
+# (virtio-blk and virtio-net load, bench/iobench.c).
+$(BENCH_OUT)/idle.o $(BENCH_OUT)/iobench.o: $(BENCH_OUT)/%.o: bench/%.c | $(O)/.dirs
 	$(call quiet,CC,$@)mkdir -p $(dir $@) && $(CC) $(GUEST_CFLAGS) -c $< -o $@
 
-$(BENCH_OUT)/idle.elf: $(RT_ENTRY) $(RT_PVH) $(BENCH_OUT)/idle.o $(RT_LIB) $(RT_DIR)/guest.ld
-	$(call guest_link,$@,$(RT_ENTRY) $(RT_PVH) $(BENCH_OUT)/idle.o $(RT_LIB))
+$(BENCH_OUT)/idle.elf $(BENCH_OUT)/iobench.elf: $(BENCH_OUT)/%.elf: $(RT_ENTRY) $(RT_PVH) $(BENCH_OUT)/%.o $(RT_LIB) $(RT_DIR)/guest.ld
+	$(call guest_link,$@,$(RT_ENTRY) $(RT_PVH) $(BENCH_OUT)/$*.o $(RT_LIB))
 
-BENCH_BINS := $(BENCH_OUT)/floor $(BENCH_OUT)/runner $(BENCH_OUT)/idle.elf
-DEPS += $(BENCH_OUT)/idle.d $(BENCH_OUT)/floor.d $(BENCH_OUT)/runner.d
+BENCH_BINS := $(BENCH_OUT)/floor $(BENCH_OUT)/runner $(BENCH_OUT)/iohost
+BENCH_BINS += $(BENCH_OUT)/idle.elf $(BENCH_OUT)/iobench.elf
+DEPS += $(BENCH_OUT)/idle.d $(BENCH_OUT)/iobench.d
+DEPS += $(BENCH_OUT)/floor.d $(BENCH_OUT)/runner.d $(BENCH_OUT)/iohost.d
 
 .PHONY: bench bench-bins
 bench-bins: $(BENCH_BINS)
