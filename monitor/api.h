@@ -16,13 +16,21 @@
 #ifndef EMBER_API_H
 #define EMBER_API_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 #include "evloop.h"
+#include "sock_guard.h"
 
 #define API_MAX_CONNS 8
 #define API_URL_MAX   2048
+/* Header names and values of one request, in bytes. */
+#define API_HEADERS_MAX 8192
+/* From a request's first byte to its last, and for its answer to be taken. */
+#define API_REQUEST_TIMEOUT_MS 5000
 
 enum api_method { API_GET, API_PUT, API_PATCH, API_OTHER };
 
@@ -49,15 +57,23 @@ struct api_server {
 	int listen_fd;
 	struct evloop *loop; /* NULL while detached */
 	size_t max_payload;
+	uint64_t request_timeout_ns; /* API_REQUEST_TIMEOUT_MS; tests may lower it */
 	api_handler_fn handler;
 	void *opaque;
 	char path[108];
 	struct api_conn *conns[API_MAX_CONNS];
+	int sweep_fd;	   /* timerfd: checks request deadlines while one runs */
+	bool sweep_armed;
+	bool accept_paused; /* out of fds: accepting again on the next sweep */
+	uint64_t log_next_ns; /* rate limit of the connection-cap line */
+	unsigned int log_skipped;
+	struct sock_guard guard; /* removes the socket file at exit */
 };
 
 /*
  * api_server_open: bind and listen on Unix socket (path), which must not
- * exist. Returns 0 or -errno after a log line saying why.
+ * exist, and start the guard thread. Before any seccomp filter. Returns 0
+ * or -errno after a log line saying why.
  */
 int api_server_open(struct api_server *srv, const char *path, size_t max_payload,
 		    api_handler_fn handler, void *opaque);
@@ -68,8 +84,13 @@ int api_server_attach(struct api_server *srv, struct evloop *loop);
 /* api_server_detach: stop watching them (they stay open). */
 void api_server_detach(struct api_server *srv);
 
-/* api_server_close: close everything; unlink the socket path if (unlink_path). */
-void api_server_close(struct api_server *srv, bool unlink_path);
+/*
+ * api_server_close: close everything and remove the socket file if it is
+ * still the one we bound: through the guard thread, or, when that could not
+ * start, directly if (may_unlink) says the calling thread's seccomp filter
+ * (if any) allows unlink.
+ */
+void api_server_close(struct api_server *srv, bool may_unlink);
 
 /*
  * api_format_response: the bytes of an HTTP/1.1 response with (status) and

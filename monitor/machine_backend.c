@@ -12,18 +12,66 @@
 #include "log.h"
 #include "mmio.h"
 #include "net.h"
+#include "rng.h"
 
 static struct virtio_slot *find_slot(struct machine_backend *b, uint32_t device_id,
 				     unsigned int index);
 
-/* collect_device_counters: block counters kept by the devices, for the metrics. */
+/* copy_net_stats, copy_rng_stats: under the transport lock, as the devices ask. */
+static int copy_net_stats(void *dev, void *arg)
+{
+	net_get_stats(dev, arg);
+	return 0;
+}
+
+static int copy_rng_stats(void *dev, void *arg)
+{
+	rng_get_stats(dev, arg);
+	return 0;
+}
+
+/* collect_net: interface (i)'s counters under Firecracker's names. */
+static void collect_net(struct virtio_slot *slot, struct metrics_net *out)
+{
+	struct net_stats st;
+
+	if (virtio_mmio_with_lock(slot->transport, copy_net_stats, &st) < 0)
+		return;
+	out->rx_bytes_count = st.rx_bytes;
+	out->rx_packets_count = st.rx_frames;
+	out->rx_count = st.rx_frames;
+	out->rx_fails = st.rx_dropped;
+	out->rx_rate_limiter_throttled = st.rx_throttled;
+	out->tx_bytes_count = st.tx_bytes;
+	out->tx_packets_count = st.tx_frames;
+	out->tx_count = st.tx_frames;
+	out->tx_fails = st.tx_dropped;
+	out->tx_rate_limiter_throttled = st.tx_throttled;
+}
+
+/* collect_device_counters: counters kept by the devices, for the metrics. */
 static void collect_device_counters(void *ctx, struct metrics_counters *now)
 {
 	struct machine_backend *b = ctx;
+	struct virtio_slot *slot;
+	struct rng_stats rs;
 
 	for (unsigned int i = 0; i < CONFIG_MAX_DEVICES; i++) {
-		struct virtio_slot *slot = find_slot(b, VIRTIO_ID_BLOCK, i);
+		slot = find_slot(b, VIRTIO_ID_NET, i);
+		if (slot == NULL)
+			break;
+		collect_net(slot, &now->net[i]);
+	}
+	slot = find_slot(b, VIRTIO_ID_RNG, 0);
+	if (slot != NULL && virtio_mmio_with_lock(slot->transport, copy_rng_stats, &rs) == 0) {
+		now->entropy.entropy_event_count = rs.requests;
+		now->entropy.entropy_bytes = rs.bytes;
+		now->entropy.host_rng_fails = rs.host_fails;
+		now->entropy.entropy_rate_limiter_throttled = rs.throttled;
+	}
+	for (unsigned int i = 0; i < CONFIG_MAX_DEVICES; i++) {
 		struct blk_stats st;
+		slot = find_slot(b, VIRTIO_ID_BLOCK, i);
 		if (slot == NULL)
 			break;
 		blk_get_stats(slot->dev, &st);

@@ -318,6 +318,11 @@ int main(int argc, char **argv)
 		status = run(&ctl);
 		report_startup(&ctl.startup);
 	}
+	/*
+	 * The socket file goes on every path from here: its guard thread
+	 * removes it; this thread may do so itself only while no seccomp
+	 * filter is on (before boot, or --no-seccomp).
+	 */
 	if (ctl.api_open)
 		api_server_close(&ctl.api, !ctl.inst.start_done || cfg->no_seccomp);
 	if (ctl.preboot.epfd >= 0)

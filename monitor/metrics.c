@@ -12,6 +12,9 @@
 
 #include "logger.h"
 
+/* A group's name: a prefix ("block_", "net_", "vcpu_") and an id. */
+#define GROUP_NAME_MAX (sizeof("block_") + CONFIG_ID_MAX + 1)
+
 void metrics_init(struct metrics *m)
 {
 	memset(m, 0, sizeof(*m));
@@ -28,6 +31,9 @@ void metrics_set_devices(struct metrics *m, const struct vm_config *cfg)
 		else
 			snprintf(m->block_ids[i], sizeof(m->block_ids[i]), "disk%u", i);
 	}
+	m->nnets = cfg->nnets;
+	for (unsigned int i = 0; i < cfg->nnets; i++)
+		snprintf(m->net_ids[i], sizeof(m->net_ids[i]), "%s", cfg->nets[i].iface_id);
 }
 
 int metrics_configure(struct metrics *m, const char *path, char *err, unsigned long errsz)
@@ -79,9 +85,10 @@ char *metrics_render(struct metrics *m, int commit)
 	struct metrics_counters d;
 	struct metrics_vcpu all = {0};
 	struct metrics_block blocks = {0};
+	struct metrics_net nets = {0};
 	struct timespec ts;
 	json_t *root = json_object();
-	char name[64];
+	char name[GROUP_NAME_MAX];
 
 	if (root == NULL)
 		return NULL;
@@ -135,6 +142,17 @@ char *metrics_render(struct metrics *m, int commit)
 	for (unsigned int i = 0; i < m->nblocks; i++) {
 		snprintf(name, sizeof(name), "block_%s", m->block_ids[i]);
 		GROUP(name, METRICS_BLOCK, d.block[i]);
+	}
+	/* "net" sums every interface, "net_<iface_id>" is each one (Firecracker's). */
+	for (unsigned int i = 0; i < m->nnets; i++) {
+#define SUM(n) nets.n += d.net[i].n;
+		METRICS_NET(SUM)
+#undef SUM
+	}
+	GROUP("net", METRICS_NET, nets);
+	for (unsigned int i = 0; i < m->nnets; i++) {
+		snprintf(name, sizeof(name), "net_%s", m->net_ids[i]);
+		GROUP(name, METRICS_NET, d.net[i]);
 	}
 	char *s = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(root);

@@ -2,7 +2,8 @@
 /*
  * metrics.h: Firecracker's metrics: counters grouped as Firecracker groups
  * them (api_server, get/put/patch_api_requests, logger, vmm, vcpu, block
- * and block_<id>, i8042, uart, entropy, plus boot_timer), written as one
+ * and block_<id>, net and net_<iface_id>, i8042, uart, entropy, plus
+ * boot_timer), written as one
  * JSON object per line on each flush. Counters report what happened since
  * the previous flush, as Firecracker's do; the "store" values (start-up
  * and boot times) are absolute. A flush never blocks: a line the reader
@@ -44,6 +45,21 @@
 	X(cfg_fails) X(event_fails) X(execute_fails) X(flush_count) X(invalid_reqs_count)          \
 	    X(no_avail_buffer) X(queue_event_count) X(rate_limiter_event_count) X(read_bytes)      \
 		X(read_count) X(update_count) X(update_fails) X(write_bytes) X(write_count)
+/*
+ * Firecracker's NetDeviceMetrics, but its tap_write_agg latency object.
+ * ember fills the byte, packet, fail and throttle counters; the others stay 0.
+ */
+#define METRICS_NET(X)                                                                             \
+	X(activate_fails)                                                                          \
+	X(cfg_fails) X(mac_address_updates) X(no_rx_avail_buffer) X(no_tx_avail_buffer)            \
+	    X(event_fails) X(rx_queue_event_count) X(rx_event_rate_limiter_count)                  \
+		X(rx_rate_limiter_throttled) X(rx_tap_event_count) X(rx_bytes_count)               \
+		    X(rx_packets_count) X(rx_fails) X(rx_count) X(tap_read_fails)                  \
+			X(tap_write_fails) X(tx_bytes_count) X(tx_malformed_frames) X(tx_fails)    \
+			    X(tx_count) X(tx_packets_count) X(tx_partial_reads)                    \
+				X(tx_queue_event_count) X(tx_rate_limiter_event_count)             \
+				    X(tx_rate_limiter_throttled) X(tx_spoofed_mac_count)           \
+					X(tx_remaining_reqs_count)
 #define METRICS_I8042(X)                                                                           \
 	X(error_count)                                                                             \
 	X(missed_read_count) X(missed_write_count) X(read_count) X(reset_count) X(write_count)
@@ -60,6 +76,9 @@ struct metrics_vcpu {
 };
 struct metrics_block {
 	METRICS_BLOCK(METRICS_FIELD)
+};
+struct metrics_net {
+	METRICS_NET(METRICS_FIELD)
 };
 
 /* Every counter, all uint64_t: a flush reports each one's growth. */
@@ -93,6 +112,7 @@ struct metrics_counters {
 	} entropy;
 	struct metrics_vcpu vcpu[METRICS_MAX_VCPUS];
 	struct metrics_block block[CONFIG_MAX_DEVICES];
+	struct metrics_net net[CONFIG_MAX_DEVICES];
 };
 
 /* Absolute values, reported as they are. */
@@ -108,13 +128,15 @@ struct metrics {
 	unsigned int nvcpus;
 	unsigned int nblocks;
 	char block_ids[CONFIG_MAX_DEVICES][CONFIG_DISK_ID_MAX + 1];
+	unsigned int nnets;
+	char net_ids[CONFIG_MAX_DEVICES][CONFIG_ID_MAX + 1];
 	struct metrics_counters now;
 	struct metrics_counters prev; /* at the last flush */
 	struct metrics_store store;
 	uint64_t *missed_log_count; /* the logger's, reported under "logger" */
 	/*
-	 * collect: copies counters that devices keep themselves (block
-	 * requests) into (now) before each flush; NULL until a VM exists.
+	 * collect: copies counters that devices keep themselves (block,
+	 * net, entropy) into (now) before each flush; NULL until a VM exists.
 	 */
 	void (*collect)(void *ctx, struct metrics_counters *now);
 	void *collect_ctx;
@@ -137,8 +159,9 @@ static inline void metrics_add(uint64_t *c, uint64_t n)
 void metrics_init(struct metrics *m);
 
 /*
- * metrics_set_devices: name the per-device groups after (cfg)'s vCPUs and
- * drives (block_<drive_id>), before the VM starts.
+ * metrics_set_devices: name the per-device groups after (cfg)'s vCPUs,
+ * drives (block_<drive_id>) and interfaces (net_<iface_id>), before the VM
+ * starts.
  */
 void metrics_set_devices(struct metrics *m, const struct vm_config *cfg);
 

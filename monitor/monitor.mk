@@ -37,6 +37,7 @@ $(O)/monitor/seccomp.o: HOST_CFLAGS += -I$(O)/monitor
 # The Firecracker-compatible control plane: API, JSON model, logger, metrics.
 MONITOR_SRCS += monitor/config_json.c
 MONITOR_SRCS += monitor/api.c
+MONITOR_SRCS += monitor/sock_guard.c
 MONITOR_SRCS += monitor/api_routes.c
 MONITOR_SRCS += monitor/instance.c
 MONITOR_SRCS += monitor/machine_backend.c

@@ -54,7 +54,7 @@ $(O)/tests/unit/test_config_json: TEST_LDLIBS += -ljansson
 $(eval $(call unit_test,api_routes,api_routes instance config_json config logger metrics log))
 $(O)/tests/unit/test_api_routes: TEST_LDLIBS += -ljansson
 
-$(eval $(call unit_test,api_http,api evloop config_json config log))
+$(eval $(call unit_test,api_http,api sock_guard evloop config_json config log))
 $(O)/tests/unit/test_api_http: TEST_LDLIBS += -lhttp_parser -ljansson
 
 # Keep this last: its prerequisites are the TEST_BINS known at this point.

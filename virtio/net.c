@@ -282,6 +282,7 @@ static void tx_process(struct net *n)
 			break;
 		if (!ratelimit_consume(&n->tx_rl, n->tx.read_len, 1)) {
 			n->tx_deferred = true; /* the transmit timer resumes */
+			n->st.tx_throttled++;
 			break;
 		}
 		n->tx_deferred = false;
@@ -540,8 +541,10 @@ static void rx_process(struct net *n)
 		}
 		if (!n->tap_ready || n->gone)
 			break;
-		if (!ratelimit_ready(&n->rx_rl))
+		if (!ratelimit_ready(&n->rx_rl)) {
+			n->st.rx_throttled++;
 			break; /* the frames wait in the tap; the receive timer resumes */
+		}
 		rc = hold(n, q, mrg ? NET_BUF_MAX : 1);
 		if (rc < 0 || n->held_n == 0)
 			break;

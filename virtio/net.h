@@ -97,6 +97,7 @@ struct net_stats {
 	uint64_t rx_frames, rx_bytes, rx_dropped;
 	uint64_t tx_frames, tx_bytes, tx_dropped;
 	uint64_t errors; /* malformed input, host I/O errors */
+	uint64_t rx_throttled, tx_throttled; /* the rate limiter held a frame back */
 	bool tap_gone;
 };
 

@@ -13,7 +13,7 @@
 struct rng {
 	struct virtio_mmio_dev *t; /* set while active */
 	struct virtq_chain chain;
-	uint64_t bytes; /* served, for metrics */
+	struct rng_stats st;
 	bool logged_short;
 	bool has_limiter;
 	bool deferred; /* (chain) popped, waiting for tokens */
@@ -45,6 +45,7 @@ static uint32_t fill(struct rng *r, const struct virtq_chain *c)
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n <= 0) {
+				r->st.host_fails++;
 				if (!r->logged_short)
 					log_warn_errno(errno, "virtio-rng: getrandom");
 				r->logged_short = true;
@@ -73,11 +74,12 @@ static void process(struct rng *r)
 								: RNG_MAX_PER_REQUEST;
 		if (r->has_limiter && !ratelimit_consume(&r->rl, want, 1)) {
 			r->deferred = true;
+			r->st.throttled++;
 			break;
 		}
 		r->deferred = false;
 		n = fill(r, &r->chain);
-		r->bytes += n;
+		r->st.bytes += n;
 		vq_push(q, &r->chain, n);
 	}
 	if (rc < 0)
@@ -90,6 +92,7 @@ static void rng_notify(void *dev, unsigned int queue)
 	struct rng *r = dev;
 
 	(void)queue;
+	r->st.requests++;
 	process(r);
 }
 
@@ -169,6 +172,13 @@ void *rng_create_limited(const struct virtio_rate_limit *limit,
 	}
 	r->has_limiter = true;
 	return r;
+}
+
+void rng_get_stats(const void *dev, struct rng_stats *out)
+{
+	const struct rng *r = dev;
+
+	*out = r->st;
 }
 
 int rng_set_limiter(void *dev, const struct virtio_rate_limit *limit)

@@ -29,6 +29,17 @@ void *rng_create(const struct virtio_device_ops **ops);
 void *rng_create_limited(const struct virtio_rate_limit *limit,
 			 const struct virtio_device_ops **ops);
 
+/* Counters for the metrics (Firecracker's "entropy" group). */
+struct rng_stats {
+	uint64_t requests;  /* queue notifications handled */
+	uint64_t bytes;	    /* random bytes served */
+	uint64_t host_fails; /* getrandom() failed or came up short */
+	uint64_t throttled; /* a request waited for the rate limiter */
+};
+
+/* rng_get_stats: copy (dev)'s counters into (out). Call with the transport lock held. */
+void rng_get_stats(const void *dev, struct rng_stats *out);
+
 /*
  * rng_set_limiter: enforce (limit) from now on and retry a deferred request.
  * Call with the transport lock held (virtio_mmio_with_lock). 0, or -ENOTSUP

@@ -16,6 +16,13 @@
  *                   serial port: probe: woke byte=0x<hex>
  *   sleep=<ms>      sleeps with HLT, woken by the LAPIC timer:
  *                   probe: slept ms=<n> wakes=<HLT wake-ups>
+ *   count=<ms>      forever: probe: tick <n> (n = 0, 1, 2...) every <ms>
+ *                   milliseconds, sleeping with HLT in between (LAPIC
+ *                   timer). After a pause the next number follows at once.
+ *   kbd=<n>         enables the i8042 keyboard interrupt (IRQ 1), prints
+ *                   probe: kbd waiting, then one line per byte read from the
+ *                   data port, probe: kbd 0x<hex>, until it has <n> of them
+ *                   (1..64); sleeps with HLT between them
  *   fault=unmapped  probe: read 0x<byte at 0xd0000000>
  *   fault=ram-end   probe: ram-end addr=0x<hex> read 0x<byte>
  *   fault=triple    probe: triple fault now (then a zero-limit IDT and ud2)
@@ -32,6 +39,31 @@
 #define MIB	      (1ULL << 20)
 #define UNMAPPED_ADDR 0xd0000000ULL
 #define AP_TIMEOUT_US 2000000ULL
+#define US_PER_MS     1000ULL
+
+/* The i8042 as the guest sees it (monitor/i8042.c): ports, status bit, commands. */
+#define I8042_DATA_PORT	    0x60
+#define I8042_STATUS_PORT   0x64
+#define I8042_STATUS_OUTPUT 0x01 /* a byte waits in the data port */
+#define I8042_CMD_WRITE_CTR 0x60 /* next data byte: the configuration byte */
+#define I8042_CTR_KBD_INT   0x01 /* interrupt on IRQ 1 for keyboard bytes */
+#define I8042_IRQ	    1
+#define KBD_MAX_BYTES	    64
+/* A wake-up now and then even without IRQ 1, so a lost edge cannot hang the guest. */
+#define KBD_RECHECK_US 100000ULL
+
+static inline void port_out(uint16_t port, uint8_t v)
+{
+	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static inline uint8_t port_in(uint16_t port)
+{
+	uint8_t v;
+
+	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
 
 static unsigned int cpus_reported;
 
@@ -147,6 +179,53 @@ static void do_sleep(const char *arg)
 	rt_printf("probe: slept ms=%lu wakes=%u\n", ms, wakes);
 }
 
+/* do_count: print a numbered tick every (arg) ms, forever. */
+static void __attribute__((noreturn)) do_count(const char *arg)
+{
+	uint64_t ms, per_us = rt_tsc_per_us(), period, next, n = 0;
+
+	if (rt_parse_u64(arg, &ms) != 0 || ms == 0 || ms > UINT32_MAX) {
+		rt_printf("probe: bad count %s\n", arg);
+		rt_exit(1);
+	}
+	period = ms * US_PER_MS * per_us;
+	next = rt_tsc() + period;
+	for (;;) {
+		uint64_t now = rt_tsc();
+		if (now < next) {
+			rt_irq_wait_us((next - now) / per_us + 1);
+			continue;
+		}
+		rt_printf("probe: tick %lu\n", n++);
+		/* Late (the VM was paused): keep the numbers, not the lost beats. */
+		next = next + period > now ? next + period : now + period;
+	}
+}
+
+/* do_kbd: print the next (arg) bytes the i8042 hands the guest. */
+static void do_kbd(const char *arg)
+{
+	uint64_t want, got = 0;
+
+	if (rt_parse_u64(arg, &want) != 0 || want == 0 || want > KBD_MAX_BYTES) {
+		rt_printf("probe: bad kbd %s\n", arg);
+		return;
+	}
+	port_out(I8042_STATUS_PORT, I8042_CMD_WRITE_CTR);
+	port_out(I8042_DATA_PORT, I8042_CTR_KBD_INT);
+	rt_irq_enable(I8042_IRQ, NULL, NULL);
+	rt_printf("probe: kbd waiting\n");
+	while (got < want) {
+		if (port_in(I8042_STATUS_PORT) & I8042_STATUS_OUTPUT) {
+			rt_printf("probe: kbd 0x%02x\n", (unsigned int)port_in(I8042_DATA_PORT));
+			got++;
+			continue;
+		}
+		rt_irq_wait_us(KBD_RECHECK_US);
+	}
+	rt_irq_disable(I8042_IRQ);
+}
+
 static void __attribute__((noreturn)) triple_fault(void)
 {
 	struct {
@@ -187,6 +266,10 @@ int main(const struct boot_info *bi)
 			rt_printf("probe: woke byte=0x%x\n", (unsigned int)rt_getc_wait());
 		} else if (strncmp(w, "sleep=", 6) == 0) {
 			do_sleep(w + 6);
+		} else if (strncmp(w, "count=", 6) == 0) {
+			do_count(w + 6);
+		} else if (strncmp(w, "kbd=", 4) == 0) {
+			do_kbd(w + 4);
 		} else if (strncmp(w, "exit=", 5) == 0) {
 			if (rt_parse_u64(w + 5, &status) != 0 || status > 255) {
 				rt_printf("probe: bad exit status %s\n", w + 5);

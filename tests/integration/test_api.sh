@@ -379,4 +379,113 @@ test_logger_to_fifo_never_blocks() {
 	[ "$call_logger" -eq 0 ] || fail "lines went to stderr instead of the FIFO: $ERR"
 }
 
+# ticks: the probe's "probe: tick N" numbers so far, one per line.
+ticks() { tr -d '\r' <"$TMP/out" | sed -nE 's/^probe: tick ([0-9]+)$/\1/p'; }
+
+# A guest that counts stops counting while paused and goes on from the next
+# number once resumed.
+test_pause_stops_a_counting_guest() {
+	need_kvm || return
+	need_curl || return
+	start_api || return
+	call 204 -- PUT /boot-source "{\"kernel_image_path\": \"$PROBE\", \"boot_args\": \"console=ttyS0 -- count=20\"}"
+	call 204 -- PUT /actions '{"action_type": "InstanceStart"}'
+	wait_out '^probe: tick 5$' || { stop_ember; return; }
+	call 204 -- PATCH /vm '{"state": "Paused"}'
+	# A line the vCPU was writing when it stopped may still land: settle first.
+	sleep 0.1
+	local paused_at later
+	paused_at=$(ticks | tail -n 1)
+	sleep 0.5
+	later=$(ticks | tail -n 1)
+	[ "$later" = "$paused_at" ] || fail "ticks went on while paused: $paused_at -> $later"
+	call 200 '"state":"Paused"' -- GET /
+	call 204 -- PATCH /vm '{"state": "Resumed"}'
+	wait_out "^probe: tick $((paused_at + 3))\$" 5
+	stop_ember
+	# Every number once, in order: nothing skipped or repeated across the pause.
+	local n
+	n=$(ticks | wc -l)
+	[ "$(ticks | tr '\n' ' ')" = "$(seq 0 $((n - 1)) | tr '\n' ' ')" ] ||
+		fail "ticks not 0..$((n - 1)) in order: $(ticks | tr '\n' ' ' | head -c 300)"
+}
+
+# SendCtrlAltDel reaches the guest's i8042 as the scancodes Firecracker
+# sends (set 2 make codes of Ctrl, Alt, Delete: 14 11 e0 71), with IRQ 1.
+test_ctrl_alt_del_reaches_the_guest_keyboard() {
+	need_kvm || return
+	need_curl || return
+	start_api || return
+	call 204 -- PUT /boot-source "{\"kernel_image_path\": \"$PROBE\", \"boot_args\": \"console=ttyS0 -- kbd=4 exit=4\"}"
+	call 204 -- PUT /actions '{"action_type": "InstanceStart"}'
+	wait_out '^probe: kbd waiting$' || { stop_ember; return; }
+	# Nothing before the action.
+	sleep 0.2
+	tr -d '\r' <"$TMP/out" | grep -q '^probe: kbd 0x' && fail "the guest read a key before SendCtrlAltDel"
+	call 204 -- PUT /actions '{"action_type": "SendCtrlAltDel"}'
+	wait_ember 10
+	expect_rc 4
+	[ "$(grep -E '^probe: kbd 0x' <<<"$OUT" | tr '\n' ' ')" = \
+		"probe: kbd 0x14 probe: kbd 0x11 probe: kbd 0xe0 probe: kbd 0x71 " ] ||
+		fail "scancodes: $(grep -E '^probe: kbd' <<<"$OUT" | tr '\n' ' ')"
+}
+
+# metric GROUP FIELD: the value in the last line of $TMP/m.json.
+metric() {
+	python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().splitlines()[-1])[sys.argv[2]][sys.argv[3]])' \
+		"$TMP/m.json" "$1" "$2"
+}
+
+# The entropy group counts what the guest really drew, and the limiter's holds.
+test_entropy_metrics() {
+	need_kvm || return
+	command -v python3 >/dev/null || { skip "python3 is not installed"; return; }
+	# 1000 bytes a second: the second 600-byte read waits for the bucket.
+	write_config "$VIO" "console=ttyS0 -- rng=64 rng=600 rng=600 exit=0" ',
+	  "entropy": {"rate_limiter": {"bandwidth": {"size": 1000, "refill_time": 1000}}}'
+	ember_run --config-file "$TMP/vm.json" --no-api --metrics-path "$TMP/m.json"
+	expect_rc 0
+	[ "$(grep -c '^vio: rng ok bytes=600 ' <<<"$OUT")" = 2 ] || fail "not two reads of 600 bytes"
+	[ "$(metric entropy entropy_bytes)" = 1264 ] || fail "entropy_bytes $(metric entropy entropy_bytes), want 1264"
+	[ "$(metric entropy entropy_event_count)" -ge 3 ] || fail "entropy_event_count $(metric entropy entropy_event_count)"
+	[ "$(metric entropy entropy_rate_limiter_throttled)" -ge 1 ] ||
+		fail "1264 bytes through a 1000-byte bucket: throttled $(metric entropy entropy_rate_limiter_throttled)"
+	[ "$(metric entropy host_rng_fails)" = 0 ] || fail "host_rng_fails $(metric entropy host_rng_fails)"
+}
+
+# The net groups count the frames the guest really sent and received on a
+# tap (in a network namespace of the test's own, as test_net.sh).
+test_net_metrics() {
+	need_kvm || return
+	command -v python3 >/dev/null || { skip "python3 is not installed"; return; }
+	[ "$(id -u)" = 0 ] || { skip "NOT ROOT: a tap needs root"; return; }
+	[ -c /dev/net/tun ] || { skip "no /dev/net/tun"; return; }
+	local ns=ember-api-$$ n=$((($$ % 200) + 20)) tap
+	tap=embapi$n
+	ip netns add "$ns" || { skip "cannot make network namespace $ns"; return; }
+	ip netns exec "$ns" ip link set lo up
+	ip netns exec "$ns" ip tuntap add dev "$tap" mode tap
+	ip netns exec "$ns" sh -c "echo 1 >/proc/sys/net/ipv6/conf/$tap/disable_ipv6"
+	ip netns exec "$ns" ip addr add "172.31.$n.1/24" dev "$tap"
+	ip netns exec "$ns" ip link set "$tap" up
+	write_config "$VIO" "console=ttyS0 -- net-send=60 net-send=1514 net-send=100 net-arp=172.31.$n.1,172.31.$n.2 exit=0" ',
+	  "network-interfaces": [{"iface_id": "uplink", "host_dev_name": "'"$tap"'"}]'
+	timeout --signal=KILL 30 ip netns exec "$ns" "$(readlink -f "$EMBER")" --config-file "$TMP/vm.json" \
+		--no-api --metrics-path "$TMP/m.json" </dev/null >"$TMP/out" 2>"$TMP/err"
+	RC=$?
+	OUT=$(tr -d '\r' <"$TMP/out")
+	ERR=$(cat "$TMP/err")
+	ip netns del "$ns"
+	expect_rc 0
+	expect_out_re '^vio: net recv len=42 ethertype=0x0806'
+	# Three frames and the ARP request (padded to 60 bytes) out; the ARP reply in.
+	[ "$(metric net_uplink tx_packets_count)" = 4 ] || fail "tx_packets_count $(metric net_uplink tx_packets_count), want 4"
+	[ "$(metric net_uplink tx_bytes_count)" = $((60 + 1514 + 100 + 60)) ] ||
+		fail "tx_bytes_count $(metric net_uplink tx_bytes_count), want $((60 + 1514 + 100 + 60))"
+	[ "$(metric net_uplink rx_packets_count)" -ge 1 ] || fail "rx_packets_count $(metric net_uplink rx_packets_count)"
+	[ "$(metric net_uplink rx_bytes_count)" -ge 42 ] || fail "rx_bytes_count $(metric net_uplink rx_bytes_count)"
+	[ "$(metric net tx_bytes_count)" = "$(metric net_uplink tx_bytes_count)" ] || fail "the net aggregate differs from its one interface"
+	[ "$(metric net_uplink tx_fails)" = 0 ] || fail "tx_fails $(metric net_uplink tx_fails)"
+}
+
 run_tests "$@"

@@ -360,6 +360,9 @@ test_linux_api_boot_probes_every_device() {
 	[ -s "$TMP/metrics.json" ] || { fail "no metrics written"; return; }
 	[ "$(metric block read_bytes)" -gt 0 ] ||
 		fail "metrics: block read_bytes is 0: the guest read nothing from vda"
+	# Entropy: bytes the guest's hwrng thread took from virtio-rng.
+	[ "$(metric entropy entropy_bytes)" -gt 0 ] ||
+		fail "metrics: entropy entropy_bytes is 0: the guest took nothing from virtio-rng"
 }
 
 test_linux_two_vcpus_counted() {

@@ -7,12 +7,14 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -312,6 +314,7 @@ static void test_expect_continue(void **state)
 	close(fd);
 }
 
+/* With every slot taken, a new connection replaces the one quiet longest. */
 static void test_connection_limit(void **state)
 {
 	(void)state;
@@ -322,13 +325,23 @@ static void test_connection_limit(void **state)
 		fds[i] = client();
 		pump();
 	}
-	/* The one past the limit is closed; the others still answer. */
-	assert_true(closed(fds[API_MAX_CONNS]));
-	send_all(fds[0], "GET / HTTP/1.1\r\n\r\n", 18);
-	recv_now(fds[0], buf, sizeof(buf));
+	assert_true(closed(fds[0]));
+	/* The newest and the others still answer. */
+	for (int i = 1; i <= API_MAX_CONNS; i++) {
+		send_all(fds[i], "GET / HTTP/1.1\r\n\r\n", 18);
+		recv_now(fds[i], buf, sizeof(buf));
+		assert_non_null(strstr(buf, "200 OK"));
+	}
+	/* Now fds[1] is the quietest: the next newcomer replaces it. */
+	int extra = client();
+	pump();
+	assert_true(closed(fds[1]));
+	send_all(fds[2], "GET / HTTP/1.1\r\n\r\n", 18);
+	recv_now(fds[2], buf, sizeof(buf));
 	assert_non_null(strstr(buf, "200 OK"));
 	for (int i = 0; i <= API_MAX_CONNS; i++)
 		close(fds[i]);
+	close(extra);
 	pump();
 	/* Closed connections free their slots. */
 	int fd = client();
@@ -336,6 +349,103 @@ static void test_connection_limit(void **state)
 	recv_now(fd, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "200 OK"));
 	close(fd);
+}
+
+/* A request that does not arrive whole in time gets 400 and the connection closes. */
+static void test_request_timeout(void **state)
+{
+	(void)state;
+	char buf[1024];
+	int slow = client(), idle = client();
+
+	srv.request_timeout_ns = 100ULL * 1000 * 1000;
+	send_all(slow, "PUT /x HTTP/1.1\r\nContent-Len", 28);
+	for (int i = 0; i < 10; i++)
+		pump();
+	recv_now(slow, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "HTTP/1.1 400 Bad Request\r\n"));
+	assert_non_null(strstr(buf, "{\"fault_message\":\"the request was not completed within "
+				    "100 ms\"}"));
+	assert_true(closed(slow));
+	close(slow);
+	/* A connection that sent nothing has no request to time out: it stays. */
+	send_all(idle, "GET / HTTP/1.1\r\n\r\n", 18);
+	recv_now(idle, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "200 OK"));
+	close(idle);
+	assert_int_equal(handled, 1);
+}
+
+static void test_header_bound(void **state)
+{
+	(void)state;
+	char buf[1024];
+	static char req[2 * API_HEADERS_MAX];
+	int fd = client();
+
+	/* Many small headers: their sum is bounded, not each one (24 of each 28 bytes count). */
+	strcpy(req, "GET / HTTP/1.1\r\n");
+	while (strlen(req) < API_HEADERS_MAX + API_HEADERS_MAX / 4)
+		strcat(req, "X-Filler: 0123456789abcdef\r\n");
+	strcat(req, "\r\n");
+	send_all(fd, req, strlen(req));
+	recv_now(fd, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "{\"fault_message\":\"malformed HTTP request: the request "
+				    "headers are longer than 8192 bytes\"}"));
+	assert_true(closed(fd));
+	close(fd);
+	assert_int_equal(handled, 0);
+}
+
+/* Bytes that are not text in a quoted URL still give a JSON fault body. */
+static void test_binary_url_fault_is_json(void **state)
+{
+	(void)state;
+	char buf[1024];
+	int fd = client();
+	const char req[] = "GET http://\xff\xfe HTTP/1.1\r\n\r\n";
+
+	send_all(fd, req, sizeof(req) - 1);
+	recv_now(fd, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "HTTP/1.1 400 Bad Request\r\n"));
+	assert_non_null(strstr(buf, "{\"fault_message\":\""));
+	assert_null(strstr(buf, "\xff"));
+	close(fd);
+	/* In the path too: the handler never sees it. */
+	fd = client();
+	const char path[] = "GET /drives/\xc3\xa9 HTTP/1.1\r\n\r\n";
+	send_all(fd, path, sizeof(path) - 1);
+	recv_now(fd, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "{\"fault_message\":\"invalid request URL '/drives/?\?'\"}"));
+	close(fd);
+	assert_int_equal(handled, 0);
+}
+
+/* The socket file goes with the server, but only if it is still the one bound. */
+static void test_socket_file_removed(void **state)
+{
+	(void)state;
+	struct api_server other;
+	char path[160], moved[170];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/b.sock", dir);
+	snprintf(moved, sizeof(moved), "%s/b.moved", dir);
+	assert_int_equal(api_server_open(&other, path, 10, echo, NULL), 0);
+	assert_true(other.guard.running);
+	api_server_close(&other, false); /* the guard removes it, whatever the caller may do */
+	assert_int_equal(stat(path, &st), -1);
+
+	/* Replaced under us: the new file stays. */
+	assert_int_equal(api_server_open(&other, path, 10, echo, NULL), 0);
+	assert_int_equal(rename(path, moved), 0);
+	int f = open(path, O_CREAT | O_WRONLY, 0600);
+	assert_true(f >= 0);
+	close(f);
+	api_server_close(&other, true);
+	assert_int_equal(stat(path, &st), 0);
+	unlink(path);
+	unlink(moved);
 }
 
 static void test_socket_in_use(void **state)
@@ -354,7 +464,8 @@ int main(void)
 	    T(test_get_keep_alive),   T(test_pipelined_in_order), T(test_split_request),
 	    T(test_payload_limit),    T(test_chunked_limit),	  T(test_malformed),
 	    T(test_connection_close), T(test_expect_continue),	  T(test_connection_limit),
-	    T(test_socket_in_use),
+	    T(test_socket_in_use),    T(test_request_timeout),	  T(test_header_bound),
+	    T(test_binary_url_fault_is_json), T(test_socket_file_removed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

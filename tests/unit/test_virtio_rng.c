@@ -75,6 +75,13 @@ static void test_fills_buffers(void **state)
 	assert_int_equal(id, 6);
 	assert_int_equal(len, 0);
 	assert_int_equal(irqs, 1);
+	/* What the metrics report: one notification, the bytes really served. */
+	struct rng_stats st;
+	rng_get_stats(dev, &st);
+	assert_int_equal(st.requests, 1);
+	assert_int_equal(st.bytes, 320 + RNG_MAX_PER_REQUEST);
+	assert_int_equal(st.host_fails, 0);
+	assert_int_equal(st.throttled, 0);
 
 	/* a hostile chain: device needs reset, then recovers after a reset */
 	vqb_desc(&b, b.desc, 7, VQB_RAM_GPA + VQB_RAM_SIZE, 8, VIRTQ_DESC_F_WRITE, 0);
