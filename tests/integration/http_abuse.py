@@ -17,6 +17,8 @@ import sys
 import time
 
 TIMEOUT_S = 5.0  # per recv: ember answers in milliseconds
+REQUEST_DEADLINE_S = 5.0  # API_REQUEST_TIMEOUT_MS in monitor/api.h
+STALL_SLACK_S = 5.0  # the deadline sweep's period and a loaded host
 SEED = 4  # binary garbage is random but the same on every run
 
 
@@ -228,6 +230,9 @@ def slow(path):
 def stall(path):
     """Open a half request and leave it: print the fd so the caller can check it later."""
     s = connect(path)
+    # ember answers when its 5 s request deadline passes (checked every
+    # 250 ms): wait well past that, not just the usual per-recv timeout.
+    s.settimeout(REQUEST_DEADLINE_S + STALL_SLACK_S)
     s.sendall(b"PUT /machine-config HTTP/1.1\r\nContent-Length: 10\r\n\r\n{")
     t0 = time.monotonic()
     out = read_all(s)
