@@ -30,23 +30,71 @@ static int copy_rng_stats(void *dev, void *arg)
 	return 0;
 }
 
-/* collect_net: interface (i)'s counters under Firecracker's names. */
+/* transport_counters: what every device group takes from its virtio-mmio transport. */
+static void transport_counters(struct virtio_slot *slot, uint64_t *activate_fails,
+			       uint64_t *cfg_fails)
+{
+	struct virtio_mmio_stats ts;
+
+	virtio_mmio_get_stats(slot->transport, &ts);
+	*activate_fails = ts.activate_fails;
+	*cfg_fails = ts.cfg_fails;
+}
+
+/* collect_net: one interface's counters under Firecracker's names. */
 static void collect_net(struct virtio_slot *slot, struct metrics_net *out)
 {
 	struct net_stats st;
 
 	if (virtio_mmio_with_lock(slot->transport, copy_net_stats, &st) < 0)
 		return;
+	transport_counters(slot, &out->activate_fails, &out->cfg_fails);
+	out->event_fails = st.event_fails;
+	out->no_rx_avail_buffer = st.no_rx_buffer;
+	out->no_tx_avail_buffer = st.no_tx_buffer;
+	out->rx_queue_event_count = st.rx_queue_events;
+	out->rx_event_rate_limiter_count = st.rx_limiter_events;
+	out->rx_tap_event_count = st.rx_tap_events;
 	out->rx_bytes_count = st.rx_bytes;
 	out->rx_packets_count = st.rx_frames;
 	out->rx_count = st.rx_frames;
 	out->rx_fails = st.rx_dropped;
 	out->rx_rate_limiter_throttled = st.rx_throttled;
+	out->tap_read_fails = st.tap_read_fails;
+	out->tap_write_fails = st.tap_write_fails;
 	out->tx_bytes_count = st.tx_bytes;
+	out->tx_malformed_frames = st.tx_malformed;
 	out->tx_packets_count = st.tx_frames;
 	out->tx_count = st.tx_frames;
 	out->tx_fails = st.tx_dropped;
+	out->tx_queue_event_count = st.tx_queue_events;
+	out->tx_rate_limiter_event_count = st.tx_limiter_events;
 	out->tx_rate_limiter_throttled = st.tx_throttled;
+}
+
+/* collect_block: disk (i)'s counters under Firecracker's names. */
+static void collect_block(struct machine_backend *b, unsigned int i, struct virtio_slot *slot,
+			  struct metrics_block *out)
+{
+	struct blk_stats st;
+
+	blk_get_stats(slot->dev, &st);
+	transport_counters(slot, &out->activate_fails, &out->cfg_fails);
+	out->event_fails = st.event_fails;
+	out->execute_fails = st.execute_fails;
+	out->flush_count = st.flush_count;
+	out->invalid_reqs_count = st.invalid_reqs_count;
+	out->no_avail_buffer = st.no_avail_buffer;
+	out->queue_event_count = st.queue_event_count;
+	out->rate_limiter_event_count = st.rate_limiter_event_count;
+	out->rate_limiter_throttled_events = st.rate_limiter_throttled_events;
+	out->io_engine_throttled_events = st.io_engine_throttled_events;
+	out->read_bytes = st.read_bytes;
+	out->read_count = st.read_count;
+	out->update_count = __atomic_load_n(&b->disk_updates[i], __ATOMIC_RELAXED);
+	out->update_fails = __atomic_load_n(&b->disk_update_fails[i], __ATOMIC_RELAXED);
+	out->write_bytes = st.write_bytes;
+	out->write_count = st.write_count;
 }
 
 /* collect_device_counters: counters kept by the devices, for the metrics. */
@@ -70,17 +118,10 @@ static void collect_device_counters(void *ctx, struct metrics_counters *now)
 		now->entropy.entropy_rate_limiter_throttled = rs.throttled;
 	}
 	for (unsigned int i = 0; i < CONFIG_MAX_DEVICES; i++) {
-		struct blk_stats st;
 		slot = find_slot(b, VIRTIO_ID_BLOCK, i);
 		if (slot == NULL)
 			break;
-		blk_get_stats(slot->dev, &st);
-		now->block[i].read_count = st.read_count;
-		now->block[i].read_bytes = st.read_bytes;
-		now->block[i].write_count = st.write_count;
-		now->block[i].write_bytes = st.write_bytes;
-		now->block[i].flush_count = st.flush_count;
-		now->block[i].invalid_reqs_count = st.invalid_reqs_count;
+		collect_block(b, i, slot, &now->block[i]);
 	}
 }
 
@@ -180,14 +221,21 @@ static int patch_disk(void *dev, void *arg)
 
 int machine_backend_patch_drive(void *ctx, unsigned int index, const struct drive_patch *p)
 {
-	struct virtio_slot *slot = find_slot(ctx, VIRTIO_ID_BLOCK, index);
+	struct machine_backend *b = ctx;
+	struct virtio_slot *slot = find_slot(b, VIRTIO_ID_BLOCK, index);
 	struct drive_change c = {.p = p, .limit = machine_rate_limit(&p->limiter)};
+	int ret;
 
 	if (slot == NULL) {
 		log_error("drive %s: no such virtio-blk device", p->drive_id);
 		return -ENODEV;
 	}
-	return virtio_mmio_with_lock(slot->transport, patch_disk, &c);
+	ret = virtio_mmio_with_lock(slot->transport, patch_disk, &c);
+	if (index < CONFIG_MAX_DEVICES)
+		__atomic_add_fetch(ret == 0 ? &b->disk_updates[index]
+					    : &b->disk_update_fails[index],
+				   1, __ATOMIC_RELAXED);
+	return ret;
 }
 
 struct net_change {

@@ -17,9 +17,12 @@
 struct machine_backend {
 	struct machine m;
 	struct startup_trace *startup; /* main's, see startup_trace.h */
-	int build_status; /* machine_build's exit status when start failed */
+	int build_status;	       /* machine_build's exit status when start failed */
 	bool built;
 	struct metrics *metrics; /* counted by the VM once built, or NULL */
+	/* PATCH /drives/{id} that took effect and that failed, per disk (Firecracker's
+	 * update_count, update_fails). */
+	uint64_t disk_updates[CONFIG_MAX_DEVICES], disk_update_fails[CONFIG_MAX_DEVICES];
 	char cmdline[2048];
 };
 

@@ -46,9 +46,10 @@ struct blk_req {
 	uint64_t offset;   /* bytes into the disk */
 	struct iovec *iov; /* data segments */
 	unsigned int niov;
-	uint64_t len;	 /* data bytes */
-	uint8_t *status; /* the status byte in guest memory; NULL when there is none */
-	uint32_t used;	 /* used.len when the request succeeds */
+	uint64_t len;	  /* data bytes */
+	uint8_t *status;  /* the status byte in guest memory; NULL when there is none */
+	uint32_t used;	  /* used.len when the request succeeds */
+	bool exec_failed; /* the host I/O failed (not the request) */
 };
 
 struct blk_slot {
@@ -207,13 +208,19 @@ static int parse(struct blk *b, struct virtq_chain *c, struct blk_req *r)
 	return r->len == 0 ? VIRTIO_BLK_S_OK : PENDING;
 }
 
+/* bump: counter (c) + 1; blk_get_stats may read it from another thread. */
+static void bump(uint64_t *c) // NOLINT(readability-non-const-parameter): the atomic add writes it
+{
+	__atomic_add_fetch(c, 1, __ATOMIC_RELAXED);
+}
+
 /* count: a finished request in the device's counters. */
 static void count(struct blk *b, const struct blk_req *r, int status)
 {
 	struct blk_stats *st = &b->stats;
 
 	if (status != VIRTIO_BLK_S_OK) {
-		__atomic_add_fetch(&st->invalid_reqs_count, 1, __ATOMIC_RELAXED);
+		bump(r->exec_failed ? &st->execute_fails : &st->invalid_reqs_count);
 		return;
 	}
 	switch (r->type) {
@@ -284,6 +291,7 @@ static int sync_io(struct blk *b, struct blk_req *r)
 		rc = rw_all(b->fd, r->iov, r->niov, r->offset, r->type == VIRTIO_BLK_T_OUT);
 	if (rc == 0)
 		return VIRTIO_BLK_S_OK;
+	r->exec_failed = true;
 	note(b, ERR_IO, "%s at %llu: %s",
 	     r->type == VIRTIO_BLK_T_FLUSH ? "fdatasync"
 	     : r->type == VIRTIO_BLK_T_OUT ? "pwritev"
@@ -319,7 +327,10 @@ static bool admit(struct blk *b, const struct blk_req *r)
 {
 	if (!b->has_limiter)
 		return true;
-	return ratelimit_consume(&b->rl, r->type == VIRTIO_BLK_T_FLUSH ? 0 : r->len, 1);
+	if (ratelimit_consume(&b->rl, r->type == VIRTIO_BLK_T_FLUSH ? 0 : r->len, 1))
+		return true;
+	bump(&b->stats.rate_limiter_throttled_events);
+	return false;
 }
 
 /* in_range: request (r) still fits the disk (its backing file may have changed since parse). */
@@ -335,12 +346,14 @@ static bool in_range(const struct blk *b, const struct blk_req *r)
  * slot is free: blk_event resumes then; or the rate limiter defers one: its
  * timer resumes). Sync engine: preadv/pwritev/fdatasync run here, under the
  * transport lock; acceptable for now (it only delays a vCPU touching this
- * device's registers), io_uring is the way around it.
+ * device's registers), io_uring is the way around it. Returns how many
+ * requests it took off the ring.
  */
-static void process(struct blk *b)
+static unsigned int process(struct blk *b)
 {
 	struct virtq *q = virtio_mmio_queue(b->t, 0);
 	bool uring = b->engine == BLK_ENGINE_IO_URING, queued = false;
+	unsigned int popped = 0;
 
 	b->starved = false;
 	for (;;) {
@@ -351,6 +364,7 @@ static void process(struct blk *b)
 			/* io_uring: the slot leaves the free list now; back unless submitted. */
 			if (uring && b->nfree == 0) {
 				b->starved = true;
+				bump(&b->stats.io_engine_throttled_events);
 				break;
 			}
 			s = uring ? &b->slots[b->free[--b->nfree]] : &b->sync;
@@ -361,6 +375,7 @@ static void process(struct blk *b)
 				virtio_mmio_needs_reset(b->t);
 			if (rc <= 0)
 				break;
+			popped++;
 			status = parse(b, &s->chain, &s->req);
 		} else if (!in_range(b, &s->req)) {
 			note(b, ERR_RANGE, "deferred request at %llu past the end of the new file",
@@ -390,6 +405,7 @@ static void process(struct blk *b)
 			note(b, ERR_IO, "io_uring_submit: %s (retried later)", strerror(-rc));
 	}
 	virtio_mmio_signal_used(b->t, 0);
+	return popped;
 }
 
 /* reap: take every completion; (deliver) false drops them (reset). */
@@ -416,12 +432,14 @@ static void reap(struct blk *b, bool deliver)
 			note(b, ERR_IO, "io_uring request at %llu: %s",
 			     (unsigned long long)s->req.offset, strerror(-res));
 			status = VIRTIO_BLK_S_IOERR;
+			s->req.exec_failed = true;
 		} else if (s->req.type != VIRTIO_BLK_T_FLUSH && (uint64_t)res != s->req.len) {
 			/* Short only when the file shrank under us: fail rather than resubmit. */
 			note(b, ERR_IO, "io_uring request at %llu: short transfer %d of %llu",
 			     (unsigned long long)s->req.offset, res,
 			     (unsigned long long)s->req.len);
 			status = VIRTIO_BLK_S_IOERR;
+			s->req.exec_failed = true;
 		}
 		complete(b, q, &s->chain, &s->req, status);
 	}
@@ -431,8 +449,10 @@ static void drain_eventfd(struct blk *b)
 {
 	uint64_t count;
 
-	if (read(b->efd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+	if (read(b->efd, &count, sizeof(count)) < 0 && errno != EAGAIN) {
+		bump(&b->stats.event_fails);
 		log_warn_errno(errno, "virtio-blk: %s: completion eventfd", b->path);
+	}
 }
 
 /*
@@ -452,6 +472,7 @@ static void blk_event(void *dev)
 		for (int i = 0; i < k; i++) {
 			if (ev[i].data.u32 == TAG_TIMER) {
 				ratelimit_event(&b->rl);
+				bump(&b->stats.rate_limiter_event_count);
 				timer = true;
 			} else {
 				done = true;
@@ -498,8 +519,16 @@ static void blk_notify(void *dev, unsigned int queue)
 	struct blk *b = dev;
 
 	(void)queue;
-	if (b->t != NULL)
+	if (b->t == NULL)
+		return;
+	bump(&b->stats.queue_event_count);
+	/* Held back for a free slot or for tokens is not "nothing queued". */
+	if (b->starved || b->deferred != NULL) {
 		process(b);
+		return;
+	}
+	if (process(b) == 0)
+		bump(&b->stats.no_avail_buffer);
 }
 
 /*
@@ -808,4 +837,14 @@ void blk_get_stats(const void *dev, struct blk_stats *out)
 	out->write_bytes = __atomic_load_n(&b->stats.write_bytes, __ATOMIC_RELAXED);
 	out->flush_count = __atomic_load_n(&b->stats.flush_count, __ATOMIC_RELAXED);
 	out->invalid_reqs_count = __atomic_load_n(&b->stats.invalid_reqs_count, __ATOMIC_RELAXED);
+	out->execute_fails = __atomic_load_n(&b->stats.execute_fails, __ATOMIC_RELAXED);
+	out->queue_event_count = __atomic_load_n(&b->stats.queue_event_count, __ATOMIC_RELAXED);
+	out->no_avail_buffer = __atomic_load_n(&b->stats.no_avail_buffer, __ATOMIC_RELAXED);
+	out->rate_limiter_event_count =
+	    __atomic_load_n(&b->stats.rate_limiter_event_count, __ATOMIC_RELAXED);
+	out->rate_limiter_throttled_events =
+	    __atomic_load_n(&b->stats.rate_limiter_throttled_events, __ATOMIC_RELAXED);
+	out->event_fails = __atomic_load_n(&b->stats.event_fails, __ATOMIC_RELAXED);
+	out->io_engine_throttled_events =
+	    __atomic_load_n(&b->stats.io_engine_throttled_events, __ATOMIC_RELAXED);
 }

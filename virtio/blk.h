@@ -124,7 +124,14 @@ struct blk_stats {
 	uint64_t read_count, read_bytes;
 	uint64_t write_count, write_bytes;
 	uint64_t flush_count;
-	uint64_t invalid_reqs_count; /* completed with an error status */
+	uint64_t invalid_reqs_count; /* refused: malformed, read-only, past the end, unsupported */
+	uint64_t execute_fails;	     /* the host's read, write or fdatasync failed */
+	uint64_t queue_event_count;  /* driver notifications */
+	uint64_t no_avail_buffer;    /* notifications that found no request queued */
+	uint64_t rate_limiter_event_count;	/* the limiter's timer fired */
+	uint64_t rate_limiter_throttled_events; /* a request waited for tokens */
+	uint64_t io_engine_throttled_events;	/* io_uring: every slot busy, the ring waits */
+	uint64_t event_fails;			/* the completion eventfd could not be read */
 };
 
 /* blk_get_stats: a snapshot of (dev)'s counters; safe from any thread. */

@@ -46,6 +46,7 @@ struct virtio_mmio_dev {
 	uint32_t config_generation; /* monotonic, survives resets */
 	bool activated;
 	uint32_t logged;
+	struct virtio_mmio_stats stats;
 
 	unsigned int nqueues;
 	struct virtq queues[];
@@ -175,6 +176,7 @@ static void activate(struct virtio_mmio_dev *t)
 
 	if (rc < 0) {
 		/* The guest can retry DRIVER_OK in a loop: rate-limited like its other faults. */
+		t->stats.activate_fails++;
 		note(t, ERR_ACTIVATE, "activation failed: %s", strerror(-rc));
 		needs_reset(t);
 		return;
@@ -429,11 +431,14 @@ static void config_access(struct virtio_mmio_dev *t, uint64_t offset, uint8_t *d
 		return;
 	}
 	if ((t->status & (VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FAILED)) != VIRTIO_STATUS_DRIVER) {
+		t->stats.cfg_fails++;
 		note(t, ERR_CONFIG, "config written in status 0x%x", t->status);
 		return;
 	}
 	if (t->ops->config_write != NULL)
 		t->ops->config_write(t->dev, offset, data, len);
+	else
+		t->stats.cfg_fails++; /* nothing writable: dropped */
 }
 
 void virtio_mmio_access(struct virtio_mmio_dev *t, uint64_t offset, uint8_t *data, uint32_t len,
@@ -516,6 +521,13 @@ uint32_t virtio_mmio_status(struct virtio_mmio_dev *t)
 	s = t->status;
 	pthread_mutex_unlock(&t->lock);
 	return s;
+}
+
+void virtio_mmio_get_stats(struct virtio_mmio_dev *t, struct virtio_mmio_stats *out)
+{
+	pthread_mutex_lock(&t->lock);
+	*out = t->stats;
+	pthread_mutex_unlock(&t->lock);
 }
 
 struct virtq *virtio_mmio_queue(struct virtio_mmio_dev *t, unsigned int index)

@@ -126,6 +126,15 @@ int virtio_mmio_with_lock(struct virtio_mmio_dev *t, virtio_locked_fn fn, void *
 /* virtio_mmio_status: the device status register (for tests and logs). */
 uint32_t virtio_mmio_status(struct virtio_mmio_dev *t);
 
+/* What the driver got wrong at the transport, for the metrics (Firecracker's names). */
+struct virtio_mmio_stats {
+	uint64_t activate_fails; /* DRIVER_OK refused by the device */
+	uint64_t cfg_fails;	 /* config writes dropped: outside DRIVER, or nothing writable */
+};
+
+/* virtio_mmio_get_stats: a snapshot of (t)'s counters; takes the lock. */
+void virtio_mmio_get_stats(struct virtio_mmio_dev *t, struct virtio_mmio_stats *out);
+
 /* ---- for devices: call with the transport lock held (from an op) ---- */
 
 /* virtio_mmio_queue: queue (index), or NULL past the last one. */

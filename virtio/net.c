@@ -219,7 +219,7 @@ static void tx_one(struct net *n, const struct virtq_chain *c)
 
 	if (c->niov != c->nread) {
 		note(n, ERR_TX_WRITABLE, "transmit chain at head %u has writable buffers", c->head);
-		goto drop;
+		goto malformed;
 	}
 	frame = c->read_len - (c->read_len < skip ? c->read_len : skip);
 	if (c->read_len < skip || frame < NET_FRAME_MIN || frame > NET_FRAME_MAX) {
@@ -227,14 +227,14 @@ static void tx_one(struct net *n, const struct virtq_chain *c)
 		     "transmit chain at head %u: %llu bytes (header %u, frame %u..%u)", c->head,
 		     (unsigned long long)c->read_len, VIRTIO_NET_HDR_BYTES, NET_FRAME_MIN,
 		     NET_FRAME_MAX);
-		goto drop;
+		goto malformed;
 	}
 	/* Check a copy and send that copy: the guest may rewrite its own under us. */
 	vq_chain_read(c, 0, hdr, sizeof(hdr));
 	if (!hdr_ok(hdr, n->acked, false)) {
 		note(n, ERR_TX_OFFLOAD, "transmit header flags 0x%x gso_type 0x%x not negotiated",
 		     hdr[VIRTIO_NET_HDR_OFF_FLAGS], hdr[VIRTIO_NET_HDR_OFF_GSO_TYPE]);
-		goto drop;
+		goto malformed;
 	}
 	hdr[VIRTIO_NET_HDR_OFF_NUM_BUFFERS] = hdr[VIRTIO_NET_HDR_OFF_NUM_BUFFERS + 1] = 0;
 	if (n->gone)
@@ -256,6 +256,7 @@ static void tx_one(struct net *n, const struct virtq_chain *c)
 		rc = writev(n->fd, n->tx_iov, (int)k);
 	while (rc < 0 && errno == EINTR);
 	if (rc < 0) {
+		n->st.tap_write_fails++;
 		if (dead_errno(errno))
 			tap_gone(n, errno, "writev");
 		else
@@ -265,12 +266,14 @@ static void tx_one(struct net *n, const struct virtq_chain *c)
 	n->st.tx_frames++;
 	n->st.tx_bytes += frame;
 	return;
+malformed:
+	n->st.tx_malformed++;
 drop:
 	n->st.tx_dropped++;
 }
 
-/* tx_process: send what the driver queued, up to TX_BUDGET chains. */
-static void tx_process(struct net *n)
+/* tx_process: send what the driver queued, up to TX_BUDGET chains; how many went. */
+static unsigned int tx_process(struct net *n)
 {
 	struct virtq *q = virtio_mmio_queue(n->t, NET_TXQ);
 	unsigned int done = 0;
@@ -297,6 +300,7 @@ static void tx_process(struct net *n)
 		kick(n);
 	}
 	virtio_mmio_signal_used(n->t, NET_TXQ);
+	return done;
 }
 
 /* ---- receive ---- */
@@ -408,12 +412,15 @@ static void deliver(struct net *n, struct virtq *q, uint32_t len, const uint8_t 
 	n->st.rx_bytes += len - VIRTIO_NET_HDR_BYTES;
 }
 
-/* read_error: readv/read from the tap failed with (err); false when it was just empty. */
+/* read_error: readv/read from the tap failed with (err); EAGAIN: it is empty for now. */
 static void read_error(struct net *n, int err, const char *what)
 {
 	if (err == EAGAIN) {
 		n->tap_ready = false;
-	} else if (dead_errno(err)) {
+		return;
+	}
+	n->st.tap_read_fails++;
+	if (dead_errno(err)) {
 		tap_gone(n, err, what);
 	} else {
 		/* Unknown: wait for the next edge rather than spin on it. */
@@ -535,6 +542,8 @@ static void rx_process(struct net *n)
 		}
 		if (n->pending != 0) {
 			rc = place_pending(n, q, mrg);
+			if (rc == 0)
+				n->st.no_rx_buffer++;
 			if (rc <= 0)
 				break;
 			continue;
@@ -546,6 +555,8 @@ static void rx_process(struct net *n)
 			break; /* the frames wait in the tap; the receive timer resumes */
 		}
 		rc = hold(n, q, mrg ? NET_BUF_MAX : 1);
+		if (rc == 0 && n->held_n == 0)
+			n->st.no_rx_buffer++; /* the frames wait in the tap */
 		if (rc < 0 || n->held_n == 0)
 			break;
 		if (read_direct(n, q, mrg, &bounce) == 1)
@@ -586,10 +597,15 @@ static void net_notify(void *dev, unsigned int queue)
 {
 	struct net *n = dev;
 
-	if (queue == NET_TXQ)
-		tx_process(n);
-	else if (queue == NET_RXQ)
+	if (queue == NET_TXQ) {
+		bool held_back = n->tx_deferred;
+		n->st.tx_queue_events++;
+		if (tx_process(n) == 0 && !held_back && !n->tx_deferred)
+			n->st.no_tx_buffer++;
+	} else if (queue == NET_RXQ) {
+		n->st.rx_queue_events++;
 		rx_process(n);
+	}
 }
 
 /* net_event: the device's epoll fd is readable: a tap edge or the kick. */
@@ -604,22 +620,28 @@ static void net_event(void *dev)
 	for (int i = 0; i < k; i++) {
 		if (ev[i].data.u32 == TAG_RX_TIMER) {
 			ratelimit_event(&n->rx_rl);
+			n->st.rx_limiter_events++;
 			continue;
 		}
 		if (ev[i].data.u32 == TAG_TX_TIMER) {
 			ratelimit_event(&n->tx_rl);
+			n->st.tx_limiter_events++;
 			tx_timer = true;
 			continue;
 		}
 		if (ev[i].data.u32 == TAG_KICK) {
-			if (read(n->kick, &count, sizeof(count)) < 0 && errno != EAGAIN)
+			if (read(n->kick, &count, sizeof(count)) < 0 && errno != EAGAIN) {
+				n->st.event_fails++;
 				log_warn_errno(errno, "virtio-net: %s: kick eventfd", n->name);
+			}
 			continue;
 		}
-		if (ev[i].events & (EPOLLERR | EPOLLHUP))
+		if (ev[i].events & (EPOLLERR | EPOLLHUP)) {
 			tap_gone(n, 0, "poll reports an error (interface deleted?)");
-		else
+		} else {
 			n->tap_ready = true;
+			n->st.rx_tap_events++;
+		}
 	}
 	if (n->t == NULL)
 		return; /* frames wait in the tap; activation's first notify or edge takes them */

@@ -96,8 +96,17 @@ struct virtio_net_config {
 struct net_stats {
 	uint64_t rx_frames, rx_bytes, rx_dropped;
 	uint64_t tx_frames, tx_bytes, tx_dropped;
-	uint64_t errors; /* malformed input, host I/O errors */
-	uint64_t rx_throttled, tx_throttled; /* the rate limiter held a frame back */
+	uint64_t errors;			       /* malformed input, host I/O errors */
+	uint64_t rx_throttled, tx_throttled;	       /* the rate limiter held a frame back */
+	uint64_t rx_queue_events, tx_queue_events;     /* driver notifications */
+	uint64_t rx_limiter_events, tx_limiter_events; /* a limiter's timer fired */
+	uint64_t rx_tap_events;			       /* the tap became readable */
+	/* The receive loop stopped for want of a guest buffer, the tap not known empty. */
+	uint64_t no_rx_buffer;
+	uint64_t no_tx_buffer;			  /* a transmit notification found nothing queued */
+	uint64_t tap_read_fails, tap_write_fails; /* besides EAGAIN */
+	uint64_t tx_malformed;			  /* chains dropped: bad layout, length or header */
+	uint64_t event_fails;			  /* the kick eventfd could not be read */
 	bool tap_gone;
 };
 

@@ -201,6 +201,11 @@ test_post_boot_api() {
 	grep -q '"put_api_requests":{"actions_count":' "$TMP/metrics.json" || fail "metrics lack put_api_requests"
 	grep -q '"process_startup_time_us":' "$TMP/metrics.json" || fail "metrics lack the start-up time"
 	[ "$(wc -l <"$TMP/metrics.json")" -ge 2 ] || fail "FlushMetrics and the exit flush: expected 2 lines"
+	# Three PATCHes took effect (file, bandwidth, ops), one failed (no such file);
+	# 'nope' never named a drive, so it is no drive's update.
+	local got
+	got=$(python3 -c 'import json,sys; b = json.loads(open(sys.argv[1]).read().splitlines()[-1])["block_data"]; print(b["update_count"], b["update_fails"])' "$TMP/metrics.json" 2>&1)
+	[ "$got" = "3 1" ] || fail "block_data update_count update_fails: got '$got', want '3 1'"
 }
 
 # wait_out RE [SECONDS]: wait until ember's stdout has a line matching RE.
@@ -243,7 +248,7 @@ boot_reads() {
 	write_config "$VIO" "console=ttyS0 --$words exit=0" ',
 	  "drives": [{"drive_id": "data", "path_on_host": "'"$TMP/r.img"'", "is_root_device": false'"$1"'}]'
 	t0=$(date +%s%N)
-	ember_run --config-file "$TMP/vm.json" --no-api
+	ember_run --config-file "$TMP/vm.json" --no-api --metrics-path "$TMP/m.json"
 	MS=$((($(date +%s%N) - t0) / 1000000))
 	expect_rc 0
 	[ "$(grep -cE '^vio: blk read sector=[0-9]+ crc=' <<<"$OUT")" = 64 ] || fail "not 64 good reads"
@@ -257,9 +262,17 @@ test_drive_rate_limiter_slows_reads() {
 	local free
 	boot_reads ""
 	free=$MS
+	[ "$(metric block_data rate_limiter_throttled_events)" = 0 ] ||
+		fail "unlimited: rate_limiter_throttled_events $(metric block_data rate_limiter_throttled_events)"
 	boot_reads ', "rate_limiter": {"bandwidth": {"size": 8192, "refill_time": 500}}'
 	[ "$MS" -ge 1300 ] && [ "$MS" -ge $((free + 500)) ] ||
 		fail "bandwidth-limited boot ${MS} ms, unlimited ${free} ms: expected >= 1.5 s"
+	# Held back at least three times (24 KiB past the first 8), each resumed by the timer.
+	[ "$(metric block_data rate_limiter_throttled_events)" -ge 3 ] ||
+		fail "rate_limiter_throttled_events $(metric block_data rate_limiter_throttled_events), want >= 3"
+	[ "$(metric block_data rate_limiter_event_count)" -ge 3 ] ||
+		fail "rate_limiter_event_count $(metric block_data rate_limiter_event_count), want >= 3"
+	[ "$(metric block_data read_count)" = 64 ] || fail "read_count $(metric block_data read_count), want 64"
 	[ "$MS" -le $((free + 10000)) ] || fail "bandwidth-limited boot ${MS} ms: far too slow"
 	# The ops bucket: 8 per 250 ms, 64 reads take at least (64 - 8) / 32 = 1.75 s.
 	boot_reads ', "rate_limiter": {"ops": {"size": 8, "refill_time": 250}}'
@@ -486,6 +499,12 @@ test_net_metrics() {
 	[ "$(metric net_uplink rx_bytes_count)" -ge 42 ] || fail "rx_bytes_count $(metric net_uplink rx_bytes_count)"
 	[ "$(metric net tx_bytes_count)" = "$(metric net_uplink tx_bytes_count)" ] || fail "the net aggregate differs from its one interface"
 	[ "$(metric net_uplink tx_fails)" = 0 ] || fail "tx_fails $(metric net_uplink tx_fails)"
+	[ "$(metric net_uplink tx_malformed_frames)" = 0 ] || fail "tx_malformed_frames $(metric net_uplink tx_malformed_frames)"
+	[ "$(metric net_uplink tap_write_fails)" = 0 ] || fail "tap_write_fails $(metric net_uplink tap_write_fails)"
+	[ "$(metric net_uplink tx_queue_event_count)" -ge 1 ] || fail "tx_queue_event_count $(metric net_uplink tx_queue_event_count)"
+	# The ARP reply came in through the tap.
+	[ "$(metric net_uplink rx_tap_event_count)" -ge 1 ] || fail "rx_tap_event_count $(metric net_uplink rx_tap_event_count)"
+	[ "$(metric net_uplink activate_fails)" = 0 ] || fail "activate_fails $(metric net_uplink activate_fails)"
 }
 
 run_tests "$@"

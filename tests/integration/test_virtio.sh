@@ -269,8 +269,10 @@ test_block_metrics_with_seccomp() {
 import json, sys
 d = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
 b = d['block_data']
-print(b['read_count'], b['read_bytes'], b['write_count'], b['write_bytes'], b['flush_count'])" "$TMP/m.json" 2>&1)
-	[ "$got" = "2 1024 1 512 1" ] || fail "block metrics: got '$got', want '2 1024 1 512 1'"
+print(b['read_count'], b['read_bytes'], b['write_count'], b['write_bytes'], b['flush_count'],
+      b['invalid_reqs_count'], b['execute_fails'], b['activate_fails'], b['queue_event_count'] >= 1)" "$TMP/m.json" 2>&1)
+	[ "$got" = "2 1024 1 512 1 0 0 0 True" ] ||
+		fail "block metrics: got '$got', want '2 1024 1 512 1 0 0 0 True'"
 }
 
 # bpf_file PATH KILL_NR: a raw filter that kills syscall KILL_NR and allows the rest.

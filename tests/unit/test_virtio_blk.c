@@ -464,6 +464,41 @@ static void test_reset_mid_request(void **state)
 	assert_int_equal(open_fds(), before);
 }
 
+/*
+ * The counters behind the metrics: a refused request, a failed host read and
+ * a notification with nothing queued each land in their own counter.
+ */
+static void test_counters(void **state)
+{
+	struct fx *f = *state;
+	struct blk_stats st;
+	uint32_t used;
+
+	ATTACH(f, false, NULL);
+	virtio_mmio_notify(f->t, 0); /* nothing queued */
+	struct req in = {.type = VIRTIO_BLK_T_IN, .sector = 0, .len = 512, .data_write = true};
+	assert_int_equal(submit(f, &in, &used), VIRTIO_BLK_S_OK);
+	struct req past = {
+	    .type = VIRTIO_BLK_T_IN, .sector = DISK_SECTORS, .len = 512, .data_write = true};
+	assert_int_equal(submit(f, &past, &used), VIRTIO_BLK_S_IOERR);
+	/* the host file shrinks under the guest: the read fails on the host */
+	assert_int_equal(truncate(f->path, 0), 0);
+	struct req lost = {.type = VIRTIO_BLK_T_IN, .sector = 1, .len = 512, .data_write = true};
+	assert_int_equal(submit(f, &lost, &used), VIRTIO_BLK_S_IOERR);
+
+	blk_get_stats(f->dev, &st);
+	assert_int_equal(st.read_count, 1);
+	assert_int_equal(st.read_bytes, 512);
+	assert_int_equal(st.invalid_reqs_count, 1);
+	assert_int_equal(st.execute_fails, 1);
+	assert_int_equal(st.queue_event_count, 4);
+	assert_int_equal(st.no_avail_buffer, 1);
+	assert_int_equal(st.rate_limiter_throttled_events, 0);
+	assert_int_equal(st.io_engine_throttled_events, 0);
+	assert_int_equal(st.event_fails, 0);
+	detach(f);
+}
+
 static void test_create_errors(void **state)
 {
 	struct virtio_blk_config cfg = {.path = "/nonexistent/disk.img"};
@@ -495,6 +530,8 @@ int main(void)
 	    U(test_any_layout),
 	    S(test_reset_mid_request),
 	    U(test_reset_mid_request),
+	    S(test_counters),
+	    U(test_counters),
 	    cmocka_unit_test(test_create_errors),
 	};
 

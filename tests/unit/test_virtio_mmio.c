@@ -413,14 +413,19 @@ static void test_config_generation(void **state)
 	struct virtio_mmio_dev *t = f->t;
 	uint8_t v = 0x77;
 	uint32_t gen = R(VIRTIO_MMIO_CONFIG_GENERATION);
+	struct virtio_mmio_stats st;
 
-	/* config writes before DRIVER are ignored */
+	/* config writes before DRIVER are ignored, and counted */
 	virtio_mmio_access(t, VIRTIO_MMIO_CONFIG, &v, 1, true);
 	assert_int_equal(f->d.config[0], 1);
+	virtio_mmio_get_stats(t, &st);
+	assert_int_equal(st.cfg_fails, 1);
 	W(VIRTIO_MMIO_STATUS, ACK);
 	W(VIRTIO_MMIO_STATUS, ACK | DRV);
 	virtio_mmio_access(t, VIRTIO_MMIO_CONFIG, &v, 1, true);
 	assert_int_equal(f->d.config[0], 0x77);
+	virtio_mmio_get_stats(t, &st);
+	assert_int_equal(st.cfg_fails, 1);
 
 	/* before DRIVER_OK: generation moves, no interrupt */
 	virtio_mmio_config_changed(t);
@@ -456,6 +461,10 @@ static void test_activate_failure(void **state)
 	assert_int_equal(f->d.resets, 0); /* never activated: nothing to reset */
 	f->d.activate_ret = 0;
 	assert_int_equal(vqb_driver_init(t, &f->b, 0, ALL), ACK | DRV | FOK | DOK);
+	struct virtio_mmio_stats st;
+	virtio_mmio_get_stats(t, &st);
+	assert_int_equal(st.activate_fails, 1);
+	assert_int_equal(st.cfg_fails, 0);
 }
 
 static void test_hostile_chain_needs_reset(void **state)

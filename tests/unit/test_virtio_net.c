@@ -20,10 +20,12 @@
 #include "vq_builder.h"
 
 #define QSIZE 16
-#define HDR   VIRTIO_NET_HDR_BYTES
-#define BASE  (VIRTIO_BIT(VIRTIO_NET_F_MAC) | VIRTIO_BIT(VIRTIO_F_VERSION_1))
-#define MRG   VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF)
-#define ALL   (~0ull)
+/* Frames test_tx_counters sends at most before the peer's socket is full. */
+#define TX_FILL_MAX 2000
+#define HDR	    VIRTIO_NET_HDR_BYTES
+#define BASE	    (VIRTIO_BIT(VIRTIO_NET_F_MAC) | VIRTIO_BIT(VIRTIO_F_VERSION_1))
+#define MRG	    VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF)
+#define ALL	    (~0ull)
 
 struct fx {
 	struct vqb rx, tx; /* one RAM (rx's), two sets of rings */
@@ -393,6 +395,8 @@ static void test_rx_no_buffers(void **state)
 		host_send(f, 64, (uint8_t)i, 0);
 	pump(f); /* returns, and leaves the fd quiet: no busy loop */
 	assert_int_equal(vqb_used_idx(&f->rx), 0);
+	assert_true(stats(f).rx_tap_events >= 1);
+	assert_int_equal(stats(f).no_rx_buffer, 1);
 	pump(f);
 	/* The frames waited in the tap: a buffer and a notify bring the first. */
 	head = post_rx(f, 1, 2048, NULL);
@@ -406,6 +410,40 @@ static void test_rx_no_buffers(void **state)
 	virtio_mmio_notify(f->t, NET_RXQ);
 	assert_int_equal(vqb_used_idx(&f->rx), 3);
 	assert_int_equal(stats(f).rx_dropped, 0);
+	assert_int_equal(stats(f).rx_queue_events, 2);
+	assert_int_equal(stats(f).tap_read_fails, 0);
+	assert_int_equal(virtio_mmio_status(f->t), RUNNING);
+	detach(f);
+}
+
+/*
+ * Transmit counters: a notification with nothing queued, then a tap that
+ * takes no more (the peer never reads: writev says EAGAIN), which drops the
+ * frame and counts one write failure, never blocks.
+ */
+static void test_tx_counters(void **state)
+{
+	struct fx *f = *state;
+	uint8_t data[HDR + 60];
+	uint32_t lens[2] = {HDR, 60};
+	bool wr[2] = {false, false};
+	uint64_t sent = 0;
+
+	attach(f, BASE);
+	virtio_mmio_notify(f->t, NET_TXQ);
+	assert_int_equal(stats(f).no_tx_buffer, 1);
+	frame(data, 60, 0, 0, 0);
+	while (sent < TX_FILL_MAX && stats(f).tap_write_fails == 0) {
+		send_tx(f, 2, lens, wr, data);
+		sent++;
+	}
+	assert_int_equal(stats(f).tap_write_fails, 1);
+	assert_int_equal(stats(f).tx_dropped, 1);
+	assert_int_equal(stats(f).tx_frames, sent - 1);
+	assert_int_equal(stats(f).tx_queue_events, sent + 1);
+	assert_int_equal(stats(f).no_tx_buffer, 1);
+	assert_int_equal(stats(f).tx_malformed, 0);
+	assert_int_equal(vqb_used_idx(&f->tx), (uint16_t)sent);
 	assert_int_equal(virtio_mmio_status(f->t), RUNNING);
 	detach(f);
 }
@@ -459,6 +497,8 @@ static void test_hostile_tx(void **state)
 		assert_int_equal(len, 0);
 	}
 	assert_int_equal(stats(f).tx_dropped, 5);
+	assert_int_equal(stats(f).tx_malformed, 5);
+	assert_int_equal(stats(f).tap_write_fails, 0);
 	assert_int_equal(virtio_mmio_status(f->t), RUNNING);
 
 	/* the device still works */
@@ -601,6 +641,7 @@ int main(void)
 	    T(test_rx_mergeable),
 	    T(test_rx_no_buffers),
 	    T(test_rx_before_activation),
+	    T(test_tx_counters),
 	    T(test_hostile_tx),
 	    T(test_hostile_rx),
 	    T(test_csum_offload_rx),
