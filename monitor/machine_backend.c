@@ -13,6 +13,7 @@
 #include "mmio.h"
 #include "net.h"
 #include "rng.h"
+#include "vsock.h"
 
 static struct virtio_slot *find_slot(struct machine_backend *b, uint32_t device_id,
 				     unsigned int index);
@@ -27,6 +28,12 @@ static int copy_net_stats(void *dev, void *arg)
 static int copy_rng_stats(void *dev, void *arg)
 {
 	rng_get_stats(dev, arg);
+	return 0;
+}
+
+static int copy_vsock_stats(void *dev, void *arg)
+{
+	vsock_get_stats(dev, arg);
 	return 0;
 }
 
@@ -72,6 +79,30 @@ static void collect_net(struct virtio_slot *slot, struct metrics_net *out)
 	out->tx_rate_limiter_throttled = st.tx_throttled;
 }
 
+/* collect_vsock: the vsock device's counters under Firecracker's names. */
+static void collect_vsock(struct virtio_slot *slot, struct metrics_counters *now)
+{
+	struct vsock_stats st;
+
+	if (virtio_mmio_with_lock(slot->transport, copy_vsock_stats, &st) < 0)
+		return;
+	transport_counters(slot, &now->vsock.activate_fails, &now->vsock.cfg_fails);
+	now->vsock.muxer_event_fails = st.muxer_event_fails;
+	now->vsock.conn_event_fails = st.conn_event_fails;
+	now->vsock.rx_queue_event_count = st.rx_queue_events;
+	now->vsock.tx_queue_event_count = st.tx_queue_events;
+	now->vsock.rx_bytes_count = st.rx_bytes;
+	now->vsock.tx_bytes_count = st.tx_bytes;
+	now->vsock.rx_packets_count = st.rx_packets;
+	now->vsock.tx_packets_count = st.tx_packets;
+	now->vsock.conns_added = st.conns_added;
+	now->vsock.conns_killed = st.conns_killed;
+	now->vsock.conns_removed = st.conns_removed;
+	now->vsock.tx_flush_fails = st.tx_flush_fails;
+	now->vsock.tx_write_fails = st.tx_write_fails;
+	now->vsock.rx_read_fails = st.rx_read_fails;
+}
+
 /* collect_block: disk (i)'s counters under Firecracker's names. */
 static void collect_block(struct machine_backend *b, unsigned int i, struct virtio_slot *slot,
 			  struct metrics_block *out)
@@ -110,6 +141,9 @@ static void collect_device_counters(void *ctx, struct metrics_counters *now)
 			break;
 		collect_net(slot, &now->net[i]);
 	}
+	slot = find_slot(b, VIRTIO_ID_VSOCK, 0);
+	if (slot != NULL)
+		collect_vsock(slot, now);
 	slot = find_slot(b, VIRTIO_ID_RNG, 0);
 	if (slot != NULL && virtio_mmio_with_lock(slot->transport, copy_rng_stats, &rs) == 0) {
 		now->entropy.entropy_event_count = rs.requests;

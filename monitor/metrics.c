@@ -118,6 +118,7 @@ char *metrics_render(struct metrics *m, int commit)
 	GROUP("i8042", METRICS_I8042, d.i8042);
 	GROUP("uart", METRICS_UART, d.uart);
 	GROUP("entropy", METRICS_ENTROPY, d.entropy);
+	GROUP("vsock", METRICS_VSOCK, d.vsock);
 	json_object_set_new(
 	    root, "boot_timer",
 	    json_pack("{s:I,s:I}", "guest_boot_time_us", (json_int_t)m->store.guest_boot_time_us,

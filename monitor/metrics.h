@@ -76,6 +76,19 @@
 	X(entropy_event_fails)                                                                     \
 	X(entropy_event_count) X(entropy_bytes) X(host_rng_fails)                                  \
 	    X(entropy_rate_limiter_throttled) X(rate_limiter_event_count)
+/*
+ * Firecracker's VsockDeviceMetrics. Never counted by ember (so always 0):
+ * the queue eventfd and event-queue failures (the VMM reads the ioeventfds,
+ * and ember sends no transport-reset events) and killq_resync (no kill queue).
+ */
+#define METRICS_VSOCK(X)                                                                           \
+	X(activate_fails)                                                                          \
+	X(cfg_fails)                                                                               \
+	X(rx_queue_event_fails) X(tx_queue_event_fails) X(ev_queue_event_fails)                    \
+	    X(muxer_event_fails) X(conn_event_fails) X(rx_queue_event_count)                       \
+		X(tx_queue_event_count) X(rx_bytes_count) X(tx_bytes_count) X(rx_packets_count)    \
+		    X(tx_packets_count) X(conns_added) X(conns_killed) X(conns_removed)            \
+			X(killq_resync) X(tx_flush_fails) X(tx_write_fails) X(rx_read_fails)
 
 struct metrics_vcpu {
 	METRICS_VCPU(METRICS_FIELD)
@@ -116,6 +129,9 @@ struct metrics_counters {
 	struct {
 		METRICS_ENTROPY(METRICS_FIELD)
 	} entropy;
+	struct {
+		METRICS_VSOCK(METRICS_FIELD)
+	} vsock;
 	struct metrics_vcpu vcpu[METRICS_MAX_VCPUS];
 	struct metrics_block block[CONFIG_MAX_DEVICES];
 	struct metrics_net net[CONFIG_MAX_DEVICES];
@@ -142,7 +158,7 @@ struct metrics {
 	uint64_t *missed_log_count; /* the logger's, reported under "logger" */
 	/*
 	 * collect: copies counters that devices keep themselves (block,
-	 * net, entropy) into (now) before each flush; NULL until a VM exists.
+	 * net, entropy, vsock) into (now) before each flush; NULL until a VM exists.
 	 */
 	void (*collect)(void *ctx, struct metrics_counters *now);
 	void *collect_ctx;

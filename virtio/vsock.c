@@ -127,6 +127,7 @@ struct vsock {
 	uint64_t last_log[ERR_KINDS];
 	uint64_t suppressed[ERR_KINDS];
 	uint64_t errors;
+	struct vsock_stats st;
 	struct {
 		uint64_t cid;
 	} __attribute__((packed)) cfg;
@@ -286,6 +287,7 @@ static struct conn *conn_new(struct vsock *v, int fd, enum conn_state state, uin
 		v->all->prev = c;
 	v->all = c;
 	v->nconns++;
+	v->st.conns_added++;
 	return c;
 }
 
@@ -309,6 +311,7 @@ static void conn_kill(struct vsock *v, struct conn *c)
 	c->buf = NULL;
 	c->state = ST_DEAD;
 	v->nconns--;
+	v->st.conns_removed++;
 	/* Events already fetched in this batch may still point here: free later. */
 	c->next = v->grave;
 	v->grave = c;
@@ -342,6 +345,13 @@ static void conn_reset(struct vsock *v, struct conn *c)
 	if (hashed(c))
 		rst_queue(v, c->host_port, c->guest_port, false);
 	conn_kill(v, c);
+}
+
+/* conn_abort: conn_reset for a connection that failed (not one that ended in order). */
+static void conn_abort(struct vsock *v, struct conn *c)
+{
+	v->st.conns_killed++;
+	conn_reset(v, c);
 }
 
 /* credit: bytes the guest can take now (5.10.6.3); hostile numbers give 0. */
@@ -423,7 +433,7 @@ static void conn_update(struct vsock *v, struct conn *c)
 	struct epoll_event e = {.events = ev | EPOLLONESHOT, .data.ptr = c};
 	if (epoll_ctl(v->epfd, EPOLL_CTL_MOD, c->fd, &e) < 0) {
 		note(v, ERR_HOST, "epoll_ctl MOD: %s", strerror(errno));
-		conn_reset(v, c);
+		conn_abort(v, c);
 		return;
 	}
 	c->armed = ev;
@@ -531,12 +541,15 @@ static void flush(struct vsock *v, struct conn *c)
 		}
 		r = host_send(c->fd, iov, n);
 		if (r < 0) {
+			v->st.tx_flush_fails++;
 			log_debug("virtio-vsock: host port %u: send: %s", c->host_port,
 				  strerror((int)-r));
-			if (c->state == ST_DRAINING)
+			if (c->state == ST_DRAINING) {
+				v->st.conns_killed++;
 				conn_kill(v, c);
-			else
-				conn_reset(v, c);
+			} else {
+				conn_abort(v, c);
+			}
 			return;
 		}
 		if (r == 0)
@@ -576,8 +589,10 @@ static int to_host(struct vsock *v, struct conn *c, struct iovec *iov, size_t n,
 			k++;
 		}
 		ssize_t r = host_send(c->fd, out, k);
-		if (r < 0)
+		if (r < 0) {
+			v->st.tx_write_fails++;
 			return (int)r;
+		}
 		sent = (uint32_t)r;
 		if (acct)
 			forwarded(c, sent);
@@ -605,7 +620,7 @@ static int to_host(struct vsock *v, struct conn *c, struct iovec *iov, size_t n,
 static void reject(struct vsock *v, struct conn *c, const struct virtio_vsock_hdr *h)
 {
 	if (c != NULL)
-		conn_reset(v, c);
+		conn_abort(v, c);
 	else if (h->op != VSOCK_OP_RST)
 		rst_queue(v, h->dst_port, h->src_port, true);
 }
@@ -666,7 +681,7 @@ static void guest_response(struct vsock *v, struct conn *c)
 	c->deadline = 0;
 	c->readable = true; /* bytes may have followed the CONNECT line */
 	if (to_host(v, c, &iov, 1, 0, (uint32_t)n, false) < 0)
-		conn_reset(v, c);
+		conn_abort(v, c);
 }
 
 static void guest_shutdown(struct vsock *v, struct conn *c, uint32_t flags)
@@ -705,7 +720,7 @@ static void guest_rw(struct vsock *v, struct conn *c, const struct virtio_vsock_
 	if (c->state != ST_ESTABLISHED || (c->guest_shut & VSOCK_SHUTDOWN_SEND)) {
 		note(v, ERR_STATE, "RW on port %u -> %u after shutdown or before RESPONSE: RST",
 		     h->src_port, h->dst_port);
-		conn_reset(v, c);
+		conn_abort(v, c);
 		return;
 	}
 	if (h->len == 0)
@@ -716,7 +731,7 @@ static void guest_rw(struct vsock *v, struct conn *c, const struct virtio_vsock_
 		if (rc != -ENOBUFS)
 			log_debug("virtio-vsock: host port %u: send: %s", c->host_port,
 				  strerror(-rc));
-		conn_reset(v, c);
+		conn_abort(v, c);
 	}
 }
 
@@ -770,6 +785,9 @@ static void packet(struct vsock *v, const struct virtq_chain *ch)
 		reject(v, c, &h);
 		return;
 	}
+	v->st.tx_packets++;
+	if (h.op == VSOCK_OP_RW)
+		v->st.tx_bytes += h.len;
 	if (c == NULL) {
 		if (h.op == VSOCK_OP_REQUEST)
 			guest_connect(v, &h);
@@ -788,13 +806,13 @@ static void packet(struct vsock *v, const struct virtq_chain *ch)
 	case VSOCK_OP_REQUEST:
 		note(v, ERR_STATE, "REQUEST port %u -> %u: already connected: RST", h.src_port,
 		     h.dst_port);
-		conn_reset(v, c);
+		conn_abort(v, c);
 		break;
 	case VSOCK_OP_RESPONSE:
 		if (c->state != ST_REQUESTING) {
 			note(v, ERR_STATE, "RESPONSE port %u -> %u: not requested: RST", h.src_port,
 			     h.dst_port);
-			conn_reset(v, c);
+			conn_abort(v, c);
 		} else {
 			guest_response(v, c);
 		}
@@ -904,8 +922,9 @@ static uint32_t read_data(struct vsock *v, struct conn *c)
 		return 0;
 	}
 	if (r < 0) {
+		v->st.rx_read_fails++;
 		log_debug("virtio-vsock: host port %u: read: %s", c->host_port, strerror(errno));
-		conn_reset(v, c);
+		conn_abort(v, c);
 		return 0;
 	}
 	/* EOF: the host will send no more; after a full hangup it takes nothing either. */
@@ -1021,6 +1040,8 @@ static void rx_pass(struct vsock *v)
 			vq_push(q, &v->rx_chain, used);
 			v->have_rx = false;
 			pushed = true;
+			v->st.rx_packets++;
+			v->st.rx_bytes += used - VSOCK_HDR_BYTES;
 		}
 	}
 	if (pushed)
@@ -1086,6 +1107,7 @@ static void read_line(struct vsock *v, struct conn *c)
 			note(v, ERR_HOST,
 			     "host connection: CONNECT line longer than %u bytes: closed",
 			     VSOCK_CONNECT_LINE_MAX);
+			v->st.conns_killed++;
 			conn_kill(v, c);
 			return;
 		}
@@ -1094,6 +1116,7 @@ static void read_line(struct vsock *v, struct conn *c)
 	c->line[c->line_len] = '\0';
 	if (!parse_connect(c->line, &port)) {
 		note(v, ERR_HOST, "host connection: expected \"CONNECT <port>\": closed");
+		v->st.conns_killed++;
 		conn_kill(v, c);
 		return;
 	}
@@ -1118,6 +1141,7 @@ static void accept_all(struct vsock *v)
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return;
 			/* EMFILE and friends: stop listening until the next timer tick. */
+			v->st.muxer_event_fails++;
 			note(v, ERR_HOST, "accept on %s: %s", v->path, strerror(errno));
 			struct epoll_event ev = {.events = 0, .data.u64 = TAG_LISTEN};
 			if (epoll_ctl(v->epfd, EPOLL_CTL_MOD, v->listen_fd, &ev) == 0) {
@@ -1163,18 +1187,20 @@ static void expire(struct vsock *v)
 		case ST_LINE:
 			note(v, ERR_HOST, "host connection sent no CONNECT line in %u ms: closed",
 			     v->line_timeout_ms);
+			v->st.conns_killed++;
 			conn_kill(v, c);
 			break;
 		case ST_REQUESTING:
 			log_debug("virtio-vsock: guest did not answer REQUEST to port %u",
 				  c->guest_port);
-			conn_reset(v, c);
+			conn_abort(v, c);
 			break;
 		case ST_DRAINING:
+			v->st.conns_killed++;
 			conn_kill(v, c);
 			break;
 		default: /* ST_CLOSING: the guest never sent its RST */
-			conn_reset(v, c);
+			conn_abort(v, c);
 			break;
 		}
 	}
@@ -1201,6 +1227,8 @@ static void conn_event(struct vsock *v, struct conn *c, uint32_t events)
 		conn_update(v, c);
 		return;
 	}
+	if (events & EPOLLERR)
+		v->st.conn_event_fails++;
 	if (events & (EPOLLHUP | EPOLLERR))
 		c->host_hup = true;
 	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
@@ -1275,6 +1303,10 @@ static void vsock_notify(void *dev, unsigned int queue)
 
 	if (v->t == NULL)
 		return;
+	if (queue == VSOCK_QUEUE_TX)
+		v->st.tx_queue_events++;
+	else if (queue == VSOCK_QUEUE_RX)
+		v->st.rx_queue_events++;
 	if (queue == VSOCK_QUEUE_TX)
 		tx_pass(v);
 	if (queue == VSOCK_QUEUE_TX || queue == VSOCK_QUEUE_RX)
@@ -1437,4 +1469,11 @@ unsigned int vsock_conn_count(const void *dev)
 	const struct vsock *v = dev;
 
 	return v->nconns;
+}
+
+void vsock_get_stats(const void *dev, struct vsock_stats *out)
+{
+	const struct vsock *v = dev;
+
+	*out = v->st;
 }

@@ -76,8 +76,8 @@ test_vsock_guest_connect_echo() {
 	local D
 	D=$(mktemp -d "$TMP/t.XXXXXX")
 	echo_server "$D/v.sock_5000" || return
-	ember_run --kernel "$VIO" --vsock "3,$D/v.sock" -- vsock-connect=5000 \
-		vsock-send=hello-vsock vsock-recv vsock-close exit=0
+	ember_run --kernel "$VIO" --vsock "3,$D/v.sock" --metrics-path "$D/m.json" -- \
+		vsock-connect=5000 vsock-send=hello-vsock vsock-recv vsock-close exit=0
 	stop_echo
 	expect_rc 0
 	expect_out "vio: vsock cid=3 connect port=5000 ret=0"
@@ -86,6 +86,15 @@ test_vsock_guest_connect_echo() {
 	expect_out "vio: vsock closed"
 	expect_out "vio: done"
 	[ -S "$D/v.sock" ] || fail "no listening socket at UDS_PATH"
+	# The vsock metrics group saw the one stream and its 11 bytes each way.
+	local got
+	got=$(python3 -c '
+import json, sys
+v = json.loads(open(sys.argv[1]).read().splitlines()[-1])["vsock"]
+print(v["conns_added"], v["conns_removed"], v["conns_killed"], v["tx_bytes_count"], v["rx_bytes_count"],
+      v["tx_packets_count"] >= 3, v["rx_packets_count"] >= 2, v["tx_queue_event_count"] >= 1)' "$D/m.json" 2>&1)
+	[ "$got" = "1 1 0 11 11 True True True" ] ||
+		fail "vsock metrics: got '$got', want '1 1 0 11 11 True True True'"
 }
 
 test_vsock_refused_without_listener() {

@@ -344,6 +344,14 @@ static void host_eof(struct fx *f, int fd)
 }
 
 /* guest_connect: REQUEST from guest (gport) to host (port), RESPONSE, accepted host socket. */
+static struct vsock_stats stats(struct fx *f)
+{
+	struct vsock_stats st;
+
+	vsock_get_stats(f->dev, &st);
+	return st;
+}
+
 static int guest_connect(struct fx *f, int lfd, uint32_t gport, uint32_t port)
 {
 	struct virtio_vsock_hdr h;
@@ -461,6 +469,19 @@ static void test_guest_connect_and_data(void **state)
 	assert_int_equal(vsock_conn_count(f->dev), 0);
 	expect_nothing(f);
 
+	/* The counters behind the metrics: every packet and stream byte, both ways. */
+	struct vsock_stats st = stats(f);
+	assert_int_equal(st.conns_added, 2);
+	assert_int_equal(st.conns_removed, 2);
+	assert_int_equal(st.conns_killed, 0); /* both ended in order */
+	assert_int_equal(st.tx_packets,
+			 8); /* REQUEST x2, RW x2, CREDIT_REQUEST, SHUTDOWN x2, RST */
+	assert_int_equal(st.tx_bytes, 5 + 3);
+	assert_int_equal(st.tx_queue_events, 8);
+	assert_true(st.rx_packets >= 7); /* RESPONSE x2, RW x2, CREDIT_UPDATE, RST, SHUTDOWN */
+	assert_int_equal(st.rx_bytes, 6 + 4);
+	assert_int_equal(st.tx_write_fails + st.tx_flush_fails + st.rx_read_fails, 0);
+
 	close(hfd2);
 	close(lfd);
 	detach(f);
@@ -560,6 +581,8 @@ static void test_credit_guest_overrun(void **state)
 			assert_int_equal(h.op, VSOCK_OP_CREDIT_UPDATE);
 	assert_int_equal(h.op, VSOCK_OP_RST);
 	assert_int_equal(h.dst_port, 901);
+	assert_int_equal(stats(f).conns_killed, 1);
+	assert_int_equal(stats(f).conns_removed, 1);
 	close(hfd);
 	close(lfd);
 	detach(f);
@@ -645,6 +668,10 @@ static void test_host_connect_errors(void **state)
 	host_eof(f, d);
 	assert_int_equal(read(d, buf, sizeof(buf)), 0);
 	assert_int_equal(vsock_conn_count(f->dev), 0);
+	/* a and b broke the protocol, c and d timed out: the device ended all four */
+	assert_int_equal(stats(f).conns_added, 4);
+	assert_int_equal(stats(f).conns_killed, 4);
+	assert_int_equal(stats(f).conns_removed, 4);
 	close(a);
 	close(b);
 	close(c);
