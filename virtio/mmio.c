@@ -26,6 +26,7 @@ enum mmio_error {
 	ERR_CONFIG,   /* config written before DRIVER */
 	ERR_NOTIFY,   /* notification before DRIVER_OK / for a bad queue */
 	ERR_ACTIVATE, /* DRIVER_OK refused by the device (e.g. a queue not ready) */
+	ERR_STOPPED,  /* the device broke while running and was stopped */
 };
 
 struct virtio_mmio_dev {
@@ -45,6 +46,7 @@ struct virtio_mmio_dev {
 	uint32_t isr;
 	uint32_t config_generation; /* monotonic, survives resets */
 	bool activated;
+	bool stop_pending; /* NEEDS_RESET while activated: stop the device at unlock */
 	uint32_t logged;
 	struct virtio_mmio_stats stats;
 
@@ -111,6 +113,7 @@ static void reset(struct virtio_mmio_dev *t)
 	if (t->activated && t->ops->reset != NULL)
 		t->ops->reset(t->dev);
 	t->activated = false;
+	t->stop_pending = false;
 	for (unsigned int i = 0; i < t->nqueues; i++)
 		vq_reset(&t->queues[i]);
 	t->driver_features = 0;
@@ -145,8 +148,28 @@ static void needs_reset(struct virtio_mmio_dev *t)
 	if (t->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET)
 		return;
 	t->status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
+	if (t->activated)
+		t->stop_pending = true;
 	if (t->status & VIRTIO_STATUS_DRIVER_OK)
 		raise_irq(t, VIRTIO_MMIO_INT_CONFIG);
+}
+
+/*
+ * unlock: release (t)'s lock; first, when the device broke under it, stop
+ * the device (ops->reset) so that it leaves the broken queues alone until
+ * the driver resets it. Never from inside an op: the op that hit the broken
+ * queue is still running then (it only called needs_reset).
+ */
+static void unlock(struct virtio_mmio_dev *t)
+{
+	if (t->stop_pending) {
+		t->stop_pending = false;
+		if (t->activated && t->ops->reset != NULL)
+			t->ops->reset(t->dev);
+		t->activated = false;
+		note(t, ERR_STOPPED, "DEVICE_NEEDS_RESET: stopped until the driver resets it");
+	}
+	pthread_mutex_unlock(&t->lock);
 }
 
 static bool features_ok(struct virtio_mmio_dev *t)
@@ -467,14 +490,14 @@ void virtio_mmio_access(struct virtio_mmio_dev *t, uint64_t offset, uint8_t *dat
 		uint32_t v = reg_read(t, offset);
 		memcpy(data, &v, 4);
 	}
-	pthread_mutex_unlock(&t->lock);
+	unlock(t);
 }
 
 void virtio_mmio_notify(struct virtio_mmio_dev *t, unsigned int queue)
 {
 	pthread_mutex_lock(&t->lock);
 	notify(t, queue);
-	pthread_mutex_unlock(&t->lock);
+	unlock(t);
 }
 
 unsigned int virtio_mmio_num_queues(const struct virtio_mmio_dev *t)
@@ -500,7 +523,7 @@ int virtio_mmio_with_lock(struct virtio_mmio_dev *t, virtio_locked_fn fn, void *
 
 	pthread_mutex_lock(&t->lock);
 	ret = fn(t->dev, arg);
-	pthread_mutex_unlock(&t->lock);
+	unlock(t);
 	return ret;
 }
 
@@ -510,7 +533,7 @@ void virtio_mmio_event(struct virtio_mmio_dev *t)
 		return;
 	pthread_mutex_lock(&t->lock);
 	t->ops->event(t->dev);
-	pthread_mutex_unlock(&t->lock);
+	unlock(t);
 }
 
 uint32_t virtio_mmio_status(struct virtio_mmio_dev *t)

@@ -156,7 +156,9 @@ void virtio_mmio_config_changed(struct virtio_mmio_dev *t);
 /*
  * virtio_mmio_needs_reset: status |= DEVICE_NEEDS_RESET and, after DRIVER_OK,
  * a config-change interrupt (2.1.2). Notifications are ignored from then on
- * until the driver resets the device.
+ * until the driver resets the device, and a running device is stopped (its
+ * reset op) as soon as the op that called this returns: its own events
+ * (a tap, host sockets, completions) then no longer touch the broken queues.
  */
 void virtio_mmio_needs_reset(struct virtio_mmio_dev *t);
 

@@ -145,10 +145,12 @@ expect_hostile() {
 	expect_err_re "^ember: virtio-$dev: queue $q: used ring \\[.*\\) is not inside guest RAM"
 	expect_err_re "^ember: virtio-$dev: queue $q: avail idx 17 runs ahead .* queue size 16"
 	expect_err_re "^ember: virtio-$dev: activation failed"
+	# the running device that broke was stopped until the driver's reset
+	expect_err_re "^ember: virtio-$dev: DEVICE_NEEDS_RESET: stopped until the driver resets it"
 	# 24 attacks, one line per kind of fault: setup, activation, notify, queue
-	# register, avail index
+	# register, avail index, device stopped
 	n=$(grep -c "virtio-$dev" <<<"$ERR")
-	[ "$n" -le 5 ] || fail "$n log lines for virtio-$dev: not rate-limited"
+	[ "$n" -le 6 ] || fail "$n log lines for virtio-$dev: not rate-limited"
 	expect_out "vio: done"
 }
 

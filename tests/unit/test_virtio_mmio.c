@@ -479,12 +479,14 @@ static void test_hostile_chain_needs_reset(void **state)
 	virtio_mmio_notify(t, 0);
 	assert_int_equal(virtio_mmio_status(t), ACK | DRV | FOK | DOK | NEEDS_RST);
 	assert_int_equal(R(VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_CONFIG);
+	/* the device was stopped once the notification returned: it leaves the queue alone */
+	assert_int_equal(f->d.resets, 1);
 	virtio_mmio_notify(t, 0); /* ignored now */
 	assert_int_equal(f->d.notified, 1);
 	/* DRIVER_OK-style writes do nothing until reset */
 	W(VIRTIO_MMIO_STATUS, ACK | DRV | FOK | DOK | NEEDS_RST);
 	assert_int_equal(f->d.activated, 1);
-	/* reset: device reset once, queues clean, and it works again */
+	/* reset: the device is not reset twice, queues clean, and it works again */
 	W(VIRTIO_MMIO_STATUS, 0);
 	assert_int_equal(f->d.resets, 1);
 	assert_false(virtio_mmio_queue(t, 0)->ready);

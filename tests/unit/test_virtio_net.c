@@ -540,6 +540,20 @@ static void test_hostile_rx(void **state)
 	host_send(f, 64, 0, 0);
 	pump(f);
 	assert_true(virtio_mmio_status(f->t) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	/* stopped: later frames wait in the tap, the broken ring is not read again */
+	uint64_t frames = stats(f).rx_frames;
+	host_send(f, 64, 0, 0);
+	pump(f);
+	assert_int_equal(stats(f).rx_frames, frames);
+	assert_int_equal(vqb_used_idx(&f->rx), 3);
+	/* and a driver reset brings it back (fresh rings): the waiting frames arrive */
+	memset(vqb_host(&f->rx, f->rx.used), 0, 4);
+	vqb_set_avail_idx(&f->rx, 0);
+	f->rx_desc = 0;
+	assert_int_equal(driver_init(f, BASE), RUNNING);
+	post_rx(f, 1, 2048, NULL);
+	virtio_mmio_notify(f->t, NET_RXQ);
+	assert_true(stats(f).rx_frames > frames);
 	detach(f);
 }
 
