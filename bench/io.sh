@@ -8,6 +8,8 @@
 #          (QEMU appends its virtio_mmio.device= entries to the command
 #          line; the runtime reads them)
 #   host   bench/iohost.c doing the same transfers as a host process
+#   ember-uring, qemu-uring  the block transfers again with each monitor's
+#          io_uring engine (ember --disk ...,engine=io_uring; QEMU aio=io_uring)
 # Block: a raw image on /dev/shm (tmpfs: page cache only, no device under
 # it, so the numbers are the I/O path's, not a disk's), the same words for
 # every run. Net: a tap in a network namespace made here (the host's own
@@ -97,9 +99,19 @@ QEMU_CMD+=(-global "virtio-mmio.force-legacy=false")
 QEMU_CMD+=(-drive "file=$IMG,format=raw,if=none,id=d0" -device "virtio-blk-device,drive=d0")
 [ $NET = 1 ] && QEMU_CMD+=(-netdev "tap,id=n0,ifname=$TAP,script=no,downscript=no"
 	-device "virtio-net-device,netdev=n0,mac=$MAC")
+# The io_uring engines: block words only.
+UWORDS="tsc_khz=$TSC_KHZ $BLK_WORDS"
+# shellcheck disable=SC2206 # a word list, split on purpose
+URING_CMD=("$O/ember" --kernel "$GUEST" --disk "$IMG,engine=io_uring" -- $UWORDS)
+# shellcheck disable=SC2086 # a word list, split on purpose
+IFS=$'\t' read -r -a QEMU_URING_CMD <<<"$(qemu_cmd 128 1 "$GUEST" -- $UWORDS)"
+QEMU_URING_CMD+=(-global "virtio-mmio.force-legacy=false")
+QEMU_URING_CMD+=(-drive "file=$IMG,format=raw,if=none,id=d0,aio=io_uring" -device "virtio-blk-device,drive=d0")
 {
 	printf 'ember\t%s\n' "${EMBER_CMD[*]}"
 	printf 'qemu\t%s\n' "${QEMU_CMD[*]}"
+	printf 'ember-uring\t%s\n' "${URING_CMD[*]}"
+	printf 'qemu-uring\t%s\n' "${QEMU_URING_CMD[*]}"
 	printf 'host\t%s blk %s %s\n' "$IOHOST" "$IMG" "$BLK_WORDS"
 	[ $NET = 1 ] && printf 'host\t%s tx %s %s\n' "$IOHOST" "$TAP" "$NET_WORDS"
 	[ $NET = 1 ] && printf 'sink\t%s sink %s (in netns %s)\n' "$IOHOST" "$TAP" "$NS"
@@ -121,9 +133,9 @@ sink_stop() {
 	SINK=
 }
 
-# tocsv ROUND NAME LOG: the result lines of one run as CSV rows.
+# tocsv ROUND NAME LOG LABELS: the result lines of one run as CSV rows.
 tocsv() {
-	awk -v round="$1" -v name="$2" -v labels="$LABELS" -v costs="$OUT/io-costs.csv" '
+	awk -v round="$1" -v name="$2" -v labels="$4" -v costs="$OUT/io-costs.csv" '
 	function kv(i, a) { for (i = 2; i <= NF; i++) { split($i, a, "="); v[a[1]] = a[2] } }
 	BEGIN { n = split(labels, lab, " ") }
 	/^iobench: sink / { delete v; kv(); sf[v["size"]] = v["frames"]; sn[v["size"]] = v["ns"]; sd[v["size"]] = v["drops"]; next }
@@ -141,14 +153,28 @@ tocsv() {
 
 # run_one ROUND NAME: one run, its log in io-logs/, its rows in io.csv.
 run_one() {
-	local round=$1 name=$2 log=$LOGS/$2-$1.log rc=0 expect=0 ok=1 want
+	local round=$1 name=$2 log=$LOGS/$2-$1.log rc=0 expect=0 ok=1 want labels=$LABELS net=$NET
 	: >"$log"
-	[ $NET = 1 ] && { sink_start "$TMPD/sink.txt" || ok=0; }
+	case $name in *-uring) labels=$BLK_LABELS net=0 ;; esac
+	[ $net = 1 ] && { sink_start "$TMPD/sink.txt" || ok=0; }
 	case $name in
 	ember) timeout "$RUN_TIMEOUT" "${IN_NS[@]}" "${EMBER_CMD[@]}" >>"$log" 2>&1 || rc=$? ;;
 	qemu)
 		expect=1 # QEMU exits 2N+1 for the guest's status N on isa-debug-exit
 		timeout "$RUN_TIMEOUT" "${IN_NS[@]}" "${QEMU_CMD[@]}" </dev/null >>"$log" 2>&1 || rc=$?
+		;;
+	ember-uring)
+		timeout "$RUN_TIMEOUT" "${URING_CMD[@]}" >>"$log" 2>&1 || rc=$?
+		if grep -q "io_uring unavailable" "$log"; then
+			# ember fell back to its sync engine: these would not be io_uring rows.
+			grep -qs "^io_uring:" "$OUT/io.skipped" ||
+				echo "io_uring: not available on this host (ember fell back to its sync engine)" >>"$OUT/io.skipped"
+			return 0
+		fi
+		;;
+	qemu-uring)
+		expect=1
+		timeout "$RUN_TIMEOUT" "${QEMU_URING_CMD[@]}" </dev/null >>"$log" 2>&1 || rc=$?
 		;;
 	host)
 		timeout "$RUN_TIMEOUT" "$IOHOST" blk "$IMG" $BLK_WORDS >>"$log" 2>&1 || rc=$?
@@ -157,22 +183,22 @@ run_one() {
 		fi
 		;;
 	esac
-	if [ $NET = 1 ]; then
+	if [ $net = 1 ]; then
 		sink_stop
 		cat "$TMPD/sink.txt" >>"$log"
 	fi
-	want=$(wc -w <<<"$LABELS")
+	want=$(wc -w <<<"$labels")
 	if [ $rc != $expect ] || grep -q "^iobench: error" "$log" ||
 		[ "$(grep -c '^iobench: test=[a-z]*read\|^iobench: test=seqwrite\|^iobench: test=nettx' "$log")" != "$want" ]; then
 		ok=0
 	fi
-	if [ $NET = 1 ] && [ $ok = 1 ]; then
+	if [ $net = 1 ] && [ $ok = 1 ]; then
 		# The frames must reach the host process (how many is a result).
 		for size in 1514 60; do
 			grep -q "^iobench: sink size=$size frames=[1-9]" "$log" || ok=0
 		done
 	fi
-	tocsv "$round" "$name" "$log"
+	tocsv "$round" "$name" "$log" "$labels"
 	if [ $ok = 0 ]; then
 		echo "    I/O $name round $round FAILED (status $rc, want $expect): see $log" >&2
 		return 1
@@ -184,7 +210,7 @@ echo "round,name,tsc_ns,mmio_read_ns,notify_ns,insn_ps" >"$OUT/io-costs.csv"
 echo "    disk ${DISK_MIB} MiB on tmpfs; $ROUNDS rounds of: $BLK_WORDS$([ $NET = 1 ] && echo " $NET_WORDS")"
 fail=0
 for ((r = 1; r <= ROUNDS; r++)); do
-	for name in ember qemu host; do
+	for name in ember qemu host ember-uring qemu-uring; do
 		run_one "$r" "$name" || fail=1
 	done
 done

@@ -422,6 +422,20 @@ if io:
             io_mmm(io_vals(lb, "host"), u), rfmt(io_ratio(lb, "ember", "qemu")),
             ("%.3fx" % io_ratio(lb, "ember", "host")[0]) if io_ratio(lb, "ember", "host")[0] else "n/a"))
     P("")
+    blk = [lb for lb in io_labels if not lb.startswith("nettx")]
+    if any(r["name"] in ("ember-uring", "qemu-uring") for r in io):
+        P("The block transfers again with each monitor's io_uring engine (ember `--disk "
+          "PATH,engine=io_uring`, QEMU `aio=io_uring`), interleaved in the same rounds:")
+        P("")
+        P("| test | ember io_uring | QEMU microvm io_uring | ember / QEMU (io_uring) | "
+          "ember io_uring / ember sync |")
+        P("|---|---|---|---|---|")
+        for lb in blk:
+            u = io_unit(lb)
+            P("| %s | %s | %s | %s | %s |" % (
+                io_desc(lb), io_mmm(io_vals(lb, "ember-uring"), u), io_mmm(io_vals(lb, "qemu-uring"), u),
+                rfmt(io_ratio(lb, "ember-uring", "qemu-uring")), rfmt(io_ratio(lb, "ember-uring", "ember"))))
+        P("")
     net = [lb for lb in io_labels if lb.startswith("nettx")]
     if net:
         P("Network in bytes: frame bytes (Ethernet header and payload, no FCS) delivered to the "
