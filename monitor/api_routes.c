@@ -165,6 +165,35 @@ static const struct route routes[] = {
     {"/vm", false, NULL, NULL, patch_vm},
 };
 
+/*
+ * Firecracker endpoints ember does not serve: a 400 that says so, rather than
+ * the 404 of a path nobody knows, so an orchestrator's log names the gap.
+ */
+static const struct {
+	const char *path; /* the path and everything under it */
+	const char *what;
+} unsupported[] = {
+    {"/balloon", "the balloon device"},
+    {"/mmds", "the microVM metadata service (MMDS)"},
+    {"/snapshot", "snapshots"},
+    {"/cpu-config", "custom CPU templates"},
+    {"/hotplug", "hotplug"},
+    {"/serial", "serial output redirection"},
+    {"/pmem", "virtio-pmem devices"},
+};
+
+/* unsupported_what: what (path) would configure, when ember knows it does not serve it. */
+static const char *unsupported_what(const char *path)
+{
+	for (size_t i = 0; i < sizeof(unsupported) / sizeof(unsupported[0]); i++) {
+		size_t n = strlen(unsupported[i].path);
+		if (strncmp(path, unsupported[i].path, n) == 0 &&
+		    (path[n] == '\0' || path[n] == '/'))
+			return unsupported[i].what;
+	}
+	return NULL;
+}
+
 /* tally_for: the Firecracker metric a request counts under (both NULL: none). */
 static struct tally tally_for(struct metrics *m, const struct route *r, enum api_method method)
 {
@@ -264,6 +293,12 @@ void api_routes_handle(void *opaque, const struct api_request *req, struct api_r
 
 	resp->status = 204;
 	resp->body = NULL;
+	if (r == NULL && unsupported_what(req->path) != NULL) {
+		snprintf(msg, sizeof(msg), "%s %s: ember does not support %s", req->method_name,
+			 req->path, unsupported_what(req->path));
+		fault(resp, 400, msg);
+		return;
+	}
 	if (r == NULL) {
 		snprintf(msg, sizeof(msg), "Invalid request method and/or path: %s %s",
 			 req->method_name, req->path);

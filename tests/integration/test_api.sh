@@ -114,6 +114,9 @@ test_preboot_status_codes_and_bodies() {
 	call 405 'Invalid request method and/or path: DELETE /machine-config' -- DELETE /machine-config
 	call 405 -- GET /boot-source
 	call 405 -- PUT /vm '{}'
+	call 400 '^\{"fault_message":"PUT /balloon: ember does not support the balloon device"\}$' -- PUT /balloon '{"amount_mib": 64, "deflate_on_oom": true}'
+	call 400 'PUT /snapshot/create: ember does not support snapshots' -- PUT /snapshot/create '{"snapshot_path": "/tmp/s", "mem_file_path": "/tmp/m"}'
+	call 400 'ember does not support the microVM metadata service' -- PUT /mmds/config '{"network_interfaces": ["eth0"]}'
 	call 204 -- PUT /drives/rootfs "{\"drive_id\": \"rootfs\", \"path_on_host\": \"$HELLO\", \"is_root_device\": true, \"is_read_only\": true}"
 	call 400 'does not match the id in the path' -- PUT /drives/other "{\"drive_id\": \"rootfs\", \"path_on_host\": \"$HELLO\", \"is_root_device\": true}"
 	call 400 'a root block device already exists' -- PUT /drives/second "{\"drive_id\": \"second\", \"path_on_host\": \"$HELLO\", \"is_root_device\": true}"

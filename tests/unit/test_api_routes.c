@@ -194,6 +194,18 @@ static void test_unknown_and_wrong_method(void **state)
 	assert_int_equal(call(API_PUT, "/drives", "{}"), 400);
 	body_has("needs an id");
 	assert_int_equal(call(API_PUT, "/drives/", "{}"), 400);
+	/* Firecracker endpoints ember does not serve say so, with a 400 */
+	assert_int_equal(call(API_PUT, "/balloon", "{}"), 400);
+	body_has("{\"fault_message\":\"PUT /balloon: ember does not support the balloon device\"}");
+	assert_int_equal(call(API_PUT, "/snapshot/create", "{}"), 400);
+	body_has("ember does not support snapshots");
+	assert_int_equal(call(API_GET, "/mmds", NULL), 400);
+	body_has("MMDS");
+	assert_int_equal(call(API_PUT, "/mmds/config", "{}"), 400);
+	assert_int_equal(call(API_PATCH, "/balloon/statistics", "{}"), 400);
+	/* ... but only those paths: a longer word is just unknown */
+	assert_int_equal(call(API_PUT, "/balloons", "{}"), 404);
+	assert_int_equal(call(API_PUT, "/snapshotter", "{}"), 404);
 }
 
 static void test_put_machine(void **state)
