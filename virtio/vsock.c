@@ -354,6 +354,13 @@ static void conn_abort(struct vsock *v, struct conn *c)
 	conn_reset(v, c);
 }
 
+/* conn_drop: conn_kill for a connection that failed and the guest owes no RST for. */
+static void conn_drop(struct vsock *v, struct conn *c)
+{
+	v->st.conns_killed++;
+	conn_kill(v, c);
+}
+
 /* credit: bytes the guest can take now (5.10.6.3); hostile numbers give 0. */
 static uint32_t credit(const struct conn *c)
 {
@@ -544,12 +551,10 @@ static void flush(struct vsock *v, struct conn *c)
 			v->st.tx_flush_fails++;
 			log_debug("virtio-vsock: host port %u: send: %s", c->host_port,
 				  strerror((int)-r));
-			if (c->state == ST_DRAINING) {
-				v->st.conns_killed++;
-				conn_kill(v, c);
-			} else {
+			if (c->state == ST_DRAINING)
+				conn_drop(v, c);
+			else
 				conn_abort(v, c);
-			}
 			return;
 		}
 		if (r == 0)
@@ -1107,8 +1112,7 @@ static void read_line(struct vsock *v, struct conn *c)
 			note(v, ERR_HOST,
 			     "host connection: CONNECT line longer than %u bytes: closed",
 			     VSOCK_CONNECT_LINE_MAX);
-			v->st.conns_killed++;
-			conn_kill(v, c);
+			conn_drop(v, c);
 			return;
 		}
 		c->line[c->line_len++] = ch;
@@ -1116,8 +1120,7 @@ static void read_line(struct vsock *v, struct conn *c)
 	c->line[c->line_len] = '\0';
 	if (!parse_connect(c->line, &port)) {
 		note(v, ERR_HOST, "host connection: expected \"CONNECT <port>\": closed");
-		v->st.conns_killed++;
-		conn_kill(v, c);
+		conn_drop(v, c);
 		return;
 	}
 	c->guest_port = port;
@@ -1187,8 +1190,7 @@ static void expire(struct vsock *v)
 		case ST_LINE:
 			note(v, ERR_HOST, "host connection sent no CONNECT line in %u ms: closed",
 			     v->line_timeout_ms);
-			v->st.conns_killed++;
-			conn_kill(v, c);
+			conn_drop(v, c);
 			break;
 		case ST_REQUESTING:
 			log_debug("virtio-vsock: guest did not answer REQUEST to port %u",
@@ -1196,8 +1198,7 @@ static void expire(struct vsock *v)
 			conn_abort(v, c);
 			break;
 		case ST_DRAINING:
-			v->st.conns_killed++;
-			conn_kill(v, c);
+			conn_drop(v, c);
 			break;
 		default: /* ST_CLOSING: the guest never sent its RST */
 			conn_abort(v, c);
@@ -1303,12 +1304,12 @@ static void vsock_notify(void *dev, unsigned int queue)
 
 	if (v->t == NULL)
 		return;
-	if (queue == VSOCK_QUEUE_TX)
+	if (queue == VSOCK_QUEUE_TX) {
 		v->st.tx_queue_events++;
-	else if (queue == VSOCK_QUEUE_RX)
-		v->st.rx_queue_events++;
-	if (queue == VSOCK_QUEUE_TX)
 		tx_pass(v);
+	} else if (queue == VSOCK_QUEUE_RX) {
+		v->st.rx_queue_events++;
+	}
 	if (queue == VSOCK_QUEUE_TX || queue == VSOCK_QUEUE_RX)
 		rx_pass(v);
 	reap(v);
