@@ -3,6 +3,11 @@
 # run.sh: run every test suite and end with one summary line,
 #   "tests: N passed, N failed, N skipped"
 # Usage: tests/run.sh UNIT_TEST_BINARY...   (O= selects the build directory)
+#
+# Stages: the unit test binaries (cmocka), the integration suites
+# (tests/integration/test_*.sh), then the fuzz corpus regression
+# (tests/fuzz/regress.sh) when it exists and is executable. A stage that
+# ends with a failing status but reports no failure counts as one failure.
 set -u
 cd "$(dirname "$0")/.."
 export O=${O:-build}
@@ -20,29 +25,52 @@ add_counts() { # add_counts SUITE: read "N passed, N failed, N skipped" from $lo
 	pass=$((pass + ${p:-0})); fail=$((fail + ${f:-0})); skip=$((skip + ${s:-0}))
 }
 
+# cmocka_sum WORD: the sum of cmocka's "[  WORD  ] N test(s)" summary lines
+# in $log (one per group: a binary may run several groups). The per-test
+# lines ("[  FAILED  ] test_name") have no count and do not match.
+cmocka_sum() {
+	sed -nE "s/^\[ *$1 *\] ([0-9]+) test\(s\).*/\1/p" "$log" | awk '{ n += $1 } END { print n + 0 }'
+}
+
+# run_suite NAME CMD...: one suite whose output ends with the counts line.
+run_suite() {
+	local name=$1 rc before
+	shift
+	echo "=== $name"
+	"$@" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	before=$fail
+	add_counts
+	if [ "$rc" -ne 0 ] && [ "$fail" -eq "$before" ]; then
+		fail=$((fail + 1)); broken+=("$name (exit $rc)")
+	fi
+}
+
+# A unit test binary that hangs is stopped and counted as broken.
+UNIT_TIMEOUT=${EMBER_UNIT_TIMEOUT:-600}
+
 echo "=== unit tests (cmocka)"
 for bin in "$@"; do
-	"$bin" >"$log" 2>&1
+	timeout --signal=KILL "$UNIT_TIMEOUT" "$bin" >"$log" 2>&1
 	rc=$?
 	cat "$log"
-	p=$(sed -nE 's/^\[  PASSED  \] ([0-9]+) test.*/\1/p' "$log" | tail -n 1)
-	f=$(sed -nE 's/^\[  FAILED  \] ([0-9]+) test.*/\1/p' "$log" | tail -n 1)
-	pass=$((pass + ${p:-0})); fail=$((fail + ${f:-0}))
-	if [ "$rc" -ne 0 ] && [ -z "$f" ]; then
+	p=$(cmocka_sum PASSED)
+	f=$(cmocka_sum FAILED)
+	s=$(cmocka_sum SKIPPED)
+	pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		fail=$((fail + 1)); broken+=("$bin (exit $rc)")
 	fi
 done
 
 for suite in tests/integration/test_*.sh; do
-	echo "=== $suite"
-	"$suite" 2>&1 | tee "$log"
-	rc=${PIPESTATUS[0]}
-	before=$fail
-	add_counts
-	if [ "$rc" -ne 0 ] && [ "$fail" -eq "$before" ]; then
-		fail=$((fail + 1)); broken+=("$suite (exit $rc)")
-	fi
+	[ -e "$suite" ] || continue # no suites: the pattern itself
+	run_suite "$suite" "$suite"
 done
+
+if [ -x tests/fuzz/regress.sh ]; then
+	run_suite tests/fuzz/regress.sh tests/fuzz/regress.sh
+fi
 
 for b in "${broken[@]+"${broken[@]}"}"; do echo "BROKEN: $b"; done
 [ "$skip" -gt 0 ] && echo "NOTE: $skip test(s) SKIPPED (see SKIP lines above)"

@@ -2,8 +2,10 @@
 # lib.sh: a tiny test harness for integration tests in bash.
 #
 # A test is a function named test_*; it calls `fail "why"` or `skip "why"`,
-# and passes when it returns without either. run_tests runs every test_*
-# function (or those matching $1) and ends with "N passed, N failed, N skipped".
+# and passes when it returns without either. A fail is final: a skip after
+# it (the host lacks what the rest of the test needs, say) is added to the
+# reason but the verdict stays FAIL. run_tests runs every test_* function
+# (or those matching $1) and ends with "N passed, N failed, N skipped".
 
 O=${O:-build}
 EMBER=${EMBER:-$O/ember}
@@ -13,13 +15,64 @@ trap 'rm -rf "$TMP"' EXIT
 _status=pass
 _why=
 
-fail() { _status=fail; _why="$*"; }
-skip() { _status=skip; _why="$*"; }
+# fail WHY: the test fails. The first reason is the one shown, with a
+# count of the checks that failed after it.
+_more=0
+fail() {
+	if [ "$_status" = fail ]; then
+		_more=$((_more + 1))
+	else
+		_status=fail
+		_why="$*"
+	fi
+}
+# skip WHY: the test stops short for a reason of the host's, unless it has
+# already failed: then the FAIL stands and the reason is only added.
+skip() {
+	if [ "$_status" = fail ]; then
+		_why="$_why (and then SKIP: $*)"
+	else
+		_status=skip
+		_why="$*"
+	fi
+}
 
 # have_kvm: /dev/kvm is there and usable by us.
 have_kvm() { [ -r /dev/kvm ] && [ -w /dev/kvm ]; }
-# software_kvm: the host's KVM is kvm_pvm (see shared/HOST-KVM.md).
-software_kvm() { [ -d /sys/module/kvm_pvm ]; }
+
+# kvm_check_extension CAP: KVM_CHECK_EXTENSION's answer for CAP on /dev/kvm
+# (empty when /dev/kvm cannot be asked).
+kvm_check_extension() {
+	python3 -c '
+import fcntl, os, sys
+fd = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
+print(fcntl.ioctl(fd, 0xAE03, int(sys.argv[1])))  # KVM_CHECK_EXTENSION
+' "$1" 2>/dev/null
+}
+
+# software_kvm: /dev/kvm is served by kvm_pvm, the software virtualisation
+# under which Linux user space cannot run (README.md, "Development hosts
+# with software KVM"), not by kvm_intel or kvm_amd. kvm_pvm being loaded
+# does not settle it, as it can sit beside a hardware module, so: without
+# kvm_pvm, no; with a CPU that has neither VMX nor SVM, neither hardware
+# module can be what serves /dev/kvm, so yes; otherwise /dev/kvm itself is
+# asked for KVM_CAP_NESTED_STATE (157): kvm_intel and kvm_amd answer the
+# size of their nested state, kvm_pvm (no nesting) 0. Worked out once.
+_software_kvm=
+software_kvm() {
+	if [ -z "$_software_kvm" ]; then
+		_software_kvm=yes
+		if [ ! -d /sys/module/kvm_pvm ]; then
+			_software_kvm=no
+		elif grep -qwE 'vmx|svm' /proc/cpuinfo; then
+			case $(kvm_check_extension 157) in
+			'' | 0) ;;
+			*) _software_kvm=no ;;
+			esac
+		fi
+	fi
+	[ "$_software_kvm" = yes ]
+}
 
 # ember_run [--timeout S] ARGS...: run ember; sets OUT, ERR, RC.
 ember_run() {
@@ -53,15 +106,18 @@ run_tests() {
 	for t in $(declare -F | awk '{print $3}' | grep '^test_' | grep -E -- "${1:-.}"); do
 		_status=pass
 		_why=
+		_more=0
 		"$t"
 		case $_status in
 		pass) pass=$((pass + 1)); echo "PASS  $t" ;;
 		skip) nskip=$((nskip + 1)); echo "SKIP  $t: $_why" ;;
 		*)
 			nfail=$((nfail + 1))
+			[ "$_more" = 0 ] || _why="$_why (and $_more more failed check(s))"
 			echo "FAIL  $t: $_why"
-			echo "----- exit status $RC; stdout:"; head -c 4000 <<<"$OUT"; echo
-			echo "----- stderr:"; head -c 4000 <<<"$ERR"; echo "-----"
+			# (A test that failed before running anything has no RC, OUT, ERR.)
+			echo "----- exit status ${RC-none}; stdout:"; head -c 4000 <<<"${OUT-}"; echo
+			echo "----- stderr:"; head -c 4000 <<<"${ERR-}"; echo "-----"
 			;;
 		esac
 	done
