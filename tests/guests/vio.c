@@ -14,6 +14,8 @@
  *                   vio: blk write sector=<s> status=<0 ok|1 ioerr|2 unsupp>
  *   blk-flush       vio: blk flush status=<n>
  *   blk-past-end    vio: blk past-end status=<n>      (1 = IOERR expected)
+ *   net-dev=<n>     the net words drive the nth (0-based) net device from
+ *                   here on (the one driven so far is reset): vio: net dev=<n>
  *   net-info        vio: net mac=<xx:xx:xx:xx:xx:xx>
  *   net-send=<len>  vio: net send len=<len> ret=<0|error>
  *                   (broadcast, ethertype 0x88b5, payload bytes = index)
@@ -127,6 +129,7 @@ static struct rt_vblk blk;
 static struct rt_vnet net;
 static struct rt_vsock vsock;
 static int blk_up, rng_up, net_up, vsock_up;
+static unsigned int net_nth; /* the net device the net words drive (net-dev=) */
 static uint64_t evil_timeout_ms = EVIL_TIMEOUT_MS;
 
 static uint32_t crc32(const uint8_t *p, size_t n)
@@ -204,7 +207,7 @@ static struct rt_vblk *blk_dev(void)
 
 static struct rt_vnet *net_dev(void)
 {
-	struct rt_virtio_dev *d = rt_virtio_find(VIRTIO_ID_NET, 0);
+	struct rt_virtio_dev *d = rt_virtio_find(VIRTIO_ID_NET, net_nth);
 	int ret;
 
 	if (d == NULL) {
@@ -353,6 +356,23 @@ static void do_blk_past_end(void)
 	if (b != NULL)
 		rt_printf("vio: blk past-end status=%d\n",
 			  rt_vblk_rw(b, 0, b->capacity, sector_buf, 1));
+}
+
+/* net-dev=<n>: one net device at a time (the driver's buffers are shared). */
+static void do_net_dev(const char *arg)
+{
+	uint64_t n;
+
+	if (rt_parse_u64(arg, &n) != 0 || n > 31) {
+		rt_printf("vio: net bad device %s\n", arg);
+		return;
+	}
+	if (net_up) {
+		rt_virtio_reset(net.dev);
+		net_up = 0;
+	}
+	net_nth = (unsigned int)n;
+	rt_printf("vio: net dev=%u\n", net_nth);
 }
 
 static void do_net_info(void)
@@ -1239,6 +1259,8 @@ int main(const struct boot_info *bi)
 			do_blk_flush();
 		} else if (strcmp(w, "blk-past-end") == 0) {
 			do_blk_past_end();
+		} else if (strncmp(w, "net-dev=", 8) == 0) {
+			do_net_dev(w + 8);
 		} else if (strcmp(w, "net-info") == 0) {
 			do_net_info();
 		} else if (strncmp(w, "net-send=", 9) == 0) {

@@ -132,12 +132,19 @@ test_net_bad_tap_is_a_config_error() {
 	in_ns ip link show embnosuch$N >/dev/null 2>&1 && fail "ember created a tap it was not given"
 }
 
+# A MAC that does not parse is refused by name, on a tap that exists (so
+# the message cannot come from the tap), before the guest runs.
 test_net_bad_mac_is_a_config_error() {
 	need_net || return
 	make_tap || return
-	ember_run --kernel "$VIO" --net "$TAP,mac=zz:00:00:00:00:00" -- exit=0
-	expect_rc 125
-	expect_err_re "--net"
+	local mac
+	for mac in zz:00:00:00:00:00 02:00:00:00:00 02:00:00:00:00:00:00 02-00-00-00-00-01 ''; do
+		ember_run --kernel "$VIO" --net "$TAP,mac=$mac" -- exit=0
+		expect_rc 125
+		expect_err_re "^ember: --net: '$mac' is not a MAC address xx:xx:xx:xx:xx:xx$"
+		grep -q 'no such network interface' <<<"$ERR" && fail "mac=$mac: blamed the tap: $ERR"
+		[ -z "$OUT" ] || fail "mac=$mac: the guest ran: $OUT"
+	done
 }
 
 test_net_tap_deleted_under_the_guest() {
@@ -163,26 +170,99 @@ test_net_tap_deleted_under_the_guest() {
 		fail "some sends failed after the tap was deleted"
 }
 
+# Two taps, a disk and the entropy device at once: the guest finds them in
+# ember's order (disks, nets, rng), each tap is its own device with its own
+# MAC, a frame the guest sends on the second reaches the second tap only, and
+# the disk serves reads of the image.
 test_net_two_taps_and_disk() {
 	need_net || return
 	make_tap || return
-	local tap2=embtap$((N + 1))
+	local tap2=embtap$((N + 1)) mac2 rx1 rx2 crc first
+	mac2=02:00:00:00:01:$(printf %02x "$N")
 	in_ns ip link del "$tap2" 2>/dev/null
-	in_ns ip tuntap add dev "$tap2" mode tap || { fail "cannot create $tap2"; return; }
-	ember_run --kernel "$VIO" --net "$TAP" --net "$tap2,mac=02:00:00:00:00:02" --rng -- \
-		net-info rng=64 exit=0
-	in_ns ip link del "$tap2" 2>/dev/null
+	if ! in_ns ip tuntap add dev "$tap2" mode tap || ! in_ns ip link set "$tap2" up; then
+		fail "cannot create $tap2"
+		return
+	fi
+	in_ns sh -c "echo 1 >/proc/sys/net/ipv6/conf/$tap2/disable_ipv6" 2>/dev/null
+	head -c 1M /dev/urandom >"$TMP/disk.img"
+	# Sector 7 as the guest reports it: its CRC-32 (gzip's trailer holds it)
+	# and its first 16 bytes.
+	dd if="$TMP/disk.img" of="$TMP/sector7" bs=512 skip=7 count=1 status=none
+	crc=$(gzip -c <"$TMP/sector7" | tail -c 8 | od -An -tx4 -N4 | tr -d ' ')
+	first=$(od -An -tx1 -N16 <"$TMP/sector7" | tr -d ' \n')
+	rx1=$(rx_packets)
+	rx2=$(in_ns cat "/sys/class/net/$tap2/statistics/rx_packets")
+	ember_run --kernel "$VIO" --disk "$TMP/disk.img,id=data0" --net "$TAP,mac=$MAC" --net "$tap2,mac=$mac2" \
+		--rng -- blk-info blk-read=7 net-info net-dev=1 net-info net-send=60 net-send=61 \
+		rng=64 exit=0
 	expect_rc 0
-	expect_out_re "^vio: devices=3$"
-	expect_out_re "^vio: dev [0-9]+ id=1 "
+	expect_out "vio: devices=4"
+	expect_out_re "^vio: dev 0 id=2 addr=0xc0001000 irq=5$"
+	expect_out_re "^vio: dev 1 id=1 addr=0xc0002000 irq=6$"
+	expect_out_re "^vio: dev 2 id=1 addr=0xc0003000 irq=7$"
+	expect_out_re "^vio: dev 3 id=4 addr=0xc0004000 irq=8$"
+	expect_out "vio: blk capacity=2048 ro=0 id=data0"
+	expect_out "vio: blk read sector=7 crc=0x$crc first=$first"
+	expect_out "vio: net mac=$MAC"
+	expect_out "vio: net dev=1"
+	expect_out "vio: net mac=$mac2"
+	expect_out "vio: net send len=60 ret=0"
+	expect_out "vio: net send len=61 ret=0"
 	expect_out_re "^vio: rng ok bytes=64 "
+	expect_out "vio: done"
+	# IPv6 is off on both taps: the host counts the guest's frames only.
+	[ "$(in_ns cat "/sys/class/net/$tap2/statistics/rx_packets")" = $((rx2 + 2)) ] ||
+		fail "$tap2 rx_packets went from $rx2 to $(in_ns cat "/sys/class/net/$tap2/statistics/rx_packets"), want +2"
+	[ "$(rx_packets)" = "$rx1" ] || fail "$TAP counted frames sent on the second device ($rx1 -> $(rx_packets))"
+	in_ns ip link del "$tap2" 2>/dev/null
 }
 
+# host_net: the host namespace's links (name, MAC, flags), addresses and
+# routes, for before-and-after comparisons.
+host_net() {
+	ip -o link show | sed -E 's/^[0-9]+: ([^:]+): <([^>]*)>.* link\/[a-z]+ ([0-9a-f:]+).*/\1 \3 \2/'
+	ip -o addr show | awk '{print $2, $3, $4}'
+	ip route show table all # IPv4 and IPv6
+}
+
+# ember with --net on the namespace's tap, running a guest that sends and
+# waits: while it runs and after it ends, the host's namespace has no new
+# link, address or route, no tap of that name and nothing with the guest's
+# MAC; the guest's frames went to the namespace's tap.
 test_net_leaves_host_networking_alone() {
 	need_net || return
 	make_tap || return
-	ip link show "$TAP" >/dev/null 2>&1 && fail "tap $TAP visible in the host's namespace"
-	ip -4 addr show | grep -q "$HOST_IP" && fail "$HOST_IP configured in the host's namespace"
+	local before during after pid rx
+	before=$(host_net)
+	rx=$(rx_packets)
+	# net-recv waits 2 s for a frame that does not come: the time to look.
+	timeout --signal=KILL 30 "$EMBER" --kernel "$VIO" --net "$TAP,mac=$MAC" -- \
+		net-info net-send=60 net-recv net-recv exit=0 </dev/null >"$TMP/out" 2>"$TMP/err" &
+	pid=$!
+	for _ in $(seq 200); do
+		grep -q '^vio: net send len=60' "$TMP/out" && break
+		sleep 0.02
+	done
+	grep -q '^vio: net send len=60' "$TMP/out" || fail "the guest never sent its frame"
+	during=$(host_net)
+	ip link show "$TAP" >/dev/null 2>&1 && fail "tap $TAP visible in the host's namespace while ember runs"
+	grep -qi "$MAC" <<<"$during" && fail "a host link has the guest's MAC $MAC while ember runs"
+	wait "$pid"
+	RC=$?
+	OUT=$(tr -d '\r' <"$TMP/out")
+	ERR=$(cat "$TMP/err")
+	after=$(host_net)
+	expect_rc 0
+	expect_out "vio: net mac=$MAC"
+	expect_out "vio: net send len=60 ret=0"
+	expect_out "vio: done"
+	[ "$(rx_packets)" -gt "$rx" ] || fail "the namespace's tap counted no frame from the guest"
+	[ "$during" = "$before" ] ||
+		fail "the host's networking changed while ember ran: $(diff <(echo "$before") <(echo "$during") | grep '^[<>]')"
+	[ "$after" = "$before" ] ||
+		fail "the host's networking changed after ember ran: $(diff <(echo "$before") <(echo "$after") | grep '^[<>]')"
+	grep -q "$HOST_IP" <<<"$after" && fail "$HOST_IP configured in the host's namespace"
 	in_ns ip link show "$TAP" >/dev/null || fail "tap missing from $NS"
 }
 

@@ -6,8 +6,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "serial.h"
@@ -58,20 +63,77 @@ static uint8_t in8(struct fixture *f, unsigned int reg)
 	return v;
 }
 
+/* unread: bytes written to the output pipe and not read yet. */
+static int unread(const struct fixture *f)
+{
+	int n = -1;
+
+	assert_int_equal(ioctl(f->pipe[0], FIONREAD, &n), 0);
+	return n;
+}
+
 static void test_output_line_buffered(void **state)
 {
 	struct fixture *f = *state;
-	char buf[64] = {0};
+	char buf[SERIAL_OUT_BUF + 1] = {0};
 
-	for (const char *p = "hi\n"; *p; p++)
-		out8(f, 0, (uint8_t)*p);
+	/* Bytes wait for their newline, then go out together. */
+	out8(f, 0, 'h');
+	out8(f, 0, 'i');
+	assert_int_equal(unread(f), 0);
+	out8(f, 0, '\n');
+	assert_int_equal(unread(f), 3);
 	assert_int_equal(read(f->pipe[0], buf, sizeof(buf)), 3);
-	assert_string_equal(buf, "hi\n");
+	assert_memory_equal(buf, "hi\n", 3);
 	/* Without a newline it waits for serial_flush. */
 	out8(f, 0, 'x');
+	assert_int_equal(unread(f), 0);
 	serial_flush(&f->s);
 	assert_int_equal(read(f->pipe[0], buf, sizeof(buf)), 1);
 	assert_int_equal(buf[0], 'x');
+	serial_flush(&f->s); /* nothing left: writes nothing */
+	assert_int_equal(unread(f), 0);
+	/* A full buffer goes out without a newline. */
+	for (int i = 0; i < SERIAL_OUT_BUF - 1; i++)
+		out8(f, 0, 'a');
+	assert_int_equal(unread(f), 0);
+	out8(f, 0, 'b');
+	assert_int_equal(unread(f), SERIAL_OUT_BUF);
+	assert_int_equal(read(f->pipe[0], buf, sizeof(buf)), SERIAL_OUT_BUF);
+	assert_int_equal(buf[SERIAL_OUT_BUF - 2], 'a');
+	assert_int_equal(buf[SERIAL_OUT_BUF - 1], 'b');
+}
+
+/* On a terminal each byte shows at once: a person is watching. */
+static void test_output_terminal_unbuffered(void **state)
+{
+	struct serial s;
+	struct termios raw;
+	struct pollfd p;
+	uint8_t x = 'x';
+	char c = 0;
+	int master, slave;
+
+	(void)state;
+	master = posix_openpt(O_RDWR | O_NOCTTY);
+	if (master < 0)
+		skip(); /* no pseudo-terminals here */
+	assert_int_equal(grantpt(master), 0);
+	assert_int_equal(unlockpt(master), 0);
+	slave = open(ptsname(master), O_RDWR | O_NOCTTY);
+	assert_true(slave >= 0);
+	assert_int_equal(tcgetattr(slave, &raw), 0);
+	cfmakeraw(&raw);
+	assert_int_equal(tcsetattr(slave, TCSANOW, &raw), 0);
+	serial_init(&s, slave, NULL, NULL);
+	serial_io(&s, 0, &x, 1, true);
+	p = (struct pollfd){.fd = master, .events = POLLIN};
+	assert_int_equal(poll(&p, 1, 2000), 1);
+	assert_int_equal(read(master, &c, 1), 1);
+	assert_int_equal(c, 'x');
+	serial_destroy(&s);
+	close(slave);
+	close(master);
 }
 
 static void test_lsr_always_ready(void **state)
@@ -149,6 +211,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_output_line_buffered, setup, teardown),
+	    cmocka_unit_test(test_output_terminal_unbuffered),
 	    cmocka_unit_test_setup_teardown(test_lsr_always_ready, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_scratch_and_divisor, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_loopback_msr, setup, teardown),

@@ -380,6 +380,66 @@ static void test_malformed(void **state)
 	detach(f);
 }
 
+/*
+ * A chain the device cannot follow breaks the queue: a descriptor whose NEXT
+ * is itself, or a data buffer past the end of guest RAM. The device sets
+ * DEVICE_NEEDS_RESET and says so with a configuration-change interrupt,
+ * completes nothing, serves nothing more until the driver resets it, and
+ * works again after the reset.
+ */
+static void test_broken_chain(void **state)
+{
+	struct fx *f = *state;
+
+	for (int kind = 0; kind < 2; kind++) {
+		ATTACH(f, false, NULL);
+		struct vqb *b = &f->b;
+		uint64_t hdr = vqb_alloc(b, 16), data = vqb_alloc(b, 512), st = vqb_alloc(b, 1);
+		uint32_t type = VIRTIO_BLK_T_IN, used;
+
+		memcpy(vqb_host(b, hdr), &type, 4);
+		*(uint8_t *)vqb_host(b, st) = NO_STATUS;
+		if (kind == 0) {
+			vqb_desc(b, b->desc, 0, hdr, 16, VIRTQ_DESC_F_NEXT, 0);
+		} else {
+			vqb_desc(b, b->desc, 0, hdr, 16, VIRTQ_DESC_F_NEXT, 1);
+			vqb_desc(b, b->desc, 1, VQB_RAM_GPA + VQB_RAM_SIZE - 256, 512,
+				 VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
+			vqb_desc(b, b->desc, 2, st, 1, VIRTQ_DESC_F_WRITE, 0);
+		}
+		vqb_publish(b, 0);
+		virtio_mmio_notify(f->t, 0);
+		assert_true(virtio_mmio_status(f->t) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+		assert_true(vqb_mmio_read(f->t, VIRTIO_MMIO_INTERRUPT_STATUS) &
+			    VIRTIO_MMIO_INT_CONFIG);
+		assert_int_equal(vqb_used_idx(b), 0);
+		assert_int_equal(*(uint8_t *)vqb_host(b, st), NO_STATUS);
+
+		/* a good request now waits: the device is stopped */
+		vqb_desc(b, b->desc, 3, hdr, 16, VIRTQ_DESC_F_NEXT, 4);
+		vqb_desc(b, b->desc, 4, data, 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 5);
+		vqb_desc(b, b->desc, 5, st, 1, VIRTQ_DESC_F_WRITE, 0);
+		vqb_publish(b, 3);
+		virtio_mmio_notify(f->t, 0);
+		assert_int_equal(vqb_used_idx(b), 0);
+		assert_int_equal(*(uint8_t *)vqb_host(b, st), NO_STATUS);
+
+		/* the driver resets it and sets it up again: it serves */
+		vqb_mmio_write(f->t, VIRTIO_MMIO_STATUS, 0);
+		assert_int_equal(virtio_mmio_status(f->t), 0);
+		memset(vqb_host(b, b->used), 0, 4);
+		vqb_set_avail_idx(b, 0);
+		f->next_desc = 0;
+		assert_int_equal(vqb_driver_init(f->t, b, 0, ALL) & VIRTIO_STATUS_DRIVER_OK,
+				 VIRTIO_STATUS_DRIVER_OK);
+		struct req in = {
+		    .type = VIRTIO_BLK_T_IN, .sector = 2, .len = 512, .data_write = true};
+		assert_int_equal(submit(f, &in, &used), VIRTIO_BLK_S_OK);
+		assert_int_equal(((uint8_t *)vqb_host(b, in.data))[5], pattern(2 * 512 + 5));
+		detach(f);
+	}
+}
+
 /* Framing is the driver's choice (2.7.4): header split, data and status in one buffer. */
 static void test_any_layout(void **state)
 {
@@ -526,6 +586,8 @@ int main(void)
 	    S(test_config_space),
 	    S(test_malformed),
 	    U(test_malformed),
+	    S(test_broken_chain),
+	    U(test_broken_chain),
 	    S(test_any_layout),
 	    U(test_any_layout),
 	    S(test_reset_mid_request),

@@ -26,6 +26,7 @@
 struct dummy {
 	struct virtio_mmio_dev *t;
 	int activated, notified, resets, destroyed;
+	int config_reads; /* config_read calls: a refused access makes none */
 	int activate_ret;
 	uint8_t config[8];
 	struct virtq_chain chain;
@@ -42,6 +43,7 @@ static void irq(void *ctx)
 static void d_config_read(void *dev, uint64_t off, void *data, uint32_t len)
 {
 	struct dummy *d = dev;
+	d->config_reads++;
 	virtio_config_copy(d->config, sizeof(d->config), off, data, len);
 }
 
@@ -156,6 +158,26 @@ static void test_identity(void **state)
 	assert_int_equal(R(VIRTIO_MMIO_DEVICE_ID), 42);
 }
 
+/*
+ * config_read_at: a read of (len) bytes at (off) into a buffer filled with
+ * 0xaa first. (refused): the transport refuses it and never asks the device;
+ * either way every byte read is 0 (past the device's config, the device
+ * copies nothing and the transport's zeros stay).
+ */
+static void config_read_at(struct fixture *f, uint64_t off, uint32_t len, bool refused)
+{
+	uint8_t buf[8];
+	int reads = f->d.config_reads;
+
+	memset(buf, 0xaa, sizeof(buf));
+	virtio_mmio_access(f->t, off, buf, len, false);
+	for (uint32_t i = 0; i < len; i++)
+		assert_int_equal(buf[i], 0);
+	for (uint32_t i = len; i < sizeof(buf); i++)
+		assert_int_equal(buf[i], 0xaa); /* nothing past (len) */
+	assert_int_equal(f->d.config_reads, reads + (refused ? 0 : 1));
+}
+
 static void test_write_only_and_bad_access(void **state)
 {
 	static const uint64_t wo[] = {
@@ -204,18 +226,18 @@ static void test_write_only_and_bad_access(void **state)
 	assert_memory_equal(buf, "\x03\x04", 2);
 	virtio_mmio_access(t, VIRTIO_MMIO_CONFIG + 4, buf, 4, false);
 	assert_memory_equal(buf, "\x05\x06\x07\x08", 4);
-	memset(buf, 0xaa, sizeof(buf));
-	virtio_mmio_access(t, VIRTIO_MMIO_CONFIG + 1, buf, 2, false);
-	assert_int_equal(buf[0] | buf[1], 0);
-	virtio_mmio_access(t, VIRTIO_MMIO_CONFIG, buf, 8, false);
-	assert_int_equal(buf[0], 0);
-	virtio_mmio_access(t, VIRTIO_MMIO_CONFIG + 8, buf, 4, false); /* past the config */
-	assert_int_equal(buf[0] | buf[1] | buf[2] | buf[3], 0);
-	virtio_mmio_access(t, 0x1000, buf, 4, false); /* past the window */
-	assert_int_equal(buf[0], 0);
-	virtio_mmio_access(t, 0xffe, buf, 4, false);
-	virtio_mmio_access(t, UINT64_MAX - 1, buf, 4, false);
-	assert_int_equal(buf[0], 0);
+	config_read_at(f, VIRTIO_MMIO_CONFIG + 1, 2, true);  /* unaligned */
+	config_read_at(f, VIRTIO_MMIO_CONFIG, 8, true);	     /* 8 bytes */
+	config_read_at(f, VIRTIO_MMIO_CONFIG + 8, 4, false); /* past the device's config */
+	config_read_at(f, 0xffc, 4, false);		     /* the window's last word */
+	config_read_at(f, 0xfff, 1, false);		     /* and its last byte */
+	config_read_at(f, 0xffe, 4, true);		     /* across the window's end */
+	config_read_at(f, 0x1000, 4, true);		     /* past the window */
+	config_read_at(f, 0x1000, 1, true);
+	config_read_at(f, UINT64_MAX - 1, 4, true); /* offsets that wrap around */
+	config_read_at(f, UINT64_MAX - 3, 4, true);
+	config_read_at(f, UINT64_MAX - 1, 2, true);
+	config_read_at(f, UINT64_MAX, 1, true);
 }
 
 static void test_features(void **state)

@@ -103,11 +103,15 @@ static void test_long_mode_sregs_and_regs(void **state)
 	struct kvm_regs r;
 
 	memset(&s, 0, sizeof(s));
+	s.cr0 = 0x60000010; /* CD, NW, ET after reset */
 	x86_boot_sregs(&s, X86_BOOT_LONG_MODE);
-	assert_true(s.cr0 & 0x80000001ULL);
+	/* PE and PG both, each on its own: long mode needs the two */
+	assert_int_equal(s.cr0 & 0x1, 0x1);
+	assert_int_equal(s.cr0 & 0x80000000ULL, 0x80000000ULL);
+	assert_int_equal(s.cr0 & 0x60000000, 0); /* caches on: CD and NW clear */
 	assert_int_equal(s.cr3, LAYOUT_PML4_ADDR);
-	assert_true(s.cr4 & 0x20);
-	assert_int_equal(s.efer & 0x500, 0x500);
+	assert_int_equal(s.cr4 & 0x20, 0x20);	 /* PAE */
+	assert_int_equal(s.efer & 0x500, 0x500); /* LME and LMA */
 	assert_int_equal(s.cs.l, 1);
 	assert_int_equal(s.cs.db, 0);
 	assert_int_equal(s.tr.selector, X86_GDT_TSS_SEL);
