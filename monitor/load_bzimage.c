@@ -124,7 +124,13 @@ static void fill_info(const struct bzimage *bz, uint64_t end, struct kernel_info
 	out->setup_header_len = hdr_end - BOOTPROTO_SETUP_HDR_OFF;
 	memcpy(out->setup_header, bz->image + BOOTPROTO_SETUP_HDR_OFF, out->setup_header_len);
 	out->initrd_addr_max = bz->hdr.initrd_addr_max;
-	out->cmdline_max = bz->hdr.cmdline_size;
+	/*
+	 * ember writes at most LAYOUT_CMDLINE_MAX - 1 bytes whatever the kernel
+	 * accepts; a larger cmdline_size (0xffffffff from a hostile image) would
+	 * only make callers' cmdline_max + 1 wrap to 0.
+	 */
+	out->cmdline_max = bz->hdr.cmdline_size < LAYOUT_CMDLINE_MAX - 1 ? bz->hdr.cmdline_size
+									 : LAYOUT_CMDLINE_MAX - 1;
 }
 
 int load_bzimage_image(const struct gmem *gm, const uint8_t *image, size_t size,

@@ -33,7 +33,8 @@ struct kernel_info {
 	uint8_t setup_header[LOADER_SETUP_HEADER_MAX]; /* bzImage: image bytes 0x1f1.. */
 	size_t setup_header_len;		       /* 0 unless bzImage */
 	uint32_t initrd_addr_max; /* bzImage: highest byte the initrd may use; 0: no limit */
-	uint32_t cmdline_max;	  /* bzImage: command line limit without the NUL; 0: none */
+	/* bzImage: command line limit without the NUL, at most LAYOUT_CMDLINE_MAX - 1; 0: none */
+	uint32_t cmdline_max;
 };
 
 /* What guest RAM holds when the kernel is loaded. */

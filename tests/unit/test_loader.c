@@ -630,6 +630,37 @@ static void test_bzimage_corrupt(void **state)
 	}
 }
 
+/*
+ * A cmdline_size larger than any command line ember writes (found by
+ * fuzz_loader: 0xffffffff made builder.c's cmdline_max + 1 wrap to 0, and
+ * ember exit 125 without a word) comes back as ember's own limit.
+ */
+static void test_bzimage_cmdline_size_capped(void **state)
+{
+	static const uint32_t sizes[] = {0xffffffff, 0xfffffffe, LAYOUT_CMDLINE_MAX,
+					 LAYOUT_CMDLINE_MAX - 1};
+	struct fixture *f = *state;
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		uint8_t *b = make_bz(BZ_SIZE);
+		struct kernel_info k;
+
+		wr32(b, 0x238, sizes[i]);
+		assert_int_equal(
+		    loader_load_kernel(&f->gm, b, BZ_SIZE, BOOT_ENTRY_AUTO, LOAD_RAM_DIRTY, &k), 0);
+		assert_int_equal(k.cmdline_max, LAYOUT_CMDLINE_MAX - 1);
+		assert_true(k.cmdline_max + 1 > k.cmdline_max);
+		free(b);
+	}
+	uint8_t *b = make_bz(BZ_SIZE);
+	struct kernel_info k;
+	wr32(b, 0x238, 255); /* a smaller limit stays */
+	assert_int_equal(
+	    loader_load_kernel(&f->gm, b, BZ_SIZE, BOOT_ENTRY_AUTO, LOAD_RAM_DIRTY, &k), 0);
+	assert_int_equal(k.cmdline_max, 255);
+	free(b);
+}
+
 /* ---- initrd ---- */
 
 static void test_initrd_top_of_ram(void **state)
@@ -714,6 +745,7 @@ int main(void)
 	    cmocka_unit_test(test_elf_pvh_forced_without_note),
 	    cmocka_unit_test(test_bzimage_good),
 	    cmocka_unit_test(test_bzimage_corrupt),
+	    cmocka_unit_test(test_bzimage_cmdline_size_capped),
 	    cmocka_unit_test(test_initrd_top_of_ram),
 	    cmocka_unit_test(test_initrd_addr_max),
 	    cmocka_unit_test(test_initrd_errors),
