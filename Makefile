@@ -44,7 +44,7 @@ HOST_LDFLAGS := -Wl,-z,noexecstack -Wl,-z,relro -Wl,-z,now $(LDFLAGS)
 DEB_PACKAGES := gcc make binutils libc6-dev linux-libc-dev libcmocka-dev \
 	libseccomp-dev linux-source-6.1 busybox-static flex bison bc libelf-dev \
 	libssl-dev cpio xz-utils lz4 file liburing-dev libjansson-dev libhttp-parser-dev curl \
-	python3 iproute2 procps socat e2fsprogs
+	python3 iproute2 procps socat e2fsprogs clang libclang-rt-14-dev
 
 .PHONY: all deps run test test-bins guest bench check clean help
 all: ember guests jailer
@@ -90,13 +90,14 @@ guests: $(GUESTS)
 
 # ---------------------------------------------------------------- tests
 include tests/tests.mk
+include tests/fuzz/fuzz.mk
 
 # ---------------------------------------------------------------- top level
 test-bins: $(TEST_BINS)
 
 # The README's test command: set up what is missing, build, run everything.
 test: deps
-	$(Q)$(MAKE) --no-print-directory all test-bins guest
+	$(Q)$(MAKE) --no-print-directory all test-bins guest fuzz-bins
 	$(Q)O=$(O) tests/run.sh $(TEST_BINS)
 
 deps:

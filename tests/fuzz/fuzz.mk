@@ -1,0 +1,68 @@
+# tests/fuzz/: libFuzzer harnesses (clang, ASan + UBSan), one per
+# tests/fuzz/fuzz_<target>.c, with seed corpora in tests/fuzz/corpus/<target>/.
+#
+#   make fuzz-bins              build them into $(O)/fuzz/
+#   make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="loader http"]
+#                               run each for FUZZ_SECONDS on a scratch copy of
+#                               its corpus; print executions, exec/s, coverage
+#   tests/fuzz/regress.sh       the regression check `make test` runs
+#
+# The monitor and virtio sources are compiled again here, with coverage
+# instrumentation (-fsanitize=fuzzer-no-link), into $(O)/fuzz/; nothing of
+# the normal build is reused or touched.
+
+FUZZ_CC ?= clang
+FUZZ_O := $(O)/fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARNINGS) -O1 -g -fno-omit-frame-pointer \
+	-MMD -MP -Imonitor -Ivirtio -Itests/fuzz $(FUZZ_SAN) -fsanitize=fuzzer-no-link
+# clang counts a va_list passed on to vsnprintf as a non-literal format; gcc, the
+# product's compiler, does not, and every such caller is itself format-checked.
+FUZZ_CFLAGS += -Wno-format-nonliteral
+FUZZ_LDFLAGS := $(FUZZ_SAN) -fsanitize=fuzzer
+
+FUZZ_ALL := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_ALL := $(filter-out util virtio api,$(FUZZ_ALL))
+FUZZ_TARGETS ?= $(FUZZ_ALL)
+FUZZ_BINS := $(FUZZ_ALL:%=$(FUZZ_O)/fuzz_%)
+
+$(FUZZ_O)/%.o: %.c | $(O)/.dirs
+	$(call quiet,FUZZCC,$@)mkdir -p $(dir $@) && $(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+# fuzz_harness(target, objects under monitor/ and virtio/ without .o, libraries)
+define fuzz_harness
+DEPS += $(FUZZ_O)/tests/fuzz/fuzz_$(1).d
+$(FUZZ_O)/fuzz_$(1): $(FUZZ_O)/tests/fuzz/fuzz_$(1).o $(FUZZ_O)/tests/fuzz/fuzz_util.o \
+		$(patsubst %,$(FUZZ_O)/%.o,$(2))
+	$$(call quiet,FUZZLD,$$@)$$(FUZZ_CC) $$(FUZZ_LDFLAGS) -o $$@ $$^ $(3)
+endef
+
+FUZZ_VIRTIO_OBJS := virtio/gmem virtio/queue virtio/ratelimit virtio/mmio monitor/log \
+	tests/fuzz/fuzz_virtio
+$(eval $(call fuzz_harness,virtio_blk,$(FUZZ_VIRTIO_OBJS) virtio/blk,-luring))
+$(eval $(call fuzz_harness,virtio_net,$(FUZZ_VIRTIO_OBJS) virtio/net))
+$(eval $(call fuzz_harness,virtio_vsock,$(FUZZ_VIRTIO_OBJS) virtio/vsock))
+$(eval $(call fuzz_harness,virtio_rng,$(FUZZ_VIRTIO_OBJS) virtio/rng))
+$(eval $(call fuzz_harness,loader,monitor/loader monitor/load_elf monitor/load_pvh \
+	monitor/load_bzimage monitor/bootparams monitor/mptable monitor/x86_cpu monitor/config \
+	monitor/log virtio/gmem))
+$(eval $(call fuzz_harness,config_file,monitor/config_json monitor/config monitor/log \
+	virtio/gmem,-ljansson))
+$(eval $(call fuzz_harness,api_body,tests/fuzz/fuzz_api monitor/api_routes monitor/instance monitor/config_json \
+	monitor/config monitor/logger monitor/metrics monitor/log,-ljansson))
+$(eval $(call fuzz_harness,http,tests/fuzz/fuzz_api monitor/api monitor/sock_guard monitor/evloop \
+	monitor/api_routes monitor/instance monitor/config_json monitor/config monitor/logger \
+	monitor/metrics monitor/log,-lhttp_parser -ljansson -lpthread))
+$(eval $(call fuzz_harness,devices,monitor/serial monitor/i8042 monitor/ioapic \
+	monitor/boot_timer monitor/exit_port monitor/bus monitor/log))
+DEPS += $(patsubst %,$(FUZZ_O)/tests/fuzz/fuzz_%.d,util virtio api) \
+	$(patsubst %,$(FUZZ_O)/%.d,$(basename $(VIRTIO_SRCS) $(MONITOR_SRCS)))
+
+.PHONY: fuzz-bins fuzz
+fuzz-bins: $(FUZZ_BINS)
+
+# Each harness on a scratch copy of its corpus, so the tree's corpus stays as committed;
+# what it finds goes to $(FUZZ_O)/artifacts/<target>/.
+fuzz: fuzz-bins
+	$(Q)O=$(O) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_TARGETS)
