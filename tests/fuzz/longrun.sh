@@ -27,8 +27,9 @@ mkdir -p "$LOGS" "$WORK/bin"
 for t in "${targets[@]}"; do
 	cp "$O/fuzz/fuzz_$t" "$WORK/bin/" || exit 1
 done
-echo "$(date -Is) start: ${targets[*]}, $RUNS runs each, tree $(git rev-parse --short HEAD)" \
-	>>"$LOGS/summary.txt"
+tree=$(git rev-parse --short HEAD)
+git diff --quiet HEAD -- monitor virtio || tree+=" with uncommitted changes in monitor/ or virtio/"
+echo "$(date -Is) start: ${targets[*]}, $RUNS runs each, tree $tree" >>"$LOGS/summary.txt"
 
 for t in "${targets[@]}"; do
 	mkdir -p "$WORK/$t" "$WORK/artifacts/$t"
