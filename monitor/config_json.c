@@ -931,12 +931,21 @@ int config_json_apply_drive_patch(struct vm_config *cfg, unsigned int index,
 /*
  * A tiny scanner over text jansson already accepted, to find the line of
  * the value at a JSON path ("drives[1].path_on_host"): jansson reports
- * positions for syntax errors only.
+ * positions for syntax errors only. It must end on any input, whatever
+ * jansson let through: every loop step consumes at least one byte
+ * (step_done), and only find() recurses, once per component of our own path.
  */
 struct scan {
 	const char *p, *end;
 	int line;
 };
+
+/* step_done: end of one loop step that began at (before): move on if it did not. */
+static void step_done(struct scan *s, const char *before)
+{
+	if (s->p == before && s->p < s->end)
+		s->p++;
+}
 
 static void ws(struct scan *s)
 {
@@ -962,34 +971,30 @@ static void string(struct scan *s, const char **key, size_t *klen)
 		s->p++;
 }
 
-static void skip_value(struct scan *s);
+/* scalar_end: a byte that ends a number, true, false or null; never NUL (strchr's would). */
+static bool scalar_end(char c)
+{
+	return c == ',' || c == ']' || c == '}' || c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
-/* members: walk an object or array at s->p; (fn) decides per member. */
+/* skip_container: skip the object or array at s->p, nested ones by counting, not recursion. */
 static void skip_container(struct scan *s)
 {
-	char close = *s->p == '{' ? '}' : ']';
+	unsigned long depth = 0;
 
-	s->p++;
-	for (;;) {
-		ws(s);
-		if (s->p >= s->end)
-			return;
-		if (*s->p == close) {
-			s->p++;
-			return;
-		}
-		if (*s->p == ',') {
-			s->p++;
+	while (s->p < s->end) {
+		char c = *s->p;
+		if (c == '"') {
+			string(s, NULL, NULL);
 			continue;
 		}
-		if (close == '}') {
-			string(s, NULL, NULL);
-			ws(s);
-			if (s->p < s->end && *s->p == ':')
-				s->p++;
-			ws(s);
-		}
-		skip_value(s);
+		if (c == '\n')
+			s->line++;
+		s->p++;
+		if (c == '{' || c == '[')
+			depth++;
+		else if ((c == '}' || c == ']') && --depth == 0)
+			return;
 	}
 }
 
@@ -1003,7 +1008,7 @@ static void skip_value(struct scan *s)
 	else if (*s->p == '"')
 		string(s, NULL, NULL);
 	else
-		while (s->p < s->end && !strchr(",]} \t\r\n", *s->p))
+		while (s->p < s->end && !scalar_end(*s->p))
 			s->p++;
 }
 
@@ -1022,7 +1027,9 @@ static int find(struct scan *s, const char *path)
 			return s->line;
 		s->p++;
 		for (long i = 0;; i++) {
+			const char *before;
 			ws(s);
+			before = s->p;
 			if (s->p >= s->end || *s->p == ']')
 				return s->line;
 			if (i == idx)
@@ -1031,6 +1038,7 @@ static int find(struct scan *s, const char *path)
 			ws(s);
 			if (s->p < s->end && *s->p == ',')
 				s->p++;
+			step_done(s, before);
 		}
 	}
 	size_t n = strcspn(path, ".[");
@@ -1038,9 +1046,10 @@ static int find(struct scan *s, const char *path)
 		return s->line;
 	s->p++;
 	for (;;) {
-		const char *key;
+		const char *key, *before;
 		size_t klen;
 		ws(s);
+		before = s->p;
 		if (s->p >= s->end || *s->p != '"')
 			return s->line;
 		string(s, &key, &klen);
@@ -1053,6 +1062,7 @@ static int find(struct scan *s, const char *path)
 		ws(s);
 		if (s->p < s->end && *s->p == ',')
 			s->p++;
+		step_done(s, before);
 	}
 }
 
@@ -1157,6 +1167,16 @@ int config_json_load(struct vm_config *cfg, const char *name, const char *text, 
 	json_t *root;
 	int ret;
 
+	/* JSON text holds no NUL byte, but jansson lets one through after a number. */
+	const char *nul = memchr(text, '\0', len);
+	if (nul != NULL) {
+		int line = 1;
+		for (const char *p = text; p < nul; p++)
+			line += *p == '\n';
+		snprintf(err, errsz, "%s: line %d: invalid JSON: a NUL byte (offset %zu)", name,
+			 line, (size_t)(nul - text));
+		return -EINVAL;
+	}
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL) {
 		snprintf(err, errsz, "%s: line %d column %d: invalid JSON: %s", name, jerr.line,

@@ -611,6 +611,36 @@ static void test_file_errors(void **state)
 	assert_null(cfg.kernel_path);
 }
 
+/*
+ * Found by fuzzing: jansson lets a NUL through after a number, and the
+ * scanner that finds an error's line then made no progress on it. Such a
+ * file is refused at once; the scanner ends on text jansson accepts with
+ * values it cannot read (nested containers, an error deep in a long file).
+ */
+static void test_file_hostile_text(void **state)
+{
+	static const char nul[] = "{\"drives\": [1\0], \"bogus\": 1}";
+	char text[4096];
+	size_t at = 0;
+
+	(void)state;
+	assert_int_equal(sizeof(nul) - 1, 28);
+	assert_int_equal(config_json_load(&cfg, "vm.json", nul, sizeof(nul) - 1, err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "vm.json: line 1: invalid JSON: a NUL byte (offset 13)");
+	/* An error after deeply nested siblings is still found, on its line. */
+	at += (size_t)snprintf(text + at, sizeof(text) - at, "{\"drives\": [[");
+	for (int i = 0; i < 500; i++)
+		at += (size_t)snprintf(text + at, sizeof(text) - at, "[");
+	for (int i = 0; i < 500; i++)
+		at += (size_t)snprintf(text + at, sizeof(text) - at, "]");
+	snprintf(text + at, sizeof(text) - at, "], \"x\"\n]}");
+	assert_int_equal(load(text), -EINVAL);
+	assert_string_equal(err, "vm.json: line 1: drives[0]: expected an object, got an array");
+	assert_int_equal(load("{\"drives\": [{}, {\"a\": \"]}[{\\\"\"},\n\n 7]}"), -EINVAL);
+	assert_non_null(strstr(err, "vm.json: line 1: drives[0]"));
+}
+
 /* ---------------------------------------------------------------- renderers */
 
 static void test_render(void **state)
@@ -643,7 +673,8 @@ int main(void)
 	    T(test_drives),	    T(test_drives_bad),	 T(test_device_limit),
 	    T(test_network),	    T(test_vsock),	 T(test_entropy),
 	    T(test_logger_metrics), T(test_actions),	 T(test_patches),
-	    T(test_file_full),	    T(test_file_errors), T(test_render),
+	    T(test_file_full),	    T(test_file_errors), T(test_file_hostile_text),
+	    T(test_render),
 	};
 	return cmocka_run_group_tests(tests, setup_all, teardown_all);
 }
