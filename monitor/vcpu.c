@@ -349,7 +349,8 @@ static void *vcpu_thread(void *arg)
 	while (vm_vcpu_gate(vcpu->vm)) {
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
-				vcpu->run->immediate_exit = 0;
+				/* Atomic: vcpu_kick sets it from another thread. */
+				__atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
 				continue;
 			}
 			log_error_errno(errno, "vcpu%u: KVM_RUN", vcpu->index);
