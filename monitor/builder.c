@@ -21,9 +21,11 @@
 #include "bootparams.h"
 #include "exit_port.h"
 #include "exit_status.h"
+#include "fd_budget.h"
 #include "layout.h"
 #include "log.h"
 #include "blk.h"
+#include "mmio.h"
 #include "mptable.h"
 #include "net.h"
 #include "rng.h"
@@ -235,15 +237,19 @@ static int write_cmdline(struct machine *m, const struct vm_config *cfg, struct 
 	char cmdline[LAYOUT_CMDLINE_MAX];
 	size_t limit = sizeof(cmdline);
 
-	/* A bzImage may accept less than our buffer (its cmdline_size). */
-	if (m->kernel.cmdline_max != 0 && m->kernel.cmdline_max + 1 < limit)
-		limit = m->kernel.cmdline_max + 1;
+	/* A bzImage may accept less than our buffer (its cmdline_size, without the NUL). */
+	if (m->kernel.cmdline_max != 0 && m->kernel.cmdline_max < limit - 1)
+		limit = (size_t)m->kernel.cmdline_max + 1;
 	char devices[CONFIG_MAX_DEVICES * VIRTIO_SLOT_CMDLINE_ENTRY];
 	if (virtio_slots_cmdline(&m->virtio, devices, sizeof(devices)) < 0)
 		return -E2BIG;
 	int len = config_cmdline(cfg, devices, cmdline, limit);
-	if (len < 0)
+	if (len < 0) {
+		if (limit < sizeof(cmdline))
+			log_error("kernel: its setup header's cmdline_size allows %u bytes",
+				  m->kernel.cmdline_max);
 		return len;
+	}
 	bl->cmdline_gpa = LAYOUT_CMDLINE_ADDR;
 	bl->cmdline_size = (uint32_t)len + 1;
 	return gmem_write(&m->vm.gmem, LAYOUT_CMDLINE_ADDR, cmdline, (uint64_t)len + 1);
@@ -378,6 +384,34 @@ static int setup_console(struct machine *m)
 	return console_open(&m->console, STDIN_FILENO, &m->serial, &m->loop);
 }
 
+static int set_max_conns(void *dev, void *arg)
+{
+	vsock_set_max_conns(dev, *(unsigned int *)arg);
+	return 0;
+}
+
+/*
+ * limit_guest_fds: the guest makes ember hold a host socket per vsock
+ * connection; allow it only what the process can afford once the machine
+ * is built (fd_budget.h), so the API and the devices always have theirs.
+ */
+static void limit_guest_fds(struct machine *m)
+{
+	unsigned long spare = fd_budget_spare(FD_BUDGET_RESERVE);
+	unsigned int n = spare < VSOCK_MAX_CONNS ? (unsigned int)spare : VSOCK_MAX_CONNS;
+
+	for (unsigned int i = 0; i < m->virtio.count; i++) {
+		struct virtio_slot *slot = &m->virtio.slots[i];
+		if (slot->ops->device_id != VIRTIO_ID_VSOCK)
+			continue;
+		virtio_mmio_with_lock(slot->transport, set_max_conns, &n);
+		if (n < VSOCK_MAX_CONNS)
+			log_warn("vsock: at most %u connections at once (the RLIMIT_NOFILE soft "
+				 "limit leaves %lu fds to the guest; raise it for up to %u)",
+				 n, spare, VSOCK_MAX_CONNS);
+	}
+}
+
 /* fail_build: tear down what exists and hand back (status). */
 static int fail_build(struct machine *m, int status)
 {
@@ -420,6 +454,7 @@ int machine_build(struct machine *m, const struct vm_config *cfg, struct startup
 	startup_stamp(startup, STARTUP_LOAD);
 	if (create_vcpus(m, cfg, &boot) < 0 || setup_console(m) < 0)
 		return fail_build(m, EMBER_EXIT_HOST_ERROR);
+	limit_guest_fds(m);
 	startup_stamp(startup, STARTUP_VCPUS);
 	return 0;
 }

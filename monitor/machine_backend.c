@@ -101,6 +101,7 @@ static void collect_vsock(struct virtio_slot *slot, struct metrics_counters *now
 	now->vsock.tx_flush_fails = st.tx_flush_fails;
 	now->vsock.tx_write_fails = st.tx_write_fails;
 	now->vsock.rx_read_fails = st.rx_read_fails;
+	now->vsock.conns_refused = st.conns_refused;
 }
 
 /* collect_block: disk (i)'s counters under Firecracker's names. */

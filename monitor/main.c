@@ -24,6 +24,7 @@
 #include "config.h"
 #include "config_json.h"
 #include "exit_status.h"
+#include "fd_budget.h"
 #include "instance.h"
 #include "log.h"
 #include "logger.h"
@@ -230,6 +231,8 @@ int main(int argc, char **argv)
 
 	/* A client that hangs up must not kill us with SIGPIPE. */
 	signal(SIGPIPE, SIG_IGN);
+	/* Room for what the guest may make us hold (fd_budget.h). */
+	fd_budget_raise();
 	/*
 	 * jansson seeds its hash tables from /dev/urandom on first use; do it
 	 * now, while files may still be opened, not in a metrics flush after

@@ -80,6 +80,8 @@
  * Firecracker's VsockDeviceMetrics. Never counted by ember (so always 0):
  * the queue eventfd and event-queue failures (the VMM reads the ioeventfds,
  * and ember sends no transport-reset events) and killq_resync (no kill queue).
+ * conns_refused is ember's own: connections refused because the device held
+ * as many host sockets as the process can afford (RLIMIT_NOFILE).
  */
 #define METRICS_VSOCK(X)                                                                           \
 	X(activate_fails)                                                                          \
@@ -88,7 +90,8 @@
 	    X(muxer_event_fails) X(conn_event_fails) X(rx_queue_event_count)                       \
 		X(tx_queue_event_count) X(rx_bytes_count) X(tx_bytes_count) X(rx_packets_count)    \
 		    X(tx_packets_count) X(conns_added) X(conns_killed) X(conns_removed)            \
-			X(killq_resync) X(tx_flush_fails) X(tx_write_fails) X(rx_read_fails)
+			X(killq_resync) X(tx_flush_fails) X(tx_write_fails) X(rx_read_fails)    \
+			    X(conns_refused)
 
 struct metrics_vcpu {
 	METRICS_VCPU(METRICS_FIELD)

@@ -24,6 +24,7 @@ MONITOR_SRCS += monitor/mptable.c
 MONITOR_SRCS += monitor/cpuid.c
 MONITOR_SRCS += monitor/seccomp.c
 MONITOR_SRCS += monitor/virtio_slots.c
+MONITOR_SRCS += monitor/fd_budget.c
 
 # The seccomp filters are compiled at build time by a host tool (libseccomp).
 $(O)/monitor/seccomp_gen: monitor/seccomp_gen.c | $(O)/.dirs

@@ -99,20 +99,19 @@ static const struct rule vmm[] = {
 	END,
 };
 
-/* A vCPU thread: KVM_RUN and the exits it handles itself. */
+/*
+ * A vCPU thread: KVM_RUN and the exits it handles itself. It never runs a
+ * device's data path: a QueueNotify that reaches it is handed to the VMM
+ * thread through the queue's eventfd (a write), and what a register write
+ * triggers (virtio activate and reset, IOAPIC and serial registers, i8042
+ * reset, the exit port) only changes state, writes eventfds and waits on
+ * locks, or is listed here (DESIGN.md, "What a vCPU thread may do").
+ */
 static const struct rule vcpu[] = {
 	IOCTL(KVM_RUN, "run the guest"),
 	IOCTL(KVM_GET_REGS, "RIP for fatal exit reports"),
 	IOCTL(KVM_SIGNAL_MSI, "IOAPIC delivery (serial interrupts)"),
 	IOCTL(KVM_SET_GSI_ROUTING, "IOAPIC route updates when the guest programs a pin"),
-	ANY(pwritev, "virtio-blk notified by a QueueNotify write without ioeventfd"),
-	ANY(preadv, "virtio-blk, as above"),
-	ANY(fdatasync, "virtio-blk, as above"),
-	ANY(getrandom, "virtio-rng, as above"),
-	ANY(readv, "virtio-net, as above"),
-	ANY(writev, "virtio-net, as above"),
-	IOCTL(TUNSETOFFLOAD, "virtio-net, as above"),
-	ANY(timerfd_settime, "virtio rate limiters deferring a request, as above"),
 	ANY(io_uring_enter, "a guest reset of an io_uring disk waits for its requests"),
 	END,
 };

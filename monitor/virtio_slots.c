@@ -46,6 +46,22 @@ static void queue_notified(void *opaque, int fd, uint32_t events)
 	virtio_mmio_notify(q->slot->transport, q->index);
 }
 
+/*
+ * handoff: a QueueNotify write that no ioeventfd matched reached a vCPU
+ * thread; ring the queue's ioeventfd ourselves, so the VMM thread serves
+ * it as it serves every notification.
+ */
+static void handoff(void *ctx, unsigned int queue)
+{
+	struct virtio_slot *slot = ctx;
+	uint64_t one = 1;
+
+	if (queue >= slot->nqueues || slot->queues[queue].fd < 0)
+		return;
+	if (write(slot->queues[queue].fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_warn_errno(errno, "virtio %s: queue eventfd write", slot->ops->name);
+}
+
 static void mmio_window(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write)
 {
 	struct virtio_slot *slot = opaque;
@@ -147,8 +163,10 @@ int virtio_slots_add(struct virtio_slots *s, const struct virtio_device_ops *ops
 				   slot);
 	if (ret == 0)
 		ret = wire_queues(s, slot);
-	if (ret == 0)
+	if (ret == 0) {
+		virtio_mmio_set_handoff(slot->transport, handoff, slot);
 		ret = wire_device_fd(s, slot);
+	}
 	if (ret < 0)
 		goto fail;
 	s->count++;

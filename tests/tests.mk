@@ -45,6 +45,11 @@ $(eval $(call unit_test,virtio_ratelimit,log))
 $(O)/tests/unit/test_virtio_vsock: $(O)/tests/unit/vq_builder.o
 $(O)/tests/unit/test_virtio_%: TEST_LDLIBS = $(VIRTIO_TEST_LDLIBS)
 $(eval $(call unit_test,virtio_net,log))
+# Every device's register paths under the production vCPU and VMM filters.
+$(eval $(call unit_test,vcpu_paths,seccomp log))
+$(O)/tests/unit/test_vcpu_paths: $(O)/tests/unit/vq_builder.o
+$(O)/tests/unit/test_vcpu_paths: TEST_LDLIBS = $(VIRTIO_TEST_LDLIBS) -lpthread
+$(O)/tests/unit/test_vcpu_paths.o: $(O)/monitor/seccomp_filters.h
 $(O)/tests/unit/test_virtio_net: $(O)/tests/unit/vq_builder.o
 DEPS += $(O)/tests/unit/vq_builder.d
 

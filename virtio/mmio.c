@@ -36,6 +36,8 @@ struct virtio_mmio_dev {
 	const struct gmem *gm;
 	virtio_irq_fn irq;
 	void *irq_ctx;
+	virtio_handoff_fn handoff; /* QueueNotify from a vCPU: wake the VMM thread */
+	void *handoff_ctx;
 
 	uint64_t device_features;
 	uint64_t driver_features;
@@ -307,20 +309,43 @@ static void set_hi(uint64_t *r, uint32_t v)
 	*r = (*r & 0xffffffffull) | ((uint64_t)v << 32);
 }
 
-static void notify(struct virtio_mmio_dev *t, unsigned int queue)
+/* notifiable: may (queue) be served now? Logs why not. */
+static bool notifiable(struct virtio_mmio_dev *t, uint32_t queue)
 {
 	uint32_t want = VIRTIO_STATUS_DRIVER_OK;
 	uint32_t bad = VIRTIO_STATUS_FAILED | VIRTIO_STATUS_DEVICE_NEEDS_RESET;
 
 	if ((t->status & (want | bad)) != want || !t->activated) {
 		note(t, ERR_NOTIFY, "queue %u notified in status 0x%x", queue, t->status);
-		return;
+		return false;
 	}
 	if (queue >= t->nqueues || !t->queues[queue].ready) {
 		note(t, ERR_NOTIFY, "notification for queue %u, which is not ready", queue);
-		return;
+		return false;
 	}
-	t->ops->notify(t->dev, queue);
+	return true;
+}
+
+static void notify(struct virtio_mmio_dev *t, uint32_t queue)
+{
+	if (notifiable(t, queue))
+		t->ops->notify(t->dev, queue);
+}
+
+/*
+ * register_notify: a QueueNotify write that reached the register machine
+ * (a vCPU thread). The queue is served where notifications are always
+ * served, on the VMM thread, through the handoff; the vCPU thread never
+ * runs a device's data path (DESIGN.md, "What a vCPU thread may do").
+ */
+static void register_notify(struct virtio_mmio_dev *t, uint32_t queue)
+{
+	if (!notifiable(t, queue))
+		return;
+	if (t->handoff != NULL)
+		t->handoff(t->handoff_ctx, queue);
+	else
+		t->ops->notify(t->dev, queue);
 }
 
 static void reg_write(struct virtio_mmio_dev *t, uint64_t offset, uint32_t v)
@@ -387,7 +412,7 @@ static void reg_write(struct virtio_mmio_dev *t, uint64_t offset, uint32_t v)
 		 * value is the queue index (4.2.2): 0x10000 names no queue, it
 		 * is not queue 0.
 		 */
-		notify(t, v);
+		register_notify(t, v);
 		break;
 	case VIRTIO_MMIO_INTERRUPT_ACK:
 		t->isr &= ~v;
@@ -491,6 +516,14 @@ void virtio_mmio_access(struct virtio_mmio_dev *t, uint64_t offset, uint8_t *dat
 		memcpy(data, &v, 4);
 	}
 	unlock(t);
+}
+
+void virtio_mmio_set_handoff(struct virtio_mmio_dev *t, virtio_handoff_fn fn, void *ctx)
+{
+	pthread_mutex_lock(&t->lock);
+	t->handoff = fn;
+	t->handoff_ctx = ctx;
+	pthread_mutex_unlock(&t->lock);
 }
 
 void virtio_mmio_notify(struct virtio_mmio_dev *t, unsigned int queue)

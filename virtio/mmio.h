@@ -97,11 +97,21 @@ void virtio_mmio_access(struct virtio_mmio_dev *t, uint64_t offset, uint8_t *dat
 
 /*
  * virtio_mmio_notify: queue (queue) was notified (its ioeventfd fired; VMM
- * thread). Also what a QueueNotify write does through virtio_mmio_access when
- * no ioeventfd is registered. Ignored before DRIVER_OK, after FAILED or
- * DEVICE_NEEDS_RESET, and for a queue that is not ready.
+ * thread). Ignored before DRIVER_OK, after FAILED or DEVICE_NEEDS_RESET, and
+ * for a queue that is not ready.
  */
 void virtio_mmio_notify(struct virtio_mmio_dev *t, unsigned int queue);
+
+/*
+ * virtio_mmio_set_handoff: where a QueueNotify write that reaches
+ * virtio_mmio_access goes (one no ioeventfd matched). (fn)(ctx, queue) is
+ * called on the vCPU thread, with the lock held, for a queue that may be
+ * served now, and must only wake the VMM thread (write the queue's
+ * eventfd), which then calls virtio_mmio_notify. Without a handoff (unit
+ * tests, fuzzers) the queue is served at once, on the calling thread.
+ */
+typedef void (*virtio_handoff_fn)(void *ctx, unsigned int queue);
+void virtio_mmio_set_handoff(struct virtio_mmio_dev *t, virtio_handoff_fn fn, void *ctx);
 
 /* virtio_mmio_num_queues: how many queues the device has (ioeventfds to register). */
 unsigned int virtio_mmio_num_queues(const struct virtio_mmio_dev *t);

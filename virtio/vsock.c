@@ -47,7 +47,7 @@ enum vsock_error {
 	ERR_OP,	    /* unknown op */
 	ERR_STATE,  /* op not valid for the connection (or no connection) */
 	ERR_CREDIT, /* guest sent past the credit it was given */
-	ERR_LIMIT,  /* VSOCK_MAX_CONNS reached */
+	ERR_LIMIT,  /* max_conns reached */
 	ERR_RXBUF,  /* unusable rx buffer */
 	ERR_HOST,   /* host socket error */
 	ERR_RING,   /* RST dropped: no rx buffers for too long */
@@ -88,6 +88,7 @@ struct conn {
 	bool credit_requested;
 	/* host -> guest: what the guest allows us */
 	uint32_t peer_buf_alloc, peer_fwd_cnt, tx_cnt;
+	bool peer_bogus; /* the last fwd_cnt went back or past tx_cnt: no credit */
 	/* guest -> host: what we allow the guest */
 	uint32_t rx_cnt, fwd_cnt, fwd_sent;
 	uint8_t *buf; /* ring of VSOCK_CONN_BUF bytes, allocated while non-empty */
@@ -113,8 +114,9 @@ struct vsock {
 	struct conn *buckets[HASH_SIZE];
 	struct conn *all;		/* every live connection */
 	struct conn *rq_head, *rq_tail; /* connections with something for the guest */
-	struct conn *grave;		/* killed during this entry point */
+	struct conn *grave;		/* killed, its socket not yet closed */
 	unsigned int nconns;
+	unsigned int max_conns; /* host sockets at once: what the process can afford */
 	uint32_t next_port;
 
 	struct rst rsts[RST_RING];
@@ -291,7 +293,12 @@ static struct conn *conn_new(struct vsock *v, int fd, enum conn_state state, uin
 	return c;
 }
 
-/* conn_kill: close the host socket and forget the connection; freed by reap(). */
+/*
+ * conn_kill: forget the connection. Its host socket is closed, and the
+ * connection freed, by reap() at the end of the VMM thread's entry point:
+ * events already fetched in this batch may still point here, and a reset
+ * runs on a vCPU thread, which must not close fds (DESIGN.md).
+ */
 static void conn_kill(struct vsock *v, struct conn *c)
 {
 	if (c->state == ST_DEAD)
@@ -305,23 +312,22 @@ static void conn_kill(struct vsock *v, struct conn *c)
 		v->all = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
-	close(c->fd); /* also leaves the epoll set: the fd is never duplicated */
-	c->fd = -1;
 	free(c->buf);
 	c->buf = NULL;
 	c->state = ST_DEAD;
 	v->nconns--;
 	v->st.conns_removed++;
-	/* Events already fetched in this batch may still point here: free later. */
 	c->next = v->grave;
 	v->grave = c;
 }
 
+/* reap: close and free what conn_kill forgot (VMM thread). */
 static void reap(struct vsock *v)
 {
 	while (v->grave != NULL) {
 		struct conn *c = v->grave;
 		v->grave = c->next;
+		close(c->fd); /* also leaves the epoll set: the fd is never duplicated */
 		free(c);
 	}
 }
@@ -361,11 +367,30 @@ static void conn_drop(struct vsock *v, struct conn *c)
 	conn_kill(v, c);
 }
 
+/*
+ * peer_credit: the guest's buf_alloc and fwd_cnt from one of its packets.
+ * fwd_cnt counts the bytes the guest has taken of those sent (5.10.6.3): it
+ * never goes back and never passes tx_cnt, so the bytes in flight never
+ * grow. A value that breaks this grants no credit, and is not taken, until
+ * a packet with a sane one comes.
+ */
+static void peer_credit(struct conn *c, uint32_t buf_alloc, uint32_t fwd_cnt)
+{
+	uint32_t was = c->tx_cnt - c->peer_fwd_cnt, now = c->tx_cnt - fwd_cnt;
+
+	c->peer_buf_alloc = buf_alloc;
+	c->peer_bogus = now > was;
+	if (!c->peer_bogus)
+		c->peer_fwd_cnt = fwd_cnt;
+}
+
 /* credit: bytes the guest can take now (5.10.6.3); hostile numbers give 0. */
 static uint32_t credit(const struct conn *c)
 {
 	uint32_t in_flight = c->tx_cnt - c->peer_fwd_cnt;
 
+	if (c->peer_bogus)
+		return 0;
 	return in_flight >= c->peer_buf_alloc ? 0 : c->peer_buf_alloc - in_flight;
 }
 
@@ -637,8 +662,10 @@ static void guest_connect(struct vsock *v, const struct virtio_vsock_hdr *h)
 	struct conn *c;
 	int fd;
 
-	if (v->nconns >= VSOCK_MAX_CONNS) {
-		note(v, ERR_LIMIT, "guest connect to port %u refused: %u connections open",
+	if (v->nconns >= v->max_conns) {
+		v->st.conns_refused++;
+		note(v, ERR_LIMIT,
+		     "guest connect to port %u refused: %u connections open (the limit)",
 		     h->dst_port, v->nconns);
 		rst_queue(v, h->dst_port, h->src_port, true);
 		return;
@@ -667,8 +694,7 @@ static void guest_connect(struct vsock *v, const struct virtio_vsock_hdr *h)
 	}
 	c->host_port = h->dst_port;
 	c->guest_port = h->src_port;
-	c->peer_buf_alloc = h->buf_alloc;
-	c->peer_fwd_cnt = h->fwd_cnt;
+	peer_credit(c, h->buf_alloc, h->fwd_cnt);
 	c->pending = PEND_RESPONSE;
 	hash_add(v, c);
 	conn_update(v, c);
@@ -803,8 +829,7 @@ static void packet(struct vsock *v, const struct virtq_chain *ch)
 		}
 		return;
 	}
-	c->peer_buf_alloc = h.buf_alloc;
-	c->peer_fwd_cnt = h.fwd_cnt;
+	peer_credit(c, h.buf_alloc, h.fwd_cnt);
 	if (credit(c) > 0)
 		c->credit_requested = false;
 	switch (h.op) {
@@ -1153,9 +1178,10 @@ static void accept_all(struct vsock *v)
 			}
 			return;
 		}
-		if (v->nconns >= VSOCK_MAX_CONNS) {
-			note(v, ERR_LIMIT, "host connection refused: %u connections open",
-			     v->nconns);
+		if (v->nconns >= v->max_conns) {
+			v->st.conns_refused++;
+			note(v, ERR_LIMIT,
+			     "host connection refused: %u connections open (the limit)", v->nconns);
 			close(fd);
 			continue;
 		}
@@ -1256,6 +1282,7 @@ static void vsock_event(void *dev)
 	struct epoll_event evs[MAX_EVENTS];
 	int n;
 
+	reap(v); /* what a reset on a vCPU thread left */
 	do
 		n = epoll_wait(v->epfd, evs, MAX_EVENTS, 0);
 	while (n < 0 && errno == EINTR);
@@ -1302,6 +1329,7 @@ static void vsock_notify(void *dev, unsigned int queue)
 {
 	struct vsock *v = dev;
 
+	reap(v); /* what a reset on a vCPU thread left, before new connections */
 	if (v->t == NULL)
 		return;
 	if (queue == VSOCK_QUEUE_TX) {
@@ -1322,15 +1350,22 @@ static void drop_all(struct vsock *v)
 		conn_kill(v, v->all);
 	v->rst_head = v->rst_len = 0;
 	v->have_rx = false;
-	reap(v);
 }
 
+/*
+ * vsock_reset: on the vCPU thread that wrote status 0. The connections are
+ * forgotten at once; their sockets are closed on the VMM thread, which the
+ * kick wakes (vsock_event reaps).
+ */
 static void vsock_reset(void *dev)
 {
 	struct vsock *v = dev;
+	uint64_t one = 1;
 
 	drop_all(v);
 	v->t = NULL;
+	if (v->grave != NULL && write(v->kick_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		note(v, ERR_HOST, "kick eventfd: %s", strerror(errno));
 }
 
 static void vsock_destroy(void *dev)
@@ -1338,6 +1373,7 @@ static void vsock_destroy(void *dev)
 	struct vsock *v = dev;
 
 	drop_all(v);
+	reap(v);
 	if (v->listen_fd >= 0)
 		close(v->listen_fd);
 	if (v->timer_fd >= 0)
@@ -1439,6 +1475,9 @@ void *vsock_create(const struct virtio_vsock_config *cfg, const struct virtio_de
 	v->timeout_ms = cfg->timeout_ms != 0 ? cfg->timeout_ms : VSOCK_TIMEOUT_MS;
 	v->line_timeout_ms = cfg->timeout_ms != 0 ? cfg->timeout_ms : VSOCK_LINE_TIMEOUT_MS;
 	v->next_port = VSOCK_LOCAL_PORT_FIRST;
+	v->max_conns = VSOCK_MAX_CONNS;
+	if (cfg->max_conns != 0 && cfg->max_conns < VSOCK_MAX_CONNS)
+		v->max_conns = cfg->max_conns;
 	v->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (v->epfd < 0) {
 		log_error_errno(errno, "--vsock %s: epoll_create1", path);
@@ -1463,6 +1502,13 @@ void *vsock_create(const struct virtio_vsock_config *cfg, const struct virtio_de
 fail:
 	vsock_destroy(v);
 	return NULL;
+}
+
+void vsock_set_max_conns(void *dev, unsigned int max_conns)
+{
+	struct vsock *v = dev;
+
+	v->max_conns = max_conns < VSOCK_MAX_CONNS ? max_conns : VSOCK_MAX_CONNS;
 }
 
 unsigned int vsock_conn_count(const void *dev)

@@ -24,8 +24,10 @@
  * The guest is hostile: every header is checked (length against the chain,
  * src_cid, dst_cid, type, op) before anything else; what the device cannot
  * serve gets an RST (never in answer to an RST); credit numbers never size an
- * allocation; connections are bounded (VSOCK_MAX_CONNS, host- and
- * guest-initiated together); problems are logged rate-limited and counted.
+ * allocation; connections are bounded (VSOCK_MAX_CONNS, or fewer when the
+ * monitor says the process cannot afford that many fds: vsock_set_max_conns;
+ * host- and guest-initiated together, refused with an RST or a close and
+ * counted); problems are logged rate-limited and counted.
  *
  * Threads: all host sockets (listener and connections), a timer and a wakeup
  * eventfd sit in one internal epoll fd, exposed as ops->event_fd; the monitor
@@ -81,7 +83,7 @@ struct virtio_vsock_hdr {
 #define VSOCK_SHUTDOWN_SEND 2u /* the sender will send no more */
 
 /* Limits. */
-#define VSOCK_MAX_CONNS	       1024	  /* host sockets at once, all states */
+#define VSOCK_MAX_CONNS	       1024	  /* host sockets at once, all states, at most */
 #define VSOCK_CONN_BUF	       65536u	  /* buf_alloc advertised = bytes buffered per connection */
 #define VSOCK_MAX_PKT	       65536u	  /* payload per packet, both ways */
 #define VSOCK_LOCAL_PORT_FIRST (1u << 30) /* host ports for host-initiated connections */
@@ -93,11 +95,13 @@ struct virtio_vsock_hdr {
  * struct virtio_vsock_config: (guest_cid) >= 3, (uds_path) the host socket
  * path (must leave room for "_4294967295" in a sockaddr_un). (timeout_ms)
  * replaces every timeout above when non-zero (tests); leave it 0.
+ * (max_conns): fewer host sockets than VSOCK_MAX_CONNS; 0 for that many.
  */
 struct virtio_vsock_config {
 	uint32_t guest_cid;
 	const char *uds_path;
 	uint32_t timeout_ms;
+	unsigned int max_conns;
 };
 
 /*
@@ -110,6 +114,13 @@ struct virtio_vsock_config {
  * "--vsock <path>: ...".
  */
 void *vsock_create(const struct virtio_vsock_config *cfg, const struct virtio_device_ops **ops);
+
+/*
+ * vsock_set_max_conns: hold at most (max_conns) host sockets from now on
+ * (capped at VSOCK_MAX_CONNS); connections beyond are refused, those open
+ * stay. For the monitor's fd budget; call with the transport lock held.
+ */
+void vsock_set_max_conns(void *dev, unsigned int max_conns);
 
 /* vsock_conn_count: host sockets the device holds now (tests, metrics). */
 unsigned int vsock_conn_count(const void *dev);
@@ -126,6 +137,7 @@ struct vsock_stats {
 	uint64_t rx_read_fails;	    /* reading the host socket failed */
 	uint64_t conn_event_fails;  /* a host socket reported an error */
 	uint64_t muxer_event_fails; /* accept() on the listening socket failed */
+	uint64_t conns_refused;	    /* connections refused: max_conns were open */
 };
 
 /* vsock_get_stats: copy (dev)'s counters into (out). */

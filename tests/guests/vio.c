@@ -29,6 +29,11 @@
  *                   vio: vsock send ret=<bytes>
  *   vsock-recv      vio: vsock recv len=<n> data=<text> | ... ret=<error>
  *   vsock-close     vio: vsock closed
+ *   vsock-hold=<port>,<n>,<ms>
+ *                   open n streams to host port <port>, hold them <ms> ms:
+ *                   vio: vsock hold open=<n> refused=<n>, then vio: vsock hold done
+ *   vsock-reset     reset the vsock device (status 0), streams open or not:
+ *                   vio: vsock reset status=0x<Status register after>
  *   vsock-multi=<port>,<n>,<bytes>
  *                   n streams to host port at once, data checked both ways
  *                   (do_vsock_multi): vio: vsock multi ... verified=<n> ...
@@ -617,6 +622,60 @@ static unsigned int parse_list(const char *arg, uint64_t *out, unsigned int n)
 static uint64_t elapsed_us(uint64_t start)
 {
 	return (rt_tsc() - start) / rt_tsc_per_us();
+}
+
+/*
+ * vsock-hold=<port>,<n>,<ms>: open n streams to host port <port> at once,
+ * wait until each is answered (accepted or refused), then hold the open ones
+ * for <ms> ms with the device running. For the host's limit on the host
+ * sockets a guest may make it hold.
+ */
+static void do_vsock_hold(const char *arg)
+{
+	static int ids[RT_VSOCK_MAX_CONNS];
+	unsigned int open = 0, refused = 0, i;
+	uint64_t a[3], start = rt_tsc();
+	struct rt_vsock *v;
+
+	if (parse_list(arg, a, 3) != 3 || a[0] > 0xffffffffULL || a[1] == 0 ||
+	    a[1] > RT_VSOCK_MAX_CONNS || a[2] > MULTI_TIMEOUT_US / 1000) {
+		rt_printf("vio: vsock bad hold %s\n", arg);
+		return;
+	}
+	v = vsock_dev();
+	if (v == NULL)
+		return;
+	for (i = 0; i < a[1]; i++) {
+		ids[i] = rt_vsock_open(v, (uint32_t)a[0]);
+		if (ids[i] < 0) {
+			rt_printf("vio: vsock hold open %u error=%d\n", i, ids[i]);
+			return;
+		}
+	}
+	while (open + refused < a[1] && elapsed_us(start) < MULTI_TIMEOUT_US) {
+		(void)rt_vsock_poll(v, MULTI_POLL_US);
+		open = refused = 0;
+		for (i = 0; i < a[1]; i++) {
+			int st = rt_vsock_state(v, ids[i]);
+			open += st == RT_VSOCK_OPEN;
+			refused += st == RT_VSOCK_EREFUSED || st == RT_VSOCK_RESET;
+		}
+	}
+	rt_printf("vio: vsock hold open=%u refused=%u\n", open, refused);
+	start = rt_tsc();
+	while (elapsed_us(start) < a[2] * 1000)
+		(void)rt_vsock_poll(v, MULTI_POLL_US);
+	rt_printf("vio: vsock hold done\n");
+}
+
+/* vsock-reset: the driver resets the device whatever it has open (an unbind). */
+static void do_vsock_reset(void)
+{
+	if (vsock_dev() == NULL)
+		return;
+	rt_virtio_reset(vsock.dev);
+	vsock_up = 0;
+	rt_printf("vio: vsock reset status=0x%x\n", rt_virtio_status(vsock.dev));
 }
 
 /*
@@ -1275,6 +1334,10 @@ int main(const struct boot_info *bi)
 			do_vsock_send(w + 11);
 		} else if (strcmp(w, "vsock-recv") == 0) {
 			do_vsock_recv();
+		} else if (strncmp(w, "vsock-hold=", 11) == 0) {
+			do_vsock_hold(w + 11);
+		} else if (strcmp(w, "vsock-reset") == 0) {
+			do_vsock_reset();
 		} else if (strncmp(w, "vsock-multi=", 12) == 0) {
 			do_vsock_multi(w + 12);
 		} else if (strncmp(w, "vsock-echo=", 11) == 0) {

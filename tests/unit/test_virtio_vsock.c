@@ -163,6 +163,23 @@ static void detach(struct fx *f)
 	unlink(f->path);
 }
 
+/*
+ * guest_reset: the driver writes status 0 (on a vCPU thread in ember). The
+ * device forgets every connection at once and must wake the VMM thread
+ * (its event fd turns readable), which closes the host sockets.
+ */
+static void guest_reset(struct fx *f)
+{
+	struct pollfd p = {.fd = virtio_mmio_event_fd(f->t), .events = POLLIN};
+	bool had = vsock_conn_count(f->dev) > 0;
+
+	vqb_mmio_write(f->t, VIRTIO_MMIO_STATUS, 0);
+	assert_int_equal(vsock_conn_count(f->dev), 0);
+	if (had)
+		assert_int_equal(poll(&p, 1, 1000), 1);
+	virtio_mmio_event(f->t);
+}
+
 /* pump: run the device's event handler while its fd is ready, for up to (ms). */
 static void pump(struct fx *f, int ms)
 {
@@ -975,12 +992,48 @@ static void test_connection_limit(void **state)
 	host_read(f, hfds[VSOCK_MAX_CONNS - 1], &c, 1);
 	assert_int_equal(c, '!');
 	/* a device reset closes every host socket */
-	vqb_mmio_write(f->t, VIRTIO_MMIO_STATUS, 0);
-	assert_int_equal(vsock_conn_count(f->dev), 0);
+	guest_reset(f);
 	for (int i = 0; i < VSOCK_MAX_CONNS; i++) {
 		assert_int_equal(read(hfds[i], &c, 1), 0);
 		close(hfds[i]);
 	}
+	close(lfd);
+	detach(f);
+}
+
+/*
+ * The monitor's fd budget (vsock_set_max_conns): beyond it, a guest REQUEST
+ * gets an RST and a host client a close, each counted; under it, connections
+ * work again.
+ */
+static void test_connection_budget(void **state)
+{
+	struct fx *f = *state;
+	struct virtio_vsock_hdr h;
+	struct vsock_stats st;
+	int lfd, a, b, extra;
+
+	attach(f);
+	vsock_set_max_conns(f->dev, 2);
+	lfd = listener(f, 8100);
+	a = guest_connect(f, lfd, 30000, 8100);
+	b = guest_connect(f, lfd, 30001, 8100);
+	tx(f, ghdr(VSOCK_OP_REQUEST, 30002, 8100, 0), NULL, 0);
+	expect_rx(f, VSOCK_OP_RST, &h, NULL, 0);
+	assert_int_equal(h.dst_port, 30002);
+	extra = host_connect(f);
+	host_eof(f, extra);
+	close(extra);
+	vsock_get_stats(f->dev, &st);
+	assert_int_equal(st.conns_refused, 2);
+	assert_int_equal(vsock_conn_count(f->dev), 2);
+	/* one ends: room for one more */
+	tx(f, ghdr(VSOCK_OP_RST, 30000, 8100, 0), NULL, 0);
+	host_eof(f, a);
+	close(a);
+	a = guest_connect(f, lfd, 30003, 8100);
+	close(a);
+	close(b);
 	close(lfd);
 	detach(f);
 }
@@ -1001,7 +1054,7 @@ static void test_reset_and_leaks(void **state)
 		assert_int_equal(write(hfd2, "CONNECT 1", 9), 9); /* half a line */
 		pump(f, 20);
 		assert_int_equal(vsock_conn_count(f->dev), 2);
-		vqb_mmio_write(f->t, VIRTIO_MMIO_STATUS, 0);
+		guest_reset(f);
 		assert_int_equal(read(hfd, &c, 1), 0);
 		assert_int_equal(read(hfd2, &c, 1), 0);
 		close(hfd2);
@@ -1080,6 +1133,7 @@ int main(void)
 	    T(test_bad_rx_buffers),
 	    T(test_no_rx_buffers),
 	    T(test_connection_limit),
+	    T(test_connection_budget),
 	    T(test_reset_and_leaks),
 	    T(test_create_errors),
 	};
