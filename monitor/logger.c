@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -24,10 +25,24 @@ int logger_open_nonblocking(const char *path)
 {
 	struct stat st;
 
-	/* A FIFO opened O_RDWR never waits for (or fails without) a reader. */
-	if (stat(path, &st) == 0 && S_ISFIFO(st.st_mode))
+	if (stat(path, &st) == 0 && S_ISFIFO(st.st_mode)) {
+		/* Write-only when there is a reader: when it goes, a write says EPIPE. */
+		int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+		if (fd >= 0 || errno != ENXIO)
+			return fd;
+		/* No reader yet: O_RDWR never waits for (or fails without) one. */
 		return open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	}
 	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0600);
+}
+
+const char *logger_lost_reason(int err)
+{
+	if (err == EPIPE)
+		return "has no reader any more";
+	if (err == EAGAIN)
+		return "is full (its reader is gone or not keeping up)";
+	return strerror(err);
 }
 
 int logger_write(int fd, const char *buf, unsigned long len)
@@ -82,10 +97,22 @@ static void sink(void *opaque, enum log_level level, const char *line)
 		return;
 	}
 	int ret = logger_write(lg->fd, out, (unsigned long)n);
+	if (ret == 0)
+		return;
 	if (ret == -EAGAIN)
 		__atomic_add_fetch(&lg->missed_log_count, 1, __ATOMIC_RELAXED);
-	else if (ret < 0)
+	else
 		__atomic_add_fetch(&lg->log_fails, 1, __ATOMIC_RELAXED);
+	/* Said once, on stderr: the log itself is what fails. */
+	if (!__atomic_exchange_n(&lg->lost, true, __ATOMIC_RELAXED))
+		fprintf(stderr,
+			"ember: logger: '%s' %s: log lines are dropped (counted in logger.%s); "
+			"warnings and errors go to stderr from now on\n",
+			lg->path != NULL ? lg->path : "?", logger_lost_reason(-ret),
+			ret == -EAGAIN ? "missed_log_count" : "log_fails");
+	/* What the log could not take and matters goes where the log cannot fail us. */
+	if (level <= LOG_WARN)
+		fprintf(stderr, "ember: %s\n", line);
 }
 
 static enum log_level to_log_level(enum config_log_level l)
@@ -107,6 +134,7 @@ int logger_configure(struct logger *lg, const struct logger_config *lc, const ch
 		     unsigned long errsz)
 {
 	int fd = -1;
+	char *path = NULL;
 
 	if (lc->log_path != NULL) {
 		fd = logger_open_nonblocking(lc->log_path);
@@ -116,10 +144,19 @@ int logger_configure(struct logger *lg, const struct logger_config *lc, const ch
 				 strerror(e));
 			return -e;
 		}
+		path = strdup(lc->log_path);
+		if (path == NULL) {
+			close(fd);
+			snprintf(err, errsz, "log_path: out of memory");
+			return -ENOMEM;
+		}
 	}
 	if (lg->fd >= 0)
 		close(lg->fd);
+	free(lg->path);
 	lg->fd = fd;
+	lg->path = path;
+	lg->lost = false;
 	lg->show_level = lc->show_level;
 	lg->show_log_origin = lc->show_log_origin;
 	lg->level = lc->level;
@@ -137,4 +174,6 @@ void logger_destroy(struct logger *lg)
 	if (lg->fd >= 0)
 		close(lg->fd);
 	lg->fd = -1;
+	free(lg->path);
+	lg->path = NULL;
 }

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "logger.h"
 
 /* A group's name: a prefix ("block_", "net_", "vcpu_") and an id. */
@@ -42,10 +43,17 @@ int metrics_configure(struct metrics *m, const char *path, char *err, unsigned l
 		snprintf(err, errsz, "metrics are already configured (only once, as Firecracker)");
 		return -EBUSY;
 	}
+	m->path = strdup(path);
+	if (m->path == NULL) {
+		snprintf(err, errsz, "metrics_path: out of memory");
+		return -ENOMEM;
+	}
 	m->fd = logger_open_nonblocking(path);
 	if (m->fd < 0) {
 		int e = errno;
 		snprintf(err, errsz, "metrics_path: cannot open '%s': %s", path, strerror(e));
+		free(m->path);
+		m->path = NULL;
 		return -e;
 	}
 	return 0;
@@ -56,18 +64,20 @@ static uint64_t load(const uint64_t *p)
 	return __atomic_load_n(p, __ATOMIC_RELAXED);
 }
 
-/* The growth of each counter since (prev), into (delta); (prev) takes now when committing. */
-static void deltas(struct metrics *m, struct metrics_counters *delta, int commit)
+/*
+ * The growth of each counter since (prev), into (delta); the values it was
+ * taken from into (seen): the new (prev) once the line is out.
+ */
+static void deltas(struct metrics *m, struct metrics_counters *delta, struct metrics_counters *seen)
 {
 	const uint64_t *now = (const uint64_t *)&m->now;
-	uint64_t *prev = (uint64_t *)&m->prev;
-	uint64_t *d = (uint64_t *)delta;
+	const uint64_t *prev = (const uint64_t *)&m->prev;
+	uint64_t *d = (uint64_t *)delta, *s = (uint64_t *)seen;
 
 	for (size_t i = 0; i < sizeof(m->now) / sizeof(uint64_t); i++) {
 		uint64_t v = load(&now[i]);
 		d[i] = v - prev[i];
-		if (commit)
-			prev[i] = v;
+		s[i] = v;
 	}
 }
 
@@ -80,7 +90,8 @@ static void deltas(struct metrics *m, struct metrics_counters *delta, int commit
 		json_object_set_new(root, name, o);                                                \
 	} while (0)
 
-char *metrics_render(struct metrics *m, int commit)
+/* render: the JSON line; (seen) gets the counters it was made from. */
+static char *render(struct metrics *m, struct metrics_counters *seen)
 {
 	struct metrics_counters d;
 	struct metrics_vcpu all = {0};
@@ -99,7 +110,7 @@ char *metrics_render(struct metrics *m, int commit)
 		m->now.logger.log_fails = load(m->log_fails);
 	if (m->collect != NULL)
 		m->collect(m->collect_ctx, &m->now);
-	deltas(m, &d, commit);
+	deltas(m, &d, seen);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	json_object_set_new(root, "utc_timestamp_ms",
 			    json_integer((json_int_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000));
@@ -160,22 +171,91 @@ char *metrics_render(struct metrics *m, int commit)
 	return s;
 }
 
+char *metrics_render(struct metrics *m, int commit)
+{
+	struct metrics_counters seen;
+	char *s = render(m, &seen);
+
+	if (s != NULL && commit)
+		m->prev = seen;
+	return s;
+}
+
+/* put: one non-blocking write of (len) bytes: how many went, or -errno when none did. */
+static ssize_t put(int fd, const char *buf, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = write(fd, buf, len);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	return n == 0 ? -EAGAIN : n;
+}
+
+static void drop_tail(struct metrics *m)
+{
+	free(m->tail);
+	m->tail = NULL;
+	m->tail_off = m->tail_len = 0;
+}
+
+/* lost: a line (or its rest) could not be written (err): count it, and say so once. */
+static int lost(struct metrics *m, int err)
+{
+	metrics_inc(err == EAGAIN ? &m->now.logger.missed_metrics_count
+				  : &m->now.logger.metrics_fails);
+	/* The reader that had a line's start is gone: a new one must not get its end. */
+	if (err == EPIPE)
+		drop_tail(m);
+	if (!m->lost) {
+		m->lost = true;
+		log_warn("metrics: '%s' %s: metrics lines are dropped (counted in logger.%s); "
+			 "their counts go into the next line written",
+			 m->path != NULL ? m->path : "?", logger_lost_reason(err),
+			 err == EAGAIN ? "missed_metrics_count" : "metrics_fails");
+	}
+	return -err;
+}
+
 int metrics_flush(struct metrics *m)
 {
+	struct metrics_counters seen;
+	ssize_t n;
+
 	if (m->fd < 0)
 		return -ENODEV;
-	char *line = metrics_render(m, 1);
+	/* The rest of a line the reader took part of goes first: lines stay whole. */
+	if (m->tail != NULL) {
+		n = put(m->fd, m->tail + m->tail_off, m->tail_len - m->tail_off);
+		if (n < 0)
+			return lost(m, (int)-n);
+		m->tail_off += (size_t)n;
+		if (m->tail_off < m->tail_len)
+			return lost(m, EAGAIN);
+		drop_tail(m);
+	}
+	char *line = render(m, &seen);
 	if (line == NULL)
 		return -ENOMEM;
-	size_t n = strlen(line);
-	line[n] = '\n'; /* json_dumps' NUL becomes the line end */
-	int ret = logger_write(m->fd, line, n + 1);
+	size_t len = strlen(line);
+	line[len] = '\n'; /* json_dumps' NUL becomes the line end */
+	len++;
+	n = put(m->fd, line, len);
+	if (n < 0) {
+		free(line);
+		return lost(m, (int)-n); /* the counts wait for the next line */
+	}
+	m->prev = seen;
+	if ((size_t)n < len) {
+		m->tail = line;
+		m->tail_off = (size_t)n;
+		m->tail_len = len;
+		return 0;
+	}
 	free(line);
-	if (ret == -EAGAIN)
-		metrics_inc(&m->now.logger.missed_metrics_count);
-	else if (ret < 0)
-		metrics_inc(&m->now.logger.metrics_fails);
-	return ret;
+	return 0;
 }
 
 void metrics_destroy(struct metrics *m)
@@ -183,4 +263,7 @@ void metrics_destroy(struct metrics *m)
 	if (m->fd >= 0)
 		close(m->fd);
 	m->fd = -1;
+	drop_tail(m);
+	free(m->path);
+	m->path = NULL;
 }

@@ -7,13 +7,19 @@
  * JSON object per line on each flush. Counters report what happened since
  * the previous flush, as Firecracker's do; the "store" values (start-up
  * and boot times) are absolute. A flush never blocks: a line the reader
- * has no room for is dropped and counted (logger.missed_metrics_count).
+ * has no room for is dropped and counted (logger.missed_metrics_count), and
+ * what it would have counted goes into the next line that is written, so
+ * a reader that comes back loses no counts. Lines stay whole: when a
+ * reader takes only part of one, the rest is written before the next. The
+ * first line dropped is said once (a FIFO's reader gone, or a full disk).
  *
  * Counters are plain uint64_t bumped with metrics_inc from any thread.
  */
 #ifndef EMBER_METRICS_H
 #define EMBER_METRICS_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -166,6 +172,10 @@ struct metrics {
 	void (*collect)(void *ctx, struct metrics_counters *now);
 	void *collect_ctx;
 	uint64_t *log_fails;
+	char *path; /* the file or FIFO (fd >= 0), for the line saying lines are lost */
+	bool lost;  /* a line was dropped and that was said */
+	char *tail; /* a line the reader took only part of: the rest is at tail + tail_off */
+	size_t tail_off, tail_len;
 };
 
 /* metrics_inc: add one to counter (c). Any thread. */
@@ -203,12 +213,15 @@ int metrics_configure(struct metrics *m, const char *path, char *err, unsigned l
 char *metrics_render(struct metrics *m, int commit);
 
 /*
- * metrics_flush: write one line. 0; -ENODEV when not configured; -EAGAIN
- * when the reader was slow (counted); another -errno (counted).
+ * metrics_flush: write one line (after the rest of one a reader took only
+ * part of). 0 (the line is written, or partly, and the rest goes first next
+ * time); -ENODEV when not configured; -EAGAIN when the reader had no room
+ * (counted, the counts wait for the next line); another -errno (counted, as
+ * EAGAIN; EPIPE: the FIFO has no reader).
  */
 int metrics_flush(struct metrics *m);
 
-/* metrics_destroy: close the file. */
+/* metrics_destroy: close the file (a line's unwritten rest is lost). */
 void metrics_destroy(struct metrics *m);
 
 #endif /* EMBER_METRICS_H */

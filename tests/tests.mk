@@ -59,6 +59,10 @@ $(O)/tests/unit/test_config_json: TEST_LDLIBS += -ljansson
 $(eval $(call unit_test,api_routes,api_routes instance config_json config logger metrics log))
 $(O)/tests/unit/test_api_routes: TEST_LDLIBS += -ljansson
 
+# The logger and metrics writers when their file or FIFO fails.
+$(eval $(call unit_test,logger,logger metrics log))
+$(O)/tests/unit/test_logger: TEST_LDLIBS += -ljansson
+
 $(eval $(call unit_test,api_http,api sock_guard evloop config_json config log))
 $(O)/tests/unit/test_api_http: TEST_LDLIBS += -lhttp_parser -ljansson
 
