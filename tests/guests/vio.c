@@ -14,6 +14,15 @@
  *                   vio: blk write sector=<s> status=<0 ok|1 ioerr|2 unsupp>
  *   blk-flush       vio: blk flush status=<n>
  *   blk-past-end    vio: blk past-end status=<n>      (1 = IOERR expected)
+ *   blk-dev=<n>     the blk words drive the nth (0-based) disk from here on
+ *                   (the one driven so far is reset): vio: blk dev=<n>
+ *   blk-stress=<first>,<sectors>,<rounds>
+ *                   rounds of writes over sectors [first, first+sectors), 8
+ *                   sectors a request, each read back and checked (do_blk_stress);
+ *                   after each round: vio: blk stress round=<r> done; at the end:
+ *                   vio: blk stress rounds=<n> writes=<n> reads=<n> end=<done|timeout|error>
+ *   wait            wait for a byte on the console: vio: waiting, then
+ *                   vio: woke byte=0x<hex>
  *   net-dev=<n>     the net words drive the nth (0-based) net device from
  *                   here on (the one driven so far is reset): vio: net dev=<n>
  *   net-info        vio: net mac=<xx:xx:xx:xx:xx:xx>
@@ -34,6 +43,11 @@
  *                   vio: vsock hold open=<n> refused=<n>, then vio: vsock hold done
  *   vsock-reset     reset the vsock device (status 0), streams open or not:
  *                   vio: vsock reset status=0x<Status register after>
+ *   vsock-stream=<port>,<bytes>
+ *                   one stream to host port <port>: send <bytes> (0: none) of
+ *                   stream 0's pattern while checking what the host sends is that
+ *                   pattern too, until the stream ends (do_vsock_stream):
+ *                   vio: vsock stream port=<p> sent=<n> got=<n> bad=<0|1> end=<how>
  *   vsock-multi=<port>,<n>,<bytes>
  *                   n streams to host port at once, data checked both ways
  *                   (do_vsock_multi): vio: vsock multi ... verified=<n> ...
@@ -135,6 +149,7 @@ static struct rt_vnet net;
 static struct rt_vsock vsock;
 static int blk_up, rng_up, net_up, vsock_up;
 static unsigned int net_nth; /* the net device the net words drive (net-dev=) */
+static unsigned int blk_nth; /* the disk the blk words drive (blk-dev=) */
 static uint64_t evil_timeout_ms = EVIL_TIMEOUT_MS;
 
 static uint32_t crc32(const uint8_t *p, size_t n)
@@ -192,7 +207,7 @@ static struct rt_virtio_dev *rng_dev(void)
 
 static struct rt_vblk *blk_dev(void)
 {
-	struct rt_virtio_dev *d = rt_virtio_find(VIRTIO_ID_BLK, 0);
+	struct rt_virtio_dev *d = rt_virtio_find(VIRTIO_ID_BLK, blk_nth);
 	int ret;
 
 	if (d == NULL) {
@@ -361,6 +376,134 @@ static void do_blk_past_end(void)
 	if (b != NULL)
 		rt_printf("vio: blk past-end status=%d\n",
 			  rt_vblk_rw(b, 0, b->capacity, sector_buf, 1));
+}
+
+/* blk-dev=<n>: one disk at a time (the driver's buffers are shared). */
+static void do_blk_dev(const char *arg)
+{
+	uint64_t n;
+
+	if (rt_parse_u64(arg, &n) != 0 || n > 31) {
+		rt_printf("vio: blk bad device %s\n", arg);
+		return;
+	}
+	if (blk_up) {
+		rt_virtio_reset(blk.dev);
+		blk_up = 0;
+	}
+	blk_nth = (unsigned int)n;
+	rt_printf("vio: blk dev=%u\n", blk_nth);
+}
+
+#define STRESS_NSECT	  8 /* sectors a request */
+#define STRESS_TIMEOUT_US 20000000ULL
+
+static uint8_t stress_out[STRESS_NSECT * VIRTIO_BLK_SECTOR] __attribute__((aligned(64)));
+static uint8_t stress_in[STRESS_NSECT * VIRTIO_BLK_SECTOR] __attribute__((aligned(64)));
+
+/*
+ * stress_record: what blk-stress writes to sector (s) in round (r): "vio-strs",
+ * r and s (little-endian u64), the rest the byte (r * 31 + s) & 0xff. A host
+ * can tell a whole record from a torn one (tests/integration/test_faults.sh).
+ */
+static void stress_record(uint8_t *p, uint64_t r, uint64_t s)
+{
+	memset(p, (int)((r * 31 + s) & 0xff), VIRTIO_BLK_SECTOR);
+	memcpy(p, "vio-strs", 8);
+	memcpy(p + 8, &r, 8);
+	memcpy(p + 16, &s, 8);
+}
+
+/* same8: (n8) 8-byte words at (a) and (b) are equal (one string instruction). */
+static int same8(const void *a, const void *b, size_t n8)
+{
+	unsigned char ne;
+
+	__asm__ volatile("repe cmpsq; setne %0"
+			 : "=r"(ne), "+D"(a), "+S"(b), "+c"(n8)
+			 :
+			 : "memory", "cc");
+	return !ne;
+}
+
+/*
+ * blk-stress=<first>,<sectors>,<rounds>: for round 1..<rounds>, write each
+ * sector of [first, first + sectors) with its record, STRESS_NSECT sectors a
+ * request, and read each request back and compare; a round is announced
+ * once all of it was written and read back. Stops at the first failed
+ * request or mismatch, or after STRESS_TIMEOUT_US:
+ *   vio: blk stress round=<r> done                      (after each round)
+ *   vio: blk stress error round=<r> sector=<s> status=<n> (a failed request)
+ *   vio: blk stress mismatch round=<r> sector=<s>        (read back differs)
+ *   vio: blk stress rounds=<n> writes=<n> reads=<n> end=<done|timeout|error>
+ */
+static void do_blk_stress(const char *arg)
+{
+	char num[24];
+	uint64_t a[3] = {0, 0, 0}, r, s, writes = 0, reads = 0, start = rt_tsc();
+	const char *end = "done";
+	unsigned int got = 0;
+	struct rt_vblk *b;
+
+	while (got < 3 && *arg != '\0') {
+		size_t len = 0;
+
+		while (arg[len] != '\0' && arg[len] != ',' && len < sizeof(num) - 1) {
+			num[len] = arg[len];
+			len++;
+		}
+		num[len] = '\0';
+		if (rt_parse_u64(num, &a[got]) != 0)
+			break;
+		got++;
+		arg += len;
+		if (*arg == ',')
+			arg++;
+	}
+	if (got != 3 || *arg != '\0' || a[1] == 0 || a[1] % STRESS_NSECT != 0 || a[2] == 0) {
+		rt_printf(
+		    "vio: blk bad stress (want <first>,<sectors: a multiple of %u>,<rounds>)\n",
+		    STRESS_NSECT);
+		return;
+	}
+	b = blk_dev();
+	if (b == NULL)
+		return;
+	for (r = 1; r <= a[2]; r++) {
+		for (s = a[0]; s < a[0] + a[1]; s += STRESS_NSECT) {
+			int ret;
+
+			for (unsigned int k = 0; k < STRESS_NSECT; k++)
+				stress_record(stress_out + k * VIRTIO_BLK_SECTOR, r, s + k);
+			ret = rt_vblk_rw(b, 1, s, stress_out, STRESS_NSECT);
+			if (ret == VIRTIO_BLK_S_OK) {
+				writes++;
+				memset(stress_in, 0, sizeof(stress_in));
+				ret = rt_vblk_rw(b, 0, s, stress_in, STRESS_NSECT);
+			}
+			if (ret != VIRTIO_BLK_S_OK) {
+				rt_printf("vio: blk stress error round=%lu sector=%lu status=%d\n",
+					  r, s, ret);
+				end = "error";
+				goto out;
+			}
+			reads++;
+			if (!same8(stress_in, stress_out, sizeof(stress_out) / 8)) {
+				rt_printf("vio: blk stress mismatch round=%lu sector=%lu\n", r, s);
+				end = "error";
+				goto out;
+			}
+		}
+		rt_printf("vio: blk stress round=%lu done\n", r);
+		if ((rt_tsc() - start) / rt_tsc_per_us() >= STRESS_TIMEOUT_US) {
+			end = r < a[2] ? "timeout" : "done";
+			r++;
+			break;
+		}
+	}
+out:
+	rt_printf("vio: blk stress rounds=%lu writes=%lu reads=%lu end=%s\n", r - 1, writes, reads,
+		  end);
 }
 
 /* net-dev=<n>: one net device at a time (the driver's buffers are shared). */
@@ -676,6 +819,84 @@ static void do_vsock_reset(void)
 	rt_virtio_reset(vsock.dev);
 	vsock_up = 0;
 	rt_printf("vio: vsock reset status=0x%x\n", rt_virtio_status(vsock.dev));
+}
+
+/*
+ * vsock-stream=<port>,<bytes>: one guest-initiated stream to host port
+ * <port>. Send <bytes> (0: none) of stream_bytes(0) and read whatever the
+ * host sends, which must be stream_bytes(0) from its first byte too (an
+ * echo of ours, or a host source); until the host ends the stream (end=reset
+ * or end=peer-done), refuses it (end=refused), everything sent came back
+ * (end=done), or MULTI_TIMEOUT_US passed (end=timeout):
+ *   vio: vsock stream port=<p> sent=<n> got=<n> bad=<0|1> end=<how>
+ */
+static void do_vsock_stream(const char *arg)
+{
+	uint64_t a[2], sent = 0, got = 0, start = rt_tsc();
+	const char *end = "timeout";
+	struct rt_vsock *v;
+	int id, bad = 0;
+
+	if (parse_list(arg, a, 2) != 2 || a[0] > 0xffffffffULL) {
+		rt_printf("vio: vsock bad stream %s (want <port>,<bytes>)\n", arg);
+		return;
+	}
+	v = vsock_dev();
+	if (v == NULL)
+		return;
+	id = rt_vsock_open(v, (uint32_t)a[0]);
+	if (id < 0) {
+		rt_printf("vio: vsock stream open error=%d\n", id);
+		return;
+	}
+	while (elapsed_us(start) < MULTI_TIMEOUT_US) {
+		int ret = rt_vsock_poll(v, MULTI_POLL_US), st;
+		int64_t n;
+
+		if (ret < 0 && ret != RT_VIRTIO_ETIMEDOUT) {
+			rt_printf("vio: vsock stream poll error=%d\n", ret);
+			end = "error";
+			break;
+		}
+		st = rt_vsock_state(v, id);
+		if (st == RT_VSOCK_CONNECTING)
+			continue;
+		while (st == RT_VSOCK_OPEN && sent < a[1]) {
+			uint64_t chunk = a[1] - sent;
+
+			if (chunk > RT_VSOCK_BUF)
+				chunk = RT_VSOCK_BUF;
+			n = rt_vsock_write(v, id, stream_bytes(0, (uint32_t)(sent % PATTERN_LEN)),
+					   (size_t)chunk);
+			if (n <= 0)
+				break;
+			sent += (uint64_t)n;
+		}
+		while ((n = rt_vsock_read(v, id, vsock_buf, sizeof(vsock_buf))) > 0) {
+			bad |= differs(vsock_buf, stream_bytes(0, (uint32_t)(got % PATTERN_LEN)),
+				       (uint32_t)n);
+			got += (uint64_t)n;
+		}
+		if (st == RT_VSOCK_EREFUSED) {
+			end = "refused";
+			break;
+		}
+		if (st == RT_VSOCK_RESET) {
+			end = "reset";
+			break;
+		}
+		if (st == RT_VSOCK_PEER_DONE) {
+			end = "peer-done";
+			break;
+		}
+		if (a[1] > 0 && sent >= a[1] && got >= a[1]) {
+			end = "done";
+			break;
+		}
+	}
+	rt_printf("vio: vsock stream port=%lu sent=%lu got=%lu bad=%d end=%s\n", a[0], sent, got,
+		  bad, end);
+	rt_vsock_release(v, id);
 }
 
 /*
@@ -1318,6 +1539,13 @@ int main(const struct boot_info *bi)
 			do_blk_flush();
 		} else if (strcmp(w, "blk-past-end") == 0) {
 			do_blk_past_end();
+		} else if (strncmp(w, "blk-dev=", 8) == 0) {
+			do_blk_dev(w + 8);
+		} else if (strncmp(w, "blk-stress=", 11) == 0) {
+			do_blk_stress(w + 11);
+		} else if (strcmp(w, "wait") == 0) {
+			rt_printf("vio: waiting\n");
+			rt_printf("vio: woke byte=0x%02x\n", (unsigned int)rt_getc_wait());
 		} else if (strncmp(w, "net-dev=", 8) == 0) {
 			do_net_dev(w + 8);
 		} else if (strcmp(w, "net-info") == 0) {
@@ -1338,6 +1566,8 @@ int main(const struct boot_info *bi)
 			do_vsock_hold(w + 11);
 		} else if (strcmp(w, "vsock-reset") == 0) {
 			do_vsock_reset();
+		} else if (strncmp(w, "vsock-stream=", 13) == 0) {
+			do_vsock_stream(w + 13);
 		} else if (strncmp(w, "vsock-multi=", 12) == 0) {
 			do_vsock_multi(w + 12);
 		} else if (strncmp(w, "vsock-echo=", 11) == 0) {
