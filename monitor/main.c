@@ -33,6 +33,8 @@
 #include "startup_trace.h"
 
 #define PVM_MODULE_DIR "/sys/module/kvm_pvm"
+#define VMX_MODULE_DIR "/sys/module/kvm_intel"
+#define SVM_MODULE_DIR "/sys/module/kvm_amd"
 #define NS_PER_SEC     1000000000ULL
 #define NS_PER_US      1000ULL
 /* Metrics are flushed every minute, as Firecracker's. */
@@ -78,7 +80,9 @@ static void note_software_kvm(void)
 {
 	struct stat st;
 
-	if (stat(PVM_MODULE_DIR, &st) == 0)
+	/* kvm_pvm alone serves /dev/kvm; beside kvm_intel or kvm_amd, those do. */
+	if (stat(PVM_MODULE_DIR, &st) == 0 && stat(VMX_MODULE_DIR, &st) != 0 &&
+	    stat(SVM_MODULE_DIR, &st) != 0)
 		log_warn("note: /dev/kvm here is kvm_pvm (software virtualisation): guest "
 			 "ring-0 code partly runs in KVM's instruction emulator");
 }

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # run.sh: run every test suite and end with one summary line,
 #   "tests: N passed, N failed, N skipped"
-# Usage: tests/run.sh UNIT_TEST_BINARY...   (O= selects the build directory)
+# Usage: tests/run.sh UNIT_TEST_BINARY...   (O= selects the build directory;
+#        EMBER= the ember binary, EMBER_SUITES= the suites, EMBER_FUZZ=0 no fuzzing)
 #
 # Stages: the unit test binaries (cmocka), the integration suites
 # (tests/integration/test_*.sh), then the fuzz corpus regression
@@ -63,14 +64,43 @@ for bin in "$@"; do
 	fi
 done
 
-for suite in tests/integration/test_*.sh; do
+# EMBER_SUITES: the integration suites to run (default: all); EMBER_FUZZ=0:
+# not the fuzz regression (make test-san and test-tsan set both).
+for suite in ${EMBER_SUITES:-tests/integration/test_*.sh}; do
 	[ -e "$suite" ] || continue # no suites: the pattern itself
 	run_suite "$suite" "$suite"
 done
 
-if [ -x tests/fuzz/regress.sh ]; then
+if [ "${EMBER_FUZZ:-1}" != 0 ] && [ -x tests/fuzz/regress.sh ]; then
 	run_suite tests/fuzz/regress.sh tests/fuzz/regress.sh
 fi
+
+# The sanitizer stages (when make built them: EMBER_ASAN, EMBER_TSAN): the
+# suites again, against an ASan+UBSan ember and a ThreadSanitizer one, each
+# a wrapper adding --no-seccomp. The sanitizers write reports as files in a
+# directory of their own (log_path), and a test that leaves one fails
+# (lib.sh). Left out: the jailer (a dynamic binary cannot run in its empty
+# jail) and the minutes-long Linux boot; tests about the production binary
+# itself skip (need_production_build).
+SAN_SUITES="test_boot test_virtio test_vsock test_api test_http_robust test_net test_hostile"
+SAN_SUITES+=" test_faults test_soak_quick"
+TSAN_SUITES="test_boot test_virtio test_vsock test_api test_hostile"
+san_stage() { # san_stage NAME WRAPPER SUITES
+	local name=$1 wrapper=$2 logs s suite
+	[ -n "$wrapper" ] || return 0
+	logs=$(mktemp -d "${TMPDIR:-/tmp}/ember-$name.XXXXXX")
+	echo "=== $name: reports, if any, in $logs"
+	for s in $3; do
+		suite=tests/integration/$s.sh
+		[ -e "$suite" ] || continue
+		run_suite "$name: $suite" env EMBER="$wrapper" EMBER_SANITIZED=1 EMBER_SAN_LOGS="$logs" \
+			ASAN_OPTIONS="log_path=$logs/asan:detect_leaks=1" \
+			UBSAN_OPTIONS="log_path=$logs/ubsan:print_stacktrace=1" \
+			TSAN_OPTIONS="log_path=$logs/tsan:halt_on_error=1:exitcode=66" "$suite"
+	done
+}
+san_stage asan "${EMBER_ASAN:-}" "$SAN_SUITES"
+san_stage tsan "${EMBER_TSAN:-}" "$TSAN_SUITES"
 
 for b in "${broken[@]+"${broken[@]}"}"; do echo "BROKEN: $b"; done
 [ "$skip" -gt 0 ] && echo "NOTE: $skip test(s) SKIPPED (see SKIP lines above)"

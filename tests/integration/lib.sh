@@ -9,6 +9,11 @@
 
 O=${O:-build}
 EMBER=${EMBER:-$O/ember}
+# A sanitizer build of ember (make test-san): EMBER_SANITIZED=1, and the
+# sanitizers write their reports as files in EMBER_SAN_LOGS (their
+# log_path), which run_tests looks at after every test.
+EMBER_SANITIZED=${EMBER_SANITIZED:-0}
+EMBER_SAN_LOGS=${EMBER_SAN_LOGS:-}
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/ember-test.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 
@@ -35,6 +40,21 @@ skip() {
 		_status=skip
 		_why="$*"
 	fi
+}
+
+# need_production_build: the test is about the production binary itself
+# (static, under its own seccomp filters, its memory use), which a
+# sanitizer build (dynamic, --no-seccomp, shadow memory) is not.
+need_production_build() {
+	[ "$EMBER_SANITIZED" = 1 ] || return 0
+	skip "a sanitizer build of ember: this test is about the production binary"
+	return 1
+}
+
+# san_reports: how many sanitizer reports there are so far.
+san_reports() {
+	[ -n "$EMBER_SAN_LOGS" ] || { echo 0; return; }
+	find "$EMBER_SAN_LOGS" -type f 2>/dev/null | wc -l
 }
 
 # have_kvm: /dev/kvm is there and usable by us.
@@ -107,7 +127,15 @@ run_tests() {
 		_status=pass
 		_why=
 		_more=0
+		local reports
+		reports=$(san_reports)
 		"$t"
+		if [ "$(san_reports)" != "$reports" ]; then
+			local newest
+			newest=$(ls -t "$EMBER_SAN_LOGS" | head -n 1)
+			fail "sanitizer report $EMBER_SAN_LOGS/$newest: $(grep -m1 -E \
+				'ERROR|WARNING|runtime error' "$EMBER_SAN_LOGS/$newest")"
+		fi
 		case $_status in
 		pass) pass=$((pass + 1)); echo "PASS  $t" ;;
 		skip) nskip=$((nskip + 1)); echo "SKIP  $t: $_why" ;;

@@ -229,6 +229,7 @@ test_rng_twice() {
 
 # A monitor that stays up: every thread confined, input through stdin.
 test_running_monitor_is_confined_and_hears_stdin() {
+	need_production_build || return
 	need_kvm || return
 	mkfifo "$TMP/in"
 	"$EMBER" --kernel "$PROBE" --vcpus 2 --disk "$TMP/disk.img" -- wait exit=9 <"$TMP/in" >"$TMP/out" 2>"$TMP/err" &
@@ -291,6 +292,7 @@ PY
 }
 
 test_user_seccomp_filter_replaces_ours() {
+	need_production_build || return
 	need_kvm || return
 	bpf_file "$TMP/allow.bpf" 110 # getppid: never called
 	ember_run --kernel "$PROBE" --seccomp-filter "$TMP/allow.bpf" -- exit=6
