@@ -15,7 +15,7 @@ EMBER=${EMBER:-$O/ember}
 EMBER_SANITIZED=${EMBER_SANITIZED:-0}
 EMBER_SAN_LOGS=${EMBER_SAN_LOGS:-}
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/ember-test.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
+trap 'bg_stop; rm -rf "$TMP"' EXIT
 
 _status=pass
 _why=
@@ -55,6 +55,51 @@ need_production_build() {
 san_reports() {
 	[ -n "$EMBER_SAN_LOGS" ] || { echo 0; return; }
 	find "$EMBER_SAN_LOGS" -type f 2>/dev/null | wc -l
+}
+
+# Host-side helpers a test starts in the background: bg_track PID records
+# one, bg_stop ends them all (run_tests calls it after every test).
+BG_PIDS=()
+bg_track() { BG_PIDS+=("$1"); }
+bg_stop() {
+	local p
+	for p in "${BG_PIDS[@]+"${BG_PIDS[@]}"}"; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	BG_PIDS=()
+}
+
+# echo_server PATH: a Unix stream socket at PATH echoing every connection
+# (the host end of a guest's vsock connection to a port); returns once it
+# listens.
+echo_server() {
+	rm -f "$1" "$1.ready"
+	python3 - "$1" <<'EOF' &
+import socket, sys, threading
+path = sys.argv[1]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(path)
+s.listen(256)
+open(path + ".ready", "w").close()
+def serve(c):
+    with c:
+        while True:
+            d = c.recv(65536)
+            if not d:
+                return
+            c.sendall(d)
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+EOF
+	bg_track $!
+	for _ in $(seq 100); do
+		[ -e "$1.ready" ] && return 0
+		sleep 0.05
+	done
+	fail "echo server at $1 did not start"
+	return 1
 }
 
 # have_kvm: /dev/kvm is there and usable by us.
@@ -130,6 +175,7 @@ run_tests() {
 		local reports
 		reports=$(san_reports)
 		"$t"
+		bg_stop
 		if [ "$(san_reports)" != "$reports" ]; then
 			local newest
 			newest=$(ls -t "$EMBER_SAN_LOGS" | head -n 1)

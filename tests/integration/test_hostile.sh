@@ -13,7 +13,6 @@ cd "$(dirname "$0")/../.."
 
 VIO=$O/tests/guests/vio.elf
 PROBE_BZ=$O/tests/guests/probe.bzImage
-BG_PIDS=()
 # The exit status of a process killed by SIGSYS (seccomp), for the messages.
 SIGSYS_RC=159
 # Offset of cmdline_size in a bzImage (boot protocol 2.06+: setup header at 0x1f1).
@@ -21,49 +20,9 @@ BZ_CMDLINE_SIZE_OFF=$((0x238))
 # RLIMIT_NOFILE for the fd-starvation run: too few for a guest's 128 streams.
 NOFILE_TIGHT=128
 
-cleanup_bg() {
-	local p
-	for p in "${BG_PIDS[@]+"${BG_PIDS[@]}"}"; do
-		kill "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	BG_PIDS=()
-}
-trap 'cleanup_bg; rm -rf "$TMP"' EXIT
-
 need_kvm() {
 	have_kvm && return 0
 	skip "no usable /dev/kvm on this host: nothing booted"
-	return 1
-}
-
-# echo_server PATH: a Unix stream socket at PATH that echoes; ready when PATH.ready exists.
-echo_server() {
-	rm -f "$1" "$1.ready"
-	python3 - "$1" <<'EOF' &
-import socket, sys, threading
-path = sys.argv[1]
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.bind(path)
-s.listen(256)
-open(path + ".ready", "w").close()
-def serve(c):
-    with c:
-        while True:
-            d = c.recv(65536)
-            if not d:
-                return
-            c.sendall(d)
-while True:
-    c, _ = s.accept()
-    threading.Thread(target=serve, args=(c,), daemon=True).start()
-EOF
-	BG_PIDS+=($!)
-	for _ in $(seq 100); do
-		[ -e "$1.ready" ] && return 0
-		sleep 0.05
-	done
-	fail "echo server at $1 did not start"
 	return 1
 }
 
@@ -92,7 +51,7 @@ except OSError:
 with open(out, "a") as f:
     f.write("eof\n" if not d else "data\n")
 EOF
-	BG_PIDS+=($!)
+	bg_track $!
 }
 
 # vm_json FILE UDS ARGS...: a config file booting vio.elf with ARGS and a vsock at UDS
@@ -122,7 +81,6 @@ test_guest_resets_vsock_with_guest_connection_open() {
 	expect_out "vio: vsock reset status=0x0"
 	expect_out "vio: vsock recv len=11 data=after-reset"
 	[ ! -e "$D/api.sock" ] || fail "the API socket file was left behind"
-	cleanup_bg
 }
 
 test_guest_resets_vsock_with_silent_host_client() {
@@ -144,7 +102,6 @@ test_guest_resets_vsock_with_silent_host_client() {
 	done
 	grep -qx connected "$D/client" 2>/dev/null || fail "the host client never connected"
 	grep -qx eof "$D/client" 2>/dev/null || fail "the host client's connection was not closed"
-	cleanup_bg
 }
 
 test_guest_cannot_starve_the_api_of_fds() {
@@ -177,13 +134,12 @@ test_guest_cannot_starve_the_api_of_fds() {
 	[ "$code" = 200 ] || fail "GET / while the guest held its streams answered '$code', not 200"
 	open=$(sed -nE 's/^vio: vsock hold open=([0-9]+) refused=([0-9]+)$/\1/p' <<<"$OUT")
 	refused=$(sed -nE 's/^vio: vsock hold open=([0-9]+) refused=([0-9]+)$/\2/p' <<<"$OUT")
-	[ -n "$open" ] || { fail "no 'vio: vsock hold' line"; cleanup_bg; return; }
+	[ -n "$open" ] || { fail "no 'vio: vsock hold' line"; return; }
 	[ "$open" -gt 0 ] || fail "no stream was accepted"
 	[ "$refused" -gt 0 ] || fail "all $open streams accepted under a limit of $NOFILE_TIGHT fds"
 	[ $((open + refused)) = 128 ] || fail "open=$open refused=$refused: not every stream answered"
 	expect_err_re "vsock: at most $open connections at once \\(the RLIMIT_NOFILE soft limit"
 	grep -qE '"conns_refused": ?[1-9]' "$D/m.json" || fail "metrics count no refused connection"
-	cleanup_bg
 }
 
 # bz_with_cmdline_size N: a copy of probe.bzImage whose cmdline_size is N.

@@ -14,7 +14,6 @@ cd "$(dirname "$0")/../.."
 . tests/integration/lib.sh
 
 VIO=$O/tests/guests/vio.elf
-ECHO_PID=
 
 # need_vsock: KVM, and a monitor that has the --vsock flag.
 need_vsock() {
@@ -33,44 +32,6 @@ need_vsock() {
 	return 0
 }
 
-# echo_server PATH: a Unix stream socket at PATH echoing every connection.
-echo_server() {
-	rm -f "$1" "$1.ready"
-	python3 - "$1" <<'EOF' &
-import os, socket, sys, threading
-path = sys.argv[1]
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.bind(path)
-s.listen(16)
-open(path + ".ready", "w").close()
-def serve(c):
-    with c:
-        while True:
-            d = c.recv(65536)
-            if not d:
-                return
-            c.sendall(d)
-while True:
-    c, _ = s.accept()
-    threading.Thread(target=serve, args=(c,), daemon=True).start()
-EOF
-	ECHO_PID=$!
-	for _ in $(seq 100); do
-		[ -e "$1.ready" ] && return 0
-		sleep 0.05
-	done
-	fail "echo server at $1 did not start"
-	return 1
-}
-
-stop_echo() {
-	if [ -n "$ECHO_PID" ]; then
-		kill "$ECHO_PID" 2>/dev/null
-		wait "$ECHO_PID" 2>/dev/null
-		ECHO_PID=
-	fi
-}
-
 test_vsock_guest_connect_echo() {
 	need_vsock || return
 	local D
@@ -78,7 +39,7 @@ test_vsock_guest_connect_echo() {
 	echo_server "$D/v.sock_5000" || return
 	ember_run --kernel "$VIO" --vsock "3,$D/v.sock" --metrics-path "$D/m.json" -- \
 		vsock-connect=5000 vsock-send=hello-vsock vsock-recv vsock-close exit=0
-	stop_echo
+	bg_stop
 	expect_rc 0
 	expect_out "vio: vsock cid=3 connect port=5000 ret=0"
 	expect_out "vio: vsock send ret=11"
@@ -115,7 +76,7 @@ test_vsock_interrupts_and_reconnect() {
 	ember_run --kernel "$VIO" --vsock "42,$D/v.sock" -- irq vsock-connect=6000 \
 		vsock-send=first vsock-recv vsock-close vsock-connect=6000 vsock-send=second \
 		vsock-recv vsock-close vsock-connect=6001 exit=0
-	stop_echo
+	bg_stop
 	expect_rc 0
 	expect_out "vio: irq mode"
 	expect_out "vio: vsock recv len=5 data=first"

@@ -48,19 +48,21 @@
 #include "vq_builder.h"
 #include "vsock.h"
 
-#define QSIZE	    64
-#define MAX_Q	    3
-#define CID	    7
-#define GUEST_PORT  4000
-#define HOST_PORT   1234 /* the guest connects to <uds>_1234 */
-#define HOST_ASKS   5678 /* a host client's CONNECT line */
-#define DISK_BYTES  (1u << 20)
-#define SECTOR	    512
-#define BLK_REQS    4
-#define NET_FRAMES  3
-#define FRAME_BYTES 60
-#define PUMP_ROUNDS 2000
-#define BUF_REGION  (512u << 10) /* each queue's share of RAM for its buffers */
+#define QSIZE		 64
+#define MAX_Q		 3
+#define CID		 7
+#define GUEST_PORT	 4000
+#define HOST_PORT	 1234 /* the guest connects to <uds>_1234 */
+#define HOST_ASKS	 5678 /* a host client's CONNECT line */
+#define DISK_BYTES	 (1u << 20)
+#define SECTOR		 512
+#define BLK_REQS	 4
+#define NET_FRAMES	 3
+#define FRAME_BYTES	 60
+#define PUMP_ROUNDS	 2000
+#define VSOCK_RX_BUFS	 8
+#define VSOCK_RX_PAYLOAD 256
+#define BUF_REGION	 (512u << 10) /* each queue's share of RAM for its buffers */
 
 /* Exit codes of a failed check in the child (the parent prints the line). */
 #define CHILD_OK     0
@@ -74,7 +76,7 @@
 		if (!(cond)) {                                                                     \
 			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
 			fflush(stderr);                                                            \
-			child_exit(CHILD_FAILED);                                                       \
+			child_exit(CHILD_FAILED);                                                  \
 		}                                                                                  \
 	} while (0)
 
@@ -159,17 +161,19 @@ static void driver_up(struct rig *r)
 		memset(vqb_host(b, b->avail), 0, VIRTQ_AVAIL_BYTES(QSIZE));
 		memset(vqb_host(b, b->used), 0, VIRTQ_USED_BYTES(QSIZE));
 		b->avail_idx = 0;
-		vqb_mmio_write(t, VIRTIO_MMIO_QUEUE_SEL, i);
-		vqb_mmio_write(t, VIRTIO_MMIO_QUEUE_NUM, QSIZE);
-		vqb_mmio_write(t, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)b->desc);
-		vqb_mmio_write(t, VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(b->desc >> 32));
-		vqb_mmio_write(t, VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)b->avail);
-		vqb_mmio_write(t, VIRTIO_MMIO_QUEUE_AVAIL_HIGH, (uint32_t)(b->avail >> 32));
-		vqb_mmio_write(t, VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)b->used);
-		vqb_mmio_write(t, VIRTIO_MMIO_QUEUE_USED_HIGH, (uint32_t)(b->used >> 32));
-		vqb_mmio_write(t, VIRTIO_MMIO_QUEUE_READY, 1);
+		vqb_queue_regs(t, b, i);
 	}
 	vqb_mmio_write(t, VIRTIO_MMIO_STATUS, s | VIRTIO_STATUS_DRIVER_OK);
+}
+
+/* post_buf: one buffer of (len) bytes as descriptor (desc), published; returns its gpa. */
+static uint64_t post_buf(struct vqb *q, uint16_t desc, uint32_t len, bool writable)
+{
+	uint64_t gpa;
+
+	vqb_chain(q, desc, 1, &len, &writable, &gpa);
+	vqb_publish(q, desc);
+	return gpa;
 }
 
 static uint32_t status(struct rig *r)
@@ -409,11 +413,7 @@ static void net_live(struct rig *r, void *ctx)
 		CHECK(write(c->peer, frame, sizeof(frame)) == (ssize_t)sizeof(frame));
 	virtio_mmio_event(r->t);
 	/* A frame to send, published but not notified. */
-	uint32_t len = sizeof(frame);
-	bool wr = false;
-	uint64_t gpa;
-	vqb_chain(&r->q[NET_TXQ], 0, 1, &len, &wr, &gpa);
-	vqb_publish(&r->q[NET_TXQ], 0);
+	post_buf(&r->q[NET_TXQ], 0, sizeof(frame), false);
 }
 
 static void net_after(struct rig *r, void *ctx)
@@ -421,15 +421,11 @@ static void net_after(struct rig *r, void *ctx)
 	struct net_ctx *c = ctx;
 	uint8_t frame[VIRTIO_NET_HDR_BYTES + FRAME_BYTES] = {0};
 	uint8_t got[sizeof(frame)];
-	uint32_t len = sizeof(frame);
-	bool wr = false;
-	uint64_t gpa;
 
 	/* The device still sends after the resets: the handed-off notification. */
 	while (read(c->peer, got, sizeof(got)) > 0)
 		;
-	vqb_chain(&r->q[NET_TXQ], 0, 1, &len, &wr, &gpa);
-	vqb_publish(&r->q[NET_TXQ], 0);
+	post_buf(&r->q[NET_TXQ], 0, sizeof(frame), false);
 	vqb_mmio_write(r->t, VIRTIO_MMIO_QUEUE_NOTIFY, NET_TXQ);
 	vmm_pass(r);
 	CHECK(read(c->peer, got, sizeof(got)) == (ssize_t)sizeof(frame));
@@ -456,26 +452,18 @@ static void rng_setup(struct rig *r, void *ctx)
 	rig_attach(r, ops, dev);
 }
 
+#define RNG_REQ_BYTES 64
+
 static void rng_live(struct rig *r, void *ctx)
 {
-	uint32_t len = 64;
-	bool wr = true;
-	uint64_t gpa;
-
 	(void)ctx;
-	vqb_chain(&r->q[0], 0, 1, &len, &wr, &gpa);
-	vqb_publish(&r->q[0], 0);
+	post_buf(&r->q[0], 0, RNG_REQ_BYTES, true);
 }
 
 static void rng_after(struct rig *r, void *ctx)
 {
-	uint32_t len = 64;
-	bool wr = true;
-	uint64_t gpa;
-
 	(void)ctx;
-	vqb_chain(&r->q[0], 0, 1, &len, &wr, &gpa);
-	vqb_publish(&r->q[0], 0);
+	post_buf(&r->q[0], 0, RNG_REQ_BYTES, true);
 	vqb_mmio_write(r->t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	vmm_pass(r);
 	CHECK(vqb_used_idx(&r->q[0]) == 1);
@@ -540,20 +528,13 @@ static void vsock_live(struct rig *r, void *ctx)
 	struct vsock_ctx *c = ctx;
 	static const char line[] = "CONNECT 5678\n";
 	uint64_t gpa;
-	uint32_t len = VSOCK_HDR_BYTES;
-	bool wr = false;
 
 	/* rx buffers, so the device can send the guest its REQUEST and RESPONSEs. */
-	for (uint16_t i = 0; i < 8; i++) {
-		uint32_t rlen = VSOCK_HDR_BYTES + 256;
-		bool rwr = true;
-		vqb_chain(&r->q[VSOCK_QUEUE_RX], i, 1, &rlen, &rwr, &gpa);
-		vqb_publish(&r->q[VSOCK_QUEUE_RX], i);
-	}
+	for (uint16_t i = 0; i < VSOCK_RX_BUFS; i++)
+		post_buf(&r->q[VSOCK_QUEUE_RX], i, VSOCK_HDR_BYTES + VSOCK_RX_PAYLOAD, true);
 	/* The guest connects to host port 1234: the device connects to <uds>_1234. */
-	vqb_chain(&r->q[VSOCK_QUEUE_TX], 0, 1, &len, &wr, &gpa);
+	gpa = post_buf(&r->q[VSOCK_QUEUE_TX], 0, VSOCK_HDR_BYTES, false);
 	vsock_hdr(vqb_host(&r->q[VSOCK_QUEUE_TX], gpa), VSOCK_OP_REQUEST, GUEST_PORT, HOST_PORT);
-	vqb_publish(&r->q[VSOCK_QUEUE_TX], 0);
 	virtio_mmio_notify(r->t, VSOCK_QUEUE_TX);
 	c->host_accepted = accept4(c->host_listener, NULL, NULL, SOCK_CLOEXEC);
 	CHECK(c->host_accepted >= 0);

@@ -84,19 +84,6 @@ static void sub_queue(struct vqb *main, struct vqb *q)
 	q->used = vqb_alloc(main, VIRTQ_USED_BYTES(QSIZE));
 }
 
-static void queue_regs(struct virtio_mmio_dev *t, const struct vqb *b, unsigned int index)
-{
-	vqb_mmio_write(t, VIRTIO_MMIO_QUEUE_SEL, index);
-	vqb_mmio_write(t, VIRTIO_MMIO_QUEUE_NUM, b->size);
-	vqb_mmio_write(t, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)b->desc);
-	vqb_mmio_write(t, VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(b->desc >> 32));
-	vqb_mmio_write(t, VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)b->avail);
-	vqb_mmio_write(t, VIRTIO_MMIO_QUEUE_AVAIL_HIGH, (uint32_t)(b->avail >> 32));
-	vqb_mmio_write(t, VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)b->used);
-	vqb_mmio_write(t, VIRTIO_MMIO_QUEUE_USED_HIGH, (uint32_t)(b->used >> 32));
-	vqb_mmio_write(t, VIRTIO_MMIO_QUEUE_READY, 1);
-}
-
 /* driver_up: 3.1.1 with all three queues; rx buffers posted (post_rx of them). */
 static void driver_up(struct fx *f, unsigned int post)
 {
@@ -112,9 +99,9 @@ static void driver_up(struct fx *f, unsigned int post)
 	vqb_mmio_write(t, VIRTIO_MMIO_DRIVER_FEATURES, 1); /* VERSION_1 */
 	s |= VIRTIO_STATUS_FEATURES_OK;
 	vqb_mmio_write(t, VIRTIO_MMIO_STATUS, s);
-	queue_regs(t, &f->rx, RX);
-	queue_regs(t, &f->tx, TX);
-	queue_regs(t, &f->ev, VSOCK_QUEUE_EVENT);
+	vqb_queue_regs(t, &f->rx, RX);
+	vqb_queue_regs(t, &f->tx, TX);
+	vqb_queue_regs(t, &f->ev, VSOCK_QUEUE_EVENT);
 	vqb_mmio_write(t, VIRTIO_MMIO_STATUS, s | VIRTIO_STATUS_DRIVER_OK);
 	assert_int_equal(virtio_mmio_status(t), s | VIRTIO_STATUS_DRIVER_OK);
 	for (uint16_t i = 0; i < post; i++) {

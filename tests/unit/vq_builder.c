@@ -155,6 +155,18 @@ void vqb_mmio_write(struct virtio_mmio_dev *t, uint64_t off, uint32_t v)
 	virtio_mmio_access(t, off, (uint8_t *)&v, 4, true);
 }
 
+void vqb_queue_regs(struct virtio_mmio_dev *t, const struct vqb *b, unsigned int index)
+{
+	vqb_mmio_write(t, VIRTIO_MMIO_QUEUE_SEL, index);
+	vqb_mmio_write(t, VIRTIO_MMIO_QUEUE_NUM, b->size);
+	vqb_mmio_write(t, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)b->desc);
+	vqb_mmio_write(t, VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(b->desc >> 32));
+	vqb_mmio_write(t, VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)b->avail);
+	vqb_mmio_write(t, VIRTIO_MMIO_QUEUE_AVAIL_HIGH, (uint32_t)(b->avail >> 32));
+	vqb_mmio_write(t, VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)b->used);
+	vqb_mmio_write(t, VIRTIO_MMIO_QUEUE_USED_HIGH, (uint32_t)(b->used >> 32));
+	vqb_mmio_write(t, VIRTIO_MMIO_QUEUE_READY, 1);
+}
 uint32_t vqb_driver_init(struct virtio_mmio_dev *t, struct vqb *b, unsigned int index,
 			 uint64_t want)
 {
@@ -177,15 +189,7 @@ uint32_t vqb_driver_init(struct virtio_mmio_dev *t, struct vqb *b, unsigned int 
 	vqb_mmio_write(t, VIRTIO_MMIO_STATUS, s);
 	if (!(vqb_mmio_read(t, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK))
 		return vqb_mmio_read(t, VIRTIO_MMIO_STATUS);
-	vqb_mmio_write(t, VIRTIO_MMIO_QUEUE_SEL, index);
-	vqb_mmio_write(t, VIRTIO_MMIO_QUEUE_NUM, b->size);
-	vqb_mmio_write(t, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)b->desc);
-	vqb_mmio_write(t, VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(b->desc >> 32));
-	vqb_mmio_write(t, VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)b->avail);
-	vqb_mmio_write(t, VIRTIO_MMIO_QUEUE_AVAIL_HIGH, (uint32_t)(b->avail >> 32));
-	vqb_mmio_write(t, VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)b->used);
-	vqb_mmio_write(t, VIRTIO_MMIO_QUEUE_USED_HIGH, (uint32_t)(b->used >> 32));
-	vqb_mmio_write(t, VIRTIO_MMIO_QUEUE_READY, 1);
+	vqb_queue_regs(t, b, index);
 	vqb_mmio_write(t, VIRTIO_MMIO_STATUS, s | VIRTIO_STATUS_DRIVER_OK);
 	return vqb_mmio_read(t, VIRTIO_MMIO_STATUS);
 }

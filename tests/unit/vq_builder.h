@@ -65,6 +65,9 @@ struct virtio_mmio_dev;
 uint32_t vqb_mmio_read(struct virtio_mmio_dev *t, uint64_t off);
 void vqb_mmio_write(struct virtio_mmio_dev *t, uint64_t off, uint32_t v);
 
+/* vqb_queue_regs: queue (index)'s size, ring addresses (b's) and QueueReady over MMIO. */
+void vqb_queue_regs(struct virtio_mmio_dev *t, const struct vqb *b, unsigned int index);
+
 /*
  * vqb_driver_init: the Linux driver's sequence (3.1.1) over MMIO: reset,
  * ACKNOWLEDGE, DRIVER, features (what is offered & (want)), FEATURES_OK,
