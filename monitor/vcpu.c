@@ -22,8 +22,13 @@
 
 /* Signal used only to interrupt KVM_RUN; its handler does nothing. */
 #define VCPU_KICK_SIGNAL SIGUSR1
-/* What a read of an address no device claims returns (an open bus). */
+/* What a read of an MMIO address no device claims returns (an open bus). */
 #define OPEN_BUS_BYTE 0xff
+/*
+ * What a read of a port no device claims returns: 0, as in Firecracker, whose
+ * guests rely on it (a CMOS poll for update-in-progress, bit 7, then ends).
+ */
+#define UNCLAIMED_PORT_BYTE 0x00
 /* Unclaimed MMIO accesses reported per vCPU before going quiet. */
 #define UNCLAIMED_MMIO_REPORTS 8
 /* While joining a stopped vCPU, how often its thread is kicked again. */
@@ -197,7 +202,7 @@ static void handle_io(struct vcpu *vcpu)
 	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
 		if (!bus_access(&vcpu->vm->pio, run->io.port, data, run->io.size, is_write)) {
 			if (!is_write)
-				memset(data, OPEN_BUS_BYTE, run->io.size);
+				memset(data, UNCLAIMED_PORT_BYTE, run->io.size);
 			log_debug("vcpu%u: unclaimed port %s 0x%x", vcpu->index,
 				  is_write ? "write" : "read", run->io.port);
 		}

@@ -19,14 +19,15 @@
 
 /* Problems the driver can cause, each logged once per transport. */
 enum mmio_error {
-	ERR_ACCESS,   /* wrong width or alignment, unknown register */
-	ERR_STATUS,   /* status write out of order or clearing bits */
-	ERR_FEATURES, /* features rejected at FEATURES_OK, or written out of state */
-	ERR_QUEUE,    /* queue register written out of state */
-	ERR_CONFIG,   /* config written before DRIVER */
-	ERR_NOTIFY,   /* notification before DRIVER_OK / for a bad queue */
-	ERR_ACTIVATE, /* DRIVER_OK refused by the device (e.g. a queue not ready) */
-	ERR_STOPPED,  /* the device broke while running and was stopped */
+	ERR_ACCESS,    /* wrong width or alignment, unknown register */
+	ERR_STATUS,    /* status write out of order or clearing bits */
+	ERR_FEATURES,  /* features rejected at FEATURES_OK, or written out of state */
+	ERR_UNOFFERED, /* features the device did not offer, dropped at FEATURES_OK */
+	ERR_QUEUE,     /* queue register written out of state */
+	ERR_CONFIG,    /* config written before DRIVER */
+	ERR_NOTIFY,    /* notification before DRIVER_OK / for a bad queue */
+	ERR_ACTIVATE,  /* DRIVER_OK refused by the device (e.g. a queue not ready) */
+	ERR_STOPPED,   /* the device broke while running and was stopped */
 };
 
 struct virtio_mmio_dev {
@@ -184,9 +185,14 @@ static bool features_ok(struct virtio_mmio_dev *t)
 		return false;
 	}
 	if (f & ~t->device_features) {
-		note(t, ERR_FEATURES, "driver accepted features not offered: 0x%llx",
+		/*
+		 * The driver broke 3.1.1 step 4; Firecracker drops such bits and
+		 * goes on, and guests built for it rely on that, so ember does too.
+		 */
+		note(t, ERR_UNOFFERED, "driver accepted features not offered: 0x%llx: ignored",
 		     (unsigned long long)(f & ~t->device_features));
-		return false;
+		f &= t->device_features;
+		t->driver_features = f;
 	}
 	for (unsigned int i = 0; i < t->nqueues; i++) {
 		t->queues[i].event_idx = f & VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX);

@@ -64,6 +64,7 @@ static unsigned int ndevs;
 static int probed;
 static int irq_mode;
 static int no_event_idx;
+static uint64_t extra_ack; /* acked whether offered or not (rt_virtio_ack_unoffered) */
 
 #define barrier() __asm__ volatile("" ::: "memory")
 
@@ -269,9 +270,9 @@ int rt_virtio_begin(struct rt_virtio_dev *d, uint64_t wanted)
 	d->features = d->offered & want;
 	d->event_idx = (d->features >> VIRTIO_F_RING_EVENT_IDX) & 1;
 	wr(d, VM_DRIVER_FEAT_SEL, 0);
-	wr(d, VM_DRIVER_FEATURES, (uint32_t)d->features);
+	wr(d, VM_DRIVER_FEATURES, (uint32_t)(d->features | extra_ack));
 	wr(d, VM_DRIVER_FEAT_SEL, 1);
-	wr(d, VM_DRIVER_FEATURES, (uint32_t)(d->features >> 32));
+	wr(d, VM_DRIVER_FEATURES, (uint32_t)((d->features | extra_ack) >> 32));
 	st |= VIRTIO_STATUS_FEATURES_OK;
 	wr(d, VM_STATUS, st);
 	if (!(rd(d, VM_STATUS) & VIRTIO_STATUS_FEATURES_OK))
@@ -413,6 +414,11 @@ void rt_virtio_use_irq(int on)
 void rt_virtio_set_event_idx(int on)
 {
 	no_event_idx = !on;
+}
+
+void rt_virtio_ack_unoffered(uint64_t bits)
+{
+	extra_ack = bits;
 }
 
 /* --- split virtqueue ------------------------------------------------- */

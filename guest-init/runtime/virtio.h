@@ -178,6 +178,12 @@ uint64_t rt_virtio_config(const struct rt_virtio_dev *d, unsigned int off, unsig
 void rt_virtio_use_irq(int on);
 /* rt_virtio_set_event_idx: (on) zero: never negotiate EVENT_IDX (default 1). */
 void rt_virtio_set_event_idx(int on);
+/*
+ * rt_virtio_ack_unoffered: also write (bits) to the driver features from
+ * now on, offered or not, as some platforms' drivers do (tests of a
+ * monitor's tolerance); the driver itself uses only what was negotiated.
+ */
+void rt_virtio_ack_unoffered(uint64_t bits);
 
 /* --- split virtqueue ------------------------------------------------- */
 

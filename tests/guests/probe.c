@@ -23,6 +23,7 @@
  *                   probe: kbd waiting, then one line per byte read from the
  *                   data port, probe: kbd 0x<hex>, until it has <n> of them
  *                   (1..64); sleeps with HLT between them
+ *   inb=<port>      probe: port 0x<port> read 0x<byte> (inb; 16-bit port number)
  *   fault=unmapped  probe: read 0x<byte at 0xd0000000>
  *   fault=ram-end   probe: ram-end addr=0x<hex> read 0x<byte>
  *   fault=triple    probe: triple fault now (then a zero-limit IDT and ud2)
@@ -275,6 +276,13 @@ int main(const struct boot_info *bi)
 				rt_printf("probe: bad exit status %s\n", w + 5);
 				status = 0;
 			}
+		} else if (strncmp(w, "inb=", 4) == 0) {
+			uint64_t port;
+			if (rt_parse_u64(w + 4, &port) != 0 || port > 0xffff)
+				rt_printf("probe: bad port %s\n", w + 4);
+			else
+				rt_printf("probe: port 0x%x read 0x%x\n", (unsigned int)port,
+					  (unsigned int)port_in((uint16_t)port));
 		} else if (strcmp(w, "fault=unmapped") == 0) {
 			rt_printf("probe: read 0x%x\n",
 				  *(volatile uint8_t *)(uintptr_t)UNMAPPED_ADDR);

@@ -57,6 +57,10 @@
  *                   vio: vsock echo port=<p> accepted=<n> closed=<n> bytes=<b>
  *   irq             completions by interrupt from here on: vio: irq mode
  *   no-event-idx    never negotiate VIRTIO_F_RING_EVENT_IDX: vio: no event-idx
+ *   ack-unoffered=<bit>
+ *                   from now on also ack feature <bit> (0..63), offered or
+ *                   not, as drivers built for other monitors may:
+ *                   vio: ack-unoffered bit=<bit>
  *   timeout=<ms>    bound for the evil words' waits (default 1000)
  *   evil-loop       a descriptor whose NEXT points at itself
  *   evil-oob        a buffer past the end of RAM
@@ -1580,6 +1584,14 @@ int main(const struct boot_info *bi)
 		} else if (strcmp(w, "irq") == 0) {
 			rt_virtio_use_irq(1);
 			rt_printf("vio: irq mode\n");
+		} else if (strncmp(w, "ack-unoffered=", 14) == 0) {
+			uint64_t bit;
+			if (rt_parse_u64(w + 14, &bit) != 0 || bit > 63) {
+				rt_printf("vio: bad feature bit %s\n", w + 14);
+			} else {
+				rt_virtio_ack_unoffered(1ULL << bit);
+				rt_printf("vio: ack-unoffered bit=%u\n", (unsigned int)bit);
+			}
 		} else if (strcmp(w, "no-event-idx") == 0) {
 			rt_virtio_set_event_idx(0);
 			rt_printf("vio: no event-idx\n");

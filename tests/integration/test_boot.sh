@@ -236,6 +236,17 @@ test_unmapped_mmio_read_is_reported_not_fatal() {
 	expect_err_re 'vcpu0: guest read 1 bytes at 0xd0000000: no device there'
 }
 
+# Firecracker answers a read of a port no device claims with 0, and guests
+# built for it poll on that (the CMOS update flag); so does ember. Port 0x200
+# (a game port) is claimed by nothing.
+test_unclaimed_port_reads_zero() {
+	need_kvm || return
+	ember_run --kernel "$PROBE" -- inb=0x200 exit=0
+	expect_rc 0
+	expect_out "probe: port 0x200 read 0x0"
+	expect_out "probe: done"
+}
+
 test_triple_fault_is_a_clear_error() {
 	need_kvm || return
 	ember_run --kernel "$PROBE" -- fault=triple

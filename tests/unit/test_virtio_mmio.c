@@ -268,14 +268,12 @@ static void test_features(void **state)
 	W(VIRTIO_MMIO_STATUS, ACK | DRV | FOK);
 	assert_int_equal(R(VIRTIO_MMIO_STATUS), ACK | DRV);
 
-	/* a feature not offered: refused too */
+	/*
+	 * A feature not offered (bit 33) beside the offered ones: dropped,
+	 * as Firecracker does, and FEATURES_OK accepted; frozen afterwards.
+	 */
 	W(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
 	W(VIRTIO_MMIO_DRIVER_FEATURES, 1 | 2);
-	W(VIRTIO_MMIO_STATUS, ACK | DRV | FOK);
-	assert_int_equal(R(VIRTIO_MMIO_STATUS), ACK | DRV);
-
-	/* both halves right: accepted, and frozen afterwards */
-	W(VIRTIO_MMIO_DRIVER_FEATURES, 1);
 	W(VIRTIO_MMIO_STATUS, ACK | DRV | FOK);
 	assert_int_equal(R(VIRTIO_MMIO_STATUS), ACK | DRV | FOK);
 	W(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
