@@ -115,6 +115,10 @@ static int add_legacy_devices(struct machine *m, const struct vm_config *cfg)
 	if (ret == 0)
 		ret = i8042_init(&m->i8042, vm);
 	if (ret == 0)
+		ret = rtc_init(&m->rtc, NULL);
+	if (ret == 0)
+		ret = bus_register(&vm->pio, RTC_PORT, RTC_PORT_COUNT, rtc_io, &m->rtc);
+	if (ret == 0)
 		ret = boot_timer_init(&m->boot_timer, vm, cfg->boot_timer);
 	if (ret == 0)
 		ret = exit_port_init(vm);
@@ -508,6 +512,7 @@ void machine_destroy(struct machine *m)
 		virtio_slots_destroy(&m->virtio);
 		serial_destroy(&m->serial);
 		i8042_destroy(&m->i8042);
+		rtc_destroy(&m->rtc);
 		ioapic_destroy(&m->ioapic);
 	}
 	if (m->built >= BUILT_LOOP)

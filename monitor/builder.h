@@ -19,6 +19,7 @@
 #include "ioapic.h"
 #include "loader.h"
 #include "ratelimit.h"
+#include "rtc.h"
 #include "seccomp.h"
 #include "serial.h"
 #include "virtio_slots.h"
@@ -29,6 +30,7 @@ struct machine {
 	struct ioapic ioapic;
 	struct serial serial;
 	struct i8042 i8042;
+	struct rtc rtc;
 	struct boot_timer boot_timer;
 	struct virtio_slots virtio;
 	struct kernel_info kernel;

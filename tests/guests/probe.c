@@ -24,6 +24,12 @@
  *                   data port, probe: kbd 0x<hex>, until it has <n> of them
  *                   (1..64); sleeps with HLT between them
  *   inb=<port>      probe: port 0x<port> read 0x<byte> (inb; 16-bit port number)
+ *   rtc             the date from the CMOS clock, read as PC firmware does
+ *                   (UIP clear, then the registers, decoded as register B says):
+ *                   probe: rtc YYYY-MM-DD hh:mm:ss uip-seen=<0|1>
+ *   rtc-b=<byte>    write CMOS register B (0x04 binary, 0x02 24-hour) first
+ *   rtc-year=<yy>   set the clock's year (SET in B, the year register in BCD,
+ *                   SET cleared), as an OS sets its clock; then read it with rtc
  *   fault=unmapped  probe: read 0x<byte at 0xd0000000>
  *   fault=ram-end   probe: ram-end addr=0x<hex> read 0x<byte>
  *   fault=triple    probe: triple fault now (then a zero-limit IDT and ud2)
@@ -64,6 +70,55 @@ static inline uint8_t port_in(uint16_t port)
 
 	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
 	return v;
+}
+
+/* The CMOS clock (monitor/rtc.c, the MC146818 data sheet). */
+#define CMOS_INDEX   0x70
+#define CMOS_DATA    0x71
+#define CMOS_A	     0x0a
+#define CMOS_B	     0x0b
+#define CMOS_UIP     0x80
+#define CMOS_SET     0x80
+#define CMOS_BINARY  0x04
+#define CMOS_24H     0x02
+#define CMOS_PM	     0x80
+#define CMOS_CENTURY 0x32
+/* Reads of register A before giving up on UIP (a few seconds of exits). */
+#define CMOS_UIP_POLLS 1000000
+
+static uint8_t cmos_read(uint8_t reg)
+{
+	port_out(CMOS_INDEX, reg);
+	return port_in(CMOS_DATA);
+}
+
+static unsigned int cmos_value(uint8_t b, uint8_t v)
+{
+	return (b & CMOS_BINARY) ? v : (unsigned int)(v >> 4) * 10 + (v & 0xf);
+}
+
+/*
+ * do_rtc: wait for the rising edge of UIP (so a clock that never sets it is
+ * seen) and its fall, then read the time right after an update.
+ */
+static void do_rtc(void)
+{
+	unsigned int i, seen = 0, hour;
+	uint8_t b = cmos_read(CMOS_B), h;
+
+	for (i = 0; i < CMOS_UIP_POLLS && !(cmos_read(CMOS_A) & CMOS_UIP); i++)
+		;
+	seen = i < CMOS_UIP_POLLS;
+	for (i = 0; i < CMOS_UIP_POLLS && (cmos_read(CMOS_A) & CMOS_UIP); i++)
+		;
+	h = cmos_read(0x04);
+	hour = cmos_value(b, h & (uint8_t)~CMOS_PM);
+	if (!(b & CMOS_24H))
+		hour = hour % 12 + ((h & CMOS_PM) ? 12 : 0);
+	rt_printf("probe: rtc %u%02u-%02u-%02u %02u:%02u:%02u uip-seen=%u\n",
+		  cmos_value(b, cmos_read(CMOS_CENTURY)), cmos_value(b, cmos_read(0x09)),
+		  cmos_value(b, cmos_read(0x08)), cmos_value(b, cmos_read(0x07)), hour,
+		  cmos_value(b, cmos_read(0x02)), cmos_value(b, cmos_read(0x00)), seen);
 }
 
 static unsigned int cpus_reported;
@@ -283,6 +338,29 @@ int main(const struct boot_info *bi)
 			else
 				rt_printf("probe: port 0x%x read 0x%x\n", (unsigned int)port,
 					  (unsigned int)port_in((uint16_t)port));
+		} else if (strcmp(w, "rtc") == 0) {
+			do_rtc();
+		} else if (strncmp(w, "rtc-b=", 6) == 0) {
+			uint64_t b;
+			if (rt_parse_u64(w + 6, &b) != 0 || b > 0xff) {
+				rt_printf("probe: bad register B %s\n", w + 6);
+			} else {
+				port_out(CMOS_INDEX, CMOS_B);
+				port_out(CMOS_DATA, (uint8_t)b);
+			}
+		} else if (strncmp(w, "rtc-year=", 9) == 0) {
+			uint64_t y;
+			if (rt_parse_u64(w + 9, &y) != 0 || y > 99) {
+				rt_printf("probe: bad year %s\n", w + 9);
+			} else {
+				uint8_t b = cmos_read(CMOS_B);
+				port_out(CMOS_INDEX, CMOS_B);
+				port_out(CMOS_DATA, b | CMOS_SET);
+				port_out(CMOS_INDEX, 0x09);
+				port_out(CMOS_DATA, (uint8_t)((y / 10) << 4 | y % 10));
+				port_out(CMOS_INDEX, CMOS_B);
+				port_out(CMOS_DATA, b);
+			}
 		} else if (strcmp(w, "fault=unmapped") == 0) {
 			rt_printf("probe: read 0x%x\n",
 				  *(volatile uint8_t *)(uintptr_t)UNMAPPED_ADDR);

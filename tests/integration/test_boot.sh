@@ -247,6 +247,38 @@ test_unclaimed_port_reads_zero() {
 	expect_out "probe: done"
 }
 
+# The CMOS clock reads the host's date and time (UTC), in each format register
+# B asks for, after the update-in-progress flag has risen and fallen as on the
+# chip (a guest waiting for it must not hang). A guest sets B itself.
+test_cmos_clock_reads_host_time() {
+	need_kvm || return
+	local t0 t1 line
+	t0=$(date -u +%s)
+	ember_run --kernel "$PROBE" -- rtc rtc-b=0x04 rtc rtc-b=0x06 rtc exit=0
+	t1=$(date -u +%s)
+	expect_rc 0
+	[ "$(grep -c '^probe: rtc .* uip-seen=1$' <<<"$OUT")" = 3 ] || fail "not 3 clock reads with UIP seen"
+	while read -r line; do
+		local when
+		when=$(date -u -d "${line#probe: rtc }" +%s 2>/dev/null) || { fail "bad date in '$line'"; continue; }
+		[ "$when" -ge $((t0 - 2)) ] && [ "$when" -le $((t1 + 2)) ] ||
+			fail "'$line' is not between $(date -u -d @"$t0" '+%F %T') and $(date -u -d @"$t1" '+%F %T')"
+	done < <(grep '^probe: rtc ' <<<"$OUT" | sed 's/ uip-seen=.*//')
+}
+
+# A guest that sets its clock moves its own time only, and the clock runs on
+# from there (the offset to the host's survives; the host's clock is untouched).
+# 2044 is a leap year, so today's date exists in it.
+test_cmos_clock_set_by_guest() {
+	need_kvm || return
+	local year
+	year=$(date -u +%Y)
+	ember_run --kernel "$PROBE" -- rtc-year=44 rtc exit=0
+	expect_rc 0
+	expect_out_re "^probe: rtc 2044-$(date -u +%m)-[0-9]{2} [0-9:]{8} uip-seen=1$"
+	[ "$(date -u +%Y)" = "$year" ] || fail "the host's year changed"
+}
+
 test_triple_fault_is_a_clear_error() {
 	need_kvm || return
 	ember_run --kernel "$PROBE" -- fault=triple
