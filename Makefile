@@ -94,6 +94,7 @@ guests: $(GUESTS)
 # ---------------------------------------------------------------- tests
 include tests/tests.mk
 include tests/fuzz/fuzz.mk
+include tests/soak/soak.mk
 
 # ---------------------------------------------------------------- top level
 test-bins: $(TEST_BINS)

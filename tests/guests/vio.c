@@ -55,6 +55,19 @@
  *                   echo n host-initiated streams (do_vsock_echo):
  *                   vio: vsock listening port=<p>, then
  *                   vio: vsock echo port=<p> accepted=<n> closed=<n> bytes=<b>
+ *   vsock-serve=<port>,<ms>
+ *                   echo every host-initiated stream to <port>, any number of
+ *                   them one after another (up to RT_VSOCK_MAX_CONNS at once),
+ *                   for <ms> ms (do_vsock_serve): vio: vsock serving port=<p>,
+ *                   then vio: vsock serve port=<p> accepted=<n> closed=<n> bytes=<b>
+ *   vsock-dial=<port>,<n>,<bytes>
+ *                   n guest-initiated streams to host port <port>, one after
+ *                   another: connect, send <bytes>, check the echo, shut down
+ *                   (do_vsock_dial): vio: vsock dial port=<p> n=<n>
+ *                   connected=<n> verified=<n> closed=<n> refused=<n> failed=<n>
+ *   idle=<ms>       keep the guest alive <ms> ms with its vCPU halted (woken
+ *                   by the local APIC timer): vio: idle ms=<ms>, then
+ *                   vio: idle done
  *   irq             completions by interrupt from here on: vio: irq mode
  *   no-event-idx    never negotiate VIRTIO_F_RING_EVENT_IDX: vio: no event-idx
  *   ack-unoffered=<bit>
@@ -1068,6 +1081,204 @@ static void do_vsock_echo(const char *arg)
 			rt_vsock_release(v, ids[i]);
 }
 
+#define SERVE_MAX_MS	 (7ULL * 24 * 3600 * 1000) /* vsock-serve, idle: a week at most */
+#define DIAL_STEP_US	 2000000ULL		   /* bound on each step of one dial */
+#define DIAL_MAX_FAILS	 10			   /* consecutive failed dials: give up */
+
+/*
+ * vsock-serve=<port>,<ms>: as vsock-echo, for any number of host-initiated
+ * streams (each stream's slot is reused once it ended) until <ms> ms have
+ * passed: a long-lived guest for a host that opens and closes streams for as
+ * long as it likes (tests/soak).
+ *   vio: vsock serving port=<p>          (the host may connect from here on)
+ *   vio: vsock serve port=<p> accepted=<n> closed=<n> bytes=<echoed>
+ */
+static void do_vsock_serve(const char *arg)
+{
+	static uint8_t live[RT_VSOCK_MAX_CONNS], shut[RT_VSOCK_MAX_CONNS];
+	uint64_t a[2], start = rt_tsc(), total = 0, accepted = 0, closed = 0;
+	struct rt_vsock *v;
+	int id, i;
+
+	if (parse_list(arg, a, 2) != 2 || a[0] > 0xffffffffULL || a[1] > SERVE_MAX_MS) {
+		rt_printf("vio: vsock bad serve %s (want <port>,<ms>)\n", arg);
+		return;
+	}
+	v = vsock_dev();
+	if (v == NULL)
+		return;
+	rt_vsock_listen(v, (uint32_t)a[0]);
+	rt_printf("vio: vsock serving port=%lu\n", a[0]);
+	while (elapsed_us(start) < a[1] * 1000) {
+		int ret = rt_vsock_poll(v, MULTI_POLL_US);
+
+		if (ret < 0 && ret != RT_VIRTIO_ETIMEDOUT) {
+			rt_printf("vio: vsock serve poll error=%d\n", ret);
+			break;
+		}
+		while ((id = rt_vsock_accept(v)) >= 0) {
+			live[id] = 1;
+			shut[id] = 0;
+			accepted++;
+		}
+		for (i = 0; i < RT_VSOCK_MAX_CONNS; i++) {
+			int st;
+
+			if (!live[i])
+				continue;
+			for (;;) {
+				uint32_t m = rt_vsock_pending(v, i);
+				uint32_t c = rt_vsock_credit(v, i);
+				int64_t n;
+
+				if (m > c)
+					m = c;
+				if (m > sizeof(vsock_buf))
+					m = sizeof(vsock_buf);
+				if (m == 0)
+					break;
+				n = rt_vsock_read(v, i, vsock_buf, m);
+				if (n <= 0 || rt_vsock_write(v, i, vsock_buf, (size_t)n) != n)
+					break;
+				total += (uint64_t)n;
+			}
+			st = rt_vsock_state(v, i);
+			if (st == RT_VSOCK_PEER_DONE && !shut[i]) {
+				rt_vsock_shutdown(v, i);
+				shut[i] = 1;
+			} else if (st == RT_VSOCK_RESET || st < 0) {
+				closed++;
+				rt_vsock_release(v, i);
+				live[i] = 0;
+			}
+		}
+	}
+	rt_printf("vio: vsock serve port=%lu accepted=%lu closed=%lu bytes=%lu\n", a[0], accepted,
+		  closed, total);
+	for (i = 0; i < RT_VSOCK_MAX_CONNS; i++)
+		if (live[i])
+			rt_vsock_release(v, i);
+}
+
+/* dial_wait: poll (v) until stream (id) is no longer connecting or DIAL_STEP_US pass. */
+static int dial_wait(struct rt_vsock *v, int id)
+{
+	uint64_t start = rt_tsc();
+	int st;
+
+	while ((st = rt_vsock_state(v, id)) == RT_VSOCK_CONNECTING &&
+	       elapsed_us(start) < DIAL_STEP_US)
+		(void)rt_vsock_poll(v, MULTI_POLL_US);
+	return st;
+}
+
+/*
+ * dial_one: one guest-initiated stream (s) to (port) carrying (bytes) of
+ * stream_bytes(s % RT_VSOCK_MAX_CONNS) both ways. Returns 0 when the echo was
+ * right and the host answered our SHUTDOWN with its RST, 1 when the host
+ * refused the stream, -1 when anything else went wrong. (*connected) and
+ * (*verified) say how far it got.
+ */
+static int dial_one(struct rt_vsock *v, uint32_t port, uint64_t s, uint32_t bytes,
+		    int *connected, int *verified)
+{
+	const uint8_t *want = stream_bytes((unsigned int)(s % RT_VSOCK_MAX_CONNS), 0);
+	uint32_t sent = 0, got = 0;
+	uint64_t start;
+	int id = rt_vsock_open(v, port), st, bad = 0;
+
+	*connected = *verified = 0;
+	if (id < 0)
+		return -1;
+	st = dial_wait(v, id);
+	if (st != RT_VSOCK_OPEN) {
+		rt_vsock_release(v, id);
+		return st == RT_VSOCK_EREFUSED ? 1 : -1;
+	}
+	*connected = 1;
+	start = rt_tsc();
+	while (got < bytes && elapsed_us(start) < DIAL_STEP_US) {
+		int64_t n;
+
+		while (sent < bytes) {
+			n = rt_vsock_write(v, id, want + sent, bytes - sent);
+			if (n <= 0)
+				break;
+			sent += (uint32_t)n;
+		}
+		while (got < bytes &&
+		       (n = rt_vsock_read(v, id, vsock_buf, sizeof(vsock_buf))) > 0) {
+			bad |= got + (uint64_t)n > bytes || differs(vsock_buf, want + got, (uint32_t)n);
+			got += (uint32_t)n;
+		}
+		if (got >= bytes || rt_vsock_state(v, id) != RT_VSOCK_OPEN)
+			break;
+		(void)rt_vsock_poll(v, MULTI_POLL_US);
+	}
+	*verified = got == bytes && !bad;
+	rt_vsock_shutdown(v, id);
+	start = rt_tsc();
+	while (((st = rt_vsock_state(v, id)) == RT_VSOCK_OPEN || st == RT_VSOCK_PEER_DONE) &&
+	       elapsed_us(start) < DIAL_STEP_US)
+		(void)rt_vsock_poll(v, MULTI_POLL_US);
+	rt_vsock_release(v, id);
+	return *verified && st == RT_VSOCK_RESET ? 0 : -1;
+}
+
+/*
+ * vsock-dial=<port>,<n>,<bytes>: n guest-initiated streams to host port
+ * <port>, one after another (dial_one), against a host echo server at
+ * UDS_PATH_<port>; gives up after DIAL_MAX_FAILS failures in a row.
+ *   vio: vsock dial port=<p> n=<n> connected=<n> verified=<n> closed=<n> refused=<n> failed=<n>
+ */
+static void do_vsock_dial(const char *arg)
+{
+	uint64_t a[3], s, connected = 0, verified = 0, closed = 0, refused = 0, failed = 0;
+	unsigned int fails_in_row = 0;
+	struct rt_vsock *v;
+
+	if (parse_list(arg, a, 3) != 3 || a[0] > 0xffffffffULL || a[1] == 0 || a[2] == 0 ||
+	    a[2] > RT_VSOCK_CONN_BUF) {
+		rt_printf("vio: vsock bad dial %s (want <port>,<n>,<1..%u>)\n", arg,
+			  RT_VSOCK_CONN_BUF);
+		return;
+	}
+	v = vsock_dev();
+	if (v == NULL)
+		return;
+	for (s = 0; s < a[1] && fails_in_row < DIAL_MAX_FAILS; s++) {
+		int c, ok, ret = dial_one(v, (uint32_t)a[0], s, (uint32_t)a[2], &c, &ok);
+
+		connected += (uint64_t)c;
+		verified += (uint64_t)ok;
+		closed += ret == 0;
+		refused += ret == 1;
+		failed += ret < 0;
+		fails_in_row = ret == 0 ? 0 : fails_in_row + 1;
+	}
+	rt_printf("vio: vsock dial port=%lu n=%lu connected=%lu verified=%lu closed=%lu "
+		  "refused=%lu failed=%lu\n",
+		  a[0], s, connected, verified, closed, refused, failed);
+}
+
+/* idle=<ms>: the vCPU halts between local APIC timer interrupts for <ms> ms. */
+static void do_idle(const char *arg)
+{
+	uint64_t ms, start = rt_tsc(), spent;
+
+	if (rt_parse_u64(arg, &ms) != 0 || ms > SERVE_MAX_MS) {
+		rt_printf("vio: bad idle %s (want <ms>)\n", arg);
+		return;
+	}
+	rt_printf("vio: idle ms=%lu\n", ms);
+	while ((spent = elapsed_us(start)) < ms * 1000) {
+		uint64_t left = ms * 1000 - spent;
+
+		rt_irq_wait_us(left < 1000000 ? left : 1000000);
+	}
+	rt_printf("vio: idle done\n");
+}
+
 /* --- hostile virtqueues --------------------------------------------- */
 
 enum evil { EVIL_LOOP, EVIL_OOB, EVIL_AVAIL };
@@ -1576,6 +1787,12 @@ int main(const struct boot_info *bi)
 			do_vsock_multi(w + 12);
 		} else if (strncmp(w, "vsock-echo=", 11) == 0) {
 			do_vsock_echo(w + 11);
+		} else if (strncmp(w, "vsock-serve=", 12) == 0) {
+			do_vsock_serve(w + 12);
+		} else if (strncmp(w, "vsock-dial=", 11) == 0) {
+			do_vsock_dial(w + 11);
+		} else if (strncmp(w, "idle=", 5) == 0) {
+			do_idle(w + 5);
 		} else if (strcmp(w, "vsock-close") == 0) {
 			if (vsock_dev() != NULL) {
 				rt_vsock_close(&vsock);
