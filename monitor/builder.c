@@ -119,6 +119,12 @@ static int add_legacy_devices(struct machine *m, const struct vm_config *cfg)
 	if (ret == 0)
 		ret = bus_register(&vm->pio, RTC_PORT, RTC_PORT_COUNT, rtc_io, &m->rtc);
 	if (ret == 0)
+		ret = pit_init(&m->pit, NULL);
+	if (ret == 0)
+		ret = bus_register(&vm->pio, PIT_PORT, PIT_PORT_COUNT, pit_io, &m->pit);
+	if (ret == 0)
+		ret = bus_register(&vm->pio, PIT_PORT_B, 1, pit_port_b_io, &m->pit);
+	if (ret == 0)
 		ret = boot_timer_init(&m->boot_timer, vm, cfg->boot_timer);
 	if (ret == 0)
 		ret = exit_port_init(vm);
@@ -513,6 +519,7 @@ void machine_destroy(struct machine *m)
 		serial_destroy(&m->serial);
 		i8042_destroy(&m->i8042);
 		rtc_destroy(&m->rtc);
+		pit_destroy(&m->pit);
 		ioapic_destroy(&m->ioapic);
 	}
 	if (m->built >= BUILT_LOOP)

@@ -18,6 +18,7 @@
 #include "i8042.h"
 #include "ioapic.h"
 #include "loader.h"
+#include "pit.h"
 #include "ratelimit.h"
 #include "rtc.h"
 #include "seccomp.h"
@@ -31,6 +32,7 @@ struct machine {
 	struct serial serial;
 	struct i8042 i8042;
 	struct rtc rtc;
+	struct pit pit;
 	struct boot_timer boot_timer;
 	struct virtio_slots virtio;
 	struct kernel_info kernel;

@@ -113,13 +113,10 @@ static void data_write(struct i8042 *kbd, uint8_t byte)
 	kbd->cmd = 0;
 }
 
-static void i8042_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write)
+static void i8042_io(struct i8042 *kbd, uint64_t port, uint8_t *data, bool is_write)
 {
-	struct i8042 *kbd = opaque;
-	const uint64_t port = LAYOUT_I8042_DATA_PORT + offset;
 	bool reset = false, irq = false;
 
-	(void)len;
 	pthread_mutex_lock(&kbd->lock);
 	if (port == LAYOUT_I8042_CMD_PORT) {
 		if (is_write)
@@ -134,8 +131,6 @@ static void i8042_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len,
 			data[0] = pop(kbd);
 			irq = key_irq(kbd); /* one interrupt per byte, like the real one */
 		}
-	} else if (!is_write) {
-		data[0] = 0xff; /* ports 0x61..0x63 are not ours */
 	}
 	pthread_mutex_unlock(&kbd->lock);
 	if (irq && kbd->vm->ioapic != NULL)
@@ -146,16 +141,34 @@ static void i8042_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len,
 	}
 }
 
+static void data_port_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write)
+{
+	(void)offset;
+	(void)len;
+	i8042_io(opaque, LAYOUT_I8042_DATA_PORT, data, is_write);
+}
+
+static void cmd_port_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write)
+{
+	(void)offset;
+	(void)len;
+	i8042_io(opaque, LAYOUT_I8042_CMD_PORT, data, is_write);
+}
+
 int i8042_init(struct i8042 *kbd, struct vm *vm)
 {
+	int ret;
+
 	memset(kbd, 0, sizeof(*kbd));
 	kbd->vm = vm;
 	kbd->control = CTR_DEFAULT;
 	kbd->outport = OUTPORT_DEFAULT;
 	pthread_mutex_init(&kbd->lock, NULL);
-	/* One range covering 0x60..0x64 keeps both ports on one handler. */
-	return bus_register(&vm->pio, LAYOUT_I8042_DATA_PORT,
-			    LAYOUT_I8042_CMD_PORT - LAYOUT_I8042_DATA_PORT + 1, i8042_io, kbd);
+	/* Two ports of their own: 0x61, between them, is port B (pit.c). */
+	ret = bus_register(&vm->pio, LAYOUT_I8042_DATA_PORT, 1, data_port_io, kbd);
+	if (ret == 0)
+		ret = bus_register(&vm->pio, LAYOUT_I8042_CMD_PORT, 1, cmd_port_io, kbd);
+	return ret;
 }
 
 void i8042_ctrl_alt_del(struct i8042 *kbd)

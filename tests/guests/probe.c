@@ -30,6 +30,11 @@
  *   rtc-b=<byte>    write CMOS register B (0x04 binary, 0x02 24-hour) first
  *   rtc-year=<yy>   set the clock's year (SET in B, the year register in BCD,
  *                   SET cleared), as an OS sets its clock; then read it with rtc
+ *   pit-wait=<ms>   wait <ms> ms (1..60000) by the PIT, as a guest calibrating its
+ *                   TSC does: channel 2 in mode 0 for 50 ms at a time, gated
+ *                   and polled through port 0x61 (OUT2):
+ *                   probe: pit waited ms=<ms> tsc-khz=<TSC ticks per ms seen> |
+ *                   probe: pit timeout
  *   fault=unmapped  probe: read 0x<byte at 0xd0000000>
  *   fault=ram-end   probe: ram-end addr=0x<hex> read 0x<byte>
  *   fault=triple    probe: triple fault now (then a zero-limit IDT and ud2)
@@ -119,6 +124,46 @@ static void do_rtc(void)
 		  cmos_value(b, cmos_read(CMOS_CENTURY)), cmos_value(b, cmos_read(0x09)),
 		  cmos_value(b, cmos_read(0x08)), cmos_value(b, cmos_read(0x07)), hour,
 		  cmos_value(b, cmos_read(0x02)), cmos_value(b, cmos_read(0x00)), seen);
+}
+
+/* The i8254 (monitor/pit.c): channel 2 gated by port 0x61, as Linux calibrates. */
+#define PIT_CH2		0x42
+#define PIT_CONTROL	0x43
+#define PIT_PORT_B	0x61
+#define PIT_CH2_MODE0	0xb0 /* channel 2, LSB then MSB, mode 0, binary */
+#define PIT_GATE2	0x01
+#define PIT_SPKR	0x02
+#define PIT_OUT2	0x20
+#define PIT_STEP_MS	50
+#define PIT_STEP_TICKS	59659 /* 50 ms of 1.193182 MHz */
+#define PIT_MAX_WAIT_MS 60000
+#define PIT_POLLS	100000000 /* per step, before calling it a timeout */
+
+static void do_pit_wait(const char *arg)
+{
+	uint64_t ms, steps, t0, t1;
+
+	if (rt_parse_u64(arg, &ms) != 0 || ms == 0 || ms > PIT_MAX_WAIT_MS) {
+		rt_printf("probe: bad pit wait %s\n", arg);
+		return;
+	}
+	steps = (ms + PIT_STEP_MS - 1) / PIT_STEP_MS;
+	port_out(PIT_PORT_B, (uint8_t)((port_in(PIT_PORT_B) & ~PIT_SPKR) | PIT_GATE2));
+	t0 = rt_tsc();
+	for (uint64_t i = 0; i < steps; i++) {
+		unsigned long polls = 0;
+		port_out(PIT_CONTROL, PIT_CH2_MODE0);
+		port_out(PIT_CH2, PIT_STEP_TICKS & 0xff);
+		port_out(PIT_CH2, PIT_STEP_TICKS >> 8);
+		while (!(port_in(PIT_PORT_B) & PIT_OUT2))
+			if (++polls == PIT_POLLS) {
+				rt_printf("probe: pit timeout\n");
+				return;
+			}
+	}
+	t1 = rt_tsc();
+	rt_printf("probe: pit waited ms=%lu tsc-khz=%lu\n", (unsigned long)(steps * PIT_STEP_MS),
+		  (unsigned long)((t1 - t0) / (steps * PIT_STEP_MS)));
 }
 
 static unsigned int cpus_reported;
@@ -361,6 +406,8 @@ int main(const struct boot_info *bi)
 				port_out(CMOS_INDEX, CMOS_B);
 				port_out(CMOS_DATA, b);
 			}
+		} else if (strncmp(w, "pit-wait=", 9) == 0) {
+			do_pit_wait(w + 9);
 		} else if (strcmp(w, "fault=unmapped") == 0) {
 			rt_printf("probe: read 0x%x\n",
 				  *(volatile uint8_t *)(uintptr_t)UNMAPPED_ADDR);

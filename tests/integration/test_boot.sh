@@ -279,6 +279,22 @@ test_cmos_clock_set_by_guest() {
 	[ "$(date -u +%Y)" = "$year" ] || fail "the host's year changed"
 }
 
+# The PIT counts real time: a guest that waits 1.5 s on channel 2 (mode 0,
+# gated and polled through port 0x61, as Linux calibrates its TSC) takes
+# at least that long and not much longer.
+test_pit_counts_real_time() {
+	need_kvm || return
+	local t0 t1
+	t0=$(date +%s%N)
+	ember_run --kernel "$PROBE" -- pit-wait=1500 exit=0
+	t1=$(date +%s%N)
+	expect_rc 0
+	expect_out_re "^probe: pit waited ms=1500 tsc-khz=[1-9][0-9]*$"
+	local ms=$(((t1 - t0) / 1000000))
+	[ "$ms" -ge 1500 ] || fail "1.5 s by the PIT took only $ms ms: it runs fast"
+	[ "$ms" -lt 3000 ] || fail "1.5 s by the PIT took $ms ms: it runs slow"
+}
+
 test_triple_fault_is_a_clear_error() {
 	need_kvm || return
 	ember_run --kernel "$PROBE" -- fault=triple

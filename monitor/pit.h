@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * pit.h: the Intel 8254 programmable interval timer as PC guests use it to
+ * measure time: three 16-bit down-counters at 1.193182 MHz on ports
+ * 0x40-0x42, the control word at 0x43 (modes 0-5, binary or BCD, LSB, MSB
+ * or both, counter latch and read-back), and port 0x61's channel 2 gate,
+ * speaker-enable and OUT2 bits with the refresh toggle, which is what a
+ * guest calibrating its TSC against the PIT polls. The counters run from
+ * the host's monotonic clock: nothing costs anything between accesses.
+ *
+ * Not yet: IRQ 0 (channel 0's OUT) is not delivered to the guest.
+ *
+ * Accessed from vCPU threads: one lock; no syscalls beyond reading the clock.
+ */
+#ifndef EMBER_PIT_H
+#define EMBER_PIT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define PIT_PORT	   0x40 /* channel 0; 0x41, 0x42 channels 1, 2; 0x43 control */
+#define PIT_PORT_COUNT	   4
+#define PIT_PORT_B	   0x61 /* "port B" (NMI status and control) */
+#define PIT_CHANNELS	   3
+#define PIT_HZ		   1193182ULL
+#define PIT_REFRESH_NS	   15085 /* port B bit 4 toggles at this half-period */
+#define PIT_PORT_B_GATE2   0x01
+#define PIT_PORT_B_SPKR	   0x02
+#define PIT_PORT_B_REFRESH 0x10
+#define PIT_PORT_B_OUT2	   0x20
+
+/* pit_clock_fn: CLOCK_MONOTONIC in ns (a test's own clock in tests). */
+typedef uint64_t (*pit_clock_fn)(void);
+
+struct pit_channel {
+	uint8_t mode;	/* 0..5 */
+	uint8_t access; /* 1 LSB, 2 MSB, 3 LSB then MSB */
+	bool bcd;
+	bool armed;	 /* a count was written: counting runs (or waits for a trigger) */
+	bool triggered;	 /* modes 1 and 5: the gate rose since the count was written */
+	bool gate;	 /* channels 0 and 1: always high; channel 2: port B bit 0 */
+	uint32_t reload; /* the count written, 0 meaning the largest */
+	uint64_t start_ns;
+	uint64_t paused_ticks; /* ticks counted when the gate fell (modes 0, 4) */
+	bool write_msb;	       /* the next count byte written is the MSB */
+	uint8_t write_lsb;
+	bool read_msb;	     /* the next count byte read is the MSB */
+	bool count_latched;  /* a latched count waits to be read */
+	bool latched_msb;    /* its LSB was read */
+	uint16_t latched;    /* that count */
+	bool status_latched; /* a read-back status waits to be read */
+	uint8_t status;
+};
+
+struct pit {
+	pthread_mutex_t lock;
+	pit_clock_fn clock;
+	struct pit_channel ch[PIT_CHANNELS];
+	uint8_t port_b; /* bits 0 and 1 as written */
+};
+
+/* pit_init: the timer at power-on (no count written), reading (clock) or CLOCK_MONOTONIC. */
+int pit_init(struct pit *pit, pit_clock_fn clock);
+
+/* pit_io: bus handler for ports PIT_PORT .. PIT_PORT + 3. */
+void pit_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write);
+
+/* pit_port_b_io: bus handler for port PIT_PORT_B. */
+void pit_port_b_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write);
+
+/* pit_destroy: release the lock. */
+void pit_destroy(struct pit *pit);
+
+#endif /* EMBER_PIT_H */
