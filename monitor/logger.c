@@ -106,11 +106,11 @@ static void sink(void *opaque, enum log_level level, const char *line)
 	/* Said once, on stderr: the log itself is what fails. */
 	if (!__atomic_exchange_n(&lg->lost, true, __ATOMIC_RELAXED))
 		fprintf(stderr,
-			"ember: logger: '%s' %s: log lines are dropped (counted in logger.%s); "
-			"warnings and errors go to stderr from now on\n",
+			"ember: logger: '%s' %s: log lines are dropped (counted in logger.%s), "
+			"warnings and errors come here instead\n",
 			lg->path != NULL ? lg->path : "?", logger_lost_reason(-ret),
 			ret == -EAGAIN ? "missed_log_count" : "log_fails");
-	/* What the log could not take and matters goes where the log cannot fail us. */
+	/* What the log could not take and matters comes here instead. */
 	if (level <= LOG_WARN)
 		fprintf(stderr, "ember: %s\n", line);
 }

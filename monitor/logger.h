@@ -6,8 +6,8 @@
  * no room for is dropped and counted (missed_log_count), never waited for.
  *
  * A FIFO whose reader goes away is not fatal: ember says so once on stderr
- * (logger_lost_reason), counts the lines it drops, and from then on also
- * puts warnings and errors on stderr so that they are not lost with it.
+ * (logger_lost_reason), counts the lines it drops, and puts the warnings
+ * and errors among them on stderr, so that they are not lost with it.
  */
 #ifndef EMBER_LOGGER_H
 #define EMBER_LOGGER_H

@@ -18,19 +18,24 @@
       body, then close), partial-headers (half a request line), big-get-close
       (a request whose answer is never read: close at once), pipelined-close
       (many GETs in one write, never read, close), reset-mid-response (as
-      pipelined, with SO_LINGER 0: the close is an RST). Prints "api: <case> sent".
+      pipelined, with SO_LINGER 0: the close is an RST). Prints "api: <case> sent",
+      and for the pipelined ones " queued=<bytes of answers that reached us>
+      of <bytes of all the answers>".
 
 Each listener creates PATH.ready once it listens. Exits on SIGKILL (or, echo,
 SIGTERM); sink and source otherwise stop after TIMEOUT_S.
 """
+import fcntl
 import os
 import socket
 import struct
 import sys
+import termios
 import threading
 import time
 
 TIMEOUT_S = 30
+CHUNK = 3001  # source: bytes a send, odd so that packets are not page-sized
 PATTERN_LEN = 16381
 MASK64 = (1 << 64) - 1
 
@@ -94,7 +99,7 @@ def source(path):
     n = Counter(path)
     off = 0
     while True:
-        k = c.send(ring[off:off + 4096])
+        k = c.send(ring[off:off + CHUNK])
         off = (off + k) % PATTERN_LEN
         n.add(k)
 
@@ -118,9 +123,14 @@ def echo(path):
         threading.Thread(target=one, args=(c,), daemon=True).start()
 
 
+API_GET = b"GET /vm/config HTTP/1.1\r\nHost: localhost\r\n\r\n"
+API_PIPELINED = 1000
+
+
 def api(sock, case):
     c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     c.connect(sock)
+    extra = ""
     if case == "partial-put":
         body = b'{"vcpu_count": 1, "mem_size_mib": 128}'
         c.sendall(b"PUT /machine-config HTTP/1.1\r\nHost: localhost\r\n"
@@ -132,18 +142,38 @@ def api(sock, case):
         c.sendall(b"GET /vm/config HTTP/1.1\r\nHost: localhost\r\n\r\n")
     elif case in ("pipelined-close", "reset-mid-response"):
         # Answers pile up in ember's socket buffer until it is full: ember
-        # is then mid-response (EAGAIN) when we go.
+        # is then mid-response (EAGAIN) when we go. How many bytes of the
+        # answers reached us says so: fewer than all of them.
+        one = len(get_once(sock, API_GET))
         c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        req = b"GET /vm/config HTTP/1.1\r\nHost: localhost\r\n\r\n"
-        c.sendall(req * 1000)
+        c.sendall(API_GET * API_PIPELINED)
         time.sleep(0.2)
+        queued = struct.unpack("i", fcntl.ioctl(c.fileno(), termios.FIONREAD, b"\0" * 4))[0]
+        extra = " queued=%d of %d" % (queued, one * API_PIPELINED)
         if case == "reset-mid-response":
             c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     else:
         sys.exit("fault_peer.py: unknown api case " + case)
     time.sleep(0.05)
     c.close()
-    print("api: %s sent" % case)
+    print("api: %s sent%s" % (case, extra))
+
+
+def get_once(sock, req):
+    """The whole answer to (req) on a connection of its own."""
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    c.connect(sock)
+    c.sendall(req)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += c.recv(65536)
+    head, body = data.split(b"\r\n\r\n", 1)
+    length = int([h.split(b":")[1] for h in head.split(b"\r\n")
+                  if h.lower().startswith(b"content-length:")][0])
+    while len(body) < length:
+        body += c.recv(65536)
+    c.close()
+    return head + b"\r\n\r\n" + body
 
 
 def main():

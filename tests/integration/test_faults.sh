@@ -33,6 +33,12 @@ MOUNTS=()	# mount points, unmounted at exit (their loop devices go with them)
 
 cleanup() {
 	local p i
+	if [ -n "${TPID:-}" ] && kill -0 "$TPID" 2>/dev/null; then
+		p=$(ember_pid)
+		[ -n "$p" ] && kill -9 "$p" 2>/dev/null
+		kill -9 "$TPID" 2>/dev/null
+		wait "$TPID" 2>/dev/null
+	fi
 	for p in "${BG_PIDS[@]+"${BG_PIDS[@]}"}"; do
 		kill -9 "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
@@ -79,17 +85,24 @@ ember_pid() {
 	echo "${p:-}"
 }
 
-# wait_out RE: until ember's stdout has a line matching RE (5 s); fails the test if not.
+# wait_out RE: until ember's stdout has a line matching RE (5 s, or until
+# ember is gone); fails the test if not.
 wait_out() {
+	local alive
 	for _ in $(seq 100); do
+		kill -0 "$TPID" 2>/dev/null && alive=1 || alive=0
 		tr -d '\r' <"$TMP/out" | grep -qE -- "$1" && return 0
+		[ "$alive" = 1 ] || break
 		sleep 0.05
 	done
 	fail "stdout never had a line matching /$1/"
 	return 1
 }
 
-wake() { printf z >&7; }
+# wake: a byte for the guest's "wait". If ember is gone, the write fails
+# (EPIPE) rather than killing this script with SIGPIPE; only here, so that
+# ember inherits no ignored SIGPIPE from us.
+wake() { (trap '' PIPE; printf z >&7) 2>/dev/null; }
 
 # finish_ember: close the guest's stdin, wait for ember; sets RC, OUT, ERR.
 finish_ember() {
@@ -116,7 +129,12 @@ abort_ember() {
 metric() {
 	python3 - "$@" <<'EOF'
 import json, sys
-lines = [json.loads(l) for l in open(sys.argv[1]).read().splitlines() if l.strip()]
+lines = []
+for i, l in enumerate(open(sys.argv[1]).read().splitlines()):
+    try:
+        lines.append(json.loads(l))
+    except ValueError as e:
+        sys.exit("line %d of %s is not a whole JSON object (%s): %.60s" % (i + 1, sys.argv[1], e, l))
 print(" ".join(str(sum(l[sys.argv[2]][n] for l in lines)) for n in sys.argv[3:]))
 EOF
 }
@@ -352,7 +370,10 @@ test_vsock_peer_killed_while_guest_sends() {
 	wait "$sink" 2>/dev/null
 	finish_ember
 	expect_rc 0
-	expect_out_re "^vio: vsock stream port=5000 sent=[0-9]+ got=0 bad=0 end=reset$"
+	# The guest learns the host end is gone: an RST, or a SHUTDOWN of both
+	# directions when the guest looks before its next send (a Linux guest
+	# answers that with an RST itself); not a stream that takes data for ever.
+	expect_out_re "^vio: vsock stream port=5000 sent=[0-9]+ got=0 bad=0 end=(reset|peer-done)$"
 	sent=$(sed -nE 's/^vio: vsock stream port=5000 sent=([0-9]+) .*/\1/p' <<<"$OUT")
 	got=$(count_of "$D/v.sock_5000.count")
 	[ "${sent:-0}" -ge "$got" ] || fail "the sink read $got bytes, more than the guest sent (${sent:-?})"
@@ -386,8 +407,8 @@ test_vsock_peer_killed_while_it_sends() {
 	expect_rc 0
 	expect_out_re "^vio: vsock stream port=5000 sent=0 got=[0-9]+ bad=0 end=(peer-done|reset)$"
 	got=$(sed -nE 's/^vio: vsock stream port=5000 sent=0 got=([0-9]+) .*/\1/p' <<<"$OUT")
-	# the source counts after each send returns: it may have sent one 4 KiB more
-	[ "${got:-0}" -ge "$sent" ] && [ "${got:-0}" -le $((sent + 4096)) ] ||
+	# the source counts after each send returns: it may have sent one chunk more
+	[ "${got:-0}" -ge "$sent" ] && [ "${got:-0}" -le $((sent + 3001)) ] ||
 		fail "the guest got ${got:-?} bytes of the $sent the killed source had sent"
 	expect_out "vio: vsock recv len=5 data=again"
 	expect_out "vio: done"
@@ -417,20 +438,26 @@ fd_count() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
 
 test_api_client_vanishes() {
 	need_kvm || return
-	local D c pid fds n
+	local D c pid fds n q t
 	D=$(mktemp -d "$TMP/t.XXXXXX")
 	vm_json "$D" wait exit=7
-	start_ember --api-sock "$D/api.sock" --config-file "$D/vm.json" --metrics-path "$D/m.json"
+	start_ember --api-sock "$D/api.sock" --config-file "$D/vm.json"
 	wait_out '^vio: waiting$' || { abort_ember; return; }
 	pid=$(ember_pid)
+	fds=$(fd_count "$pid") # no API connection open
 	api_get "$D/api.sock" || fail "GET / before any client vanished"
-	fds=$(fd_count "$pid")
 	for c in partial-put partial-headers big-get-close pipelined-close reset-mid-response; do
-		python3 "$PEER" api "$D/api.sock" "$c" >/dev/null 2>"$D/api.err" ||
-			fail "client $c: $(cat "$D/api.err")"
+		python3 "$PEER" api "$D/api.sock" "$c" >"$D/api.out" 2>&1 ||
+			fail "client $c: $(cat "$D/api.out")"
+		# the pipelined clients leave with answers still to come: mid-response
+		case $c in pipelined-*|reset-*)
+			read -r q t <<<"$(sed -nE 's/.* queued=([0-9]+) of ([0-9]+)$/\1 \2/p' "$D/api.out")"
+			[ "${q:-0}" -gt 0 ] && [ "$q" -lt "${t:-0}" ] ||
+				fail "client $c did not leave mid-response: $(cat "$D/api.out")" ;;
+		esac
 		api_get "$D/api.sock" || fail "GET / after a client vanished ($c)"
 	done
-	# every connection the vanished clients had is closed again
+	# every connection the clients had is closed again
 	for _ in $(seq 40); do
 		n=$(fd_count "$pid")
 		[ "$n" = "$fds" ] && break
@@ -443,10 +470,6 @@ test_api_client_vanishes() {
 	expect_out "vio: done"
 	expect_err_only 0
 	[ -e "$D/api.sock" ] && fail "the API socket was left behind"
-	# the pipelined clients left with answers unread: ember stopped mid-response
-	n=$(metric "$D/m.json" get_api_requests vm_config_count)
-	[ "$n" -gt 0 ] && [ "$n" -lt 2000 ] ||
-		fail "GET /vm/config answered $n times of 2000 sent: the clients never left ember mid-response"
 }
 
 # ---------------------------------------------------------------- log and metrics FIFOs
@@ -518,12 +541,22 @@ test_log_and_metrics_fifo_readers_vanish() {
 # A metrics FIFO nobody reads: lines wait in the pipe until it is full,
 # then FlushMetrics is refused and that is said once; a reader that comes
 # later gets whole lines only, and together they count every request.
+# Four disks and two vCPUs make a line longer than a page (about 4.5 KiB),
+# so the pipe takes the last line that fits only in part.
 test_metrics_fifo_nobody_reads() {
 	need_kvm || return
-	local D code ok=0 refused=0 got rpid
+	local D code ok=0 refused=0 got rpid i drives=
 	D=$(mktemp -d "$TMP/t.XXXXXX")
 	mkfifo "$D/met.fifo"
-	vm_json "$D" wait exit=6
+	for i in 1 2 3 4; do
+		head -c 4096 /dev/zero >"$D/d$i.img"
+		drives="$drives${drives:+, }{\"drive_id\": \"disk$i\", \"path_on_host\": \"$D/d$i.img\", \"is_root_device\": false, \"is_read_only\": false}"
+	done
+	cat >"$D/vm.json" <<EOF
+{"boot-source": {"kernel_image_path": "$VIO", "boot_args": "console=ttyS0 -- wait exit=6"},
+ "drives": [$drives],
+ "machine-config": {"vcpu_count": 2, "mem_size_mib": 64}}
+EOF
 	start_ember --api-sock "$D/api.sock" --config-file "$D/vm.json" --metrics-path "$D/met.fifo"
 	wait_out '^vio: waiting$' || { abort_ember; return; }
 	for _ in $(seq 40); do
