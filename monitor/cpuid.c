@@ -158,3 +158,28 @@ void cpuid_normalise(struct kvm_cpuid2 *cpuid, unsigned int index, unsigned int 
 	for (uint32_t i = 0; i < cpuid->nent; i++)
 		normalise_entry(&cpuid->entries[i], &t);
 }
+
+void cpuid_add_timing(struct kvm_cpuid2 *cpuid, uint32_t tsc_khz, uint32_t apic_khz)
+{
+	struct kvm_cpuid_entry2 *base = NULL, *timing = NULL;
+
+	if (cpuid == NULL || tsc_khz == 0)
+		return;
+	for (uint32_t i = 0; i < cpuid->nent; i++) {
+		if (cpuid->entries[i].function == CPUID_HV_BASE && base == NULL)
+			base = &cpuid->entries[i];
+		else if (cpuid->entries[i].function == CPUID_HV_TIMING && timing == NULL)
+			timing = &cpuid->entries[i];
+	}
+	if (base == NULL)
+		return;
+	if (base->eax < CPUID_HV_TIMING)
+		base->eax = CPUID_HV_TIMING;
+	if (timing == NULL) {
+		timing = &cpuid->entries[cpuid->nent++];
+		*timing = (struct kvm_cpuid_entry2){.function = CPUID_HV_TIMING};
+	}
+	timing->eax = tsc_khz;
+	timing->ebx = apic_khz;
+	timing->ecx = timing->edx = 0;
+}

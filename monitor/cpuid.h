@@ -11,6 +11,7 @@
 #define EMBER_CPUID_H
 
 #include <linux/kvm.h>
+#include <stdint.h>
 
 #define CPUID_MAX_VCPUS 255 /* initial APIC ids are 8 bits wide in leaf 1 */
 
@@ -32,5 +33,20 @@
  * or (index) >= (count).
  */
 void cpuid_normalise(struct kvm_cpuid2 *cpuid, unsigned int index, unsigned int count);
+
+/* The hypervisor timing leaf (VMware's, also read by other hypervisors' guests). */
+#define CPUID_HV_BASE	   0x40000000U
+#define CPUID_HV_TIMING	   0x40000010U
+#define CPUID_APIC_BUS_KHZ 1000000U /* KVM's local APIC timer runs at 1 GHz */
+
+/*
+ * cpuid_add_timing: set leaf 0x40000010 to EAX = (tsc_khz), EBX =
+ * (apic_khz), the TSC and local APIC timer frequencies, so a guest need not
+ * calibrate them against the PIT; and raise leaf 0x40000000's EAX (the
+ * highest hypervisor leaf) to reach it. (cpuid) must have room for one more
+ * entry than it holds (nent), which the leaf may take. Does nothing when
+ * (tsc_khz) is 0 or the table has no leaf 0x40000000 (no KVM signature).
+ */
+void cpuid_add_timing(struct kvm_cpuid2 *cpuid, uint32_t tsc_khz, uint32_t apic_khz);
 
 #endif /* EMBER_CPUID_H */

@@ -81,13 +81,18 @@ static int vcpu_ioctl(struct vcpu *vcpu, unsigned long req, void *arg, const cha
 static int set_cpuid(struct vcpu *vcpu, const struct kvm_cpuid2 *supported)
 {
 	size_t size = sizeof(*supported) + supported->nent * sizeof(supported->entries[0]);
-	struct kvm_cpuid2 *cpuid = malloc(size);
-	int ret;
+	/* Room for the timing leaf, which KVM does not list. */
+	struct kvm_cpuid2 *cpuid = malloc(size + sizeof(supported->entries[0]));
+	int ret, tsc_khz;
 
 	if (cpuid == NULL)
 		return -ENOMEM;
 	memcpy(cpuid, supported, size);
 	cpuid_normalise(cpuid, vcpu->index, vcpu->vm->nvcpus);
+	/* KVM_GET_TSC_KHZ: the guest's TSC rate; without it, no timing leaf. */
+	tsc_khz = ioctl(vcpu->fd, KVM_GET_TSC_KHZ, 0);
+	if (tsc_khz > 0)
+		cpuid_add_timing(cpuid, (uint32_t)tsc_khz, CPUID_APIC_BUS_KHZ);
 	ret = vcpu_ioctl(vcpu, KVM_SET_CPUID2, cpuid, "KVM_SET_CPUID2");
 	free(cpuid);
 	return ret;

@@ -35,6 +35,7 @@
  *                   and polled through port 0x61 (OUT2):
  *                   probe: pit waited ms=<ms> tsc-khz=<TSC ticks per ms seen> |
  *                   probe: pit timeout
+ *   cpuid=<leaf>    probe: cpuid 0x<leaf> eax=0x<> ebx=0x<> ecx=0x<> edx=0x<> (subleaf 0)
  *   fault=unmapped  probe: read 0x<byte at 0xd0000000>
  *   fault=ram-end   probe: ram-end addr=0x<hex> read 0x<byte>
  *   fault=triple    probe: triple fault now (then a zero-limit IDT and ud2)
@@ -164,6 +165,22 @@ static void do_pit_wait(const char *arg)
 	t1 = rt_tsc();
 	rt_printf("probe: pit waited ms=%lu tsc-khz=%lu\n", (unsigned long)(steps * PIT_STEP_MS),
 		  (unsigned long)((t1 - t0) / (steps * PIT_STEP_MS)));
+}
+
+static void do_cpuid(const char *arg)
+{
+	uint64_t leaf;
+	uint32_t a, b, c, d;
+
+	if (rt_parse_u64(arg, &leaf) != 0 || leaf > 0xffffffffULL) {
+		rt_printf("probe: bad cpuid leaf %s\n", arg);
+		return;
+	}
+	__asm__ volatile("cpuid"
+			 : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
+			 : "a"((uint32_t)leaf), "c"(0));
+	rt_printf("probe: cpuid 0x%x eax=0x%x ebx=0x%x ecx=0x%x edx=0x%x\n", (uint32_t)leaf, a, b,
+		  c, d);
 }
 
 static unsigned int cpus_reported;
@@ -408,6 +425,8 @@ int main(const struct boot_info *bi)
 			}
 		} else if (strncmp(w, "pit-wait=", 9) == 0) {
 			do_pit_wait(w + 9);
+		} else if (strncmp(w, "cpuid=", 6) == 0) {
+			do_cpuid(w + 6);
 		} else if (strcmp(w, "fault=unmapped") == 0) {
 			rt_printf("probe: read 0x%x\n",
 				  *(volatile uint8_t *)(uintptr_t)UNMAPPED_ADDR);

@@ -295,6 +295,16 @@ test_pit_counts_real_time() {
 	[ "$ms" -lt 3000 ] || fail "1.5 s by the PIT took $ms ms: it runs slow"
 }
 
+# CPUID leaf 0x40000010 gives the TSC and APIC timer rates (kHz), so a guest
+# need not calibrate against the PIT; 0x40000000 reaches it.
+test_cpuid_timing_leaf() {
+	need_kvm || return
+	ember_run --kernel "$PROBE" -- cpuid=0x40000000 cpuid=0x40000010 exit=0
+	expect_rc 0
+	expect_out_re "^probe: cpuid 0x40000000 eax=0x400000(1[0-9a-f]|[2-9a-f][0-9a-f]) ebx=0x4b4d564b "
+	expect_out_re "^probe: cpuid 0x40000010 eax=0x[1-9a-f][0-9a-f]* ebx=0xf4240 ecx=0x0 edx=0x0$"
+}
+
 test_triple_fault_is_a_clear_error() {
 	need_kvm || return
 	ember_run --kernel "$PROBE" -- fault=triple

@@ -165,6 +165,37 @@ static void test_amd(void **state)
 	free(c);
 }
 
+/* The timing leaf: added (and reached from 0x40000000) or overwritten; never without KVM's. */
+static void test_timing_leaf(void **state)
+{
+	struct kvm_cpuid2 *c = intel_table();
+	const struct kvm_cpuid_entry2 *e;
+
+	(void)state;
+	uint32_t before = c->nent; /* KVM's signature leaf 0x40000000 is in it */
+	cpuid_add_timing(c, 0, CPUID_APIC_BUS_KHZ); /* no TSC rate: nothing */
+	assert_int_equal(c->nent, before);
+	cpuid_add_timing(c, 2800000, CPUID_APIC_BUS_KHZ);
+	assert_int_equal(c->nent, before + 1);
+	e = find(c, CPUID_HV_TIMING, 0);
+	assert_non_null(e);
+	assert_int_equal(e->eax, 2800000);
+	assert_int_equal(e->ebx, CPUID_APIC_BUS_KHZ);
+	assert_int_equal(find(c, CPUID_HV_BASE, 0)->eax, CPUID_HV_TIMING);
+	assert_int_equal(find(c, CPUID_HV_BASE, 0)->ebx, 0x4b4d564b); /* signature kept */
+	cpuid_add_timing(c, 3000000, CPUID_APIC_BUS_KHZ); /* again: overwritten in place */
+	assert_int_equal(c->nent, before + 1);
+	assert_int_equal(find(c, CPUID_HV_TIMING, 0)->eax, 3000000);
+	free(c);
+
+	c = table_new(); /* no KVM signature leaf: nothing added */
+	add(c, 0, 0, 0x16, 0x756e6547, 0x6c65746e, 0x49656e69);
+	before = c->nent;
+	cpuid_add_timing(c, 2800000, CPUID_APIC_BUS_KHZ);
+	assert_int_equal(c->nent, before);
+	free(c);
+}
+
 static void test_invalid_arguments(void **state)
 {
 	struct kvm_cpuid2 *c = intel_table();
@@ -188,6 +219,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_intel_each_index),
 	    cmocka_unit_test(test_amd),
+	    cmocka_unit_test(test_timing_leaf),
 	    cmocka_unit_test(test_invalid_arguments),
 	};
 
