@@ -15,10 +15,12 @@ object on stdout (progress goes to stderr) and exits 0 when it passed,
   soak.py api --ember E --vio V --m M --work DIR
       One ember booted from a config file (vio.elf with idle=, a disk, the
       entropy device) with --api-sock and --metrics-path (a FIFO this program
-      drains), then M API requests of many kinds, on fresh connections, on
-      keep-alive connections and pipelined, each answer checked, and aborted
-      connections in between; the metrics lines must count exactly what was
-      sent. Samples fds, threads and RSS at start, after the warm-up and at
+      drains), then M API requests of many kinds (the GETs, FlushMetrics,
+      pause and resume, PATCH /drives swapping the backing file and setting a
+      rate limiter, errors the routes refuse, malformed HTTP), on fresh
+      connections, on keep-alive connections and pipelined, each answer
+      checked, and aborted connections in between; the metrics lines must
+      count exactly what was sent. Samples fds, threads and RSS at start, after the warm-up and at
       the end (client connections closed each time); then SIGTERM.
 
   soak.py vsock --ember E --vio V --k K --kg KG --work DIR
@@ -522,7 +524,14 @@ def api_kinds(vio, disk):
         o = json_body(body)
         return None if isinstance(o.get("firecracker_version"), str) else "GET /version: %r" % o
 
+    def paused(body):
+        o = json_body(body)
+        return None if o.get("state") == "Paused" else "GET / while paused: %r" % o
+
     flush = '{"action_type": "FlushMetrics"}'
+    swap = disk + ".swap"
+    limit = '{"drive_id": "scratch", "rate_limiter": {"bandwidth": {"size": 1048576, "refill_time": 100}}}'
+    unlimit = '{"drive_id": "scratch", "rate_limiter": {"bandwidth": {"size": 0, "refill_time": 0}}}'
     return {
         "get_info": (http_req("GET", "/"), 200, info, False),
         "get_vm_config": (http_req("GET", "/vm/config"), 200, vm_config, False),
@@ -543,6 +552,16 @@ def api_kinds(vio, disk):
                     400, check_fault("larger than"), True),
         "bad_url": (b"GET /\x01x HTTP/1.1\r\nHost: localhost\r\n\r\n", 400, check_fault(), True),
         "close_req": (http_req("GET", "/", extra="Connection: close\r\n"), 200, info, True),
+        # Live changes, each undone by the next one in API_CYCLE.
+        "pause": (http_req("PATCH", "/vm", '{"state": "Paused"}'), 204, None, False),
+        "get_info_paused": (http_req("GET", "/"), 200, paused, False),
+        "resume": (http_req("PATCH", "/vm", '{"state": "Resumed"}'), 204, None, False),
+        "drive_swap": (http_req("PATCH", "/drives/scratch",
+                                '{"drive_id": "scratch", "path_on_host": "%s"}' % swap), 204, None, False),
+        "drive_back": (http_req("PATCH", "/drives/scratch",
+                                '{"drive_id": "scratch", "path_on_host": "%s"}' % disk), 204, None, False),
+        "drive_limit": (http_req("PATCH", "/drives/scratch", limit), 204, None, False),
+        "drive_unlimit": (http_req("PATCH", "/drives/scratch", unlimit), 204, None, False),
     }
 
 
@@ -551,7 +570,9 @@ API_CYCLE = ["get_info", "get_vm_config", "get_machine_config", "flush_metrics",
              "get_info", "bad_action", "get_machine_config", "not_http", "get_vm_config",
              "flush_metrics", "no_route", "get_info", "put_after_boot", "get_version",
              "bad_json", "get_machine_config", "too_big", "flush_metrics", "bad_method",
-             "get_vm_config", "unsupported", "get_info", "bad_url", "close_req"]
+             "get_vm_config", "unsupported", "get_info", "bad_url", "close_req",
+             "pause", "get_info_paused", "resume", "get_info", "drive_swap", "drive_back",
+             "get_vm_config", "drive_limit", "get_machine_config", "drive_unlimit", "flush_metrics"]
 
 
 class MetricsReader:
@@ -625,8 +646,9 @@ def cmd_api(a):
     work = a.work
     os.makedirs(work, exist_ok=True)
     disk = os.path.join(work, "disk.img")
-    with open(disk, "wb") as f:
-        f.truncate(1 << 20)
+    for d in (disk, disk + ".swap"):
+        with open(d, "wb") as f:
+            f.truncate(1 << 20)
     sock = os.path.join(work, "api.sock")
     mpath = os.path.join(work, "metrics.fifo")
     logpath = os.path.join(work, "ember.log")
@@ -794,7 +816,8 @@ def cmd_api(a):
     left = children_left()
     if left:
         failures.append("processes left behind: %s" % left)
-    extra = [f for f in listing(work) if f not in ("disk.img", "vm.json", "ember.log", "api.stderr")]
+    extra = [f for f in listing(work)
+             if f not in ("disk.img", "disk.img.swap", "vm.json", "ember.log", "api.stderr")]
     if extra:
         failures.append("files left in the work directory: %s" % extra)
     with open(logpath, errors="replace") as f:
@@ -802,7 +825,8 @@ def cmd_api(a):
     # The metrics lines (FlushMetrics, the periodic flush, the last one at exit)
     # count every request the routes saw, each once.
     want = {
-        "get_api_requests.instance_info_count": sent["get_info"] + sent["close_req"],
+        "get_api_requests.instance_info_count": (sent["get_info"] + sent["close_req"] +
+                                                 sent["get_info_paused"]),
         "get_api_requests.vm_config_count": sent["get_vm_config"],
         "get_api_requests.machine_cfg_count": sent["get_machine_config"],
         "get_api_requests.vmm_version_count": sent["get_version"],
@@ -810,6 +834,11 @@ def cmd_api(a):
         "put_api_requests.actions_fails": sent["bad_action"] + sent["bad_json"],
         "put_api_requests.machine_cfg_count": sent["put_after_boot"],
         "put_api_requests.machine_cfg_fails": sent["put_after_boot"],
+        "patch_api_requests.vm_count": sent["pause"] + sent["resume"],
+        "patch_api_requests.vm_fails": 0,
+        "patch_api_requests.drive_count": (sent["drive_swap"] + sent["drive_back"] +
+                                           sent["drive_limit"] + sent["drive_unlimit"]),
+        "patch_api_requests.drive_fails": 0,
     }
     got = {k: metrics.sums.get(k) for k in want}
     if nbad == 0 and got != want:

@@ -9,9 +9,10 @@
 #          fresh tmpfs on /tmp, /var/tmp and /dev/shm, so any file ember made
 #          there is seen).
 #   api    one ember (config file + --api-sock + --metrics-path, vio.elf idling)
-#          serving M API requests of many kinds, good and malformed, fresh,
-#          keep-alive and pipelined, every answer checked and the metrics
-#          lines counting exactly what was sent.
+#          serving M API requests of many kinds, good and malformed (pause
+#          and resume and live PATCH /drives among them), fresh, keep-alive
+#          and pipelined, every answer checked and the metrics lines
+#          counting exactly what was sent.
 #   vsock  one ember serving K guest-initiated (vio vsock-dial) and K
 #          host-initiated ("CONNECT <port>" to vio vsock-serve) streams.
 # api and vsock sample /proc/<pid> (fds, Threads, VmRSS) at the start, after
@@ -34,7 +35,7 @@
 # too and ends with "soak: PASS" or "soak: FAIL (...)". Exit status 0 when
 # every part passed, 1 when one failed, 77 without a usable /dev/kvm.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 O=${O:-build}
 EMBER=${EMBER:-$O/ember}
 HELLO=$O/guest/hello.elf
@@ -94,6 +95,10 @@ under_tmp() {
 	return 1
 }
 
+# What is soaked: the binary's build time and the tree it was built in, as now.
+desc="$EMBER (built $(date -r "$EMBER" '+%F %T'), tree $(git rev-parse --short HEAD 2>/dev/null || echo ?)"
+git diff --quiet HEAD -- monitor virtio 2>/dev/null || desc+=" with uncommitted monitor/virtio changes"
+desc+=")"
 t0=$(date +%s.%N)
 for part in $PARTS; do
 	echo "soak: part $part"
@@ -109,6 +114,7 @@ for part in $PARTS; do
 		if [ $private = 1 ]; then
 			# A mount namespace of our own, fresh tmpfs on the temp directories:
 			# whatever is in them afterwards was made by this run.
+			# shellcheck disable=SC2016 # expanded by the inner bash
 			unshare --mount --propagation private -- bash -c '
 				for d in /tmp /var/tmp /dev/shm; do
 					mount -t tmpfs -o mode=1777,size=512m soak-tmp "$d" || exit 1
@@ -138,5 +144,5 @@ done
 wall=$(python3 -c 'import sys; print(round(float(sys.argv[2]) - float(sys.argv[1]), 1))' "$t0" "$(date +%s.%N)")
 # shellcheck disable=SC2086 # PARTS is a list of words
 python3 "$SOAK" report --dir "$OUT" --parts $PARTS --mode "$mode" --date "$DATE" \
-	--ember "$EMBER ($(git rev-parse --short HEAD 2>/dev/null || echo ?)$(git diff --quiet HEAD -- monitor virtio 2>/dev/null || echo ', uncommitted monitor/virtio changes'))" \
+	--ember "$desc" \
 	--kvm "$kvm" --wall "$wall" --rss-bound-kb "$BOUND"
