@@ -395,21 +395,26 @@ static void do_blk_past_end(void)
 			  rt_vblk_rw(b, 0, b->capacity, sector_buf, 1));
 }
 
-/* blk-dev=<n>: one disk at a time (the driver's buffers are shared). */
-static void do_blk_dev(const char *arg)
+/*
+ * pick_dev: blk-dev=<n> and net-dev=<n>: the words of (kind) drive its
+ * (n)th device from here on; one at a time, as the driver's buffers are
+ * shared, so the one driven so far (*up) is reset first.
+ */
+static void pick_dev(const char *kind, const char *arg, unsigned int *nth, int *up,
+		     struct rt_virtio_dev *dev)
 {
 	uint64_t n;
 
 	if (rt_parse_u64(arg, &n) != 0 || n > 31) {
-		rt_printf("vio: blk bad device %s\n", arg);
+		rt_printf("vio: %s bad device %s\n", kind, arg);
 		return;
 	}
-	if (blk_up) {
-		rt_virtio_reset(blk.dev);
-		blk_up = 0;
+	if (*up) {
+		rt_virtio_reset(dev);
+		*up = 0;
 	}
-	blk_nth = (unsigned int)n;
-	rt_printf("vio: blk dev=%u\n", blk_nth);
+	*nth = (unsigned int)n;
+	rt_printf("vio: %s dev=%u\n", kind, *nth);
 }
 
 #define STRESS_NSECT	  8 /* sectors a request */
@@ -521,23 +526,6 @@ static void do_blk_stress(const char *arg)
 out:
 	rt_printf("vio: blk stress rounds=%lu writes=%lu reads=%lu end=%s\n", r - 1, writes, reads,
 		  end);
-}
-
-/* net-dev=<n>: one net device at a time (the driver's buffers are shared). */
-static void do_net_dev(const char *arg)
-{
-	uint64_t n;
-
-	if (rt_parse_u64(arg, &n) != 0 || n > 31) {
-		rt_printf("vio: net bad device %s\n", arg);
-		return;
-	}
-	if (net_up) {
-		rt_virtio_reset(net.dev);
-		net_up = 0;
-	}
-	net_nth = (unsigned int)n;
-	rt_printf("vio: net dev=%u\n", net_nth);
 }
 
 static void do_net_info(void)
@@ -1755,14 +1743,14 @@ int main(const struct boot_info *bi)
 		} else if (strcmp(w, "blk-past-end") == 0) {
 			do_blk_past_end();
 		} else if (strncmp(w, "blk-dev=", 8) == 0) {
-			do_blk_dev(w + 8);
+			pick_dev("blk", w + 8, &blk_nth, &blk_up, blk.dev);
 		} else if (strncmp(w, "blk-stress=", 11) == 0) {
 			do_blk_stress(w + 11);
 		} else if (strcmp(w, "wait") == 0) {
 			rt_printf("vio: waiting\n");
 			rt_printf("vio: woke byte=0x%02x\n", (unsigned int)rt_getc_wait());
 		} else if (strncmp(w, "net-dev=", 8) == 0) {
-			do_net_dev(w + 8);
+			pick_dev("net", w + 8, &net_nth, &net_up, net.dev);
 		} else if (strcmp(w, "net-info") == 0) {
 			do_net_info();
 		} else if (strncmp(w, "net-send=", 9) == 0) {

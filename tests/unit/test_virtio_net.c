@@ -44,20 +44,6 @@ static void irq(void *ctx)
 	f->irqs++;
 }
 
-/* queue_setup: queue (index) at (b)'s rings. */
-static void queue_setup(struct virtio_mmio_dev *t, const struct vqb *b, unsigned int index)
-{
-	vqb_mmio_write(t, VIRTIO_MMIO_QUEUE_SEL, index);
-	vqb_mmio_write(t, VIRTIO_MMIO_QUEUE_NUM, b->size);
-	vqb_mmio_write(t, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)b->desc);
-	vqb_mmio_write(t, VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(b->desc >> 32));
-	vqb_mmio_write(t, VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)b->avail);
-	vqb_mmio_write(t, VIRTIO_MMIO_QUEUE_AVAIL_HIGH, (uint32_t)(b->avail >> 32));
-	vqb_mmio_write(t, VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)b->used);
-	vqb_mmio_write(t, VIRTIO_MMIO_QUEUE_USED_HIGH, (uint32_t)(b->used >> 32));
-	vqb_mmio_write(t, VIRTIO_MMIO_QUEUE_READY, 1);
-}
-
 /* driver_init: 3.1.1 with both queues; features offered & (want). Returns the status. */
 static uint32_t driver_init(struct fx *f, uint64_t want)
 {
@@ -78,8 +64,8 @@ static uint32_t driver_init(struct fx *f, uint64_t want)
 	vqb_mmio_write(f->t, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(offered >> 32));
 	s |= VIRTIO_STATUS_FEATURES_OK;
 	vqb_mmio_write(f->t, VIRTIO_MMIO_STATUS, s);
-	queue_setup(f->t, &f->rx, NET_RXQ);
-	queue_setup(f->t, &f->tx, NET_TXQ);
+	vqb_queue_regs(f->t, &f->rx, NET_RXQ);
+	vqb_queue_regs(f->t, &f->tx, NET_TXQ);
 	vqb_mmio_write(f->t, VIRTIO_MMIO_STATUS, s | VIRTIO_STATUS_DRIVER_OK);
 	return vqb_mmio_read(f->t, VIRTIO_MMIO_STATUS);
 }
