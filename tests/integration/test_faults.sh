@@ -85,11 +85,11 @@ ember_pid() {
 	echo "${p:-}"
 }
 
-# wait_out RE: until ember's stdout has a line matching RE (5 s, or until
+# wait_out RE: until ember's stdout has a line matching RE (10 s, or until
 # ember is gone); fails the test if not.
 wait_out() {
 	local alive
-	for _ in $(seq 100); do
+	for _ in $(seq 200); do
 		kill -0 "$TPID" 2>/dev/null && alive=1 || alive=0
 		tr -d '\r' <"$TMP/out" | grep -qE -- "$1" && return 0
 		[ "$alive" = 1 ] || break
@@ -170,9 +170,9 @@ expect_err_none_but() {
 	[ "$n" = 0 ] || fail "stderr has $n lines besides /$1/"
 }
 
-# wait_file FILE: until FILE exists (5 s).
+# wait_file FILE: until FILE exists (10 s).
 wait_file() {
-	for _ in $(seq 100); do
+	for _ in $(seq 200); do
 		[ -e "$1" ] && return 0
 		sleep 0.05
 	done
@@ -180,10 +180,10 @@ wait_file() {
 	return 1
 }
 
-# wait_count FILE N: until the number in FILE (fault_peer.py's PATH.count) is >= N (5 s).
+# wait_count FILE N: until the number in FILE (fault_peer.py's PATH.count) is >= N (10 s).
 wait_count() {
 	local c
-	for _ in $(seq 100); do
+	for _ in $(seq 200); do
 		c=$(cat "$1" 2>/dev/null)
 		[ -n "$c" ] && [ "$((10#$c))" -ge "$2" ] && return 0
 		sleep 0.05
@@ -236,10 +236,14 @@ fcntl.ioctl(fd, 0x8004587D, (2).to_bytes(4, "little"))  # _IOR('X', 125, __u32),
 EOF
 }
 
-# unmount DIR: unmount it now (and forget it).
+# unmount DIR: unmount it (trying for 10 s while it is busy) and forget it.
 unmount() {
 	local i
-	umount "$1" || return 1
+	for _ in $(seq 200); do
+		umount "$1" 2>/dev/null && break
+		sleep 0.05
+	done
+	mountpoint -q "$1" && return 1
 	for i in "${!MOUNTS[@]}"; do [ "${MOUNTS[i]}" = "$1" ] && unset 'MOUNTS[i]'; done
 	MOUNTS=("${MOUNTS[@]+"${MOUNTS[@]}"}")
 }
@@ -294,8 +298,18 @@ blk_eio() {
 	[ "$got" = "0 1 1 1" ] || fail "block_good metrics: got '$got', want '0 1 1 1'"
 	[ "$(od -An -tx1 -j $((5 * SECTOR)) -N 4 "$D/good.img" | tr -d ' ')" = 09090909 ] ||
 		fail "sector 5 of the good disk was not written"
-	# nothing of the failed write reached the image
-	unmount "$D/fs" && mount -o loop "$D/fs.img" "$D/fs" && MOUNTS+=("$D/fs") ||
+	# nothing of the failed write reached the image: mount it afresh. The
+	# kernel tears an io_uring down after its process has gone, so the shut-
+	# down file system may live on a moment; a mount before its loop device
+	# is released would get that one again.
+	unmount "$D/fs" || { fail "cannot unmount the shut-down file system"; return; }
+	for _ in $(seq 200); do
+		[ -z "$(losetup -j "$D/fs.img")" ] && break
+		sleep 0.05
+	done
+	[ -z "$(losetup -j "$D/fs.img")" ] ||
+		{ fail "the shut-down file system stayed in use 10 s after ember ended"; return; }
+	mount -o loop "$D/fs.img" "$D/fs" && MOUNTS+=("$D/fs") ||
 		{ fail "cannot mount the shut-down file system again"; return; }
 	[ "$(sha256sum <"$D/fs/bad.img")" = "$before" ] || fail "the failed disk's image changed"
 }
@@ -458,7 +472,7 @@ test_api_client_vanishes() {
 		api_get "$D/api.sock" || fail "GET / after a client vanished ($c)"
 	done
 	# every connection the clients had is closed again
-	for _ in $(seq 40); do
+	for _ in $(seq 100); do
 		n=$(fd_count "$pid")
 		[ "$n" = "$fds" ] && break
 		sleep 0.05
@@ -490,9 +504,9 @@ EOF
 	wait_file "$1.ready"
 }
 
-# wait_has FILE TEXT: until FILE holds TEXT (5 s).
+# wait_has FILE TEXT: until FILE holds TEXT (10 s).
 wait_has() {
-	for _ in $(seq 100); do
+	for _ in $(seq 200); do
 		grep -qF -- "$2" "$1" 2>/dev/null && return 0
 		sleep 0.05
 	done
@@ -573,11 +587,12 @@ EOF
 	cat "$D/met.fifo" >"$D/met.out" &
 	rpid=$!
 	BG_PIDS+=("$rpid")
-	# the reader takes what the pipe holds before the guest ends (the last flush)
+	# the reader takes what the full pipe held (64 KiB, less what a line
+	# did not fit in) before the guest ends and ember flushes a last time
 	local size=-1 now
-	for _ in $(seq 100); do
+	for _ in $(seq 200); do
 		now=$(stat -c %s "$D/met.out")
-		[ "$now" -gt 0 ] && [ "$now" = "$size" ] && break
+		[ "$now" -ge 61440 ] && [ "$now" = "$size" ] && break
 		size=$now
 		sleep 0.05
 	done
@@ -689,7 +704,7 @@ EOF
 	expect_err_only 1
 	grep -q "^vio: vsock stream" <<<"$OUT" && fail "the guest's stream ended before SIGTERM"
 	# the host end of the stream is closed: the sink reads its end and exits
-	for _ in $(seq 40); do kill -0 "$sink" 2>/dev/null || break; sleep 0.05; done
+	for _ in $(seq 100); do kill -0 "$sink" 2>/dev/null || break; sleep 0.05; done
 	kill -0 "$sink" 2>/dev/null && fail "the host program's connection was left open"
 }
 
