@@ -13,6 +13,8 @@
 #define MAX_OPS 512
 /* Bytes of a readable buffer taken from the input; the rest keeps what RAM holds (zeros). */
 #define FILL_MAX 64
+/* What guest RAM holds while check_quiet watches it. */
+#define QUIET_BYTE 0xa5
 /* Rounds of the device's event handler after the final reset, at most. */
 #define SETTLE_MAX 16
 /* Descriptors per chain at most (indirect tables may be longer than the queue). */
@@ -521,6 +523,28 @@ static void trace(struct fzv *v)
 	}
 }
 
+/*
+ * check_quiet: after a reset the device holds no reference to guest memory
+ * (device.h): with RAM set to a pattern, notifications of every queue and
+ * the device's event handler must leave it as it is.
+ */
+static void check_quiet(struct fzv *v)
+{
+	static uint8_t pattern[FZV_RAM_SIZE];
+
+	if (pattern[0] != QUIET_BYTE)
+		memset(pattern, QUIET_BYTE, sizeof(pattern));
+	memset(v->ram, QUIET_BYTE, FZV_RAM_SIZE);
+	memset(v->ram2, QUIET_BYTE, FZV_RAM2_SIZE);
+	for (unsigned int i = 0; i < v->nq; i++)
+		virtio_mmio_notify(v->t, i);
+	virtio_mmio_event(v->t);
+	fzv_settle(v);
+	FZ_CHECK(memcmp(v->ram, pattern, FZV_RAM_SIZE) == 0 &&
+		     memcmp(v->ram2, pattern, FZV_RAM2_SIZE) == 0,
+		 "the device wrote guest memory after a reset");
+}
+
 void fzv_run(struct fzv *v, struct fz *in)
 {
 	v->irqs = 0;
@@ -592,6 +616,7 @@ void fzv_run(struct fzv *v, struct fz *in)
 		v->hooks->cleanup(v);
 	fzv_reset(v);
 	fzv_settle(v);
+	check_quiet(v);
 }
 
 void fzv_settle(struct fzv *v)

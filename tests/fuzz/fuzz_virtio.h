@@ -77,7 +77,11 @@ struct fzv {
 void fzv_attach(struct fzv *v, const struct virtio_device_ops *ops, void *dev,
 		const struct fzv_hooks *hooks, void *ctx);
 
-/* fzv_run: one input: zeroed RAM, reset, the operations, cleanup, reset, settle. */
+/*
+ * fzv_run: one input: zeroed RAM, reset, the operations, cleanup, reset,
+ * settle; then the device, reset, must not write guest memory whatever it
+ * is asked (notifications, events).
+ */
 void fzv_run(struct fzv *v, struct fz *in);
 
 /*
