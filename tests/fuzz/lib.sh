@@ -17,11 +17,16 @@ fuzz_targets() {
 #  -timeout: an input that takes 10 s is a hang (they take milliseconds).
 #  -rss_limit_mb: ASan's quarantine and the guest RAM fit well below.
 #  -max_len: kernel images and HTTP sessions need more than the 4 KiB default.
+#  -dict: the JSON keys and HTTP words ember knows (tests/fuzz/dict/, from mkseeds.py):
+#   jansson looks keys up by hash, so the fuzzer cannot learn them from comparisons.
 fuzz_opts() {
 	local opts="-timeout=10 -rss_limit_mb=2048"
 	case $1 in
 	loader) opts+=" -max_len=16384" ;;
-	http | config_file | virtio_*) opts+=" -max_len=8192" ;;
+	http) opts+=" -max_len=8192 -dict=tests/fuzz/dict/http.dict" ;;
+	config_file) opts+=" -max_len=8192 -dict=tests/fuzz/dict/json.dict" ;;
+	api_body) opts+=" -dict=tests/fuzz/dict/json.dict" ;;
+	virtio_*) opts+=" -max_len=8192" ;;
 	esac
 	echo "$opts"
 }
