@@ -15,6 +15,7 @@ MONITOR_SRCS += monitor/serial.c
 MONITOR_SRCS += monitor/i8042.c
 MONITOR_SRCS += monitor/rtc.c
 MONITOR_SRCS += monitor/pit.c
+MONITOR_SRCS += monitor/pic.c
 MONITOR_SRCS += monitor/boot_timer.c
 MONITOR_SRCS += monitor/exit_port.c
 MONITOR_SRCS += monitor/loader.c

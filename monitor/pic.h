@@ -11,7 +11,10 @@
  * goes away before the acknowledge, and the ELCR's per-line level mode.
  *
  * ISA IRQ n (n < 16) is input n of the pair: 0-7 the master, 8-15 the
- * slave. The master's INT output goes to the boot CPU's LINT0 (ExtINT):
+ * slave; IRQ 2 is the cascade, driven by the slave's INT, not by devices.
+ * A chip requests nothing until its first ICW sequence is complete (nor
+ * while a new one is written), though its IRR latches edges meanwhile.
+ * The master's INT output goes to the boot CPU's LINT0 (ExtINT):
  * when it rises, (notify)(ctx) is called, and the boot vCPU's thread runs
  * the acknowledge cycle with pic_ack() and injects the vector it returns
  * with KVM_INTERRUPT once the guest can take it.
@@ -40,30 +43,30 @@ typedef void (*pic_notify_fn)(void *ctx);
 
 /* One 8259A. */
 struct pic_chip {
-	uint8_t irr;	       /* interrupt request register */
-	uint8_t isr;	       /* in-service register */
-	uint8_t imr;	       /* interrupt mask register (OCW1) */
-	uint8_t line;	       /* input levels, for edge detection */
-	uint8_t elcr;	       /* 1 = level-triggered input (ELCR) */
-	uint8_t elcr_mask;     /* the ELCR bits that can be set */
-	uint8_t vector_base;   /* ICW2, low three bits clear */
-	uint8_t lowest;	       /* the input with the lowest priority (rotation) */
-	uint8_t init_step;     /* 0 ready; 2, 3, 4: the next ICW expected */
-	bool initialised;      /* a whole ICW sequence has been written */
-	bool need_icw4;	       /* ICW1's IC4 */
-	bool single;	       /* ICW1's SNGL: no ICW3 */
-	bool auto_eoi;	       /* ICW4's AEOI */
-	bool rotate_auto_eoi;  /* OCW2: rotate in auto-EOI mode */
-	bool special_nested;   /* ICW4's SFNM */
-	bool special_mask;     /* OCW3's SMM */
-	bool read_isr;	       /* OCW3's RR/RIS: the command port reads ISR, else IRR */
-	bool poll;	       /* OCW3's P: the next read is a poll */
+	uint8_t irr;	      /* interrupt request register */
+	uint8_t isr;	      /* in-service register */
+	uint8_t imr;	      /* interrupt mask register (OCW1) */
+	uint8_t line;	      /* input levels, for edge detection */
+	uint8_t elcr;	      /* 1 = level-triggered input (ELCR) */
+	uint8_t elcr_mask;    /* the ELCR bits that can be set */
+	uint8_t vector_base;  /* ICW2, low three bits clear */
+	uint8_t lowest;	      /* the input with the lowest priority (rotation) */
+	uint8_t init_step;    /* 0 ready; 2, 3, 4: the next ICW expected */
+	bool initialised;     /* a whole ICW sequence has been written */
+	bool need_icw4;	      /* ICW1's IC4 */
+	bool single;	      /* ICW1's SNGL: no ICW3 */
+	bool auto_eoi;	      /* ICW4's AEOI */
+	bool rotate_auto_eoi; /* OCW2: rotate in auto-EOI mode */
+	bool special_nested;  /* ICW4's SFNM */
+	bool special_mask;    /* OCW3's SMM */
+	bool read_isr;	      /* OCW3's RR/RIS: the command port reads ISR, else IRR */
+	bool poll;	      /* OCW3's P: the next read is a poll */
 };
 
 struct pic {
 	pthread_mutex_t lock;
 	struct pic_chip chip[2]; /* [0] master, [1] slave */
-	bool output;		 /* the master's INT, as last computed */
+	bool output;		 /* the master's INT, as last computed (atomic) */
 	pic_notify_fn notify;
 	void *notify_ctx;
 };
@@ -78,19 +81,19 @@ int pic_init(struct pic *pic, pic_notify_fn notify, void *ctx);
 void pic_destroy(struct pic *pic);
 
 /*
- * pic_set_irq: drive input (irq) (0..15; others ignored) to (level). An
- * edge-triggered input requests on the rising edge; a level-triggered one
- * while high.
+ * pic_set_irq: drive input (irq) (0..15 but 2, the cascade; others ignored)
+ * to (level). An edge-triggered input requests on the rising edge (latched
+ * in IRR even while masked); a level-triggered one (ELCR) while high.
  */
 void pic_set_irq(struct pic *pic, unsigned int irq, bool level);
 
-/* pic_pulse: raise then lower (irq): one edge. */
+/* pic_pulse: raise then lower (irq) under one lock: one edge. */
 void pic_pulse(struct pic *pic, unsigned int irq);
 
 /*
  * pic_pending: whether the master's INT output is high, i.e. an unmasked
- * request outranks what is in service. Cheap (no lock): the boot vCPU asks
- * before each KVM_RUN.
+ * request outranks what is in service. Cheap (an atomic load, no lock):
+ * the boot vCPU asks before each KVM_RUN.
  */
 bool pic_pending(struct pic *pic);
 

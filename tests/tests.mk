@@ -32,6 +32,7 @@ $(eval $(call unit_test,seccomp,seccomp log))
 $(eval $(call unit_test,i8042,i8042 bus log))
 $(eval $(call unit_test,rtc,rtc log))
 $(eval $(call unit_test,pit,pit))
+$(eval $(call unit_test,pic,pic))
 
 # virtio/: the transport, the queue and the devices over malloc'd guest RAM.
 # vq_builder.o needs libvirtio after it, hence the library again in LDLIBS.
