@@ -22,6 +22,7 @@
 #include "exit_port.h"
 #include "exit_status.h"
 #include "fd_budget.h"
+#include "isa_irq.h"
 #include "layout.h"
 #include "log.h"
 #include "blk.h"
@@ -97,7 +98,33 @@ static void serial_irq(void *ctx)
 {
 	struct machine *m = ctx;
 
-	ioapic_pulse(&m->ioapic, LAYOUT_COM1_IRQ);
+	isa_irq_pulse(&m->vm, LAYOUT_COM1_IRQ);
+}
+
+/* pic_output: the 8259's INT rose: the boot vCPU runs the acknowledge (vcpu.c). */
+static void pic_output(void *ctx)
+{
+	struct machine *m = ctx;
+
+	vcpu_kick(m->vm.vcpus[0]);
+}
+
+/* add_pic: the 8259 pair beside the IOAPIC, its ports and its ELCR. */
+static int add_pic(struct machine *m)
+{
+	struct vm *vm = &m->vm;
+	int ret = pic_init(&m->pic, pic_output, m);
+
+	if (ret == 0)
+		ret =
+		    bus_register(&vm->pio, PIC_MASTER_PORT, PIC_PORT_COUNT, pic_master_io, &m->pic);
+	if (ret == 0)
+		ret = bus_register(&vm->pio, PIC_SLAVE_PORT, PIC_PORT_COUNT, pic_slave_io, &m->pic);
+	if (ret == 0)
+		ret = bus_register(&vm->pio, PIC_ELCR_PORT, PIC_ELCR_COUNT, pic_elcr_io, &m->pic);
+	if (ret == 0)
+		vm->pic = &m->pic;
+	return ret;
 }
 
 static int add_legacy_devices(struct machine *m, const struct vm_config *cfg)
@@ -107,6 +134,8 @@ static int add_legacy_devices(struct machine *m, const struct vm_config *cfg)
 
 	/* The IOAPIC's id follows the CPUs' APIC ids, as the MP table says. */
 	ret = ioapic_init(&m->ioapic, vm, cfg->vcpus);
+	if (ret == 0)
+		ret = add_pic(m);
 	if (ret == 0) {
 		serial_init(&m->serial, STDOUT_FILENO, serial_irq, m);
 		ret = bus_register(&vm->pio, LAYOUT_COM1_PORT, SERIAL_PORT_COUNT, serial_io,
@@ -124,6 +153,8 @@ static int add_legacy_devices(struct machine *m, const struct vm_config *cfg)
 		ret = bus_register(&vm->pio, PIT_PORT, PIT_PORT_COUNT, pit_io, &m->pit);
 	if (ret == 0)
 		ret = bus_register(&vm->pio, PIT_PORT_B, 1, pit_port_b_io, &m->pit);
+	if (ret == 0)
+		ret = pit_timer_init(&m->pit_timer, &m->pit, vm, &m->loop);
 	if (ret == 0)
 		ret = boot_timer_init(&m->boot_timer, vm, cfg->boot_timer);
 	if (ret == 0)
@@ -159,12 +190,12 @@ static int add_virtio_devices(struct machine *m, const struct vm_config *cfg, in
 		/* Every disk gets its limiter's timer now: PATCH /drives may limit it later. */
 		struct virtio_rate_limit limit = machine_rate_limit(&d->limiter);
 		struct virtio_blk_config bc = {
-			.path = d->path,
-			.read_only = d->read_only,
-			.id = d->id[0] ? d->id : NULL,
-			.engine = d->engine == DISK_ENGINE_IO_URING ? BLK_ENGINE_IO_URING
-								    : BLK_ENGINE_SYNC,
-			.limiter = &limit,
+		    .path = d->path,
+		    .read_only = d->read_only,
+		    .id = d->id[0] ? d->id : NULL,
+		    .engine =
+			d->engine == DISK_ENGINE_IO_URING ? BLK_ENGINE_IO_URING : BLK_ENGINE_SYNC,
+		    .limiter = &limit,
 		};
 		dev = blk_create(&bc, &ops);
 		if (dev == NULL)
@@ -176,10 +207,10 @@ static int add_virtio_devices(struct machine *m, const struct vm_config *cfg, in
 		struct virtio_rate_limit rx = machine_rate_limit(&cfg->nets[i].rx_limiter);
 		struct virtio_rate_limit tx = machine_rate_limit(&cfg->nets[i].tx_limiter);
 		struct virtio_net_config nc = {
-			.tap_name = cfg->nets[i].host_dev_name,
-			.has_mac = cfg->nets[i].has_mac,
-			.rx_limiter = &rx,
-			.tx_limiter = &tx,
+		    .tap_name = cfg->nets[i].host_dev_name,
+		    .has_mac = cfg->nets[i].has_mac,
+		    .rx_limiter = &rx,
+		    .tx_limiter = &tx,
 		};
 		memcpy(nc.mac, cfg->nets[i].guest_mac, sizeof(nc.mac));
 		dev = net_create(&nc, &ops);
@@ -196,8 +227,8 @@ static int add_virtio_devices(struct machine *m, const struct vm_config *cfg, in
 	}
 	if (cfg->vsock.enabled) {
 		struct virtio_vsock_config vc = {
-			.guest_cid = cfg->vsock.guest_cid,
-			.uds_path = cfg->vsock.uds_path,
+		    .guest_cid = cfg->vsock.guest_cid,
+		    .uds_path = cfg->vsock.uds_path,
 		};
 		dev = vsock_create(&vc, &ops);
 		if (dev == NULL)
@@ -220,9 +251,8 @@ static int load_kernel_and_initrd(struct machine *m, const struct vm_config *cfg
 	ret = map_file("--kernel", cfg->kernel_path, &kernel);
 	if (ret < 0)
 		return ret;
-	ret =
-	    loader_load_kernel(&m->vm.gmem, kernel.data, kernel.size, cfg->boot_entry,
-			       LOAD_RAM_ZEROED, &m->kernel);
+	ret = loader_load_kernel(&m->vm.gmem, kernel.data, kernel.size, cfg->boot_entry,
+				 LOAD_RAM_ZEROED, &m->kernel);
 	unmap_file(&kernel);
 	if (ret < 0) {
 		log_error("--kernel: cannot boot '%s'", cfg->kernel_path);
@@ -519,7 +549,9 @@ void machine_destroy(struct machine *m)
 		serial_destroy(&m->serial);
 		i8042_destroy(&m->i8042);
 		rtc_destroy(&m->rtc);
+		pit_timer_destroy(&m->pit_timer, &m->loop);
 		pit_destroy(&m->pit);
+		pic_destroy(&m->pic);
 		ioapic_destroy(&m->ioapic);
 	}
 	if (m->built >= BUILT_LOOP)

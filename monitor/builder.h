@@ -18,7 +18,9 @@
 #include "i8042.h"
 #include "ioapic.h"
 #include "loader.h"
+#include "pic.h"
 #include "pit.h"
+#include "pit_timer.h"
 #include "ratelimit.h"
 #include "rtc.h"
 #include "seccomp.h"
@@ -32,7 +34,9 @@ struct machine {
 	struct serial serial;
 	struct i8042 i8042;
 	struct rtc rtc;
+	struct pic pic;
 	struct pit pit;
+	struct pit_timer pit_timer;
 	struct boot_timer boot_timer;
 	struct virtio_slots virtio;
 	struct kernel_info kernel;

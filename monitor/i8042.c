@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "exit_status.h"
-#include "ioapic.h"
+#include "isa_irq.h"
 #include "layout.h"
 #include "log.h"
 #include "vm.h"
@@ -26,13 +26,13 @@
 #define STATUS_SYSFLAG	0x04
 #define STATUS_CMD	0x08
 /* Keyboard interrupt: ISA IRQ 1; enabled by bit 0 of the control byte. */
-#define KBD_IRQ 1
+#define KBD_IRQ	    1
 #define CTR_KBD_INT 0x01
 /* Scan code set 2 key-down codes (what Firecracker sends). */
-#define SC_CTRL 0x14
-#define SC_ALT 0x11
+#define SC_CTRL	    0x14
+#define SC_ALT	    0x11
 #define SC_EXTENDED 0xe0
-#define SC_DEL 0x71
+#define SC_DEL	    0x71
 /* Output port: bit 0 low would hold the CPU in reset; bit 1 is A20. */
 #define OUTPORT_DEFAULT 0x03
 #define CTR_DEFAULT	0x00
@@ -133,8 +133,8 @@ static void i8042_io(struct i8042 *kbd, uint64_t port, uint8_t *data, bool is_wr
 		}
 	}
 	pthread_mutex_unlock(&kbd->lock);
-	if (irq && kbd->vm->ioapic != NULL)
-		ioapic_pulse(kbd->vm->ioapic, KBD_IRQ);
+	if (irq)
+		isa_irq_pulse(kbd->vm, KBD_IRQ);
 	if (reset) {
 		log_info("i8042: guest reset the machine");
 		vm_request_stop(kbd->vm, EMBER_EXIT_OK);
@@ -181,8 +181,8 @@ void i8042_ctrl_alt_del(struct i8042 *kbd)
 		push(kbd, keys[i]);
 	irq = key_irq(kbd);
 	pthread_mutex_unlock(&kbd->lock);
-	if (irq && kbd->vm->ioapic != NULL)
-		ioapic_pulse(kbd->vm->ioapic, KBD_IRQ);
+	if (irq)
+		isa_irq_pulse(kbd->vm, KBD_IRQ);
 }
 
 void i8042_destroy(struct i8042 *kbd)

@@ -28,6 +28,8 @@ MONITOR_SRCS += monitor/cpuid.c
 MONITOR_SRCS += monitor/seccomp.c
 MONITOR_SRCS += monitor/virtio_slots.c
 MONITOR_SRCS += monitor/fd_budget.c
+MONITOR_SRCS += monitor/isa_irq.c
+MONITOR_SRCS += monitor/pit_timer.c
 
 # The seccomp filters are compiled at build time by a host tool (libseccomp).
 $(O)/monitor/seccomp_gen: monitor/seccomp_gen.c | $(O)/.dirs

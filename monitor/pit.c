@@ -263,6 +263,78 @@ static uint8_t read_count(struct pit_channel *c, uint64_t now)
 	}
 }
 
+void pit_watch_irq0(struct pit *pit, pit_reprogram_fn fn, void *ctx)
+{
+	pthread_mutex_lock(&pit->lock);
+	pit->reprogrammed = fn;
+	pit->reprogrammed_ctx = ctx;
+	pthread_mutex_unlock(&pit->lock);
+}
+
+/*
+ * irq0_edges: OUT0's rising edges, in ticks from the load: the first, and
+ * the period (0: none after it). Channel 0's gate is always high, so modes 1
+ * and 5, which wait for a gate edge, never start and never interrupt.
+ */
+static bool irq0_edges(const struct pit_channel *c, uint64_t *first, uint64_t *period_ticks)
+{
+	uint64_t n = period(c);
+
+	*period_ticks = 0;
+	switch (c->mode) {
+	case 0: /* OUT rises at the terminal count */
+		*first = n;
+		return true;
+	case 2: /* OUT drops for the last tick of each period and rises at the reload */
+	case 3: /* the square wave rises at each reload */
+		*first = n;
+		*period_ticks = n;
+		return true;
+	case 4: /* OUT strobes low for one tick at the terminal count */
+		*first = n + 1;
+		return true;
+	default:
+		return false;
+	}
+}
+
+struct pit_irq0_schedule pit_irq0_schedule(struct pit *pit)
+{
+	struct pit_irq0_schedule s = {0};
+	uint64_t first, every;
+
+	pthread_mutex_lock(&pit->lock);
+	const struct pit_channel *c = &pit->ch[0];
+	s.generation = pit->generation;
+	if (c->armed && irq0_edges(c, &first, &every)) {
+		s.active = true;
+		s.first_ns = c->start_ns + ticks_to_ns(first);
+		if (every != 0) {
+			s.period_ns = ticks_to_ns(every);
+			if (s.period_ns < PIT_MIN_IRQ_PERIOD_NS)
+				s.period_ns = PIT_MIN_IRQ_PERIOD_NS;
+		}
+	}
+	pthread_mutex_unlock(&pit->lock);
+	return s;
+}
+
+bool pit_irq0_current(struct pit *pit, uint64_t generation)
+{
+	pthread_mutex_lock(&pit->lock);
+	bool current = pit->generation == generation;
+	pthread_mutex_unlock(&pit->lock);
+	return current;
+}
+
+/* reprograms_irq0: whether this write to the PIT's ports changes channel 0's schedule. */
+static bool reprograms_irq0(uint64_t offset, uint8_t v)
+{
+	if (offset == 0)
+		return true;
+	return offset == CONTROL_PORT && CW_CHANNEL(v) == 0 && CW_ACCESS(v) != ACCESS_LATCH;
+}
+
 void pit_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write)
 {
 	struct pit *pit = opaque;
@@ -274,6 +346,11 @@ void pit_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_
 	}
 	pthread_mutex_lock(&pit->lock);
 	uint64_t now = pit->clock();
+	pit_reprogram_fn notify = NULL;
+	if (is_write && reprograms_irq0(offset, data[0])) {
+		pit->generation++;
+		notify = pit->reprogrammed;
+	}
 	if (offset == CONTROL_PORT) {
 		if (is_write)
 			control(pit, data[0], now);
@@ -284,7 +361,10 @@ void pit_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_
 	} else {
 		data[0] = read_count(&pit->ch[offset], now);
 	}
+	void *ctx = pit->reprogrammed_ctx;
 	pthread_mutex_unlock(&pit->lock);
+	if (notify != NULL)
+		notify(ctx);
 }
 
 /* gate2: channel 2's gate changed (port B bit 0). */

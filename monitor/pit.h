@@ -8,9 +8,13 @@
  * guest calibrating its TSC against the PIT polls. The counters run from
  * the host's monotonic clock: nothing costs anything between accesses.
  *
- * Not yet: IRQ 0 (channel 0's OUT) is not delivered to the guest.
+ * IRQ 0 follows channel 0's OUT: the timer asks (reprogrammed) to be told
+ * whenever channel 0 is reprogrammed, and pit_irq0_schedule() says when
+ * OUT next rises and how often after that; the VMM thread arms a host timer
+ * from it (pit_timer.h). A guest that never loads channel 0 costs nothing.
  *
- * Accessed from vCPU threads: one lock; no syscalls beyond reading the clock.
+ * Accessed from vCPU threads: one lock; no syscalls beyond reading the clock
+ * (and what the reprogram callback does: an eventfd write).
  */
 #ifndef EMBER_PIT_H
 #define EMBER_PIT_H
@@ -32,6 +36,23 @@
 
 /* pit_clock_fn: CLOCK_MONOTONIC in ns (a test's own clock in tests). */
 typedef uint64_t (*pit_clock_fn)(void);
+
+/* pit_reprogram_fn: channel 0 was reprogrammed (called without the lock). */
+typedef void (*pit_reprogram_fn)(void *ctx);
+
+/*
+ * The shortest IRQ 0 period delivered, as KVM's in-kernel PIT bounds it: a
+ * guest asking for more than 5000 interrupts a second gets 5000.
+ */
+#define PIT_MIN_IRQ_PERIOD_NS 200000ULL
+
+/* When IRQ 0 fires: OUT0's next rising edge and its period. */
+struct pit_irq0_schedule {
+	bool active;	     /* false: OUT0 does not rise again until reprogrammed */
+	uint64_t first_ns;   /* CLOCK_MONOTONIC (the pit's clock) of the next edge */
+	uint64_t period_ns;  /* 0: just the one edge; else at least PIT_MIN_IRQ_PERIOD_NS */
+	uint64_t generation; /* which programming of channel 0 this describes */
+};
 
 struct pit_channel {
 	uint8_t mode;	/* 0..5 */
@@ -57,11 +78,29 @@ struct pit {
 	pthread_mutex_t lock;
 	pit_clock_fn clock;
 	struct pit_channel ch[PIT_CHANNELS];
-	uint8_t port_b; /* bits 0 and 1 as written */
+	uint8_t port_b;	     /* bits 0 and 1 as written */
+	uint64_t generation; /* counts channel 0's reprogrammings */
+	pit_reprogram_fn reprogrammed;
+	void *reprogrammed_ctx;
 };
 
 /* pit_init: the timer at power-on (no count written), reading (clock) or CLOCK_MONOTONIC. */
 int pit_init(struct pit *pit, pit_clock_fn clock);
+
+/*
+ * pit_watch_irq0: call (fn)(ctx) each time the guest reprograms channel 0
+ * (a control word or a new count). Call before the guest runs.
+ */
+void pit_watch_irq0(struct pit *pit, pit_reprogram_fn fn, void *ctx);
+
+/* pit_irq0_schedule: when IRQ 0 fires next, for channel 0 as programmed now. */
+struct pit_irq0_schedule pit_irq0_schedule(struct pit *pit);
+
+/*
+ * pit_irq0_current: whether (generation) is still channel 0's programming:
+ * a timer armed for an older one must not fire.
+ */
+bool pit_irq0_current(struct pit *pit, uint64_t generation);
 
 /* pit_io: bus handler for ports PIT_PORT .. PIT_PORT + 3. */
 void pit_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write);

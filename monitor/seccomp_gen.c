@@ -103,8 +103,8 @@ static const struct rule vmm[] = {
  * A vCPU thread: KVM_RUN and the exits it handles itself. It never runs a
  * device's data path: a QueueNotify that reaches it is handed to the VMM
  * thread through the queue's eventfd (a write), and what a register write
- * triggers (virtio activate and reset, IOAPIC and serial registers, i8042
- * reset, the exit port) only changes state, writes eventfds and waits on
+ * triggers (virtio activate and reset, IOAPIC, 8259, PIT and serial
+ * registers, i8042 reset, the exit port) only changes state, writes eventfds and waits on
  * locks, or is listed here (DESIGN.md, "What a vCPU thread may do").
  */
 static const struct rule vcpu[] = {
@@ -112,6 +112,7 @@ static const struct rule vcpu[] = {
 	IOCTL(KVM_GET_REGS, "RIP for fatal exit reports"),
 	IOCTL(KVM_SIGNAL_MSI, "IOAPIC delivery (serial interrupts)"),
 	IOCTL(KVM_SET_GSI_ROUTING, "IOAPIC route updates when the guest programs a pin"),
+	IOCTL(KVM_INTERRUPT, "the boot vCPU injects the 8259's vector (ExtINT)"),
 	ANY(io_uring_enter, "a guest reset of an io_uring disk waits for its requests"),
 	END,
 };

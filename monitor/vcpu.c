@@ -17,6 +17,7 @@
 #include "ioapic.h"
 #include "log.h"
 #include "metrics.h"
+#include "pic.h"
 #include "seccomp.h"
 #include "vm.h"
 
@@ -33,7 +34,7 @@
 #define UNCLAIMED_MMIO_REPORTS 8
 /* While joining a stopped vCPU, how often its thread is kicked again. */
 #define VCPU_REKICK_NS 20000000L
-#define NSEC_PER_SEC 1000000000L
+#define NSEC_PER_SEC   1000000000L
 
 static void kick_handler(int sig)
 {
@@ -306,6 +307,7 @@ static bool dispatch(struct vcpu *vcpu)
 		ioapic_eoi(vcpu->vm->ioapic, run->eoi.vector);
 		return true;
 	case KVM_EXIT_INTR:
+	case KVM_EXIT_IRQ_WINDOW_OPEN: /* offer_extint injects before the next run */
 		return true;
 	case KVM_EXIT_SHUTDOWN:
 		count_failure(vcpu);
@@ -336,6 +338,36 @@ static bool dispatch(struct vcpu *vcpu)
 	}
 }
 
+/*
+ * offer_extint: the boot vCPU's half of the 8259's interrupt-acknowledge
+ * cycle. With a split irqchip KVM's local APIC takes an external interrupt
+ * only through LINT0 in ExtINT mode, from KVM_INTERRUPT, and only when
+ * kvm_run says the vCPU can (IF set, LINT0 accepting, no ExtINT already
+ * waiting). Until then KVM is asked to exit as soon as it can, so a pending
+ * 8259 request waits no longer than the guest's own interrupt window.
+ * Costs one atomic load per KVM_RUN when the 8259 is idle.
+ */
+static void offer_extint(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	struct pic *pic = vcpu->vm->pic;
+
+	if (!pic_pending(pic)) {
+		run->request_interrupt_window = 0;
+		return;
+	}
+	if (run->ready_for_interrupt_injection && run->if_flag) {
+		struct kvm_interrupt irq = {.irq = pic_ack(pic)};
+		if (ioctl(vcpu->fd, KVM_INTERRUPT, &irq) < 0 && !vcpu->extint_failed) {
+			vcpu->extint_failed = true;
+			log_warn_errno(errno,
+				       "vcpu%u: KVM_INTERRUPT vector 0x%x (8259 interrupt lost)",
+				       vcpu->index, irq.irq);
+		}
+	}
+	run->request_interrupt_window = pic_pending(pic);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
@@ -357,6 +389,8 @@ static void *vcpu_thread(void *arg)
 	if (vcpu->index == 0 && vcpu->vm->startup != NULL)
 		startup_stamp(vcpu->vm->startup, STARTUP_FIRST_RUN);
 	while (vm_vcpu_gate(vcpu->vm)) {
+		if (vcpu->index == 0 && vcpu->vm->pic != NULL)
+			offer_extint(vcpu);
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				/* Atomic: vcpu_kick sets it from another thread. */

@@ -27,6 +27,7 @@ struct vcpu {
 	pthread_t thread;
 	bool started;
 	unsigned int unclaimed_mmio; /* warnings printed, for rate limiting */
+	bool extint_failed;	     /* KVM_INTERRUPT failed once (warned) */
 };
 
 /* Where and how the boot vCPU starts. */

@@ -12,6 +12,7 @@
 
 #include "device.h"
 #include "evloop.h"
+#include "isa_irq.h"
 #include "layout.h"
 #include "log.h"
 #include "mmio.h"
@@ -24,7 +25,11 @@ void virtio_slots_init(struct virtio_slots *s, struct vm *vm, struct evloop *loo
 	s->loop = loop;
 }
 
-/* raise_irq: the transport wants the guest interrupted (any thread). */
+/*
+ * raise_irq: the transport wants the guest interrupted (any thread). KVM
+ * delivers the irqfd through the IOAPIC pin's MSI route (nothing when the
+ * guest left the pin masked); the 8259 gets the same edge from here.
+ */
 static void raise_irq(void *ctx)
 {
 	struct virtio_slot *slot = ctx;
@@ -32,6 +37,7 @@ static void raise_irq(void *ctx)
 
 	if (write(slot->irqfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		log_warn_errno(errno, "virtio %s: irqfd write", slot->ops->name);
+	isa_irq_pulse_pic(slot->owner->vm, slot->irq);
 }
 
 /* queue_notified: a queue's ioeventfd fired (VMM thread). */
@@ -185,8 +191,9 @@ int virtio_slots_cmdline(const struct virtio_slots *s, char *out, size_t size)
 		return -E2BIG;
 	out[0] = '\0';
 	for (unsigned int i = 0; i < s->count; i++) {
-		int n = snprintf(out + used, size - used, "%svirtio_mmio.device=4K@0x%" PRIx64 ":%u",
-				 i ? " " : "", s->slots[i].base, s->slots[i].irq);
+		int n =
+		    snprintf(out + used, size - used, "%svirtio_mmio.device=4K@0x%" PRIx64 ":%u",
+			     i ? " " : "", s->slots[i].base, s->slots[i].irq);
 		if (n < 0 || (size_t)n >= size - used)
 			return -E2BIG;
 		used += (size_t)n;

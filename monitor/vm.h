@@ -24,6 +24,7 @@
 
 struct ioapic;
 struct metrics;
+struct pic;
 struct seccomp_prog;
 struct vcpu;
 
@@ -41,11 +42,12 @@ struct vm {
 	struct bus pio;
 	struct bus mmio;
 	struct ioapic *ioapic; /* set by the builder; NULL until then */
+	struct pic *pic;       /* the 8259 pair, set by the builder; NULL until then */
 
 	unsigned int nvcpus;
 	struct vcpu *vcpus[VM_MAX_VCPUS];
-	bool seccomp; /* each thread confines itself before it runs */
-	struct metrics *metrics; /* Firecracker-style counters, or NULL */
+	bool seccomp;				/* each thread confines itself before it runs */
+	struct metrics *metrics;		/* Firecracker-style counters, or NULL */
 	const struct seccomp_prog *user_filter; /* --seccomp-filter, or NULL */
 
 	/* Run state, guarded by lock; cond wakes parked vCPUs and pausers. */
@@ -53,10 +55,10 @@ struct vm {
 	pthread_cond_t cond;
 	bool stopping;
 	int exit_status;
-	bool paused;	     /* vCPUs must stay out of KVM_RUN */
-	unsigned int parked; /* vCPU threads waiting because of paused */
+	bool paused;		      /* vCPUs must stay out of KVM_RUN */
+	unsigned int parked;	      /* vCPU threads waiting because of paused */
 	unsigned int running_threads; /* vCPU threads started and not yet ended */
-	int stop_fd; /* eventfd, readable once the VM is stopping */
+	int stop_fd;		      /* eventfd, readable once the VM is stopping */
 
 	/*
 	 * MSI routes for IOAPIC pins (GSI == pin), so irqfds reach the guest
@@ -70,8 +72,8 @@ struct vm {
 	} routes[VM_IOAPIC_PINS];
 
 	/* Clocks (CLOCK_MONOTONIC ns) for the boot-time report. */
-	uint64_t t_exec_ns;  /* process start, see main.c */
-	uint64_t t_build_ns; /* start of VM build */
+	uint64_t t_exec_ns;	       /* process start, see main.c */
+	uint64_t t_build_ns;	       /* start of VM build */
 	struct startup_trace *startup; /* phase stamps up to the first KVM_RUN, or NULL */
 };
 
@@ -79,8 +81,8 @@ struct vm {
  * vm_create: open /dev/kvm, create the VM with a split irqchip (LAPIC in
  * KVM, IOAPIC in ember), and map (mem_bytes) of guest RAM split around the
  * MMIO gap. (vm) is zeroed first; (startup), if not NULL, gets the ends of
- * the KVM and memory phases stamped and stays attached to the VM. Returns 0 or -errno after logging which
- * step failed; on failure everything made so far is released.
+ * the KVM and memory phases stamped and stays attached to the VM. Returns 0 or -errno after logging
+ * which step failed; on failure everything made so far is released.
  */
 int vm_create(struct vm *vm, uint64_t mem_bytes, struct startup_trace *startup);
 

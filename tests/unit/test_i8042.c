@@ -9,11 +9,11 @@
 #include <string.h>
 
 #include "i8042.h"
-#include "ioapic.h"
+#include "isa_irq.h"
 #include "layout.h"
 #include "vm.h"
 
-/* Test doubles for vm.c and ioapic.c. */
+/* Test doubles for vm.c and isa_irq.c. */
 static int stops, stop_status, pulses;
 static unsigned int last_pin;
 
@@ -24,9 +24,9 @@ void vm_request_stop(struct vm *vm, int status)
 	stop_status = status;
 }
 
-void ioapic_pulse(struct ioapic *io, unsigned int pin)
+void isa_irq_pulse(struct vm *vm_, unsigned int pin)
 {
-	(void)io;
+	(void)vm_;
 	pulses++;
 	last_pin = pin;
 }
@@ -38,7 +38,6 @@ static int setup(void **state)
 {
 	(void)state;
 	memset(&vm, 0, sizeof(vm));
-	vm.ioapic = (struct ioapic *)&vm; /* any non-NULL: the double ignores it */
 	stops = pulses = 0;
 	return i8042_init(&kbd, &vm);
 }
@@ -65,9 +64,9 @@ static uint8_t in(unsigned int port)
 static void test_self_test_and_control_byte(void **state)
 {
 	(void)state;
-	assert_int_equal(in(LAYOUT_I8042_CMD_PORT) & 0x01, 0); /* nothing to read */
+	assert_int_equal(in(LAYOUT_I8042_CMD_PORT)&0x01, 0); /* nothing to read */
 	out(LAYOUT_I8042_CMD_PORT, 0xaa);
-	assert_int_equal(in(LAYOUT_I8042_CMD_PORT) & 0x01, 0x01);
+	assert_int_equal(in(LAYOUT_I8042_CMD_PORT)&0x01, 0x01);
 	assert_int_equal(in(LAYOUT_I8042_DATA_PORT), 0x55);
 	out(LAYOUT_I8042_CMD_PORT, 0x60); /* write control byte */
 	out(LAYOUT_I8042_DATA_PORT, 0x47);
@@ -94,7 +93,7 @@ static void test_ctrl_alt_del(void **state)
 	assert_int_equal(pulses, 0);
 	for (size_t i = 0; i < sizeof(want); i++)
 		assert_int_equal(in(LAYOUT_I8042_DATA_PORT), want[i]);
-	assert_int_equal(in(LAYOUT_I8042_CMD_PORT) & 0x01, 0);
+	assert_int_equal(in(LAYOUT_I8042_CMD_PORT)&0x01, 0);
 
 	/* Enabled: one IRQ 1 now and one per byte still waiting after a read. */
 	out(LAYOUT_I8042_CMD_PORT, 0x60);
@@ -109,7 +108,7 @@ static void test_ctrl_alt_del(void **state)
 	for (int i = 0; i < 10; i++)
 		i8042_ctrl_alt_del(&kbd);
 	int n = 0;
-	while (in(LAYOUT_I8042_CMD_PORT) & 0x01) {
+	while (in(LAYOUT_I8042_CMD_PORT)&0x01) {
 		(void)in(LAYOUT_I8042_DATA_PORT);
 		n++;
 	}
@@ -119,9 +118,9 @@ static void test_ctrl_alt_del(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_self_test_and_control_byte, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reset_stops_cleanly, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ctrl_alt_del, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_self_test_and_control_byte, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reset_stops_cleanly, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ctrl_alt_del, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("i8042", tests, NULL, NULL);
 }

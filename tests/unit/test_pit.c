@@ -204,13 +204,109 @@ static void test_garbage(void **state)
 	assert_true(toggled);
 }
 
+/* ticks_ns: (t) PIT input ticks in ns, as pit.c converts them. */
+static uint64_t ticks_ns(uint64_t t)
+{
+	return t * 1000000000ULL / PIT_HZ;
+}
+
+static void count_reprograms(void *ctx)
+{
+	(*(unsigned int *)ctx)++;
+}
+
+/* IRQ 0's schedule follows channel 0's mode: periodic (2, 3), once (0, 4), never (1, 5). */
+static void test_irq0_schedule(void **state)
+{
+	struct pit *pit = *state;
+	unsigned int calls = 0;
+	struct pit_irq0_schedule s;
+	uint64_t load_ns;
+
+	pit_watch_irq0(pit, count_reprograms, &calls);
+	s = pit_irq0_schedule(pit);
+	assert_false(s.active); /* nothing loaded yet */
+
+	out8(pit, CONTROL, 0x34); /* channel 0, LSB then MSB, mode 2 */
+	out8(pit, 0, TICKS_1MS & 0xff);
+	load_ns = fake_ns;
+	out8(pit, 0, TICKS_1MS >> 8);
+	assert_int_equal(calls, 3);
+	s = pit_irq0_schedule(pit);
+	assert_true(s.active);
+	assert_int_equal(s.first_ns, load_ns + ticks_ns(TICKS_1MS));
+	assert_int_equal(s.period_ns, ticks_ns(TICKS_1MS));
+	assert_true(pit_irq0_current(pit, s.generation));
+
+	/* Latches and other channels leave the schedule (and the timer) alone. */
+	(void)latched(pit, 0);
+	out8(pit, CONTROL, 0xb0);
+	out8(pit, 2, 1);
+	out8(pit, 2, 0);
+	set_port_b(pit, PIT_PORT_B_GATE2);
+	assert_int_equal(calls, 3);
+	assert_true(pit_irq0_current(pit, s.generation));
+
+	/* Mode 3: the square wave rises at each reload. */
+	out8(pit, CONTROL, 0x36);
+	assert_false(pit_irq0_current(pit, s.generation));
+	assert_false(pit_irq0_schedule(pit).active); /* a control word stops the count */
+	out8(pit, 0, 0x00);
+	out8(pit, 0, 0x00); /* 0: the full 65536 */
+	s = pit_irq0_schedule(pit);
+	assert_true(s.active);
+	assert_int_equal(s.first_ns, fake_ns + ticks_ns(65536));
+	assert_int_equal(s.period_ns, ticks_ns(65536));
+
+	/* Mode 0: once, at the terminal count; mode 4: one tick later. */
+	out8(pit, CONTROL, 0x30);
+	out8(pit, 0, 100);
+	out8(pit, 0, 0);
+	s = pit_irq0_schedule(pit);
+	assert_true(s.active);
+	assert_int_equal(s.first_ns, fake_ns + ticks_ns(100));
+	assert_int_equal(s.period_ns, 0);
+	out8(pit, CONTROL, 0x38);
+	out8(pit, 0, 100);
+	out8(pit, 0, 0);
+	s = pit_irq0_schedule(pit);
+	assert_int_equal(s.first_ns, fake_ns + ticks_ns(101));
+	assert_int_equal(s.period_ns, 0);
+
+	/* Modes 1 and 5 wait for a gate edge channel 0 never sees. */
+	out8(pit, CONTROL, 0x32);
+	out8(pit, 0, 100);
+	out8(pit, 0, 0);
+	assert_false(pit_irq0_schedule(pit).active);
+	out8(pit, CONTROL, 0x3a);
+	out8(pit, 0, 100);
+	out8(pit, 0, 0);
+	assert_false(pit_irq0_schedule(pit).active);
+
+	/* A period shorter than the floor is delivered at the floor's rate. */
+	out8(pit, CONTROL, 0x34);
+	out8(pit, 0, 2);
+	out8(pit, 0, 0);
+	s = pit_irq0_schedule(pit);
+	assert_int_equal(s.first_ns, fake_ns + ticks_ns(2));
+	assert_int_equal(s.period_ns, PIT_MIN_IRQ_PERIOD_NS);
+
+	/* Writes in BCD mode, byte by byte: LSB only (0x50 = 50 BCD ticks). */
+	out8(pit, CONTROL, 0x15); /* channel 0, LSB only, mode 2, BCD */
+	out8(pit, 0, 0x50);
+	s = pit_irq0_schedule(pit);
+	assert_int_equal(s.first_ns, fake_ns + ticks_ns(50));
+	assert_int_equal(s.period_ns, PIT_MIN_IRQ_PERIOD_NS); /* 50 ticks = 42 us */
+	pit_watch_irq0(pit, NULL, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	    T(test_rate_generator), T(test_one_shot_on_channel_2),
 	    T(test_read_back),	    T(test_bcd_and_byte_access),
-	    T(test_garbage),
+	    T(test_garbage),	    T(test_irq0_schedule),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
