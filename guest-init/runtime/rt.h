@@ -40,6 +40,13 @@
 #define RT_IRQ_PINS	   24
 #define RT_TIMER_VECTOR	   0x3e
 #define RT_SPURIOUS_VECTOR 0x3f
+/*
+ * PIC mode (pic.c): the 8259A pair's 16 inputs use vectors
+ * RT_IRQ_VECTOR_BASE + 0..15; the slave hangs on the master's IR2.
+ */
+#define RT_PIC_IRQS	   16
+#define RT_PIC_CASCADE_IRQ 2
+#define RT_PIT_IRQ	   0 /* the 8254's counter 0 */
 
 /* enum rt_entry values, for entry.S (start.c checks they match). */
 #define RT_ENTRY_LINUX64_VAL 1
@@ -74,8 +81,46 @@ void rt_exception(struct rt_exc_frame *f) __attribute__((noreturn));
 
 /* irq.c: called by entry.S's interrupt stubs. */
 void rt_irq_dispatch(unsigned int vector);
-/* irq.c: software-enable the calling CPU's local APIC (idempotent). */
+/*
+ * irq.c: software-enable the calling CPU's local APIC (idempotent). LINT0 is
+ * masked, or left ExtINT (virtual wire) in PIC mode.
+ */
 void rt_lapic_enable(void);
+/*
+ * irq.c: leave the APICs for PIC mode: mask every IOAPIC pin enabled so far,
+ * stop the local APIC timer and, when the local APIC is software-enabled,
+ * set LINT0 back to ExtINT. Forgets pins the 8259A pair cannot carry (16 and
+ * up, the cascade) and returns the bit mask of the pins still enabled.
+ */
+uint32_t rt_irq_apic_off(void);
+/*
+ * irq.c: whether the boot CPU's LINT0 is a virtual wire for the 8259A: an
+ * unmasked ExtINT entry, or a local APIC the runtime software-enabled, which
+ * rt_irq_apic_off() can set so again. A software-disabled local APIC keeps
+ * its LVT entries masked (SDM 11.4.7.2), so a LINT0 the monitor did not wire
+ * stays cut off unless the runtime enabled the APIC, which PIC mode must not.
+ */
+int rt_irq_virtual_wire(void);
+
+/* pic.c: nonzero once rt_irq_use_pic() succeeded. */
+extern int rt_pic_on;
+/* pic.c: mask (masked nonzero) or unmask 8259A input (irq) (0..15) with OCW1. */
+void rt_pic_set_masked(unsigned int irq, int masked);
+/*
+ * pic.c: for the vector of IRQ 7 or 15: 1 when no ISR bit backs it (a
+ * spurious acknowledge, counted, and the master's cascade ended for IRQ 15):
+ * the interrupt must then get no handler and no EOI. 0 otherwise.
+ */
+int rt_pic_spurious(unsigned int irq);
+/* pic.c: end (irq)'s interrupt: non-specific EOIs, the slave's first. */
+void rt_pic_eoi(unsigned int irq);
+/*
+ * pic.c: rt_irq_wait_us() in PIC mode: one HLT ended by any interrupt or by
+ * counter 0 of the PIT (mode 0, IRQ 0) after about (us), at most ~54.9 ms.
+ * (irq0_taken) nonzero: the guest handles IRQ 0 itself, the PIT is left
+ * alone and only its next interrupt (or another) ends the wait.
+ */
+void rt_pic_wait_us(uint64_t us, int irq0_taken);
 
 /* console.c: print without taking the console lock (exception path). */
 void rt_printf_unlocked(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -110,6 +155,8 @@ static inline uint8_t inb(uint16_t port)
 #define LAPIC_TIMER_DIV	  0x3e0
 #define LAPIC_SVR_ENABLE  0x100
 #define LAPIC_LVT_MASKED  0x10000
+#define LAPIC_LVT_DM_MASK 0x700
+#define LAPIC_LVT_EXTINT  0x700 /* delivery mode 111: the 8259A supplies the vector */
 
 static inline uint32_t lapic_read(uint32_t reg)
 {

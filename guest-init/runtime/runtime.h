@@ -126,10 +126,12 @@ typedef void (*rt_irq_fn)(void *arg);
  * rt_irq_enable: route ISA IRQ / IOAPIC pin (pin) (0..23) to the boot CPU,
  * edge-triggered, active high, and call (fn)(arg) (fn may be NULL: the
  * interrupt only wakes rt_irq_wait) for each interrupt. Enables the local
- * APIC on first use. Returns 0, or -1 for a bad pin.
+ * APIC on first use. In PIC mode (rt_irq_use_pic) it unmasks 8259A input
+ * (pin) instead, which takes 0..15 but 2 (the cascade). Returns 0, or -1 for
+ * a bad pin.
  */
 int rt_irq_enable(unsigned int pin, rt_irq_fn fn, void *arg);
-/* rt_irq_disable: mask (pin) in the IOAPIC and forget its handler. */
+/* rt_irq_disable: mask (pin) in the IOAPIC (or the 8259A) and forget its handler. */
 void rt_irq_disable(unsigned int pin);
 /*
  * rt_irq_wait: STI; HLT; CLI. The vCPU sleeps until an interrupt (whose
@@ -141,9 +143,38 @@ void rt_irq_wait(void);
 /*
  * rt_irq_wait_us: as rt_irq_wait(), but also woken after about (us)
  * microseconds by the local APIC timer (one-shot, 1 GHz KVM APIC bus
- * assumed). Callers loop until their condition or a TSC deadline.
+ * assumed). Callers loop until their condition or a TSC deadline. In PIC
+ * mode the timer is the PIT's counter 0 on IRQ 0 (mode 0, at most ~54.9 ms
+ * a wait), unless the guest enabled IRQ 0 itself: then the PIT is the
+ * guest's, and its next interrupt ends the wait.
  */
 void rt_irq_wait_us(uint64_t us);
+/* rt_irq_use_pic's failures. */
+#define RT_PIC_ENODEV  (-1) /* no 8259A answers: its masks do not read back */
+#define RT_PIC_ENOWIRE (-2) /* LINT0 is no virtual wire (masked, or not ExtINT) */
+
+/*
+ * rt_irq_use_pic: PIC mode from now on. Initialises the 8259A pair as a PC
+ * operating system does (vectors RT_IRQ_VECTOR_BASE + 0..15, edge-triggered,
+ * every input masked but the cascade), masks the IOAPIC pins enabled so far
+ * and carries pins 0..15 (but 2) over to the 8259A with their handlers
+ * (others are disabled). Interrupts then reach the boot CPU through its
+ * LINT0 in ExtINT mode, as the monitor set it up: the runtime no longer
+ * software-enables the local APIC, whose timer rt_irq_wait_us() stops
+ * using. Returns 0 (also when already in PIC mode), RT_PIC_ENOWIRE when the
+ * monitor left LINT0 masked or not ExtINT (and the runtime has not enabled
+ * the local APIC, with which it could rewire it), or RT_PIC_ENODEV when no
+ * 8259A answers; nothing else changed then.
+ */
+int rt_irq_use_pic(void);
+/* rt_irq_count: interrupts taken on (pin) so far (spurious ones excluded). */
+uint64_t rt_irq_count(unsigned int pin);
+/*
+ * rt_irq_pic_spurious: in PIC mode, the spurious interrupts seen on IRQ 7
+ * ((irq) 7) or IRQ 15 ((irq) 15): acknowledges no request backed (a request
+ * gone before the CPU took it), which got no handler call and no EOI.
+ */
+uint64_t rt_irq_pic_spurious(unsigned int irq);
 
 /* --- SMP ------------------------------------------------------------- */
 

@@ -35,6 +35,26 @@
  *                   and polled through port 0x61 (OUT2):
  *                   probe: pit waited ms=<ms> tsc-khz=<TSC ticks per ms seen> |
  *                   probe: pit timeout
+ *   pit-cal         calibrate the TSC against PIT channel 0 as guests without a
+ *                   TSC rate do: mode 2 with count 0xffff, then counter-latch
+ *                   reads summing the ticks until 50 ms of them passed:
+ *                   probe: pit-cal tsc-khz=<TSC ticks per ms of PIT time> |
+ *                   probe: pit-cal timeout ticks=<PIT ticks seen in 5 s>
+ *   pic-ticks=<n>   PIC mode (8259A pair, rt_irq_use_pic), PIT channel 0 at
+ *                   1 kHz (mode 2) on IRQ 0, sleeping with HLT until <n> ticks
+ *                   (1..100000) arrived:
+ *                   probe: pic ticks=<ticks> ms=<TSC time they took> |
+ *                   probe: pic timeout ticks=<ticks>   (after <n> * 10 + 2000 ms)
+ *   pic-mask        PIC mode, PIT at 1 kHz on IRQ 0: a few ticks, then IRQ 0
+ *                   masked (OCW1) for 100 ms with interrupts on, then unmasked:
+ *                   probe: pic masked-ticks=<ticks while masked> imr=0x<IMR
+ *                   then> irr=0x<IRR then> resumed-ticks=<ticks after unmasking> |
+ *                   probe: pic timeout ticks=<ticks>   (no first ticks in 2 s)
+ *                   pic-ticks and pic-mask print probe: pic none when no 8259A
+ *                   answers, probe: pic no-virtual-wire lint0=0x<LVT LINT0>
+ *                   when the monitor left LINT0 masked or not ExtINT, and
+ *                   probe: pic spurious irq7=<n> irq15=<n> after spurious
+ *                   interrupts.
  *   cpuid=<leaf>    probe: cpuid 0x<leaf> eax=0x<> ebx=0x<> ecx=0x<> edx=0x<> (subleaf 0)
  *   fault=unmapped  probe: read 0x<byte at 0xd0000000>
  *   fault=ram-end   probe: ram-end addr=0x<hex> read 0x<byte>
@@ -165,6 +185,213 @@ static void do_pit_wait(const char *arg)
 	t1 = rt_tsc();
 	rt_printf("probe: pit waited ms=%lu tsc-khz=%lu\n", (unsigned long)(steps * PIT_STEP_MS),
 		  (unsigned long)((t1 - t0) / (steps * PIT_STEP_MS)));
+}
+
+/*
+ * PIT channel 0 (the 8254 data sheet's "Control Word Format" and modes) and
+ * the master 8259A (its data sheet's OCW1 and OCW3), for pit-cal and the pic
+ * words. Mode 2, the rate generator, counts N..1 and reloads N at once, with
+ * OUT low for the one clock at 1: a period of N clocks, one IRQ 0 edge each.
+ * A mode 0 control word written alone stops the channel with OUT low (the
+ * count it waits for never comes).
+ */
+#define PIT_CH0		 0x40
+#define PIT_CH0_MODE2	 0x34 /* channel 0, LSB then MSB, mode 2, binary */
+#define PIT_CH0_MODE0	 0x30 /* channel 0, LSB then MSB, mode 0, binary */
+#define PIT_CH0_LATCH	 0x00 /* counter-latch command for channel 0 */
+#define PIT_HZ		 1193182ULL
+#define PIT_CAL_RELOAD	 0xffffU
+#define PIT_CAL_TICKS	 (PIT_HZ * 50 / 1000) /* 50 ms of PIT time */
+#define PIT_CAL_LIMIT_US 5000000ULL
+#define PIT_1KHZ	 1193U /* mode 2 count for 1000 Hz */
+#define PIC_MASTER_CMD	 0x20
+#define PIC_MASTER_DATA	 0x21
+#define PIC_OCW3_IRR	 0x0a /* the next command-port read returns the IRR */
+#define LAPIC_LVT_LINT0	 0x350
+#define PIC_PIT_IRQ	 0
+#define PIC_TICKS_MAX	 100000ULL
+#define PIC_FIRST_TICKS	 5    /* pic-mask: ticks seen before masking, and after */
+#define PIC_MASK_MS	 100  /* pic-mask: how long IRQ 0 stays masked */
+#define PIC_WAIT_MS	 2000 /* pic-mask: the longest wait for those ticks */
+
+/* pit_ch0_read: latch channel 0's count and read it, LSB then MSB. */
+static uint16_t pit_ch0_read(void)
+{
+	uint8_t lo, hi;
+
+	port_out(PIT_CONTROL, PIT_CH0_LATCH);
+	lo = port_in(PIT_CH0);
+	hi = port_in(PIT_CH0);
+	return (uint16_t)(hi << 8 | lo);
+}
+
+/* pit_ch0_start: channel 0 in mode 2 with (count). */
+static void pit_ch0_start(uint16_t count)
+{
+	port_out(PIT_CONTROL, PIT_CH0_MODE2);
+	port_out(PIT_CH0, (uint8_t)count);
+	port_out(PIT_CH0, (uint8_t)(count >> 8));
+}
+
+/*
+ * do_pit_cal: the TSC's rate by PIT channel 0. Each read is three port
+ * exits (tens of us here), far below the 55 ms period, so at most one reload
+ * falls between two reads: a count above the previous one has reloaded.
+ * The TSC is read right after each count, so both ends carry the same delay.
+ */
+static void do_pit_cal(void)
+{
+	uint64_t sum = 0, t0, t1, limit = PIT_CAL_LIMIT_US * rt_tsc_per_us();
+	uint16_t prev, cur;
+
+	pit_ch0_start((uint16_t)PIT_CAL_RELOAD);
+	prev = pit_ch0_read();
+	t0 = t1 = rt_tsc();
+	while (sum < PIT_CAL_TICKS) {
+		cur = pit_ch0_read();
+		t1 = rt_tsc();
+		sum += cur <= prev ? (uint64_t)(prev - cur) : (uint64_t)prev + PIT_CAL_RELOAD - cur;
+		prev = cur;
+		if (t1 - t0 > limit)
+			break;
+	}
+	port_out(PIT_CONTROL, PIT_CH0_MODE0); /* stop it */
+	if (sum < PIT_CAL_TICKS) {
+		rt_printf("probe: pit-cal timeout ticks=%lu\n", (unsigned long)sum);
+		return;
+	}
+	rt_printf("probe: pit-cal tsc-khz=%lu\n",
+		  (unsigned long)((t1 - t0) * PIT_HZ / (sum * 1000)));
+}
+
+/*
+ * tsc_khz: the TSC rate the hypervisor states in CPUID 0x40000010 when its
+ * leaves reach that far, else the runtime's (which assumes 3 GHz on CPUs
+ * without leaf 0x15/0x16).
+ */
+static uint64_t tsc_khz(void)
+{
+	uint32_t a, b, c, d;
+
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x40000000), "c"(0));
+	if (a >= 0x40000010 && a < 0x40010000) {
+		__asm__ volatile("cpuid"
+				 : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
+				 : "a"(0x40000010), "c"(0));
+		if (a != 0)
+			return a;
+	}
+	return rt_tsc_per_us() * 1000;
+}
+
+static volatile uint64_t pic_ticks; /* IRQ 0 interrupts since pic_start() */
+
+static void pic_tick(void *arg)
+{
+	(void)arg;
+	pic_ticks++;
+}
+
+/* pic_start: PIC mode, IRQ 0 counted by pic_tick, the PIT at 1 kHz. 0 or -1. */
+static int pic_start(void)
+{
+	int ret = rt_irq_use_pic();
+
+	if (ret == RT_PIC_ENOWIRE) {
+		rt_printf("probe: pic no-virtual-wire lint0=0x%x\n",
+			  *(volatile uint32_t *)(uintptr_t)(LAYOUT_LAPIC_ADDR + LAPIC_LVT_LINT0));
+		return -1;
+	}
+	if (ret != 0) {
+		rt_printf("probe: pic none\n");
+		return -1;
+	}
+	pic_ticks = 0;
+	rt_irq_enable(PIC_PIT_IRQ, pic_tick, NULL);
+	pit_ch0_start(PIT_1KHZ);
+	return 0;
+}
+
+static void pic_stop(void)
+{
+	port_out(PIT_CONTROL, PIT_CH0_MODE0);
+	rt_irq_disable(PIC_PIT_IRQ);
+	if (rt_irq_pic_spurious(7) != 0 || rt_irq_pic_spurious(15) != 0)
+		rt_printf("probe: pic spurious irq7=%lu irq15=%lu\n",
+			  (unsigned long)rt_irq_pic_spurious(7),
+			  (unsigned long)rt_irq_pic_spurious(15));
+}
+
+/*
+ * pic_spin: interrupts on for up to (ms) ms by the TSC, spinning (no HLT:
+ * with IRQ 0 masked nothing would end it) until pic_ticks reaches (want).
+ */
+static void pic_spin(uint64_t want, uint64_t ms, uint64_t khz)
+{
+	uint64_t t0 = rt_tsc(), limit = ms * khz;
+
+	__asm__ volatile("sti" ::: "memory");
+	while (pic_ticks < want && rt_tsc() - t0 < limit)
+		__asm__ volatile("pause" ::: "memory");
+	__asm__ volatile("cli" ::: "memory");
+}
+
+static void do_pic_ticks(const char *arg)
+{
+	uint64_t n, khz = tsc_khz(), t0, t1, limit, got;
+
+	if (rt_parse_u64(arg, &n) != 0 || n == 0 || n > PIC_TICKS_MAX) {
+		rt_printf("probe: bad pic ticks %s\n", arg);
+		return;
+	}
+	if (pic_start() != 0)
+		return;
+	t0 = rt_tsc();
+	limit = (n * 10 + 2000) * khz;
+	/* Tested with interrupts off; rt_irq_wait's HLT ends at the next tick. */
+	while (pic_ticks < n && rt_tsc() - t0 < limit)
+		rt_irq_wait();
+	t1 = rt_tsc();
+	got = pic_ticks;
+	pic_stop();
+	if (got < n)
+		rt_printf("probe: pic timeout ticks=%lu\n", (unsigned long)got);
+	else
+		rt_printf("probe: pic ticks=%lu ms=%lu\n", (unsigned long)got,
+			  (unsigned long)((t1 - t0) / khz));
+}
+
+static void do_pic_mask(void)
+{
+	uint64_t khz = tsc_khz(), masked, resumed;
+	uint8_t imr, irr;
+
+	if (pic_start() != 0)
+		return;
+	pic_spin(PIC_FIRST_TICKS, PIC_WAIT_MS, khz);
+	if (pic_ticks < PIC_FIRST_TICKS) {
+		rt_printf("probe: pic timeout ticks=%lu\n", (unsigned long)pic_ticks);
+		pic_stop();
+		return;
+	}
+	/* OCW1 by hand (the runtime's own mask stays as it was), then 100 ms. */
+	imr = port_in(PIC_MASTER_DATA);
+	port_out(PIC_MASTER_DATA, (uint8_t)(imr | 1U << PIC_PIT_IRQ));
+	masked = pic_ticks;
+	pic_spin(UINT64_MAX, PIC_MASK_MS, khz);
+	masked = pic_ticks - masked;
+	imr = port_in(PIC_MASTER_DATA);
+	/* The mask stops delivery, not the request: IRR still latches the edges. */
+	port_out(PIC_MASTER_CMD, PIC_OCW3_IRR);
+	irr = port_in(PIC_MASTER_CMD);
+	port_out(PIC_MASTER_DATA, (uint8_t)(imr & ~(1U << PIC_PIT_IRQ)));
+	resumed = pic_ticks;
+	pic_spin(resumed + PIC_FIRST_TICKS, PIC_WAIT_MS, khz);
+	resumed = pic_ticks - resumed;
+	pic_stop();
+	rt_printf("probe: pic masked-ticks=%lu imr=0x%02x irr=0x%02x resumed-ticks=%lu\n",
+		  (unsigned long)masked, (unsigned int)imr, (unsigned int)irr,
+		  (unsigned long)resumed);
 }
 
 static void do_cpuid(const char *arg)
@@ -425,6 +652,12 @@ int main(const struct boot_info *bi)
 			}
 		} else if (strncmp(w, "pit-wait=", 9) == 0) {
 			do_pit_wait(w + 9);
+		} else if (strcmp(w, "pit-cal") == 0) {
+			do_pit_cal();
+		} else if (strncmp(w, "pic-ticks=", 10) == 0) {
+			do_pic_ticks(w + 10);
+		} else if (strcmp(w, "pic-mask") == 0) {
+			do_pic_mask();
 		} else if (strncmp(w, "cpuid=", 6) == 0) {
 			do_cpuid(w + 6);
 		} else if (strcmp(w, "fault=unmapped") == 0) {

@@ -12,6 +12,12 @@
  *   blk-read=<s>    vio: blk read sector=<s> crc=0x<crc32> first=<16 bytes hex>
  *   blk-write=<s>,<byte>
  *                   vio: blk write sector=<s> status=<0 ok|1 ioerr|2 unsupp>
+ *   blk-irq-read=<s>
+ *                   one read the driver learns of from the disk's interrupt
+ *                   alone (needs irq; best as the disk's first request, so that
+ *                   no earlier completion's interrupt stands in for its own):
+ *                   vio: blk irq-read sector=<s> crc=0x<crc32> by=<irq|timeout>
+ *                   (by=irq: the handler ran within 2 s of the submission)
  *   blk-flush       vio: blk flush status=<n>
  *   blk-past-end    vio: blk past-end status=<n>      (1 = IOERR expected)
  *   blk-dev=<n>     the blk words drive the nth (0-based) disk from here on
@@ -69,6 +75,17 @@
  *                   by the local APIC timer): vio: idle ms=<ms>, then
  *                   vio: idle done
  *   irq             completions by interrupt from here on: vio: irq mode
+ *   pic             interrupts through the 8259A pair instead of the IOAPIC
+ *                   from here on (rt_irq_use_pic), the driver's timed waits on
+ *                   the PIT (IRQ 0) instead of the local APIC timer:
+ *                   vio: pic mode | vio: pic none (no 8259A) |
+ *                   vio: pic no-virtual-wire (LINT0 not ExtINT)
+ *                   With irq, a request sleeps on its device's IRQ through the
+ *                   8259A: "pic irq blk-read=5 irqs". The order of pic and irq
+ *                   does not matter (pins enabled before pic move to the 8259A).
+ *   irqs            interrupts taken so far, per device:
+ *                   vio: irqs dev=<index> irq=<n> count=<n>, then
+ *                   vio: irqs spurious irq7=<n> irq15=<n> (8259A's, PIC mode)
  *   no-event-idx    never negotiate VIRTIO_F_RING_EVENT_IDX: vio: no event-idx
  *   ack-unoffered=<bit>
  *                   from now on also ack feature <bit> (0..63), offered or
@@ -168,6 +185,7 @@ static int blk_up, rng_up, net_up, vsock_up;
 static unsigned int net_nth; /* the net device the net words drive (net-dev=) */
 static unsigned int blk_nth; /* the disk the blk words drive (blk-dev=) */
 static uint64_t evil_timeout_ms = EVIL_TIMEOUT_MS;
+static int irq_word; /* "irq" was given: completions by interrupt */
 
 static uint32_t crc32(const uint8_t *p, size_t n)
 {
@@ -1709,6 +1727,112 @@ static void do_hostile(const struct boot_info *bi, const char *arg)
 	rt_virtio_reset(d);
 }
 
+#define IRQ_READ_TIMEOUT_US 2000000ULL
+
+static struct {
+	uint32_t type;
+	uint32_t reserved;
+	uint64_t sector;
+} irq_read_hdr __attribute__((aligned(16)));
+static uint8_t irq_read_status __attribute__((aligned(16)));
+
+/*
+ * blk-irq-read=<s>: one read whose completion the driver learns of from the
+ * disk's interrupt. It asks for an interrupt at the next used entry, submits
+ * and sleeps until the disk's handler has run, without looking at the used
+ * ring first: rt_virtq_wait() would, and a fast device finishes before the
+ * driver ever sleeps. Only then is the request collected (waiting on if the
+ * interrupt did not come).
+ */
+static void do_blk_irq_read(const char *arg)
+{
+	struct rt_vbuf bufs[3];
+	struct rt_virtio_dev *d;
+	struct rt_virtqueue *q;
+	struct rt_vblk *b;
+	uint64_t s, start, spent;
+	int head, ret, by_irq;
+
+	if (rt_parse_u64(arg, &s) != 0) {
+		rt_printf("vio: blk bad sector %s\n", arg);
+		return;
+	}
+	if (!irq_word) {
+		rt_printf("vio: blk irq-read needs irq\n");
+		return;
+	}
+	b = blk_dev();
+	if (b == NULL)
+		return;
+	d = b->dev;
+	q = &d->vq[0];
+	irq_read_hdr.type = VIRTIO_BLK_T_IN;
+	irq_read_hdr.reserved = 0;
+	irq_read_hdr.sector = s;
+	irq_read_status = 0xff;
+	memset(sector_buf, 0, sizeof(sector_buf));
+	bufs[0] = (struct rt_vbuf){&irq_read_hdr, sizeof(irq_read_hdr), 0};
+	bufs[1] = (struct rt_vbuf){sector_buf, sizeof(sector_buf), 1};
+	bufs[2] = (struct rt_vbuf){&irq_read_status, 1, 1};
+	d->isr = 0;
+	if (d->event_idx)
+		*(volatile uint16_t *)&q->avail->ring[q->size] = q->last_used;
+	else
+		*(volatile uint16_t *)&q->avail->flags = 0;
+	head = rt_virtq_submit(q, bufs, 3);
+	if (head < 0) {
+		rt_printf("vio: blk irq-read sector=%lu error=%d\n", s, head);
+		return;
+	}
+	start = rt_tsc();
+	while (d->isr == 0 && (spent = elapsed_us(start)) < IRQ_READ_TIMEOUT_US)
+		rt_irq_wait_us(IRQ_READ_TIMEOUT_US - spent);
+	by_irq = d->isr != 0;
+	ret = rt_virtq_wait(q, RT_VIRTIO_TIMEOUT_US);
+	if (ret == 0)
+		ret = rt_virtq_get(q, NULL);
+	if (ret != head) {
+		rt_printf("vio: blk irq-read sector=%lu error=%d by=%s\n", s, ret,
+			  by_irq ? "irq" : "timeout");
+		return;
+	}
+	if (*(volatile uint8_t *)&irq_read_status != VIRTIO_BLK_S_OK) {
+		rt_printf("vio: blk irq-read sector=%lu status=%u by=%s\n", s,
+			  (unsigned int)irq_read_status, by_irq ? "irq" : "timeout");
+		return;
+	}
+	rt_printf("vio: blk irq-read sector=%lu crc=0x%08x by=%s\n", s,
+		  crc32(sector_buf, sizeof(sector_buf)), by_irq ? "irq" : "timeout");
+}
+
+/* pic: interrupts through the 8259A pair from here on. */
+static void do_pic(void)
+{
+	int ret = rt_irq_use_pic();
+
+	if (ret == 0)
+		rt_printf("vio: pic mode\n");
+	else if (ret == RT_PIC_ENOWIRE)
+		rt_printf("vio: pic no-virtual-wire\n");
+	else
+		rt_printf("vio: pic none\n");
+}
+
+/* irqs: how many interrupts each device's IRQ delivered so far. */
+static void do_irqs(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < rt_virtio_count(); i++) {
+		const struct rt_virtio_dev *d = rt_virtio_dev(i);
+
+		rt_printf("vio: irqs dev=%u irq=%u count=%lu\n", i, d->irq,
+			  (unsigned long)rt_irq_count(d->irq));
+	}
+	rt_printf("vio: irqs spurious irq7=%lu irq15=%lu\n", (unsigned long)rt_irq_pic_spurious(7),
+		  (unsigned long)rt_irq_pic_spurious(15));
+}
+
 int main(const struct boot_info *bi)
 {
 	uint64_t status = 0;
@@ -1738,6 +1862,8 @@ int main(const struct boot_info *bi)
 			do_blk_read(w + 9);
 		} else if (strncmp(w, "blk-write=", 10) == 0) {
 			do_blk_write(w + 10);
+		} else if (strncmp(w, "blk-irq-read=", 13) == 0) {
+			do_blk_irq_read(w + 13);
 		} else if (strcmp(w, "blk-flush") == 0) {
 			do_blk_flush();
 		} else if (strcmp(w, "blk-past-end") == 0) {
@@ -1787,8 +1913,13 @@ int main(const struct boot_info *bi)
 				rt_printf("vio: vsock closed\n");
 			}
 		} else if (strcmp(w, "irq") == 0) {
+			irq_word = 1;
 			rt_virtio_use_irq(1);
 			rt_printf("vio: irq mode\n");
+		} else if (strcmp(w, "pic") == 0) {
+			do_pic();
+		} else if (strcmp(w, "irqs") == 0) {
+			do_irqs();
 		} else if (strncmp(w, "ack-unoffered=", 14) == 0) {
 			uint64_t bit;
 			if (rt_parse_u64(w + 14, &bit) != 0 || bit > 63) {
