@@ -76,6 +76,25 @@ test_blk_interrupts_through_pic() {
 		fail "sector 7 of the host file was not written"
 }
 
+# The fourth device sits on IRQ 8, the slave 8259A's first input: its
+# interrupt reaches the CPU through the master's cascade input (IR2), and
+# only that device's handler runs.
+test_blk_interrupts_through_pic_slave() {
+	need_kvm || return
+	make_disk 16
+	local want i
+	want=$(sector_crc "$TMP/disk.img" 5)
+	for i in 0 1 2; do head -c 8192 /dev/zero >"$TMP/other$i.img"; done
+	ember_run --kernel "$VIO" --disk "$TMP/other0.img" --disk "$TMP/other1.img" \
+		--disk "$TMP/other2.img" --disk "$TMP/disk.img" -- pic irq blk-dev=3 blk-irq-read=5 irqs exit=0
+	expect_rc 0
+	expect_out_re "^vio: dev 3 id=2 addr=0x[0-9a-f]+ irq=8$"
+	expect_out "vio: blk irq-read sector=5 crc=$want by=irq"
+	expect_out_re "^vio: irqs dev=3 irq=8 count=[1-9][0-9]*$"
+	expect_out "vio: irqs dev=0 irq=5 count=0"
+	expect_out "vio: irqs spurious irq7=0 irq15=0"
+}
+
 # A driver built for Firecracker may ack a feature the device did not offer
 # (a net driver's GUEST_ANNOUNCE, bit 21): Firecracker drops the bit with a
 # warning and the device works; so does ember, for every device.
