@@ -55,6 +55,7 @@ $(eval $(call fuzz_harness,http,tests/fuzz/fuzz_api monitor/api monitor/sock_gua
 	monitor/api_routes monitor/instance monitor/config_json monitor/config monitor/logger \
 	monitor/metrics monitor/log,-lhttp_parser -ljansson -lpthread))
 $(eval $(call fuzz_harness,devices,monitor/serial monitor/i8042 monitor/ioapic \
+	monitor/isa_irq monitor/pic monitor/pit monitor/rtc \
 	monitor/boot_timer monitor/exit_port monitor/bus monitor/log))
 DEPS += $(patsubst %,$(FUZZ_O)/tests/fuzz/fuzz_%.d,util virtio api) \
 	$(patsubst %,$(FUZZ_O)/%.d,$(basename $(VIRTIO_SRCS) $(MONITOR_SRCS)))
