@@ -117,8 +117,8 @@ static void check_schedule(void)
 	FZ_CHECK(pit_irq0_current(&pit, s.generation), "schedule of an old programming");
 	if (!s.active)
 		return;
-	FZ_CHECK(s.period_ns == 0 || s.period_ns >= PIT_MIN_IRQ_PERIOD_NS,
-		 "IRQ 0 every %llu ns", (unsigned long long)s.period_ns);
+	FZ_CHECK(s.period_ns == 0 || s.period_ns >= PIT_MIN_IRQ_PERIOD_NS, "IRQ 0 every %llu ns",
+		 (unsigned long long)s.period_ns);
 	/* The first edge comes within the longest count (65536 ticks + 1) of now. */
 	FZ_CHECK(s.first_ns <= fake_ns + 60000000ULL, "IRQ 0 first edge %llu ns away",
 		 (unsigned long long)(s.first_ns - fake_ns));
@@ -135,7 +135,8 @@ static void build(uint8_t setup)
 	FZ_CHECK(pic_init(&pic, pic_rose, &vm) == 0, "pic_init");
 	vm.pic = &pic;
 	FZ_CHECK(bus_register(&vm.pio, PIC_MASTER_PORT, PIC_PORT_COUNT, pic_master_io, &pic) == 0 &&
-		     bus_register(&vm.pio, PIC_SLAVE_PORT, PIC_PORT_COUNT, pic_slave_io, &pic) == 0 &&
+		     bus_register(&vm.pio, PIC_SLAVE_PORT, PIC_PORT_COUNT, pic_slave_io, &pic) ==
+			 0 &&
 		     bus_register(&vm.pio, PIC_ELCR_PORT, PIC_ELCR_COUNT, pic_elcr_io, &pic) == 0,
 		 "8259 ports");
 	FZ_CHECK(pit_init(&pit, fake_clock) == 0, "pit_init");
@@ -174,16 +175,32 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 static uint64_t pick_port(struct fz *in)
 {
-	static const uint16_t ports[] = {
-	    LAYOUT_COM1_PORT,	   LAYOUT_COM1_PORT + 1,       LAYOUT_COM1_PORT + 2,
-	    LAYOUT_COM1_PORT + 3,  LAYOUT_COM1_PORT + 4,       LAYOUT_COM1_PORT + 5,
-	    LAYOUT_COM1_PORT + 6,  LAYOUT_COM1_PORT + 7,       LAYOUT_I8042_DATA_PORT,
-	    LAYOUT_I8042_CMD_PORT, LAYOUT_I8042_DATA_PORT + 1, LAYOUT_BOOT_TIMER_PORT,
-	    LAYOUT_EXIT_PORT,	   PIC_MASTER_PORT,	       PIC_MASTER_PORT + 1,
-	    PIC_SLAVE_PORT,	   PIC_SLAVE_PORT + 1,	       PIC_ELCR_PORT,
-	    PIC_ELCR_PORT + 1,	   PIT_PORT,		       PIT_PORT + 1,
-	    PIT_PORT + 2,	   PIT_PORT + 3,	       PIT_PORT_B,
-	    RTC_PORT,		   RTC_PORT + 1};
+	static const uint16_t ports[] = {LAYOUT_COM1_PORT,
+					 LAYOUT_COM1_PORT + 1,
+					 LAYOUT_COM1_PORT + 2,
+					 LAYOUT_COM1_PORT + 3,
+					 LAYOUT_COM1_PORT + 4,
+					 LAYOUT_COM1_PORT + 5,
+					 LAYOUT_COM1_PORT + 6,
+					 LAYOUT_COM1_PORT + 7,
+					 LAYOUT_I8042_DATA_PORT,
+					 LAYOUT_I8042_CMD_PORT,
+					 LAYOUT_I8042_DATA_PORT + 1,
+					 LAYOUT_BOOT_TIMER_PORT,
+					 LAYOUT_EXIT_PORT,
+					 PIC_MASTER_PORT,
+					 PIC_MASTER_PORT + 1,
+					 PIC_SLAVE_PORT,
+					 PIC_SLAVE_PORT + 1,
+					 PIC_ELCR_PORT,
+					 PIC_ELCR_PORT + 1,
+					 PIT_PORT,
+					 PIT_PORT + 1,
+					 PIT_PORT + 2,
+					 PIT_PORT + 3,
+					 PIT_PORT_B,
+					 RTC_PORT,
+					 RTC_PORT + 1};
 	uint8_t b = fz_u8(in);
 
 	return b < 0xf0 ? ports[b % (sizeof(ports) / sizeof(ports[0]))] : fz_u16(in);
