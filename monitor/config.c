@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "log.h"
+#include "resources.h"
 
 #ifndef EMBER_VERSION
 #define EMBER_VERSION "0.1.0"
@@ -154,7 +155,8 @@ static int disk_option(const char *part, struct disk_config *disk)
 	} else if (strncmp(part, "id=", 3) == 0) {
 		const char *id = part + 3;
 		if (*id == '\0' || strlen(id) > CONFIG_DISK_ID_MAX) {
-			log_error("--disk: id '%s' must be 1 to %d bytes", id, CONFIG_DISK_ID_MAX);
+			log_error("--disk: id '%s' must be 1 to %d characters", id,
+				  CONFIG_DISK_ID_MAX);
 			return -EINVAL;
 		}
 		memcpy(disk->id, id, strlen(id) + 1); /* length checked above */
@@ -171,21 +173,6 @@ static int disk_option(const char *part, struct disk_config *disk)
 
 static bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
-/* parse_mac: "xx:xx:xx:xx:xx:xx" (hex) into (mac). */
-static bool parse_mac(const char *s, uint8_t mac[6])
-{
-	for (int i = 0; i < 6; i++, s += 3) {
-		char hex[3] = {s[0], s[0] ? s[1] : '\0', '\0'};
-		char *end;
-		if (!isxdigit((unsigned char)hex[0]) || !isxdigit((unsigned char)hex[1]))
-			return false;
-		mac[i] = (uint8_t)strtoul(hex, &end, 16);
-		if (s[2] != (i == 5 ? '\0' : ':'))
-			return false;
-	}
-	return true;
-}
-
 int config_parse_net(char *spec, struct net_config *net)
 {
 	char *mac = strstr(spec, ",mac=");
@@ -194,7 +181,7 @@ int config_parse_net(char *spec, struct net_config *net)
 	if (mac != NULL) {
 		*mac = '\0';
 		mac += strlen(",mac=");
-		if (!parse_mac(mac, net->guest_mac)) {
+		if (res_parse_mac(mac, net->guest_mac) < 0) {
 			log_error("--net: '%s' is not a MAC address xx:xx:xx:xx:xx:xx", mac);
 			return -EINVAL;
 		}
@@ -353,8 +340,18 @@ static bool parse_entry(const char *s, enum boot_entry_pref *out)
 }
 
 /* apply: one option; false after printing an error naming it. */
+/* flag_error: a resource's error in the words of the command line; false. */
+static bool flag_error(const char *flag, const struct res_error *err)
+{
+	const char *word = res_flag_word(err->field);
+
+	log_error("%s: %s%s%s", flag, word, word[0] != '\0' ? " " : "", err->msg);
+	return false;
+}
+
 static bool apply(struct vm_config *cfg, int opt, const char *arg)
 {
+	struct res_error err;
 	uint64_t v;
 
 	switch (opt) {
@@ -395,13 +392,13 @@ static bool apply(struct vm_config *cfg, int opt, const char *arg)
 	case OPT_VERBOSE:
 		cfg->verbosity++;
 		return true;
-	case OPT_DISK:
-		if (config_device_count(cfg) == CONFIG_MAX_DEVICES) {
-			log_error("--disk: at most %d virtio devices", CONFIG_MAX_DEVICES);
-			return false;
-		}
+	case OPT_DISK: {
+		struct disk_config d;
 		/* getopt hands us argv memory, which we may split in place. */
-		return config_parse_disk((char *)arg, &cfg->disks[cfg->ndisks++]) == 0;
+		if (config_parse_disk((char *)arg, &d) < 0)
+			return false;
+		return res_drive_add(cfg, &d, RES_REFUSE, &err) == 0 || flag_error("--disk", &err);
+	}
 	case OPT_NO_SECCOMP:
 		cfg->no_seccomp = true;
 		return true;
@@ -489,39 +486,25 @@ static bool apply(struct vm_config *cfg, int opt, const char *arg)
 		}
 		cfg->api_max_payload = v;
 		return true;
-	case OPT_NET:
-		if (config_device_count(cfg) == CONFIG_MAX_DEVICES) {
-			log_error("--net: at most %d virtio devices", CONFIG_MAX_DEVICES);
-			return false;
-		}
+	case OPT_NET: {
+		struct net_config n;
 		/* getopt hands us argv memory, which we may split in place. */
-		if (config_parse_net((char *)arg, &cfg->nets[cfg->nnets]) < 0)
+		if (config_parse_net((char *)arg, &n) < 0)
 			return false;
-		snprintf(cfg->nets[cfg->nnets].iface_id, sizeof(cfg->nets[0].iface_id), "eth%u",
-			 cfg->nnets);
-		cfg->nnets++;
-		return true;
-	case OPT_VSOCK:
-		if (cfg->vsock.enabled) {
-			log_error("--vsock: given twice");
+		snprintf(n.iface_id, sizeof(n.iface_id), "eth%u", cfg->nnets);
+		return res_net_add(cfg, &n, RES_REFUSE, &err) == 0 || flag_error("--net", &err);
+	}
+	case OPT_VSOCK: {
+		struct vsock_config vs;
+		if (config_parse_vsock((char *)arg, &vs) < 0)
 			return false;
-		}
-		if (config_device_count(cfg) == CONFIG_MAX_DEVICES) {
-			log_error("--vsock: at most %d virtio devices", CONFIG_MAX_DEVICES);
-			return false;
-		}
-		return config_parse_vsock((char *)arg, &cfg->vsock) == 0;
-	case OPT_RNG:
-		if (cfg->rng) {
-			log_error("--rng: given twice");
-			return false;
-		}
-		if (config_device_count(cfg) == CONFIG_MAX_DEVICES) {
-			log_error("--rng: at most %d virtio devices", CONFIG_MAX_DEVICES);
-			return false;
-		}
-		cfg->rng = true;
-		return true;
+		return res_vsock_set(cfg, &vs, RES_REFUSE, &err) == 0 || flag_error("--vsock", &err);
+	}
+	case OPT_RNG: {
+		const struct rate_limiter unlimited = {0};
+		return res_entropy_set(cfg, &unlimited, RES_REFUSE, &err) == 0 ||
+		       flag_error("--rng", &err);
+	}
 	default:
 		return false;
 	}

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "layout.h"
+#include "resources.h"
 
 #define FILE_MAX (1024L * 1024) /* a config file larger than this is refused */
 
@@ -493,8 +494,15 @@ static int boot_source(struct ctx *c, json_t *o)
 	return 0;
 }
 
+/* resource_error: a validator's verdict (ret, e) in the document's words. */
+static int resource_error(struct ctx *c, int ret, const struct res_error *e)
+{
+	return ret == 0 ? 0 : fail(c, e->field, "%s", e->msg);
+}
+
 static int drive(struct ctx *c, json_t *o, const char *path_id)
 {
+	struct res_error e;
 	static const char *const keys[] = {
 	    "drive_id",	  "path_on_host", "is_root_device", "is_read_only", "partuuid",
 	    "cache_type", "io_engine",	  "rate_limiter",   "socket",	    NULL};
@@ -512,8 +520,6 @@ static int drive(struct ctx *c, json_t *o, const char *path_id)
 		ret = fail(c, "socket", "vhost-user block devices are not supported");
 	if (ret == 0)
 		ret = path_string(c, o, "path_on_host", true, &path);
-	if (ret == 0)
-		ret = readable(c, "path_on_host", path);
 	if (ret == 0)
 		ret = get_bool(c, o, "is_root_device", true, &d.is_root);
 	if (ret == 0)
@@ -552,48 +558,15 @@ static int drive(struct ctx *c, json_t *o, const char *path_id)
 		return ret;
 
 	strcpy(d.id, id);
-	unsigned int slot = cfg->ndisks;
-	for (unsigned int i = 0; i < cfg->ndisks; i++) {
-		if (strcmp(cfg->disks[i].id, id) == 0)
-			slot = i;
-		else if (d.is_root && cfg->disks[i].is_root)
-			return fail(c, "is_root_device",
-				    "a root block device already exists ('%s')", cfg->disks[i].id);
-	}
-	if (slot == cfg->ndisks && config_device_count(cfg) >= CONFIG_MAX_DEVICES)
-		return fail(c, NULL, "at most %d virtio devices", CONFIG_MAX_DEVICES);
 	d.path = own(cfg, path);
 	if (d.path == NULL)
 		return fail(c, NULL, "out of memory");
-	if (slot == cfg->ndisks)
-		cfg->ndisks++;
-	cfg->disks[slot] = d;
-	/* The root device is /dev/vda: move it first, keeping the others' order. */
-	if (d.is_root && slot != 0) {
-		memmove(&cfg->disks[1], &cfg->disks[0], slot * sizeof(cfg->disks[0]));
-		cfg->disks[0] = d;
-	}
-	return 0;
-}
-
-static int parse_mac(const char *s, uint8_t mac[6])
-{
-	unsigned int b[6];
-	char end;
-
-	if (strlen(s) != 17 || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
-				      &b[4], &b[5], &end) != 6)
-		return -EINVAL;
-	for (int i = 0; i < 6; i++) {
-		if (s[(size_t)i * 3] == ' ' || s[(size_t)i * 3] == '+' || s[(size_t)i * 3] == '-')
-			return -EINVAL;
-		mac[i] = (uint8_t)b[i];
-	}
-	return 0;
+	return resource_error(c, res_drive_add(cfg, &d, RES_REPLACE, &e), &e);
 }
 
 static int network(struct ctx *c, json_t *o, const char *path_id)
 {
+	struct res_error e;
 	static const char *const keys[] = {"iface_id",	      "host_dev_name",	 "guest_mac",
 					   "rx_rate_limiter", "tx_rate_limiter", NULL};
 	struct vm_config *cfg = c->cfg;
@@ -605,14 +578,11 @@ static int network(struct ctx *c, json_t *o, const char *path_id)
 		ret = body_id(c, o, "iface_id", path_id, CONFIG_ID_MAX, &id);
 	if (ret == 0)
 		ret = get_string(c, o, "host_dev_name", true, &dev);
-	if (ret == 0 && (dev[0] == '\0' || strlen(dev) >= IFNAMSIZ || strchr(dev, '/')))
-		ret = fail(c, "host_dev_name", "'%s' is not a tap device name (1 to %d bytes)", dev,
-			   IFNAMSIZ - 1);
 	if (ret == 0)
 		ret = get_string(c, o, "guest_mac", false, &mac);
 	if (ret == 0 && mac != NULL) {
-		if (parse_mac(mac, n.guest_mac) < 0)
-			ret = fail(c, "guest_mac", "'%s' is not a MAC address (aa:bb:cc:dd:ee:ff)",
+		if (res_parse_mac(mac, n.guest_mac) < 0)
+			ret = fail(c, "guest_mac", "'%s' is not a MAC address xx:xx:xx:xx:xx:xx",
 				   mac);
 		n.has_mac = true;
 	}
@@ -624,33 +594,15 @@ static int network(struct ctx *c, json_t *o, const char *path_id)
 		return ret;
 
 	strcpy(n.iface_id, id);
-	unsigned int slot = cfg->nnets;
-	for (unsigned int i = 0; i < cfg->nnets; i++) {
-		const struct net_config *x = &cfg->nets[i];
-		if (strcmp(x->iface_id, id) == 0) {
-			slot = i;
-			continue;
-		}
-		if (strcmp(x->host_dev_name, dev) == 0)
-			return fail(c, "host_dev_name", "'%s' is already used by '%s'", dev,
-				    x->iface_id);
-		if (n.has_mac && x->has_mac && memcmp(x->guest_mac, n.guest_mac, 6) == 0)
-			return fail(c, "guest_mac", "'%s' is already used by '%s'", mac,
-				    x->iface_id);
-	}
-	if (slot == cfg->nnets && config_device_count(cfg) >= CONFIG_MAX_DEVICES)
-		return fail(c, NULL, "at most %d virtio devices", CONFIG_MAX_DEVICES);
 	n.host_dev_name = own(cfg, dev);
 	if (n.host_dev_name == NULL)
 		return fail(c, NULL, "out of memory");
-	if (slot == cfg->nnets)
-		cfg->nnets++;
-	cfg->nets[slot] = n;
-	return 0;
+	return resource_error(c, res_net_add(cfg, &n, RES_REPLACE, &e), &e);
 }
 
 static int vsock(struct ctx *c, json_t *o)
 {
+	struct res_error e;
 	static const char *const keys[] = {"guest_cid", "uds_path", "vsock_id", NULL};
 	struct vm_config *cfg = c->cfg;
 	uint64_t cid = 0;
@@ -661,27 +613,24 @@ static int vsock(struct ctx *c, json_t *o)
 		ret = get_u64(c, o, "guest_cid", true, CONFIG_MIN_VSOCK_CID, UINT32_MAX - 1, &cid);
 	if (ret == 0)
 		ret = path_string(c, o, "uds_path", true, &uds);
-	if (ret == 0 && strlen(uds) >= 108)
-		ret = fail(c, "uds_path", "longer than a Unix socket path (107 bytes)");
 	if (ret == 0)
 		ret = get_string(c, o, "vsock_id", false, &id);
-	if (ret == 0 && id != NULL)
-		ret = check_id(c, "vsock_id", id, CONFIG_ID_MAX);
+	if (ret == 0 && id != NULL && (id[0] == '\0' || strlen(id) > CONFIG_ID_MAX))
+		ret = fail(c, "vsock_id", "'%s' must be 1 to %d characters", id, CONFIG_ID_MAX);
 	if (ret != 0)
 		return ret;
-	if (!cfg->vsock.enabled && config_device_count(cfg) >= CONFIG_MAX_DEVICES)
-		return fail(c, NULL, "at most %d virtio devices", CONFIG_MAX_DEVICES);
-	memset(&cfg->vsock, 0, sizeof(cfg->vsock));
-	cfg->vsock.enabled = true;
-	cfg->vsock.guest_cid = (uint32_t)cid;
+	struct vsock_config v = {.guest_cid = (uint32_t)cid};
 	if (id != NULL)
-		strcpy(cfg->vsock.vsock_id, id);
-	cfg->vsock.uds_path = own(cfg, uds);
-	return cfg->vsock.uds_path != NULL ? 0 : fail(c, NULL, "out of memory");
+		strcpy(v.vsock_id, id);
+	v.uds_path = own(cfg, uds);
+	if (v.uds_path == NULL)
+		return fail(c, NULL, "out of memory");
+	return resource_error(c, res_vsock_set(cfg, &v, RES_REPLACE, &e), &e);
 }
 
 static int entropy(struct ctx *c, json_t *o)
 {
+	struct res_error e;
 	static const char *const keys[] = {"rate_limiter", NULL};
 	struct vm_config *cfg = c->cfg;
 	struct rate_limiter rl;
@@ -691,11 +640,7 @@ static int entropy(struct ctx *c, json_t *o)
 		ret = rate_limiter(c, o, "rate_limiter", &rl, NULL);
 	if (ret != 0)
 		return ret;
-	if (!cfg->rng && config_device_count(cfg) >= CONFIG_MAX_DEVICES)
-		return fail(c, NULL, "at most %d virtio devices", CONFIG_MAX_DEVICES);
-	cfg->rng = true;
-	cfg->rng_limiter = rl;
-	return 0;
+	return resource_error(c, res_entropy_set(cfg, &rl, RES_REPLACE, &e), &e);
 }
 
 static int logger(struct ctx *c, json_t *o)

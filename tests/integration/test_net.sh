@@ -128,7 +128,7 @@ test_net_bad_tap_is_a_config_error() {
 	expect_err_re "--net lo: .*not a tap"
 	ember_run --kernel "$VIO" --net "a-name-much-too-long-for-linux" -- exit=0
 	expect_rc 125
-	expect_err_re "--net a-name-much-too-long-for-linux: "
+	expect_err_re "^ember: --net: 'a-name-much-too-long-for-linux' is not a tap device name"
 	in_ns ip link show embnosuch$N >/dev/null 2>&1 && fail "ember created a tap it was not given"
 }
 

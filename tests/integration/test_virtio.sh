@@ -276,10 +276,10 @@ bad_disk_case() { # bad_disk_case REGEX SPEC
 	expect_rc 125
 	expect_err_re "$1"
 }
-test_disk_missing_file() { bad_disk_case "^ember: --disk $TMP/none: open: No such file" "$TMP/none"; }
+test_disk_missing_file() { bad_disk_case "^ember: --disk: cannot open '$TMP/none': No such file" "$TMP/none"; }
 test_disk_bad_option() { bad_disk_case "^ember: --disk: unknown option 'fast'" "$TMP/x,fast"; }
 test_disk_empty_path() { bad_disk_case "^ember: --disk: missing the image path" ",ro"; }
-test_disk_long_id() { bad_disk_case "^ember: --disk: id '.*' must be 1 to 20 bytes" "$TMP/x,id=abcdefghijklmnopqrstuvwxyz"; }
+test_disk_long_id() { bad_disk_case "^ember: --disk: id '.*' must be 1 to 20 characters" "$TMP/x,id=abcdefghijklmnopqrstuvwxyz"; }
 test_rng_twice() {
 	ember_run --kernel "$PROBE" --rng --rng
 	expect_rc 125

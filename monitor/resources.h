@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * resources.h: one validator per device resource, called alike by the
+ * command line (config.c), the config file and the API (config_json.c), as
+ * Firecracker's vmm_config does: a drive, a network interface, the vsock
+ * device and the entropy device are checked by the same rules and put into
+ * the same struct vm_config whichever interface the user spoke.
+ *
+ * Errors travel as values: a struct res_error names the field at fault by
+ * Firecracker's JSON name and says what is wrong with its value; each
+ * interface renders it in its own words (res_flag_word() for flags, the
+ * JSON path for a document or a request body).
+ *
+ * Each add/set takes the resource as parsed (syntax is the interface's
+ * business) and the config it joins; on error the config is unchanged.
+ * Strings are kept by pointer: the caller makes them outlive (cfg).
+ */
+#ifndef EMBER_RESOURCES_H
+#define EMBER_RESOURCES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+#define RES_ERR_MAX	  320
+#define RES_MAC_BYTES	  6
+#define RES_UDS_PATH_MAX  107 /* sun_path holds 108 bytes with the NUL */
+#define RES_HOST_PATH_MAX 4095
+#define RES_TAP_NAME_MAX  15 /* IFNAMSIZ - 1 */
+
+/* What is wrong, and with which field (Firecracker's name; NULL: the resource). */
+struct res_error {
+	const char *field;
+	char msg[RES_ERR_MAX];
+};
+
+/* How a resource with the same id as one already configured is treated. */
+enum res_same_id {
+	RES_REPLACE, /* a PUT: the new one replaces it (the API, the config file) */
+	RES_REFUSE,  /* an error (flags: each one adds a device) */
+};
+
+/* res_parse_mac: "aa:bb:cc:dd:ee:ff" (hex digits, any case) into (mac). 0 or -EINVAL. */
+int res_parse_mac(const char *s, uint8_t mac[RES_MAC_BYTES]);
+
+/* res_valid_device_id: 1..(max) of [A-Za-z0-9_], Firecracker's rule for device ids. */
+bool res_valid_device_id(const char *id, size_t max);
+
+/*
+ * res_drive_add: a block device. Its path must be readable now; its id, when
+ * set (flags may leave it empty), a device id of at most CONFIG_DISK_ID_MAX;
+ * at most one root device, which goes first (it is /dev/vda). 0 or -EINVAL.
+ */
+int res_drive_add(struct vm_config *cfg, const struct disk_config *d, enum res_same_id same,
+		  struct res_error *err);
+
+/*
+ * res_net_add: a network interface on a tap: a tap name of 1..15 bytes, no
+ * tap or MAC used by another interface, a unique iface_id. 0 or -EINVAL.
+ */
+int res_net_add(struct vm_config *cfg, const struct net_config *n, enum res_same_id same,
+		struct res_error *err);
+
+/*
+ * res_vsock_set: the vsock device: a guest CID from CONFIG_MIN_VSOCK_CID,
+ * a Unix socket path that fits sun_path, an optional device id. 0 or -EINVAL.
+ */
+int res_vsock_set(struct vm_config *cfg, const struct vsock_config *v, enum res_same_id same,
+		  struct res_error *err);
+
+/* res_entropy_set: the entropy device, with its rate limiter. 0 or -EINVAL. */
+int res_entropy_set(struct vm_config *cfg, const struct rate_limiter *rl, enum res_same_id same,
+		    struct res_error *err);
+
+/*
+ * res_flag_word: how a flag's value names (field), for messages such as
+ * "--disk: id 'x' must be ...": "id" for drive_id, "" where the value
+ * speaks for itself (a path, a tap, a MAC).
+ */
+const char *res_flag_word(const char *field);
+
+#endif /* EMBER_RESOURCES_H */
