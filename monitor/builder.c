@@ -23,6 +23,7 @@
 #include "exit_status.h"
 #include "fd_budget.h"
 #include "isa_irq.h"
+#include "kernel_cmdline.h"
 #include "layout.h"
 #include "log.h"
 #include "blk.h"
@@ -174,6 +175,25 @@ struct virtio_rate_limit machine_rate_limit(const struct rate_limiter *rl)
 }
 
 /*
+ * add_root_args: a root drive's part of the command line, as Firecracker
+ * adds it: "root=/dev/vda" (the root drive is always the first) or
+ * "root=PARTUUID=<uuid>", then "ro" or "rw"; nothing when boot_args set a
+ * root= of their own.
+ */
+static void add_root_args(struct machine *m, const struct vm_config *cfg)
+{
+	if (cfg->ndisks == 0 || !cfg->disks[0].is_root ||
+	    kernel_cmdline_base_has(&m->cmdline, "root="))
+		return;
+	const struct disk_config *d = &cfg->disks[0];
+	const char *mode = d->read_only ? "ro" : "rw";
+	if (d->partuuid[0] != '\0')
+		kernel_cmdline_add(&m->cmdline, "root=PARTUUID=%s %s", d->partuuid, mode);
+	else
+		kernel_cmdline_add(&m->cmdline, "root=/dev/vda %s", mode);
+}
+
+/*
  * add_virtio_devices: disks first, in command-line order (the first is
  * /dev/vda), then network interfaces, entropy, vsock. A device that cannot be created (a
  * bad disk path) is the user's error; one that cannot be attached, the
@@ -185,6 +205,7 @@ static int add_virtio_devices(struct machine *m, const struct vm_config *cfg, in
 	void *dev;
 
 	*status = EMBER_EXIT_CONFIG;
+	add_root_args(m, cfg);
 	for (unsigned int i = 0; i < cfg->ndisks; i++) {
 		const struct disk_config *d = &cfg->disks[i];
 		/* Every disk gets its limiter's timer now: PATCH /drives may limit it later. */
@@ -280,10 +301,8 @@ static int write_cmdline(struct machine *m, const struct vm_config *cfg, struct 
 	/* A bzImage may accept less than our buffer (its cmdline_size, without the NUL). */
 	if (m->kernel.cmdline_max != 0 && m->kernel.cmdline_max < limit - 1)
 		limit = (size_t)m->kernel.cmdline_max + 1;
-	char devices[CONFIG_MAX_DEVICES * VIRTIO_SLOT_CMDLINE_ENTRY];
-	if (virtio_slots_cmdline(&m->virtio, devices, sizeof(devices)) < 0)
-		return -E2BIG;
-	int len = config_cmdline(cfg, devices, cmdline, limit);
+	int len = kernel_cmdline_render(&m->cmdline, cfg->guest_args, cfg->nguest_args, cmdline,
+					limit);
 	if (len < 0) {
 		if (limit < sizeof(cmdline))
 			log_error("kernel: its setup header's cmdline_size allows %u bytes",
@@ -396,7 +415,7 @@ static int setup_loop(struct machine *m)
 	if (ret < 0)
 		return ret;
 	m->built = BUILT_LOOP;
-	virtio_slots_init(&m->virtio, &m->vm, &m->loop);
+	virtio_slots_init(&m->virtio, &m->vm, &m->loop, &m->cmdline);
 	return evloop_add(&m->loop, m->vm.stop_fd, EPOLLIN, on_stop, m);
 }
 
@@ -465,6 +484,7 @@ int machine_build(struct machine *m, const struct vm_config *cfg, struct startup
 	int status;
 
 	memset(m, 0, sizeof(*m));
+	kernel_cmdline_init(&m->cmdline, cfg->cmdline);
 	m->signal_fd = -1;
 	m->loop.epfd = -1;
 	uint64_t t_build = vm_now_ns();

@@ -16,6 +16,7 @@
 #include "console.h"
 #include "evloop.h"
 #include "i8042.h"
+#include "kernel_cmdline.h"
 #include "ioapic.h"
 #include "loader.h"
 #include "pic.h"
@@ -40,6 +41,7 @@ struct machine {
 	struct boot_timer boot_timer;
 	struct virtio_slots virtio;
 	struct kernel_info kernel;
+	struct kernel_cmdline cmdline; /* each attach step adds its part */
 	struct seccomp_prog user_filter; /* --seccomp-filter, read before boot */
 	struct evloop loop;
 	struct console console;

@@ -209,24 +209,4 @@ void config_defaults(struct vm_config *cfg);
  */
 enum config_action config_parse_args(struct vm_config *cfg, int argc, char **argv);
 
-/*
- * config_cmdline: the guest's command line: the base (cfg->cmdline or the
- * default) with (extra) (what devices need; may be NULL) added to its kernel
- * part (see config_cmdline_add), then " -- " and
- * the guest args (an arg with whitespace, or an empty one, is put in double
- * quotes so Linux hands it to init as one word). Returns its length,
- * -E2BIG when it does not fit in (size) bytes with its NUL (the message names
- * the limit), or -EINVAL for a guest arg holding a double quote.
- */
-int config_cmdline(const struct vm_config *cfg, const char *extra, char *out, size_t size);
-
-/*
- * config_cmdline_add: (base) with (extra) added at the end of its kernel
- * part, that is before a standalone "--" outside double quotes: Linux hands
- * every word after that to init, so a device or root= placed there would
- * never reach the kernel. Returns the length, or -E2BIG when it does not fit
- * in (size) bytes with its NUL.
- */
-int config_cmdline_add(const char *base, const char *extra, char *out, size_t size);
-
 #endif /* EMBER_CONFIG_H */

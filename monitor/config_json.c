@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "kernel_cmdline.h"
 #include "layout.h"
 #include "resources.h"
 
@@ -1230,7 +1231,10 @@ static json_t *boot_obj(const struct vm_config *cfg)
 	if (cfg->kernel_path == NULL)
 		return json_null();
 	/* The effective arguments: boot_args (or the default) and guest words. */
-	if (config_cmdline(cfg, NULL, cmdline, sizeof(cmdline)) < 0)
+	struct kernel_cmdline k;
+	kernel_cmdline_init(&k, cfg->cmdline);
+	if (kernel_cmdline_render(&k, cfg->guest_args, cfg->nguest_args, cmdline, sizeof(cmdline)) <
+	    0)
 		snprintf(cmdline, sizeof(cmdline), "%s",
 			 cfg->cmdline ? cfg->cmdline : CONFIG_DEFAULT_CMDLINE);
 	return json_pack("{s:s,s:o,s:s}", "kernel_image_path", cfg->kernel_path, "initrd_path",

@@ -224,17 +224,3 @@ int instance_patch_net(struct instance *inst, const struct net_patch *p, char *e
 		cfg->nets[i].tx_limiter = merged.tx;
 	return 0;
 }
-
-void instance_root_args(const struct vm_config *cfg, char *out, size_t size)
-{
-	const char *base = cfg->cmdline != NULL ? cfg->cmdline : CONFIG_DEFAULT_CMDLINE;
-
-	out[0] = '\0';
-	if (cfg->ndisks == 0 || !cfg->disks[0].is_root || strstr(base, "root=") != NULL)
-		return;
-	const struct disk_config *d = &cfg->disks[0];
-	if (d->partuuid[0] != '\0')
-		snprintf(out, size, "root=PARTUUID=%s %s", d->partuuid, d->read_only ? "ro" : "rw");
-	else
-		snprintf(out, size, "root=/dev/vda %s", d->read_only ? "ro" : "rw");
-}

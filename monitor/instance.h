@@ -93,11 +93,4 @@ int instance_patch_drive(struct instance *inst, const struct drive_patch *p, cha
 /* instance_patch_net: PATCH /network-interfaces/{id} after boot. */
 int instance_patch_net(struct instance *inst, const struct net_patch *p, char *err, size_t errsz);
 
-/*
- * instance_root_args: what Firecracker appends to boot_args for a root
- * drive: "root=/dev/vda" or "root=PARTUUID=<uuid>", then "ro" or "rw".
- * Empty when there is no root drive or boot_args already name a root=.
- */
-void instance_root_args(const struct vm_config *cfg, char *out, size_t size);
-
 #endif /* EMBER_INSTANCE_H */

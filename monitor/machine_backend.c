@@ -163,21 +163,8 @@ static void collect_device_counters(void *ctx, struct metrics_counters *now)
 static int backend_start(void *ctx, const struct vm_config *cfg)
 {
 	struct machine_backend *b = ctx;
-	struct vm_config eff = *cfg;
-	char root[128];
 
-	instance_root_args(cfg, root, sizeof(root));
-	if (root[0] != '\0') {
-		const char *base = cfg->cmdline != NULL ? cfg->cmdline : CONFIG_DEFAULT_CMDLINE;
-		if (config_cmdline_add(base, root, b->cmdline, sizeof(b->cmdline)) < 0) {
-			log_error("boot-source: boot_args with %s are longer than %zu bytes", root,
-				  sizeof(b->cmdline) - 1);
-			b->build_status = EMBER_EXIT_CONFIG;
-			return -E2BIG;
-		}
-		eff.cmdline = b->cmdline;
-	}
-	b->build_status = machine_build(&b->m, &eff, b->startup);
+	b->build_status = machine_build(&b->m, cfg, b->startup);
 	if (b->build_status != 0)
 		return -EINVAL;
 	b->built = true;

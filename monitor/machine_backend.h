@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * machine_backend.h: the instance backend on today's builder. start =
- * machine_build (with the root device on the command line, as Firecracker
- * puts it there); pause/resume = vm_pause/vm_resume; SendCtrlAltDel =
+ * machine_build; pause/resume = vm_pause/vm_resume; SendCtrlAltDel =
  * i8042_ctrl_alt_del. PATCH /drives = blk_set_backing and blk_set_limiter,
  * PATCH /network-interfaces = net_set_limiters, each under the device's
  * transport lock (virtio_mmio_with_lock); see each hook's contract in
@@ -23,7 +22,6 @@ struct machine_backend {
 	/* PATCH /drives/{id} that took effect and that failed, per disk (Firecracker's
 	 * update_count, update_fails). */
 	uint64_t disk_updates[CONFIG_MAX_DEVICES], disk_update_fails[CONFIG_MAX_DEVICES];
-	char cmdline[2048];
 };
 
 extern const struct instance_ops machine_backend_ops;

@@ -4,6 +4,7 @@ MONITOR_SRCS += monitor/main.c
 MONITOR_SRCS += monitor/startup_trace.c
 MONITOR_SRCS += monitor/config.c
 MONITOR_SRCS += monitor/resources.c
+MONITOR_SRCS += monitor/kernel_cmdline.c
 MONITOR_SRCS += monitor/builder.c
 MONITOR_SRCS += monitor/vm.c
 MONITOR_SRCS += monitor/vcpu.c

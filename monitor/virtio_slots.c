@@ -13,16 +13,19 @@
 #include "device.h"
 #include "evloop.h"
 #include "isa_irq.h"
+#include "kernel_cmdline.h"
 #include "layout.h"
 #include "log.h"
 #include "mmio.h"
 #include "vm.h"
 
-void virtio_slots_init(struct virtio_slots *s, struct vm *vm, struct evloop *loop)
+void virtio_slots_init(struct virtio_slots *s, struct vm *vm, struct evloop *loop,
+		       struct kernel_cmdline *cmdline)
 {
 	memset(s, 0, sizeof(*s));
 	s->vm = vm;
 	s->loop = loop;
+	s->cmdline = cmdline;
 }
 
 /*
@@ -176,29 +179,13 @@ int virtio_slots_add(struct virtio_slots *s, const struct virtio_device_ops *ops
 	if (ret < 0)
 		goto fail;
 	s->count++;
+	kernel_cmdline_add(s->cmdline, "virtio_mmio.device=4K@0x%" PRIx64 ":%u", slot->base,
+			   slot->irq);
 	return 0;
 fail:
 	log_error_errno(-ret, "virtio %s: cannot attach at 0x%" PRIx64, ops->name, slot->base);
 	release_slot(s, slot);
 	return ret;
-}
-
-int virtio_slots_cmdline(const struct virtio_slots *s, char *out, size_t size)
-{
-	size_t used = 0;
-
-	if (size == 0)
-		return -E2BIG;
-	out[0] = '\0';
-	for (unsigned int i = 0; i < s->count; i++) {
-		int n =
-		    snprintf(out + used, size - used, "%svirtio_mmio.device=4K@0x%" PRIx64 ":%u",
-			     i ? " " : "", s->slots[i].base, s->slots[i].irq);
-		if (n < 0 || (size_t)n >= size - used)
-			return -E2BIG;
-		used += (size_t)n;
-	}
-	return 0;
 }
 
 void virtio_slots_destroy(struct virtio_slots *s)

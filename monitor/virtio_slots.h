@@ -17,10 +17,9 @@
 #include "config.h"
 
 #define VIRTIO_SLOT_MAX_QUEUES 8
-/* "virtio_mmio.device=4K@0xc0001000:5 " is at most this long. */
-#define VIRTIO_SLOT_CMDLINE_ENTRY 48
 
 struct evloop;
+struct kernel_cmdline;
 struct vm;
 struct virtio_device_ops;
 struct virtio_mmio_dev;
@@ -48,12 +47,17 @@ struct virtio_slot {
 struct virtio_slots {
 	struct vm *vm;
 	struct evloop *loop;
+	struct kernel_cmdline *cmdline; /* each device announces itself here */
 	unsigned int count;
 	struct virtio_slot slots[CONFIG_MAX_DEVICES];
 };
 
-/* virtio_slots_init: an empty set for (vm), whose eventfds (loop) watches. */
-void virtio_slots_init(struct virtio_slots *s, struct vm *vm, struct evloop *loop);
+/*
+ * virtio_slots_init: an empty set for (vm), whose eventfds (loop) watches;
+ * each device added announces itself on (cmdline) (virtio_mmio.device=).
+ */
+void virtio_slots_init(struct virtio_slots *s, struct vm *vm, struct evloop *loop,
+		       struct kernel_cmdline *cmdline);
 
 /*
  * virtio_slots_add: put device (dev, ops) in the next slot: transport, MMIO
@@ -61,12 +65,6 @@ void virtio_slots_init(struct virtio_slots *s, struct vm *vm, struct evloop *loo
  * is destroyed too. Returns 0 or -errno (logged).
  */
 int virtio_slots_add(struct virtio_slots *s, const struct virtio_device_ops *ops, void *dev);
-
-/*
- * virtio_slots_cmdline: the kernel command-line entries announcing every
- * device, space separated, into (out) of (size) bytes. Returns 0 or -E2BIG.
- */
-int virtio_slots_cmdline(const struct virtio_slots *s, char *out, size_t size);
 
 /* virtio_slots_destroy: stop watching, destroy devices, close fds. */
 void virtio_slots_destroy(struct virtio_slots *s);

@@ -23,7 +23,7 @@ $(eval $(call unit_test,loader,loader load_elf load_pvh load_bzimage log))
 $(eval $(call unit_test,bootparams,bootparams log))
 $(eval $(call unit_test,mptable,mptable log))
 $(eval $(call unit_test,cpuid,cpuid))
-$(eval $(call unit_test,config,config resources log))
+$(eval $(call unit_test,config,config resources kernel_cmdline log))
 $(eval $(call unit_test,serial,serial))
 $(eval $(call unit_test,ioapic,ioapic bus log))
 $(eval $(call unit_test,x86_cpu,x86_cpu))
@@ -56,20 +56,20 @@ $(O)/tests/unit/test_vcpu_paths.o: $(O)/monitor/seccomp_filters.h
 $(O)/tests/unit/test_virtio_net: $(O)/tests/unit/vq_builder.o
 DEPS += $(O)/tests/unit/vq_builder.d
 
-$(eval $(call unit_test,config_json,config_json config resources log))
+$(eval $(call unit_test,config_json,config_json config resources kernel_cmdline log))
 $(O)/tests/unit/test_config_json: TEST_LDLIBS += -ljansson
 # Each device rule through the flags, the config file and the API alike.
-$(eval $(call unit_test,resources,resources config_json config log))
+$(eval $(call unit_test,resources,resources config_json config kernel_cmdline log))
 $(O)/tests/unit/test_resources: TEST_LDLIBS += -ljansson
 
-$(eval $(call unit_test,api_routes,api_routes instance config_json config resources logger metrics log))
+$(eval $(call unit_test,api_routes,api_routes instance config_json config resources kernel_cmdline logger metrics log))
 $(O)/tests/unit/test_api_routes: TEST_LDLIBS += -ljansson
 
 # The logger and metrics writers when their file or FIFO fails.
 $(eval $(call unit_test,logger,logger metrics log))
 $(O)/tests/unit/test_logger: TEST_LDLIBS += -ljansson
 
-$(eval $(call unit_test,api_http,api sock_guard evloop config_json config resources log))
+$(eval $(call unit_test,api_http,api sock_guard evloop config_json config resources kernel_cmdline log))
 $(O)/tests/unit/test_api_http: TEST_LDLIBS += -lhttp_parser -ljansson
 
 # Keep this last: its prerequisites are the TEST_BINS known at this point.

@@ -45,14 +45,14 @@ $(eval $(call fuzz_harness,virtio_net,$(FUZZ_VIRTIO_OBJS) virtio/net))
 $(eval $(call fuzz_harness,virtio_vsock,$(FUZZ_VIRTIO_OBJS) virtio/vsock))
 $(eval $(call fuzz_harness,virtio_rng,$(FUZZ_VIRTIO_OBJS) virtio/rng))
 $(eval $(call fuzz_harness,loader,monitor/loader monitor/load_elf monitor/load_pvh \
-	monitor/load_bzimage monitor/bootparams monitor/mptable monitor/x86_cpu monitor/config monitor/resources \
+	monitor/load_bzimage monitor/bootparams monitor/mptable monitor/x86_cpu monitor/config monitor/resources monitor/kernel_cmdline \
 	monitor/log virtio/gmem))
-$(eval $(call fuzz_harness,config_file,monitor/config_json monitor/config monitor/resources monitor/log \
+$(eval $(call fuzz_harness,config_file,monitor/config_json monitor/config monitor/resources monitor/kernel_cmdline monitor/log \
 	virtio/gmem,-ljansson))
-$(eval $(call fuzz_harness,api_body,tests/fuzz/fuzz_api monitor/api_routes monitor/instance monitor/config_json monitor/resources \
+$(eval $(call fuzz_harness,api_body,tests/fuzz/fuzz_api monitor/api_routes monitor/instance monitor/config_json monitor/resources monitor/kernel_cmdline \
 	monitor/config monitor/logger monitor/metrics monitor/log,-ljansson))
 $(eval $(call fuzz_harness,http,tests/fuzz/fuzz_api monitor/api monitor/sock_guard monitor/evloop \
-	monitor/api_routes monitor/instance monitor/config_json monitor/config monitor/resources monitor/logger \
+	monitor/api_routes monitor/instance monitor/config_json monitor/config monitor/resources monitor/kernel_cmdline monitor/logger \
 	monitor/metrics monitor/log,-lhttp_parser -ljansson -lpthread))
 $(eval $(call fuzz_harness,devices,monitor/serial monitor/i8042 monitor/ioapic \
 	monitor/isa_irq monitor/pic monitor/pit monitor/rtc \

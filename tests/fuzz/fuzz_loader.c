@@ -27,6 +27,7 @@
 
 #include "bootparams.h"
 #include "config.h"
+#include "kernel_cmdline.h"
 #include "fuzz_util.h"
 #include "layout.h"
 #include "loader.h"
@@ -113,7 +114,10 @@ static int write_cmdline(const struct gmem *gm, const struct kernel_info *k,
 
 	if (k->cmdline_max != 0 && k->cmdline_max + 1 < limit)
 		limit = k->cmdline_max + 1;
-	len = config_cmdline(cfg, "virtio_mmio.device=4K@0xc0001000:5", cmdline, limit);
+	struct kernel_cmdline kc;
+	kernel_cmdline_init(&kc, cfg->cmdline);
+	kernel_cmdline_add(&kc, "virtio_mmio.device=4K@0x%x:%u", 0xc0001000u, 5u);
+	len = kernel_cmdline_render(&kc, cfg->guest_args, cfg->nguest_args, cmdline, limit);
 	if (len < 0)
 		return len;
 	bl->cmdline_gpa = LAYOUT_CMDLINE_ADDR;

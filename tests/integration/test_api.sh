@@ -311,6 +311,25 @@ test_config_file_with_api_boots_at_once() {
 	expect_rc 3
 }
 
+# A root drive puts root= on the command line as Firecracker does, with its
+# read-only flag, before the device announcements and before the words that
+# go to init; boot_args that name a root= of their own are left alone.
+test_config_file_root_drive_on_cmdline() {
+	need_kvm || return
+	head -c 4096 /dev/zero >"$TMP/root.img"
+	write_config "$PROBE" "console=ttyS0 -- exit=0" ',
+	  "drives": [{"drive_id": "rootfs", "path_on_host": "'"$TMP/root.img"'", "is_root_device": true,
+	    "is_read_only": true}]'
+	ember_run --config-file "$TMP/vm.json" --no-api
+	expect_rc 0
+	expect_out_re '^probe: cmdline=console=ttyS0 root=/dev/vda ro virtio_mmio\.device=4K@0xc0001000:5 -- exit=0$'
+	write_config "$PROBE" "console=ttyS0 root=/dev/vdb -- exit=0" ',
+	  "drives": [{"drive_id": "rootfs", "path_on_host": "'"$TMP/root.img"'", "is_root_device": true}]'
+	ember_run --config-file "$TMP/vm.json" --no-api
+	expect_rc 0
+	expect_out_re '^probe: cmdline=console=ttyS0 root=/dev/vdb virtio_mmio\.device=4K@0xc0001000:5 -- exit=0$'
+}
+
 test_config_file_error_names_path_and_line() {
 	write_config "$HELLO" "x" ',
 	  "drives": [{"drive_id": "a", "path_on_host": "/nonexistent", "is_root_device": false}]'

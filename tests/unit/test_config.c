@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "kernel_cmdline.h"
 #include "layout.h"
 
 #define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])) - 1)
@@ -107,6 +108,50 @@ static void test_help_version(void **state)
 	assert_int_equal(parse(&cfg, version, ARGC(version)), CONFIG_EXIT_OK);
 }
 
+/* render: the line (cfg)'s base and guest words give with one attach step's (extra). */
+static int render(const struct vm_config *cfg, const char *extra, char *out, size_t size)
+{
+	struct kernel_cmdline k;
+
+	kernel_cmdline_init(&k, cfg->cmdline);
+	if (extra != NULL)
+		kernel_cmdline_add(&k, "%s", extra);
+	return kernel_cmdline_render(&k, cfg->guest_args, cfg->nguest_args, out, size);
+}
+
+/* Attach steps add their parts in build order, all before the base's init words. */
+static void test_cmdline_parts_in_build_order(void **state)
+{
+	(void)state;
+	struct kernel_cmdline k;
+	char out[LAYOUT_CMDLINE_MAX];
+	char *args[] = {"x"};
+
+	kernel_cmdline_init(&k, "console=ttyS0 -- init-word");
+	assert_false(kernel_cmdline_base_has(&k, "root="));
+	kernel_cmdline_add(&k, "root=/dev/vda %s", "ro");
+	kernel_cmdline_add(&k, "virtio_mmio.device=4K@0x%x:%u", 0xc0001000, 5);
+	kernel_cmdline_add(&k, "virtio_mmio.device=4K@0x%x:%u", 0xc0002000, 6);
+	assert_true(kernel_cmdline_render(&k, args, 1, out, sizeof(out)) > 0);
+	assert_string_equal(out, "console=ttyS0 root=/dev/vda ro virtio_mmio.device=4K@0xc0001000:5 "
+				 "virtio_mmio.device=4K@0xc0002000:6 -- init-word -- x");
+	/* root= counts only as a word of its own: nfsroot= is another option. */
+	kernel_cmdline_init(&k, "nfsroot=/x root=/dev/vdb");
+	assert_true(kernel_cmdline_base_has(&k, "root="));
+	kernel_cmdline_init(&k, "nfsroot=/x");
+	assert_false(kernel_cmdline_base_has(&k, "root="));
+	/* NULL: the default. */
+	kernel_cmdline_init(&k, NULL);
+	assert_true(kernel_cmdline_render(&k, NULL, 0, out, sizeof(out)) > 0);
+	assert_string_equal(out, CONFIG_DEFAULT_CMDLINE);
+	/* A part that does not fit fails the whole line, never a cut one. */
+	kernel_cmdline_init(&k, "a");
+	for (int i = 0; i < (int)(LAYOUT_CMDLINE_MAX / 8); i++)
+		kernel_cmdline_add(&k, "part%04d", i);
+	assert_true(k.overflow);
+	assert_int_equal(kernel_cmdline_render(&k, NULL, 0, out, sizeof(out)), -E2BIG);
+}
+
 static void test_cmdline_default_and_args(void **state)
 {
 	(void)state;
@@ -115,7 +160,7 @@ static void test_cmdline_default_and_args(void **state)
 	char *argv[] = {"ember", "--kernel", "k", "--", "/bin/sh", "-c", "exit 3", NULL};
 
 	assert_int_equal(parse(&cfg, argv, ARGC(argv)), CONFIG_RUN);
-	int len = config_cmdline(&cfg, NULL, out, sizeof(out));
+	int len = render(&cfg, NULL, out, sizeof(out));
 	assert_int_equal(len, (int)strlen(out));
 	assert_string_equal(out, CONFIG_DEFAULT_CMDLINE " -- /bin/sh -c \"exit 3\"");
 }
@@ -129,12 +174,12 @@ static void test_cmdline_quotes_guest_args(void **state)
 			"-c",	 "uname -r; exit 3", "",  NULL};
 
 	assert_int_equal(parse(&cfg, argv, ARGC(argv)), CONFIG_RUN);
-	assert_true(config_cmdline(&cfg, NULL, out, sizeof(out)) > 0);
+	assert_true(render(&cfg, NULL, out, sizeof(out)) > 0);
 	assert_string_equal(out, "c -- /bin/sh -c \"uname -r; exit 3\" \"\"");
 	char *bad[] = {"say \"hi\""};
 	cfg.guest_args = bad;
 	cfg.nguest_args = 1;
-	assert_int_equal(config_cmdline(&cfg, NULL, out, sizeof(out)), -EINVAL);
+	assert_int_equal(render(&cfg, NULL, out, sizeof(out)), -EINVAL);
 }
 
 /* Devices and root= go before a "--" in the base: words after it are init's. */
@@ -143,26 +188,26 @@ static void test_cmdline_add_before_init_args(void **state)
 	(void)state;
 	char out[LAYOUT_CMDLINE_MAX];
 
-	assert_int_equal(config_cmdline_add("console=ttyS0 -- sleep 5", "dev", out, sizeof(out)),
+	assert_int_equal(kernel_cmdline_insert("console=ttyS0 -- sleep 5", "dev", out, sizeof(out)),
 			 (int)strlen("console=ttyS0 dev -- sleep 5"));
 	assert_string_equal(out, "console=ttyS0 dev -- sleep 5");
-	config_cmdline_add("-- a", "dev", out, sizeof(out));
+	kernel_cmdline_insert("-- a", "dev", out, sizeof(out));
 	assert_string_equal(out, "dev -- a");
-	config_cmdline_add("a --", "dev", out, sizeof(out));
+	kernel_cmdline_insert("a --", "dev", out, sizeof(out));
 	assert_string_equal(out, "a dev --");
 	/* Not a standalone "--": an option, an argument in quotes, a longer word. */
-	config_cmdline_add("a --x b-- \"q -- q\" ---", "dev", out, sizeof(out));
+	kernel_cmdline_insert("a --x b-- \"q -- q\" ---", "dev", out, sizeof(out));
 	assert_string_equal(out, "a --x b-- \"q -- q\" --- dev");
-	config_cmdline_add("a  ", "dev", out, sizeof(out));
+	kernel_cmdline_insert("a  ", "dev", out, sizeof(out));
 	assert_string_equal(out, "a dev");
-	config_cmdline_add("", "dev", out, sizeof(out));
+	kernel_cmdline_insert("", "dev", out, sizeof(out));
 	assert_string_equal(out, "dev");
-	config_cmdline_add("a -- b", NULL, out, sizeof(out));
+	kernel_cmdline_insert("a -- b", NULL, out, sizeof(out));
 	assert_string_equal(out, "a -- b");
-	assert_int_equal(config_cmdline_add("a -- b", "dev", out, strlen("a dev -- b")), -E2BIG);
-	assert_int_equal(config_cmdline_add("a -- b", "dev", out, strlen("a dev -- b") + 1),
+	assert_int_equal(kernel_cmdline_insert("a -- b", "dev", out, strlen("a dev -- b")), -E2BIG);
+	assert_int_equal(kernel_cmdline_insert("a -- b", "dev", out, strlen("a dev -- b") + 1),
 			 (int)strlen("a dev -- b"));
-	assert_int_equal(config_cmdline_add("abc", NULL, out, 3), -E2BIG);
+	assert_int_equal(kernel_cmdline_insert("abc", NULL, out, 3), -E2BIG);
 }
 
 static void test_cmdline_extra_and_replaced(void **state)
@@ -173,7 +218,7 @@ static void test_cmdline_extra_and_replaced(void **state)
 	char *argv[] = {"ember", "--kernel", "k", "--cmdline", "console=ttyS0", NULL};
 
 	assert_int_equal(parse(&cfg, argv, ARGC(argv)), CONFIG_RUN);
-	assert_true(config_cmdline(&cfg, "virtio_mmio.device=4K@0xc0001000:5", out, sizeof(out)) >
+	assert_true(render(&cfg, "virtio_mmio.device=4K@0xc0001000:5", out, sizeof(out)) >
 		    0);
 	assert_string_equal(out, "console=ttyS0 virtio_mmio.device=4K@0xc0001000:5");
 	/* An empty base with only guest args. */
@@ -181,7 +226,7 @@ static void test_cmdline_extra_and_replaced(void **state)
 	char *args[] = {"x"};
 	cfg.guest_args = args;
 	cfg.nguest_args = 1;
-	assert_true(config_cmdline(&cfg, NULL, out, sizeof(out)) > 0);
+	assert_true(render(&cfg, NULL, out, sizeof(out)) > 0);
 	assert_string_equal(out, "-- x");
 }
 
@@ -193,14 +238,14 @@ static void test_cmdline_limit(void **state)
 
 	config_defaults(&cfg);
 	cfg.cmdline = "0123456789abcde"; /* 15 chars + NUL fits exactly */
-	assert_int_equal(config_cmdline(&cfg, NULL, out, sizeof(out)), 15);
+	assert_int_equal(render(&cfg, NULL, out, sizeof(out)), 15);
 	cfg.cmdline = "0123456789abcdef"; /* one too many */
-	assert_int_equal(config_cmdline(&cfg, NULL, out, sizeof(out)), -E2BIG);
+	assert_int_equal(render(&cfg, NULL, out, sizeof(out)), -E2BIG);
 	cfg.cmdline = "0123456789";
 	char *args[] = {"abc"};
 	cfg.guest_args = args;
 	cfg.nguest_args = 1; /* "0123456789 -- abc" is 17 */
-	assert_int_equal(config_cmdline(&cfg, NULL, out, sizeof(out)), -E2BIG);
+	assert_int_equal(render(&cfg, NULL, out, sizeof(out)), -E2BIG);
 }
 
 static void test_net_and_vsock_specs(void **state)
@@ -267,6 +312,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_values),
 	    cmocka_unit_test(test_structure_errors),
 	    cmocka_unit_test(test_help_version),
+	    cmocka_unit_test(test_cmdline_parts_in_build_order),
 	    cmocka_unit_test(test_cmdline_default_and_args),
 	    cmocka_unit_test(test_cmdline_quotes_guest_args),
 	    cmocka_unit_test(test_cmdline_add_before_init_args),
