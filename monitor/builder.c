@@ -8,13 +8,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,8 +38,6 @@
 /* KVM_GET_SUPPORTED_CPUID: start with this many entries, grow on E2BIG. */
 #define CPUID_INITIAL_ENTRIES 128
 #define CPUID_MAX_ENTRIES     1024
-/* Exit status for a run ended by a host signal: 128 + signal, as shells do. */
-#define SIGNAL_EXIT_BASE 128
 
 /* Teardown stages, in build order. */
 enum {
@@ -155,7 +151,7 @@ static int add_legacy_devices(struct machine *m, const struct vm_config *cfg)
 	if (ret == 0)
 		ret = bus_register(&vm->pio, PIT_PORT_B, 1, pit_port_b_io, &m->pit);
 	if (ret == 0)
-		ret = pit_timer_init(&m->pit_timer, &m->pit, vm, &m->loop);
+		ret = pit_timer_init(&m->pit_timer, &m->pit, vm, m->loop);
 	if (ret == 0)
 		ret = boot_timer_init(&m->boot_timer, vm, cfg->boot_timer);
 	if (ret == 0)
@@ -392,55 +388,25 @@ static void on_stop(void *opaque, int fd, uint32_t events)
 	(void)events;
 	if (read(fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
 		log_warn_errno(errno, "vm: read stop eventfd");
-	evloop_stop(&m->loop);
+	evloop_stop(m->loop);
 }
 
-static void on_signal(void *opaque, int fd, uint32_t events)
+/* join_loop: the process's loop watches the VM's stop eventfd; devices join it next. */
+static int join_loop(struct machine *m, struct evloop *loop)
 {
-	struct machine *m = opaque;
-	struct signalfd_siginfo si;
-
-	(void)events;
-	if (read(fd, &si, sizeof(si)) != sizeof(si))
-		return;
-	log_warn("stopping the VM on signal %u", si.ssi_signo);
-	vm_request_stop(&m->vm, SIGNAL_EXIT_BASE + (int)si.ssi_signo);
+	m->loop = loop;
+	virtio_slots_init(&m->virtio, &m->vm, loop, &m->cmdline);
+	int ret = evloop_add(loop, m->vm.stop_fd, EPOLLIN, on_stop, m);
+	if (ret == 0)
+		m->built = BUILT_LOOP;
+	return ret;
 }
 
-/* setup_loop: the VMM thread's loop, watching the stop eventfd first. */
-static int setup_loop(struct machine *m)
+/* open_console: terminal input, last, so a failed build never leaves the terminal changed. */
+static int open_console(struct machine *m)
 {
-	int ret = evloop_init(&m->loop);
-
-	if (ret < 0)
-		return ret;
-	m->built = BUILT_LOOP;
-	virtio_slots_init(&m->virtio, &m->vm, &m->loop, &m->cmdline);
-	return evloop_add(&m->loop, m->vm.stop_fd, EPOLLIN, on_stop, m);
-}
-
-/*
- * setup_console: SIGINT/SIGTERM/SIGHUP and terminal input, last, so a
- * failed build never leaves the terminal changed.
- */
-static int setup_console(struct machine *m)
-{
-	sigset_t mask;
-
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	/* Blocked before the vCPU threads exist, so they inherit the block. */
-	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	m->built = BUILT_CONSOLE;
-	m->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (m->signal_fd < 0)
-		return -errno;
-	int ret = evloop_add(&m->loop, m->signal_fd, EPOLLIN, on_signal, m);
-	if (ret < 0)
-		return ret;
-	return console_open(&m->console, STDIN_FILENO, &m->serial, &m->loop);
+	return console_open(&m->console, STDIN_FILENO, &m->serial, m->loop);
 }
 
 static int set_max_conns(void *dev, void *arg)
@@ -478,15 +444,14 @@ static int fail_build(struct machine *m, int status)
 	return status;
 }
 
-int machine_build(struct machine *m, const struct vm_config *cfg, struct startup_trace *startup)
+int machine_build(struct machine *m, const struct vm_config *cfg, struct startup_trace *startup,
+		  struct evloop *loop)
 {
 	struct vcpu_boot boot = {0};
 	int status;
 
 	memset(m, 0, sizeof(*m));
 	kernel_cmdline_init(&m->cmdline, cfg->cmdline);
-	m->signal_fd = -1;
-	m->loop.epfd = -1;
 	uint64_t t_build = vm_now_ns();
 
 	if (vm_create(&m->vm, cfg->mem_mib * MIB, startup) < 0)
@@ -503,7 +468,7 @@ int machine_build(struct machine *m, const struct vm_config *cfg, struct startup
 	}
 	m->built = BUILT_VM;
 
-	if (setup_loop(m) < 0 || add_legacy_devices(m, cfg) < 0)
+	if (join_loop(m, loop) < 0 || add_legacy_devices(m, cfg) < 0)
 		return fail_build(m, EMBER_EXIT_HOST_ERROR);
 	m->built = BUILT_DEVICES;
 	if (add_virtio_devices(m, cfg, &status) < 0)
@@ -512,7 +477,7 @@ int machine_build(struct machine *m, const struct vm_config *cfg, struct startup
 	if (write_boot_structures(m, cfg, &boot) < 0)
 		return fail_build(m, EMBER_EXIT_CONFIG);
 	startup_stamp(startup, STARTUP_LOAD);
-	if (create_vcpus(m, cfg, &boot) < 0 || setup_console(m) < 0)
+	if (create_vcpus(m, cfg, &boot) < 0 || open_console(m) < 0)
 		return fail_build(m, EMBER_EXIT_HOST_ERROR);
 	limit_guest_fds(m);
 	startup_stamp(startup, STARTUP_VCPUS);
@@ -537,7 +502,7 @@ int machine_run(struct machine *m)
 			vm_request_stop(vm, EMBER_EXIT_HOST_ERROR);
 		}
 	}
-	if (evloop_run(&m->loop) < 0)
+	if (evloop_run(m->loop) < 0)
 		vm_request_stop(vm, EMBER_EXIT_HOST_ERROR);
 	for (unsigned int i = 0; i < vm->nvcpus; i++)
 		vcpu_join(vm->vcpus[i]);
@@ -552,12 +517,8 @@ void machine_destroy(struct machine *m)
 {
 	struct vm *vm = &m->vm;
 
-	if (m->built >= BUILT_CONSOLE) {
+	if (m->built >= BUILT_CONSOLE)
 		console_close(&m->console);
-		if (m->signal_fd >= 0)
-			close(m->signal_fd);
-		m->signal_fd = -1;
-	}
 	for (unsigned int i = 0; i < VM_MAX_VCPUS; i++) {
 		if (vm->vcpus[i] == NULL)
 			continue;
@@ -569,13 +530,13 @@ void machine_destroy(struct machine *m)
 		serial_destroy(&m->serial);
 		i8042_destroy(&m->i8042);
 		rtc_destroy(&m->rtc);
-		pit_timer_destroy(&m->pit_timer, &m->loop);
+		pit_timer_destroy(&m->pit_timer, m->loop);
 		pit_destroy(&m->pit);
 		pic_destroy(&m->pic);
 		ioapic_destroy(&m->ioapic);
 	}
 	if (m->built >= BUILT_LOOP)
-		evloop_destroy(&m->loop);
+		evloop_del(m->loop, m->vm.stop_fd); /* the loop lives on; the eventfd goes */
 	if (m->built >= BUILT_VM)
 		vm_destroy(vm);
 	seccomp_free_filter(&m->user_filter);

@@ -43,9 +43,8 @@ struct machine {
 	struct kernel_info kernel;
 	struct kernel_cmdline cmdline; /* each attach step adds its part */
 	struct seccomp_prog user_filter; /* --seccomp-filter, read before boot */
-	struct evloop loop;
+	struct evloop *loop; /* the process's; the machine's fds join it and leave it */
 	struct console console;
-	int signal_fd;
 	unsigned int built; /* how far machine_build got, for teardown */
 };
 
@@ -53,16 +52,19 @@ struct machine {
  * machine_build: create the VM, its devices and vCPUs, load the kernel,
  * initrd and boot structures for (cfg). (startup) holds the exec instant
  * (CLOCK_MONOTONIC) and receives the build phases' stamps; it must outlive
- * the machine (vCPU 0 stamps its first KVM_RUN). On failure everything is torn down and the
- * return value is the exit status to use (EMBER_EXIT_CONFIG for bad input,
- * EMBER_EXIT_HOST_ERROR for KVM or host trouble); 0 on success.
+ * the machine (vCPU 0 stamps its first KVM_RUN). The machine's fds (stop
+ * eventfd, devices, console) join (loop), the process's one event loop,
+ * and leave it in machine_destroy. On failure everything is torn down and
+ * the return value is the exit status to use (EMBER_EXIT_CONFIG for bad
+ * input, EMBER_EXIT_HOST_ERROR for KVM or host trouble); 0 on success.
  */
-int machine_build(struct machine *m, const struct vm_config *cfg, struct startup_trace *startup);
+int machine_build(struct machine *m, const struct vm_config *cfg, struct startup_trace *startup,
+		  struct evloop *loop);
 
 /*
- * machine_run: start the vCPUs and run the VMM loop (console input,
- * SIGINT/SIGTERM, the stop signal) until the VM stops. Returns the exit
- * status: the guest's, or an ember status from exit_status.h.
+ * machine_run: start the vCPUs and run the process's loop until the VM
+ * stops (the guest, the API, or a signal through vm_request_stop). Returns
+ * the exit status: the guest's, or an ember status from exit_status.h.
  */
 int machine_run(struct machine *m);
 

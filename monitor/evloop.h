@@ -1,8 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * evloop.h: the VMM thread's epoll loop. Each watched fd has one callback;
- * the loop runs until evloop_stop. Later the API socket and device eventfds
- * join the same loop.
+ * evloop.h: the VMM thread's epoll loop, one for the life of the process:
+ * the API, signals and the metrics timer before boot, then the VM's stop
+ * eventfd, console and device fds beside them. Each watched fd has one
+ * callback; there is no fixed limit on how many fds are watched, and a
+ * component may watch as many as it needs.
+ *
+ * A callback may add or remove any handler, its own included: a removed
+ * handler is never called again, and its memory is released only after
+ * the batch of events being dispatched is done.
  */
 #ifndef EMBER_EVLOOP_H
 #define EMBER_EVLOOP_H
@@ -10,21 +16,22 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define EVLOOP_MAX_HANDLERS 64
-
 /* evloop_fn: (fd) is ready with epoll (events). */
 typedef void (*evloop_fn)(void *opaque, int fd, uint32_t events);
 
 struct evloop_handler {
-	int fd; /* -1: free slot */
+	int fd; /* -1 once removed */
 	evloop_fn fn;
 	void *opaque;
+	struct evloop_handler *next;
 };
 
 struct evloop {
 	int epfd;
 	bool done;
-	struct evloop_handler handlers[EVLOOP_MAX_HANDLERS];
+	unsigned int count;		/* handlers watched */
+	struct evloop_handler *live;	/* watched */
+	struct evloop_handler *removed; /* waiting for the batch to end */
 };
 
 /* evloop_init: create the epoll instance. 0 or -errno. */
@@ -33,8 +40,14 @@ int evloop_init(struct evloop *loop);
 /* evloop_add: watch (fd) for (events) (EPOLLIN...). 0 or -errno. */
 int evloop_add(struct evloop *loop, int fd, uint32_t events, evloop_fn fn, void *opaque);
 
-/* evloop_del: stop watching (fd). */
+/* evloop_del: stop watching (fd) (every handler on it). */
 void evloop_del(struct evloop *loop, int fd);
+
+/*
+ * evloop_poll: wait up to (timeout_ms) (-1: for ever) for one batch of
+ * events and dispatch it. Returns the number of events, or -errno.
+ */
+int evloop_poll(struct evloop *loop, int timeout_ms);
 
 /* evloop_run: dispatch events until evloop_stop is called. 0 or -errno. */
 int evloop_run(struct evloop *loop);
@@ -42,7 +55,7 @@ int evloop_run(struct evloop *loop);
 /* evloop_stop: make evloop_run return after the current callback. */
 void evloop_stop(struct evloop *loop);
 
-/* evloop_destroy: close the epoll fd (not the watched fds). */
+/* evloop_destroy: close the epoll fd (not the watched fds), free the handlers. */
 void evloop_destroy(struct evloop *loop);
 
 #endif /* EMBER_EVLOOP_H */

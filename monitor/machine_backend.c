@@ -164,7 +164,7 @@ static int backend_start(void *ctx, const struct vm_config *cfg)
 {
 	struct machine_backend *b = ctx;
 
-	b->build_status = machine_build(&b->m, cfg, b->startup);
+	b->build_status = machine_build(&b->m, cfg, b->startup, b->loop);
 	if (b->build_status != 0)
 		return -EINVAL;
 	b->built = true;

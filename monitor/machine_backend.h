@@ -16,6 +16,7 @@
 struct machine_backend {
 	struct machine m;
 	struct startup_trace *startup; /* main's, see startup_trace.h */
+	struct evloop *loop;	       /* main's: the process's one event loop */
 	int build_status;	       /* machine_build's exit status when start failed */
 	bool built;
 	struct metrics *metrics; /* counted by the VM once built, or NULL */

@@ -53,10 +53,11 @@ struct control {
 	struct instance inst;
 	struct api_server api;
 	bool api_open;
-	struct evloop preboot; /* serves the API until InstanceStart */
+	struct evloop loop; /* the one event loop, for the life of the process */
 	struct startup_trace startup;
 	int signal_fd;
 	int timer_fd;
+	bool running;	 /* the VM runs: a signal stops it rather than the loop */
 	int exit_status; /* set when a signal ends ember before boot */
 };
 
@@ -87,8 +88,12 @@ static void note_software_kvm(void)
 			 "ring-0 code partly runs in KVM's instruction emulator");
 }
 
-/* on_preboot_signal: SIGINT/SIGTERM/SIGHUP before boot end ember. */
-static void on_preboot_signal(void *opaque, int fd, uint32_t events)
+/*
+ * on_signal: SIGINT, SIGTERM and SIGHUP, the one path for the life of the
+ * process: a running VM is stopped (its exit status 128 + the signal, as
+ * shells report it); before boot, ember ends with that status.
+ */
+static void on_signal(void *opaque, int fd, uint32_t events)
 {
 	struct control *ctl = opaque;
 	struct signalfd_siginfo si;
@@ -96,9 +101,15 @@ static void on_preboot_signal(void *opaque, int fd, uint32_t events)
 	(void)events;
 	if (read(fd, &si, sizeof(si)) != sizeof(si))
 		return;
+	int status = SIGNAL_EXIT_BASE + (int)si.ssi_signo;
+	if (ctl->running) {
+		log_warn("stopping the VM on signal %u", si.ssi_signo);
+		vm_request_stop(&ctl->backend.m.vm, status);
+		return;
+	}
 	log_warn("stopping on signal %u before the VM started", si.ssi_signo);
-	ctl->exit_status = SIGNAL_EXIT_BASE + (int)si.ssi_signo;
-	evloop_stop(&ctl->preboot);
+	ctl->exit_status = status;
+	evloop_stop(&ctl->loop);
 }
 
 static void on_metrics_timer(void *opaque, int fd, uint32_t events)
@@ -119,8 +130,8 @@ static void handle(void *opaque, const struct api_request *req, struct api_respo
 	struct control *ctl = opaque;
 
 	api_routes_handle(&ctl->inst, req, resp);
-	if (ctl->inst.start_done && ctl->api.loop == &ctl->preboot)
-		evloop_stop(&ctl->preboot);
+	if (ctl->inst.start_done && !ctl->running)
+		evloop_stop(&ctl->loop); /* main goes on to run the VM on the same loop */
 }
 
 /* startup_metrics: Firecracker's api_server.process_startup_time{,_cpu}_us. */
@@ -178,11 +189,15 @@ static int observability(struct control *ctl)
 	return 0;
 }
 
-/* watch_preboot: signals and the metrics timer, in the pre-boot loop. */
-static int watch_preboot(struct control *ctl)
+/*
+ * open_loop: the process's event loop with the signals on it. The signals
+ * are blocked first, before any thread exists, so every thread inherits
+ * the block and only the loop hears them.
+ */
+static int open_loop(struct control *ctl)
 {
 	sigset_t mask;
-	int ret = evloop_init(&ctl->preboot);
+	int ret = evloop_init(&ctl->loop);
 
 	if (ret < 0)
 		return ret;
@@ -194,26 +209,17 @@ static int watch_preboot(struct control *ctl)
 	ctl->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (ctl->signal_fd < 0)
 		return -errno;
-	ret = evloop_add(&ctl->preboot, ctl->signal_fd, EPOLLIN, on_preboot_signal, ctl);
-	if (ret == 0 && ctl->timer_fd >= 0)
-		ret = evloop_add(&ctl->preboot, ctl->timer_fd, EPOLLIN, on_metrics_timer, ctl);
-	return ret;
+	return evloop_add(&ctl->loop, ctl->signal_fd, EPOLLIN, on_signal, ctl);
 }
 
-/* run: the VM is built: serve the API from its loop and run it to its end. */
+/* run: the VM is built: run it to its end on the same loop, the API still served. */
 static int run(struct control *ctl)
 {
 	struct machine *m = &ctl->backend.m;
 
-	if (ctl->api_open) {
-		api_server_detach(&ctl->api);
-		if (api_server_attach(&ctl->api, &m->loop) < 0)
-			log_warn("api: the VM's event loop is full: the API stops serving");
-	}
-	if (ctl->timer_fd >= 0 &&
-	    evloop_add(&m->loop, ctl->timer_fd, EPOLLIN, on_metrics_timer, ctl) < 0)
-		log_warn("metrics: the VM's event loop is full: no periodic flush");
+	ctl->running = true;
 	int status = machine_run(m);
+	ctl->running = false;
 	if (ctl->api_open)
 		api_server_detach(&ctl->api);
 	/* The last flush while the devices, which keep some counters, exist. */
@@ -250,7 +256,7 @@ int main(int argc, char **argv)
 	 */
 	tzset();
 	ctl.signal_fd = ctl.timer_fd = -1;
-	ctl.preboot.epfd = -1;
+	ctl.loop.epfd = -1;
 	config_defaults(cfg);
 	switch (config_parse_args(cfg, argc, argv)) {
 	case CONFIG_EXIT_OK:
@@ -283,6 +289,7 @@ int main(int argc, char **argv)
 			 cfg->has_start_time_us ? cfg->start_time_us * NS_PER_US : t_exec);
 	startup_stamp(&ctl.startup, STARTUP_CONFIG);
 	ctl.backend.startup = &ctl.startup;
+	ctl.backend.loop = &ctl.loop;
 	ctl.backend.metrics = &ctl.metrics;
 	instance_init(&ctl.inst, cfg, &machine_backend_ops, &ctl.backend, &ctl.logger,
 		      &ctl.metrics);
@@ -290,12 +297,18 @@ int main(int argc, char **argv)
 		ctl.timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 
 	int status = 0;
+	if (open_loop(&ctl) < 0 ||
+	    (ctl.timer_fd >= 0 &&
+	     evloop_add(&ctl.loop, ctl.timer_fd, EPOLLIN, on_metrics_timer, &ctl) < 0)) {
+		log_error_errno(errno, "cannot set up the event loop");
+		return EMBER_EXIT_HOST_ERROR;
+	}
 	if (cfg->api_sock != NULL) {
 		if (api_server_open(&ctl.api, cfg->api_sock, cfg->api_max_payload, handle, &ctl) <
 		    0)
 			return EMBER_EXIT_CONFIG;
 		ctl.api_open = true;
-		if (watch_preboot(&ctl) < 0 || api_server_attach(&ctl.api, &ctl.preboot) < 0) {
+		if (api_server_attach(&ctl.api, &ctl.loop) < 0) {
 			log_error("api: cannot set up the event loop");
 			api_server_close(&ctl.api, true);
 			return EMBER_EXIT_HOST_ERROR;
@@ -316,7 +329,7 @@ int main(int argc, char **argv)
 			status =
 			    ctl.backend.build_status ? ctl.backend.build_status : EMBER_EXIT_CONFIG;
 		}
-	} else if (evloop_run(&ctl.preboot) < 0) {
+	} else if (evloop_run(&ctl.loop) < 0) {
 		status = EMBER_EXIT_HOST_ERROR;
 	} else if (!ctl.inst.start_done) {
 		status = ctl.exit_status;
@@ -332,8 +345,10 @@ int main(int argc, char **argv)
 	 */
 	if (ctl.api_open)
 		api_server_close(&ctl.api, !ctl.inst.start_done || cfg->no_seccomp);
-	if (ctl.preboot.epfd >= 0)
-		evloop_destroy(&ctl.preboot);
+	if (ctl.loop.epfd >= 0)
+		evloop_destroy(&ctl.loop);
+	if (ctl.signal_fd >= 0)
+		close(ctl.signal_fd);
 	logger_destroy(&ctl.logger);
 	metrics_destroy(&ctl.metrics);
 	config_json_free(cfg);

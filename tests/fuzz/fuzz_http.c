@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -65,18 +64,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 /* pump: what evloop_run does, without waiting: dispatch ready fds until none is. */
 static void pump(void)
 {
-	struct epoll_event ev[16];
-
-	for (int round = 0; round < PUMP_ROUNDS; round++) {
-		int n = epoll_wait(loop.epfd, ev, 16, 0);
-		if (n <= 0)
+	for (int round = 0; round < PUMP_ROUNDS; round++)
+		if (evloop_poll(&loop, 0) <= 0)
 			return;
-		for (int i = 0; i < n; i++) {
-			struct evloop_handler *h = ev[i].data.ptr;
-			if (h->fd >= 0)
-				h->fn(h->opaque, h->fd, ev[i].events);
-		}
-	}
 }
 
 static void close_client(int k)
