@@ -235,6 +235,107 @@ int config_parse_disk(char *spec, struct disk_config *disk)
 	return 0;
 }
 
+/* string_fields: the address of every string field (cfg) uses now; returns how many. */
+static size_t string_fields(struct vm_config *cfg, const char ***out)
+{
+	size_t n = 0;
+
+	out[n++] = &cfg->kernel_path;
+	out[n++] = &cfg->initrd_path;
+	out[n++] = &cfg->cmdline;
+	out[n++] = &cfg->vsock.uds_path;
+	out[n++] = &cfg->logger.log_path;
+	out[n++] = &cfg->logger.module;
+	out[n++] = &cfg->metrics_path;
+	out[n++] = &cfg->api_sock;
+	out[n++] = &cfg->config_file;
+	out[n++] = &cfg->seccomp_filter;
+	for (unsigned int i = 0; i < cfg->ndisks; i++)
+		out[n++] = &cfg->disks[i].path;
+	for (unsigned int i = 0; i < cfg->nnets; i++)
+		out[n++] = &cfg->nets[i].host_dev_name;
+	return n;
+}
+
+/* The most string fields a config has: ten of its own, one per device. */
+#define CONFIG_STRING_FIELDS (10 + 2 * CONFIG_MAX_DEVICES)
+
+int config_set_str(const char **field, const char *value)
+{
+	char *copy = NULL;
+
+	if (value != NULL && (copy = strdup(value)) == NULL)
+		return -ENOMEM;
+	free((char *)*field);
+	*field = copy;
+	return 0;
+}
+
+void config_free(struct vm_config *cfg)
+{
+	const char **fields[CONFIG_STRING_FIELDS];
+	size_t n = string_fields(cfg, fields);
+
+	for (size_t i = 0; i < n; i++) {
+		free((char *)*fields[i]);
+		*fields[i] = NULL;
+	}
+	for (int i = 0; i < cfg->nguest_args; i++)
+		free(cfg->guest_args[i]);
+	free((void *)cfg->guest_args);
+	cfg->guest_args = NULL;
+	cfg->nguest_args = 0;
+}
+
+/* set_guest_args: (cfg)'s own copy of the (n) words at (args). 0 or -ENOMEM. */
+static int set_guest_args(struct vm_config *cfg, char *const *args, int n)
+{
+	char **copy = n > 0 ? calloc((size_t)n, sizeof(*copy)) : NULL;
+
+	if (n > 0 && copy == NULL)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		copy[i] = strdup(args[i]);
+		if (copy[i] == NULL) {
+			while (i-- > 0)
+				free(copy[i]);
+			free((void *)copy);
+			return -ENOMEM;
+		}
+	}
+	for (int i = 0; i < cfg->nguest_args; i++)
+		free(cfg->guest_args[i]);
+	free((void *)cfg->guest_args);
+	cfg->guest_args = copy;
+	cfg->nguest_args = n;
+	return 0;
+}
+
+int config_copy(struct vm_config *dst, const struct vm_config *src)
+{
+	const char **fields[CONFIG_STRING_FIELDS];
+
+	*dst = *src;
+	dst->guest_args = NULL;
+	dst->nguest_args = 0;
+	size_t n = string_fields(dst, fields);
+	for (size_t i = 0; i < n; i++) {
+		const char *s = *fields[i];
+		if (s != NULL && (*fields[i] = strdup(s)) == NULL) {
+			/* Fields from i on still point into (src): not ours to free. */
+			for (size_t j = i; j < n; j++)
+				*fields[j] = NULL;
+			config_free(dst);
+			return -ENOMEM;
+		}
+	}
+	if (set_guest_args(dst, src->guest_args, src->nguest_args) < 0) {
+		config_free(dst);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 void config_defaults(struct vm_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -340,6 +441,24 @@ static bool parse_entry(const char *s, enum boot_entry_pref *out)
 }
 
 /* apply: one option; false after printing an error naming it. */
+/* set_str: a flag's string value, copied into (cfg); false when out of memory. */
+static bool set_str(const char *flag, const char **field, const char *arg)
+{
+	if (config_set_str(field, arg) == 0)
+		return true;
+	log_error("%s: out of memory", flag);
+	return false;
+}
+
+/* own_str: replace (*s), which points into argv, by a copy the config will own. */
+static bool own_str(const char *flag, const char **s)
+{
+	const char *from = *s;
+
+	*s = NULL;
+	return set_str(flag, s, from);
+}
+
 /* flag_error: a resource's error in the words of the command line; false. */
 static bool flag_error(const char *flag, const struct res_error *err)
 {
@@ -356,14 +475,11 @@ static bool apply(struct vm_config *cfg, int opt, const char *arg)
 
 	switch (opt) {
 	case OPT_KERNEL:
-		cfg->kernel_path = arg;
-		return true;
+		return set_str("--kernel", &cfg->kernel_path, arg);
 	case OPT_INITRD:
-		cfg->initrd_path = arg;
-		return true;
+		return set_str("--initrd", &cfg->initrd_path, arg);
 	case OPT_CMDLINE:
-		cfg->cmdline = arg;
-		return true;
+		return set_str("--cmdline", &cfg->cmdline, arg);
 	case OPT_MEM:
 		if (!parse_u64(arg, CONFIG_MIN_MEM_MIB, CONFIG_MAX_MEM_MIB, &v)) {
 			log_error("--mem: '%s' is not a size in MiB from %d to %llu", arg,
@@ -395,9 +511,12 @@ static bool apply(struct vm_config *cfg, int opt, const char *arg)
 	case OPT_DISK: {
 		struct disk_config d;
 		/* getopt hands us argv memory, which we may split in place. */
-		if (config_parse_disk((char *)arg, &d) < 0)
+		if (config_parse_disk((char *)arg, &d) < 0 || !own_str("--disk", &d.path))
 			return false;
-		return res_drive_add(cfg, &d, RES_REFUSE, &err) == 0 || flag_error("--disk", &err);
+		if (res_drive_add(cfg, &d, RES_REFUSE, &err) == 0)
+			return true;
+		free((char *)d.path);
+		return flag_error("--disk", &err);
 	}
 	case OPT_NO_SECCOMP:
 		cfg->no_seccomp = true;
@@ -415,18 +534,15 @@ static bool apply(struct vm_config *cfg, int opt, const char *arg)
 			log_error("--api-sock: needs a path");
 			return false;
 		}
-		cfg->api_sock = arg;
-		return true;
+		return set_str("--api-sock", &cfg->api_sock, arg);
 	case OPT_CONFIG_FILE:
-		cfg->config_file = arg;
-		return true;
+		return set_str("--config-file", &cfg->config_file, arg);
 	case OPT_NO_API:
 		cfg->no_api = true;
 		return true;
 	case OPT_LOG_PATH:
 		cfg->logger.set = true;
-		cfg->logger.log_path = arg;
-		return true;
+		return set_str("--log-path", &cfg->logger.log_path, arg);
 	case OPT_LEVEL:
 		if (config_parse_log_level(arg, &cfg->logger.level) < 0) {
 			log_error(
@@ -438,8 +554,7 @@ static bool apply(struct vm_config *cfg, int opt, const char *arg)
 		return true;
 	case OPT_MODULE:
 		cfg->logger.set = true;
-		cfg->logger.module = arg;
-		return true;
+		return set_str("--module", &cfg->logger.module, arg);
 	case OPT_SHOW_LEVEL:
 		cfg->logger.set = cfg->logger.show_level = true;
 		return true;
@@ -447,13 +562,11 @@ static bool apply(struct vm_config *cfg, int opt, const char *arg)
 		cfg->logger.set = cfg->logger.show_log_origin = true;
 		return true;
 	case OPT_METRICS_PATH:
-		cfg->metrics_path = arg;
-		return true;
+		return set_str("--metrics-path", &cfg->metrics_path, arg);
 	case OPT_SECCOMP_FILTER:
 		if (config_check_seccomp_filter(arg) < 0)
 			return false;
-		cfg->seccomp_filter = arg;
-		return true;
+		return set_str("--seccomp-filter", &cfg->seccomp_filter, arg);
 	case OPT_START_TIME_US:
 	case OPT_START_TIME_CPU_US:
 	case OPT_PARENT_CPU_TIME_US:
@@ -492,13 +605,21 @@ static bool apply(struct vm_config *cfg, int opt, const char *arg)
 		if (config_parse_net((char *)arg, &n) < 0)
 			return false;
 		snprintf(n.iface_id, sizeof(n.iface_id), "eth%u", cfg->nnets);
-		return res_net_add(cfg, &n, RES_REFUSE, &err) == 0 || flag_error("--net", &err);
+		if (!own_str("--net", &n.host_dev_name))
+			return false;
+		if (res_net_add(cfg, &n, RES_REFUSE, &err) == 0)
+			return true;
+		free((char *)n.host_dev_name);
+		return flag_error("--net", &err);
 	}
 	case OPT_VSOCK: {
 		struct vsock_config vs;
-		if (config_parse_vsock((char *)arg, &vs) < 0)
+		if (config_parse_vsock((char *)arg, &vs) < 0 || !own_str("--vsock", &vs.uds_path))
 			return false;
-		return res_vsock_set(cfg, &vs, RES_REFUSE, &err) == 0 || flag_error("--vsock", &err);
+		if (res_vsock_set(cfg, &vs, RES_REFUSE, &err) == 0)
+			return true;
+		free((char *)vs.uds_path);
+		return flag_error("--vsock", &err);
 	}
 	case OPT_RNG: {
 		const struct rate_limiter unlimited = {0};
@@ -540,8 +661,10 @@ enum config_action config_parse_args(struct vm_config *cfg, int argc, char **arg
 		log_error("'%s': unexpected argument (guest arguments go after --)", argv[optind]);
 		return CONFIG_INVALID;
 	}
-	cfg->guest_args = argv + optind;
-	cfg->nguest_args = argc - optind;
+	if (set_guest_args(cfg, argv + optind, argc - optind) < 0) {
+		log_error("guest arguments: out of memory");
+		return CONFIG_INVALID;
+	}
 	if (cfg->no_api && cfg->config_file == NULL) {
 		log_error("--no-api: needs --config-file (nothing else could configure the VM)");
 		return CONFIG_INVALID;

@@ -108,9 +108,6 @@ struct logger_config {
 	const char *module; /* stored and reported; filters nothing yet */
 };
 
-/* A string a parser allocated for the config (see config_json.h). */
-struct config_str;
-
 #define CONFIG_DEFAULT_CMDLINE                                                                     \
 	"console=ttyS0 reboot=k panic=-1 pci=off nomodule i8042.noaux i8042.nomux "                \
 	"i8042.nopnp i8042.dumbkbd tsc=reliable no_timer_check rcupdate.rcu_expedited=1 quiet"
@@ -153,8 +150,23 @@ struct vm_config {
 	uint64_t start_time_us;	     /* --start-time-us (jailer's clock) */
 	uint64_t start_time_cpu_us;  /* --start-time-cpu-us */
 	uint64_t parent_cpu_time_us; /* --parent-cpu-time-us */
-	struct config_str *owned;    /* strings the JSON parsers allocated */
 };
+
+/*
+ * A vm_config owns every string it points at (paths, the command line, the
+ * guest's words, tap names, socket paths), whichever interface set it: set
+ * one with config_set_str (or hand it over, malloc'd, to a resources.h
+ * add/set), copy a whole config with config_copy, release with config_free.
+ */
+
+/* config_set_str: (*field) becomes a copy of (value) (NULL: none); the old one is freed. 0 or -ENOMEM. */
+int config_set_str(const char **field, const char *value);
+
+/* config_copy: (dst) becomes a deep copy of (src). 0, or -ENOMEM with (dst) holding nothing. */
+int config_copy(struct vm_config *dst, const struct vm_config *src);
+
+/* config_free: release (cfg)'s strings; the string fields are left NULL. */
+void config_free(struct vm_config *cfg);
 
 /* What config_parse_args asks the caller to do. */
 enum config_action {

@@ -19,11 +19,6 @@
 
 #define FILE_MAX (1024L * 1024) /* a config file larger than this is refused */
 
-struct config_str {
-	struct config_str *next;
-	char s[];
-};
-
 /* One parse: where errors go and the JSON path of what is being read. */
 struct ctx {
 	struct vm_config *cfg;
@@ -35,63 +30,28 @@ struct ctx {
 
 /* ------------------------------------------------------------ strings */
 
-static const char *own(struct vm_config *cfg, const char *s)
-{
-	size_t n = strlen(s) + 1;
-	struct config_str *c = malloc(sizeof(*c) + n);
+/*
+ * A parse works on a deep copy of the config (config_copy) and replaces the
+ * original only when the whole body or document is good, so a failed one
+ * changes nothing; every string the config holds is its own (config.h).
+ */
 
-	if (c == NULL)
-		return NULL;
-	memcpy(c->s, s, n);
-	c->next = cfg->owned;
-	cfg->owned = c;
-	return c->s;
+/* own: a malloc'd copy of (s) for a resource to hand over, or NULL. */
+static const char *own(const char *s)
+{
+	return strdup(s);
 }
 
-/* drop_since: free what (cfg) gained after (mark), the list head before a parse. */
-static void drop_since(struct vm_config *cfg, struct config_str *mark)
+/* commit: keep (copy) as (*cfg) when the parse went well (ret 0), else drop it. */
+static int commit(struct vm_config *cfg, struct vm_config *copy, int ret)
 {
-	while (cfg->owned != NULL && cfg->owned != mark) {
-		struct config_str *c = cfg->owned;
-		cfg->owned = c->next;
-		free(c);
+	if (ret < 0) {
+		config_free(copy);
+		return ret;
 	}
-}
-
-static bool referenced(const struct vm_config *cfg, const char *s)
-{
-	if (s == cfg->kernel_path || s == cfg->initrd_path || s == cfg->cmdline ||
-	    s == cfg->vsock.uds_path || s == cfg->logger.log_path || s == cfg->logger.module ||
-	    s == cfg->metrics_path)
-		return true;
-	for (unsigned int i = 0; i < cfg->ndisks; i++)
-		if (s == cfg->disks[i].path)
-			return true;
-	for (unsigned int i = 0; i < cfg->nnets; i++)
-		if (s == cfg->nets[i].host_dev_name)
-			return true;
-	return false;
-}
-
-/* gc: free owned strings no field points at any more (replaced values). */
-static void gc(struct vm_config *cfg)
-{
-	struct config_str **pp = &cfg->owned;
-
-	while (*pp != NULL) {
-		struct config_str *c = *pp;
-		if (referenced(cfg, c->s)) {
-			pp = &c->next;
-		} else {
-			*pp = c->next;
-			free(c);
-		}
-	}
-}
-
-void config_json_free(struct vm_config *cfg)
-{
-	drop_since(cfg, NULL);
+	config_free(cfg);
+	*cfg = *copy;
+	return 0;
 }
 
 /* ------------------------------------------------------------ errors */
@@ -487,10 +447,8 @@ static int boot_source(struct ctx *c, json_t *o)
 	if (ret != 0)
 		return ret;
 	/* A PUT replaces the whole boot source. */
-	cfg->kernel_path = own(cfg, kernel);
-	cfg->initrd_path = initrd != NULL ? own(cfg, initrd) : NULL;
-	cfg->cmdline = args != NULL ? own(cfg, args) : NULL;
-	if (cfg->kernel_path == NULL || (initrd && !cfg->initrd_path) || (args && !cfg->cmdline))
+	if (config_set_str(&cfg->kernel_path, kernel) < 0 ||
+	    config_set_str(&cfg->initrd_path, initrd) < 0 || config_set_str(&cfg->cmdline, args) < 0)
 		return fail(c, NULL, "out of memory");
 	return 0;
 }
@@ -559,10 +517,13 @@ static int drive(struct ctx *c, json_t *o, const char *path_id)
 		return ret;
 
 	strcpy(d.id, id);
-	d.path = own(cfg, path);
+	d.path = own(path);
 	if (d.path == NULL)
 		return fail(c, NULL, "out of memory");
-	return resource_error(c, res_drive_add(cfg, &d, RES_REPLACE, &e), &e);
+	ret = res_drive_add(cfg, &d, RES_REPLACE, &e);
+	if (ret < 0)
+		free((char *)d.path);
+	return resource_error(c, ret, &e);
 }
 
 static int network(struct ctx *c, json_t *o, const char *path_id)
@@ -595,10 +556,13 @@ static int network(struct ctx *c, json_t *o, const char *path_id)
 		return ret;
 
 	strcpy(n.iface_id, id);
-	n.host_dev_name = own(cfg, dev);
+	n.host_dev_name = own(dev);
 	if (n.host_dev_name == NULL)
 		return fail(c, NULL, "out of memory");
-	return resource_error(c, res_net_add(cfg, &n, RES_REPLACE, &e), &e);
+	ret = res_net_add(cfg, &n, RES_REPLACE, &e);
+	if (ret < 0)
+		free((char *)n.host_dev_name);
+	return resource_error(c, ret, &e);
 }
 
 static int vsock(struct ctx *c, json_t *o)
@@ -623,10 +587,13 @@ static int vsock(struct ctx *c, json_t *o)
 	struct vsock_config v = {.guest_cid = (uint32_t)cid};
 	if (id != NULL)
 		strcpy(v.vsock_id, id);
-	v.uds_path = own(cfg, uds);
+	v.uds_path = own(uds);
 	if (v.uds_path == NULL)
 		return fail(c, NULL, "out of memory");
-	return resource_error(c, res_vsock_set(cfg, &v, RES_REPLACE, &e), &e);
+	ret = res_vsock_set(cfg, &v, RES_REPLACE, &e);
+	if (ret < 0)
+		free((char *)v.uds_path);
+	return resource_error(c, ret, &e);
 }
 
 static int entropy(struct ctx *c, json_t *o)
@@ -671,11 +638,13 @@ static int logger(struct ctx *c, json_t *o)
 		ret = get_string(c, o, "module", false, &module);
 	if (ret != 0)
 		return ret;
-	l.log_path = path != NULL ? own(c->cfg, path) : NULL;
-	l.module = module != NULL ? own(c->cfg, module) : NULL;
-	if ((path && !l.log_path) || (module && !l.module))
+	/* A PUT replaces the whole logger: its strings too. */
+	struct logger_config *cur = &c->cfg->logger;
+	l.log_path = cur->log_path;
+	l.module = cur->module;
+	*cur = l;
+	if (config_set_str(&cur->log_path, path) < 0 || config_set_str(&cur->module, module) < 0)
 		return fail(c, NULL, "out of memory");
-	c->cfg->logger = l;
 	return 0;
 }
 
@@ -689,8 +658,9 @@ static int metrics(struct ctx *c, json_t *o)
 		ret = path_string(c, o, "metrics_path", true, &path);
 	if (ret != 0)
 		return ret;
-	c->cfg->metrics_path = own(c->cfg, path);
-	return c->cfg->metrics_path != NULL ? 0 : fail(c, NULL, "out of memory");
+	if (config_set_str(&c->cfg->metrics_path, path) < 0)
+		return fail(c, NULL, "out of memory");
+	return 0;
 }
 
 static int resource(struct ctx *c, enum config_resource res, json_t *o, const char *path_id)
@@ -724,22 +694,21 @@ int config_json_put(struct vm_config *cfg, enum config_resource res, const char 
 		    const char *body, size_t len, char *err, size_t errsz)
 {
 	err[0] = '\0';
-	struct vm_config copy = *cfg;
+	struct vm_config copy;
 	struct ctx c = {.cfg = &copy, .err = err, .errsz = errsz};
 	json_t *root = loads(&c, body, len);
 	int ret;
 
 	if (root == NULL)
 		return -EINVAL;
+	if (config_copy(&copy, cfg) < 0) {
+		json_decref(root);
+		snprintf(err, errsz, "out of memory");
+		return -ENOMEM;
+	}
 	ret = resource(&c, res, root, path_id);
 	json_decref(root);
-	if (ret < 0) {
-		drop_since(&copy, cfg->owned);
-		return ret;
-	}
-	*cfg = copy;
-	gc(cfg);
-	return 0;
+	return commit(cfg, &copy, ret);
 }
 
 /* parse_choice: a body that is exactly {"<key>": "<one of names>"}. */
@@ -860,15 +829,10 @@ int config_json_apply_drive_patch(struct vm_config *cfg, unsigned int index,
 {
 	struct disk_config *d = &cfg->disks[index];
 
-	if (p->has_path) {
-		const char *path = own(cfg, p->path);
-		if (path == NULL)
-			return -ENOMEM;
-		d->path = path;
-	}
+	if (p->has_path && config_set_str(&d->path, p->path) < 0)
+		return -ENOMEM;
 	if (p->has_limiter)
 		d->limiter = p->limiter;
-	gc(cfg);
 	return 0;
 }
 
@@ -1106,7 +1070,7 @@ static int document(struct ctx *c, json_t *root)
 int config_json_load(struct vm_config *cfg, const char *name, const char *text, size_t len,
 		     char *err, size_t errsz)
 {
-	struct vm_config copy = *cfg;
+	struct vm_config copy;
 	char msg[CONFIG_JSON_ERR_MAX];
 	struct ctx c = {.cfg = &copy, .err = msg, .errsz = sizeof(msg)};
 	json_error_t jerr;
@@ -1134,16 +1098,16 @@ int config_json_load(struct vm_config *cfg, const char *name, const char *text, 
 		json_decref(root);
 		return -EINVAL;
 	}
+	if (config_copy(&copy, cfg) < 0) {
+		json_decref(root);
+		snprintf(err, errsz, "%s: out of memory", name);
+		return -ENOMEM;
+	}
 	ret = document(&c, root);
 	json_decref(root);
-	if (ret < 0) {
-		drop_since(&copy, cfg->owned);
+	if (ret < 0)
 		snprintf(err, errsz, "%s: line %d: %s", name, line_of(text, len, c.fail_path), msg);
-		return ret;
-	}
-	*cfg = copy;
-	gc(cfg);
-	return 0;
+	return commit(cfg, &copy, ret);
 }
 
 int config_json_load_file(struct vm_config *cfg, const char *path, char *err, size_t errsz)

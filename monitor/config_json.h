@@ -8,7 +8,7 @@
  * checks of the host paths a body names.
  *
  * Every parser works on a copy and changes (cfg) only on success. Strings
- * it keeps are owned by (cfg) (cfg->owned); config_json_free releases them.
+ * it keeps are owned by (cfg) like all of a config's (config.h: config_free).
  */
 #ifndef EMBER_CONFIG_JSON_H
 #define EMBER_CONFIG_JSON_H
@@ -114,7 +114,5 @@ char *config_json_version(void);
 /* config_json_fault: {"fault_message": (msg)}. */
 char *config_json_fault(const char *msg);
 
-/* config_json_free: release the strings (cfg) owns; (cfg) keeps its values otherwise. */
-void config_json_free(struct vm_config *cfg);
 
 #endif /* EMBER_CONFIG_JSON_H */

@@ -69,13 +69,17 @@ int instance_put(struct instance *inst, enum config_resource res, const char *id
 		return ret;
 	if (res == CONFIG_RES_LOGGER && inst->logger != NULL) {
 		ret = logger_configure(inst->logger, &inst->cfg->logger, inst->cfg->id, err, errsz);
-		if (ret < 0)
-			memset(&inst->cfg->logger, 0, sizeof(inst->cfg->logger));
+		if (ret < 0) {
+			struct logger_config *l = &inst->cfg->logger;
+			config_set_str(&l->log_path, NULL);
+			config_set_str(&l->module, NULL);
+			memset(l, 0, sizeof(*l));
+		}
 	}
 	if (res == CONFIG_RES_METRICS && inst->metrics != NULL) {
 		ret = metrics_configure(inst->metrics, inst->cfg->metrics_path, err, errsz);
 		if (ret < 0)
-			inst->cfg->metrics_path = NULL;
+			config_set_str(&inst->cfg->metrics_path, NULL);
 	}
 	return ret < 0 ? -EINVAL : 0;
 }

@@ -351,7 +351,7 @@ int main(int argc, char **argv)
 		close(ctl.signal_fd);
 	logger_destroy(&ctl.logger);
 	metrics_destroy(&ctl.metrics);
-	config_json_free(cfg);
+	config_free(cfg);
 	fflush(stdout);
 	return status;
 }

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -126,6 +127,8 @@ int res_drive_add(struct vm_config *cfg, const struct disk_config *d, enum res_s
 		return ret;
 	if (slot == cfg->ndisks)
 		cfg->ndisks++;
+	else
+		free((char *)cfg->disks[slot].path);
 	cfg->disks[slot] = *d;
 	/* The root device is /dev/vda: move it first, keeping the others' order. */
 	if (d->is_root && slot != 0) {
@@ -176,6 +179,8 @@ int res_net_add(struct vm_config *cfg, const struct net_config *n, enum res_same
 		return ret;
 	if (slot == cfg->nnets)
 		cfg->nnets++;
+	else
+		free((char *)cfg->nets[slot].host_dev_name);
 	cfg->nets[slot] = *n;
 	return 0;
 }
@@ -200,6 +205,7 @@ int res_vsock_set(struct vm_config *cfg, const struct vsock_config *v, enum res_
 		return ret;
 	if (!cfg->vsock.enabled && (ret = no_room(cfg, err)) < 0)
 		return ret;
+	free((char *)cfg->vsock.uds_path);
 	cfg->vsock = *v;
 	cfg->vsock.enabled = true;
 	return 0;

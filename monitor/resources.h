@@ -13,7 +13,9 @@
  *
  * Each add/set takes the resource as parsed (syntax is the interface's
  * business) and the config it joins; on error the config is unchanged.
- * Strings are kept by pointer: the caller makes them outlive (cfg).
+ * Strings: the resource's (a drive's path, a tap name, a socket path) are
+ * malloc'd by the caller; on success the config owns them (and frees those
+ * of a resource replaced), on error they stay the caller's.
  */
 #ifndef EMBER_RESOURCES_H
 #define EMBER_RESOURCES_H

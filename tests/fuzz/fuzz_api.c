@@ -92,7 +92,7 @@ void fza_begin(struct fza *a, unsigned int state, bool populate, int backend_ret
 
 void fza_end(struct fza *a)
 {
-	config_json_free(&a->cfg);
+	config_free(&a->cfg);
 }
 
 void fza_check_response(const struct api_response *resp)

@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	err[0] = '\0';
 	if (config_json_load(&cfg, "vm.json", (const char *)data, size, err, sizeof(err)) < 0) {
 		FZ_CHECK(strncmp(err, "vm.json: ", 9) == 0, "refused with message '%s'", err);
-		config_json_free(&cfg);
+		config_free(&cfg);
 		return 0;
 	}
 	once = config_json_vm_config(&cfg);
@@ -46,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		 twice ? twice : "(null)");
 	free(once);
 	free(twice);
-	config_json_free(&again);
-	config_json_free(&cfg);
+	config_free(&again);
+	config_free(&cfg);
 	return 0;
 }

@@ -127,7 +127,7 @@ static int teardown(void **state)
 	free(resp.body);
 	resp.body = NULL;
 	metrics_destroy(&metrics);
-	config_json_free(&cfg);
+	config_free(&cfg);
 	return 0;
 }
 

@@ -15,8 +15,10 @@
 
 #define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])) - 1)
 
+/* parse: (cfg) (zeroed, or parsed before: its strings are freed) from (argv). */
 static enum config_action parse(struct vm_config *cfg, char **argv, int argc)
 {
+	config_free(cfg);
 	config_defaults(cfg);
 	return config_parse_args(cfg, argc, argv);
 }
@@ -24,7 +26,7 @@ static enum config_action parse(struct vm_config *cfg, char **argv, int argc)
 static void test_defaults(void **state)
 {
 	(void)state;
-	struct vm_config cfg;
+	struct vm_config cfg = {0};
 	char *argv[] = {"ember", "--kernel", "k.elf", NULL};
 
 	assert_int_equal(parse(&cfg, argv, ARGC(argv)), CONFIG_RUN);
@@ -35,12 +37,13 @@ static void test_defaults(void **state)
 	assert_false(cfg.boot_timer);
 	assert_int_equal(cfg.nguest_args, 0);
 	assert_int_equal(cfg.boot_entry, BOOT_ENTRY_AUTO);
+	config_free(&cfg);
 }
 
 static void test_all_flags(void **state)
 {
 	(void)state;
-	struct vm_config cfg;
+	struct vm_config cfg = {0};
 	char *argv[] = {"ember",	"--kernel", "k",    "--initrd", "i",	 "--cmdline",
 			"a=b",		"--mem",    "4096", "--vcpus",	"32",	 "--boot-timer",
 			"--boot-entry", "pvh",	    "--",   "echo",	"--mem", NULL};
@@ -56,6 +59,7 @@ static void test_all_flags(void **state)
 	assert_int_equal(cfg.nguest_args, 2);
 	assert_string_equal(cfg.guest_args[0], "echo");
 	assert_string_equal(cfg.guest_args[1], "--mem");
+	config_free(&cfg);
 }
 
 static void test_bad_values(void **state)
@@ -75,17 +79,18 @@ static void test_bad_values(void **state)
 	    {"--mem", "99999999999999999999999"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct vm_config cfg;
+		struct vm_config cfg = {0};
 		char *argv[] = {"ember", "--kernel", "k", (char *)cases[i][0], (char *)cases[i][1],
 				NULL};
 		assert_int_equal(parse(&cfg, argv, ARGC(argv)), CONFIG_INVALID);
+		config_free(&cfg);
 	}
 }
 
 static void test_structure_errors(void **state)
 {
 	(void)state;
-	struct vm_config cfg;
+	struct vm_config cfg = {0};
 	char *no_kernel[] = {"ember", "--mem", "64", NULL};
 	char *unknown[] = {"ember", "--kernel", "k", "--bogus", NULL};
 	char *no_value[] = {"ember", "--kernel", "k", "--mem", NULL};
@@ -95,17 +100,19 @@ static void test_structure_errors(void **state)
 	assert_int_equal(parse(&cfg, unknown, ARGC(unknown)), CONFIG_INVALID);
 	assert_int_equal(parse(&cfg, no_value, ARGC(no_value)), CONFIG_INVALID);
 	assert_int_equal(parse(&cfg, stray, ARGC(stray)), CONFIG_INVALID);
+	config_free(&cfg);
 }
 
 static void test_help_version(void **state)
 {
 	(void)state;
-	struct vm_config cfg;
+	struct vm_config cfg = {0};
 	char *help[] = {"ember", "--help", NULL};
 	char *version[] = {"ember", "--version", NULL};
 
 	assert_int_equal(parse(&cfg, help, ARGC(help)), CONFIG_EXIT_OK);
 	assert_int_equal(parse(&cfg, version, ARGC(version)), CONFIG_EXIT_OK);
+	config_free(&cfg);
 }
 
 /* render: the line (cfg)'s base and guest words give with one attach step's (extra). */
@@ -155,7 +162,7 @@ static void test_cmdline_parts_in_build_order(void **state)
 static void test_cmdline_default_and_args(void **state)
 {
 	(void)state;
-	struct vm_config cfg;
+	struct vm_config cfg = {0};
 	char out[LAYOUT_CMDLINE_MAX];
 	char *argv[] = {"ember", "--kernel", "k", "--", "/bin/sh", "-c", "exit 3", NULL};
 
@@ -163,12 +170,13 @@ static void test_cmdline_default_and_args(void **state)
 	int len = render(&cfg, NULL, out, sizeof(out));
 	assert_int_equal(len, (int)strlen(out));
 	assert_string_equal(out, CONFIG_DEFAULT_CMDLINE " -- /bin/sh -c \"exit 3\"");
+	config_free(&cfg);
 }
 
 static void test_cmdline_quotes_guest_args(void **state)
 {
 	(void)state;
-	struct vm_config cfg;
+	struct vm_config cfg = {0};
 	char out[LAYOUT_CMDLINE_MAX];
 	char *argv[] = {"ember", "--kernel",	     "k", "--cmdline", "c", "--", "/bin/sh",
 			"-c",	 "uname -r; exit 3", "",  NULL};
@@ -176,6 +184,7 @@ static void test_cmdline_quotes_guest_args(void **state)
 	assert_int_equal(parse(&cfg, argv, ARGC(argv)), CONFIG_RUN);
 	assert_true(render(&cfg, NULL, out, sizeof(out)) > 0);
 	assert_string_equal(out, "c -- /bin/sh -c \"uname -r; exit 3\" \"\"");
+	config_free(&cfg); /* what follows is the test's own, not the config's */
 	char *bad[] = {"say \"hi\""};
 	cfg.guest_args = bad;
 	cfg.nguest_args = 1;
@@ -213,7 +222,7 @@ static void test_cmdline_add_before_init_args(void **state)
 static void test_cmdline_extra_and_replaced(void **state)
 {
 	(void)state;
-	struct vm_config cfg;
+	struct vm_config cfg = {0};
 	char out[LAYOUT_CMDLINE_MAX];
 	char *argv[] = {"ember", "--kernel", "k", "--cmdline", "console=ttyS0", NULL};
 
@@ -221,7 +230,8 @@ static void test_cmdline_extra_and_replaced(void **state)
 	assert_true(render(&cfg, "virtio_mmio.device=4K@0xc0001000:5", out, sizeof(out)) >
 		    0);
 	assert_string_equal(out, "console=ttyS0 virtio_mmio.device=4K@0xc0001000:5");
-	/* An empty base with only guest args. */
+	/* An empty base with only guest args (the test's own strings). */
+	config_free(&cfg);
 	cfg.cmdline = "";
 	char *args[] = {"x"};
 	cfg.guest_args = args;
@@ -233,7 +243,7 @@ static void test_cmdline_extra_and_replaced(void **state)
 static void test_cmdline_limit(void **state)
 {
 	(void)state;
-	struct vm_config cfg;
+	struct vm_config cfg = {0};
 	char out[16];
 
 	config_defaults(&cfg);
@@ -287,7 +297,7 @@ static void test_net_and_vsock_specs(void **state)
 static void test_device_limit(void **state)
 {
 	(void)state;
-	struct vm_config cfg;
+	struct vm_config cfg = {0};
 	char *argv[2 + 2 * (CONFIG_MAX_DEVICES + 1) + 1];
 	static char paths[CONFIG_MAX_DEVICES + 1][16]; /* --disk splits its value in place */
 	int argc = 0;
@@ -302,6 +312,7 @@ static void test_device_limit(void **state)
 	argv[argc] = NULL;
 	assert_int_equal(parse(&cfg, argv, argc), CONFIG_INVALID);
 	assert_int_equal(cfg.ndisks, CONFIG_MAX_DEVICES);
+	config_free(&cfg);
 }
 
 int main(void)

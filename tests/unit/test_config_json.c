@@ -63,7 +63,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	config_json_free(&cfg);
+	config_free(&cfg);
 	return 0;
 }
 
@@ -569,7 +569,7 @@ static void test_file_full(void **state)
 	assert_string_equal(once, twice);
 	free(once);
 	free(twice);
-	config_json_free(&saved);
+	config_free(&saved);
 }
 
 static void test_file_errors(void **state)

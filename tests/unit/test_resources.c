@@ -112,6 +112,7 @@ static int via_flags(const struct rule_case *c, char *msg, size_t size)
 	dup2(fd, STDERR_FILENO);
 	config_defaults(&cfg);
 	enum config_action act = config_parse_args(&cfg, argc, argv);
+	config_free(&cfg);
 	fflush(stderr);
 	dup2(saved, STDERR_FILENO);
 	close(saved);
@@ -132,7 +133,7 @@ static int via_file(const struct rule_case *c, char *msg, size_t size)
 	config_defaults(&cfg);
 	msg[0] = '\0';
 	int ret = config_json_load(&cfg, "vm.json", text, strlen(text), msg, size);
-	config_json_free(&cfg);
+	config_free(&cfg);
 	return ret;
 }
 
@@ -148,7 +149,7 @@ static int via_api(const struct rule_case *c, char *msg, size_t size)
 		ret = config_json_put(&cfg, (enum config_resource)c->puts[i].res, c->puts[i].id,
 				      body, strlen(body), msg, size);
 	}
-	config_json_free(&cfg);
+	config_free(&cfg);
 	return ret;
 }
 
