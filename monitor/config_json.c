@@ -64,7 +64,8 @@ __attribute__((format(printf, 3, 4))) static void report(struct ctx *c, const ch
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized): va_start above
+	// NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): va_start above
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (field != NULL && c->path[0] != '\0')
 		snprintf(where, sizeof(where), "%s.%s", c->path, field);
@@ -300,7 +301,6 @@ static int body_id(struct ctx *c, json_t *root, const char *key, const char *pat
 	return ret;
 }
 
-
 /* loads: parse a request body; it must be one JSON object. */
 static json_t *loads(struct ctx *c, const char *body, size_t len)
 {
@@ -448,7 +448,8 @@ static int boot_source(struct ctx *c, json_t *o)
 		return ret;
 	/* A PUT replaces the whole boot source. */
 	if (config_set_str(&cfg->kernel_path, kernel) < 0 ||
-	    config_set_str(&cfg->initrd_path, initrd) < 0 || config_set_str(&cfg->cmdline, args) < 0)
+	    config_set_str(&cfg->initrd_path, initrd) < 0 ||
+	    config_set_str(&cfg->cmdline, args) < 0)
 		return fail(c, NULL, "out of memory");
 	return 0;
 }

@@ -22,7 +22,8 @@ static int refuse(struct res_error *err, const char *field, const char *fmt, ...
 
 	err->field = field;
 	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized): va_start above
+	// NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): va_start above
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
 	return -EINVAL;
 }

@@ -140,8 +140,9 @@ static void test_cmdline_parts_in_build_order(void **state)
 	kernel_cmdline_add(&k, "virtio_mmio.device=4K@0x%x:%u", 0xc0001000, 5);
 	kernel_cmdline_add(&k, "virtio_mmio.device=4K@0x%x:%u", 0xc0002000, 6);
 	assert_true(kernel_cmdline_render(&k, args, 1, out, sizeof(out)) > 0);
-	assert_string_equal(out, "console=ttyS0 root=/dev/vda ro virtio_mmio.device=4K@0xc0001000:5 "
-				 "virtio_mmio.device=4K@0xc0002000:6 -- init-word -- x");
+	assert_string_equal(out,
+			    "console=ttyS0 root=/dev/vda ro virtio_mmio.device=4K@0xc0001000:5 "
+			    "virtio_mmio.device=4K@0xc0002000:6 -- init-word -- x");
 	/* root= counts only as a word of its own: nfsroot= is another option. */
 	kernel_cmdline_init(&k, "nfsroot=/x root=/dev/vdb");
 	assert_true(kernel_cmdline_base_has(&k, "root="));
@@ -227,8 +228,7 @@ static void test_cmdline_extra_and_replaced(void **state)
 	char *argv[] = {"ember", "--kernel", "k", "--cmdline", "console=ttyS0", NULL};
 
 	assert_int_equal(parse(&cfg, argv, ARGC(argv)), CONFIG_RUN);
-	assert_true(render(&cfg, "virtio_mmio.device=4K@0xc0001000:5", out, sizeof(out)) >
-		    0);
+	assert_true(render(&cfg, "virtio_mmio.device=4K@0xc0001000:5", out, sizeof(out)) > 0);
 	assert_string_equal(out, "console=ttyS0 virtio_mmio.device=4K@0xc0001000:5");
 	/* An empty base with only guest args (the test's own strings). */
 	config_free(&cfg);
@@ -306,7 +306,8 @@ static void test_device_limit(void **state)
 	argv[argc++] = "--kernel=k";
 	for (int i = 0; i <= CONFIG_MAX_DEVICES; i++) {
 		argv[argc++] = "--disk";
-		memcpy(paths[i], "/dev/null", sizeof("/dev/null")); /* readable, as a disk must be */
+		memcpy(paths[i], "/dev/null",
+		       sizeof("/dev/null")); /* readable, as a disk must be */
 		argv[argc++] = paths[i];
 	}
 	argv[argc] = NULL;
