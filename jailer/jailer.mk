@@ -22,10 +22,9 @@ $(JAILER_BIN): $(JAILER_OBJS)
 .PHONY: jailer
 jailer: $(JAILER_BIN)
 
-# Programs the integration test (tests/integration/test_jailer.sh) execs in
-# a jail: a probe that reports what it sees, and a shim that runs ember from
-# the jail while ember does not take --id/--start-time-* yet.
-JAILER_TEST_PROGS := $(O)/tests/jailer/probe_exec $(O)/tests/jailer/ember_shim
+# The program the integration test (tests/integration/test_jailer.sh) execs
+# in a jail besides ember itself: a probe that reports what it sees.
+JAILER_TEST_PROGS := $(O)/tests/jailer/probe_exec
 DEPS += $(JAILER_TEST_PROGS:=.d)
 $(JAILER_TEST_PROGS): %: %.o
 	$(call quiet,LD,$@)$(CC) -static $(HOST_LDFLAGS) -o $@ $^

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * config.h: the one configuration model of a microVM. The command line
- * fills it today; the API and the config file will fill the same struct.
- * No KVM here: this is plain data and its validation.
+ * config.h: the one configuration model of a microVM, which the command
+ * line (config.c), the config file and the API (config_json.c) fill alike
+ * through the same validators (resources.h). No KVM here: plain data.
  */
 #ifndef EMBER_CONFIG_H
 #define EMBER_CONFIG_H
@@ -19,12 +19,6 @@
 #define CONFIG_DEFAULT_VCPUS   1
 #define CONFIG_MAX_VCPUS       32
 
-/*
- * The default kernel command line for Linux guests: serial console, no PCI
- * probing, reboot through the i8042 (which ember turns into a clean stop),
- * reboot at once on panic, and boot-time shortcuts for a VM whose TSC and
- * timer are known good.
- */
 /* virtio-mmio devices fit IRQs LAYOUT_VIRTIO_FIRST_IRQ..23 of the IOAPIC. */
 #define CONFIG_MAX_DEVICES 19
 #define CONFIG_DISK_ID_MAX 20 /* virtio-blk GET_ID returns at most 20 bytes */
@@ -108,6 +102,12 @@ struct logger_config {
 	const char *module; /* stored and reported; filters nothing yet */
 };
 
+/*
+ * The default kernel command line for Linux guests: serial console, no PCI
+ * probing, reboot through the i8042 (which ember turns into a clean stop),
+ * reboot at once on panic, and boot-time shortcuts for a VM whose TSC and
+ * timer are known good.
+ */
 #define CONFIG_DEFAULT_CMDLINE                                                                     \
 	"console=ttyS0 reboot=k panic=-1 pci=off nomodule i8042.noaux i8042.nomux "                \
 	"i8042.nopnp i8042.dumbkbd tsc=reliable no_timer_check rcupdate.rcu_expedited=1 quiet"
@@ -131,7 +131,7 @@ struct vm_config {
 	/* Firecracker's machine-config beyond vcpus and memory. */
 	bool smt;
 	bool track_dirty_pages;
-	/* Firecracker's devices that ember does not build yet. */
+	/* Network interfaces, vsock and the entropy device's limiter. */
 	struct net_config nets[CONFIG_MAX_DEVICES];
 	unsigned int nnets;
 	struct vsock_config vsock;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* instance.c: the instance state machine behind the API, and the builder backend. */
+/* instance.c: the instance state machine behind the API (the backend is machine_backend.c). */
 #include "instance.h"
 
 #include <errno.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* machine_backend.c: struct instance_ops on today's builder (machine_build). */
+/* machine_backend.c: struct instance_ops on the builder (machine_build). */
 #include "machine_backend.h"
 
 #include <errno.h>

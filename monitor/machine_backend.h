@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * machine_backend.h: the instance backend on today's builder. start =
+ * machine_backend.h: the instance backend on the builder. start =
  * machine_build; pause/resume = vm_pause/vm_resume; SendCtrlAltDel =
  * i8042_ctrl_alt_del. PATCH /drives = blk_set_backing and blk_set_limiter,
  * PATCH /network-interfaces = net_set_limiters, each under the device's

@@ -109,8 +109,9 @@ static int set_msrs(struct vcpu *vcpu)
 	x86_boot_msrs(msrs.entries);
 	int n = ioctl(vcpu->fd, KVM_SET_MSRS, &msrs);
 	if (n < 0) {
-		log_error_errno(errno, "vcpu%u: KVM_SET_MSRS", vcpu->index);
-		return -errno;
+		int err = errno; /* logging may change errno */
+		log_error_errno(err, "vcpu%u: KVM_SET_MSRS", vcpu->index);
+		return -err;
 	}
 	if (n != X86_BOOT_MSRS)
 		log_warn("vcpu%u: KVM_SET_MSRS: KVM refused MSR 0x%x", vcpu->index,

@@ -11,7 +11,6 @@ cd "$(dirname "$0")/../.."
 
 JAILER=${JAILER:-$O/ember-jailer}
 PROBE=$O/tests/jailer/probe_exec
-SHIM=$O/tests/jailer/ember_shim
 HELLO=$O/guest/hello.elf
 BASE=$TMP/jails
 CG_PARENT=ember-jailer-test-$$
@@ -370,27 +369,9 @@ need_ember() {
 # can_boot: what need_ember asks, without a verdict.
 can_boot() { have_kvm && [ -x "$EMBER" ] && [ -f "$HELLO" ]; }
 
-ember_takes_jailer_flags() { "$EMBER" --help 2>&1 | grep -q -- '--start-time-us'; }
-
-test_jailed_ember_boots_via_shim() {
-	need_root || return
-	need_ember || return
-	local root=$BASE/ember_shim/shim1/root
-	mkdir -p "$root"
-	link_in "$EMBER" "$root/ember"
-	link_in "$HELLO" "$root/hello.elf"
-	jail_run --id shim1 --exec-file "$SHIM" --uid $TEST_UID --gid $TEST_GID --chroot-base-dir "$BASE" \
-		-- --kernel /hello.elf -- jail
-	expect_rc 0
-	expect_out "hello, jail"
-	rm -rf "$BASE/ember_shim/shim1"
-}
-
 test_jailed_ember_boots() {
 	need_root || return
 	need_ember || return
-	ember_takes_jailer_flags ||
-		{ skip "$EMBER does not take --id/--start-time-us/--start-time-cpu-us yet (see test_jailed_ember_boots_via_shim)"; return; }
 	local root=$BASE/ember/real1/root
 	mkdir -p "$root"
 	link_in "$HELLO" "$root/hello.elf"
@@ -406,7 +387,6 @@ test_jailed_ember_boots() {
 test_jailed_ember_is_confined() {
 	need_root || return
 	need_ember || return
-	ember_takes_jailer_flags || { skip "$EMBER does not take the jailer's flags"; return; }
 	local root=$BASE/ember/conf1/root pid t threads=0 confined=0
 	mkdir -p "$root"
 	link_in "$PWD/$O/tests/guests/probe.elf" "$root/probe.elf"
@@ -443,7 +423,7 @@ test_parallel_20_jails() {
 	local n=20 i exec name v2 ok=0 extra=()
 	v2=$(v2_mount)
 	if can_boot; then
-		if ember_takes_jailer_flags; then exec=$EMBER; else exec=$SHIM; fi
+		exec=$EMBER
 	else
 		exec=$PROBE	# no KVM: still 20 jails, no boot (the reason is in the SKIPs above)
 	fi
@@ -453,7 +433,6 @@ test_parallel_20_jails() {
 		mkdir -p "$BASE/$name/par$i/root"
 		if [ "$exec" != "$PROBE" ]; then
 			link_in "$HELLO" "$BASE/$name/par$i/root/hello.elf"
-			[ "$exec" = "$SHIM" ] && link_in "$EMBER" "$BASE/$name/par$i/root/ember"
 		fi
 	done
 	for i in $(seq $n); do
