@@ -48,6 +48,8 @@ $(eval $(call unit_test,virtio_ratelimit,log))
 $(O)/tests/unit/test_virtio_vsock: $(O)/tests/unit/vq_builder.o
 $(O)/tests/unit/test_virtio_%: TEST_LDLIBS = $(VIRTIO_TEST_LDLIBS)
 $(eval $(call unit_test,virtio_net,log))
+# The library's reporting: sinks, the one rate-limited helper, create errors.
+$(eval $(call unit_test,virtio_vlog,))
 # Every device's register paths under the production vCPU and VMM filters.
 $(eval $(call unit_test,vcpu_paths,seccomp log))
 $(O)/tests/unit/test_vcpu_paths: $(O)/tests/unit/vq_builder.o

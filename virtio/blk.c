@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <liburing.h>
 #include <linux/fs.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,9 +16,9 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "log.h"
 #include "mmio.h"
 #include "queue.h"
+#include "vlog.h"
 
 _Static_assert(sizeof(struct virtio_blk_config_space) == 36, "virtio-blk config layout (5.2.4)");
 
@@ -60,6 +59,7 @@ struct blk_slot {
 
 struct blk {
 	char *path;
+	char *who; /* "virtio-blk: <path>": what its log lines start with */
 	int fd;
 	bool read_only;
 	uint64_t capacity; /* sectors */
@@ -67,8 +67,7 @@ struct blk {
 	struct virtio_blk_config_space cfg;
 	struct virtio_mmio_dev *t; /* set between activate and reset */
 	enum blk_engine engine;
-	uint32_t logged;
-	uint64_t errors;
+	struct vlog_limit log;	/* request problems, each kind logged once */
 	struct blk_stats stats; /* VMM thread only; read with blk_get_stats */
 
 	struct blk_slot sync; /* the sync engine serves one request at a time */
@@ -89,25 +88,6 @@ struct blk {
 	struct blk_slot *deferred; /* parsed, waiting for tokens; off the free list */
 };
 
-static void note(struct blk *b, enum blk_error kind, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void note(struct blk *b, enum blk_error kind, const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-
-	b->errors++;
-	if (b->logged & (1u << kind))
-		return;
-	b->logged |= 1u << kind;
-	va_start(ap, fmt);
-	/* clang-analyzer 14 loses va_start when it inlines this into a caller. */
-	vsnprintf(msg, sizeof(msg), fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
-	va_end(ap);
-	log_warn("virtio-blk: %s: %s (further errors of this kind not logged)", b->path, msg);
-}
-
 /*
  * parse: split chain (c) into header, data and status (5.2.6) without
  * assuming how the driver framed it into descriptors (2.7.4): the header is
@@ -124,7 +104,8 @@ static int parse(struct blk *b, struct virtq_chain *c, struct blk_req *r)
 
 	memset(r, 0, sizeof(*r));
 	if (c->write_len == 0) {
-		note(b, ERR_NO_STATUS, "request at head %u has no writable status byte", c->head);
+		vlog_limited(&b->log, b->who, ERR_NO_STATUS,
+			     "request at head %u has no writable status byte", c->head);
 		return VIRTIO_BLK_S_IOERR;
 	}
 	last = &c->iov[c->niov - 1];
@@ -135,7 +116,8 @@ static int parse(struct blk *b, struct virtq_chain *c, struct blk_req *r)
 	r->used = 1;
 
 	if (vq_chain_read(c, 0, hdr, sizeof(hdr)) != sizeof(hdr)) {
-		note(b, ERR_HEADER, "request at head %u: header shorter than 16 bytes", c->head);
+		vlog_limited(&b->log, b->who, ERR_HEADER,
+			     "request at head %u: header shorter than 16 bytes", c->head);
 		return VIRTIO_BLK_S_IOERR;
 	}
 	memcpy(&r->type, hdr, 4);
@@ -155,8 +137,9 @@ static int parse(struct blk *b, struct virtq_chain *c, struct blk_req *r)
 	switch (r->type) {
 	case VIRTIO_BLK_T_IN:
 		if (rlen != 0) {
-			note(b, ERR_LAYOUT, "IN request with %llu readable data bytes",
-			     (unsigned long long)rlen);
+			vlog_limited(&b->log, b->who, ERR_LAYOUT,
+				     "IN request with %llu readable data bytes",
+				     (unsigned long long)rlen);
 			return VIRTIO_BLK_S_IOERR;
 		}
 		r->iov = &c->iov[c->nread];
@@ -165,12 +148,13 @@ static int parse(struct blk *b, struct virtq_chain *c, struct blk_req *r)
 		break;
 	case VIRTIO_BLK_T_OUT:
 		if (b->read_only) {
-			note(b, ERR_RO, "write to a read-only disk refused");
+			vlog_limited(&b->log, b->who, ERR_RO, "write to a read-only disk refused");
 			return VIRTIO_BLK_S_IOERR;
 		}
 		if (wlen != 0) {
-			note(b, ERR_LAYOUT, "OUT request with %llu writable data bytes",
-			     (unsigned long long)wlen);
+			vlog_limited(&b->log, b->who, ERR_LAYOUT,
+				     "OUT request with %llu writable data bytes",
+				     (unsigned long long)wlen);
 			return VIRTIO_BLK_S_IOERR;
 		}
 		r->iov = &c->iov[i];
@@ -187,19 +171,21 @@ static int parse(struct blk *b, struct virtq_chain *c, struct blk_req *r)
 		return VIRTIO_BLK_S_OK;
 	}
 	default:
-		note(b, ERR_UNSUPP, "request type %u unsupported", r->type);
+		vlog_limited(&b->log, b->who, ERR_UNSUPP, "request type %u unsupported", r->type);
 		return VIRTIO_BLK_S_UNSUPP;
 	}
 
 	if (r->len % VIRTIO_BLK_SECTOR != 0 || r->len >= UINT32_MAX) {
-		note(b, ERR_LAYOUT, "data length %llu is not a whole number of sectors below 4 GiB",
-		     (unsigned long long)r->len);
+		vlog_limited(&b->log, b->who, ERR_LAYOUT,
+			     "data length %llu is not a whole number of sectors below 4 GiB",
+			     (unsigned long long)r->len);
 		return VIRTIO_BLK_S_IOERR;
 	}
 	if (sector > b->capacity || r->len / VIRTIO_BLK_SECTOR > b->capacity - sector) {
-		note(b, ERR_RANGE, "sector %llu + %llu bytes past the end (%llu sectors)",
-		     (unsigned long long)sector, (unsigned long long)r->len,
-		     (unsigned long long)b->capacity);
+		vlog_limited(&b->log, b->who, ERR_RANGE,
+			     "sector %llu + %llu bytes past the end (%llu sectors)",
+			     (unsigned long long)sector, (unsigned long long)r->len,
+			     (unsigned long long)b->capacity);
 		return VIRTIO_BLK_S_IOERR;
 	}
 	r->offset = sector * VIRTIO_BLK_SECTOR;
@@ -292,11 +278,11 @@ static int sync_io(struct blk *b, struct blk_req *r)
 	if (rc == 0)
 		return VIRTIO_BLK_S_OK;
 	r->exec_failed = true;
-	note(b, ERR_IO, "%s at %llu: %s",
-	     r->type == VIRTIO_BLK_T_FLUSH ? "fdatasync"
-	     : r->type == VIRTIO_BLK_T_OUT ? "pwritev"
-					   : "preadv",
-	     (unsigned long long)r->offset, strerror(-rc));
+	vlog_limited(&b->log, b->who, ERR_IO, "%s at %llu: %s",
+		     r->type == VIRTIO_BLK_T_FLUSH ? "fdatasync"
+		     : r->type == VIRTIO_BLK_T_OUT ? "pwritev"
+						   : "preadv",
+		     (unsigned long long)r->offset, strerror(-rc));
 	return VIRTIO_BLK_S_IOERR;
 }
 
@@ -378,8 +364,9 @@ static unsigned int process(struct blk *b)
 			popped++;
 			status = parse(b, &s->chain, &s->req);
 		} else if (!in_range(b, &s->req)) {
-			note(b, ERR_RANGE, "deferred request at %llu past the end of the new file",
-			     (unsigned long long)s->req.offset);
+			vlog_limited(&b->log, b->who, ERR_RANGE,
+				     "deferred request at %llu past the end of the new file",
+				     (unsigned long long)s->req.offset);
 			status = VIRTIO_BLK_S_IOERR;
 		}
 		if (status == PENDING && !admit(b, &s->req)) {
@@ -402,7 +389,8 @@ static unsigned int process(struct blk *b)
 	if (queued) {
 		int rc = io_uring_submit(&b->ring);
 		if (rc < 0)
-			note(b, ERR_IO, "io_uring_submit: %s (retried later)", strerror(-rc));
+			vlog_limited(&b->log, b->who, ERR_IO, "io_uring_submit: %s (retried later)",
+				     strerror(-rc));
 	}
 	virtio_mmio_signal_used(b->t, 0);
 	return popped;
@@ -429,15 +417,16 @@ static void reap(struct blk *b, bool deliver)
 		if (!deliver)
 			continue;
 		if (res < 0) {
-			note(b, ERR_IO, "io_uring request at %llu: %s",
-			     (unsigned long long)s->req.offset, strerror(-res));
+			vlog_limited(&b->log, b->who, ERR_IO, "io_uring request at %llu: %s",
+				     (unsigned long long)s->req.offset, strerror(-res));
 			status = VIRTIO_BLK_S_IOERR;
 			s->req.exec_failed = true;
 		} else if (s->req.type != VIRTIO_BLK_T_FLUSH && (uint64_t)res != s->req.len) {
 			/* Short only when the file shrank under us: fail rather than resubmit. */
-			note(b, ERR_IO, "io_uring request at %llu: short transfer %d of %llu",
-			     (unsigned long long)s->req.offset, res,
-			     (unsigned long long)s->req.len);
+			vlog_limited(&b->log, b->who, ERR_IO,
+				     "io_uring request at %llu: short transfer %d of %llu",
+				     (unsigned long long)s->req.offset, res,
+				     (unsigned long long)s->req.len);
 			status = VIRTIO_BLK_S_IOERR;
 			s->req.exec_failed = true;
 		}
@@ -451,7 +440,7 @@ static void drain_eventfd(struct blk *b)
 
 	if (read(b->efd, &count, sizeof(count)) < 0 && errno != EAGAIN) {
 		bump(&b->stats.event_fails);
-		log_warn_errno(errno, "virtio-blk: %s: completion eventfd", b->path);
+		vlog_warn_errno(errno, "%s: completion eventfd", b->who);
 	}
 }
 
@@ -540,8 +529,7 @@ static int wait_inflight(struct blk *b, bool deliver)
 	while (b->inflight > 0) {
 		int rc = io_uring_submit_and_wait(&b->ring, 1);
 		if (rc < 0 && rc != -EINTR) {
-			log_error_errno(-rc, "virtio-blk: %s: waiting for %u requests", b->path,
-					b->inflight);
+			vlog_error_errno(-rc, "%s: waiting for %u requests", b->who, b->inflight);
 			return rc;
 		}
 		reap(b, deliver);
@@ -583,6 +571,7 @@ static void blk_destroy(void *dev)
 	if (b->fd >= 0)
 		close(b->fd);
 	free(b->path);
+	free(b->who);
 	free(b);
 }
 
@@ -611,31 +600,63 @@ static const struct virtio_device_ops blk_ops = BLK_OPS(BLK_FEATURES);
 static const struct virtio_device_ops blk_ops_ro =
     BLK_OPS(BLK_FEATURES | VIRTIO_BIT(VIRTIO_BLK_F_RO));
 
-/* disk_size: bytes of the regular file or block device (fd), named (what) in errors. */
-static int disk_size(int fd, const char *what, uint64_t *size)
-{
+/* What open_disk found: the file, its identity and its size. */
+struct disk_file {
+	int fd;
 	struct stat st;
-	int err;
+	uint64_t size; /* bytes */
+	int error;     /* errno of a failure */
+};
 
-	if (fstat(fd, &st) < 0) {
-		err = errno;
-		log_error_errno(err, "%s: fstat", what);
-		return -err;
+/*
+ * open_disk: open (path) for a disk (read-only or read-write) and size it:
+ * a regular file or a block device. false: (f->error) and (err) say why.
+ */
+static bool open_disk(const char *path, bool read_only, struct disk_file *f, struct vlog_err *err)
+{
+	f->fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (f->fd < 0) {
+		f->error = errno;
+		vlog_err_set(err, f->error, "open");
+		return false;
 	}
-	if (S_ISREG(st.st_mode)) {
-		*size = (uint64_t)st.st_size;
-		return 0;
+	if (fstat(f->fd, &f->st) < 0) {
+		f->error = errno;
+		vlog_err_set(err, f->error, "fstat");
+	} else if (S_ISREG(f->st.st_mode)) {
+		f->size = (uint64_t)f->st.st_size;
+		return true;
+	} else if (!S_ISBLK(f->st.st_mode)) {
+		f->error = EINVAL;
+		vlog_err_set(err, 0, "not a regular file or block device");
+	} else if (ioctl(f->fd, BLKGETSIZE64, &f->size) == 0) {
+		return true;
+	} else {
+		f->error = errno;
+		vlog_err_set(err, f->error, "BLKGETSIZE64");
 	}
-	if (S_ISBLK(st.st_mode)) {
-		if (ioctl(fd, BLKGETSIZE64, size) < 0) {
-			err = errno;
-			log_error_errno(err, "%s: BLKGETSIZE64", what);
-			return -err;
-		}
-		return 0;
+	close(f->fd);
+	return false;
+}
+
+/* warn_tail: a size past the last whole sector is not part of the disk. */
+static void warn_tail(const char *who, uint64_t size)
+{
+	if (size % VIRTIO_BLK_SECTOR != 0)
+		vlog_warn("%s: size %llu is not a multiple of 512; the tail is not visible", who,
+			  (unsigned long long)size);
+}
+
+/* name_disk: copies of (path) and of its log prefix, or -ENOMEM. */
+static int name_disk(const char *path, char **copy, char **who)
+{
+	*copy = strdup(path);
+	if (*copy == NULL || asprintf(who, "virtio-blk: %s", path) < 0) {
+		free(*copy);
+		*copy = *who = NULL;
+		return -ENOMEM;
 	}
-	log_error("%s: not a regular file or block device", what);
-	return -EINVAL;
+	return 0;
 }
 
 static int setup_uring(struct blk *b)
@@ -675,7 +696,7 @@ static int watch(int epfd, int fd, uint32_t tag)
 }
 
 /* setup_limiter: the limiter's timerfd and the epoll fd that becomes ops->event_fd. */
-static int setup_limiter(struct blk *b, const struct virtio_rate_limit *limit)
+static int setup_limiter(struct blk *b, const struct virtio_rate_limit *limit, struct vlog_err *err)
 {
 	int rc = ratelimit_init(&b->rl, limit);
 
@@ -686,51 +707,40 @@ static int setup_limiter(struct blk *b, const struct virtio_rate_limit *limit)
 	if (rc == 0 && b->engine == BLK_ENGINE_IO_URING)
 		rc = watch(b->epfd, b->efd, TAG_DONE);
 	if (rc < 0) {
-		log_error_errno(-rc, "--disk %s: rate limiter timer", b->path);
+		vlog_err_set(err, -rc, "rate limiter timer");
 		return rc;
 	}
 	b->has_limiter = true;
 	return 0;
 }
 
-void *blk_create(const struct virtio_blk_config *cfg, const struct virtio_device_ops **ops)
+void *blk_create(const struct virtio_blk_config *cfg, const struct virtio_device_ops **ops,
+		 struct vlog_err *err)
 {
 	struct blk *b = calloc(1, sizeof(*b));
-	char id[64], what[4200];
-	struct stat st;
-	uint64_t size = 0;
+	struct disk_file f;
+	char id[64];
 
-	if (b == NULL || (b->path = strdup(cfg->path)) == NULL) {
-		log_error("--disk %s: out of memory", cfg->path);
+	if (b == NULL || name_disk(cfg->path, &b->path, &b->who) < 0) {
+		vlog_err_set(err, 0, "out of memory");
 		free(b);
 		return NULL;
 	}
 	b->read_only = cfg->read_only;
-	b->efd = b->epfd = -1;
+	b->fd = b->efd = b->epfd = -1;
 	b->rl.timer_fd = -1;
-	b->fd = open(cfg->path, (cfg->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (b->fd < 0) {
-		log_error_errno(errno, "--disk %s: open", cfg->path);
+	if (!open_disk(cfg->path, cfg->read_only, &f, err))
 		goto fail;
-	}
-	snprintf(what, sizeof(what), "--disk %s", cfg->path);
-	if (fstat(b->fd, &st) < 0) {
-		log_error_errno(errno, "--disk %s: fstat", cfg->path);
-		goto fail;
-	}
-	if (disk_size(b->fd, what, &size) < 0)
-		goto fail;
-	if (size % VIRTIO_BLK_SECTOR != 0)
-		log_warn("--disk %s: size %llu is not a multiple of 512; the tail is not visible",
-			 cfg->path, (unsigned long long)size);
-	b->capacity = size / VIRTIO_BLK_SECTOR;
+	b->fd = f.fd;
+	warn_tail(b->who, f.size);
+	b->capacity = f.size / VIRTIO_BLK_SECTOR;
 
 	/* GET_ID: the given id, or one derived from device and inode (as Firecracker). */
 	if (cfg->id != NULL)
 		snprintf(id, sizeof(id), "%s", cfg->id);
 	else
-		snprintf(id, sizeof(id), "%llu%llu%llu", (unsigned long long)st.st_dev,
-			 (unsigned long long)st.st_rdev, (unsigned long long)st.st_ino);
+		snprintf(id, sizeof(id), "%llu%llu%llu", (unsigned long long)f.st.st_dev,
+			 (unsigned long long)f.st.st_rdev, (unsigned long long)f.st.st_ino);
 	/* Zero-padded, not terminated when 20 bytes long (5.2.6). */
 	memcpy(b->id, id, strnlen(id, sizeof(b->id)));
 
@@ -745,11 +755,10 @@ void *blk_create(const struct virtio_blk_config *cfg, const struct virtio_device
 		if (rc == 0)
 			b->engine = BLK_ENGINE_IO_URING;
 		else
-			log_warn_errno(-rc,
-				       "--disk %s: io_uring unavailable, using the sync engine",
-				       cfg->path);
+			vlog_warn_errno(-rc, "%s: io_uring unavailable, using the sync engine",
+					b->who);
 	}
-	if (cfg->limiter != NULL && setup_limiter(b, cfg->limiter) < 0)
+	if (cfg->limiter != NULL && setup_limiter(b, cfg->limiter, err) < 0)
 		goto fail;
 	*ops = cfg->read_only ? &blk_ops_ro : &blk_ops;
 	return b;
@@ -780,43 +789,38 @@ int blk_set_limiter(void *dev, const struct virtio_rate_limit *limit)
 int blk_set_backing(void *dev, const char *path)
 {
 	struct blk *b = dev;
-	char what[4200];
-	uint64_t size = 0;
-	char *copy;
-	int fd, rc;
+	struct vlog_err err = {0};
+	char *copy = NULL, *who = NULL;
+	struct disk_file f;
+	int rc;
 
-	snprintf(what, sizeof(what), "virtio-blk: %s", path);
-	fd = open(path, (b->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (fd < 0) {
-		rc = -errno;
-		log_error_errno(-rc, "%s: open", what);
-		return rc;
+	if (!open_disk(path, b->read_only, &f, &err)) {
+		vlog_error_errno(err.errnum, "virtio-blk: %s: %s", path, err.msg);
+		return -f.error;
 	}
-	rc = disk_size(fd, what, &size);
-	copy = rc == 0 ? strdup(path) : NULL;
-	if (rc == 0 && copy == NULL) {
-		log_error("%s: out of memory", what);
-		rc = -ENOMEM;
-	}
+	rc = name_disk(path, &copy, &who);
+	if (rc < 0)
+		vlog_error("virtio-blk: %s: out of memory", path);
 	/* What was submitted on the old file completes there (and reaches the driver). */
 	if (rc == 0 && b->engine == BLK_ENGINE_IO_URING)
 		rc = wait_inflight(b, b->t != NULL);
 	if (rc < 0) {
 		free(copy);
-		close(fd);
+		free(who);
+		close(f.fd);
 		return rc;
 	}
-	if (size % VIRTIO_BLK_SECTOR != 0)
-		log_warn("%s: size %llu is not a multiple of 512; the tail is not visible", what,
-			 (unsigned long long)size);
+	warn_tail(who, f.size);
 	close(b->fd);
-	b->fd = fd;
+	b->fd = f.fd;
 	free(b->path);
+	free(b->who);
 	b->path = copy;
-	b->capacity = size / VIRTIO_BLK_SECTOR;
+	b->who = who;
+	b->capacity = f.size / VIRTIO_BLK_SECTOR;
 	b->cfg.capacity = b->capacity;
-	log_info("virtio-blk: backing file now %s (%llu sectors)", b->path,
-		 (unsigned long long)b->capacity);
+	vlog_info("virtio-blk: backing file now %s (%llu sectors)", b->path,
+		  (unsigned long long)b->capacity);
 	if (b->t != NULL) {
 		virtio_mmio_config_changed(b->t);
 		if (b->starved || b->deferred != NULL)

@@ -1,4 +1,5 @@
 # virtio/: libvirtio.a, the virtio library (no KVM). One source per line.
+VIRTIO_SRCS += virtio/vlog.c
 VIRTIO_SRCS += virtio/gmem.c
 VIRTIO_SRCS += virtio/queue.c
 VIRTIO_SRCS += virtio/ratelimit.c

@@ -4,7 +4,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,9 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
 #include "mmio.h"
 #include "queue.h"
+#include "vlog.h"
 
 _Static_assert(sizeof(struct virtio_vsock_hdr) == VSOCK_HDR_BYTES, "virtio 1.2, 5.10.6");
 
@@ -32,6 +31,7 @@ _Static_assert(sizeof(struct virtio_vsock_hdr) == VSOCK_HDR_BYTES, "virtio 1.2, 
 #define MAX_ACCEPTS   64   /* accepts per listener wakeup */
 #define RX_BUDGET     512  /* rx packets per pass before yielding through the kick fd */
 #define LOG_EVERY_MS  10000
+#define WHO	      "virtio-vsock" /* what its log lines start with */
 
 /* Tags for the non-connection fds in the epoll set (connections use their pointer). */
 #define TAG_LISTEN 1
@@ -53,6 +53,7 @@ enum vsock_error {
 	ERR_RING,   /* RST dropped: no rx buffers for too long */
 	ERR_KINDS
 };
+_Static_assert(ERR_KINDS <= VLOG_KINDS, "one vlog_limit slot per kind");
 
 enum conn_state {
 	ST_LINE,	/* host-initiated: reading "CONNECT <port>\n" */
@@ -126,17 +127,12 @@ struct vsock {
 	struct virtq_chain rx_chain;
 	struct virtq_chain tx_chain;
 
-	uint64_t last_log[ERR_KINDS];
-	uint64_t suppressed[ERR_KINDS];
-	uint64_t errors;
+	struct vlog_limit log; /* each kind of problem logged at most once per LOG_EVERY_MS */
 	struct vsock_stats st;
 	struct {
 		uint64_t cid;
 	} __attribute__((packed)) cfg;
 };
-
-static void note(struct vsock *v, enum vsock_error kind, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 static uint64_t now_ms(void)
 {
@@ -144,30 +140,6 @@ static uint64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void note(struct vsock *v, enum vsock_error kind, const char *fmt, ...)
-{
-	uint64_t now = now_ms();
-	char msg[256];
-	va_list ap;
-
-	v->errors++;
-	if (v->last_log[kind] != 0 && now - v->last_log[kind] < LOG_EVERY_MS) {
-		v->suppressed[kind]++;
-		return;
-	}
-	va_start(ap, fmt);
-	/* clang-analyzer 14 loses va_start when it inlines this into a caller. */
-	vsnprintf(msg, sizeof(msg), fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
-	va_end(ap);
-	if (v->suppressed[kind] > 0)
-		log_warn("virtio-vsock: %s (%llu more like it not logged)", msg,
-			 (unsigned long long)v->suppressed[kind]);
-	else
-		log_warn("virtio-vsock: %s", msg);
-	v->last_log[kind] = now;
-	v->suppressed[kind] = 0;
 }
 
 /* ---- connection table ------------------------------------------------ */
@@ -256,7 +228,7 @@ static void start_timer(struct vsock *v)
 	if (timerfd_settime(v->timer_fd, 0, &its, NULL) == 0)
 		v->timer_on = true;
 	else
-		note(v, ERR_HOST, "timerfd_settime: %s", strerror(errno));
+		vlog_limited(&v->log, WHO, ERR_HOST, "timerfd_settime: %s", strerror(errno));
 }
 
 static void set_deadline(struct vsock *v, struct conn *c, uint32_t ms)
@@ -272,12 +244,12 @@ static struct conn *conn_new(struct vsock *v, int fd, enum conn_state state, uin
 	struct epoll_event ev = {.events = events | EPOLLONESHOT};
 
 	if (c == NULL) {
-		note(v, ERR_HOST, "out of memory for a connection");
+		vlog_limited(&v->log, WHO, ERR_HOST, "out of memory for a connection");
 		return NULL;
 	}
 	ev.data.ptr = c;
 	if (epoll_ctl(v->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		note(v, ERR_HOST, "epoll_ctl ADD: %s", strerror(errno));
+		vlog_limited(&v->log, WHO, ERR_HOST, "epoll_ctl ADD: %s", strerror(errno));
 		free(c);
 		return NULL;
 	}
@@ -336,8 +308,8 @@ static void reap(struct vsock *v)
 static void rst_queue(struct vsock *v, uint32_t host_port, uint32_t guest_port, bool stray)
 {
 	if (v->rst_len == RST_RING || (stray && v->rst_len >= RST_STRAY_MAX)) {
-		note(v, ERR_RING, "RST to port %u dropped: the guest posts no rx buffers",
-		     guest_port);
+		vlog_limited(&v->log, WHO, ERR_RING,
+			     "RST to port %u dropped: the guest posts no rx buffers", guest_port);
 		return;
 	}
 	v->rsts[(v->rst_head + v->rst_len) % RST_RING] =
@@ -464,7 +436,7 @@ static void conn_update(struct vsock *v, struct conn *c)
 		return;
 	struct epoll_event e = {.events = ev | EPOLLONESHOT, .data.ptr = c};
 	if (epoll_ctl(v->epfd, EPOLL_CTL_MOD, c->fd, &e) < 0) {
-		note(v, ERR_HOST, "epoll_ctl MOD: %s", strerror(errno));
+		vlog_limited(&v->log, WHO, ERR_HOST, "epoll_ctl MOD: %s", strerror(errno));
 		conn_abort(v, c);
 		return;
 	}
@@ -574,8 +546,7 @@ static void flush(struct vsock *v, struct conn *c)
 		r = host_send(c->fd, iov, n);
 		if (r < 0) {
 			v->st.tx_flush_fails++;
-			log_debug("virtio-vsock: host port %u: send: %s", c->host_port,
-				  strerror((int)-r));
+			vlog_debug(WHO ": host port %u: send: %s", c->host_port, strerror((int)-r));
 			if (c->state == ST_DRAINING)
 				conn_drop(v, c);
 			else
@@ -633,9 +604,10 @@ static int to_host(struct vsock *v, struct conn *c, struct iovec *iov, size_t n,
 		}
 	}
 	if (len - sent > VSOCK_CONN_BUF - c->buf_len) {
-		note(v, ERR_CREDIT,
-		     "port %u -> host port %u: %u bytes past the %u bytes of credit given: RST",
-		     c->guest_port, c->host_port, len - sent, VSOCK_CONN_BUF - c->buf_len);
+		vlog_limited(
+		    &v->log, WHO, ERR_CREDIT,
+		    "port %u -> host port %u: %u bytes past the %u bytes of credit given: RST",
+		    c->guest_port, c->host_port, len - sent, VSOCK_CONN_BUF - c->buf_len);
 		return -ENOBUFS;
 	}
 	if (buf_put(c, iov, n, skip + sent, len - sent) < 0)
@@ -664,9 +636,9 @@ static void guest_connect(struct vsock *v, const struct virtio_vsock_hdr *h)
 
 	if (v->nconns >= v->max_conns) {
 		v->st.conns_refused++;
-		note(v, ERR_LIMIT,
-		     "guest connect to port %u refused: %u connections open (the limit)",
-		     h->dst_port, v->nconns);
+		vlog_limited(&v->log, WHO, ERR_LIMIT,
+			     "guest connect to port %u refused: %u connections open (the limit)",
+			     h->dst_port, v->nconns);
 		rst_queue(v, h->dst_port, h->src_port, true);
 		return;
 	}
@@ -674,14 +646,14 @@ static void guest_connect(struct vsock *v, const struct virtio_vsock_hdr *h)
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s_%u", v->path, h->dst_port);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		note(v, ERR_HOST, "socket: %s", strerror(errno));
+		vlog_limited(&v->log, WHO, ERR_HOST, "socket: %s", strerror(errno));
 		rst_queue(v, h->dst_port, h->src_port, true);
 		return;
 	}
 	/* AF_UNIX connects at once or fails (EAGAIN: backlog full); no EINPROGRESS. */
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		log_debug("virtio-vsock: guest port %u -> %s: %s", h->src_port, sa.sun_path,
-			  strerror(errno));
+		vlog_debug(WHO ": guest port %u -> %s: %s", h->src_port, sa.sun_path,
+			   strerror(errno));
 		close(fd);
 		rst_queue(v, h->dst_port, h->src_port, true);
 		return;
@@ -698,7 +670,7 @@ static void guest_connect(struct vsock *v, const struct virtio_vsock_hdr *h)
 	c->pending = PEND_RESPONSE;
 	hash_add(v, c);
 	conn_update(v, c);
-	log_debug("virtio-vsock: guest port %u -> %s connected", h->src_port, sa.sun_path);
+	vlog_debug(WHO ": guest port %u -> %s connected", h->src_port, sa.sun_path);
 }
 
 /* guest_response: the guest accepted our REQUEST: tell the host program. */
@@ -749,8 +721,9 @@ static void guest_rw(struct vsock *v, struct conn *c, const struct virtio_vsock_
 		return;
 	}
 	if (c->state != ST_ESTABLISHED || (c->guest_shut & VSOCK_SHUTDOWN_SEND)) {
-		note(v, ERR_STATE, "RW on port %u -> %u after shutdown or before RESPONSE: RST",
-		     h->src_port, h->dst_port);
+		vlog_limited(&v->log, WHO, ERR_STATE,
+			     "RW on port %u -> %u after shutdown or before RESPONSE: RST",
+			     h->src_port, h->dst_port);
 		conn_abort(v, c);
 		return;
 	}
@@ -760,8 +733,7 @@ static void guest_rw(struct vsock *v, struct conn *c, const struct virtio_vsock_
 	rc = to_host(v, c, v->tx_chain.iov, v->tx_chain.nread, VSOCK_HDR_BYTES, h->len, true);
 	if (rc < 0) {
 		if (rc != -ENOBUFS)
-			log_debug("virtio-vsock: host port %u: send: %s", c->host_port,
-				  strerror(-rc));
+			vlog_debug(WHO ": host port %u: send: %s", c->host_port, strerror(-rc));
 		conn_abort(v, c);
 	}
 }
@@ -783,36 +755,41 @@ static void packet(struct vsock *v, const struct virtq_chain *ch)
 
 	if (ch->read_len < VSOCK_HDR_BYTES ||
 	    vq_chain_read(ch, 0, &h, sizeof(h)) != VSOCK_HDR_BYTES) {
-		note(v, ERR_SHORT, "tx buffer at head %u holds %llu readable bytes, < 44: dropped",
-		     ch->head, (unsigned long long)ch->read_len);
+		vlog_limited(&v->log, WHO, ERR_SHORT,
+			     "tx buffer at head %u holds %llu readable bytes, < 44: dropped",
+			     ch->head, (unsigned long long)ch->read_len);
 		return;
 	}
 	if (h.src_cid != v->guest_cid) {
-		note(v, ERR_CID, "packet from cid %llu, the guest is %u: dropped",
-		     (unsigned long long)h.src_cid, v->guest_cid);
+		vlog_limited(&v->log, WHO, ERR_CID,
+			     "packet from cid %llu, the guest is %u: dropped",
+			     (unsigned long long)h.src_cid, v->guest_cid);
 		return;
 	}
 	c = find(v, h.dst_port, h.src_port);
 	if (h.len > ch->read_len - VSOCK_HDR_BYTES || h.len > VSOCK_MAX_PKT) {
-		note(v, ERR_LEN, "%s port %u -> %u: len %u, the buffer holds %llu: RST",
-		     op_name(h.op), h.src_port, h.dst_port, h.len,
-		     (unsigned long long)(ch->read_len - VSOCK_HDR_BYTES));
+		vlog_limited(&v->log, WHO, ERR_LEN,
+			     "%s port %u -> %u: len %u, the buffer holds %llu: RST", op_name(h.op),
+			     h.src_port, h.dst_port, h.len,
+			     (unsigned long long)(ch->read_len - VSOCK_HDR_BYTES));
 		reject(v, c, &h);
 		return;
 	}
 	if (h.dst_cid != VSOCK_HOST_CID) {
-		note(v, ERR_CID, "packet to cid %llu: only the host (2) is reachable: RST",
-		     (unsigned long long)h.dst_cid);
+		vlog_limited(&v->log, WHO, ERR_CID,
+			     "packet to cid %llu: only the host (2) is reachable: RST",
+			     (unsigned long long)h.dst_cid);
 		reject(v, c, &h);
 		return;
 	}
 	if (h.type != VSOCK_TYPE_STREAM) {
-		note(v, ERR_TYPE, "packet of type %u: only streams (1): RST", h.type);
+		vlog_limited(&v->log, WHO, ERR_TYPE, "packet of type %u: only streams (1): RST",
+			     h.type);
 		reject(v, c, &h);
 		return;
 	}
 	if (h.op == VSOCK_OP_INVALID || h.op > VSOCK_OP_CREDIT_REQUEST) {
-		note(v, ERR_OP, "unknown op %u: RST", h.op);
+		vlog_limited(&v->log, WHO, ERR_OP, "unknown op %u: RST", h.op);
 		reject(v, c, &h);
 		return;
 	}
@@ -823,8 +800,9 @@ static void packet(struct vsock *v, const struct virtq_chain *ch)
 		if (h.op == VSOCK_OP_REQUEST)
 			guest_connect(v, &h);
 		else if (h.op != VSOCK_OP_RST) {
-			note(v, ERR_STATE, "%s port %u -> %u: no such connection: RST",
-			     op_name(h.op), h.src_port, h.dst_port);
+			vlog_limited(&v->log, WHO, ERR_STATE,
+				     "%s port %u -> %u: no such connection: RST", op_name(h.op),
+				     h.src_port, h.dst_port);
 			reject(v, NULL, &h);
 		}
 		return;
@@ -834,14 +812,16 @@ static void packet(struct vsock *v, const struct virtq_chain *ch)
 		c->credit_requested = false;
 	switch (h.op) {
 	case VSOCK_OP_REQUEST:
-		note(v, ERR_STATE, "REQUEST port %u -> %u: already connected: RST", h.src_port,
-		     h.dst_port);
+		vlog_limited(&v->log, WHO, ERR_STATE,
+			     "REQUEST port %u -> %u: already connected: RST", h.src_port,
+			     h.dst_port);
 		conn_abort(v, c);
 		break;
 	case VSOCK_OP_RESPONSE:
 		if (c->state != ST_REQUESTING) {
-			note(v, ERR_STATE, "RESPONSE port %u -> %u: not requested: RST", h.src_port,
-			     h.dst_port);
+			vlog_limited(&v->log, WHO, ERR_STATE,
+				     "RESPONSE port %u -> %u: not requested: RST", h.src_port,
+				     h.dst_port);
 			conn_abort(v, c);
 		} else {
 			guest_response(v, c);
@@ -953,7 +933,7 @@ static uint32_t read_data(struct vsock *v, struct conn *c)
 	}
 	if (r < 0) {
 		v->st.rx_read_fails++;
-		log_debug("virtio-vsock: host port %u: read: %s", c->host_port, strerror(errno));
+		vlog_debug(WHO ": host port %u: read: %s", c->host_port, strerror(errno));
 		conn_abort(v, c);
 		return 0;
 	}
@@ -1017,11 +997,12 @@ static int take_rx(struct vsock *v, struct virtq *q, bool *pushed)
 		if (rc <= 0)
 			return rc < 0 ? -1 : 0;
 		if (v->rx_chain.nread > 0 || v->rx_chain.write_len <= VSOCK_HDR_BYTES) {
-			note(v, ERR_RXBUF,
-			     "rx buffer at head %u: %llu writable bytes (need > 44), %u readable "
-			     "descriptors: returned unused",
-			     v->rx_chain.head, (unsigned long long)v->rx_chain.write_len,
-			     v->rx_chain.nread);
+			vlog_limited(
+			    &v->log, WHO, ERR_RXBUF,
+			    "rx buffer at head %u: %llu writable bytes (need > 44), %u readable "
+			    "descriptors: returned unused",
+			    v->rx_chain.head, (unsigned long long)v->rx_chain.write_len,
+			    v->rx_chain.nread);
 			vq_push(q, &v->rx_chain, 0);
 			*pushed = true;
 			continue;
@@ -1048,7 +1029,8 @@ static void rx_pass(struct vsock *v)
 			uint64_t one = 1;
 			/* Yield: the kick fd brings us back through ops->event. */
 			if (write(v->kick_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-				note(v, ERR_HOST, "kick eventfd: %s", strerror(errno));
+				vlog_limited(&v->log, WHO, ERR_HOST, "kick eventfd: %s",
+					     strerror(errno));
 			break;
 		}
 		if (take_rx(v, q, &pushed) <= 0)
@@ -1134,9 +1116,9 @@ static void read_line(struct vsock *v, struct conn *c)
 		if (ch == '\n')
 			break;
 		if (c->line_len + 1 >= sizeof(c->line)) {
-			note(v, ERR_HOST,
-			     "host connection: CONNECT line longer than %u bytes: closed",
-			     VSOCK_CONNECT_LINE_MAX);
+			vlog_limited(&v->log, WHO, ERR_HOST,
+				     "host connection: CONNECT line longer than %u bytes: closed",
+				     VSOCK_CONNECT_LINE_MAX);
 			conn_drop(v, c);
 			return;
 		}
@@ -1144,7 +1126,8 @@ static void read_line(struct vsock *v, struct conn *c)
 	}
 	c->line[c->line_len] = '\0';
 	if (!parse_connect(c->line, &port)) {
-		note(v, ERR_HOST, "host connection: expected \"CONNECT <port>\": closed");
+		vlog_limited(&v->log, WHO, ERR_HOST,
+			     "host connection: expected \"CONNECT <port>\": closed");
 		conn_drop(v, c);
 		return;
 	}
@@ -1154,7 +1137,7 @@ static void read_line(struct vsock *v, struct conn *c)
 	c->pending = PEND_REQUEST;
 	hash_add(v, c);
 	set_deadline(v, c, v->timeout_ms);
-	log_debug("virtio-vsock: host CONNECT %u from host port %u", port, c->host_port);
+	vlog_debug(WHO ": host CONNECT %u from host port %u", port, c->host_port);
 }
 
 static void accept_all(struct vsock *v)
@@ -1170,7 +1153,8 @@ static void accept_all(struct vsock *v)
 				return;
 			/* EMFILE and friends: stop listening until the next timer tick. */
 			v->st.muxer_event_fails++;
-			note(v, ERR_HOST, "accept on %s: %s", v->path, strerror(errno));
+			vlog_limited(&v->log, WHO, ERR_HOST, "accept on %s: %s", v->path,
+				     strerror(errno));
 			struct epoll_event ev = {.events = 0, .data.u64 = TAG_LISTEN};
 			if (epoll_ctl(v->epfd, EPOLL_CTL_MOD, v->listen_fd, &ev) == 0) {
 				v->listen_paused = true;
@@ -1180,8 +1164,9 @@ static void accept_all(struct vsock *v)
 		}
 		if (v->nconns >= v->max_conns) {
 			v->st.conns_refused++;
-			note(v, ERR_LIMIT,
-			     "host connection refused: %u connections open (the limit)", v->nconns);
+			vlog_limited(&v->log, WHO, ERR_LIMIT,
+				     "host connection refused: %u connections open (the limit)",
+				     v->nconns);
 			close(fd);
 			continue;
 		}
@@ -1202,7 +1187,7 @@ static void expire(struct vsock *v)
 	struct conn *next;
 
 	if (read(v->timer_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
-		note(v, ERR_HOST, "timerfd read: %s", strerror(errno));
+		vlog_limited(&v->log, WHO, ERR_HOST, "timerfd read: %s", strerror(errno));
 	for (struct conn *c = v->all; c != NULL; c = next) {
 		next = c->next;
 		if (c->deadline == 0)
@@ -1214,13 +1199,13 @@ static void expire(struct vsock *v)
 		c->deadline = 0;
 		switch (c->state) {
 		case ST_LINE:
-			note(v, ERR_HOST, "host connection sent no CONNECT line in %u ms: closed",
-			     v->line_timeout_ms);
+			vlog_limited(&v->log, WHO, ERR_HOST,
+				     "host connection sent no CONNECT line in %u ms: closed",
+				     v->line_timeout_ms);
 			conn_drop(v, c);
 			break;
 		case ST_REQUESTING:
-			log_debug("virtio-vsock: guest did not answer REQUEST to port %u",
-				  c->guest_port);
+			vlog_debug(WHO ": guest did not answer REQUEST to port %u", c->guest_port);
 			conn_abort(v, c);
 			break;
 		case ST_DRAINING:
@@ -1294,7 +1279,8 @@ static void vsock_event(void *dev)
 			expire(v);
 		else if (tag == TAG_KICK) {
 			if (read(v->kick_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
-				note(v, ERR_HOST, "kick eventfd: %s", strerror(errno));
+				vlog_limited(&v->log, WHO, ERR_HOST, "kick eventfd: %s",
+					     strerror(errno));
 		} else {
 			conn_event(v, evs[i].data.ptr, evs[i].events);
 		}
@@ -1365,7 +1351,7 @@ static void vsock_reset(void *dev)
 	drop_all(v);
 	v->t = NULL;
 	if (v->grave != NULL && write(v->kick_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		note(v, ERR_HOST, "kick eventfd: %s", strerror(errno));
+		vlog_limited(&v->log, WHO, ERR_HOST, "kick eventfd: %s", strerror(errno));
 }
 
 static void vsock_destroy(void *dev)
@@ -1408,32 +1394,34 @@ static const struct virtio_device_ops vsock_ops = {
     .destroy = vsock_destroy,
 };
 
-/* listen_on: bind and listen on (path), replacing a stale socket file. */
-static int listen_on(const char *path)
+/* listen_on: bind and listen on (path), replacing a stale socket file. The fd or -errno. */
+static int listen_on(const char *path, struct vlog_err *err)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct stat st;
-	int fd;
+	int fd, e;
 
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
-			log_error("--vsock %s: exists and is not a socket", path);
+			vlog_err_set(err, 0, "exists and is not a socket");
 			return -EEXIST;
 		}
 		if (unlink(path) < 0) {
-			log_error_errno(errno, "--vsock %s: unlink stale socket", path);
-			return -errno;
+			e = errno;
+			vlog_err_set(err, e, "unlink stale socket");
+			return -e;
 		}
 	}
 	memcpy(sa.sun_path, path, strlen(path));
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		log_error_errno(errno, "--vsock %s: socket", path);
-		return -errno;
+		e = errno;
+		vlog_err_set(err, e, "socket");
+		return -e;
 	}
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, SOMAXCONN) < 0) {
-		int e = errno;
-		log_error_errno(e, "--vsock %s: bind/listen", path);
+		e = errno;
+		vlog_err_set(err, e, "bind/listen");
 		close(fd);
 		return -e;
 	}
@@ -1447,25 +1435,25 @@ static int watch(struct vsock *v, int fd, uint64_t tag)
 	return epoll_ctl(v->epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
-void *vsock_create(const struct virtio_vsock_config *cfg, const struct virtio_device_ops **ops)
+void *vsock_create(const struct virtio_vsock_config *cfg, const struct virtio_device_ops **ops,
+		   struct vlog_err *err)
 {
 	const char *path = cfg->uds_path != NULL ? cfg->uds_path : "";
 	struct vsock *v;
 
 	if (cfg->guest_cid < 3 || cfg->guest_cid == UINT32_MAX) {
-		log_error("--vsock %s: guest CID %u is reserved (use 3 or more)", path,
-			  cfg->guest_cid);
+		vlog_err_set(err, 0, "guest CID %u is reserved (use 3 or more)", cfg->guest_cid);
 		return NULL;
 	}
 	/* Room for the longest guest-initiated path, "<path>_4294967295". */
 	if (path[0] == '\0' ||
 	    strlen(path) + sizeof("_4294967295") > sizeof(((struct sockaddr_un *)0)->sun_path)) {
-		log_error("--vsock %s: empty or too long for a Unix socket path", path);
+		vlog_err_set(err, 0, "empty or too long for a Unix socket path");
 		return NULL;
 	}
 	v = calloc(1, sizeof(*v));
 	if (v == NULL || (v->path = strdup(path)) == NULL) {
-		log_error("--vsock %s: out of memory", path);
+		vlog_err_set(err, 0, "out of memory");
 		free(v);
 		return NULL;
 	}
@@ -1474,27 +1462,28 @@ void *vsock_create(const struct virtio_vsock_config *cfg, const struct virtio_de
 	v->cfg.cid = cfg->guest_cid;
 	v->timeout_ms = cfg->timeout_ms != 0 ? cfg->timeout_ms : VSOCK_TIMEOUT_MS;
 	v->line_timeout_ms = cfg->timeout_ms != 0 ? cfg->timeout_ms : VSOCK_LINE_TIMEOUT_MS;
+	v->log.every_ms = LOG_EVERY_MS;
 	v->next_port = VSOCK_LOCAL_PORT_FIRST;
 	v->max_conns = VSOCK_MAX_CONNS;
 	if (cfg->max_conns != 0 && cfg->max_conns < VSOCK_MAX_CONNS)
 		v->max_conns = cfg->max_conns;
 	v->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (v->epfd < 0) {
-		log_error_errno(errno, "--vsock %s: epoll_create1", path);
+		vlog_err_set(err, errno, "epoll_create1");
 		goto fail;
 	}
 	v->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	v->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (v->timer_fd < 0 || v->kick_fd < 0) {
-		log_error_errno(errno, "--vsock %s: timerfd/eventfd", path);
+		vlog_err_set(err, errno, "timerfd/eventfd");
 		goto fail;
 	}
-	v->listen_fd = listen_on(path);
+	v->listen_fd = listen_on(path, err);
 	if (v->listen_fd < 0)
 		goto fail;
 	if (watch(v, v->listen_fd, TAG_LISTEN) < 0 || watch(v, v->timer_fd, TAG_TIMER) < 0 ||
 	    watch(v, v->kick_fd, TAG_KICK) < 0) {
-		log_error_errno(errno, "--vsock %s: epoll_ctl", path);
+		vlog_err_set(err, errno, "epoll_ctl");
 		goto fail;
 	}
 	*ops = &vsock_ops;

@@ -38,7 +38,7 @@ $(FUZZ_O)/fuzz_$(1): $(FUZZ_O)/tests/fuzz/fuzz_$(1).o $(FUZZ_O)/tests/fuzz/fuzz_
 	$$(call quiet,FUZZLD,$$@)$$(FUZZ_CC) $$(FUZZ_LDFLAGS) -o $$@ $$^ $(3)
 endef
 
-FUZZ_VIRTIO_OBJS := virtio/gmem virtio/queue virtio/ratelimit virtio/mmio monitor/log \
+FUZZ_VIRTIO_OBJS := virtio/vlog virtio/gmem virtio/queue virtio/ratelimit virtio/mmio monitor/log \
 	tests/fuzz/fuzz_virtio
 $(eval $(call fuzz_harness,virtio_blk,$(FUZZ_VIRTIO_OBJS) virtio/blk,-luring))
 $(eval $(call fuzz_harness,virtio_net,$(FUZZ_VIRTIO_OBJS) virtio/net))
