@@ -8,4 +8,6 @@ VIRTIO_SRCS += virtio/blk.c
 VIRTIO_SRCS += virtio/rng.c
 VIRTIO_SRCS += virtio/net.c
 VIRTIO_SRCS += virtio/vsock.c
+VIRTIO_SRCS += virtio/vsock_conn.c
+VIRTIO_SRCS += virtio/vsock_mux.c
 

@@ -48,7 +48,7 @@ FUZZ_VIRTIO_OBJS := virtio/vlog virtio/gmem virtio/queue virtio/ratelimit virtio
 	tests/fuzz/fuzz_virtio
 $(eval $(call fuzz_harness,virtio_blk,$(FUZZ_VIRTIO_OBJS) virtio/blk,-luring))
 $(eval $(call fuzz_harness,virtio_net,$(FUZZ_VIRTIO_OBJS) virtio/net))
-$(eval $(call fuzz_harness,virtio_vsock,$(FUZZ_VIRTIO_OBJS) virtio/vsock))
+$(eval $(call fuzz_harness,virtio_vsock,$(FUZZ_VIRTIO_OBJS) virtio/vsock virtio/vsock_conn virtio/vsock_mux))
 $(eval $(call fuzz_harness,virtio_rng,$(FUZZ_VIRTIO_OBJS) virtio/rng))
 # Harnesses of monitor code silence its log with fuzz_log.c (fz_quiet_logs).
 $(eval $(call fuzz_harness,loader,monitor/loader monitor/load_elf monitor/load_pvh \
