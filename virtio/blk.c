@@ -1,21 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
-/* blk.c: virtio-blk over a raw file or block device, sync or io_uring engine. */
+/* blk.c: virtio-blk over a raw file or block device; the host I/O is an engine's (blk_engine.h). */
 #include "blk.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <liburing.h>
 #include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "blk_engine.h"
 #include "mmio.h"
 #include "queue.h"
 #include "vlog.h"
@@ -23,9 +22,10 @@
 _Static_assert(sizeof(struct virtio_blk_config_space) == 36, "virtio-blk config layout (5.2.4)");
 
 #define PENDING (-1) /* parse: the request needs I/O */
+#define QUEUED	(-2) /* start: the engine has the request, it finishes later */
 
 /* epoll tags in the device's own set (only with a rate limiter). */
-#define TAG_DONE  0 /* io_uring completion eventfd */
+#define TAG_DONE  0 /* the engine's completion fd */
 #define TAG_TIMER 1 /* the rate limiter's timerfd */
 
 /* Request-level problems (the chain itself was valid), each logged once per disk. */
@@ -51,8 +51,9 @@ struct blk_req {
 	bool exec_failed; /* the host I/O failed (not the request) */
 };
 
+/* A request from pop to completion; the engine's tag is the slot's index. */
 struct blk_slot {
-	bool busy;
+	bool busy; /* the engine has it */
 	struct blk_req req;
 	struct virtq_chain chain;
 };
@@ -70,21 +71,20 @@ struct blk {
 	struct vlog_limit log;	/* request problems, each kind logged once */
 	struct blk_stats stats; /* VMM thread only; read with blk_get_stats */
 
-	struct blk_slot sync; /* the sync engine serves one request at a time */
-
-	/* io_uring engine */
-	struct io_uring ring;
-	int efd;		/* completion eventfd, registered with the ring */
-	struct blk_slot *slots; /* user_data = slot index */
+	/* The engine, and a slot per request it may hold (one when it never queues). */
+	const struct blk_engine_ops *io;
+	void *io_state;
+	struct blk_slot *slots;
+	unsigned int nslots;
 	uint16_t free[BLK_QUEUE_SIZE];
 	unsigned int nfree;
-	unsigned int inflight;
-	bool starved; /* stopped popping for lack of a slot */
+	unsigned int inflight; /* queued in the engine */
+	bool starved;	       /* stopped popping for lack of a slot */
 
 	/* Rate limiting (cfg->limiter given). */
 	bool has_limiter;
 	struct ratelimit rl;
-	int epfd;		   /* ops->event_fd: timerfd and efd */
+	int epfd;		   /* ops->event_fd: timerfd and the engine's fd */
 	struct blk_slot *deferred; /* parsed, waiting for tokens; off the free list */
 };
 
@@ -241,71 +241,50 @@ static void complete(struct blk *b, struct virtq *q, const struct virtq_chain *c
 	vq_push(q, c, used);
 }
 
-/* rw_all: the whole transfer, resuming after short counts and EINTR. 0 or -errno. */
-static int rw_all(int fd, struct iovec *iov, unsigned int n, uint64_t off, bool write)
+/* slot_index: (s)'s place in the pool, its tag in the engine. */
+static uint16_t slot_index(const struct blk *b, const struct blk_slot *s)
 {
-	while (n > 0) {
-		ssize_t done = write ? pwritev(fd, iov, (int)n, (off_t)off)
-				     : preadv(fd, iov, (int)n, (off_t)off);
-		if (done < 0 && errno == EINTR)
-			continue;
-		if (done < 0)
-			return -errno;
-		if (done == 0)
-			return -EIO; /* the file shrank under us */
-		off += (uint64_t)done;
-		while (n > 0 && (size_t)done >= iov->iov_len) {
-			done -= (ssize_t)iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n > 0) {
-			iov->iov_base = (uint8_t *)iov->iov_base + done;
-			iov->iov_len -= (size_t)done;
-		}
-	}
-	return 0;
+	return (uint16_t)(s - b->slots);
 }
 
-static int sync_io(struct blk *b, struct blk_req *r)
+/* io_op: what the engine does for request (r). */
+static enum blk_io_op io_op(const struct blk_req *r)
 {
-	int rc;
-
 	if (r->type == VIRTIO_BLK_T_FLUSH)
-		rc = fdatasync(b->fd) == 0 ? 0 : -errno;
-	else
-		rc = rw_all(b->fd, r->iov, r->niov, r->offset, r->type == VIRTIO_BLK_T_OUT);
+		return BLK_IO_FLUSH;
+	return r->type == VIRTIO_BLK_T_OUT ? BLK_IO_WRITE : BLK_IO_READ;
+}
+
+/* engine_fd: the engine's completion fd, or -1 (one that never queues has none). */
+static int engine_fd(const struct blk *b)
+{
+	return b->io->event_fd != NULL ? b->io->event_fd(b->io_state) : -1;
+}
+
+/*
+ * start: hand slot (s)'s request to the engine; one it declines is served at
+ * once by the sync engine. QUEUED, or the status to complete with now.
+ */
+static int start(struct blk *b, struct blk_slot *s)
+{
+	const struct blk_engine_ops *e = b->io;
+	struct blk_req *r = &s->req;
+	struct blk_io io = {
+	    .op = io_op(r), .iov = r->iov, .niov = r->niov, .offset = r->offset, .len = r->len};
+	int rc = e->submit(b->io_state, b->fd, &io, slot_index(b, s));
+
+	if (rc == BLK_IO_DECLINED) {
+		e = &blk_sync_engine;
+		rc = e->submit(NULL, b->fd, &io, 0);
+	}
+	if (rc == BLK_IO_QUEUED)
+		return QUEUED;
 	if (rc == 0)
 		return VIRTIO_BLK_S_OK;
 	r->exec_failed = true;
-	vlog_limited(&b->log, b->who, ERR_IO, "%s at %llu: %s",
-		     r->type == VIRTIO_BLK_T_FLUSH ? "fdatasync"
-		     : r->type == VIRTIO_BLK_T_OUT ? "pwritev"
-						   : "preadv",
+	vlog_limited(&b->log, b->who, ERR_IO, "%s at %llu: %s", e->call(io.op),
 		     (unsigned long long)r->offset, strerror(-rc));
 	return VIRTIO_BLK_S_IOERR;
-}
-
-/* submit: queue slot (s)'s request on the ring. 0, or -EBUSY when it is full. */
-static int submit(struct blk *b, struct blk_slot *s)
-{
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&b->ring);
-	struct blk_req *r = &s->req;
-
-	if (sqe == NULL) {
-		(void)io_uring_submit(&b->ring);
-		sqe = io_uring_get_sqe(&b->ring);
-		if (sqe == NULL)
-			return -EBUSY;
-	}
-	if (r->type == VIRTIO_BLK_T_FLUSH)
-		io_uring_prep_fsync(sqe, b->fd, IORING_FSYNC_DATASYNC);
-	else if (r->type == VIRTIO_BLK_T_OUT)
-		io_uring_prep_writev(sqe, b->fd, r->iov, r->niov, r->offset);
-	else
-		io_uring_prep_readv(sqe, b->fd, r->iov, r->niov, r->offset);
-	sqe->user_data = (uint64_t)(s - b->slots);
-	return 0;
 }
 
 /* admit: the rate limiter lets request (r) go now (one operation, its data bytes). */
@@ -328,17 +307,17 @@ static bool in_range(const struct blk *b, const struct blk_req *r)
 }
 
 /*
- * process: pop and serve requests until the ring is empty (or, io_uring, no
- * slot is free: blk_event resumes then; or the rate limiter defers one: its
- * timer resumes). Sync engine: preadv/pwritev/fdatasync run here, under the
- * transport lock; acceptable for now (it only delays a vCPU touching this
- * device's registers), io_uring is the way around it. Returns how many
- * requests it took off the ring.
+ * process: pop and serve requests until the ring is empty (or no slot is
+ * free, the engine holding them all: blk_event resumes then; or the rate
+ * limiter defers one: its timer resumes). The sync engine does its I/O here,
+ * under the transport lock; acceptable for now (it only delays a vCPU
+ * touching this device's registers), io_uring is the way around it. Returns
+ * how many requests it took off the ring.
  */
 static unsigned int process(struct blk *b)
 {
 	struct virtq *q = virtio_mmio_queue(b->t, 0);
-	bool uring = b->engine == BLK_ENGINE_IO_URING, queued = false;
+	bool queued = false;
 	unsigned int popped = 0;
 
 	b->starved = false;
@@ -347,15 +326,15 @@ static unsigned int process(struct blk *b)
 		int rc, status = PENDING;
 
 		if (s == NULL) {
-			/* io_uring: the slot leaves the free list now; back unless submitted. */
-			if (uring && b->nfree == 0) {
+			/* The slot leaves the free list now; back unless the engine keeps it. */
+			if (b->nfree == 0) {
 				b->starved = true;
 				bump(&b->stats.io_engine_throttled_events);
 				break;
 			}
-			s = uring ? &b->slots[b->free[--b->nfree]] : &b->sync;
+			s = &b->slots[b->free[--b->nfree]];
 			rc = vq_pop(q, &s->chain);
-			if (rc <= 0 && uring)
+			if (rc <= 0)
 				b->nfree++;
 			if (rc < 0)
 				virtio_mmio_needs_reset(b->t);
@@ -374,41 +353,39 @@ static unsigned int process(struct blk *b)
 			break;
 		}
 		b->deferred = NULL;
-		if (status == PENDING && uring && submit(b, s) == 0) {
+		if (status == PENDING)
+			status = start(b, s);
+		if (status == QUEUED) {
 			s->busy = true;
 			b->inflight++;
 			queued = true;
 			continue;
 		}
-		if (status == PENDING)
-			status = sync_io(b, &s->req);
 		complete(b, q, &s->chain, &s->req, status);
-		if (uring)
-			b->free[b->nfree++] = (uint16_t)(s - b->slots);
+		b->free[b->nfree++] = slot_index(b, s);
 	}
 	if (queued) {
-		int rc = io_uring_submit(&b->ring);
+		int rc = b->io->push(b->io_state);
 		if (rc < 0)
-			vlog_limited(&b->log, b->who, ERR_IO, "io_uring_submit: %s (retried later)",
-				     strerror(-rc));
+			vlog_limited(&b->log, b->who, ERR_IO, "%s: %s (retried later)",
+				     b->io->push_call, strerror(-rc));
 	}
 	virtio_mmio_signal_used(b->t, 0);
 	return popped;
 }
 
-/* reap: take every completion; (deliver) false drops them (reset). */
+/* reap: take every request the engine finished; (deliver) false drops them (reset). */
 static void reap(struct blk *b, bool deliver)
 {
 	struct virtq *q = deliver ? virtio_mmio_queue(b->t, 0) : NULL;
-	struct io_uring_cqe *cqe;
+	uint64_t idx;
+	int res;
 
-	while (io_uring_peek_cqe(&b->ring, &cqe) == 0) {
-		uint64_t idx = cqe->user_data;
-		int res = cqe->res, status = VIRTIO_BLK_S_OK;
+	while (b->io->reap(b->io_state, &idx, &res)) {
+		int status = VIRTIO_BLK_S_OK;
 		struct blk_slot *s;
 
-		io_uring_cqe_seen(&b->ring, cqe);
-		if (idx >= BLK_QUEUE_SIZE || !b->slots[idx].busy)
+		if (idx >= b->nslots || !b->slots[idx].busy)
 			continue; /* not ours: cannot happen */
 		s = &b->slots[idx];
 		s->busy = false;
@@ -417,16 +394,17 @@ static void reap(struct blk *b, bool deliver)
 		if (!deliver)
 			continue;
 		if (res < 0) {
-			vlog_limited(&b->log, b->who, ERR_IO, "io_uring request at %llu: %s",
-				     (unsigned long long)s->req.offset, strerror(-res));
+			vlog_limited(&b->log, b->who, ERR_IO, "%s at %llu: %s",
+				     b->io->call(io_op(&s->req)), (unsigned long long)s->req.offset,
+				     strerror(-res));
 			status = VIRTIO_BLK_S_IOERR;
 			s->req.exec_failed = true;
 		} else if (s->req.type != VIRTIO_BLK_T_FLUSH && (uint64_t)res != s->req.len) {
 			/* Short only when the file shrank under us: fail rather than resubmit. */
 			vlog_limited(&b->log, b->who, ERR_IO,
-				     "io_uring request at %llu: short transfer %d of %llu",
-				     (unsigned long long)s->req.offset, res,
-				     (unsigned long long)s->req.len);
+				     "%s at %llu: short transfer %d of %llu",
+				     b->io->call(io_op(&s->req)), (unsigned long long)s->req.offset,
+				     res, (unsigned long long)s->req.len);
 			status = VIRTIO_BLK_S_IOERR;
 			s->req.exec_failed = true;
 		}
@@ -434,24 +412,25 @@ static void reap(struct blk *b, bool deliver)
 	}
 }
 
+/* drain_eventfd: consume the engine's wakeup. */
 static void drain_eventfd(struct blk *b)
 {
-	uint64_t count;
+	int rc = b->io->ack(b->io_state);
 
-	if (read(b->efd, &count, sizeof(count)) < 0 && errno != EAGAIN) {
+	if (rc < 0) {
 		bump(&b->stats.event_fails);
-		vlog_warn_errno(errno, "%s: completion eventfd", b->who);
+		vlog_warn_errno(-rc, "%s: completion eventfd", b->who);
 	}
 }
 
 /*
- * blk_event: the event fd fired (VMM thread, transport lock held): io_uring
- * completions, or the rate limiter's timer (the epoll fd holds both).
+ * blk_event: the event fd fired (VMM thread, transport lock held): the
+ * engine's completions, or the rate limiter's timer (the epoll fd holds both).
  */
 static void blk_event(void *dev)
 {
 	struct blk *b = dev;
-	bool done = b->engine == BLK_ENGINE_IO_URING, timer = false;
+	bool done = engine_fd(b) >= 0, timer = false;
 
 	if (b->epfd >= 0) {
 		struct epoll_event ev[2];
@@ -489,7 +468,7 @@ static int blk_event_fd(void *dev)
 
 	if (b->epfd >= 0)
 		return b->epfd;
-	return b->engine == BLK_ENGINE_IO_URING ? b->efd : -1;
+	return engine_fd(b);
 }
 
 static int blk_activate(void *dev, struct virtio_mmio_dev *t)
@@ -521,13 +500,13 @@ static void blk_notify(void *dev, unsigned int queue)
 }
 
 /*
- * wait_inflight: wait for every io_uring request in flight, (deliver)ing the
+ * wait_inflight: wait for every request the engine holds, (deliver)ing the
  * completions to the driver or dropping them. 0, or -errno when waiting failed.
  */
 static int wait_inflight(struct blk *b, bool deliver)
 {
 	while (b->inflight > 0) {
-		int rc = io_uring_submit_and_wait(&b->ring, 1);
+		int rc = b->io->wait(b->io_state);
 		if (rc < 0 && rc != -EINTR) {
 			vlog_error_errno(-rc, "%s: waiting for %u requests", b->who, b->inflight);
 			return rc;
@@ -545,13 +524,12 @@ static void blk_reset(void *dev)
 {
 	struct blk *b = dev;
 
-	if (b->engine == BLK_ENGINE_IO_URING) {
-		wait_inflight(b, false);
+	wait_inflight(b, false);
+	if (engine_fd(b) >= 0)
 		drain_eventfd(b);
-		b->starved = false;
-		if (b->deferred != NULL)
-			b->free[b->nfree++] = (uint16_t)(b->deferred - b->slots);
-	}
+	b->starved = false;
+	if (b->deferred != NULL)
+		b->free[b->nfree++] = slot_index(b, b->deferred);
 	b->deferred = NULL;
 	b->t = NULL;
 }
@@ -560,11 +538,9 @@ static void blk_destroy(void *dev)
 {
 	struct blk *b = dev;
 
-	if (b->engine == BLK_ENGINE_IO_URING) {
-		io_uring_queue_exit(&b->ring);
-		close(b->efd);
-		free(b->slots);
-	}
+	if (b->io != NULL && b->io->destroy != NULL)
+		b->io->destroy(b->io_state);
+	free(b->slots);
 	if (b->epfd >= 0)
 		close(b->epfd);
 	ratelimit_destroy(&b->rl);
@@ -659,32 +635,31 @@ static int name_disk(const char *path, char **copy, char **who)
 	return 0;
 }
 
-static int setup_uring(struct blk *b)
+/*
+ * setup_engine: the engine (want), or sync when the host refuses
+ * io_uring, and a slot per request it may hold. 0 or -ENOMEM.
+ */
+static int setup_engine(struct blk *b, enum blk_engine want)
 {
-	int rc;
-
-	b->slots = calloc(BLK_QUEUE_SIZE, sizeof(*b->slots));
+	b->engine = BLK_ENGINE_SYNC;
+	b->io = &blk_sync_engine;
+	b->nslots = 1;
+	if (want == BLK_ENGINE_IO_URING) {
+		int rc = blk_uring_create(BLK_QUEUE_SIZE, &b->io, &b->io_state);
+		if (rc == 0) {
+			b->engine = BLK_ENGINE_IO_URING;
+			b->nslots = BLK_QUEUE_SIZE;
+		} else {
+			vlog_warn_errno(-rc, "%s: io_uring unavailable, using the sync engine",
+					b->who);
+		}
+	}
+	b->slots = calloc(b->nslots, sizeof(*b->slots));
 	if (b->slots == NULL)
 		return -ENOMEM;
-	rc = io_uring_queue_init(BLK_QUEUE_SIZE, &b->ring, 0);
-	if (rc < 0) {
-		free(b->slots);
-		b->slots = NULL;
-		return rc;
-	}
-	b->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	rc = b->efd < 0 ? -errno : io_uring_register_eventfd(&b->ring, b->efd);
-	if (rc < 0) {
-		if (b->efd >= 0)
-			close(b->efd);
-		io_uring_queue_exit(&b->ring);
-		free(b->slots);
-		b->slots = NULL;
-		return rc;
-	}
-	for (unsigned int i = 0; i < BLK_QUEUE_SIZE; i++)
-		b->free[i] = (uint16_t)(BLK_QUEUE_SIZE - 1 - i);
-	b->nfree = BLK_QUEUE_SIZE;
+	for (unsigned int i = 0; i < b->nslots; i++)
+		b->free[i] = (uint16_t)(b->nslots - 1 - i);
+	b->nfree = b->nslots;
 	return 0;
 }
 
@@ -704,8 +679,8 @@ static int setup_limiter(struct blk *b, const struct virtio_rate_limit *limit, s
 		b->epfd = epoll_create1(EPOLL_CLOEXEC);
 		rc = b->epfd < 0 ? -errno : watch(b->epfd, ratelimit_fd(&b->rl), TAG_TIMER);
 	}
-	if (rc == 0 && b->engine == BLK_ENGINE_IO_URING)
-		rc = watch(b->epfd, b->efd, TAG_DONE);
+	if (rc == 0 && engine_fd(b) >= 0)
+		rc = watch(b->epfd, engine_fd(b), TAG_DONE);
 	if (rc < 0) {
 		vlog_err_set(err, -rc, "rate limiter timer");
 		return rc;
@@ -727,7 +702,7 @@ void *blk_create(const struct virtio_blk_config *cfg, const struct virtio_device
 		return NULL;
 	}
 	b->read_only = cfg->read_only;
-	b->fd = b->efd = b->epfd = -1;
+	b->fd = b->epfd = -1;
 	b->rl.timer_fd = -1;
 	if (!open_disk(cfg->path, cfg->read_only, &f, err))
 		goto fail;
@@ -749,14 +724,9 @@ void *blk_create(const struct virtio_blk_config *cfg, const struct virtio_device
 	b->cfg.blk_size = VIRTIO_BLK_SECTOR;
 	b->cfg.num_queues = 1;
 
-	b->engine = BLK_ENGINE_SYNC;
-	if (cfg->engine == BLK_ENGINE_IO_URING) {
-		int rc = setup_uring(b);
-		if (rc == 0)
-			b->engine = BLK_ENGINE_IO_URING;
-		else
-			vlog_warn_errno(-rc, "%s: io_uring unavailable, using the sync engine",
-					b->who);
+	if (setup_engine(b, cfg->engine) < 0) {
+		vlog_err_set(err, 0, "out of memory");
+		goto fail;
 	}
 	if (cfg->limiter != NULL && setup_limiter(b, cfg->limiter, err) < 0)
 		goto fail;
@@ -802,7 +772,7 @@ int blk_set_backing(void *dev, const char *path)
 	if (rc < 0)
 		vlog_error("virtio-blk: %s: out of memory", path);
 	/* What was submitted on the old file completes there (and reaches the driver). */
-	if (rc == 0 && b->engine == BLK_ENGINE_IO_URING)
+	if (rc == 0)
 		rc = wait_inflight(b, b->t != NULL);
 	if (rc < 0) {
 		free(copy);

@@ -10,7 +10,8 @@
  * VIRTIO_BLK_S_IOERR, a malformed one IOERR too, an unknown type
  * VIRTIO_BLK_S_UNSUPP.
  *
- * Engines. sync: the request is served inside ops->notify on the VMM thread,
+ * Engines (blk_engine.h: blk_sync.c, blk_uring.c; this device is blk.c).
+ * sync: the request is served inside ops->notify on the VMM thread,
  * with the transport lock held (acceptable for now: the lock only delays a
  * vCPU touching this device's registers). io_uring: notify submits and
  * returns; completions arrive on the device's eventfd, which the monitor

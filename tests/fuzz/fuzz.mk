@@ -46,7 +46,7 @@ endef
 
 FUZZ_VIRTIO_OBJS := virtio/vlog virtio/gmem virtio/queue virtio/ratelimit virtio/mmio \
 	tests/fuzz/fuzz_virtio
-$(eval $(call fuzz_harness,virtio_blk,$(FUZZ_VIRTIO_OBJS) virtio/blk,-luring))
+$(eval $(call fuzz_harness,virtio_blk,$(FUZZ_VIRTIO_OBJS) virtio/blk virtio/blk_sync virtio/blk_uring,-luring))
 $(eval $(call fuzz_harness,virtio_net,$(FUZZ_VIRTIO_OBJS) virtio/net))
 $(eval $(call fuzz_harness,virtio_vsock,$(FUZZ_VIRTIO_OBJS) virtio/vsock virtio/vsock_conn virtio/vsock_mux))
 $(eval $(call fuzz_harness,virtio_rng,$(FUZZ_VIRTIO_OBJS) virtio/rng))
