@@ -36,8 +36,14 @@ WARNINGS += -Werror
 endif
 
 CFLAGS ?= -O2 -g
-HOST_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARNINGS) $(CFLAGS)
-HOST_CFLAGS += -fstack-protector-strong -MMD -MP -Imonitor -Ivirtio
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARNINGS) $(CFLAGS)
+BASE_CFLAGS += -fstack-protector-strong -MMD -MP
+# virtio/ is a library of its own: its objects are compiled with no include
+# path at all, so they see virtio/'s headers and the system's, and an include
+# of anything in monitor/ does not compile. The monitor, the tests and the
+# other host programs see both.
+VIRTIO_CFLAGS := $(BASE_CFLAGS)
+HOST_CFLAGS := $(BASE_CFLAGS) -Imonitor -Ivirtio
 HOST_LDFLAGS := -Wl,-z,noexecstack -Wl,-z,relro -Wl,-z,now $(LDFLAGS)
 
 # Debian packages the build, the tests and the guests need.
@@ -64,6 +70,9 @@ include jailer/jailer.mk
 VIRTIO_OBJS := $(VIRTIO_SRCS:%.c=$(O)/%.o)
 MONITOR_OBJS := $(MONITOR_SRCS:%.c=$(O)/%.o)
 DEPS += $(VIRTIO_OBJS:.o=.d) $(MONITOR_OBJS:.o=.d)
+
+$(O)/virtio/%.o: virtio/%.c | $(O)/.dirs
+	$(call quiet,CC,$@)mkdir -p $(dir $@) && $(CC) $(VIRTIO_CFLAGS) -c $< -o $@
 
 $(O)/%.o: %.c | $(O)/.dirs
 	$(call quiet,CC,$@)mkdir -p $(dir $@) && $(CC) $(HOST_CFLAGS) -c $< -o $@
@@ -146,17 +155,20 @@ run: deps
 	$(Q)$(O)/ember --kernel $(O)/guest/hello.elf --boot-timer -- world
 
 # Static analysis, then the unit tests built with ASan+UBSan in their own O=.
-CHECK_SRCS = $(MONITOR_SRCS) $(VIRTIO_SRCS)
+# static_check(what, sources, include flags): cppcheck and clang-tidy over
+# (sources), seeing what their compiler sees (virtio/: no include path).
+define static_check
+	$(call quiet,CPPCHECK,$(1))cppcheck -q --std=c11 --enable=warning,performance,portability \
+		--error-exitcode=1 --inline-suppr -D__x86_64__ $(3) $(2)
+	$(call quiet,TIDY,$(1))clang-tidy --quiet $(2) -- -std=c11 -D_GNU_SOURCE $(3) 2>&1 | \
+		grep -v 'warnings generated' ; exit $${PIPESTATUS[0]}
+endef
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 check: deps $(O)/monitor/seccomp_filters.h
 	$(Q)command -v cppcheck >/dev/null && command -v clang-tidy >/dev/null || \
 		{ export DEBIAN_FRONTEND=noninteractive; apt-get install -y -q cppcheck clang-tidy >/dev/null; }
-	$(call quiet,CPPCHECK,monitor+virtio)cppcheck -q --std=c11 --enable=warning,performance,portability \
-		--error-exitcode=1 --inline-suppr -D__x86_64__ -Imonitor -Ivirtio -I$(O)/monitor \
-		$(CHECK_SRCS)
-	$(call quiet,TIDY,monitor+virtio)clang-tidy --quiet $(CHECK_SRCS) -- \
-		-std=c11 -D_GNU_SOURCE -Imonitor -Ivirtio -I$(O)/monitor 2>&1 | grep -v 'warnings generated' ; \
-		exit $${PIPESTATUS[0]}
+	$(call static_check,virtio,$(VIRTIO_SRCS),)
+	$(call static_check,monitor,$(MONITOR_SRCS),-Imonitor -Ivirtio -I$(O)/monitor)
 	$(Q)$(MAKE) --no-print-directory O=$(O)/san SANITIZE=1 CFLAGS="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" unit-test
 
 help:

@@ -190,6 +190,19 @@ static void add_root_args(struct machine *m, const struct vm_config *cfg)
 }
 
 /*
+ * create_failed: a device could not be created: say so in the words of the
+ * command line, naming the flag and its value (the device says only what
+ * failed).
+ */
+static void create_failed(const char *flag, const char *value, const struct vlog_err *err)
+{
+	if (value != NULL)
+		log_error_errno(err->errnum, "%s %s: %s", flag, value, err->msg);
+	else
+		log_error_errno(err->errnum, "%s: %s", flag, err->msg);
+}
+
+/*
  * add_virtio_devices: disks first, in command-line order (the first is
  * /dev/vda), then network interfaces, entropy, vsock. A device that cannot be created (a
  * bad disk path) is the user's error; one that cannot be attached, the
@@ -198,6 +211,7 @@ static void add_root_args(struct machine *m, const struct vm_config *cfg)
 static int add_virtio_devices(struct machine *m, const struct vm_config *cfg, int *status)
 {
 	const struct virtio_device_ops *ops;
+	struct vlog_err err = {0};
 	void *dev;
 
 	*status = EMBER_EXIT_CONFIG;
@@ -214,9 +228,11 @@ static int add_virtio_devices(struct machine *m, const struct vm_config *cfg, in
 			d->engine == DISK_ENGINE_IO_URING ? BLK_ENGINE_IO_URING : BLK_ENGINE_SYNC,
 		    .limiter = &limit,
 		};
-		dev = blk_create(&bc, &ops);
-		if (dev == NULL)
+		dev = blk_create(&bc, &ops, &err);
+		if (dev == NULL) {
+			create_failed("--disk", d->path, &err);
 			return -EINVAL;
+		}
 		if (virtio_slots_add(&m->virtio, ops, dev) < 0)
 			goto host_error;
 	}
@@ -230,15 +246,19 @@ static int add_virtio_devices(struct machine *m, const struct vm_config *cfg, in
 		    .tx_limiter = &tx,
 		};
 		memcpy(nc.mac, cfg->nets[i].guest_mac, sizeof(nc.mac));
-		dev = net_create(&nc, &ops);
-		if (dev == NULL)
+		dev = net_create(&nc, &ops, &err);
+		if (dev == NULL) {
+			create_failed("--net", nc.tap_name != NULL ? nc.tap_name : "", &err);
 			return -EINVAL;
+		}
 		if (virtio_slots_add(&m->virtio, ops, dev) < 0)
 			goto host_error;
 	}
 	if (cfg->rng) {
 		struct virtio_rate_limit limit = machine_rate_limit(&cfg->rng_limiter);
-		dev = rng_create_limited(&limit, &ops);
+		dev = rng_create_limited(&limit, &ops, &err);
+		if (dev == NULL)
+			create_failed("--rng", NULL, &err);
 		if (dev == NULL || virtio_slots_add(&m->virtio, ops, dev) < 0)
 			goto host_error;
 	}
@@ -247,9 +267,11 @@ static int add_virtio_devices(struct machine *m, const struct vm_config *cfg, in
 		    .guest_cid = cfg->vsock.guest_cid,
 		    .uds_path = cfg->vsock.uds_path,
 		};
-		dev = vsock_create(&vc, &ops);
-		if (dev == NULL)
+		dev = vsock_create(&vc, &ops, &err);
+		if (dev == NULL) {
+			create_failed("--vsock", vc.uds_path != NULL ? vc.uds_path : "", &err);
 			return -EINVAL;
+		}
 		if (virtio_slots_add(&m->virtio, ops, dev) < 0)
 			goto host_error;
 	}

@@ -85,6 +85,11 @@ void log_msg_errno(enum log_level level, int errnum, const char *fmt, ...)
 	va_end(ap);
 }
 
+void log_vmsg(enum log_level level, int errnum, const char *fmt, va_list ap)
+{
+	vlog(level, errnum, fmt, ap);
+}
+
 void log_report(const char *fmt, ...)
 {
 	char line[1024];

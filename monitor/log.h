@@ -8,6 +8,8 @@
 #ifndef EMBER_LOG_H
 #define EMBER_LOG_H
 
+#include <stdarg.h>
+
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
 /* log_set_level: messages above (level) are dropped. Default LOG_WARN. */
@@ -33,6 +35,10 @@ void log_clear_last_error(void);
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_msg_errno(enum log_level level, int errnum, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* log_vmsg: log_msg_errno for a caller holding (fmt, ap) (another library's lines). */
+void log_vmsg(enum log_level level, int errnum, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 /*
  * log_report: a line the user asked for (e.g. --boot-timer), printed

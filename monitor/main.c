@@ -31,6 +31,7 @@
 #include "machine_backend.h"
 #include "metrics.h"
 #include "startup_trace.h"
+#include "vlog.h"
 
 #define PVM_MODULE_DIR "/sys/module/kvm_pvm"
 #define VMX_MODULE_DIR "/sys/module/kvm_intel"
@@ -86,6 +87,27 @@ static void note_software_kvm(void)
 	    stat(SVM_MODULE_DIR, &st) != 0)
 		log_warn("note: /dev/kvm here is kvm_pvm (software virtualisation): guest "
 			 "ring-0 code partly runs in KVM's instruction emulator");
+}
+
+static void virtio_line(void *opaque, enum vlog_level level, int errnum, const char *fmt,
+			va_list ap) __attribute__((format(printf, 4, 0)));
+
+/*
+ * virtio_line: the virtio library's lines join ember's own, so they obey
+ * --level, reach the logger and become an API request's error.
+ */
+static void virtio_line(void *opaque, enum vlog_level level, int errnum, const char *fmt,
+			va_list ap)
+{
+	static const enum log_level to_log[] = {
+	    [VLOG_ERROR] = LOG_ERROR,
+	    [VLOG_WARN] = LOG_WARN,
+	    [VLOG_INFO] = LOG_INFO,
+	    [VLOG_DEBUG] = LOG_DEBUG,
+	};
+
+	(void)opaque;
+	log_vmsg(to_log[level], errnum, fmt, ap);
 }
 
 /*
@@ -267,6 +289,7 @@ int main(int argc, char **argv)
 		break;
 	}
 	log_set_level(cfg->verbosity >= 2 ? LOG_DEBUG : cfg->verbosity == 1 ? LOG_INFO : LOG_WARN);
+	vlog_set_sink(virtio_line, NULL);
 	if (cfg->verbosity > 0)
 		note_software_kvm();
 

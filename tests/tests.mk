@@ -1,9 +1,10 @@
 # tests/: cmocka unit tests. Each tests/unit/test_<name>.c links with the
 # monitor objects it exercises and libvirtio; `make unit-test` runs them all.
 # Fragments add their own binaries to TEST_BINS with $(call unit_test,...)
-# below, or in fragments included before this one.
+# below, or in fragments included before this one. The virtio library's own
+# tests are built apart, with $(call virtio_test,...).
 
-TEST_CFLAGS := $(HOST_CFLAGS) -Imonitor -Ivirtio
+TEST_CFLAGS := $(HOST_CFLAGS)
 TEST_LDLIBS := -lcmocka
 
 $(O)/tests/unit/%.o: tests/unit/%.c | $(O)/.dirs
@@ -18,7 +19,6 @@ $(O)/tests/unit/test_$(1): $(O)/tests/unit/test_$(1).o $(patsubst %,$(O)/monitor
 	$$(call quiet,LD,$$@)$$(CC) $$(HOST_LDFLAGS) -o $$@ $$^ $$(TEST_LDLIBS)
 endef
 
-$(eval $(call unit_test,gmem,))
 $(eval $(call unit_test,loader,loader load_elf load_pvh load_bzimage log))
 $(eval $(call unit_test,bootparams,bootparams log))
 $(eval $(call unit_test,mptable,mptable log))
@@ -35,27 +35,43 @@ $(eval $(call unit_test,rtc,rtc log))
 $(eval $(call unit_test,pit,pit))
 $(eval $(call unit_test,pic,pic))
 
-# virtio/: the transport, the queue and the devices over malloc'd guest RAM.
-# vq_builder.o needs libvirtio after it, hence the library again in LDLIBS.
-VIRTIO_TEST_LDLIBS = $(O)/virtio/libvirtio.a -luring -lcmocka
-$(eval $(call unit_test,virtio_queue,log))
-$(eval $(call unit_test,virtio_mmio,log))
-$(eval $(call unit_test,virtio_blk,log))
-$(eval $(call unit_test,virtio_rng,log))
-$(O)/tests/unit/test_virtio_queue $(O)/tests/unit/test_virtio_mmio \
-$(O)/tests/unit/test_virtio_blk $(O)/tests/unit/test_virtio_rng: $(O)/tests/unit/vq_builder.o
-$(eval $(call unit_test,virtio_vsock,log))
-$(eval $(call unit_test,virtio_ratelimit,log))
-$(O)/tests/unit/test_virtio_vsock: $(O)/tests/unit/vq_builder.o
-$(O)/tests/unit/test_virtio_%: TEST_LDLIBS = $(VIRTIO_TEST_LDLIBS)
-$(eval $(call unit_test,virtio_net,log))
-# Every device's register paths under the production vCPU and VMM filters.
+# virtio/: the library alone, over malloc'd guest RAM. Compiled as virtio/ is
+# (its own headers: no -Imonitor) and linked with the whole of libvirtio.a and
+# no monitor object, so every one of these proves that the library builds and
+# links without the monitor, besides passing its own tests.
+VIRTIO_TEST_CFLAGS := $(VIRTIO_CFLAGS) -Ivirtio
+VIRTIO_WHOLE_LIB := -Wl,--whole-archive $(O)/virtio/libvirtio.a -Wl,--no-whole-archive -luring
+
+# virtio_test(name): $(O)/tests/unit/test_<name>, with vq_builder (the driver's side).
+define virtio_test
+TEST_BINS += $(O)/tests/unit/test_$(1)
+DEPS += $(O)/tests/unit/test_$(1).d
+$(O)/tests/unit/test_$(1).o: TEST_CFLAGS := $(VIRTIO_TEST_CFLAGS)
+$(O)/tests/unit/test_$(1): $(O)/tests/unit/test_$(1).o $(O)/tests/unit/vq_builder.o \
+		$(O)/virtio/libvirtio.a
+	$$(call quiet,LD,$$@)$$(CC) $$(HOST_LDFLAGS) -o $$@ $$(filter %.o,$$^) $(VIRTIO_WHOLE_LIB) \
+		-lcmocka
+endef
+$(O)/tests/unit/vq_builder.o: TEST_CFLAGS := $(VIRTIO_TEST_CFLAGS)
+DEPS += $(O)/tests/unit/vq_builder.d
+
+$(eval $(call virtio_test,gmem))
+$(eval $(call virtio_test,virtio_vlog))
+$(eval $(call virtio_test,virtio_queue))
+$(eval $(call virtio_test,virtio_ratelimit))
+$(eval $(call virtio_test,virtio_mmio))
+$(eval $(call virtio_test,virtio_blk))
+$(eval $(call virtio_test,virtio_rng))
+$(eval $(call virtio_test,virtio_net))
+$(eval $(call virtio_test,virtio_vsock))
+
+# Every device's register paths under the production vCPU and VMM filters: a
+# monitor test (the filters), with the devices of libvirtio.
 $(eval $(call unit_test,vcpu_paths,seccomp log))
 $(O)/tests/unit/test_vcpu_paths: $(O)/tests/unit/vq_builder.o
-$(O)/tests/unit/test_vcpu_paths: TEST_LDLIBS = $(VIRTIO_TEST_LDLIBS) -lpthread
+# vq_builder.o needs libvirtio after it, hence the library again.
+$(O)/tests/unit/test_vcpu_paths: TEST_LDLIBS = $(O)/virtio/libvirtio.a -luring -lcmocka -lpthread
 $(O)/tests/unit/test_vcpu_paths.o: $(O)/monitor/seccomp_filters.h
-$(O)/tests/unit/test_virtio_net: $(O)/tests/unit/vq_builder.o
-DEPS += $(O)/tests/unit/vq_builder.d
 
 $(eval $(call unit_test,config_json,config_json config resources kernel_cmdline log))
 $(O)/tests/unit/test_config_json: TEST_LDLIBS += -ljansson

@@ -1,32 +1,31 @@
 // SPDX-License-Identifier: Apache-2.0
-/* blk.c: virtio-blk over a raw file or block device, sync or io_uring engine. */
+/* blk.c: virtio-blk over a raw file or block device; the host I/O is an engine's (blk_engine.h). */
 #include "blk.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <liburing.h>
 #include <linux/fs.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "blk_engine.h"
 #include "mmio.h"
 #include "queue.h"
+#include "vlog.h"
 
 _Static_assert(sizeof(struct virtio_blk_config_space) == 36, "virtio-blk config layout (5.2.4)");
 
 #define PENDING (-1) /* parse: the request needs I/O */
+#define QUEUED	(-2) /* start: the engine has the request, it finishes later */
 
 /* epoll tags in the device's own set (only with a rate limiter). */
-#define TAG_DONE  0 /* io_uring completion eventfd */
+#define TAG_DONE  0 /* the engine's completion fd */
 #define TAG_TIMER 1 /* the rate limiter's timerfd */
 
 /* Request-level problems (the chain itself was valid), each logged once per disk. */
@@ -52,14 +51,16 @@ struct blk_req {
 	bool exec_failed; /* the host I/O failed (not the request) */
 };
 
+/* A request from pop to completion; the engine's tag is the slot's index. */
 struct blk_slot {
-	bool busy;
+	bool busy; /* the engine has it */
 	struct blk_req req;
 	struct virtq_chain chain;
 };
 
 struct blk {
 	char *path;
+	char *who; /* "virtio-blk: <path>": what its log lines start with */
 	int fd;
 	bool read_only;
 	uint64_t capacity; /* sectors */
@@ -67,46 +68,25 @@ struct blk {
 	struct virtio_blk_config_space cfg;
 	struct virtio_mmio_dev *t; /* set between activate and reset */
 	enum blk_engine engine;
-	uint32_t logged;
-	uint64_t errors;
+	struct vlog_limit log;	/* request problems, each kind logged once */
 	struct blk_stats stats; /* VMM thread only; read with blk_get_stats */
 
-	struct blk_slot sync; /* the sync engine serves one request at a time */
-
-	/* io_uring engine */
-	struct io_uring ring;
-	int efd;		/* completion eventfd, registered with the ring */
-	struct blk_slot *slots; /* user_data = slot index */
+	/* The engine, and a slot per request it may hold (one when it never queues). */
+	const struct blk_engine_ops *io;
+	void *io_state;
+	struct blk_slot *slots;
+	unsigned int nslots;
 	uint16_t free[BLK_QUEUE_SIZE];
 	unsigned int nfree;
-	unsigned int inflight;
-	bool starved; /* stopped popping for lack of a slot */
+	unsigned int inflight; /* queued in the engine */
+	bool starved;	       /* stopped popping for lack of a slot */
 
 	/* Rate limiting (cfg->limiter given). */
 	bool has_limiter;
 	struct ratelimit rl;
-	int epfd;		   /* ops->event_fd: timerfd and efd */
+	int epfd;		   /* ops->event_fd: timerfd and the engine's fd */
 	struct blk_slot *deferred; /* parsed, waiting for tokens; off the free list */
 };
-
-static void note(struct blk *b, enum blk_error kind, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void note(struct blk *b, enum blk_error kind, const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-
-	b->errors++;
-	if (b->logged & (1u << kind))
-		return;
-	b->logged |= 1u << kind;
-	va_start(ap, fmt);
-	/* clang-analyzer 14 loses va_start when it inlines this into a caller. */
-	vsnprintf(msg, sizeof(msg), fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
-	va_end(ap);
-	log_warn("virtio-blk: %s: %s (further errors of this kind not logged)", b->path, msg);
-}
 
 /*
  * parse: split chain (c) into header, data and status (5.2.6) without
@@ -124,7 +104,8 @@ static int parse(struct blk *b, struct virtq_chain *c, struct blk_req *r)
 
 	memset(r, 0, sizeof(*r));
 	if (c->write_len == 0) {
-		note(b, ERR_NO_STATUS, "request at head %u has no writable status byte", c->head);
+		vlog_limited(&b->log, b->who, ERR_NO_STATUS,
+			     "request at head %u has no writable status byte", c->head);
 		return VIRTIO_BLK_S_IOERR;
 	}
 	last = &c->iov[c->niov - 1];
@@ -135,7 +116,8 @@ static int parse(struct blk *b, struct virtq_chain *c, struct blk_req *r)
 	r->used = 1;
 
 	if (vq_chain_read(c, 0, hdr, sizeof(hdr)) != sizeof(hdr)) {
-		note(b, ERR_HEADER, "request at head %u: header shorter than 16 bytes", c->head);
+		vlog_limited(&b->log, b->who, ERR_HEADER,
+			     "request at head %u: header shorter than 16 bytes", c->head);
 		return VIRTIO_BLK_S_IOERR;
 	}
 	memcpy(&r->type, hdr, 4);
@@ -155,8 +137,9 @@ static int parse(struct blk *b, struct virtq_chain *c, struct blk_req *r)
 	switch (r->type) {
 	case VIRTIO_BLK_T_IN:
 		if (rlen != 0) {
-			note(b, ERR_LAYOUT, "IN request with %llu readable data bytes",
-			     (unsigned long long)rlen);
+			vlog_limited(&b->log, b->who, ERR_LAYOUT,
+				     "IN request with %llu readable data bytes",
+				     (unsigned long long)rlen);
 			return VIRTIO_BLK_S_IOERR;
 		}
 		r->iov = &c->iov[c->nread];
@@ -165,12 +148,13 @@ static int parse(struct blk *b, struct virtq_chain *c, struct blk_req *r)
 		break;
 	case VIRTIO_BLK_T_OUT:
 		if (b->read_only) {
-			note(b, ERR_RO, "write to a read-only disk refused");
+			vlog_limited(&b->log, b->who, ERR_RO, "write to a read-only disk refused");
 			return VIRTIO_BLK_S_IOERR;
 		}
 		if (wlen != 0) {
-			note(b, ERR_LAYOUT, "OUT request with %llu writable data bytes",
-			     (unsigned long long)wlen);
+			vlog_limited(&b->log, b->who, ERR_LAYOUT,
+				     "OUT request with %llu writable data bytes",
+				     (unsigned long long)wlen);
 			return VIRTIO_BLK_S_IOERR;
 		}
 		r->iov = &c->iov[i];
@@ -187,19 +171,21 @@ static int parse(struct blk *b, struct virtq_chain *c, struct blk_req *r)
 		return VIRTIO_BLK_S_OK;
 	}
 	default:
-		note(b, ERR_UNSUPP, "request type %u unsupported", r->type);
+		vlog_limited(&b->log, b->who, ERR_UNSUPP, "request type %u unsupported", r->type);
 		return VIRTIO_BLK_S_UNSUPP;
 	}
 
 	if (r->len % VIRTIO_BLK_SECTOR != 0 || r->len >= UINT32_MAX) {
-		note(b, ERR_LAYOUT, "data length %llu is not a whole number of sectors below 4 GiB",
-		     (unsigned long long)r->len);
+		vlog_limited(&b->log, b->who, ERR_LAYOUT,
+			     "data length %llu is not a whole number of sectors below 4 GiB",
+			     (unsigned long long)r->len);
 		return VIRTIO_BLK_S_IOERR;
 	}
 	if (sector > b->capacity || r->len / VIRTIO_BLK_SECTOR > b->capacity - sector) {
-		note(b, ERR_RANGE, "sector %llu + %llu bytes past the end (%llu sectors)",
-		     (unsigned long long)sector, (unsigned long long)r->len,
-		     (unsigned long long)b->capacity);
+		vlog_limited(&b->log, b->who, ERR_RANGE,
+			     "sector %llu + %llu bytes past the end (%llu sectors)",
+			     (unsigned long long)sector, (unsigned long long)r->len,
+			     (unsigned long long)b->capacity);
 		return VIRTIO_BLK_S_IOERR;
 	}
 	r->offset = sector * VIRTIO_BLK_SECTOR;
@@ -255,71 +241,50 @@ static void complete(struct blk *b, struct virtq *q, const struct virtq_chain *c
 	vq_push(q, c, used);
 }
 
-/* rw_all: the whole transfer, resuming after short counts and EINTR. 0 or -errno. */
-static int rw_all(int fd, struct iovec *iov, unsigned int n, uint64_t off, bool write)
+/* slot_index: (s)'s place in the pool, its tag in the engine. */
+static uint16_t slot_index(const struct blk *b, const struct blk_slot *s)
 {
-	while (n > 0) {
-		ssize_t done = write ? pwritev(fd, iov, (int)n, (off_t)off)
-				     : preadv(fd, iov, (int)n, (off_t)off);
-		if (done < 0 && errno == EINTR)
-			continue;
-		if (done < 0)
-			return -errno;
-		if (done == 0)
-			return -EIO; /* the file shrank under us */
-		off += (uint64_t)done;
-		while (n > 0 && (size_t)done >= iov->iov_len) {
-			done -= (ssize_t)iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n > 0) {
-			iov->iov_base = (uint8_t *)iov->iov_base + done;
-			iov->iov_len -= (size_t)done;
-		}
-	}
-	return 0;
+	return (uint16_t)(s - b->slots);
 }
 
-static int sync_io(struct blk *b, struct blk_req *r)
+/* io_op: what the engine does for request (r). */
+static enum blk_io_op io_op(const struct blk_req *r)
 {
-	int rc;
-
 	if (r->type == VIRTIO_BLK_T_FLUSH)
-		rc = fdatasync(b->fd) == 0 ? 0 : -errno;
-	else
-		rc = rw_all(b->fd, r->iov, r->niov, r->offset, r->type == VIRTIO_BLK_T_OUT);
+		return BLK_IO_FLUSH;
+	return r->type == VIRTIO_BLK_T_OUT ? BLK_IO_WRITE : BLK_IO_READ;
+}
+
+/* engine_fd: the engine's completion fd, or -1 (one that never queues has none). */
+static int engine_fd(const struct blk *b)
+{
+	return b->io->event_fd != NULL ? b->io->event_fd(b->io_state) : -1;
+}
+
+/*
+ * start: hand slot (s)'s request to the engine; one it declines is served at
+ * once by the sync engine. QUEUED, or the status to complete with now.
+ */
+static int start(struct blk *b, struct blk_slot *s)
+{
+	const struct blk_engine_ops *e = b->io;
+	struct blk_req *r = &s->req;
+	struct blk_io io = {
+	    .op = io_op(r), .iov = r->iov, .niov = r->niov, .offset = r->offset, .len = r->len};
+	int rc = e->submit(b->io_state, b->fd, &io, slot_index(b, s));
+
+	if (rc == BLK_IO_DECLINED) {
+		e = &blk_sync_engine;
+		rc = e->submit(NULL, b->fd, &io, 0);
+	}
+	if (rc == BLK_IO_QUEUED)
+		return QUEUED;
 	if (rc == 0)
 		return VIRTIO_BLK_S_OK;
 	r->exec_failed = true;
-	note(b, ERR_IO, "%s at %llu: %s",
-	     r->type == VIRTIO_BLK_T_FLUSH ? "fdatasync"
-	     : r->type == VIRTIO_BLK_T_OUT ? "pwritev"
-					   : "preadv",
-	     (unsigned long long)r->offset, strerror(-rc));
+	vlog_limited(&b->log, b->who, ERR_IO, "%s at %llu: %s", e->call(io.op),
+		     (unsigned long long)r->offset, strerror(-rc));
 	return VIRTIO_BLK_S_IOERR;
-}
-
-/* submit: queue slot (s)'s request on the ring. 0, or -EBUSY when it is full. */
-static int submit(struct blk *b, struct blk_slot *s)
-{
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&b->ring);
-	struct blk_req *r = &s->req;
-
-	if (sqe == NULL) {
-		(void)io_uring_submit(&b->ring);
-		sqe = io_uring_get_sqe(&b->ring);
-		if (sqe == NULL)
-			return -EBUSY;
-	}
-	if (r->type == VIRTIO_BLK_T_FLUSH)
-		io_uring_prep_fsync(sqe, b->fd, IORING_FSYNC_DATASYNC);
-	else if (r->type == VIRTIO_BLK_T_OUT)
-		io_uring_prep_writev(sqe, b->fd, r->iov, r->niov, r->offset);
-	else
-		io_uring_prep_readv(sqe, b->fd, r->iov, r->niov, r->offset);
-	sqe->user_data = (uint64_t)(s - b->slots);
-	return 0;
 }
 
 /* admit: the rate limiter lets request (r) go now (one operation, its data bytes). */
@@ -342,17 +307,17 @@ static bool in_range(const struct blk *b, const struct blk_req *r)
 }
 
 /*
- * process: pop and serve requests until the ring is empty (or, io_uring, no
- * slot is free: blk_event resumes then; or the rate limiter defers one: its
- * timer resumes). Sync engine: preadv/pwritev/fdatasync run here, under the
- * transport lock; acceptable for now (it only delays a vCPU touching this
- * device's registers), io_uring is the way around it. Returns how many
- * requests it took off the ring.
+ * process: pop and serve requests until the ring is empty (or no slot is
+ * free, the engine holding them all: blk_event resumes then; or the rate
+ * limiter defers one: its timer resumes). The sync engine does its I/O here,
+ * under the transport lock; acceptable for now (it only delays a vCPU
+ * touching this device's registers), io_uring is the way around it. Returns
+ * how many requests it took off the ring.
  */
 static unsigned int process(struct blk *b)
 {
 	struct virtq *q = virtio_mmio_queue(b->t, 0);
-	bool uring = b->engine == BLK_ENGINE_IO_URING, queued = false;
+	bool queued = false;
 	unsigned int popped = 0;
 
 	b->starved = false;
@@ -361,15 +326,15 @@ static unsigned int process(struct blk *b)
 		int rc, status = PENDING;
 
 		if (s == NULL) {
-			/* io_uring: the slot leaves the free list now; back unless submitted. */
-			if (uring && b->nfree == 0) {
+			/* The slot leaves the free list now; back unless the engine keeps it. */
+			if (b->nfree == 0) {
 				b->starved = true;
 				bump(&b->stats.io_engine_throttled_events);
 				break;
 			}
-			s = uring ? &b->slots[b->free[--b->nfree]] : &b->sync;
+			s = &b->slots[b->free[--b->nfree]];
 			rc = vq_pop(q, &s->chain);
-			if (rc <= 0 && uring)
+			if (rc <= 0)
 				b->nfree++;
 			if (rc < 0)
 				virtio_mmio_needs_reset(b->t);
@@ -378,8 +343,9 @@ static unsigned int process(struct blk *b)
 			popped++;
 			status = parse(b, &s->chain, &s->req);
 		} else if (!in_range(b, &s->req)) {
-			note(b, ERR_RANGE, "deferred request at %llu past the end of the new file",
-			     (unsigned long long)s->req.offset);
+			vlog_limited(&b->log, b->who, ERR_RANGE,
+				     "deferred request at %llu past the end of the new file",
+				     (unsigned long long)s->req.offset);
 			status = VIRTIO_BLK_S_IOERR;
 		}
 		if (status == PENDING && !admit(b, &s->req)) {
@@ -387,40 +353,39 @@ static unsigned int process(struct blk *b)
 			break;
 		}
 		b->deferred = NULL;
-		if (status == PENDING && uring && submit(b, s) == 0) {
+		if (status == PENDING)
+			status = start(b, s);
+		if (status == QUEUED) {
 			s->busy = true;
 			b->inflight++;
 			queued = true;
 			continue;
 		}
-		if (status == PENDING)
-			status = sync_io(b, &s->req);
 		complete(b, q, &s->chain, &s->req, status);
-		if (uring)
-			b->free[b->nfree++] = (uint16_t)(s - b->slots);
+		b->free[b->nfree++] = slot_index(b, s);
 	}
 	if (queued) {
-		int rc = io_uring_submit(&b->ring);
+		int rc = b->io->push(b->io_state);
 		if (rc < 0)
-			note(b, ERR_IO, "io_uring_submit: %s (retried later)", strerror(-rc));
+			vlog_limited(&b->log, b->who, ERR_IO, "%s: %s (retried later)",
+				     b->io->push_call, strerror(-rc));
 	}
 	virtio_mmio_signal_used(b->t, 0);
 	return popped;
 }
 
-/* reap: take every completion; (deliver) false drops them (reset). */
+/* reap: take every request the engine finished; (deliver) false drops them (reset). */
 static void reap(struct blk *b, bool deliver)
 {
 	struct virtq *q = deliver ? virtio_mmio_queue(b->t, 0) : NULL;
-	struct io_uring_cqe *cqe;
+	uint64_t idx;
+	int res;
 
-	while (io_uring_peek_cqe(&b->ring, &cqe) == 0) {
-		uint64_t idx = cqe->user_data;
-		int res = cqe->res, status = VIRTIO_BLK_S_OK;
+	while (b->io->reap(b->io_state, &idx, &res)) {
+		int status = VIRTIO_BLK_S_OK;
 		struct blk_slot *s;
 
-		io_uring_cqe_seen(&b->ring, cqe);
-		if (idx >= BLK_QUEUE_SIZE || !b->slots[idx].busy)
+		if (idx >= b->nslots || !b->slots[idx].busy)
 			continue; /* not ours: cannot happen */
 		s = &b->slots[idx];
 		s->busy = false;
@@ -429,15 +394,17 @@ static void reap(struct blk *b, bool deliver)
 		if (!deliver)
 			continue;
 		if (res < 0) {
-			note(b, ERR_IO, "io_uring request at %llu: %s",
-			     (unsigned long long)s->req.offset, strerror(-res));
+			vlog_limited(&b->log, b->who, ERR_IO, "%s at %llu: %s",
+				     b->io->call(io_op(&s->req)), (unsigned long long)s->req.offset,
+				     strerror(-res));
 			status = VIRTIO_BLK_S_IOERR;
 			s->req.exec_failed = true;
 		} else if (s->req.type != VIRTIO_BLK_T_FLUSH && (uint64_t)res != s->req.len) {
 			/* Short only when the file shrank under us: fail rather than resubmit. */
-			note(b, ERR_IO, "io_uring request at %llu: short transfer %d of %llu",
-			     (unsigned long long)s->req.offset, res,
-			     (unsigned long long)s->req.len);
+			vlog_limited(&b->log, b->who, ERR_IO,
+				     "%s at %llu: short transfer %d of %llu",
+				     b->io->call(io_op(&s->req)), (unsigned long long)s->req.offset,
+				     res, (unsigned long long)s->req.len);
 			status = VIRTIO_BLK_S_IOERR;
 			s->req.exec_failed = true;
 		}
@@ -445,24 +412,25 @@ static void reap(struct blk *b, bool deliver)
 	}
 }
 
+/* drain_eventfd: consume the engine's wakeup. */
 static void drain_eventfd(struct blk *b)
 {
-	uint64_t count;
+	int rc = b->io->ack(b->io_state);
 
-	if (read(b->efd, &count, sizeof(count)) < 0 && errno != EAGAIN) {
+	if (rc < 0) {
 		bump(&b->stats.event_fails);
-		log_warn_errno(errno, "virtio-blk: %s: completion eventfd", b->path);
+		vlog_warn_errno(-rc, "%s: completion eventfd", b->who);
 	}
 }
 
 /*
- * blk_event: the event fd fired (VMM thread, transport lock held): io_uring
- * completions, or the rate limiter's timer (the epoll fd holds both).
+ * blk_event: the event fd fired (VMM thread, transport lock held): the
+ * engine's completions, or the rate limiter's timer (the epoll fd holds both).
  */
 static void blk_event(void *dev)
 {
 	struct blk *b = dev;
-	bool done = b->engine == BLK_ENGINE_IO_URING, timer = false;
+	bool done = engine_fd(b) >= 0, timer = false;
 
 	if (b->epfd >= 0) {
 		struct epoll_event ev[2];
@@ -500,7 +468,7 @@ static int blk_event_fd(void *dev)
 
 	if (b->epfd >= 0)
 		return b->epfd;
-	return b->engine == BLK_ENGINE_IO_URING ? b->efd : -1;
+	return engine_fd(b);
 }
 
 static int blk_activate(void *dev, struct virtio_mmio_dev *t)
@@ -532,16 +500,15 @@ static void blk_notify(void *dev, unsigned int queue)
 }
 
 /*
- * wait_inflight: wait for every io_uring request in flight, (deliver)ing the
+ * wait_inflight: wait for every request the engine holds, (deliver)ing the
  * completions to the driver or dropping them. 0, or -errno when waiting failed.
  */
 static int wait_inflight(struct blk *b, bool deliver)
 {
 	while (b->inflight > 0) {
-		int rc = io_uring_submit_and_wait(&b->ring, 1);
+		int rc = b->io->wait(b->io_state);
 		if (rc < 0 && rc != -EINTR) {
-			log_error_errno(-rc, "virtio-blk: %s: waiting for %u requests", b->path,
-					b->inflight);
+			vlog_error_errno(-rc, "%s: waiting for %u requests", b->who, b->inflight);
 			return rc;
 		}
 		reap(b, deliver);
@@ -557,13 +524,12 @@ static void blk_reset(void *dev)
 {
 	struct blk *b = dev;
 
-	if (b->engine == BLK_ENGINE_IO_URING) {
-		wait_inflight(b, false);
+	wait_inflight(b, false);
+	if (engine_fd(b) >= 0)
 		drain_eventfd(b);
-		b->starved = false;
-		if (b->deferred != NULL)
-			b->free[b->nfree++] = (uint16_t)(b->deferred - b->slots);
-	}
+	b->starved = false;
+	if (b->deferred != NULL)
+		b->free[b->nfree++] = slot_index(b, b->deferred);
 	b->deferred = NULL;
 	b->t = NULL;
 }
@@ -572,17 +538,16 @@ static void blk_destroy(void *dev)
 {
 	struct blk *b = dev;
 
-	if (b->engine == BLK_ENGINE_IO_URING) {
-		io_uring_queue_exit(&b->ring);
-		close(b->efd);
-		free(b->slots);
-	}
+	if (b->io != NULL && b->io->destroy != NULL)
+		b->io->destroy(b->io_state);
+	free(b->slots);
 	if (b->epfd >= 0)
 		close(b->epfd);
 	ratelimit_destroy(&b->rl);
 	if (b->fd >= 0)
 		close(b->fd);
 	free(b->path);
+	free(b->who);
 	free(b);
 }
 
@@ -611,59 +576,90 @@ static const struct virtio_device_ops blk_ops = BLK_OPS(BLK_FEATURES);
 static const struct virtio_device_ops blk_ops_ro =
     BLK_OPS(BLK_FEATURES | VIRTIO_BIT(VIRTIO_BLK_F_RO));
 
-/* disk_size: bytes of the regular file or block device (fd), named (what) in errors. */
-static int disk_size(int fd, const char *what, uint64_t *size)
-{
+/* What open_disk found: the file, its identity and its size. */
+struct disk_file {
+	int fd;
 	struct stat st;
-	int err;
+	uint64_t size; /* bytes */
+	int error;     /* errno of a failure */
+};
 
-	if (fstat(fd, &st) < 0) {
-		err = errno;
-		log_error_errno(err, "%s: fstat", what);
-		return -err;
+/*
+ * open_disk: open (path) for a disk (read-only or read-write) and size it:
+ * a regular file or a block device. false: (f->error) and (err) say why.
+ */
+static bool open_disk(const char *path, bool read_only, struct disk_file *f, struct vlog_err *err)
+{
+	f->fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (f->fd < 0) {
+		f->error = errno;
+		vlog_err_set(err, f->error, "open");
+		return false;
 	}
-	if (S_ISREG(st.st_mode)) {
-		*size = (uint64_t)st.st_size;
-		return 0;
+	if (fstat(f->fd, &f->st) < 0) {
+		f->error = errno;
+		vlog_err_set(err, f->error, "fstat");
+	} else if (S_ISREG(f->st.st_mode)) {
+		f->size = (uint64_t)f->st.st_size;
+		return true;
+	} else if (!S_ISBLK(f->st.st_mode)) {
+		f->error = EINVAL;
+		vlog_err_set(err, 0, "not a regular file or block device");
+	} else if (ioctl(f->fd, BLKGETSIZE64, &f->size) == 0) {
+		return true;
+	} else {
+		f->error = errno;
+		vlog_err_set(err, f->error, "BLKGETSIZE64");
 	}
-	if (S_ISBLK(st.st_mode)) {
-		if (ioctl(fd, BLKGETSIZE64, size) < 0) {
-			err = errno;
-			log_error_errno(err, "%s: BLKGETSIZE64", what);
-			return -err;
-		}
-		return 0;
-	}
-	log_error("%s: not a regular file or block device", what);
-	return -EINVAL;
+	close(f->fd);
+	return false;
 }
 
-static int setup_uring(struct blk *b)
+/* warn_tail: a size past the last whole sector is not part of the disk. */
+static void warn_tail(const char *who, uint64_t size)
 {
-	int rc;
+	if (size % VIRTIO_BLK_SECTOR != 0)
+		vlog_warn("%s: size %llu is not a multiple of 512; the tail is not visible", who,
+			  (unsigned long long)size);
+}
 
-	b->slots = calloc(BLK_QUEUE_SIZE, sizeof(*b->slots));
+/* name_disk: copies of (path) and of its log prefix, or -ENOMEM. */
+static int name_disk(const char *path, char **copy, char **who)
+{
+	*copy = strdup(path);
+	if (*copy == NULL || asprintf(who, "virtio-blk: %s", path) < 0) {
+		free(*copy);
+		*copy = *who = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * setup_engine: the engine (want), or sync when the host refuses
+ * io_uring, and a slot per request it may hold. 0 or -ENOMEM.
+ */
+static int setup_engine(struct blk *b, enum blk_engine want)
+{
+	b->engine = BLK_ENGINE_SYNC;
+	b->io = &blk_sync_engine;
+	b->nslots = 1;
+	if (want == BLK_ENGINE_IO_URING) {
+		int rc = blk_uring_create(BLK_QUEUE_SIZE, &b->io, &b->io_state);
+		if (rc == 0) {
+			b->engine = BLK_ENGINE_IO_URING;
+			b->nslots = BLK_QUEUE_SIZE;
+		} else {
+			vlog_warn_errno(-rc, "%s: io_uring unavailable, using the sync engine",
+					b->who);
+		}
+	}
+	b->slots = calloc(b->nslots, sizeof(*b->slots));
 	if (b->slots == NULL)
 		return -ENOMEM;
-	rc = io_uring_queue_init(BLK_QUEUE_SIZE, &b->ring, 0);
-	if (rc < 0) {
-		free(b->slots);
-		b->slots = NULL;
-		return rc;
-	}
-	b->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	rc = b->efd < 0 ? -errno : io_uring_register_eventfd(&b->ring, b->efd);
-	if (rc < 0) {
-		if (b->efd >= 0)
-			close(b->efd);
-		io_uring_queue_exit(&b->ring);
-		free(b->slots);
-		b->slots = NULL;
-		return rc;
-	}
-	for (unsigned int i = 0; i < BLK_QUEUE_SIZE; i++)
-		b->free[i] = (uint16_t)(BLK_QUEUE_SIZE - 1 - i);
-	b->nfree = BLK_QUEUE_SIZE;
+	for (unsigned int i = 0; i < b->nslots; i++)
+		b->free[i] = (uint16_t)(b->nslots - 1 - i);
+	b->nfree = b->nslots;
 	return 0;
 }
 
@@ -675,7 +671,7 @@ static int watch(int epfd, int fd, uint32_t tag)
 }
 
 /* setup_limiter: the limiter's timerfd and the epoll fd that becomes ops->event_fd. */
-static int setup_limiter(struct blk *b, const struct virtio_rate_limit *limit)
+static int setup_limiter(struct blk *b, const struct virtio_rate_limit *limit, struct vlog_err *err)
 {
 	int rc = ratelimit_init(&b->rl, limit);
 
@@ -683,54 +679,43 @@ static int setup_limiter(struct blk *b, const struct virtio_rate_limit *limit)
 		b->epfd = epoll_create1(EPOLL_CLOEXEC);
 		rc = b->epfd < 0 ? -errno : watch(b->epfd, ratelimit_fd(&b->rl), TAG_TIMER);
 	}
-	if (rc == 0 && b->engine == BLK_ENGINE_IO_URING)
-		rc = watch(b->epfd, b->efd, TAG_DONE);
+	if (rc == 0 && engine_fd(b) >= 0)
+		rc = watch(b->epfd, engine_fd(b), TAG_DONE);
 	if (rc < 0) {
-		log_error_errno(-rc, "--disk %s: rate limiter timer", b->path);
+		vlog_err_set(err, -rc, "rate limiter timer");
 		return rc;
 	}
 	b->has_limiter = true;
 	return 0;
 }
 
-void *blk_create(const struct virtio_blk_config *cfg, const struct virtio_device_ops **ops)
+void *blk_create(const struct virtio_blk_config *cfg, const struct virtio_device_ops **ops,
+		 struct vlog_err *err)
 {
 	struct blk *b = calloc(1, sizeof(*b));
-	char id[64], what[4200];
-	struct stat st;
-	uint64_t size = 0;
+	struct disk_file f;
+	char id[64];
 
-	if (b == NULL || (b->path = strdup(cfg->path)) == NULL) {
-		log_error("--disk %s: out of memory", cfg->path);
+	if (b == NULL || name_disk(cfg->path, &b->path, &b->who) < 0) {
+		vlog_err_set(err, 0, "out of memory");
 		free(b);
 		return NULL;
 	}
 	b->read_only = cfg->read_only;
-	b->efd = b->epfd = -1;
+	b->fd = b->epfd = -1;
 	b->rl.timer_fd = -1;
-	b->fd = open(cfg->path, (cfg->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (b->fd < 0) {
-		log_error_errno(errno, "--disk %s: open", cfg->path);
+	if (!open_disk(cfg->path, cfg->read_only, &f, err))
 		goto fail;
-	}
-	snprintf(what, sizeof(what), "--disk %s", cfg->path);
-	if (fstat(b->fd, &st) < 0) {
-		log_error_errno(errno, "--disk %s: fstat", cfg->path);
-		goto fail;
-	}
-	if (disk_size(b->fd, what, &size) < 0)
-		goto fail;
-	if (size % VIRTIO_BLK_SECTOR != 0)
-		log_warn("--disk %s: size %llu is not a multiple of 512; the tail is not visible",
-			 cfg->path, (unsigned long long)size);
-	b->capacity = size / VIRTIO_BLK_SECTOR;
+	b->fd = f.fd;
+	warn_tail(b->who, f.size);
+	b->capacity = f.size / VIRTIO_BLK_SECTOR;
 
 	/* GET_ID: the given id, or one derived from device and inode (as Firecracker). */
 	if (cfg->id != NULL)
 		snprintf(id, sizeof(id), "%s", cfg->id);
 	else
-		snprintf(id, sizeof(id), "%llu%llu%llu", (unsigned long long)st.st_dev,
-			 (unsigned long long)st.st_rdev, (unsigned long long)st.st_ino);
+		snprintf(id, sizeof(id), "%llu%llu%llu", (unsigned long long)f.st.st_dev,
+			 (unsigned long long)f.st.st_rdev, (unsigned long long)f.st.st_ino);
 	/* Zero-padded, not terminated when 20 bytes long (5.2.6). */
 	memcpy(b->id, id, strnlen(id, sizeof(b->id)));
 
@@ -739,17 +724,11 @@ void *blk_create(const struct virtio_blk_config *cfg, const struct virtio_device
 	b->cfg.blk_size = VIRTIO_BLK_SECTOR;
 	b->cfg.num_queues = 1;
 
-	b->engine = BLK_ENGINE_SYNC;
-	if (cfg->engine == BLK_ENGINE_IO_URING) {
-		int rc = setup_uring(b);
-		if (rc == 0)
-			b->engine = BLK_ENGINE_IO_URING;
-		else
-			log_warn_errno(-rc,
-				       "--disk %s: io_uring unavailable, using the sync engine",
-				       cfg->path);
+	if (setup_engine(b, cfg->engine) < 0) {
+		vlog_err_set(err, 0, "out of memory");
+		goto fail;
 	}
-	if (cfg->limiter != NULL && setup_limiter(b, cfg->limiter) < 0)
+	if (cfg->limiter != NULL && setup_limiter(b, cfg->limiter, err) < 0)
 		goto fail;
 	*ops = cfg->read_only ? &blk_ops_ro : &blk_ops;
 	return b;
@@ -780,43 +759,38 @@ int blk_set_limiter(void *dev, const struct virtio_rate_limit *limit)
 int blk_set_backing(void *dev, const char *path)
 {
 	struct blk *b = dev;
-	char what[4200];
-	uint64_t size = 0;
-	char *copy;
-	int fd, rc;
+	struct vlog_err err = {0};
+	char *copy = NULL, *who = NULL;
+	struct disk_file f;
+	int rc;
 
-	snprintf(what, sizeof(what), "virtio-blk: %s", path);
-	fd = open(path, (b->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (fd < 0) {
-		rc = -errno;
-		log_error_errno(-rc, "%s: open", what);
-		return rc;
+	if (!open_disk(path, b->read_only, &f, &err)) {
+		vlog_error_errno(err.errnum, "virtio-blk: %s: %s", path, err.msg);
+		return -f.error;
 	}
-	rc = disk_size(fd, what, &size);
-	copy = rc == 0 ? strdup(path) : NULL;
-	if (rc == 0 && copy == NULL) {
-		log_error("%s: out of memory", what);
-		rc = -ENOMEM;
-	}
+	rc = name_disk(path, &copy, &who);
+	if (rc < 0)
+		vlog_error("virtio-blk: %s: out of memory", path);
 	/* What was submitted on the old file completes there (and reaches the driver). */
-	if (rc == 0 && b->engine == BLK_ENGINE_IO_URING)
+	if (rc == 0)
 		rc = wait_inflight(b, b->t != NULL);
 	if (rc < 0) {
 		free(copy);
-		close(fd);
+		free(who);
+		close(f.fd);
 		return rc;
 	}
-	if (size % VIRTIO_BLK_SECTOR != 0)
-		log_warn("%s: size %llu is not a multiple of 512; the tail is not visible", what,
-			 (unsigned long long)size);
+	warn_tail(who, f.size);
 	close(b->fd);
-	b->fd = fd;
+	b->fd = f.fd;
 	free(b->path);
+	free(b->who);
 	b->path = copy;
-	b->capacity = size / VIRTIO_BLK_SECTOR;
+	b->who = who;
+	b->capacity = f.size / VIRTIO_BLK_SECTOR;
 	b->cfg.capacity = b->capacity;
-	log_info("virtio-blk: backing file now %s (%llu sectors)", b->path,
-		 (unsigned long long)b->capacity);
+	vlog_info("virtio-blk: backing file now %s (%llu sectors)", b->path,
+		  (unsigned long long)b->capacity);
 	if (b->t != NULL) {
 		virtio_mmio_config_changed(b->t);
 		if (b->starved || b->deferred != NULL)

@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * blk.h: virtio-blk (virtio 1.2, 5.2, device ID 2), --disk PATH[,ro][,id=NAME]
- * [,engine=sync|io_uring]. A raw image file or a block device; requests IN,
- * OUT, FLUSH (fdatasync) and GET_ID. Data moves with preadv/pwritev (or
- * io_uring readv/writev) straight between the file and guest memory, no
- * bounce buffer. Read-only is enforced here: the file is opened O_RDONLY,
- * VIRTIO_BLK_F_RO is offered, and an OUT gets VIRTIO_BLK_S_IOERR. A request
- * reaching past the end of the disk gets VIRTIO_BLK_S_IOERR, a malformed one
- * IOERR too, an unknown type VIRTIO_BLK_S_UNSUPP.
+ * blk.h: virtio-blk (virtio 1.2, 5.2, device ID 2) over a raw image file or a
+ * block device, read-write or read-only, with a GET_ID string and a choice
+ * of engine (sync or io_uring). Requests IN, OUT, FLUSH (fdatasync) and
+ * GET_ID. Data moves with preadv/pwritev (or io_uring readv/writev) straight
+ * between the file and guest memory, no bounce buffer. Read-only is enforced
+ * here: the file is opened O_RDONLY, VIRTIO_BLK_F_RO is offered, and an OUT
+ * gets VIRTIO_BLK_S_IOERR. A request reaching past the end of the disk gets
+ * VIRTIO_BLK_S_IOERR, a malformed one IOERR too, an unknown type
+ * VIRTIO_BLK_S_UNSUPP.
  *
- * Engines. sync: the request is served inside ops->notify on the VMM thread,
+ * Engines (blk_engine.h: blk_sync.c, blk_uring.c; this device is blk.c).
+ * sync: the request is served inside ops->notify on the VMM thread,
  * with the transport lock held (acceptable for now: the lock only delays a
  * vCPU touching this device's registers). io_uring: notify submits and
  * returns; completions arrive on the device's eventfd, which the monitor
@@ -26,6 +28,7 @@
 
 #include "device.h"
 #include "ratelimit.h"
+#include "vlog.h"
 
 /* Feature bits (5.2.3). */
 #define VIRTIO_BLK_F_SEG_MAX  2
@@ -65,7 +68,7 @@ struct virtio_blk_config_space {
 	uint16_t num_queues;
 } __attribute__((packed));
 
-/* What the monitor asks for: one --disk. */
+/* What the monitor asks for: one disk. */
 struct virtio_blk_config {
 	const char *path;
 	bool read_only;
@@ -90,10 +93,13 @@ struct virtio_blk_config {
  * size it; with BLK_ENGINE_IO_URING also set up the ring and its completion
  * eventfd (here, before seccomp: io_uring_setup/register are not needed
  * later). (*ops) receives the ops table; hand both to virtio_mmio_create,
- * which then owns the device. Errors are logged naming the path
- * ("--disk PATH: ..."); returns NULL on failure.
+ * which then owns the device. Returns NULL on failure, said in (err) (may be
+ * NULL) and not logged: the caller names the disk in its own words. Warnings
+ * (a size that is not whole sectors, io_uring refused) are logged as
+ * "virtio-blk: PATH: ...".
  */
-void *blk_create(const struct virtio_blk_config *cfg, const struct virtio_device_ops **ops);
+void *blk_create(const struct virtio_blk_config *cfg, const struct virtio_device_ops **ops,
+		 struct vlog_err *err);
 
 /* blk_engine: the engine actually in use (io_uring may have fallen back to sync). */
 enum blk_engine blk_engine(const void *dev);

@@ -4,14 +4,14 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
+#include "vlog.h"
 
 #define MAX_QUEUES 16
+#define WHO_BYTES  24
 
 #define DRIVER_BITS                                                                                \
 	(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |            \
@@ -50,30 +50,13 @@ struct virtio_mmio_dev {
 	uint32_t config_generation; /* monotonic, survives resets */
 	bool activated;
 	bool stop_pending; /* NEEDS_RESET while activated: stop the device at unlock */
-	uint32_t logged;
+	char who[WHO_BYTES];   /* "virtio-<device>": what its log lines start with */
+	struct vlog_limit log; /* driver problems, each kind logged once */
 	struct virtio_mmio_stats stats;
 
 	unsigned int nqueues;
 	struct virtq queues[];
 };
-
-static void note(struct virtio_mmio_dev *t, enum mmio_error kind, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void note(struct virtio_mmio_dev *t, enum mmio_error kind, const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-
-	if (t->logged & (1u << kind))
-		return;
-	t->logged |= 1u << kind;
-	va_start(ap, fmt);
-	/* clang-analyzer 14 loses va_start when it inlines this into a caller. */
-	vsnprintf(msg, sizeof(msg), fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
-	va_end(ap);
-	log_warn("virtio-%s: %s (further errors of this kind not logged)", t->ops->name, msg);
-}
 
 struct virtio_mmio_dev *virtio_mmio_create(const struct virtio_device_ops *ops, void *dev,
 					   const struct gmem *gm, virtio_irq_fn irq, void *irq_ctx)
@@ -83,14 +66,14 @@ struct virtio_mmio_dev *virtio_mmio_create(const struct virtio_device_ops *ops, 
 
 	if (ops->num_queues == 0 || ops->num_queues > MAX_QUEUES || qmax == 0 ||
 	    qmax > VIRTQ_MAX_SIZE || (qmax & (qmax - 1)) != 0 || ops->notify == NULL) {
-		log_error("virtio-%s: bad device description (%u queues of %u)", ops->name,
-			  ops->num_queues, qmax);
+		vlog_error("virtio-%s: bad device description (%u queues of %u)", ops->name,
+			   ops->num_queues, qmax);
 		errno = EINVAL;
 		return NULL;
 	}
 	t = calloc(1, sizeof(*t) + ops->num_queues * sizeof(t->queues[0]));
 	if (t == NULL) {
-		log_error("virtio-%s: out of memory", ops->name);
+		vlog_error("virtio-%s: out of memory", ops->name);
 		return NULL;
 	}
 	if (pthread_mutex_init(&t->lock, NULL) != 0) {
@@ -100,6 +83,7 @@ struct virtio_mmio_dev *virtio_mmio_create(const struct virtio_device_ops *ops, 
 	}
 	t->ops = ops;
 	t->dev = dev;
+	snprintf(t->who, sizeof(t->who), "virtio-%s", ops->name);
 	t->gm = gm;
 	t->irq = irq;
 	t->irq_ctx = irq_ctx;
@@ -170,7 +154,8 @@ static void unlock(struct virtio_mmio_dev *t)
 		if (t->activated && t->ops->reset != NULL)
 			t->ops->reset(t->dev);
 		t->activated = false;
-		note(t, ERR_STOPPED, "DEVICE_NEEDS_RESET: stopped until the driver resets it");
+		vlog_limited(&t->log, t->who, ERR_STOPPED,
+			     "DEVICE_NEEDS_RESET: stopped until the driver resets it");
 	}
 	pthread_mutex_unlock(&t->lock);
 }
@@ -180,8 +165,8 @@ static bool features_ok(struct virtio_mmio_dev *t)
 	uint64_t f = t->driver_features;
 
 	if (!(f & VIRTIO_BIT(VIRTIO_F_VERSION_1))) {
-		note(t, ERR_FEATURES,
-		     "driver did not accept VERSION_1 (legacy drivers unsupported)");
+		vlog_limited(&t->log, t->who, ERR_FEATURES,
+			     "driver did not accept VERSION_1 (legacy drivers unsupported)");
 		return false;
 	}
 	if (f & ~t->device_features) {
@@ -189,8 +174,9 @@ static bool features_ok(struct virtio_mmio_dev *t)
 		 * The driver broke 3.1.1 step 4; Firecracker drops such bits and
 		 * goes on, and guests built for it rely on that, so ember does too.
 		 */
-		note(t, ERR_UNOFFERED, "driver accepted features not offered: 0x%llx: ignored",
-		     (unsigned long long)(f & ~t->device_features));
+		vlog_limited(&t->log, t->who, ERR_UNOFFERED,
+			     "driver accepted features not offered: 0x%llx: ignored",
+			     (unsigned long long)(f & ~t->device_features));
 		f &= t->device_features;
 		t->driver_features = f;
 	}
@@ -208,14 +194,14 @@ static void activate(struct virtio_mmio_dev *t)
 	if (rc < 0) {
 		/* The guest can retry DRIVER_OK in a loop: rate-limited like its other faults. */
 		t->stats.activate_fails++;
-		note(t, ERR_ACTIVATE, "activation failed: %s", strerror(-rc));
+		vlog_limited(&t->log, t->who, ERR_ACTIVATE, "activation failed: %s", strerror(-rc));
 		needs_reset(t);
 		return;
 	}
 	t->activated = true;
 	/* Once per driver start: what the Linux smoke test reads to see each probe finish. */
-	log_debug("virtio-%s: driver ready, features 0x%llx", t->ops->name,
-		  (unsigned long long)t->driver_features);
+	vlog_debug("%s: driver ready, features 0x%llx", t->who,
+		   (unsigned long long)t->driver_features);
 }
 
 /*
@@ -241,11 +227,12 @@ static void write_status(struct virtio_mmio_dev *t, uint32_t v)
 		return;
 	}
 	if (v & ~(DRIVER_BITS | VIRTIO_STATUS_DEVICE_NEEDS_RESET)) {
-		note(t, ERR_STATUS, "status 0x%x has unknown bits", v);
+		vlog_limited(&t->log, t->who, ERR_STATUS, "status 0x%x has unknown bits", v);
 		return;
 	}
 	if (old & ~now) {
-		note(t, ERR_STATUS, "status 0x%x -> 0x%x clears bits", t->status, v);
+		vlog_limited(&t->log, t->who, ERR_STATUS, "status 0x%x -> 0x%x clears bits",
+			     t->status, v);
 		return;
 	}
 	added = now & ~old;
@@ -256,13 +243,15 @@ static void write_status(struct virtio_mmio_dev *t, uint32_t v)
 		return;
 	}
 	if (t->status & (VIRTIO_STATUS_FAILED | VIRTIO_STATUS_DEVICE_NEEDS_RESET)) {
-		note(t, ERR_STATUS, "status 0x%x written while 0x%x: reset first", v, t->status);
+		vlog_limited(&t->log, t->who, ERR_STATUS,
+			     "status 0x%x written while 0x%x: reset first", v, t->status);
 		return;
 	}
 	for (unsigned int i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
 		valid |= now == steps[i];
 	if (!valid) {
-		note(t, ERR_STATUS, "status 0x%x -> 0x%x out of order", t->status, v);
+		vlog_limited(&t->log, t->who, ERR_STATUS, "status 0x%x -> 0x%x out of order",
+			     t->status, v);
 		return;
 	}
 	if ((added & VIRTIO_STATUS_FEATURES_OK) && !features_ok(t)) {
@@ -288,18 +277,21 @@ static struct virtq *queue_writable(struct virtio_mmio_dev *t, uint64_t offset, 
 	    VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_FAILED | VIRTIO_STATUS_DEVICE_NEEDS_RESET;
 
 	if (!(t->status & VIRTIO_STATUS_FEATURES_OK) || (t->status & bad)) {
-		note(t, ERR_QUEUE, "queue register 0x%llx written in status 0x%x",
-		     (unsigned long long)offset, t->status);
+		vlog_limited(&t->log, t->who, ERR_QUEUE,
+			     "queue register 0x%llx written in status 0x%x",
+			     (unsigned long long)offset, t->status);
 		return NULL;
 	}
 	if (q == NULL) {
-		note(t, ERR_QUEUE, "queue register 0x%llx written for queue %u of %u",
-		     (unsigned long long)offset, t->queue_sel, t->nqueues);
+		vlog_limited(&t->log, t->who, ERR_QUEUE,
+			     "queue register 0x%llx written for queue %u of %u",
+			     (unsigned long long)offset, t->queue_sel, t->nqueues);
 		return NULL;
 	}
 	if (q->ready && !ready_reg) {
-		note(t, ERR_QUEUE, "queue %u register 0x%llx written while ready", t->queue_sel,
-		     (unsigned long long)offset);
+		vlog_limited(&t->log, t->who, ERR_QUEUE,
+			     "queue %u register 0x%llx written while ready", t->queue_sel,
+			     (unsigned long long)offset);
 		return NULL;
 	}
 	return q;
@@ -322,11 +314,13 @@ static bool notifiable(struct virtio_mmio_dev *t, uint32_t queue)
 	uint32_t bad = VIRTIO_STATUS_FAILED | VIRTIO_STATUS_DEVICE_NEEDS_RESET;
 
 	if ((t->status & (want | bad)) != want || !t->activated) {
-		note(t, ERR_NOTIFY, "queue %u notified in status 0x%x", queue, t->status);
+		vlog_limited(&t->log, t->who, ERR_NOTIFY, "queue %u notified in status 0x%x", queue,
+			     t->status);
 		return false;
 	}
 	if (queue >= t->nqueues || !t->queues[queue].ready) {
-		note(t, ERR_NOTIFY, "notification for queue %u, which is not ready", queue);
+		vlog_limited(&t->log, t->who, ERR_NOTIFY,
+			     "notification for queue %u, which is not ready", queue);
 		return false;
 	}
 	return true;
@@ -368,7 +362,8 @@ static void reg_write(struct virtio_mmio_dev *t, uint64_t offset, uint32_t v)
 	case VIRTIO_MMIO_DRIVER_FEATURES:
 		if ((t->status & (VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
 				  VIRTIO_STATUS_FAILED)) != VIRTIO_STATUS_DRIVER) {
-			note(t, ERR_FEATURES, "driver features written in status 0x%x", t->status);
+			vlog_limited(&t->log, t->who, ERR_FEATURES,
+				     "driver features written in status 0x%x", t->status);
 			break;
 		}
 		if (t->driver_features_sel == 0)
@@ -376,8 +371,8 @@ static void reg_write(struct virtio_mmio_dev *t, uint64_t offset, uint32_t v)
 		else if (t->driver_features_sel == 1)
 			set_hi(&t->driver_features, v);
 		else if (v != 0)
-			note(t, ERR_FEATURES, "driver features page %u written",
-			     t->driver_features_sel);
+			vlog_limited(&t->log, t->who, ERR_FEATURES,
+				     "driver features page %u written", t->driver_features_sel);
 		break;
 	case VIRTIO_MMIO_QUEUE_SEL:
 		t->queue_sel = v;
@@ -429,8 +424,9 @@ static void reg_write(struct virtio_mmio_dev *t, uint64_t offset, uint32_t v)
 	case VIRTIO_MMIO_SHM_SEL:
 		break; /* no shared memory regions; reads say so */
 	default:
-		note(t, ERR_ACCESS, "write to read-only or unknown register 0x%llx",
-		     (unsigned long long)offset);
+		vlog_limited(&t->log, t->who, ERR_ACCESS,
+			     "write to read-only or unknown register 0x%llx",
+			     (unsigned long long)offset);
 		break;
 	}
 }
@@ -470,8 +466,9 @@ static uint32_t reg_read(struct virtio_mmio_dev *t, uint64_t offset)
 	case VIRTIO_MMIO_CONFIG_GENERATION:
 		return t->config_generation;
 	default:
-		note(t, ERR_ACCESS, "read of write-only or unknown register 0x%llx",
-		     (unsigned long long)offset);
+		vlog_limited(&t->log, t->who, ERR_ACCESS,
+			     "read of write-only or unknown register 0x%llx",
+			     (unsigned long long)offset);
 		return 0;
 	}
 }
@@ -486,7 +483,8 @@ static void config_access(struct virtio_mmio_dev *t, uint64_t offset, uint8_t *d
 	}
 	if ((t->status & (VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FAILED)) != VIRTIO_STATUS_DRIVER) {
 		t->stats.cfg_fails++;
-		note(t, ERR_CONFIG, "config written in status 0x%x", t->status);
+		vlog_limited(&t->log, t->who, ERR_CONFIG, "config written in status 0x%x",
+			     t->status);
 		return;
 	}
 	if (t->ops->config_write != NULL)
@@ -509,8 +507,8 @@ void virtio_mmio_access(struct virtio_mmio_dev *t, uint64_t offset, uint8_t *dat
 		     offset % len == 0 && len <= VIRTIO_MMIO_WINDOW - offset;
 	pthread_mutex_lock(&t->lock);
 	if (!ok) {
-		note(t, ERR_ACCESS, "%u-byte %s at 0x%llx refused", len,
-		     is_write ? "write" : "read", (unsigned long long)offset);
+		vlog_limited(&t->log, t->who, ERR_ACCESS, "%u-byte %s at 0x%llx refused", len,
+			     is_write ? "write" : "read", (unsigned long long)offset);
 	} else if (offset >= VIRTIO_MMIO_CONFIG) {
 		config_access(t, offset - VIRTIO_MMIO_CONFIG, data, len, is_write);
 	} else if (is_write) {

@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,9 +16,9 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "log.h"
 #include "mmio.h"
 #include "queue.h"
+#include "vlog.h"
 
 _Static_assert(sizeof(struct virtio_net_config_space) == 8, "virtio-net config layout (5.1.4)");
 
@@ -61,7 +60,7 @@ enum net_error {
 };
 
 struct net {
-	char *name; /* the tap's, for logs */
+	char *who;  /* "virtio-net: <tap>": what its log lines start with */
 	int fd;	    /* the tap (or a test's socket) */
 	int epfd;   /* ops->event_fd: tap (edge-triggered) and kick */
 	int kick;   /* eventfd: work left over after a wakeup's budget */
@@ -74,7 +73,7 @@ struct net {
 	unsigned int offloads;	   /* TUN_F_* for (acked) */
 	bool offloads_dirty;	   /* TUNSETOFFLOAD still to be done (VMM thread) */
 	bool tx_more;		   /* transmit budget ran out: resume on the kick */
-	uint32_t logged;
+	struct vlog_limit log;	   /* guest and host problems, each kind logged once, all counted */
 	struct net_stats st;
 
 	/* Receive chains popped and held, oldest first, a ring of RX_HELD. */
@@ -92,25 +91,6 @@ struct net {
 	struct ratelimit rx_rl, tx_rl;
 };
 
-static void note(struct net *n, enum net_error kind, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void note(struct net *n, enum net_error kind, const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-
-	n->st.errors++;
-	if (n->logged & (1u << kind))
-		return;
-	n->logged |= 1u << kind;
-	va_start(ap, fmt);
-	/* clang-analyzer 14 loses va_start when it inlines this into a caller. */
-	vsnprintf(msg, sizeof(msg), fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
-	va_end(ap);
-	log_warn("virtio-net: %s: %s (further errors of this kind not logged)", n->name, msg);
-}
-
 static bool has(uint64_t features, unsigned int bit)
 {
 	return features & VIRTIO_BIT(bit);
@@ -122,7 +102,7 @@ static void kick(struct net *n)
 	uint64_t one = 1;
 
 	if (write(n->kick, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		log_warn_errno(errno, "virtio-net: %s: kick eventfd", n->name);
+		vlog_warn_errno(errno, "%s: kick eventfd", n->who);
 }
 
 /* tap_gone: the interface vanished (or the fd broke): stop watching, link down. */
@@ -134,9 +114,9 @@ static void tap_gone(struct net *n, int err, const char *what)
 	n->st.tap_gone = true;
 	n->tap_ready = false;
 	if (err != 0)
-		log_error_errno(err, "virtio-net: %s: %s: tap unusable, link down", n->name, what);
+		vlog_error_errno(err, "%s: %s: tap unusable, link down", n->who, what);
 	else
-		log_error("virtio-net: %s: %s: tap unusable, link down", n->name, what);
+		vlog_error("%s: %s: tap unusable, link down", n->who, what);
 	/* Edge-triggered: its EPOLLERR came once; no need to unwatch it (no epoll_ctl here). */
 	n->cfg.status = 0;
 	if (n->t != NULL)
@@ -204,7 +184,8 @@ static void apply_offloads(struct net *n)
 		return;
 	n->offloads_dirty = false;
 	if (n->is_tap && !n->gone && ioctl(n->fd, TUNSETOFFLOAD, n->offloads) < 0)
-		note(n, ERR_OFFLOAD_SET, "TUNSETOFFLOAD 0x%x: %s", n->offloads, strerror(errno));
+		vlog_limited(&n->log, n->who, ERR_OFFLOAD_SET, "TUNSETOFFLOAD 0x%x: %s",
+			     n->offloads, strerror(errno));
 }
 
 /* ---- transmit ---- */
@@ -218,22 +199,24 @@ static void tx_one(struct net *n, const struct virtq_chain *c)
 	ssize_t rc;
 
 	if (c->niov != c->nread) {
-		note(n, ERR_TX_WRITABLE, "transmit chain at head %u has writable buffers", c->head);
+		vlog_limited(&n->log, n->who, ERR_TX_WRITABLE,
+			     "transmit chain at head %u has writable buffers", c->head);
 		goto malformed;
 	}
 	frame = c->read_len - (c->read_len < skip ? c->read_len : skip);
 	if (c->read_len < skip || frame < NET_FRAME_MIN || frame > NET_FRAME_MAX) {
-		note(n, ERR_TX_LENGTH,
-		     "transmit chain at head %u: %llu bytes (header %u, frame %u..%u)", c->head,
-		     (unsigned long long)c->read_len, VIRTIO_NET_HDR_BYTES, NET_FRAME_MIN,
-		     NET_FRAME_MAX);
+		vlog_limited(&n->log, n->who, ERR_TX_LENGTH,
+			     "transmit chain at head %u: %llu bytes (header %u, frame %u..%u)",
+			     c->head, (unsigned long long)c->read_len, VIRTIO_NET_HDR_BYTES,
+			     NET_FRAME_MIN, NET_FRAME_MAX);
 		goto malformed;
 	}
 	/* Check a copy and send that copy: the guest may rewrite its own under us. */
 	vq_chain_read(c, 0, hdr, sizeof(hdr));
 	if (!hdr_ok(hdr, n->acked, false)) {
-		note(n, ERR_TX_OFFLOAD, "transmit header flags 0x%x gso_type 0x%x not negotiated",
-		     hdr[VIRTIO_NET_HDR_OFF_FLAGS], hdr[VIRTIO_NET_HDR_OFF_GSO_TYPE]);
+		vlog_limited(&n->log, n->who, ERR_TX_OFFLOAD,
+			     "transmit header flags 0x%x gso_type 0x%x not negotiated",
+			     hdr[VIRTIO_NET_HDR_OFF_FLAGS], hdr[VIRTIO_NET_HDR_OFF_GSO_TYPE]);
 		goto malformed;
 	}
 	hdr[VIRTIO_NET_HDR_OFF_NUM_BUFFERS] = hdr[VIRTIO_NET_HDR_OFF_NUM_BUFFERS + 1] = 0;
@@ -260,7 +243,8 @@ static void tx_one(struct net *n, const struct virtq_chain *c)
 		if (dead_errno(errno))
 			tap_gone(n, errno, "writev");
 		else
-			note(n, ERR_TX_IO, "writev: %s (frame dropped)", strerror(errno));
+			vlog_limited(&n->log, n->who, ERR_TX_IO, "writev: %s (frame dropped)",
+				     strerror(errno));
 		goto drop;
 	}
 	n->st.tx_frames++;
@@ -328,8 +312,9 @@ static int take(struct net *n, struct virtq *q)
 		if (rc <= 0)
 			return rc;
 		if (c->write_len < VIRTIO_NET_HDR_BYTES) {
-			note(n, ERR_RX_SMALL, "receive chain at head %u: %llu writable bytes",
-			     c->head, (unsigned long long)c->write_len);
+			vlog_limited(&n->log, n->who, ERR_RX_SMALL,
+				     "receive chain at head %u: %llu writable bytes", c->head,
+				     (unsigned long long)c->write_len);
 			vq_push(q, c, 0);
 			continue;
 		}
@@ -383,8 +368,9 @@ static void deliver(struct net *n, struct virtq *q, uint32_t len, const uint8_t 
 		hdr[VIRTIO_NET_HDR_OFF_FLAGS] &= (uint8_t)~VIRTIO_NET_HDR_F_DATA_VALID;
 	if (!hdr_ok(hdr, n->acked, true)) {
 		/* Queued in the tap before TUNSETOFFLOAD took effect: the driver cannot take it. */
-		note(n, ERR_RX_OFFLOAD, "frame with flags 0x%x gso_type 0x%x not negotiated",
-		     hdr[VIRTIO_NET_HDR_OFF_FLAGS], hdr[VIRTIO_NET_HDR_OFF_GSO_TYPE]);
+		vlog_limited(&n->log, n->who, ERR_RX_OFFLOAD,
+			     "frame with flags 0x%x gso_type 0x%x not negotiated",
+			     hdr[VIRTIO_NET_HDR_OFF_FLAGS], hdr[VIRTIO_NET_HDR_OFF_GSO_TYPE]);
 		n->st.rx_dropped++;
 		return;
 	}
@@ -425,7 +411,7 @@ static void read_error(struct net *n, int err, const char *what)
 	} else {
 		/* Unknown: wait for the next edge rather than spin on it. */
 		n->tap_ready = false;
-		note(n, ERR_RX_IO, "%s: %s", what, strerror(err));
+		vlog_limited(&n->log, n->who, ERR_RX_IO, "%s: %s", what, strerror(err));
 	}
 }
 
@@ -463,8 +449,9 @@ static int read_direct(struct net *n, struct virtq *q, bool mrg, bool *bounce)
 	ratelimit_charge(&n->rx_rl, (uint64_t)len, 1);
 	if ((uint64_t)len > room || len < VIRTIO_NET_HDR_BYTES) {
 		/* The tap returns the whole length of a frame it had to cut. */
-		note(n, ERR_RX_FIT, "frame of %zd bytes for %llu-byte receive buffers (dropped)",
-		     len, (unsigned long long)room);
+		vlog_limited(&n->log, n->who, ERR_RX_FIT,
+			     "frame of %zd bytes for %llu-byte receive buffers (dropped)", len,
+			     (unsigned long long)room);
 		n->st.rx_dropped++;
 		return 1;
 	}
@@ -486,7 +473,8 @@ static int read_bounce(struct net *n)
 	}
 	ratelimit_charge(&n->rx_rl, (uint64_t)len, 1);
 	if (len > NET_BUF_MAX || len < VIRTIO_NET_HDR_BYTES) {
-		note(n, ERR_RX_FIT, "frame of %zd bytes from the tap (dropped)", len);
+		vlog_limited(&n->log, n->who, ERR_RX_FIT,
+			     "frame of %zd bytes from the tap (dropped)", len);
 		n->st.rx_dropped++;
 		return 1;
 	}
@@ -509,8 +497,9 @@ static int place_pending(struct net *n, struct virtq *q, bool mrg)
 	if (room < n->pending) {
 		if (n->held_n == 0 || (mrg && n->held_n < RX_HELD))
 			return 0;
-		note(n, ERR_RX_FIT, "frame of %u bytes for %llu-byte receive buffers (dropped)",
-		     n->pending, (unsigned long long)room);
+		vlog_limited(&n->log, n->who, ERR_RX_FIT,
+			     "frame of %u bytes for %llu-byte receive buffers (dropped)",
+			     n->pending, (unsigned long long)room);
 		n->st.rx_dropped++;
 	} else {
 		deliver(n, q, n->pending, n->bounce);
@@ -632,7 +621,7 @@ static void net_event(void *dev)
 		if (ev[i].data.u32 == TAG_KICK) {
 			if (read(n->kick, &count, sizeof(count)) < 0 && errno != EAGAIN) {
 				n->st.event_fails++;
-				log_warn_errno(errno, "virtio-net: %s: kick eventfd", n->name);
+				vlog_warn_errno(errno, "%s: kick eventfd", n->who);
 			}
 			continue;
 		}
@@ -690,7 +679,7 @@ static void net_destroy(void *dev)
 		close(n->fd);
 	free(n->held);
 	free(n->bounce);
-	free(n->name);
+	free(n->who);
 	free(n);
 }
 
@@ -728,7 +717,7 @@ static int watch(int epfd, int fd, uint32_t events, uint32_t tag)
 }
 
 void *net_create_with_fd(const struct virtio_net_config *cfg, int fd,
-			 const struct virtio_device_ops **ops)
+			 const struct virtio_device_ops **ops, struct vlog_err *err)
 {
 	const char *name = cfg->tap_name != NULL ? cfg->tap_name : "(fd)";
 	struct net *n = calloc(1, sizeof(*n));
@@ -740,24 +729,27 @@ void *net_create_with_fd(const struct virtio_net_config *cfg, int fd,
 	n->fd = fd;
 	n->epfd = n->kick = -1;
 	n->rx_rl.timer_fd = n->tx_rl.timer_fd = -1;
-	n->name = strdup(name);
 	n->held = calloc(RX_HELD, sizeof(*n->held));
 	n->bounce = malloc(NET_BUF_MAX);
-	if (n->name == NULL || n->held == NULL || n->bounce == NULL)
+	if (asprintf(&n->who, "virtio-net: %s", name) < 0) {
+		n->who = NULL;
+		goto nomem;
+	}
+	if (n->held == NULL || n->bounce == NULL)
 		goto nomem;
 	memset(&ifr, 0, sizeof(ifr));
 	n->is_tap = ioctl(fd, TUNGETIFF, &ifr) == 0;
 	n->epfd = epoll_create1(EPOLL_CLOEXEC);
 	n->kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (n->epfd < 0 || n->kick < 0) {
-		log_error_errno(errno, "--net %s: epoll/eventfd", name);
+		vlog_err_set(err, errno, "epoll/eventfd");
 		goto fail;
 	}
 	rc = ratelimit_init(&n->rx_rl, cfg->rx_limiter);
 	if (rc == 0)
 		rc = ratelimit_init(&n->tx_rl, cfg->tx_limiter);
 	if (rc < 0) {
-		log_error_errno(-rc, "--net %s: rate limiter timers", name);
+		vlog_err_set(err, -rc, "rate limiter timers");
 		goto fail;
 	}
 	rc = watch(n->epfd, fd, EPOLLIN | EPOLLET, TAG_TAP);
@@ -768,7 +760,7 @@ void *net_create_with_fd(const struct virtio_net_config *cfg, int fd,
 	if (rc == 0)
 		rc = watch(n->epfd, ratelimit_fd(&n->tx_rl), EPOLLIN, TAG_TX_TIMER);
 	if (rc < 0) {
-		log_error_errno(-rc, "--net %s: epoll_ctl", name);
+		vlog_err_set(err, -rc, "epoll_ctl");
 		goto fail;
 	}
 	if (cfg->has_mac)
@@ -780,7 +772,7 @@ void *net_create_with_fd(const struct virtio_net_config *cfg, int fd,
 	*ops = &net_ops;
 	return n;
 nomem:
-	log_error("--net %s: out of memory", name);
+	vlog_err_set(err, 0, "out of memory");
 fail:
 	if (n == NULL)
 		close(fd);
@@ -789,27 +781,28 @@ fail:
 	return NULL;
 }
 
-void *net_create(const struct virtio_net_config *cfg, const struct virtio_device_ops **ops)
+void *net_create(const struct virtio_net_config *cfg, const struct virtio_device_ops **ops,
+		 struct vlog_err *err)
 {
 	const char *name = cfg->tap_name;
 	struct ifreq ifr;
 	int fd, hdr = VIRTIO_NET_HDR_BYTES;
 
 	if (name == NULL || name[0] == '\0' || strlen(name) >= IFNAMSIZ) {
-		log_error("--net %s: a tap name is 1 to %d characters", name ? name : "",
-			  IFNAMSIZ - 1);
+		vlog_err_set(err, 0, "a tap name is 1 to %d characters", IFNAMSIZ - 1);
 		return NULL;
 	}
 	/* TUNSETIFF would create a missing interface: insist on one set up beforehand. */
 	if (if_nametoindex(name) == 0) {
-		log_error("--net %s: no such network interface (create it first: "
-			  "ip tuntap add dev %s mode tap)",
-			  name, name);
+		vlog_err_set(err, 0,
+			     "no such network interface (create it first: "
+			     "ip tuntap add dev %s mode tap)",
+			     name);
 		return NULL;
 	}
 	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
-		log_error_errno(errno, "--net %s: /dev/net/tun", name);
+		vlog_err_set(err, errno, "/dev/net/tun");
 		return NULL;
 	}
 	memset(&ifr, 0, sizeof(ifr));
@@ -818,23 +811,23 @@ void *net_create(const struct virtio_net_config *cfg, const struct virtio_device
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		int e = errno;
 		if (e == EINVAL)
-			log_error("--net %s: TUNSETIFF: not a tap device", name);
+			vlog_err_set(err, 0, "TUNSETIFF: not a tap device");
 		else if (e == EBUSY)
-			log_error("--net %s: TUNSETIFF: tap already in use", name);
+			vlog_err_set(err, 0, "TUNSETIFF: tap already in use");
 		else
-			log_error_errno(e, "--net %s: TUNSETIFF", name);
+			vlog_err_set(err, e, "TUNSETIFF");
 		goto fail;
 	}
 	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0) {
-		log_error_errno(errno, "--net %s: TUNSETVNETHDRSZ", name);
+		vlog_err_set(err, errno, "TUNSETVNETHDRSZ");
 		goto fail;
 	}
 	/* A persistent tap keeps its last user's offloads: none until a driver acks some. */
 	if (ioctl(fd, TUNSETOFFLOAD, 0u) < 0) {
-		log_error_errno(errno, "--net %s: TUNSETOFFLOAD", name);
+		vlog_err_set(err, errno, "TUNSETOFFLOAD");
 		goto fail;
 	}
-	return net_create_with_fd(cfg, fd, ops);
+	return net_create_with_fd(cfg, fd, ops, err);
 fail:
 	close(fd);
 	return NULL;
@@ -845,6 +838,7 @@ void net_get_stats(const void *dev, struct net_stats *out)
 	const struct net *n = dev;
 
 	*out = n->st;
+	out->errors = n->log.count;
 }
 
 void net_set_limiters(void *dev, const struct virtio_rate_limit *rx,

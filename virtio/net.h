@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * net.h: virtio-net (virtio 1.2, 5.1, device ID 1) over a Linux tap,
- * --net TAP[,mac=MAC]. Queue 0 receives, queue 1 transmits; no control queue.
+ * net.h: virtio-net (virtio 1.2, 5.1, device ID 1) over a Linux tap, with a
+ * given or random MAC. Queue 0 receives, queue 1 transmits; no control queue.
  *
  * The tap is opened with IFF_TAP | IFF_NO_PI | IFF_VNET_HDR and a 12-byte
  * vnet header, which is exactly struct virtio_net_hdr_v1 (VERSION_1 always
@@ -37,6 +37,7 @@
 
 #include "device.h"
 #include "ratelimit.h"
+#include "vlog.h"
 
 /* Feature bits (5.1.3). */
 #define VIRTIO_NET_F_CSUM	0
@@ -82,7 +83,7 @@ struct virtio_net_config_space {
 	uint16_t status;
 } __attribute__((packed));
 
-/* What the monitor asks for: one --net. */
+/* What the monitor asks for: one network interface. */
 struct virtio_net_config {
 	const char *tap_name;
 	bool has_mac;
@@ -114,10 +115,13 @@ struct net_stats {
  * net_create: open /dev/net/tun, attach to (cfg->tap_name) with
  * IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, TUNSETVNETHDRSZ 12, offloads off until
  * the driver acks some, non-blocking. (*ops) receives the ops table; hand both
- * to virtio_mmio_create, which then owns the device. Errors are logged as
- * "--net TAP: ..."; returns NULL on failure. Before seccomp (open, TUNSETIFF).
+ * to virtio_mmio_create, which then owns the device. Returns NULL on failure,
+ * said in (err) (may be NULL) and not logged: the caller names the interface
+ * in its own words. Before seccomp (open, TUNSETIFF). The device's log lines
+ * start "virtio-net: TAP: ".
  */
-void *net_create(const struct virtio_net_config *cfg, const struct virtio_device_ops **ops);
+void *net_create(const struct virtio_net_config *cfg, const struct virtio_device_ops **ops,
+		 struct vlog_err *err);
 
 /*
  * net_create_with_fd: as net_create over (fd), already a tap set up as above
@@ -125,7 +129,7 @@ void *net_create(const struct virtio_net_config *cfg, const struct virtio_device
  * (TUNSETOFFLOAD is then skipped). Takes (fd) in every case: closed on failure.
  */
 void *net_create_with_fd(const struct virtio_net_config *cfg, int fd,
-			 const struct virtio_device_ops **ops);
+			 const struct virtio_device_ops **ops, struct vlog_err *err);
 
 /*
  * Rate limiting (Firecracker's rx_rate_limiter / tx_rate_limiter, see

@@ -3,12 +3,9 @@
 #include "queue.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-
-#include "log.h"
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "virtio 1.x rings are little-endian; this code reads them natively"
@@ -23,26 +20,6 @@ struct desc {
 };
 
 _Static_assert(sizeof(struct desc) == VIRTQ_DESC_SIZE, "descriptor layout");
-
-static void note(struct virtq *q, enum vq_error kind, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void note(struct virtq *q, enum vq_error kind, const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-
-	q->errors++;
-	if (q->logged & (1u << kind))
-		return;
-	q->logged |= 1u << kind;
-	va_start(ap, fmt);
-	/* clang-analyzer 14 loses va_start when it inlines this into a caller. */
-	vsnprintf(msg, sizeof(msg), fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
-	va_end(ap);
-	log_warn("virtio-%s: queue %u: %s (further errors of this kind not logged)", q->name,
-		 q->index, msg);
-}
 
 static void clear_runtime(struct virtq *q)
 {
@@ -61,7 +38,7 @@ static void clear_runtime(struct virtq *q)
 void vq_init(struct virtq *q, const char *name, unsigned int index, uint16_t max_size)
 {
 	memset(q, 0, sizeof(*q));
-	q->name = name;
+	snprintf(q->who, sizeof(q->who), "virtio-%s: queue %u", name, index);
 	q->index = index;
 	q->max_size = max_size;
 	clear_runtime(q);
@@ -80,14 +57,16 @@ static void *ring(struct virtq *q, const struct gmem *gm, const char *what, uint
 	void *p;
 
 	if (gpa & (align - 1)) {
-		note(q, VQ_ERR_SETUP, "%s ring at 0x%llx is not %llu-byte aligned", what,
-		     (unsigned long long)gpa, (unsigned long long)align);
+		vlog_limited(&q->log, q->who, VQ_ERR_SETUP,
+			     "%s ring at 0x%llx is not %llu-byte aligned", what,
+			     (unsigned long long)gpa, (unsigned long long)align);
 		return NULL;
 	}
 	p = gmem_ptr(gm, gpa, bytes);
 	if (p == NULL || ((uintptr_t)p & (align - 1))) {
-		note(q, VQ_ERR_SETUP, "%s ring [0x%llx, +0x%llx) is not inside guest RAM", what,
-		     (unsigned long long)gpa, (unsigned long long)bytes);
+		vlog_limited(&q->log, q->who, VQ_ERR_SETUP,
+			     "%s ring [0x%llx, +0x%llx) is not inside guest RAM", what,
+			     (unsigned long long)gpa, (unsigned long long)bytes);
 		return NULL;
 	}
 	return p;
@@ -108,8 +87,8 @@ int vq_enable(struct virtq *q, const struct gmem *gm)
 	void *desc, *avail, *used;
 
 	if (n == 0 || n > q->max_size || (n & (n - 1)) != 0) {
-		note(q, VQ_ERR_SETUP, "queue size %u invalid (power of two, 1..%u)", n,
-		     q->max_size);
+		vlog_limited(&q->log, q->who, VQ_ERR_SETUP,
+			     "queue size %u invalid (power of two, 1..%u)", n, q->max_size);
 		return -EINVAL;
 	}
 	desc = ring(q, gm, "descriptor", q->desc_gpa, VIRTQ_DESC_BYTES(n), VIRTQ_DESC_ALIGN);
@@ -125,9 +104,11 @@ int vq_enable(struct virtq *q, const struct gmem *gm)
 	 */
 	if (overlaps(q->used_gpa, VIRTQ_USED_BYTES(n), q->desc_gpa, VIRTQ_DESC_BYTES(n)) ||
 	    overlaps(q->used_gpa, VIRTQ_USED_BYTES(n), q->avail_gpa, VIRTQ_AVAIL_BYTES(n))) {
-		note(q, VQ_ERR_SETUP,
-		     "used ring [0x%llx, +0x%llx) overlaps the descriptor table or available ring",
-		     (unsigned long long)q->used_gpa, (unsigned long long)VIRTQ_USED_BYTES(n));
+		vlog_limited(&q->log, q->who, VQ_ERR_SETUP,
+			     "used ring [0x%llx, +0x%llx) overlaps the descriptor table "
+			     "or available ring",
+			     (unsigned long long)q->used_gpa,
+			     (unsigned long long)VIRTQ_USED_BYTES(n));
 		return -EINVAL;
 	}
 	q->gm = gm;
@@ -183,28 +164,31 @@ static int walk(struct virtq *q, struct virtq_chain *c, uint16_t head)
 		read_desc(&d, table, i);
 		if (d.flags & VIRTQ_DESC_F_INDIRECT) {
 			if (!q->indirect) {
-				note(q, VQ_ERR_INDIRECT, "descriptor %u: INDIRECT not negotiated",
-				     i);
+				vlog_limited(&q->log, q->who, VQ_ERR_INDIRECT,
+					     "descriptor %u: INDIRECT not negotiated", i);
 				return -EIO;
 			}
 			if (indirect) {
-				note(q, VQ_ERR_INDIRECT, "nested indirect table");
+				vlog_limited(&q->log, q->who, VQ_ERR_INDIRECT,
+					     "nested indirect table");
 				return -EIO;
 			}
 			if (d.flags & VIRTQ_DESC_F_NEXT) {
-				note(q, VQ_ERR_INDIRECT, "descriptor %u: INDIRECT with NEXT", i);
+				vlog_limited(&q->log, q->who, VQ_ERR_INDIRECT,
+					     "descriptor %u: INDIRECT with NEXT", i);
 				return -EIO;
 			}
 			if (d.len == 0 || d.len % VIRTQ_DESC_SIZE != 0) {
-				note(q, VQ_ERR_INDIRECT, "indirect table length %u", d.len);
+				vlog_limited(&q->log, q->who, VQ_ERR_INDIRECT,
+					     "indirect table length %u", d.len);
 				return -EIO;
 			}
 			/* The WRITE flag of the indirect descriptor itself is ignored. */
 			table = gmem_ptr(q->gm, d.addr, d.len);
 			if (table == NULL) {
-				note(q, VQ_ERR_ADDR,
-				     "indirect table [0x%llx, +0x%x) outside guest RAM",
-				     (unsigned long long)d.addr, d.len);
+				vlog_limited(&q->log, q->who, VQ_ERR_ADDR,
+					     "indirect table [0x%llx, +0x%x) outside guest RAM",
+					     (unsigned long long)d.addr, d.len);
 				return -EIO;
 			}
 			table_n = d.len / VIRTQ_DESC_SIZE;
@@ -213,22 +197,25 @@ static int walk(struct virtq *q, struct virtq_chain *c, uint16_t head)
 			continue;
 		}
 		if (budget == 0) {
-			note(q, VQ_ERR_LOOP, "chain at head %u longer than the queue size %u", head,
-			     q->size);
+			vlog_limited(&q->log, q->who, VQ_ERR_LOOP,
+				     "chain at head %u longer than the queue size %u", head,
+				     q->size);
 			return -EIO;
 		}
 		budget--;
 		if (d.flags & VIRTQ_DESC_F_WRITE) {
 			seen_write = true;
 		} else if (seen_write) {
-			note(q, VQ_ERR_ORDER, "readable descriptor %u after a writable one", i);
+			vlog_limited(&q->log, q->who, VQ_ERR_ORDER,
+				     "readable descriptor %u after a writable one", i);
 			return -EIO;
 		}
 		if (d.len != 0) {
 			void *p = gmem_ptr(q->gm, d.addr, d.len);
 			if (p == NULL) {
-				note(q, VQ_ERR_ADDR, "buffer [0x%llx, +0x%x) outside guest RAM",
-				     (unsigned long long)d.addr, d.len);
+				vlog_limited(&q->log, q->who, VQ_ERR_ADDR,
+					     "buffer [0x%llx, +0x%x) outside guest RAM",
+					     (unsigned long long)d.addr, d.len);
 				return -EIO;
 			}
 			/* budget <= size <= VIRTQ_MAX_SIZE bounds niov. */
@@ -247,14 +234,16 @@ static int walk(struct virtq *q, struct virtq_chain *c, uint16_t head)
 		if (!(d.flags & VIRTQ_DESC_F_NEXT))
 			return 0;
 		if (d.next >= table_n) {
-			note(q, VQ_ERR_NEXT, "descriptor %u: next %u out of range (%u)", i, d.next,
-			     table_n);
+			vlog_limited(&q->log, q->who, VQ_ERR_NEXT,
+				     "descriptor %u: next %u out of range (%u)", i, d.next,
+				     table_n);
 			return -EIO;
 		}
 		i = d.next;
 	}
 too_long:
-	note(q, VQ_ERR_TOO_LONG, "chain at head %u: total length overflows", head);
+	vlog_limited(&q->log, q->who, VQ_ERR_TOO_LONG, "chain at head %u: total length overflows",
+		     head);
 	return -EIO;
 }
 
@@ -290,16 +279,18 @@ int vq_pop(struct virtq *q, struct virtq_chain *chain)
 	 * that went backwards).
 	 */
 	if (pending > q->size || (uint16_t)(idx - q->used_idx) > q->size) {
-		note(q, VQ_ERR_AVAIL_IDX,
-		     "avail idx %u runs ahead of next entry %u / used idx %u by more than the "
-		     "queue size %u",
-		     idx, q->last_avail, q->used_idx, q->size);
+		vlog_limited(
+		    &q->log, q->who, VQ_ERR_AVAIL_IDX,
+		    "avail idx %u runs ahead of next entry %u / used idx %u by more than the "
+		    "queue size %u",
+		    idx, q->last_avail, q->used_idx, q->size);
 		q->broken = true;
 		return -EIO;
 	}
 	head = __atomic_load_n(&q->avail[2 + q->last_avail % q->size], __ATOMIC_RELAXED);
 	if (head >= q->size) {
-		note(q, VQ_ERR_HEAD, "head index %u out of range (%u)", head, q->size);
+		vlog_limited(&q->log, q->who, VQ_ERR_HEAD, "head index %u out of range (%u)", head,
+			     q->size);
 		q->broken = true;
 		return -EIO;
 	}

@@ -28,9 +28,12 @@
 #include <sys/uio.h>
 
 #include "gmem.h"
+#include "vlog.h"
 
 /* Largest queue a device may offer; also the most segments in one chain. */
 #define VIRTQ_MAX_SIZE 256
+/* Room for a queue's log prefix; a longer device name is cut short. */
+#define VIRTQ_WHO_BYTES 32
 
 /* Descriptor flags (2.7.5). */
 #define VIRTQ_DESC_F_NEXT     1
@@ -83,7 +86,7 @@ struct virtq_chain {
 
 struct virtq {
 	/* Fixed at vq_init. */
-	const char *name; /* device name for logs */
+	char who[VIRTQ_WHO_BYTES]; /* "virtio-<device>: queue <index>": its log lines' start */
 	unsigned int index;
 	uint16_t max_size;
 
@@ -106,9 +109,8 @@ struct virtq {
 	bool signalled_valid;
 	uint32_t epoch; /* bumped by every vq_reset */
 
-	/* Survive resets: rate limiting and counters. */
-	uint32_t logged; /* bit per enum vq_error already logged */
-	uint64_t errors; /* every problem, logged or not */
+	/* Survives resets: kinds logged (a bit per enum vq_error), every problem counted. */
+	struct vlog_limit log;
 };
 
 /* vq_init: a not-ready queue (index) of device (name), up to (max_size) entries. */

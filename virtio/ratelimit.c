@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "vlog.h"
 
 #define NS_PER_MS 1000000ull
 
@@ -135,7 +135,7 @@ static void arm(struct ratelimit *rl, uint64_t delay)
 	its.it_value.tv_sec = (time_t)(delay / 1000000000ull);
 	its.it_value.tv_nsec = (long)(delay % 1000000000ull);
 	if (rl->timer_fd >= 0 && timerfd_settime(rl->timer_fd, 0, &its, NULL) < 0)
-		log_warn_errno(errno, "virtio: rate limiter: timerfd_settime");
+		vlog_warn_errno(errno, "virtio: rate limiter: timerfd_settime");
 }
 
 static void block(struct ratelimit *rl, uint64_t until, uint64_t now)
@@ -277,7 +277,7 @@ void ratelimit_event(struct ratelimit *rl)
 	uint64_t expirations;
 
 	if (read(rl->timer_fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
-		log_warn_errno(errno, "virtio: rate limiter: timerfd read");
+		vlog_warn_errno(errno, "virtio: rate limiter: timerfd read");
 }
 
 uint64_t ratelimit_blocked_until(const struct ratelimit *rl)

@@ -4,17 +4,23 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/random.h>
 
-#include "log.h"
 #include "mmio.h"
 #include "queue.h"
+#include "vlog.h"
+
+/* Host problems, each logged once per device. */
+enum rng_error {
+	ERR_GETRANDOM, /* getrandom() failed or came up short */
+};
 
 struct rng {
 	struct virtio_mmio_dev *t; /* set while active */
 	struct virtq_chain chain;
 	struct rng_stats st;
-	bool logged_short;
+	struct vlog_limit log; /* host problems, each kind logged once */
 	bool has_limiter;
 	bool deferred; /* (chain) popped, waiting for tokens */
 	struct ratelimit rl;
@@ -46,9 +52,8 @@ static uint32_t fill(struct rng *r, const struct virtq_chain *c)
 				continue;
 			if (n <= 0) {
 				r->st.host_fails++;
-				if (!r->logged_short)
-					log_warn_errno(errno, "virtio-rng: getrandom");
-				r->logged_short = true;
+				vlog_limited(&r->log, "virtio-rng", ERR_GETRANDOM, "getrandom: %s",
+					     strerror(errno));
 				return done + (uint32_t)got;
 			}
 			got += (size_t)n;
@@ -143,12 +148,12 @@ static const struct virtio_device_ops rng_ops = {
     .destroy = rng_destroy,
 };
 
-void *rng_create(const struct virtio_device_ops **ops)
+void *rng_create(const struct virtio_device_ops **ops, struct vlog_err *err)
 {
 	struct rng *r = calloc(1, sizeof(*r));
 
 	if (r == NULL) {
-		log_error("--rng: out of memory");
+		vlog_err_set(err, 0, "out of memory");
 		return NULL;
 	}
 	r->rl.timer_fd = -1;
@@ -157,16 +162,16 @@ void *rng_create(const struct virtio_device_ops **ops)
 }
 
 void *rng_create_limited(const struct virtio_rate_limit *limit,
-			 const struct virtio_device_ops **ops)
+			 const struct virtio_device_ops **ops, struct vlog_err *err)
 {
-	struct rng *r = rng_create(ops);
+	struct rng *r = rng_create(ops, err);
 	int rc;
 
 	if (r == NULL)
 		return NULL;
 	rc = ratelimit_init(&r->rl, limit);
 	if (rc < 0) {
-		log_error_errno(-rc, "--rng: rate limiter timer");
+		vlog_err_set(err, -rc, "rate limiter timer");
 		free(r);
 		return NULL;
 	}

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vsock.h: virtio-vsock (virtio 1.2, 5.10, device ID 19) in Firecracker's
- * "hybrid" form, --vsock CID,UDS_PATH: guest AF_VSOCK stream sockets are
- * proxied to host AF_UNIX stream sockets (Firecracker docs/vsock.md).
+ * "hybrid" form, given a guest CID and a host socket path UDS_PATH: guest
+ * AF_VSOCK stream sockets are proxied to host AF_UNIX stream sockets
+ * (Firecracker docs/vsock.md).
  *
  *   Host-initiated: a host program connects to UDS_PATH and writes
  *   "CONNECT <port>\n"; the device sends the guest a REQUEST to <port> from a
@@ -42,6 +43,7 @@
 #include <stdint.h>
 
 #include "device.h"
+#include "vlog.h"
 
 /* Queues (5.10.2). */
 #define VSOCK_QUEUE_RX	  0
@@ -110,10 +112,12 @@ struct virtio_vsock_config {
  * first; any other file is an error) and creates the internal epoll fd,
  * timerfd and eventfd, so call it before seccomp is installed. Hand both
  * results to virtio_mmio_create(), which then owns the device; the socket
- * file is left in place at destroy. Returns NULL on failure, logged as
- * "--vsock <path>: ...".
+ * file is left in place at destroy. Returns NULL on failure, said in (err)
+ * (may be NULL) and not logged: the caller names the device in its own
+ * words. The device's log lines start "virtio-vsock: ".
  */
-void *vsock_create(const struct virtio_vsock_config *cfg, const struct virtio_device_ops **ops);
+void *vsock_create(const struct virtio_vsock_config *cfg, const struct virtio_device_ops **ops,
+		   struct vlog_err *err);
 
 /*
  * vsock_set_max_conns: hold at most (max_conns) host sockets from now on

@@ -23,12 +23,18 @@ FUZZ_CFLAGS += -Wno-format-nonliteral
 FUZZ_LDFLAGS := $(FUZZ_SAN) -fsanitize=fuzzer
 
 FUZZ_ALL := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_ALL := $(filter-out util virtio api,$(FUZZ_ALL))
+FUZZ_ALL := $(filter-out util log virtio api,$(FUZZ_ALL))
 FUZZ_TARGETS ?= $(FUZZ_ALL)
 FUZZ_BINS := $(FUZZ_ALL:%=$(FUZZ_O)/fuzz_%)
 
 $(FUZZ_O)/%.o: %.c | $(O)/.dirs
 	$(call quiet,FUZZCC,$@)mkdir -p $(dir $@) && $(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+# The virtio library, its harnesses and what they share see no monitor header,
+# as in the normal build (Makefile, VIRTIO_CFLAGS).
+FUZZ_VIRTIO_CFLAGS := $(filter-out -Imonitor,$(FUZZ_CFLAGS))
+$(FUZZ_O)/virtio/%.o $(FUZZ_O)/tests/fuzz/fuzz_virtio_%.o: FUZZ_CFLAGS := $(FUZZ_VIRTIO_CFLAGS)
+$(FUZZ_O)/tests/fuzz/fuzz_virtio.o $(FUZZ_O)/tests/fuzz/fuzz_util.o: FUZZ_CFLAGS := $(FUZZ_VIRTIO_CFLAGS)
 
 # fuzz_harness(target, objects under monitor/ and virtio/ without .o, libraries)
 define fuzz_harness
@@ -38,26 +44,29 @@ $(FUZZ_O)/fuzz_$(1): $(FUZZ_O)/tests/fuzz/fuzz_$(1).o $(FUZZ_O)/tests/fuzz/fuzz_
 	$$(call quiet,FUZZLD,$$@)$$(FUZZ_CC) $$(FUZZ_LDFLAGS) -o $$@ $$^ $(3)
 endef
 
-FUZZ_VIRTIO_OBJS := virtio/gmem virtio/queue virtio/ratelimit virtio/mmio monitor/log \
+FUZZ_VIRTIO_OBJS := virtio/vlog virtio/gmem virtio/queue virtio/ratelimit virtio/mmio \
 	tests/fuzz/fuzz_virtio
-$(eval $(call fuzz_harness,virtio_blk,$(FUZZ_VIRTIO_OBJS) virtio/blk,-luring))
+$(eval $(call fuzz_harness,virtio_blk,$(FUZZ_VIRTIO_OBJS) virtio/blk virtio/blk_sync virtio/blk_uring,-luring))
 $(eval $(call fuzz_harness,virtio_net,$(FUZZ_VIRTIO_OBJS) virtio/net))
-$(eval $(call fuzz_harness,virtio_vsock,$(FUZZ_VIRTIO_OBJS) virtio/vsock))
+$(eval $(call fuzz_harness,virtio_vsock,$(FUZZ_VIRTIO_OBJS) virtio/vsock virtio/vsock_conn virtio/vsock_mux))
 $(eval $(call fuzz_harness,virtio_rng,$(FUZZ_VIRTIO_OBJS) virtio/rng))
+# Harnesses of monitor code silence its log with fuzz_log.c (fz_quiet_logs).
 $(eval $(call fuzz_harness,loader,monitor/loader monitor/load_elf monitor/load_pvh \
-	monitor/load_bzimage monitor/bootparams monitor/mptable monitor/x86_cpu monitor/config monitor/resources monitor/kernel_cmdline \
-	monitor/log virtio/gmem))
-$(eval $(call fuzz_harness,config_file,monitor/config_json monitor/config monitor/resources monitor/kernel_cmdline monitor/log \
-	virtio/gmem,-ljansson))
-$(eval $(call fuzz_harness,api_body,tests/fuzz/fuzz_api monitor/api_routes monitor/instance monitor/config_json monitor/resources monitor/kernel_cmdline \
-	monitor/config monitor/logger monitor/metrics monitor/log,-ljansson))
+	monitor/load_bzimage monitor/bootparams monitor/mptable monitor/x86_cpu monitor/config \
+	monitor/resources monitor/kernel_cmdline monitor/log virtio/gmem tests/fuzz/fuzz_log))
+$(eval $(call fuzz_harness,config_file,monitor/config_json monitor/config monitor/resources \
+	monitor/kernel_cmdline monitor/log virtio/gmem tests/fuzz/fuzz_log,-ljansson))
+$(eval $(call fuzz_harness,api_body,tests/fuzz/fuzz_api monitor/api_routes monitor/instance \
+	monitor/config_json monitor/resources monitor/kernel_cmdline monitor/config monitor/logger \
+	monitor/metrics monitor/log tests/fuzz/fuzz_log,-ljansson))
 $(eval $(call fuzz_harness,http,tests/fuzz/fuzz_api monitor/api monitor/sock_guard monitor/evloop \
-	monitor/api_routes monitor/instance monitor/config_json monitor/config monitor/resources monitor/kernel_cmdline monitor/logger \
-	monitor/metrics monitor/log,-lhttp_parser -ljansson -lpthread))
+	monitor/api_routes monitor/instance monitor/config_json monitor/config monitor/resources \
+	monitor/kernel_cmdline monitor/logger monitor/metrics monitor/log tests/fuzz/fuzz_log, \
+	-lhttp_parser -ljansson -lpthread))
 $(eval $(call fuzz_harness,devices,monitor/serial monitor/i8042 monitor/ioapic \
 	monitor/isa_irq monitor/pic monitor/pit monitor/rtc \
-	monitor/boot_timer monitor/exit_port monitor/bus monitor/log))
-DEPS += $(patsubst %,$(FUZZ_O)/tests/fuzz/fuzz_%.d,util virtio api) \
+	monitor/boot_timer monitor/exit_port monitor/bus monitor/log tests/fuzz/fuzz_log))
+DEPS += $(patsubst %,$(FUZZ_O)/tests/fuzz/fuzz_%.d,util log virtio api) \
 	$(patsubst %,$(FUZZ_O)/%.d,$(basename $(VIRTIO_SRCS) $(MONITOR_SRCS)))
 
 .PHONY: fuzz-bins fuzz

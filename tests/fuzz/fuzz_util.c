@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* fuzz_util.c: input reader, quiet logs, temp directories and the fd census for the harnesses. */
+/* fuzz_util.c: input reader, temp directories and the fd census for the harnesses. */
 #include "fuzz_util.h"
 
 #include <dirent.h>
@@ -12,7 +12,6 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "log.h"
 
 uint8_t fz_u8(struct fz *in)
 {
@@ -67,20 +66,6 @@ void fz_fill(struct fz *in, void *dst, size_t len)
 		memcpy(dst, src, n);
 	if (n < len)
 		memset((uint8_t *)dst + n, 0, len - n);
-}
-
-static void drop_line(void *opaque, enum log_level level, const char *line)
-{
-	(void)opaque;
-	(void)level;
-	(void)line;
-}
-
-void fz_quiet_logs(void)
-{
-	log_set_level(LOG_DEBUG);
-	if (getenv("FUZZ_LOG") == NULL)
-		log_set_sink(drop_line, NULL);
 }
 
 void fz_ignore_sigpipe(void)

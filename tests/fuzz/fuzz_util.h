@@ -45,9 +45,10 @@ size_t fz_take(struct fz *in, size_t want, const uint8_t **out);
 void fz_fill(struct fz *in, void *dst, size_t len);
 
 /*
- * fz_quiet_logs: format every log line (level debug, so the formats run too)
- * but print none: the fuzzer's own output stays readable and fast. With
- * FUZZ_LOG set in the environment they go to stderr (to see what an input does).
+ * fz_quiet_logs: format every line of the monitor's log (level debug, so the
+ * formats run too) but print none: the fuzzer's own output stays readable and
+ * fast. With FUZZ_LOG set in the environment they go to stderr (to see what
+ * an input does). In fuzz_log.c, which only harnesses of monitor code link.
  */
 void fz_quiet_logs(void);
 

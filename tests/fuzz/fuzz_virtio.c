@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "queue.h"
+#include "vlog.h"
 
 /* Operations per input at most: an input stays a few milliseconds even when it loops. */
 #define MAX_OPS 512
@@ -76,6 +77,30 @@ static const uint16_t regs[] = {
     0x0ff, /* unaligned, below config */
     0xffc, /* last word of the window */
 };
+
+static void fzv_line(void *opaque, enum vlog_level level, int errnum, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+
+/* fzv_line: format the line (so the formats run), print it only to a stream in (opaque). */
+static void fzv_line(void *opaque, enum vlog_level level, int errnum, const char *fmt, va_list ap)
+{
+	char line[1024];
+	FILE *out = opaque;
+
+	(void)level;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	if (out == NULL)
+		return;
+	if (errnum != 0)
+		fprintf(out, "%s: %s\n", line, strerror(errnum));
+	else
+		fprintf(out, "%s\n", line);
+}
+
+void fzv_quiet_logs(void)
+{
+	vlog_set_sink(fzv_line, getenv("FUZZ_LOG") != NULL ? stderr : NULL);
+}
 
 static void irq(void *ctx)
 {

@@ -107,6 +107,12 @@ uint64_t fzv_gpa(struct fzv *v, struct fz *in);
 /* fzv_clear_rings: zero the usual ring pages (nothing queued there any more). */
 void fzv_clear_rings(struct fzv *v);
 
+/*
+ * fzv_quiet_logs: fz_quiet_logs for the virtio library's lines (vlog.h):
+ * every line is formatted, none printed unless FUZZ_LOG is set.
+ */
+void fzv_quiet_logs(void);
+
 /* fzv_reg_write / fzv_reg_read: one aligned 32-bit register access. */
 void fzv_reg_write(struct fzv *v, uint64_t off, uint32_t val);
 uint32_t fzv_reg_read(struct fzv *v, uint64_t off);

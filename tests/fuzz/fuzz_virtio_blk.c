@@ -126,7 +126,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
-	fz_quiet_logs();
+	fzv_quiet_logs();
 	snprintf(path_a, sizeof(path_a), "%s/a.img", dir);
 	snprintf(path_b, sizeof(path_b), "%s/b.img", dir);
 	snprintf(path_missing, sizeof(path_missing), "%s/missing.img", dir);
@@ -141,7 +141,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		    .limiter = i == 3 ? &unlimited : NULL,
 		};
 		const struct virtio_device_ops *ops = NULL;
-		void *dev = blk_create(&cfg, &ops);
+		void *dev = blk_create(&cfg, &ops, NULL);
 
 		FZ_CHECK(dev != NULL, "blk_create");
 		fzv_attach(&disks[i].v, ops, dev, &hooks, &disks[i]);

@@ -135,7 +135,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
-	fz_quiet_logs();
+	fzv_quiet_logs();
 	fz_ignore_sigpipe();
 	FZ_CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0,
 		 "socketpair");
@@ -146,7 +146,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	}
 	peer = sv[1];
 	dev_end = sv[0];
-	dev = net_create_with_fd(&cfg, sv[0], &ops);
+	dev = net_create_with_fd(&cfg, sv[0], &ops, NULL);
 	fzv_attach(&net, ops, dev, &hooks, NULL);
 	return 0;
 }

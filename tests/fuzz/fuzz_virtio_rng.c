@@ -61,10 +61,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
-	fz_quiet_logs();
-	dev = rng_create(&ops);
+	fzv_quiet_logs();
+	dev = rng_create(&ops, NULL);
 	fzv_attach(&rngs[0], ops, dev, &hooks, NULL);
-	dev = rng_create_limited(&unlimited, &ops);
+	dev = rng_create_limited(&unlimited, &ops, NULL);
 	fzv_attach(&rngs[1], ops, dev, &hooks, NULL);
 	return 0;
 }

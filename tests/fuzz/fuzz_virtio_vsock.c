@@ -165,14 +165,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
-	fz_quiet_logs();
+	fzv_quiet_logs();
 	fz_ignore_sigpipe();
 	snprintf(uds, sizeof(uds), "%s/v.sock", dir);
 	for (int i = 0; i < 2; i++) {
 		snprintf(path, sizeof(path), "%s_%u", uds, listen_ports[i]);
 		listeners[i] = unix_socket(path, true);
 	}
-	dev = vsock_create(&cfg, &ops);
+	dev = vsock_create(&cfg, &ops, NULL);
 	fzv_attach(&vs, ops, dev, &hooks, NULL);
 	return 0;
 }

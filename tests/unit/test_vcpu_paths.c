@@ -319,7 +319,7 @@ static void blk_setup(struct rig *r, void *ctx)
 	const struct virtio_device_ops *ops;
 
 	rig_init(r, 1);
-	void *dev = blk_create(&cfg, &ops);
+	void *dev = blk_create(&cfg, &ops, NULL);
 	rig_attach(r, ops, dev);
 	CHECK(blk_engine(dev) == c->engine);
 }
@@ -371,7 +371,7 @@ static void test_blk_io_uring(void **state)
 	struct virtio_blk_config cfg = {
 	    .path = "/proc/self/exe", .read_only = true, .engine = BLK_ENGINE_IO_URING};
 	const struct virtio_device_ops *ops;
-	void *dev = blk_create(&cfg, &ops);
+	void *dev = blk_create(&cfg, &ops, NULL);
 
 	(void)state;
 	assert_non_null(dev);
@@ -398,7 +398,7 @@ static void net_setup(struct rig *r, void *ctx)
 	CHECK(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0);
 	c->peer = sv[1];
 	rig_init(r, 2);
-	void *dev = net_create_with_fd(&cfg, sv[0], &ops);
+	void *dev = net_create_with_fd(&cfg, sv[0], &ops, NULL);
 	rig_attach(r, ops, dev);
 	r->features = VIRTIO_BIT(VIRTIO_F_VERSION_1); /* plain frames, no offloads */
 }
@@ -448,7 +448,7 @@ static void rng_setup(struct rig *r, void *ctx)
 
 	(void)ctx;
 	rig_init(r, 1);
-	void *dev = rng_create(&ops);
+	void *dev = rng_create(&ops, NULL);
 	rig_attach(r, ops, dev);
 }
 
@@ -508,7 +508,7 @@ static void vsock_setup(struct rig *r, void *ctx)
 	snprintf(c->host_path, sizeof(c->host_path), "%s_%u", c->uds, HOST_PORT);
 	struct virtio_vsock_config cfg = {.guest_cid = CID, .uds_path = c->uds};
 	rig_init(r, 3);
-	void *dev = vsock_create(&cfg, &ops);
+	void *dev = vsock_create(&cfg, &ops, NULL);
 	rig_attach(r, ops, dev);
 	r->features = VIRTIO_BIT(VIRTIO_F_VERSION_1);
 

@@ -78,7 +78,7 @@ static bool attach(struct fx *f, bool ro, const char *id)
 
 	vqb_init(&f->b, 16);
 	f->next_desc = 0;
-	f->dev = blk_create(&cfg, &ops);
+	f->dev = blk_create(&cfg, &ops, NULL);
 	assert_non_null(f->dev);
 	if (blk_engine(f->dev) != f->engine) {
 		ops->destroy(f->dev);
@@ -563,11 +563,22 @@ static void test_create_errors(void **state)
 {
 	struct virtio_blk_config cfg = {.path = "/nonexistent/disk.img"};
 	const struct virtio_device_ops *ops;
+	struct vlog_err err;
 
 	(void)state;
-	assert_null(blk_create(&cfg, &ops));
+	/* Each failure says what failed, for the caller to name the disk. */
+	assert_null(blk_create(&cfg, &ops, &err));
+	assert_string_equal(err.msg, "open");
+	assert_int_equal(err.errnum, ENOENT);
 	cfg.path = "/tmp"; /* a directory */
-	assert_null(blk_create(&cfg, &ops));
+	assert_null(blk_create(&cfg, &ops, &err));
+	assert_string_equal(err.msg, "open");
+	assert_int_equal(err.errnum, EISDIR);
+	cfg.path = "/dev/null";
+	cfg.read_only = true;
+	assert_null(blk_create(&cfg, &ops, &err));
+	assert_string_equal(err.msg, "not a regular file or block device");
+	assert_int_equal(err.errnum, 0);
 }
 
 int main(void)

@@ -14,9 +14,9 @@
 
 #include <cmocka.h>
 
-#include "log.h"
 #include "mmio.h"
 #include "net.h"
+#include "vlog.h"
 #include "vq_builder.h"
 
 #define QSIZE 16
@@ -96,7 +96,7 @@ static void attach_cfg(struct fx *f, const struct virtio_net_config *cfg, uint64
 	setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
 	rings(f);
 	f->peer = sv[1];
-	f->dev = net_create_with_fd(cfg, sv[0], &f->ops);
+	f->dev = net_create_with_fd(cfg, sv[0], &f->ops, NULL);
 	assert_non_null(f->dev);
 	f->t = virtio_mmio_create(f->ops, f->dev, &f->rx.gm, irq, f);
 	assert_non_null(f->t);
@@ -619,15 +619,37 @@ static void test_create_errors(void **state)
 {
 	struct virtio_net_config cfg = {.tap_name = "embnosuchtap0"};
 	const struct virtio_device_ops *ops;
+	struct vlog_err err;
 
 	(void)state;
-	assert_null(net_create(&cfg, &ops));
+	/* Each failure says what failed, for the caller to name the interface. */
+	assert_null(net_create(&cfg, &ops, &err));
+	assert_string_equal(err.msg, "no such network interface (create it first: "
+				     "ip tuntap add dev embnosuchtap0 mode tap)");
 	cfg.tap_name = "a-name-far-too-long-for-linux";
-	assert_null(net_create(&cfg, &ops));
+	assert_null(net_create(&cfg, &ops, &err));
+	assert_string_equal(err.msg, "a tap name is 1 to 15 characters");
 	cfg.tap_name = "";
-	assert_null(net_create(&cfg, &ops));
+	assert_null(net_create(&cfg, &ops, &err));
+	assert_string_equal(err.msg, "a tap name is 1 to 15 characters");
 	cfg.tap_name = "lo"; /* exists, not a tap (or no permission) */
-	assert_null(net_create(&cfg, &ops));
+	assert_null(net_create(&cfg, &ops, NULL));
+}
+
+static void errors_only(void *opaque, enum vlog_level level, int errnum, const char *fmt,
+			va_list ap) __attribute__((format(printf, 4, 0)));
+
+/* errors_only: the device's lines, less the warnings these tests provoke on purpose. */
+static void errors_only(void *opaque, enum vlog_level level, int errnum, const char *fmt,
+			va_list ap)
+{
+	(void)opaque;
+	if (level != VLOG_ERROR)
+		return;
+	vfprintf(stderr, fmt, ap);
+	if (errnum != 0)
+		fprintf(stderr, ": %s", strerror(errnum));
+	fputc('\n', stderr);
 }
 
 int main(void)
@@ -650,6 +672,6 @@ int main(void)
 	    T(test_create_errors),
 	};
 
-	log_set_level(LOG_ERROR);
+	vlog_set_sink(errors_only, NULL);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -227,7 +227,7 @@ static void test_chain_table(void **state)
 			assert_int_equal(vq_pop(&q, &chain), 0);
 		} else {
 			assert_true(q.broken);
-			assert_true(q.errors > 0);
+			assert_true(q.log.count > 0);
 			/* stays broken until reset */
 			assert_int_equal(vq_pop(&q, &chain), -EIO);
 		}
@@ -550,8 +550,8 @@ static void test_rate_limit(void **state)
 	q.used_gpa = b.used;
 	assert_int_equal(vq_enable(&q, &b.gm), 0);
 	assert_int_equal(vq_pop(&q, &chain), -EIO);
-	assert_int_equal(q.errors, 2);
-	assert_int_equal(q.logged, 1u << VQ_ERR_LOOP);
+	assert_int_equal(q.log.count, 2);
+	assert_int_equal(q.log.logged, 1u << VQ_ERR_LOOP);
 	vqb_free(&b);
 }
 
@@ -596,7 +596,7 @@ static void test_used_ring_overlap(void **state)
 				 layouts[i].want);
 		assert_int_equal(q.ready, layouts[i].want == 0);
 		if (layouts[i].want != 0)
-			assert_true(q.logged & (1u << VQ_ERR_SETUP));
+			assert_true(q.log.logged & (1u << VQ_ERR_SETUP));
 	}
 	vqb_free(&b);
 }
@@ -682,7 +682,7 @@ static void test_avail_ahead_of_used(void **state)
 	vqb_publish(&b, 1); /* QSIZE + 1 outstanding: one more than the driver owns */
 	assert_int_equal(vq_pop(&q, &chains[0]), -EIO);
 	assert_true(q.broken);
-	assert_true(q.logged & (1u << VQ_ERR_AVAIL_IDX));
+	assert_true(q.log.logged & (1u << VQ_ERR_AVAIL_IDX));
 
 	/* the same near the 16-bit wrap */
 	vq_reset(&q);

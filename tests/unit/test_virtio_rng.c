@@ -43,7 +43,7 @@ static void test_fills_buffers(void **state)
 
 	(void)state;
 	vqb_init(&b, 16);
-	dev = rng_create(&ops);
+	dev = rng_create(&ops, NULL);
 	assert_non_null(dev);
 	assert_int_equal(ops->device_id, VIRTIO_ID_RNG);
 	t = virtio_mmio_create(ops, dev, &b.gm, irq, NULL);

@@ -128,7 +128,7 @@ static void attach_cfg(struct fx *f, uint32_t timeout_ms, unsigned int post)
 	}
 	f->rx_seen = 0;
 	f->tx_next = 0;
-	f->dev = vsock_create(&cfg, &ops);
+	f->dev = vsock_create(&cfg, &ops, NULL);
 	assert_non_null(f->dev);
 	assert_int_equal(ops->device_id, VIRTIO_ID_VSOCK);
 	assert_int_equal(ops->num_queues, 3);
@@ -1070,35 +1070,43 @@ static void test_create_errors(void **state)
 	struct fx *f = *state;
 	struct virtio_vsock_config cfg = {.guest_cid = 2, .uds_path = f->path};
 	const struct virtio_device_ops *ops;
+	struct vlog_err err;
 	char longp[200];
 	struct stat st;
 	void *dev;
 	int fd;
 
-	assert_null(vsock_create(&cfg, &ops)); /* CID 2 is the host */
+	/* Each failure says what failed, for the caller to name the device. */
+	assert_null(vsock_create(&cfg, &ops, &err)); /* CID 2 is the host */
+	assert_string_equal(err.msg, "guest CID 2 is reserved (use 3 or more)");
 	cfg.guest_cid = 3;
 	memset(longp, 'a', sizeof(longp) - 1);
 	longp[sizeof(longp) - 1] = '\0';
 	cfg.uds_path = longp;
-	assert_null(vsock_create(&cfg, &ops));
+	assert_null(vsock_create(&cfg, &ops, &err));
+	assert_string_equal(err.msg, "empty or too long for a Unix socket path");
 	cfg.uds_path = "/nonexistent-dir/v.sock";
-	assert_null(vsock_create(&cfg, &ops));
+	assert_null(vsock_create(&cfg, &ops, &err));
+	assert_string_equal(err.msg, "bind/listen");
+	assert_int_equal(err.errnum, ENOENT);
 	/* a regular file is not replaced */
 	fd = open(f->path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
 	assert_true(fd >= 0);
 	close(fd);
 	cfg.uds_path = f->path;
-	assert_null(vsock_create(&cfg, &ops));
+	assert_null(vsock_create(&cfg, &ops, &err));
+	assert_string_equal(err.msg, "exists and is not a socket");
+	assert_int_equal(err.errnum, 0);
 	assert_int_equal(stat(f->path, &st), 0);
 	assert_true(S_ISREG(st.st_mode));
 	unlink(f->path);
 	/* a stale socket is */
-	dev = vsock_create(&cfg, &ops);
+	dev = vsock_create(&cfg, &ops, NULL);
 	assert_non_null(dev);
 	ops->destroy(dev);
 	assert_int_equal(stat(f->path, &st), 0);
 	assert_true(S_ISSOCK(st.st_mode));
-	dev = vsock_create(&cfg, &ops);
+	dev = vsock_create(&cfg, &ops, NULL);
 	assert_non_null(dev);
 	ops->destroy(dev);
 	unlink(f->path);
