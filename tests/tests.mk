@@ -10,11 +10,14 @@ TEST_LDLIBS := -lcmocka
 $(O)/tests/unit/%.o: tests/unit/%.c | $(O)/.dirs
 	$(call quiet,CC,$@)mkdir -p $(dir $@) && $(CC) $(TEST_CFLAGS) -c $< -o $@
 
+# monitor_objs(names): the objects of monitor sources by base name, whichever room holds them.
+monitor_objs = $(foreach n,$(1),$(patsubst %.c,$(O)/%.o,$(filter %/$(n).c,$(MONITOR_SRCS))))
+
 # unit_test(name, monitor objects without .o): $(O)/tests/unit/test_<name>
 define unit_test
 TEST_BINS += $(O)/tests/unit/test_$(1)
 DEPS += $(O)/tests/unit/test_$(1).d
-$(O)/tests/unit/test_$(1): $(O)/tests/unit/test_$(1).o $(patsubst %,$(O)/monitor/%.o,$(2)) \
+$(O)/tests/unit/test_$(1): $(O)/tests/unit/test_$(1).o $(call monitor_objs,$(2)) \
 		$(O)/virtio/libvirtio.a
 	$$(call quiet,LD,$$@)$$(CC) $$(HOST_LDFLAGS) -o $$@ $$^ $$(TEST_LDLIBS)
 endef

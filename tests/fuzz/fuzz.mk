@@ -16,7 +16,7 @@ FUZZ_O := $(O)/fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARNINGS) -O1 -g -fno-omit-frame-pointer \
-	-MMD -MP -Imonitor -Ivirtio -Itests/fuzz $(FUZZ_SAN) -fsanitize=fuzzer-no-link
+	-MMD -MP $(MONITOR_INCLUDES) -Ivirtio -Itests/fuzz $(FUZZ_SAN) -fsanitize=fuzzer-no-link
 # clang counts a va_list passed on to vsnprintf as a non-literal format; gcc, the
 # product's compiler, does not, and every such caller is itself format-checked.
 FUZZ_CFLAGS += -Wno-format-nonliteral
@@ -32,7 +32,7 @@ $(FUZZ_O)/%.o: %.c | $(O)/.dirs
 
 # The virtio library, its harnesses and what they share see no monitor header,
 # as in the normal build (Makefile, VIRTIO_CFLAGS).
-FUZZ_VIRTIO_CFLAGS := $(filter-out -Imonitor,$(FUZZ_CFLAGS))
+FUZZ_VIRTIO_CFLAGS := $(filter-out $(MONITOR_INCLUDES),$(FUZZ_CFLAGS))
 $(FUZZ_O)/virtio/%.o $(FUZZ_O)/tests/fuzz/fuzz_virtio_%.o: FUZZ_CFLAGS := $(FUZZ_VIRTIO_CFLAGS)
 $(FUZZ_O)/tests/fuzz/fuzz_virtio.o $(FUZZ_O)/tests/fuzz/fuzz_util.o: FUZZ_CFLAGS := $(FUZZ_VIRTIO_CFLAGS)
 
@@ -51,21 +51,21 @@ $(eval $(call fuzz_harness,virtio_net,$(FUZZ_VIRTIO_OBJS) virtio/net))
 $(eval $(call fuzz_harness,virtio_vsock,$(FUZZ_VIRTIO_OBJS) virtio/vsock virtio/vsock_conn virtio/vsock_mux))
 $(eval $(call fuzz_harness,virtio_rng,$(FUZZ_VIRTIO_OBJS) virtio/rng))
 # Harnesses of monitor code silence its log with fuzz_log.c (fz_quiet_logs).
-$(eval $(call fuzz_harness,loader,monitor/loader monitor/load_elf monitor/load_pvh \
-	monitor/load_bzimage monitor/bootparams monitor/mptable monitor/x86_cpu monitor/config \
-	monitor/resources monitor/kernel_cmdline monitor/log virtio/gmem tests/fuzz/fuzz_log))
-$(eval $(call fuzz_harness,config_file,monitor/config_json monitor/config monitor/resources \
-	monitor/kernel_cmdline monitor/log virtio/gmem tests/fuzz/fuzz_log,-ljansson))
-$(eval $(call fuzz_harness,api_body,tests/fuzz/fuzz_api monitor/api_routes monitor/instance \
-	monitor/config_json monitor/resources monitor/kernel_cmdline monitor/config monitor/logger \
-	monitor/metrics monitor/log tests/fuzz/fuzz_log,-ljansson))
-$(eval $(call fuzz_harness,http,tests/fuzz/fuzz_api monitor/api monitor/sock_guard monitor/evloop \
-	monitor/api_routes monitor/instance monitor/config_json monitor/config monitor/resources \
-	monitor/kernel_cmdline monitor/logger monitor/metrics monitor/log tests/fuzz/fuzz_log, \
+$(eval $(call fuzz_harness,loader,monitor/boot/loader monitor/boot/load_elf monitor/boot/load_pvh \
+	monitor/boot/load_bzimage monitor/boot/bootparams monitor/boot/mptable monitor/kvm/x86_cpu monitor/control/config \
+	monitor/control/resources monitor/boot/kernel_cmdline monitor/log virtio/gmem tests/fuzz/fuzz_log))
+$(eval $(call fuzz_harness,config_file,monitor/control/config_json monitor/control/config monitor/control/resources \
+	monitor/boot/kernel_cmdline monitor/log virtio/gmem tests/fuzz/fuzz_log,-ljansson))
+$(eval $(call fuzz_harness,api_body,tests/fuzz/fuzz_api monitor/control/api_routes monitor/control/instance \
+	monitor/control/config_json monitor/control/resources monitor/boot/kernel_cmdline monitor/control/config monitor/control/logger \
+	monitor/control/metrics monitor/log tests/fuzz/fuzz_log,-ljansson))
+$(eval $(call fuzz_harness,http,tests/fuzz/fuzz_api monitor/control/api monitor/control/sock_guard monitor/evloop \
+	monitor/control/api_routes monitor/control/instance monitor/control/config_json monitor/control/config monitor/control/resources \
+	monitor/boot/kernel_cmdline monitor/control/logger monitor/control/metrics monitor/log tests/fuzz/fuzz_log, \
 	-lhttp_parser -ljansson -lpthread))
-$(eval $(call fuzz_harness,devices,monitor/serial monitor/i8042 monitor/ioapic \
-	monitor/isa_irq monitor/pic monitor/pit monitor/rtc \
-	monitor/boot_timer monitor/exit_port monitor/bus monitor/log tests/fuzz/fuzz_log))
+$(eval $(call fuzz_harness,devices,monitor/devices/serial monitor/devices/i8042 monitor/devices/ioapic \
+	monitor/devices/isa_irq monitor/devices/pic monitor/devices/pit monitor/devices/rtc \
+	monitor/devices/boot_timer monitor/devices/exit_port monitor/kvm/bus monitor/log tests/fuzz/fuzz_log))
 DEPS += $(patsubst %,$(FUZZ_O)/tests/fuzz/fuzz_%.d,util log virtio api) \
 	$(patsubst %,$(FUZZ_O)/%.d,$(basename $(VIRTIO_SRCS) $(MONITOR_SRCS)))
 

@@ -74,7 +74,7 @@
 #define AP_TIMEOUT_US 2000000ULL
 #define US_PER_MS     1000ULL
 
-/* The i8042 as the guest sees it (monitor/i8042.c): ports, status bit, commands. */
+/* The i8042 as the guest sees it (monitor/devices/i8042.c): ports, status bit, commands. */
 #define I8042_DATA_PORT	    0x60
 #define I8042_STATUS_PORT   0x64
 #define I8042_STATUS_OUTPUT 0x01 /* a byte waits in the data port */
@@ -98,7 +98,7 @@ static inline uint8_t port_in(uint16_t port)
 	return v;
 }
 
-/* The CMOS clock (monitor/rtc.c, the MC146818 data sheet). */
+/* The CMOS clock (monitor/devices/rtc.c, the MC146818 data sheet). */
 #define CMOS_INDEX   0x70
 #define CMOS_DATA    0x71
 #define CMOS_A	     0x0a
@@ -147,7 +147,7 @@ static void do_rtc(void)
 		  cmos_value(b, cmos_read(0x02)), cmos_value(b, cmos_read(0x00)), seen);
 }
 
-/* The i8254 (monitor/pit.c): channel 2 gated by port 0x61, as Linux calibrates. */
+/* The i8254 (monitor/devices/pit.c): channel 2 gated by port 0x61, as Linux calibrates. */
 #define PIT_CH2		0x42
 #define PIT_CONTROL	0x43
 #define PIT_PORT_B	0x61

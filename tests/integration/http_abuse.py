@@ -17,8 +17,8 @@ import sys
 import time
 
 TIMEOUT_S = 5.0  # per recv: ember answers in milliseconds
-REQUEST_DEADLINE_S = 5.0  # API_REQUEST_TIMEOUT_MS in monitor/api.h
-API_MAX_CONNS = 8  # monitor/api.h: more connections than this and ember closes one
+REQUEST_DEADLINE_S = 5.0  # API_REQUEST_TIMEOUT_MS in monitor/control/api.h
+API_MAX_CONNS = 8  # monitor/control/api.h: more connections than this and ember closes one
 STALL_SLACK_S = 5.0  # the deadline sweep's period and a loaded host
 SEED = 4  # binary garbage is random but the same on every run
 
