@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -190,13 +191,26 @@ static void add_root_args(struct machine *m, const struct vm_config *cfg)
 }
 
 /*
- * create_failed: a device could not be created: say so in the words of the
- * command line, naming the flag and its value (the device says only what
- * failed).
+ * create_failed: a device could not be created (the device says only what
+ * failed): name it in the words of the interface that configured it, the
+ * flag and its value (--disk PATH) or the resource, its id and the value
+ * (drive 'rootfs' (PATH)).
  */
-static void create_failed(const char *flag, const char *value, const struct vlog_err *err)
+static void create_failed(enum config_origin origin, const char *flag, const char *value,
+			  const char *resource, const char *id, const struct vlog_err *err)
 {
-	if (value != NULL)
+	char what[CONFIG_ID_MAX + 64];
+
+	if (origin == CONFIG_FROM_JSON) {
+		if (id != NULL)
+			snprintf(what, sizeof(what), "%s '%s'", resource, id);
+		else
+			snprintf(what, sizeof(what), "%s", resource);
+		if (value != NULL)
+			log_error_errno(err->errnum, "%s (%s): %s", what, value, err->msg);
+		else
+			log_error_errno(err->errnum, "%s: %s", what, err->msg);
+	} else if (value != NULL)
 		log_error_errno(err->errnum, "%s %s: %s", flag, value, err->msg);
 	else
 		log_error_errno(err->errnum, "%s: %s", flag, err->msg);
@@ -230,7 +244,7 @@ static int add_virtio_devices(struct machine *m, const struct vm_config *cfg, in
 		};
 		dev = blk_create(&bc, &ops, &err);
 		if (dev == NULL) {
-			create_failed("--disk", d->path, &err);
+			create_failed(d->origin, "--disk", d->path, "drive", d->id, &err);
 			return -EINVAL;
 		}
 		if (virtio_slots_add(&m->virtio, ops, dev) < 0)
@@ -248,7 +262,8 @@ static int add_virtio_devices(struct machine *m, const struct vm_config *cfg, in
 		memcpy(nc.mac, cfg->nets[i].guest_mac, sizeof(nc.mac));
 		dev = net_create(&nc, &ops, &err);
 		if (dev == NULL) {
-			create_failed("--net", nc.tap_name != NULL ? nc.tap_name : "", &err);
+			create_failed(cfg->nets[i].origin, "--net", nc.tap_name != NULL ? nc.tap_name : "",
+				      "network interface", cfg->nets[i].iface_id, &err);
 			return -EINVAL;
 		}
 		if (virtio_slots_add(&m->virtio, ops, dev) < 0)
@@ -258,7 +273,7 @@ static int add_virtio_devices(struct machine *m, const struct vm_config *cfg, in
 		struct virtio_rate_limit limit = machine_rate_limit(&cfg->rng_limiter);
 		dev = rng_create_limited(&limit, &ops, &err);
 		if (dev == NULL)
-			create_failed("--rng", NULL, &err);
+			create_failed(cfg->rng_origin, "--rng", NULL, "entropy", NULL, &err);
 		if (dev == NULL || virtio_slots_add(&m->virtio, ops, dev) < 0)
 			goto host_error;
 	}
@@ -269,7 +284,8 @@ static int add_virtio_devices(struct machine *m, const struct vm_config *cfg, in
 		};
 		dev = vsock_create(&vc, &ops, &err);
 		if (dev == NULL) {
-			create_failed("--vsock", vc.uds_path != NULL ? vc.uds_path : "", &err);
+			create_failed(cfg->vsock.origin, "--vsock",
+				      vc.uds_path != NULL ? vc.uds_path : "", "vsock", NULL, &err);
 			return -EINVAL;
 		}
 		if (virtio_slots_add(&m->virtio, ops, dev) < 0)

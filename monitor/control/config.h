@@ -25,6 +25,15 @@
 
 enum disk_engine { DISK_ENGINE_SYNC, DISK_ENGINE_IO_URING };
 
+/*
+ * Which interface configured a device, so a failure found only when it is
+ * built (a tap that does not exist) names it in that interface's words.
+ */
+enum config_origin {
+	CONFIG_FROM_FLAGS, /* --disk, --net, --vsock, --rng */
+	CONFIG_FROM_JSON,  /* a config file or an API request: drive ids, iface_ids */
+};
+
 /* Firecracker's ids: instance (--id) and device ids, 1..64 bytes. */
 #define CONFIG_ID_MAX	    64
 #define CONFIG_PARTUUID_MAX 64
@@ -61,6 +70,7 @@ struct disk_config {
 	char partuuid[CONFIG_PARTUUID_MAX + 1]; /* root=PARTUUID=...; empty: /dev/vda */
 	enum disk_cache cache;
 	struct rate_limiter limiter;
+	enum config_origin origin;
 };
 
 /* One Firecracker network interface (a tap device). */
@@ -71,6 +81,7 @@ struct net_config {
 	uint8_t guest_mac[6];
 	struct rate_limiter rx_limiter;
 	struct rate_limiter tx_limiter;
+	enum config_origin origin;
 };
 
 /* Firecracker's vsock device: guest CID, host-side Unix socket. */
@@ -79,6 +90,7 @@ struct vsock_config {
 	uint32_t guest_cid;
 	const char *uds_path;
 	char vsock_id[CONFIG_ID_MAX + 1]; /* deprecated by Firecracker; kept */
+	enum config_origin origin;
 };
 
 /* Firecracker's logger levels (Logger.level). */
@@ -124,7 +136,8 @@ struct vm_config {
 	enum boot_entry_pref boot_entry;
 	struct disk_config disks[CONFIG_MAX_DEVICES];
 	unsigned int ndisks;
-	bool rng;	 /* --rng: a virtio entropy device */
+	bool rng;	 /* --rng or the entropy resource: a virtio entropy device */
+	enum config_origin rng_origin;
 	bool no_seccomp; /* --no-seccomp: debugging only */
 	int verbosity;	 /* 0 warnings, 1 info, 2 debug */
 

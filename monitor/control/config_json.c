@@ -518,6 +518,7 @@ static int drive(struct ctx *c, json_t *o, const char *path_id)
 		return ret;
 
 	strcpy(d.id, id);
+	d.origin = CONFIG_FROM_JSON;
 	d.path = own(path);
 	if (d.path == NULL)
 		return fail(c, NULL, "out of memory");
@@ -557,6 +558,7 @@ static int network(struct ctx *c, json_t *o, const char *path_id)
 		return ret;
 
 	strcpy(n.iface_id, id);
+	n.origin = CONFIG_FROM_JSON;
 	n.host_dev_name = own(dev);
 	if (n.host_dev_name == NULL)
 		return fail(c, NULL, "out of memory");
@@ -585,7 +587,7 @@ static int vsock(struct ctx *c, json_t *o)
 		ret = fail(c, "vsock_id", "'%s' must be 1 to %d characters", id, CONFIG_ID_MAX);
 	if (ret != 0)
 		return ret;
-	struct vsock_config v = {.guest_cid = (uint32_t)cid};
+	struct vsock_config v = {.guest_cid = (uint32_t)cid, .origin = CONFIG_FROM_JSON};
 	if (id != NULL)
 		strcpy(v.vsock_id, id);
 	v.uds_path = own(uds);
@@ -609,7 +611,10 @@ static int entropy(struct ctx *c, json_t *o)
 		ret = rate_limiter(c, o, "rate_limiter", &rl, NULL);
 	if (ret != 0)
 		return ret;
-	return resource_error(c, res_entropy_set(cfg, &rl, RES_REPLACE, &e), &e);
+	ret = res_entropy_set(cfg, &rl, RES_REPLACE, &e);
+	if (ret == 0)
+		cfg->rng_origin = CONFIG_FROM_JSON;
+	return resource_error(c, ret, &e);
 }
 
 static int logger(struct ctx *c, json_t *o)

@@ -127,7 +127,7 @@ test_preboot_status_codes_and_bodies() {
 	call 200 '"drives":\[\{"drive_id":"rootfs"' -- GET /vm/config
 	grep -q '"network-interfaces":\[{"iface_id":"eth0","host_dev_name":"tap0","guest_mac":"aa:fc:00:00:00:01"' <<<"$BODY" || fail "vm/config lacks the interface: $BODY"
 	grep -q '"entropy":{"rate_limiter":null}' <<<"$BODY" || fail "vm/config lacks entropy: $BODY"
-	call 400 'InstanceStart failed: --net tap0: no such network interface' -- PUT /actions '{"action_type": "InstanceStart"}'
+	call 400 "InstanceStart failed: network interface 'eth0' \\(tap0\\): no such network interface" -- PUT /actions '{"action_type": "InstanceStart"}'
 	call 200 '"state":"Not started"' -- GET /
 	stop_ember
 	expect_rc 143
@@ -328,6 +328,18 @@ test_config_file_root_drive_on_cmdline() {
 	ember_run --config-file "$TMP/vm.json" --no-api
 	expect_rc 0
 	expect_out_re '^probe: cmdline=console=ttyS0 root=/dev/vdb virtio_mmio\.device=4K@0xc0001000:5 -- exit=0$'
+}
+
+# A device that fails only when it is built names itself in the words of
+# the interface that configured it: the resource and its id, not a flag.
+test_config_file_device_error_names_the_resource() {
+	need_kvm || return
+	write_config "$HELLO" "x" ',
+	  "network-interfaces": [{"iface_id": "uplink", "host_dev_name": "embnosuch'$$'"}]'
+	ember_run --config-file "$TMP/vm.json" --no-api
+	expect_rc 125
+	expect_err_re "network interface 'uplink' \\(embnosuch$$\\): no such network interface"
+	grep -q -- '--net' <<<"$ERR" && fail "a config file's device named by a flag: $ERR"
 }
 
 test_config_file_error_names_path_and_line() {
