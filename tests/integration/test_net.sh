@@ -240,11 +240,13 @@ test_net_leaves_host_networking_alone() {
 	timeout --signal=KILL 30 "$EMBER" --kernel "$VIO" --net "$TAP,mac=$MAC" -- \
 		net-info net-send=60 net-recv net-recv exit=0 </dev/null >"$TMP/out" 2>"$TMP/err" &
 	pid=$!
-	for _ in $(seq 200); do
+	# Up to 20 s for the send (a loaded host is slow to boot even this guest);
+	# the two net-recv waits after it leave 4 s to look.
+	for _ in $(seq 1000); do
 		grep -q '^vio: net send len=60' "$TMP/out" && break
 		sleep 0.02
 	done
-	grep -q '^vio: net send len=60' "$TMP/out" || fail "the guest never sent its frame"
+	grep -q '^vio: net send len=60' "$TMP/out" || fail "the guest never sent its frame within 20 s"
 	during=$(host_net)
 	ip link show "$TAP" >/dev/null 2>&1 && fail "tap $TAP visible in the host's namespace while ember runs"
 	grep -qi "$MAC" <<<"$during" && fail "a host link has the guest's MAC $MAC while ember runs"
