@@ -28,9 +28,10 @@
 #include "vlog.h"
 #include "vsock.h"
 
-#define HASH_SIZE 1024		 /* connection table buckets, a power of two */
-#define RST_RING  2048		 /* RSTs waiting for an rx buffer */
-#define VSOCK_WHO "virtio-vsock" /* what its log lines start with */
+#define HASH_SIZE   1024 /* connection table buckets, a power of two */
+#define RST_RING    2048 /* RSTs waiting for an rx buffer */
+#define RECENT_GONE 32	 /* connections remembered after they end (see recently_gone in vsock_mux.c) */
+#define VSOCK_WHO   "virtio-vsock" /* what its log lines start with */
 
 /* Tags for the non-connection fds in the epoll set (connections use their pointer). */
 #define TAG_LISTEN 1
@@ -121,6 +122,13 @@ struct vsock {
 
 	struct rst rsts[RST_RING];
 	unsigned int rst_head, rst_len;
+	/*
+	 * The port pairs of the last connections that ended while the guest
+	 * knew them: packets it sent before it heard of the end still arrive,
+	 * and get their RST without a warning each.
+	 */
+	struct rst gone[RECENT_GONE];
+	unsigned int gone_next;
 
 	bool have_rx; /* rx_chain popped and unused */
 	struct virtq_chain rx_chain;

@@ -164,8 +164,12 @@ void vsock_conn_kill(struct vsock *v, struct conn *c)
 {
 	if (c->state == ST_DEAD)
 		return;
-	if (hashed(c))
+	if (hashed(c)) {
 		vsock_hash_del(v, c);
+		v->gone[v->gone_next] =
+		    (struct rst){.host_port = c->host_port, .guest_port = c->guest_port};
+		v->gone_next = (v->gone_next + 1) % RECENT_GONE;
+	}
 	vsock_rxq_del(v, c);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
@@ -191,6 +195,20 @@ void vsock_reap(struct vsock *v)
 		close(c->fd); /* also leaves the epoll set: the fd is never duplicated */
 		free(c);
 	}
+}
+
+/*
+ * recently_gone: whether (host_port, guest_port) named one of the last
+ * connections to end: the guest's packets sent before it heard of the end
+ * are expected, not a guest error.
+ */
+static bool recently_gone(const struct vsock *v, uint32_t host_port, uint32_t guest_port)
+{
+	for (unsigned int i = 0; i < RECENT_GONE; i++)
+		if (v->gone[i].host_port == host_port && v->gone[i].guest_port == guest_port &&
+		    (host_port | guest_port) != 0)
+			return true;
+	return false;
 }
 
 /* vsock_rst_queue: an RST from (host_port) to the guest's (guest_port). */
@@ -346,9 +364,10 @@ void vsock_packet(struct vsock *v, const struct virtq_chain *ch)
 		if (h.op == VSOCK_OP_REQUEST)
 			guest_connect(v, &h);
 		else if (h.op != VSOCK_OP_RST) {
-			vlog_limited(&v->log, VSOCK_WHO, ERR_STATE,
-				     "%s port %u -> %u: no such connection: RST", op_name(h.op),
-				     h.src_port, h.dst_port);
+			if (!recently_gone(v, h.dst_port, h.src_port))
+				vlog_limited(&v->log, VSOCK_WHO, ERR_STATE,
+					     "%s port %u -> %u: no such connection: RST",
+					     op_name(h.op), h.src_port, h.dst_port);
 			reject(v, NULL, &h);
 		}
 		return;
