@@ -306,7 +306,7 @@ def cmd_boots(a):
         f.write(os.urandom(1 << 20))
     with open(disk, "rb") as f:
         sector0 = f.read(512)
-    crc = "0x%x" % zlib.crc32(sector0)
+    crc = "0x%08x" % zlib.crc32(sector0)  # as the guest prints it: 8 digits
     uds = os.path.join(work, "v.sock")
     echo = EchoServer(uds + "_5000")
     before = listing(work)
