@@ -292,12 +292,13 @@ test_running_monitor_is_confined_and_hears_stdin() {
 	need_kvm || return
 	mkfifo "$TMP/in"
 	"$EMBER" --kernel "$PROBE" --vcpus 2 --disk "$TMP/disk.img" -- wait exit=9 <"$TMP/in" >"$TMP/out" 2>"$TMP/err" &
-	local pid=$! t threads=0 confined=0
+	local pid=$! t threads=0 confined=0 names=""
 	exec 7>"$TMP/in"
 	for _ in $(seq 50); do grep -q "probe: waiting" "$TMP/out" && break; sleep 0.1; done
 	for t in /proc/$pid/task/*; do
 		threads=$((threads + 1))
 		grep -q '^Seccomp:[[:space:]]*2$' "$t/status" && confined=$((confined + 1))
+		names+="$(cat "$t/comm");"
 	done
 	printf 'z' >&7
 	exec 7>&-
@@ -307,6 +308,9 @@ test_running_monitor_is_confined_and_hears_stdin() {
 	ERR=$(cat "$TMP/err")
 	[ "$threads" -ge 3 ] || fail "expected at least 3 threads (VMM + 2 vCPUs), saw $threads"
 	[ "$confined" = "$threads" ] || fail "only $confined of $threads threads have a seccomp filter"
+	# Firecracker's vCPU thread names, which Kata looks for.
+	[[ "$names" == *"fc_vcpu 0;"* && "$names" == *"fc_vcpu 1;"* ]] ||
+		fail "vCPU threads not named 'fc_vcpu N': $names"
 	expect_rc 9
 	expect_out "probe: woke byte=0x7a"
 }
