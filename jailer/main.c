@@ -51,7 +51,7 @@ static const char usage[] =
 	"\n"
 	"  --id ID                  1..64 of A-Z a-z 0-9 - (required)\n"
 	"  --exec-file PATH         the monitor binary, copied into the jail (required)\n"
-	"  --uid UID, --gid GID     who the monitor runs as, not 0 (required)\n"
+	"  --uid UID, --gid GID     who the monitor runs as (required; 0 is allowed, with a note)\n"
 	"  --chroot-base-dir DIR    default " ARGS_DEFAULT_BASE "\n"
 	"  --netns PATH             join this network namespace (e.g. /run/netns/NAME)\n"
 	"  --cgroup FILE=VALUE      write VALUE to FILE in the VM's cgroup (repeatable)\n"
@@ -192,10 +192,15 @@ int main(int argc, char **argv)
 		printf("ember-jailer %s\n", JAILER_VERSION);
 		return 0;
 	}
-	if (a->uid == 0 || a->gid == 0) {
-		fprintf(stderr, "ember-jailer: arguments: --uid/--gid 0: the monitor must not run as root\n");
-		return EXIT_ARGS;
-	}
+	/*
+	 * Firecracker's jailer takes any uid and gid, and Kata Containers passes
+	 * 0 and 0: allow it, say so once. The namespaces, the chroot, the
+	 * cgroups and ember's own seccomp filters still apply.
+	 */
+	if (a->uid == 0 || a->gid == 0)
+		fprintf(stderr, "ember-jailer: note: --uid %u --gid %u: the monitor keeps root's "
+				"uid or gid in its jail\n",
+			(unsigned)a->uid, (unsigned)a->gid);
 	if (geteuid() != 0) {
 		fprintf(stderr, "ember-jailer: arguments: must run as root (mount namespace, mknod, setns, cgroups)\n");
 		return EXIT_ARGS;
@@ -298,7 +303,7 @@ int main(int argc, char **argv)
 
 		if (getresuid(&ru, &eu, &su) || getresgid(&rg, &eg, &sg) ||
 		    ru != a->uid || eu != a->uid || su != a->uid ||
-		    rg != a->gid || eg != a->gid || sg != a->gid || setuid(0) == 0)
+		    rg != a->gid || eg != a->gid || sg != a->gid || (a->uid != 0 && setuid(0) == 0))
 			die(r, "privileges", -EPERM, &(struct jerr){ "uid/gid did not stick" });
 	}
 	/* No setuid binary or file capability can hand privileges back. */
