@@ -166,8 +166,8 @@ static const struct route routes[] = {
 };
 
 /*
- * Firecracker endpoints ember does not serve: a 400 that says so, rather than
- * the 404 of a path nobody knows, so an orchestrator's log names the gap.
+ * Firecracker endpoints ember does not serve: a 400 that says what is
+ * missing, rather than "invalid path", so an orchestrator's log names the gap.
  */
 static const struct {
 	const char *path; /* the path and everything under it */
@@ -299,10 +299,11 @@ void api_routes_handle(void *opaque, const struct api_request *req, struct api_r
 		fault(resp, 400, msg);
 		return;
 	}
+	/* Firecracker answers an unknown path or method with 400, not 404 or 405. */
 	if (r == NULL) {
 		snprintf(msg, sizeof(msg), "Invalid request method and/or path: %s %s",
 			 req->method_name, req->path);
-		fault(resp, 404, msg);
+		fault(resp, 400, msg);
 		return;
 	}
 	if (req->method == API_GET)
@@ -314,7 +315,12 @@ void api_routes_handle(void *opaque, const struct api_request *req, struct api_r
 	if (fn == NULL) {
 		snprintf(msg, sizeof(msg), "Invalid request method and/or path: %s %s",
 			 req->method_name, req->path);
-		fault(resp, 405, msg);
+		fault(resp, 400, msg);
+		return;
+	}
+	if (req->method == API_GET && req->body_len > 0) {
+		snprintf(msg, sizeof(msg), "GET %s: a GET request takes no body", req->path);
+		fault(resp, 400, msg);
 		return;
 	}
 	struct tally t = tally_for(inst->metrics, r, req->method);
@@ -328,7 +334,7 @@ void api_routes_handle(void *opaque, const struct api_request *req, struct api_r
 		fault(resp, 400, msg);
 		return;
 	}
-	/* GETs take no body; bodies elsewhere are checked by their parser. */
+	/* Bodies are checked by their parser (a GET's was refused above). */
 	struct call c = {.inst = inst, .req = req, .resp = resp, .id = r->has_id ? id : NULL};
 	if (fn(&c) < 0) {
 		if (t.fails != NULL)

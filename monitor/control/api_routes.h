@@ -4,9 +4,9 @@
  * A request becomes a call on struct instance (instance.h); this file only
  * matches the path and method, picks the JSON parser, counts the request
  * in the metrics and shapes the answer: 204 (no body) on success, 200 with
- * a body for GETs, 400 {"fault_message"} for bad input or a request the
- * instance's state forbids, 404 for an unknown path, 405 for a known path
- * with the wrong method.
+ * a body for GETs, 400 {"fault_message"} for everything refused, as
+ * Firecracker answers: bad input, a request the instance's state forbids,
+ * an unknown path or method, a GET with a body, an empty PATCH.
  */
 #ifndef EMBER_API_ROUTES_H
 #define EMBER_API_ROUTES_H

@@ -383,6 +383,10 @@ static int machine(struct ctx *c, json_t *o, bool patch)
 	const char *tmpl = NULL, *huge = NULL;
 	int ret = check_keys(c, o, keys);
 
+	/* Firecracker refuses a PATCH that names no field: it would change nothing. */
+	if (ret == 0 && patch && json_object_size(o) == 0)
+		return fail(c, NULL, "Empty PATCH request: name at least one field to change");
+
 	if (ret == 0)
 		ret = get_u64(c, o, "vcpu_count", !patch, 1, CONFIG_MAX_VCPUS, &vcpus);
 	if (ret == 0)

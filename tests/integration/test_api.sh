@@ -110,10 +110,13 @@ test_preboot_status_codes_and_bodies() {
 	call 400 'before starting the microVM' -- PATCH /vm '{"state": "Paused"}'
 	call 400 'before starting the microVM' -- PUT /actions '{"action_type": "SendCtrlAltDel"}'
 	call 400 'metrics are not configured' -- PUT /actions '{"action_type": "FlushMetrics"}'
-	call 404 '^\{"fault_message":"Invalid request method and/or path: GET /nope"\}$' -- GET /nope
-	call 405 'Invalid request method and/or path: DELETE /machine-config' -- DELETE /machine-config
-	call 405 -- GET /boot-source
-	call 405 -- PUT /vm '{}'
+	# Firecracker's statuses: 400 for an unknown path or method, an empty PATCH, a GET with a body.
+	call 400 '^\{"fault_message":"Invalid request method and/or path: GET /nope"\}$' -- GET /nope
+	call 400 'Invalid request method and/or path: DELETE /machine-config' -- DELETE /machine-config
+	call 400 -- GET /boot-source
+	call 400 -- PUT /vm '{}'
+	call 400 'Empty PATCH request' -- PATCH /machine-config '{}'
+	call 400 'a GET request takes no body' -- GET /machine-config '{"vcpu_count": 2}'
 	call 400 '^\{"fault_message":"PUT /balloon: ember does not support the balloon device"\}$' -- PUT /balloon '{"amount_mib": 64, "deflate_on_oom": true}'
 	call 400 'PUT /snapshot/create: ember does not support snapshots' -- PUT /snapshot/create '{"snapshot_path": "/tmp/s", "mem_file_path": "/tmp/m"}'
 	call 400 'ember does not support the microVM metadata service' -- PUT /mmds/config '{"network_interfaces": ["eth0"]}'
