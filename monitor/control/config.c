@@ -450,15 +450,6 @@ static bool set_str(const char *flag, const char **field, const char *arg)
 	return false;
 }
 
-/* own_str: replace (*s), which points into argv, by a copy the config will own. */
-static bool own_str(const char *flag, const char **s)
-{
-	const char *from = *s;
-
-	*s = NULL;
-	return set_str(flag, s, from);
-}
-
 /* flag_error: a resource's error in the words of the command line; false. */
 static bool flag_error(const char *flag, const struct res_error *err)
 {
@@ -511,12 +502,9 @@ static bool apply(struct vm_config *cfg, int opt, const char *arg)
 	case OPT_DISK: {
 		struct disk_config d;
 		/* getopt hands us argv memory, which we may split in place. */
-		if (config_parse_disk((char *)arg, &d) < 0 || !own_str("--disk", &d.path))
+		if (config_parse_disk((char *)arg, &d) < 0)
 			return false;
-		if (res_drive_add(cfg, &d, RES_REFUSE, &err) == 0)
-			return true;
-		free((char *)d.path);
-		return flag_error("--disk", &err);
+		return res_drive_add(cfg, &d, RES_REFUSE, &err) == 0 || flag_error("--disk", &err);
 	}
 	case OPT_NO_SECCOMP:
 		cfg->no_seccomp = true;
@@ -605,21 +593,14 @@ static bool apply(struct vm_config *cfg, int opt, const char *arg)
 		if (config_parse_net((char *)arg, &n) < 0)
 			return false;
 		snprintf(n.iface_id, sizeof(n.iface_id), "eth%u", cfg->nnets);
-		if (!own_str("--net", &n.host_dev_name))
-			return false;
-		if (res_net_add(cfg, &n, RES_REFUSE, &err) == 0)
-			return true;
-		free((char *)n.host_dev_name);
-		return flag_error("--net", &err);
+		return res_net_add(cfg, &n, RES_REFUSE, &err) == 0 || flag_error("--net", &err);
 	}
 	case OPT_VSOCK: {
 		struct vsock_config vs;
-		if (config_parse_vsock((char *)arg, &vs) < 0 || !own_str("--vsock", &vs.uds_path))
+		if (config_parse_vsock((char *)arg, &vs) < 0)
 			return false;
-		if (res_vsock_set(cfg, &vs, RES_REFUSE, &err) == 0)
-			return true;
-		free((char *)vs.uds_path);
-		return flag_error("--vsock", &err);
+		return res_vsock_set(cfg, &vs, RES_REFUSE, &err) == 0 ||
+		       flag_error("--vsock", &err);
 	}
 	case OPT_RNG: {
 		const struct rate_limiter unlimited = {0};

@@ -36,12 +36,6 @@ struct ctx {
  * changes nothing; every string the config holds is its own (config.h).
  */
 
-/* own: a malloc'd copy of (s) for a resource to hand over, or NULL. */
-static const char *own(const char *s)
-{
-	return strdup(s);
-}
-
 /* commit: keep (copy) as (*cfg) when the parse went well (ret 0), else drop it. */
 static int commit(struct vm_config *cfg, struct vm_config *copy, int ret)
 {
@@ -523,13 +517,8 @@ static int drive(struct ctx *c, json_t *o, const char *path_id)
 
 	strcpy(d.id, id);
 	d.origin = CONFIG_FROM_JSON;
-	d.path = own(path);
-	if (d.path == NULL)
-		return fail(c, NULL, "out of memory");
-	ret = res_drive_add(cfg, &d, RES_REPLACE, &e);
-	if (ret < 0)
-		free((char *)d.path);
-	return resource_error(c, ret, &e);
+	d.path = path;
+	return resource_error(c, res_drive_add(cfg, &d, RES_REPLACE, &e), &e);
 }
 
 static int network(struct ctx *c, json_t *o, const char *path_id)
@@ -563,13 +552,8 @@ static int network(struct ctx *c, json_t *o, const char *path_id)
 
 	strcpy(n.iface_id, id);
 	n.origin = CONFIG_FROM_JSON;
-	n.host_dev_name = own(dev);
-	if (n.host_dev_name == NULL)
-		return fail(c, NULL, "out of memory");
-	ret = res_net_add(cfg, &n, RES_REPLACE, &e);
-	if (ret < 0)
-		free((char *)n.host_dev_name);
-	return resource_error(c, ret, &e);
+	n.host_dev_name = dev;
+	return resource_error(c, res_net_add(cfg, &n, RES_REPLACE, &e), &e);
 }
 
 static int vsock(struct ctx *c, json_t *o)
@@ -594,13 +578,8 @@ static int vsock(struct ctx *c, json_t *o)
 	struct vsock_config v = {.guest_cid = (uint32_t)cid, .origin = CONFIG_FROM_JSON};
 	if (id != NULL)
 		strcpy(v.vsock_id, id);
-	v.uds_path = own(uds);
-	if (v.uds_path == NULL)
-		return fail(c, NULL, "out of memory");
-	ret = res_vsock_set(cfg, &v, RES_REPLACE, &e);
-	if (ret < 0)
-		free((char *)v.uds_path);
-	return resource_error(c, ret, &e);
+	v.uds_path = uds;
+	return resource_error(c, res_vsock_set(cfg, &v, RES_REPLACE, &e), &e);
 }
 
 static int entropy(struct ctx *c, json_t *o)

@@ -28,6 +28,16 @@ static int refuse(struct res_error *err, const char *field, const char *fmt, ...
 	return -EINVAL;
 }
 
+/* copy_str: the config's own copy of (s), or NULL with (err) filled. */
+static const char *copy_str(const char *s, struct res_error *err)
+{
+	char *copy = strdup(s);
+
+	if (copy == NULL)
+		refuse(err, NULL, "out of memory");
+	return copy;
+}
+
 /* no_room: the device table is full: the one place that says so. */
 static int no_room(const struct vm_config *cfg, struct res_error *err)
 {
@@ -126,15 +136,18 @@ int res_drive_add(struct vm_config *cfg, const struct disk_config *d, enum res_s
 	}
 	if (slot == cfg->ndisks && (ret = no_room(cfg, err)) < 0)
 		return ret;
+	struct disk_config kept = *d;
+	if ((kept.path = copy_str(d->path, err)) == NULL)
+		return -ENOMEM;
 	if (slot == cfg->ndisks)
 		cfg->ndisks++;
 	else
 		free((char *)cfg->disks[slot].path);
-	cfg->disks[slot] = *d;
+	cfg->disks[slot] = kept;
 	/* The root device is /dev/vda: move it first, keeping the others' order. */
-	if (d->is_root && slot != 0) {
+	if (kept.is_root && slot != 0) {
 		memmove(&cfg->disks[1], &cfg->disks[0], slot * sizeof(cfg->disks[0]));
-		cfg->disks[0] = *d;
+		cfg->disks[0] = kept;
 	}
 	return 0;
 }
@@ -178,11 +191,14 @@ int res_net_add(struct vm_config *cfg, const struct net_config *n, enum res_same
 	}
 	if (slot == cfg->nnets && (ret = no_room(cfg, err)) < 0)
 		return ret;
+	struct net_config kept = *n;
+	if ((kept.host_dev_name = copy_str(dev, err)) == NULL)
+		return -ENOMEM;
 	if (slot == cfg->nnets)
 		cfg->nnets++;
 	else
 		free((char *)cfg->nets[slot].host_dev_name);
-	cfg->nets[slot] = *n;
+	cfg->nets[slot] = kept;
 	return 0;
 }
 
@@ -206,8 +222,12 @@ int res_vsock_set(struct vm_config *cfg, const struct vsock_config *v, enum res_
 		return ret;
 	if (!cfg->vsock.enabled && (ret = no_room(cfg, err)) < 0)
 		return ret;
+	const char *path = copy_str(v->uds_path, err);
+	if (path == NULL)
+		return -ENOMEM;
 	free((char *)cfg->vsock.uds_path);
 	cfg->vsock = *v;
+	cfg->vsock.uds_path = path;
 	cfg->vsock.enabled = true;
 	return 0;
 }

@@ -14,8 +14,8 @@
  * Each add/set takes the resource as parsed (syntax is the interface's
  * business) and the config it joins; on error the config is unchanged.
  * Strings: the resource's (a drive's path, a tap name, a socket path) are
- * malloc'd by the caller; on success the config owns them (and frees those
- * of a resource replaced), on error they stay the caller's.
+ * the caller's; on success the config keeps its own copies (and frees those
+ * of a resource it replaces).
  */
 #ifndef EMBER_RESOURCES_H
 #define EMBER_RESOURCES_H
