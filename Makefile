@@ -46,9 +46,11 @@ VIRTIO_CFLAGS := $(BASE_CFLAGS)
 # monitor/ in rooms by responsibility: kvm/ (VM, vCPUs, CPU state, buses),
 # boot/ (loaders, boot structures, the kernel command line), devices/ (the
 # legacy devices and the virtio-mmio slots), control/ (the configuration
-# model, the API, logger and metrics); the process and the build recipe at
-# the top. Every room's headers are on the include path.
-MONITOR_INCLUDES := -Imonitor -Imonitor/kvm -Imonitor/boot -Imonitor/devices -Imonitor/control
+# model, the API, logger and metrics), snapshot/ (the state file format and,
+# later, save/restore); the process and the build recipe at the top. Every
+# room's headers are on the include path.
+MONITOR_INCLUDES := -Imonitor -Imonitor/kvm -Imonitor/boot -Imonitor/devices -Imonitor/control \
+	-Imonitor/snapshot
 HOST_CFLAGS := $(BASE_CFLAGS) $(MONITOR_INCLUDES) -Ivirtio
 HOST_LDFLAGS := -Wl,-z,noexecstack -Wl,-z,relro -Wl,-z,now $(LDFLAGS)
 
@@ -56,7 +58,7 @@ HOST_LDFLAGS := -Wl,-z,noexecstack -Wl,-z,relro -Wl,-z,now $(LDFLAGS)
 DEB_PACKAGES := gcc make binutils libc6-dev linux-libc-dev libcmocka-dev \
 	libseccomp-dev linux-source-6.1 busybox-static flex bison bc libelf-dev \
 	libssl-dev cpio xz-utils lz4 file liburing-dev libjansson-dev libhttp-parser-dev curl \
-	python3 iproute2 procps socat e2fsprogs clang libclang-rt-14-dev
+	python3 iproute2 procps socat e2fsprogs clang libclang-rt-14-dev zlib1g-dev
 
 .PHONY: all deps run test test-bins guest bench check clean help
 all: ember guests jailer
@@ -93,7 +95,7 @@ $(O)/virtio/libvirtio.a: $(VIRTIO_OBJS)
 # (the sanitizer runtimes need it) and is for tests only.
 EMBER_LINK := $(if $(filter 1,$(SANITIZE)),,-static)
 $(O)/ember: $(MONITOR_OBJS) $(O)/virtio/libvirtio.a
-	$(call quiet,LD,$@)$(CC) $(EMBER_LINK) $(HOST_LDFLAGS) -o $@ $^ -luring -lpthread
+	$(call quiet,LD,$@)$(CC) $(EMBER_LINK) $(HOST_LDFLAGS) -o $@ $^ -luring -lpthread -lz
 
 .PHONY: ember
 ember: $(O)/ember

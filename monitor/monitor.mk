@@ -51,6 +51,9 @@ MONITOR_SRCS += monitor/control/instance.c
 MONITOR_SRCS += monitor/control/machine_backend.c
 MONITOR_SRCS += monitor/control/logger.c
 MONITOR_SRCS += monitor/control/metrics.c
+# The snapshot state file (zlib for its CRC-32, linked below).
+MONITOR_SRCS += monitor/snapshot/snap_file.c
+
 # jansson and http_parser, linked statically like the rest of ember.
 MONITOR_LIBS := $(shell $(CC) -print-file-name=libjansson.a) \
 	$(shell $(CC) -print-file-name=libhttp_parser.a)
