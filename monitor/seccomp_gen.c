@@ -77,6 +77,18 @@ static const struct rule vmm[] = {
 	 */
 	ARG(openat, SCMP_A2(SCMP_CMP_MASKED_EQ, O_CLOEXEC | O_CREAT | O_TRUNC, O_CLOEXEC),
 	    "PATCH /drives: the new backing file"),
+	/*
+	 * Only as snap_writer_commit creates a state file's temporary copy:
+	 * write-only, O_CREAT with O_EXCL and never O_TRUNC, so no file that
+	 * exists (nor a symlink's target) is opened for writing.
+	 */
+	ARG(openat,
+	    SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CLOEXEC | O_CREAT | O_EXCL | O_TRUNC,
+		    O_WRONLY | O_CLOEXEC | O_CREAT | O_EXCL),
+	    "snapshot create: the state file's temporary copy"),
+	ANY(fsync, "snapshot create: the state file's data, then its directory entry"),
+	ANY(rename, "snapshot create: the complete temporary copy over the state file"),
+	ANY(unlink, "snapshot create: a stale temporary copy, or one a failed write left"),
 	IOCTL(BLKGETSIZE64, "PATCH /drives: the size of a new block-device backing"),
 	ANY(preadv, "virtio-blk reads into guest memory"),
 	ANY(pwritev, "virtio-blk writes from guest memory"),

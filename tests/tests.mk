@@ -92,8 +92,8 @@ $(O)/tests/unit/test_logger: TEST_LDLIBS += -ljansson
 $(eval $(call unit_test,api_http,api sock_guard evloop config_json config resources kernel_cmdline log))
 $(O)/tests/unit/test_api_http: TEST_LDLIBS += -lhttp_parser -ljansson
 
-# The snapshot state file.
-$(eval $(call unit_test,snap_file,snap_file))
+# The snapshot state file; its commit and read also run under the production VMM filter.
+$(eval $(call unit_test,snap_file,snap_file seccomp log))
 $(O)/tests/unit/test_snap_file: TEST_LDLIBS += -lz
 
 # Keep this last: its prerequisites are the TEST_BINS known at this point.

@@ -78,6 +78,30 @@ static void do_open_truncate(void)
 {
 	syscall(SYS_openat, AT_FDCWD, "/etc/passwd", O_WRONLY | O_TRUNC | O_CLOEXEC);
 }
+/* What a snapshot commit needs on the VMM thread (snap_file.c), in a scratch directory. */
+static char snap_dir[] = "/tmp/ember-seccomp-snap.XXXXXX";
+static char snap_tmp[64], snap_file[64];
+static void do_open_create_excl(void)
+{
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, snap_tmp,
+			      O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	syscall(SYS_fsync, fd);
+	syscall(SYS_close, fd);
+	syscall(SYS_rename, snap_tmp, snap_file);
+}
+static void do_unlink(void)
+{
+	syscall(SYS_unlink, snap_file);
+}
+static void do_open_create_excl_truncate(void)
+{
+	syscall(SYS_openat, AT_FDCWD, snap_tmp, O_WRONLY | O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC,
+		0600);
+}
+static void do_open_create_excl_rdwr(void)
+{
+	syscall(SYS_openat, AT_FDCWD, snap_tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+}
 static void do_execve(void)
 {
 	char *argv[] = {"/bin/true", NULL};
@@ -135,7 +159,7 @@ static void test_vmm_filter(void **state)
 	assert_ok(run_confined(SECCOMP_THREAD_VMM, do_epoll_wait));
 	assert_ok(run_confined(SECCOMP_THREAD_VMM, do_tcgets));
 	assert_killed(run_confined(SECCOMP_THREAD_VMM, do_kvm_run));
-	/* The VMM may reopen a disk (PATCH /drives), never create or truncate. */
+	/* The VMM may reopen a disk (PATCH /drives), never truncate; create only with O_EXCL. */
 	assert_ok(run_confined(SECCOMP_THREAD_VMM, do_open_existing));
 	assert_killed(run_confined(SECCOMP_THREAD_VMM, do_open_create));
 	assert_killed(run_confined(SECCOMP_THREAD_VMM, do_open_truncate));
@@ -143,6 +167,26 @@ static void test_vmm_filter(void **state)
 	assert_killed(run_confined(SECCOMP_THREAD_VMM, do_execve));
 	assert_killed(run_confined(SECCOMP_THREAD_VMM, do_socket));
 	assert_killed(run_confined(SECCOMP_THREAD_VMM, do_mmap_exec));
+}
+
+/* A snapshot commit may create a new file exclusively, sync, rename and unlink; nothing more. */
+static void test_vmm_filter_snapshot(void **state)
+{
+	(void)state;
+	assert_non_null(mkdtemp(snap_dir));
+	snprintf(snap_tmp, sizeof(snap_tmp), "%s/vm.tmp", snap_dir);
+	snprintf(snap_file, sizeof(snap_file), "%s/vm", snap_dir);
+	assert_ok(run_confined(SECCOMP_THREAD_VMM, do_open_create_excl));
+	/* Each step did its work: created, then renamed. */
+	assert_int_equal(access(snap_tmp, F_OK), -1);
+	assert_int_equal(access(snap_file, F_OK), 0);
+	assert_ok(run_confined(SECCOMP_THREAD_VMM, do_unlink));
+	assert_int_equal(access(snap_file, F_OK), -1);
+	assert_killed(run_confined(SECCOMP_THREAD_VMM, do_open_create_excl_truncate));
+	assert_killed(run_confined(SECCOMP_THREAD_VMM, do_open_create_excl_rdwr));
+	assert_killed(run_confined(SECCOMP_THREAD_VMM, do_open_create));
+	assert_killed(run_confined(SECCOMP_THREAD_VMM, do_open_truncate));
+	assert_int_equal(rmdir(snap_dir), 0);
 }
 
 static void test_unknown_kind(void **state)
@@ -221,6 +265,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vcpu_filter),
 		cmocka_unit_test(test_vmm_filter),
+		cmocka_unit_test(test_vmm_filter_snapshot),
 		cmocka_unit_test(test_unknown_kind),
 		cmocka_unit_test(test_user_filter_file),
 	};
