@@ -8,7 +8,8 @@ virtio device up and making the requests the guests of tests/guests/vio.c
 make, tiny but valid ELF, PVH and bzImage kernels (the bzImage made by
 tests/guests/mkbzimage.c), the config files of README.md and the unit tests,
 the request bodies and HTTP requests of tests/integration/test_api.sh, a
-UART, i8042, IOAPIC and boot timer driven as a booting Linux does.
+UART, i8042, IOAPIC and boot timer driven as a booting Linux does, the
+snapshot state file of a small VM.
 
 Files named crash-* are reproducers of bugs the fuzzers found; this script
 leaves them alone. Usage: tests/fuzz/mkseeds.py (from anywhere; needs gcc).
@@ -18,6 +19,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import zlib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CORPUS = os.path.join(ROOT, "tests", "fuzz", "corpus")
@@ -476,6 +478,45 @@ def seeds_devices():
     w("boot-timer-exit", bytes([3]) + boot)
 
 
+# ---------------------------------------------------------------- snapshot state files
+# The format of monitor/snapshot/snap_file.h, written here independently of it.
+(SNAP_INFO, SNAP_CONFIG, SNAP_VCPU, SNAP_VM_CLOCK, SNAP_IOAPIC, SNAP_PIC, SNAP_PIT, SNAP_RTC,
+ SNAP_SERIAL, SNAP_I8042, SNAP_BOOT_TIMER, SNAP_VIRTIO, SNAP_MEMORY) = range(1, 14)
+SNAP_MODE_RAW, SNAP_MODE_RESEAL = 0, 1
+
+
+def snap_file(sections):
+    """sections: (tag, index, payload) each, in file order."""
+    body = b""
+    for tag, index, payload in sections:
+        body += u32(tag) + u32(index) + u64(len(payload)) + payload
+        body += bytes(-len(payload) % 8)
+    head = b"EMBERSNP" + u32(1) + u32(1) + u32(len(sections)) + u32(0) + u64(len(body))
+    head += u32(zlib.crc32(body))
+    return head + u32(zlib.crc32(head)) + body
+
+
+def seeds_snapshot():
+    """Small state files: what a 2-vCPU VM with a disk and a vsock might save, and edge cases."""
+    def w(name, mode, data):
+        write("snapshot", name, bytes([mode]) + data)
+
+    # In the order a saver might go (memory and clock first, vCPUs last), not sorted.
+    vm = [(SNAP_INFO, 0, b"ember 0.1"), (SNAP_CONFIG, 0, b'{"vcpu_count":2,"mem_size_mib":128}'),
+          (SNAP_MEMORY, 0, u64(0) + u64(128 << 20)), (SNAP_VM_CLOCK, 0, u64(123456789)),
+          (SNAP_IOAPIC, 0, bytes(24)), (SNAP_PIC, 0, bytes(6)), (SNAP_PIT, 0, bytes(12)),
+          (SNAP_RTC, 0, bytes(3)), (SNAP_SERIAL, 0, b"\x03\x00\x01"), (SNAP_I8042, 0, b"\x47"),
+          (SNAP_BOOT_TIMER, 0, b""), (SNAP_VIRTIO, 3, bytes(9)), (SNAP_VIRTIO, 0, bytes(17)),
+          (SNAP_VCPU, 1, bytes(range(1, 41))), (SNAP_VCPU, 0, bytes(range(40)))]
+    w("vm", SNAP_MODE_RAW, snap_file(vm))
+    w("vm-resealed", SNAP_MODE_RESEAL, snap_file(vm))
+    w("sorted", SNAP_MODE_RAW, snap_file(sorted(vm, key=lambda s: (s[0], s[1]))))
+    w("empty", SNAP_MODE_RAW, snap_file([]))
+    w("one-vcpu", SNAP_MODE_RESEAL, snap_file([(SNAP_VCPU, 0, b"regs")]))
+    w("duplicate", SNAP_MODE_RESEAL, snap_file([(SNAP_PIT, 0, b"a"), (SNAP_PIT, 0, b"b")]))
+    w("version-2", SNAP_MODE_RAW, b"EMBERSNP" + u32(2) + bytes(28))
+
+
 # ---------------------------------------------------------------- dictionaries
 def dict_entry(word):
     out = ""
@@ -516,7 +557,7 @@ def dictionaries():
 
 def main():
     for fn in (seeds_blk, seeds_net, seeds_vsock, seeds_rng, seeds_loader, seeds_config_file,
-               seeds_api_body, seeds_http, seeds_devices, dictionaries):
+               seeds_api_body, seeds_http, seeds_devices, seeds_snapshot, dictionaries):
         fn()
     return 0
 
