@@ -529,23 +529,10 @@ static int quietest(const struct api_server *srv)
 	return best;
 }
 
-static void on_accept(void *opaque, int fd, uint32_t events)
+void api_server_adopt(struct api_server *srv, int fd)
 {
-	struct api_server *srv = opaque;
 	int slot = -1;
 
-	(void)events;
-	int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (cfd < 0) {
-		if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
-			return;
-		/* Out of fds (or memory): stop the level-triggered retries until the next sweep. */
-		cap_log(srv, "cannot accept a connection: not accepting for a moment");
-		evloop_del(srv->loop, srv->listen_fd);
-		srv->accept_paused = true;
-		sweep_update(srv);
-		return;
-	}
 	for (int i = 0; i < API_MAX_CONNS && slot < 0; i++)
 		if (srv->conns[i] == NULL)
 			slot = i;
@@ -561,21 +548,41 @@ static void on_accept(void *opaque, int fd, uint32_t events)
 	struct api_conn *c = calloc(1, sizeof(*c));
 	if (c == NULL) {
 		log_warn("api: out of memory: refusing a connection");
-		close(cfd);
+		close(fd);
 		return;
 	}
 	c->srv = srv;
-	c->fd = cfd;
+	c->fd = fd;
 	c->last_active_ns = now_ns();
 	http_parser_init(&c->parser, HTTP_REQUEST);
 	c->parser.data = c;
 	srv->conns[slot] = c;
-	if (evloop_add(srv->loop, cfd, EPOLLIN, conn_event, c) < 0) {
+	/* Detached, it is watched from the next api_server_attach on, as the others are. */
+	if (srv->loop != NULL && evloop_add(srv->loop, fd, EPOLLIN, conn_event, c) < 0) {
 		log_warn("api: event loop full: refusing a connection");
-		close(cfd);
+		close(fd);
 		srv->conns[slot] = NULL;
 		free(c);
 	}
+}
+
+static void on_accept(void *opaque, int fd, uint32_t events)
+{
+	struct api_server *srv = opaque;
+
+	(void)events;
+	int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (cfd < 0) {
+		if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
+			return;
+		/* Out of fds (or memory): stop the level-triggered retries until the next sweep. */
+		cap_log(srv, "cannot accept a connection: not accepting for a moment");
+		evloop_del(srv->loop, srv->listen_fd);
+		srv->accept_paused = true;
+		sweep_update(srv);
+		return;
+	}
+	api_server_adopt(srv, cfd);
 }
 
 /* ------------------------------------------------------------ deadlines */

@@ -81,6 +81,14 @@ int api_server_open(struct api_server *srv, const char *path, size_t max_payload
 /* api_server_attach: watch the listening socket and connections in (loop). 0 or -errno. */
 int api_server_attach(struct api_server *srv, struct evloop *loop);
 
+/*
+ * api_server_adopt: serve (fd), a connected non-blocking stream socket, as
+ * one accepted from the listening socket is served (the same connection
+ * limit). Takes (fd): closed on failure. For tests, which can hand it one
+ * end of a socketpair instead of connecting.
+ */
+void api_server_adopt(struct api_server *srv, int fd);
+
 /* api_server_detach: stop watching them (they stay open). */
 void api_server_detach(struct api_server *srv);
 

@@ -4,9 +4,17 @@
  * the real server (api.c) on a Unix socket, serving the real routes over a
  * recording backend (fuzz_api.c), its event loop dispatched here without
  * blocking (epoll_wait with a zero timeout), clients that are plain sockets.
+ * The server, its loop and the instance are made once per process; an input
+ * starts from a fresh instance and no connection.
+ *
+ * What an input costs is system calls, a new connection's above all: so a
+ * client is one end of a socketpair whose other end the server adopts
+ * (api_server_adopt, what it does with an accepted socket), and the loop is
+ * polled only when a client did something since it was last idle.
  *
  * Input: operations of one byte and operands.
- *   0 connect a client (up to 10, past the server's limit of 8)
+ *   0 connect a client (up to 10, past the server's limit of 8); with the
+ *     high nibble 15, through the listening socket (connect and accept)
  *   1 send bytes to client k: [k] [length] [bytes]
  *   2 run the server until it is idle
  *   3 read what client k was answered
@@ -43,6 +51,8 @@ static struct evloop loop;
 static char sock_path[108];
 static int clients[NCLIENTS] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
 static char answer[1 << 16];
+/* The loop had nothing to dispatch when last polled, and no client has acted since. */
+static bool settled;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -53,7 +63,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	fz_quiet_logs();
 	fz_ignore_sigpipe();
 	fza_init(&api);
-	fza_begin(&api, 0, false, 0);
 	snprintf(sock_path, sizeof(sock_path), "%s/api.sock", dir);
 	FZ_CHECK(api_server_open(&srv, sock_path, MAX_PAYLOAD, api_routes_handle, &api.inst) == 0,
 		 "api_server_open");
@@ -61,35 +70,62 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* pump: what evloop_run does, without waiting: dispatch ready fds until none is. */
+/*
+ * pump: what evloop_run does, without waiting: dispatch ready fds until none
+ * is. Only the clients' acts (and the deadline timer, which runs on the clock
+ * and not on the input) make the server's fds ready: while none came since
+ * the loop was last idle, there is nothing to poll for.
+ */
 static void pump(void)
 {
+	if (settled)
+		return;
 	for (int round = 0; round < PUMP_ROUNDS; round++)
-		if (evloop_poll(&loop, 0) <= 0)
+		if (evloop_poll(&loop, 0) <= 0) {
+			settled = true;
 			return;
+		}
 }
 
 static void close_client(int k)
 {
-	if (clients[k] >= 0)
-		close(clients[k]);
+	if (clients[k] < 0)
+		return;
+	close(clients[k]);
 	clients[k] = -1;
+	settled = false;
 }
 
-static void connect_client(void)
+/* client_send: (n) bytes from client k, if it is connected; work for the server once sent. */
+static void client_send(int k, const void *bytes, size_t n)
+{
+	if (clients[k] >= 0 && n > 0 && send(clients[k], bytes, n, MSG_DONTWAIT | MSG_NOSIGNAL) > 0)
+		settled = false;
+}
+
+static void connect_client(bool through_listener)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int k = 0;
+	int k = 0, sv[2];
 
 	while (k < NCLIENTS && clients[k] >= 0)
 		k++;
 	if (k == NCLIENTS)
 		return;
+	if (!through_listener) {
+		/* Nothing is ready for the server in a new pair: (settled) stands. */
+		int ret = socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv);
+		FZ_CHECK(ret == 0, "socketpair");
+		clients[k] = sv[0];
+		api_server_adopt(&srv, sv[1]);
+		return;
+	}
 	clients[k] = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	FZ_CHECK(clients[k] >= 0, "socket");
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock_path);
 	if (connect(clients[k], (struct sockaddr *)&sa, sizeof(sa)) != 0)
 		close_client(k); /* backlog full */
+	settled = false;
 }
 
 /* check_answers: (buf, len) is what the server wrote: a run of HTTP/1.1 responses. */
@@ -121,6 +157,8 @@ static void read_client(int k)
 	if (clients[k] < 0)
 		return;
 	n = recv(clients[k], answer, sizeof(answer), MSG_DONTWAIT);
+	if (n > 0)
+		settled = false; /* room for the rest of an answer the server holds */
 	/* Answers are small: one read from the start of the stream sees whole heads. */
 	if (n > 0 && memcmp(answer, "HTTP", 4) == 0)
 		check_answers(answer, (size_t)n);
@@ -143,8 +181,7 @@ static void send_canned(int k, uint8_t which)
 	};
 	const char *s = canned[which % (sizeof(canned) / sizeof(canned[0]))];
 
-	if (clients[k] >= 0)
-		(void)send(clients[k], s, strlen(s), MSG_DONTWAIT | MSG_NOSIGNAL);
+	client_send(k, s, strlen(s));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -154,8 +191,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	fz_init(&in, data, size);
 	uint8_t setup = fz_u8(&in);
-	fza_end(&api);
 	fza_begin(&api, setup & 3, setup & 4, (setup & 8) ? -5 : 0);
+	settled = false;
 	for (int i = 0; i < 256 && fz_more(&in); i++) {
 		uint8_t op = fz_u8(&in);
 		int k = (op >> 4) % NCLIENTS;
@@ -164,13 +201,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		switch (op % 8) {
 		case 0:
-			connect_client();
+			connect_client(op >> 4 == 15);
 			pump();
 			break;
 		case 1:
 			n = fz_take(&in, fz_u8(&in), &bytes);
-			if (clients[k] >= 0 && n > 0)
-				(void)send(clients[k], bytes, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+			client_send(k, bytes, n);
 			break;
 		case 2:
 			pump();
@@ -180,8 +216,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			read_client(k);
 			break;
 		case 4:
-			if (clients[k] >= 0)
-				(void)shutdown(clients[k], SHUT_WR);
+			if (clients[k] >= 0 && shutdown(clients[k], SHUT_WR) == 0)
+				settled = false;
 			break;
 		case 5:
 			close_client(k);
@@ -194,7 +230,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			n = (size_t)fz_u8(&in) * 64;
 			if (clients[k] >= 0 && n > 0) {
 				memset(answer, 'x', n);
-				(void)send(clients[k], answer, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+				client_send(k, answer, n);
 			}
 			break;
 		}
@@ -205,6 +241,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int i = 0; i < API_MAX_CONNS; i++)
 		FZ_CHECK(srv.conns[i] == NULL, "connection %d still open after its client closed",
 			 i);
+	/* Freed in the input: one with more mallocs than frees is run again for a leak. */
+	fza_end(&api);
 	FZ_CHECK(fz_fd_count() == fds, "file descriptors: %d open, %d before the input",
 		 fz_fd_count(), fds);
 	return 0;

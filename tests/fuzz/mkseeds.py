@@ -418,7 +418,8 @@ def seeds_http():
     split = curl(b"PUT", b"/machine-config", b'{"vcpu_count": 2, "mem_size_mib": 128}')
     w("split", bytes([0, 0]) + b"".join(bytes([1, 7]) + split[i:i + 7] + bytes([2])
                                         for i in range(0, len(split), 7)) + bytes([3]))
-    many = bytes([0]) + bytes([0]) * 10 + b"".join(bytes([6 | (k << 4), k]) for k in range(10)) + \
+    # Every other client through the listening socket (op 0xf0), the rest through a socketpair.
+    many = bytes([0]) + bytes([0xf0 * (k & 1) for k in range(10)]) + b"".join(bytes([6 | (k << 4), k]) for k in range(10)) + \
         bytes([2]) + b"".join(bytes([3 | (k << 4)]) for k in range(10))
     w("many-clients", many)
     w("oversized", http_session(0, [b"PUT /machine-config HTTP/1.1\r\nContent-Length: 100000\r\n\r\n"]) +

@@ -351,6 +351,37 @@ static void test_connection_limit(void **state)
 	close(fd);
 }
 
+/* A socket handed over (api_server_adopt) is served as an accepted one, attached or not. */
+static void test_adopted_socket(void **state)
+{
+	(void)state;
+	int sv[2];
+	char buf[512];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+	api_server_adopt(&srv, sv[1]);
+	send_all(sv[0], "GET /a HTTP/1.1\r\n\r\n", 19);
+	recv_now(sv[0], buf, sizeof(buf));
+	assert_non_null(strstr(buf, "{\"m\":\"GET\",\"p\":\"/a\",\"n\":0}"));
+	/* Detached: held, and served once attached again. */
+	api_server_detach(&srv);
+	int other[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, other),
+			 0);
+	api_server_adopt(&srv, other[1]);
+	send_all(other[0], "GET /b HTTP/1.1\r\n\r\n", 19);
+	assert_int_equal(api_server_attach(&srv, &loop), 0);
+	recv_now(other[0], buf, sizeof(buf));
+	assert_non_null(strstr(buf, "\"p\":\"/b\""));
+	assert_int_equal(handled, 2);
+	/* Their slots are free once the clients leave. */
+	close(sv[0]);
+	close(other[0]);
+	pump();
+	for (int i = 0; i < API_MAX_CONNS; i++)
+		assert_null(srv.conns[i]);
+}
+
 /* A request that does not arrive whole in time gets 400 and the connection closes. */
 static void test_request_timeout(void **state)
 {
@@ -465,7 +496,7 @@ int main(void)
 	    T(test_payload_limit),    T(test_chunked_limit),	  T(test_malformed),
 	    T(test_connection_close), T(test_expect_continue),	  T(test_connection_limit),
 	    T(test_socket_in_use),    T(test_request_timeout),	  T(test_header_bound),
-	    T(test_binary_url_fault_is_json), T(test_socket_file_removed),
+	    T(test_binary_url_fault_is_json), T(test_socket_file_removed), T(test_adopted_socket),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
