@@ -76,6 +76,13 @@ $(O)/tests/unit/test_vcpu_paths: $(O)/tests/unit/vq_builder.o
 $(O)/tests/unit/test_vcpu_paths: TEST_LDLIBS = $(O)/virtio/libvirtio.a -luring -lcmocka -lpthread
 $(O)/tests/unit/test_vcpu_paths.o: $(O)/monitor/seccomp_filters.h
 
+# A snapshot of every device (quiesce, save, resume, load) under the production
+# VMM filter, built as test_vcpu_paths is.
+$(eval $(call unit_test,snapshot_paths,seccomp log))
+$(O)/tests/unit/test_snapshot_paths: $(O)/tests/unit/vq_builder.o
+$(O)/tests/unit/test_snapshot_paths: TEST_LDLIBS = $(O)/virtio/libvirtio.a -luring -lcmocka -lpthread
+$(O)/tests/unit/test_snapshot_paths.o: $(O)/monitor/seccomp_filters.h
+
 $(eval $(call unit_test,config_json,config_json config resources kernel_cmdline log))
 $(O)/tests/unit/test_config_json: TEST_LDLIBS += -ljansson
 # Each device rule through the flags, the config file and the API alike.

@@ -17,9 +17,17 @@
 #include "blk_engine.h"
 #include "mmio.h"
 #include "queue.h"
+#include "state.h"
 #include "vlog.h"
 
 _Static_assert(sizeof(struct virtio_blk_config_space) == 36, "virtio-blk config layout (5.2.4)");
+
+/*
+ * What a snapshot keeps of a disk besides its queue (state.h): its optional
+ * rate limiter (struct ratelimit_opt_state). The file, its size and id come
+ * from the configuration again; quiesce finished the requests in flight.
+ */
+_Static_assert(sizeof(struct ratelimit_opt_state) <= VIRTIO_DEV_STATE_MAX, "virtio-blk's part");
 
 #define PENDING (-1) /* parse: the request needs I/O */
 #define QUEUED	(-2) /* start: the engine has the request, it finishes later */
@@ -534,6 +542,67 @@ static void blk_reset(void *dev)
 	b->t = NULL;
 }
 
+/*
+ * blk_quiesce: for a snapshot: every request in flight completes and reaches
+ * the driver (used entries, interrupt); a request waiting for tokens is
+ * forgotten (the transport puts it back in the ring, blk_resume takes it
+ * again).
+ */
+static int blk_quiesce(void *dev)
+{
+	struct blk *b = dev;
+	int rc = wait_inflight(b, true);
+
+	if (rc < 0)
+		return rc;
+	if (engine_fd(b) >= 0)
+		drain_eventfd(b);
+	if (b->deferred != NULL)
+		b->free[b->nfree++] = slot_index(b, b->deferred);
+	b->deferred = NULL;
+	b->starved = false;
+	virtio_mmio_signal_used(b->t, 0);
+	return 0;
+}
+
+/* blk_resume: after quiesce or a load: serve what the ring holds. */
+static void blk_resume(void *dev)
+{
+	struct blk *b = dev;
+
+	if (b->t != NULL)
+		process(b);
+}
+
+static uint32_t blk_save_state(void *dev, void *buf, uint32_t cap)
+{
+	const struct blk *b = dev;
+	struct ratelimit_opt_state st;
+
+	if (cap < sizeof(st))
+		return 0;
+	ratelimit_save_opt(&b->rl, b->has_limiter, &st);
+	memcpy(buf, &st, sizeof(st));
+	return sizeof(st);
+}
+
+static int blk_load_state(void *dev, const void *buf, uint32_t len, struct vlog_err *err)
+{
+	struct blk *b = dev;
+	struct ratelimit_opt_state st;
+
+	if (len != sizeof(st)) {
+		vlog_err_set(err, 0, "dev_len: %u, virtio-blk's part is %zu bytes", len,
+			     sizeof(st));
+		return -EINVAL;
+	}
+	memcpy(&st, buf, sizeof(st));
+	if (ratelimit_check_opt_state(&st, "dev", err) < 0)
+		return -EINVAL;
+	ratelimit_load_opt(&b->rl, b->has_limiter, &st);
+	return 0;
+}
+
 static void blk_destroy(void *dev)
 {
 	struct blk *b = dev;
@@ -568,7 +637,8 @@ static void blk_config_read(void *dev, uint64_t offset, void *data, uint32_t len
 		.max_queue_size = BLK_QUEUE_SIZE, .features = (feat),                              \
 		.config_read = blk_config_read, .activate = blk_activate, .notify = blk_notify,    \
 		.reset = blk_reset, .event_fd = blk_event_fd, .event = blk_event,                  \
-		.destroy = blk_destroy,                                                            \
+		.destroy = blk_destroy, .quiesce = blk_quiesce, .resume = blk_resume,              \
+		.save_state = blk_save_state, .load_state = blk_load_state,                        \
 	}
 
 /* config_write stays NULL: nothing is writable without CONFIG_WCE. */

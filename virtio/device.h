@@ -37,6 +37,7 @@
 #define VIRTIO_BIT(b) (1ull << (b))
 
 struct virtio_mmio_dev;
+struct vlog_err;
 
 /*
  * struct virtio_device_ops: one const table per device type.
@@ -47,7 +48,9 @@ struct virtio_mmio_dev;
  *
  * (features) are the device-specific bits offered; the transport adds
  * VERSION_1, RING_EVENT_IDX and RING_INDIRECT_DESC and handles them itself.
- * (max_queue_size) must be a power of two, at most VIRTQ_MAX_SIZE (queue.h).
+ * (max_queue_size) must be a power of two, at most VIRTQ_MAX_SIZE (queue.h);
+ * (num_queues) at most VIRTIO_STATE_MAX_QUEUES (state.h), so that every
+ * transport can be saved.
  *
  * config_read: fill (data, len) from the device config space at (offset);
  *   the transport zeroes (data) first, so bytes past the end may be skipped.
@@ -67,6 +70,29 @@ struct virtio_mmio_dev;
  * event: optional: that fd is readable; called through virtio_mmio_event().
  *   Must cope with being called before activate or after reset.
  * destroy: free everything; called once by virtio_mmio_destroy().
+ *
+ * Snapshots (state.h; mmio.h says when the transport calls these), all
+ * optional, all on the VMM thread:
+ *
+ * quiesce: the device is active and its VM about to be saved (vCPUs
+ *   parked): finish what is in flight (used entries pushed, the driver
+ *   signalled), forget every chain still held (the transport then gives
+ *   them back to the avail ring: vq_rewind) and write no guest memory until
+ *   resume. 0 or -errno (nothing is given back then).
+ * resume: after quiesce, in the same process: take host input again and
+ *   serve what the queues hold (their notifications meanwhile were dropped).
+ *   NULL: the transport calls notify for every ready queue instead.
+ * save_state: write the device's own part, what its configuration does not
+ *   give again, into (buf, cap) (cap is VIRTIO_DEV_STATE_MAX); returns its
+ *   length. Fixed-width fields, explicit pads, as in state.h.
+ * load_state: the device takes (buf, len), bytes a save_state wrote in
+ *   another process, or hostile ones: check them all first and change
+ *   nothing unless all are good. 0, or -EINVAL with one line in (err) (may
+ *   be NULL) naming the field. Called whether or not the load activated the
+ *   device. NULL: only len 0 is taken.
+ * restored: a load left the device active, in a new process, over the same
+ *   guest memory: tell the driver what did not survive (host connections),
+ *   then as resume. NULL: resume (or its NULL) is used.
  */
 struct virtio_device_ops {
 	const char *name;   /* "blk", "rng": used in log lines */
@@ -82,6 +108,11 @@ struct virtio_device_ops {
 	int (*event_fd)(void *dev);
 	void (*event)(void *dev);
 	void (*destroy)(void *dev);
+	int (*quiesce)(void *dev);
+	void (*resume)(void *dev);
+	uint32_t (*save_state)(void *dev, void *buf, uint32_t cap);
+	int (*load_state)(void *dev, const void *buf, uint32_t len, struct vlog_err *err);
+	void (*restored)(void *dev);
 };
 
 /*

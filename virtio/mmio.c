@@ -10,12 +10,24 @@
 
 #include "vlog.h"
 
-#define MAX_QUEUES 16
+/* A transport has at most as many queues as a snapshot can hold. */
+#define MAX_QUEUES VIRTIO_STATE_MAX_QUEUES
 #define WHO_BYTES  24
 
 #define DRIVER_BITS                                                                                \
 	(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |            \
 	 VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_FAILED)
+/* The device's bits: a status with either does not serve the queues. */
+#define BROKEN_BITS (VIRTIO_STATUS_FAILED | VIRTIO_STATUS_DEVICE_NEEDS_RESET)
+
+/* The statuses a driver reaches step by step (3.1.1), FAILED and DEVICE_NEEDS_RESET aside. */
+static const uint32_t driver_steps[] = {
+    VIRTIO_STATUS_ACKNOWLEDGE,
+    VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER,
+    VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK,
+    VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
+	VIRTIO_STATUS_DRIVER_OK,
+};
 
 /* Problems the driver can cause, each logged once per transport. */
 enum mmio_error {
@@ -50,6 +62,7 @@ struct virtio_mmio_dev {
 	uint32_t config_generation; /* monotonic, survives resets */
 	bool activated;
 	bool stop_pending; /* NEEDS_RESET while activated: stop the device at unlock */
+	bool quiesced;	   /* for a snapshot: notifications and events dropped until resume */
 	char who[WHO_BYTES];   /* "virtio-<device>": what its log lines start with */
 	struct vlog_limit log; /* driver problems, each kind logged once */
 	struct virtio_mmio_stats stats;
@@ -94,7 +107,7 @@ struct virtio_mmio_dev *virtio_mmio_create(const struct virtio_device_ops *ops, 
 	return t;
 }
 
-/* reset: status 0 (3.1.1 step 1, 4.2.3.1): everything but the generation. */
+/* reset: status 0 (3.1.1 step 1, 4.2.3.1): everything but the generation and quiesced. */
 static void reset(struct virtio_mmio_dev *t)
 {
 	if (t->activated && t->ops->reset != NULL)
@@ -212,13 +225,6 @@ static void activate(struct virtio_mmio_dev *t)
  */
 static void write_status(struct virtio_mmio_dev *t, uint32_t v)
 {
-	static const uint32_t steps[] = {
-	    VIRTIO_STATUS_ACKNOWLEDGE,
-	    VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER,
-	    VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK,
-	    VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
-		VIRTIO_STATUS_DRIVER_OK,
-	};
 	uint32_t old = t->status & DRIVER_BITS, now = v & DRIVER_BITS, added;
 	bool valid = false;
 
@@ -247,8 +253,8 @@ static void write_status(struct virtio_mmio_dev *t, uint32_t v)
 			     "status 0x%x written while 0x%x: reset first", v, t->status);
 		return;
 	}
-	for (unsigned int i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
-		valid |= now == steps[i];
+	for (unsigned int i = 0; i < sizeof(driver_steps) / sizeof(driver_steps[0]); i++)
+		valid |= now == driver_steps[i];
 	if (!valid) {
 		vlog_limited(&t->log, t->who, ERR_STATUS, "status 0x%x -> 0x%x out of order",
 			     t->status, v);
@@ -328,7 +334,7 @@ static bool notifiable(struct virtio_mmio_dev *t, uint32_t queue)
 
 static void notify(struct virtio_mmio_dev *t, uint32_t queue)
 {
-	if (notifiable(t, queue))
+	if (!t->quiesced && notifiable(t, queue))
 		t->ops->notify(t->dev, queue);
 }
 
@@ -344,7 +350,7 @@ static void register_notify(struct virtio_mmio_dev *t, uint32_t queue)
 		return;
 	if (t->handoff != NULL)
 		t->handoff(t->handoff_ctx, queue);
-	else
+	else if (!t->quiesced) /* else resume serves it */
 		t->ops->notify(t->dev, queue);
 }
 
@@ -569,7 +575,9 @@ void virtio_mmio_event(struct virtio_mmio_dev *t)
 	if (t->ops->event == NULL)
 		return;
 	pthread_mutex_lock(&t->lock);
-	t->ops->event(t->dev);
+	/* Quiesced: the fd keeps its readiness for the device to act on at resume. */
+	if (!t->quiesced)
+		t->ops->event(t->dev);
 	unlock(t);
 }
 
@@ -617,4 +625,269 @@ void virtio_mmio_config_changed(struct virtio_mmio_dev *t)
 void virtio_mmio_needs_reset(struct virtio_mmio_dev *t)
 {
 	needs_reset(t);
+}
+
+/* ---- snapshots ---- */
+
+/* serving: the device is active and its queues are served. */
+static bool serving(const struct virtio_mmio_dev *t)
+{
+	return t->activated &&
+	       (t->status & (VIRTIO_STATUS_DRIVER_OK | BROKEN_BITS)) == VIRTIO_STATUS_DRIVER_OK;
+}
+
+/* kick: (fn) for the device, or with none a notification of each ready queue. */
+static void kick(struct virtio_mmio_dev *t, void (*fn)(void *dev))
+{
+	if (fn != NULL) {
+		fn(t->dev);
+		return;
+	}
+	for (unsigned int i = 0; i < t->nqueues; i++)
+		if (t->queues[i].ready)
+			t->ops->notify(t->dev, i);
+}
+
+int virtio_mmio_quiesce(struct virtio_mmio_dev *t)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&t->lock);
+	if (t->activated && t->ops->quiesce != NULL)
+		rc = t->ops->quiesce(t->dev);
+	if (rc == 0) {
+		for (unsigned int i = 0; t->activated && i < t->nqueues; i++)
+			(void)vq_rewind(&t->queues[i]);
+		t->quiesced = true;
+	} else {
+		vlog_error_errno(-rc, "%s: cannot quiesce for a snapshot", t->who);
+	}
+	unlock(t);
+	return rc;
+}
+
+void virtio_mmio_resume(struct virtio_mmio_dev *t)
+{
+	pthread_mutex_lock(&t->lock);
+	if (t->quiesced) {
+		t->quiesced = false;
+		if (serving(t))
+			kick(t, t->ops->resume);
+	}
+	unlock(t);
+}
+
+void virtio_mmio_save_state(struct virtio_mmio_dev *t, struct virtio_mmio_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&t->lock);
+	st->device_id = t->ops->device_id;
+	st->num_queues = t->nqueues;
+	st->status = t->status;
+	st->device_features_sel = t->device_features_sel;
+	st->driver_features_sel = t->driver_features_sel;
+	st->queue_sel = t->queue_sel;
+	st->interrupt_status = t->isr;
+	st->config_generation = t->config_generation;
+	st->device_features = t->device_features;
+	st->driver_features = t->driver_features;
+	for (unsigned int i = 0; i < t->nqueues; i++)
+		vq_save(&t->queues[i], &st->queues[i]);
+	if (t->ops->save_state != NULL) {
+		uint32_t n = t->ops->save_state(t->dev, st->dev, sizeof(st->dev));
+		st->dev_len = n <= sizeof(st->dev) ? n : (uint32_t)sizeof(st->dev);
+	}
+	unlock(t);
+}
+
+/* status_legal: (s) is a status the register machine reaches (write_status, needs_reset). */
+static bool status_legal(uint32_t s)
+{
+	uint32_t base = s & ~BROKEN_BITS;
+	bool step = base == 0;
+
+	if (s & ~(DRIVER_BITS | VIRTIO_STATUS_DEVICE_NEEDS_RESET))
+		return false;
+	for (unsigned int i = 0; i < sizeof(driver_steps) / sizeof(driver_steps[0]); i++)
+		step |= base == driver_steps[i];
+	/* The device breaks only once the driver is done: a running device or its activation. */
+	return step &&
+	       (!(s & VIRTIO_STATUS_DEVICE_NEEDS_RESET) || (base & VIRTIO_STATUS_DRIVER_OK));
+}
+
+static bool all_zero(const void *p, size_t len)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < len; i++)
+		if (b[i] != 0)
+			return false;
+	return true;
+}
+
+/* check_registers: the transport's own fields of (st), for (t). 0 or -EINVAL (err). */
+static int check_registers(const struct virtio_mmio_dev *t, const struct virtio_mmio_state *st,
+			   struct vlog_err *err)
+{
+	uint32_t s = st->status;
+
+	if (st->device_id != t->ops->device_id) {
+		vlog_err_set(err, 0, "device_id: %u, but this device is %u", st->device_id,
+			     t->ops->device_id);
+		return -EINVAL;
+	}
+	if (st->num_queues != t->nqueues) {
+		vlog_err_set(err, 0, "num_queues: %u, but this device has %u", st->num_queues,
+			     t->nqueues);
+		return -EINVAL;
+	}
+	if (st->device_features != t->device_features) {
+		vlog_err_set(err, 0,
+			     "device_features: 0x%llx, but this device offers 0x%llx "
+			     "(another configuration?)",
+			     (unsigned long long)st->device_features,
+			     (unsigned long long)t->device_features);
+		return -EINVAL;
+	}
+	if (!status_legal(s)) {
+		vlog_err_set(err, 0, "status: 0x%x is not a status a driver can reach", s);
+		return -EINVAL;
+	}
+	/* Before FEATURES_OK the register holds whatever the driver wrote: filtered then. */
+	if ((s & VIRTIO_STATUS_FEATURES_OK) &&
+	    ((st->driver_features & ~t->device_features) ||
+	     !(st->driver_features & VIRTIO_BIT(VIRTIO_F_VERSION_1)))) {
+		vlog_err_set(err, 0,
+			     "driver_features: 0x%llx with FEATURES_OK: not within 0x%llx, or "
+			     "without VERSION_1",
+			     (unsigned long long)st->driver_features,
+			     (unsigned long long)t->device_features);
+		return -EINVAL;
+	}
+	if ((st->interrupt_status & ~(VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG)) ||
+	    (st->interrupt_status != 0 && !(s & VIRTIO_STATUS_DRIVER_OK))) {
+		vlog_err_set(err, 0, "interrupt_status: 0x%x in status 0x%x", st->interrupt_status,
+			     s);
+		return -EINVAL;
+	}
+	if (st->pad != 0) {
+		vlog_err_set(err, 0, "pad: not zero");
+		return -EINVAL;
+	}
+	if (st->dev_len > sizeof(st->dev) || (t->ops->load_state == NULL && st->dev_len != 0) ||
+	    !all_zero(st->dev + st->dev_len, sizeof(st->dev) - st->dev_len)) {
+		vlog_err_set(err, 0,
+			     "dev_len: %u (at most %zu, 0 for virtio-%s, bytes past it zero)",
+			     st->dev_len, sizeof(st->dev), t->ops->name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* check_queues: every queue of (st) for (t); (enable): ready ones are to be enabled. */
+static int check_queues(const struct virtio_mmio_dev *t, const struct virtio_mmio_state *st,
+			bool enable, struct vlog_err *err)
+{
+	bool fok = st->status & VIRTIO_STATUS_FEATURES_OK;
+
+	for (unsigned int i = 0; i < VIRTIO_STATE_MAX_QUEUES; i++) {
+		const struct virtio_queue_state *qs = &st->queues[i];
+		bool event_idx = fok && (st->driver_features & VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX));
+		bool indirect =
+		    fok && (st->driver_features & VIRTIO_BIT(VIRTIO_F_RING_INDIRECT_DESC));
+		int rc;
+
+		if (i >= t->nqueues) {
+			if (!all_zero(qs, sizeof(*qs))) {
+				vlog_err_set(err, 0, "queues[%u]: not zero, the device has %u", i,
+					     t->nqueues);
+				return -EINVAL;
+			}
+			continue;
+		}
+		rc = vq_check_state(&t->queues[i], t->gm, qs, enable, err);
+		if (rc < 0)
+			return rc;
+		/* Queues are set up after FEATURES_OK, which also fixes these two (features_ok). */
+		if (qs->ready && !fok) {
+			vlog_err_set(err, 0, "queues[%u].ready: 1 in status 0x%x", i, st->status);
+			return -EINVAL;
+		}
+		if (qs->event_idx != event_idx || qs->indirect != indirect) {
+			vlog_err_set(err, 0,
+				     "queues[%u].event_idx: event_idx %u, indirect %u, but the "
+				     "status and features say %u, %u",
+				     i, qs->event_idx, qs->indirect, event_idx, indirect);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int virtio_mmio_load_state(struct virtio_mmio_dev *t, const struct virtio_mmio_state *st,
+			   struct vlog_err *err)
+{
+	uint32_t s = st->status, old_generation;
+	/* Queues work again as QueueReady left them; a broken device waits for a reset. */
+	bool enable = (s & VIRTIO_STATUS_FEATURES_OK) && !(s & BROKEN_BITS);
+	bool activate = enable && (s & VIRTIO_STATUS_DRIVER_OK);
+	int rc;
+
+	pthread_mutex_lock(&t->lock);
+	old_generation = t->config_generation;
+	if (t->status != 0 || t->activated || t->quiesced) {
+		vlog_err_set(err, 0, "the transport is in use (status 0x%x): load into a new one",
+			     t->status);
+		pthread_mutex_unlock(&t->lock);
+		return -EBUSY;
+	}
+	rc = check_registers(t, st, err);
+	if (rc == 0)
+		rc = check_queues(t, st, enable, err);
+	if (rc < 0)
+		goto out;
+
+	t->driver_features = st->driver_features;
+	t->device_features_sel = st->device_features_sel;
+	t->driver_features_sel = st->driver_features_sel;
+	t->queue_sel = st->queue_sel;
+	t->status = s;
+	t->isr = st->interrupt_status;
+	t->config_generation = st->config_generation;
+	for (unsigned int i = 0; i < t->nqueues; i++) {
+		if (vq_load_state(&t->queues[i], t->gm, &st->queues[i], enable) < 0) {
+			vlog_err_set(err, 0, "queues[%u]: refused when enabled", i);
+			rc = -EINVAL;
+			goto fail;
+		}
+	}
+	if (activate) {
+		rc = t->ops->activate != NULL ? t->ops->activate(t->dev, t) : 0;
+		if (rc < 0) {
+			vlog_err_set(err, 0, "status: 0x%x, but the device refused to start: %s", s,
+				     strerror(-rc));
+			rc = -EINVAL;
+			goto fail;
+		}
+		t->activated = true;
+	}
+	if (t->ops->load_state != NULL) {
+		rc = t->ops->load_state(t->dev, st->dev, st->dev_len, err);
+		if (rc < 0) {
+			rc = -EINVAL;
+			goto fail;
+		}
+	}
+	if (serving(t))
+		kick(t, t->ops->restored != NULL ? t->ops->restored : t->ops->resume);
+	if (st->interrupt_status != 0 && t->irq != NULL)
+		t->irq(t->irq_ctx);
+	vlog_debug("%s: restored, status 0x%x", t->who, t->status);
+	goto out;
+fail:
+	reset(t);
+	t->config_generation = old_generation;
+out:
+	unlock(t);
+	return rc;
 }

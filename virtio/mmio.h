@@ -21,6 +21,8 @@
 #include "device.h"
 #include "gmem.h"
 #include "queue.h"
+#include "state.h"
+#include "vlog.h"
 
 /* Register offsets (4.2.2, Table "MMIO Device Register Layout"). */
 #define VIRTIO_MMIO_MAGIC_VALUE		0x000
@@ -144,6 +146,72 @@ struct virtio_mmio_stats {
 
 /* virtio_mmio_get_stats: a snapshot of (t)'s counters; takes the lock. */
 void virtio_mmio_get_stats(struct virtio_mmio_dev *t, struct virtio_mmio_stats *out);
+
+/*
+ * Snapshots (state.h, Firecracker's snapshot create and load). Saving: the
+ * VMM thread, vCPUs parked, calls virtio_mmio_quiesce then
+ * virtio_mmio_save_state on every transport; the VM then ends, or goes on
+ * after virtio_mmio_resume. Loading: a new process creates the same devices
+ * (type and configuration) and their transports over guest memory restored
+ * at the same addresses, and calls virtio_mmio_load_state on each before
+ * any vCPU runs. All take the lock; none needs a syscall the VMM thread's
+ * seccomp filter lacks (no fd is created).
+ *
+ * virtio_mmio_quiesce: the device finishes what is in flight (virtio-blk's
+ * requests complete and their used entries are pushed, the driver
+ * signalled), every chain it still held goes back to its avail ring
+ * (vq_rewind: taken again later), and until virtio_mmio_resume the
+ * transport drops notifications and device events (virtio_mmio_notify,
+ * virtio_mmio_event do nothing; the device writes no guest memory). The
+ * device's event fd may stay readable meanwhile: take it out of the event
+ * loop, or do not run the loop, until resume. Register accesses still work;
+ * do not change the device through virtio_mmio_with_lock meanwhile (a new
+ * backing file or limit serves the queue at once).
+ * 0, or -errno from the device (say virtio-blk could not wait for its
+ * requests; the transport is then not quiesced).
+ */
+int virtio_mmio_quiesce(struct virtio_mmio_dev *t);
+
+/*
+ * virtio_mmio_resume: after virtio_mmio_quiesce: take notifications and
+ * events again, and serve what every ready queue holds (what was notified
+ * meanwhile, and the chains given back), as a notification of each would.
+ * A no-op on a transport that is not quiesced.
+ */
+void virtio_mmio_resume(struct virtio_mmio_dev *t);
+
+/*
+ * virtio_mmio_save_state: the registers, every queue and the device's own
+ * part (ops->save_state) into (st), all of it written (unused bytes zero).
+ * Call after virtio_mmio_quiesce: a queue of an active device that still
+ * owes chains is refused at load.
+ */
+void virtio_mmio_save_state(struct virtio_mmio_dev *t, struct virtio_mmio_state *st);
+
+/*
+ * virtio_mmio_load_state: (t), at status 0 as virtio_mmio_create made it
+ * (or a driver reset left it), for a device of the type and configuration
+ * saved, takes (st), which is not trusted. Every field is checked before anything
+ * changes: device_id, num_queues and device_features those of this device;
+ * a status the register machine can reach; with FEATURES_OK, driver
+ * features offered and VERSION_1; interrupt_status bits known, and only
+ * after DRIVER_OK; flags 0 or 1, pads and unused queues zero; for each
+ * ready queue to enable, its size and rings as a QueueReady write checks
+ * them and no chain owed; dev_len within VIRTIO_DEV_STATE_MAX (0 without
+ * ops->load_state). Then the registers are set; a ready queue (with
+ * FEATURES_OK, without FAILED or DEVICE_NEEDS_RESET: else it is left not
+ * ready, the driver must reset anyway) is enabled as QueueReady would and
+ * continues at its saved indexes; with DRIVER_OK the device is activated as
+ * a DRIVER_OK write would; the device takes its own part (ops->load_state);
+ * an activated device is told it was restored (ops->restored: virtio-vsock
+ * sends VIRTIO_VSOCK_EVENT_TRANSPORT_RESET, every device serves what its
+ * queues hold); a saved interrupt_status is raised again (irq), for a
+ * level-triggered guest. Returns 0; -EINVAL with one line in (err) (may be
+ * NULL) naming the field, and (t) left at status 0 as it was; or -EBUSY
+ * when (t) was not at status 0 or was quiesced (nothing changed).
+ */
+int virtio_mmio_load_state(struct virtio_mmio_dev *t, const struct virtio_mmio_state *st,
+			   struct vlog_err *err);
 
 /* ---- for devices: call with the transport lock held (from an op) ---- */
 

@@ -18,6 +18,7 @@
 
 #include "mmio.h"
 #include "queue.h"
+#include "state.h"
 #include "vlog.h"
 
 _Static_assert(sizeof(struct virtio_net_config_space) == 8, "virtio-net config layout (5.1.4)");
@@ -665,6 +666,80 @@ static void net_reset(void *dev)
 	n->tap_ready = !n->gone;
 }
 
+/*
+ * net_quiesce: for a snapshot: the receive chains held and a transmit chain
+ * waiting for tokens are forgotten (the transport puts them back in their
+ * rings). A frame waiting in the host buffer stays for net_resume; a
+ * snapshot drops it.
+ */
+static int net_quiesce(void *dev)
+{
+	struct net *n = dev;
+
+	n->held_first = n->held_n = 0;
+	n->held_bytes = 0;
+	n->tx_deferred = false;
+	n->tx_more = false;
+	return 0;
+}
+
+/* net_resume: after quiesce or a load: send what the driver queued, read the tap again. */
+static void net_resume(void *dev)
+{
+	struct net *n = dev;
+
+	if (n->t == NULL)
+		return;
+	/* Edges that came while quiesced wait in the epoll set; reading until EAGAIN is safe. */
+	n->tap_ready = !n->gone;
+	tx_process(n);
+	rx_process(n);
+}
+
+/*
+ * What a snapshot keeps of the device besides its queues (state.h): its two
+ * rate limiters. The tap, the MAC and the offloads (from the driver's
+ * features) come again from the configuration and the activation.
+ */
+struct net_state {
+	struct ratelimit_state rx, tx;
+};
+
+_Static_assert(sizeof(struct net_state) == 256 && sizeof(struct net_state) <= VIRTIO_DEV_STATE_MAX,
+	       "net_state layout");
+
+static uint32_t net_save_state(void *dev, void *buf, uint32_t cap)
+{
+	const struct net *n = dev;
+	struct net_state st;
+
+	if (cap < sizeof(st))
+		return 0;
+	ratelimit_save(&n->rx_rl, &st.rx);
+	ratelimit_save(&n->tx_rl, &st.tx);
+	memcpy(buf, &st, sizeof(st));
+	return sizeof(st);
+}
+
+static int net_load_state(void *dev, const void *buf, uint32_t len, struct vlog_err *err)
+{
+	struct net *n = dev;
+	struct net_state st;
+
+	if (len != sizeof(st)) {
+		vlog_err_set(err, 0, "dev_len: %u, virtio-net's part is %zu bytes", len,
+			     sizeof(st));
+		return -EINVAL;
+	}
+	memcpy(&st, buf, sizeof(st));
+	if (ratelimit_check_state(&st.rx, "dev.rx", err) < 0 ||
+	    ratelimit_check_state(&st.tx, "dev.tx", err) < 0)
+		return -EINVAL;
+	ratelimit_load(&n->rx_rl, &st.rx);
+	ratelimit_load(&n->tx_rl, &st.tx);
+	return 0;
+}
+
 static void net_destroy(void *dev)
 {
 	struct net *n = dev;
@@ -696,6 +771,10 @@ static const struct virtio_device_ops net_ops = {
     .event_fd = net_event_fd,
     .event = net_event,
     .destroy = net_destroy,
+    .quiesce = net_quiesce,
+    .resume = net_resume,
+    .save_state = net_save_state,
+    .load_state = net_load_state,
 };
 
 /* random_mac: a locally administered unicast address (IEEE 802: bit 1 set, bit 0 clear). */

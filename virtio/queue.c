@@ -50,26 +50,40 @@ void vq_reset(struct virtq *q)
 	q->epoch++;
 }
 
-/* ring: host pointer for (bytes) at (gpa) aligned to (align), or NULL (logged). */
-static void *ring(struct virtq *q, const struct gmem *gm, const char *what, uint64_t gpa,
-		  uint64_t bytes, uint64_t align)
+/* Ring names, sizes and alignments, in the order of the three gpas (2.7.5 - 2.7.8). */
+enum { RING_DESC, RING_AVAIL, RING_USED, RINGS };
+
+static const char *const ring_name[RINGS] = {"descriptor", "available", "used"};
+static const uint64_t ring_align[RINGS] = {VIRTQ_DESC_ALIGN, VIRTQ_AVAIL_ALIGN, VIRTQ_USED_ALIGN};
+
+static uint64_t ring_bytes(unsigned int ring, uint32_t n)
 {
+	return ring == RING_DESC    ? VIRTQ_DESC_BYTES(n)
+	       : ring == RING_AVAIL ? VIRTQ_AVAIL_BYTES(n)
+				    : VIRTQ_USED_BYTES(n);
+}
+
+/* size_ok: (n) entries is a queue size vq_enable takes for (q). */
+static bool size_ok(const struct virtq *q, uint32_t n)
+{
+	return n != 0 && n <= q->max_size && (n & (n - 1)) == 0;
+}
+
+/*
+ * ring_at: ring (ring) of an (n)-entry queue at (gpa): its host pointer, or
+ * NULL with (*misaligned) saying whether the address (else the range) was wrong.
+ */
+static void *ring_at(const struct gmem *gm, unsigned int ring, uint32_t n, uint64_t gpa,
+		     bool *misaligned)
+{
+	uint64_t align = ring_align[ring];
 	void *p;
 
-	if (gpa & (align - 1)) {
-		vlog_limited(&q->log, q->who, VQ_ERR_SETUP,
-			     "%s ring at 0x%llx is not %llu-byte aligned", what,
-			     (unsigned long long)gpa, (unsigned long long)align);
+	*misaligned = (gpa & (align - 1)) != 0;
+	if (*misaligned)
 		return NULL;
-	}
-	p = gmem_ptr(gm, gpa, bytes);
-	if (p == NULL || ((uintptr_t)p & (align - 1))) {
-		vlog_limited(&q->log, q->who, VQ_ERR_SETUP,
-			     "%s ring [0x%llx, +0x%llx) is not inside guest RAM", what,
-			     (unsigned long long)gpa, (unsigned long long)bytes);
-		return NULL;
-	}
-	return p;
+	p = gmem_ptr(gm, gpa, ring_bytes(ring, n));
+	return p != NULL && ((uintptr_t)p & (align - 1)) == 0 ? p : NULL;
 }
 
 /*
@@ -81,29 +95,66 @@ static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 	return a < b + blen && b < a + alen;
 }
 
+/*
+ * used_overlaps: the used ring, the one area the device writes, lies over
+ * the descriptor table or the available ring of an (n)-entry queue at (gpa).
+ * It would rewrite what the driver posted (heads, indexes, descriptors)
+ * behind its back: no driver does that on purpose, so the layout is refused
+ * instead of served.
+ */
+static bool used_overlaps(uint32_t n, const uint64_t gpa[RINGS])
+{
+	uint64_t used = ring_bytes(RING_USED, n);
+
+	return overlaps(gpa[RING_USED], used, gpa[RING_DESC], ring_bytes(RING_DESC, n)) ||
+	       overlaps(gpa[RING_USED], used, gpa[RING_AVAIL], ring_bytes(RING_AVAIL, n));
+}
+
+/* start: (q) ready over (gm) with its rings at (host), from index 0. */
+static void start(struct virtq *q, const struct gmem *gm, void *const host[RINGS])
+{
+	q->gm = gm;
+	q->desc = host[RING_DESC];
+	q->avail = host[RING_AVAIL];
+	q->used = host[RING_USED];
+	q->last_avail = q->used_idx = q->signalled_used = 0;
+	q->signalled_valid = false;
+	q->broken = false;
+	q->ready = true;
+}
+
 int vq_enable(struct virtq *q, const struct gmem *gm)
 {
 	uint32_t n = q->size;
-	void *desc, *avail, *used;
+	const uint64_t gpa[RINGS] = {q->desc_gpa, q->avail_gpa, q->used_gpa};
+	void *host[RINGS];
+	bool bad = false;
 
-	if (n == 0 || n > q->max_size || (n & (n - 1)) != 0) {
+	if (!size_ok(q, n)) {
 		vlog_limited(&q->log, q->who, VQ_ERR_SETUP,
 			     "queue size %u invalid (power of two, 1..%u)", n, q->max_size);
 		return -EINVAL;
 	}
-	desc = ring(q, gm, "descriptor", q->desc_gpa, VIRTQ_DESC_BYTES(n), VIRTQ_DESC_ALIGN);
-	avail = ring(q, gm, "available", q->avail_gpa, VIRTQ_AVAIL_BYTES(n), VIRTQ_AVAIL_ALIGN);
-	used = ring(q, gm, "used", q->used_gpa, VIRTQ_USED_BYTES(n), VIRTQ_USED_ALIGN);
-	if (desc == NULL || avail == NULL || used == NULL)
+	for (unsigned int r = 0; r < RINGS; r++) {
+		bool misaligned;
+
+		host[r] = ring_at(gm, r, n, gpa[r], &misaligned);
+		if (host[r] != NULL)
+			continue;
+		bad = true;
+		if (misaligned)
+			vlog_limited(&q->log, q->who, VQ_ERR_SETUP,
+				     "%s ring at 0x%llx is not %llu-byte aligned", ring_name[r],
+				     (unsigned long long)gpa[r], (unsigned long long)ring_align[r]);
+		else
+			vlog_limited(&q->log, q->who, VQ_ERR_SETUP,
+				     "%s ring [0x%llx, +0x%llx) is not inside guest RAM",
+				     ring_name[r], (unsigned long long)gpa[r],
+				     (unsigned long long)ring_bytes(r, n));
+	}
+	if (bad)
 		return -EINVAL;
-	/*
-	 * The used ring is the one area the device writes. Laid over the
-	 * driver's descriptor table or available ring it would rewrite what the
-	 * driver posted (heads, indexes, descriptors) behind its back: no driver
-	 * does that on purpose, so refuse the layout instead of serving it.
-	 */
-	if (overlaps(q->used_gpa, VIRTQ_USED_BYTES(n), q->desc_gpa, VIRTQ_DESC_BYTES(n)) ||
-	    overlaps(q->used_gpa, VIRTQ_USED_BYTES(n), q->avail_gpa, VIRTQ_AVAIL_BYTES(n))) {
+	if (used_overlaps(n, gpa)) {
 		vlog_limited(&q->log, q->who, VQ_ERR_SETUP,
 			     "used ring [0x%llx, +0x%llx) overlaps the descriptor table "
 			     "or available ring",
@@ -111,14 +162,7 @@ int vq_enable(struct virtq *q, const struct gmem *gm)
 			     (unsigned long long)VIRTQ_USED_BYTES(n));
 		return -EINVAL;
 	}
-	q->gm = gm;
-	q->desc = desc;
-	q->avail = avail;
-	q->used = used;
-	q->last_avail = q->used_idx = q->signalled_used = 0;
-	q->signalled_valid = false;
-	q->broken = false;
-	q->ready = true;
+	start(q, gm, host);
 	return 0;
 }
 
@@ -412,4 +456,133 @@ uint64_t vq_chain_write(const struct virtq_chain *chain, uint64_t offset, const 
 {
 	return copy_iov(chain->iov + chain->nread, chain->niov - chain->nread, offset, (void *)buf,
 			len, true);
+}
+
+/* ---- snapshots ---- */
+
+uint16_t vq_rewind(struct virtq *q)
+{
+	uint16_t n;
+
+	if (!q->ready)
+		return 0;
+	n = outstanding(q);
+	q->last_avail = q->used_idx;
+	q->epoch++;
+	return n;
+}
+
+void vq_save(const struct virtq *q, struct virtio_queue_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->size = q->size;
+	st->ready = q->ready;
+	st->desc_gpa = q->desc_gpa;
+	st->avail_gpa = q->avail_gpa;
+	st->used_gpa = q->used_gpa;
+	st->last_avail = q->last_avail;
+	st->used_idx = q->used_idx;
+	st->signalled_used = q->signalled_used;
+	st->signalled_valid = q->signalled_valid;
+	st->event_idx = q->event_idx;
+	st->indirect = q->indirect;
+}
+
+/* zeros: (len) bytes at (p) are all zero. */
+static bool zeros(const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != 0)
+			return false;
+	return true;
+}
+
+int vq_check_state(const struct virtq *q, const struct gmem *gm,
+		   const struct virtio_queue_state *st, bool enable, struct vlog_err *err)
+{
+	const uint64_t gpa[RINGS] = {st->desc_gpa, st->avail_gpa, st->used_gpa};
+	const struct {
+		const char *name;
+		uint32_t v;
+	} flags[] = {
+	    {"ready", st->ready},
+	    {"event_idx", st->event_idx},
+	    {"indirect", st->indirect},
+	    {"signalled_valid", st->signalled_valid},
+	};
+	unsigned int i = q->index;
+
+	for (size_t f = 0; f < sizeof(flags) / sizeof(flags[0]); f++) {
+		if (flags[f].v > 1) {
+			vlog_err_set(err, 0, "queues[%u].%s: %u is not 0 or 1", i, flags[f].name,
+				     flags[f].v);
+			return -EINVAL;
+		}
+	}
+	if (!zeros(st->pad, sizeof(st->pad))) {
+		vlog_err_set(err, 0, "queues[%u].pad: not zero", i);
+		return -EINVAL;
+	}
+	if (!st->ready || !enable)
+		return 0;
+	if (!size_ok(q, st->size)) {
+		vlog_err_set(err, 0, "queues[%u].size: %u is not a power of two in 1..%u", i,
+			     st->size, q->max_size);
+		return -EINVAL;
+	}
+	for (unsigned int r = 0; r < RINGS; r++) {
+		static const char *const field[RINGS] = {"desc_gpa", "avail_gpa", "used_gpa"};
+		bool misaligned;
+
+		if (ring_at(gm, r, st->size, gpa[r], &misaligned) != NULL)
+			continue;
+		vlog_err_set(err, 0, "queues[%u].%s: %s ring [0x%llx, +0x%llx) %s", i, field[r],
+			     ring_name[r], (unsigned long long)gpa[r],
+			     (unsigned long long)ring_bytes(r, st->size),
+			     misaligned ? "is not aligned" : "is not inside guest RAM");
+		return -EINVAL;
+	}
+	if (used_overlaps(st->size, gpa)) {
+		vlog_err_set(err, 0,
+			     "queues[%u].used_gpa: used ring overlaps the descriptor table or "
+			     "available ring",
+			     i);
+		return -EINVAL;
+	}
+	if (st->last_avail != st->used_idx) {
+		vlog_err_set(err, 0,
+			     "queues[%u].last_avail: %u chains taken and not returned (used_idx "
+			     "%u): the device was not quiesced",
+			     i, (uint16_t)(st->last_avail - st->used_idx), st->used_idx);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int vq_load_state(struct virtq *q, const struct gmem *gm, const struct virtio_queue_state *st,
+		  bool enable)
+{
+	const uint64_t gpa[RINGS] = {st->desc_gpa, st->avail_gpa, st->used_gpa};
+	void *host[RINGS];
+
+	q->size = st->size;
+	q->desc_gpa = st->desc_gpa;
+	q->avail_gpa = st->avail_gpa;
+	q->used_gpa = st->used_gpa;
+	q->event_idx = st->event_idx != 0;
+	q->indirect = st->indirect != 0;
+	if (!st->ready || !enable)
+		return 0;
+	if (vq_check_state(q, gm, st, enable, NULL) < 0)
+		return -EINVAL;
+	for (unsigned int r = 0; r < RINGS; r++) {
+		bool misaligned;
+		host[r] = ring_at(gm, r, st->size, gpa[r], &misaligned);
+	}
+	start(q, gm, host);
+	q->last_avail = st->last_avail;
+	q->used_idx = st->used_idx;
+	q->signalled_used = st->signalled_used;
+	q->signalled_valid = st->signalled_valid != 0;
+	return 0;
 }

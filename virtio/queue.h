@@ -28,6 +28,7 @@
 #include <sys/uio.h>
 
 #include "gmem.h"
+#include "state.h"
 #include "vlog.h"
 
 /* Largest queue a device may offer; also the most segments in one chain. */
@@ -175,6 +176,43 @@ void vq_flush(struct virtq *q, uint16_t count);
  * VIRTQ_AVAIL_F_NO_INTERRUPT). False when nothing new was pushed.
  */
 bool vq_should_signal(struct virtq *q);
+
+/*
+ * Snapshots (state.h). The device first finishes or forgets every chain it
+ * holds, then vq_rewind gives the forgotten ones back to the avail ring, so
+ * a saved queue owes the driver nothing and a restored one takes them again.
+ *
+ * vq_rewind: every chain popped and not yet returned goes back: the next
+ * vq_pop takes the oldest of them again (its avail entry is still there: the
+ * driver cannot reuse it before the chain comes back through the used ring).
+ * The epoch changes, so vq_push and vq_fill drop any of them still held.
+ * Returns how many went back; 0 for a queue that is not ready.
+ */
+uint16_t vq_rewind(struct virtq *q);
+
+/* vq_save: (q)'s registers and ring indexes into (st) (pad zeroed). */
+void vq_save(const struct virtq *q, struct virtio_queue_state *st);
+
+/*
+ * vq_check_state: whether vq_load_state would take (st) for (q) over (gm),
+ * changing nothing. (enable): a ready queue is to be made ready again (the
+ * status allows it); then its size and rings are checked as vq_enable does,
+ * and it must owe no chain (last_avail == used_idx). The indexes of a queue
+ * not made ready are ignored (the next enable starts at 0). 0, or -EINVAL
+ * with one line in (err) naming the field ("queues[1].size: ...").
+ */
+int vq_check_state(const struct virtq *q, const struct gmem *gm,
+		   const struct virtio_queue_state *st, bool enable, struct vlog_err *err);
+
+/*
+ * vq_load_state: (q) (reset, as vq_init or vq_reset leave it) takes the
+ * registers of (st) and, when (enable) and (st) is ready, becomes ready over
+ * (gm) at the saved indexes, as vq_enable then the saved traffic would have
+ * left it. Call after vq_check_state accepted the same arguments; returns
+ * -EINVAL (the queue left not ready) only if it did not.
+ */
+int vq_load_state(struct virtq *q, const struct gmem *gm, const struct virtio_queue_state *st,
+		  bool enable);
 
 /*
  * vq_chain_read / vq_chain_write: copy between (buf, len) and the chain's

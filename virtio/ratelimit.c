@@ -3,6 +3,7 @@
 #include "ratelimit.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -11,6 +12,9 @@
 #include "vlog.h"
 
 #define NS_PER_MS 1000000ull
+
+/* Room for a field's name in a snapshot's error line ("dev.limiter"). */
+#define FIELD_BYTES 64
 
 typedef unsigned __int128 u128;
 
@@ -283,4 +287,148 @@ void ratelimit_event(struct ratelimit *rl)
 uint64_t ratelimit_blocked_until(const struct ratelimit *rl)
 {
 	return rl->blocked ? rl->until : 0;
+}
+
+/* ---- snapshots ---- */
+
+/* clamp_ns: (ns) within what a state may say; longer is as good as forever. */
+static uint64_t clamp_ns(uint64_t ns)
+{
+	return ns < RATELIMIT_STATE_MAX_NS ? ns : RATELIMIT_STATE_MAX_NS;
+}
+
+static void bucket_save(const struct ratelimit_bucket *b, uint64_t now,
+			struct ratelimit_bucket_state *st)
+{
+	st->size = b->cfg.size;
+	st->one_time_burst = b->cfg.one_time_burst;
+	st->refill_time = b->cfg.refill_time;
+	st->budget = b->budget;
+	st->burst = b->burst;
+	st->ahead_ns = b->last > now ? clamp_ns(b->last - now) : 0;
+	st->behind_ns = b->last < now ? clamp_ns(now - b->last) : 0;
+}
+
+void ratelimit_save(const struct ratelimit *rl, struct ratelimit_state *st)
+{
+	uint64_t now = rl->clock(rl->clock_ctx);
+
+	memset(st, 0, sizeof(*st));
+	bucket_save(&rl->bw, now, &st->bandwidth);
+	bucket_save(&rl->ops, now, &st->ops);
+	st->blocked = rl->blocked && rl->until > now;
+	st->blocked_ns = st->blocked ? clamp_ns(rl->until - now) : 0;
+}
+
+static int bucket_check(const struct ratelimit_bucket_state *st, const char *field,
+			const char *name, struct vlog_err *err)
+{
+	if (st->budget > st->size) {
+		vlog_err_set(err, 0, "%s.%s.budget: %llu is above its size %llu", field, name,
+			     (unsigned long long)st->budget, (unsigned long long)st->size);
+		return -EINVAL;
+	}
+	if (st->burst > st->one_time_burst) {
+		vlog_err_set(err, 0, "%s.%s.burst: %llu is above its one_time_burst %llu", field,
+			     name, (unsigned long long)st->burst,
+			     (unsigned long long)st->one_time_burst);
+		return -EINVAL;
+	}
+	if (st->ahead_ns != 0 && st->behind_ns != 0) {
+		vlog_err_set(err, 0, "%s.%s.ahead_ns: both ahead_ns and behind_ns are set", field,
+			     name);
+		return -EINVAL;
+	}
+	if (st->ahead_ns > RATELIMIT_STATE_MAX_NS || st->behind_ns > RATELIMIT_STATE_MAX_NS) {
+		vlog_err_set(err, 0, "%s.%s.%s: more than %llu ns", field, name,
+			     st->ahead_ns != 0 ? "ahead_ns" : "behind_ns",
+			     (unsigned long long)RATELIMIT_STATE_MAX_NS);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int ratelimit_check_state(const struct ratelimit_state *st, const char *field, struct vlog_err *err)
+{
+	if (bucket_check(&st->bandwidth, field, "bandwidth", err) < 0 ||
+	    bucket_check(&st->ops, field, "ops", err) < 0)
+		return -EINVAL;
+	if (st->blocked > 1) {
+		vlog_err_set(err, 0, "%s.blocked: %u is not 0 or 1", field, st->blocked);
+		return -EINVAL;
+	}
+	if (st->pad != 0) {
+		vlog_err_set(err, 0, "%s.pad: not zero", field);
+		return -EINVAL;
+	}
+	if (st->blocked_ns > RATELIMIT_STATE_MAX_NS || (st->blocked_ns != 0) != st->blocked) {
+		vlog_err_set(err, 0, "%s.blocked_ns: %llu with blocked %u", field,
+			     (unsigned long long)st->blocked_ns, st->blocked);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* bucket_load: (b) goes on from (st) when configured as saved. Returns whether it did. */
+static bool bucket_load(struct ratelimit_bucket *b, const struct ratelimit_bucket_state *st,
+			uint64_t now)
+{
+	if (b->cfg.size != st->size || b->cfg.one_time_burst != st->one_time_burst ||
+	    b->cfg.refill_time != st->refill_time)
+		return false;
+	b->budget = st->budget;
+	b->burst = st->burst;
+	/* Earlier than now by more than a refill is a full bucket all the same. */
+	b->last = st->ahead_ns != 0 ? now + st->ahead_ns
+				    : now - (st->behind_ns < now ? st->behind_ns : now);
+	return true;
+}
+
+void ratelimit_load(struct ratelimit *rl, const struct ratelimit_state *st)
+{
+	uint64_t now = rl->clock(rl->clock_ctx);
+	bool same = bucket_load(&rl->bw, &st->bandwidth, now);
+
+	same = bucket_load(&rl->ops, &st->ops, now) && same;
+	rl->blocked = false;
+	rl->until = 0;
+	if (same && st->blocked && !ratelimit_unlimited(rl))
+		block(rl, now + st->blocked_ns, now);
+	else
+		arm(rl, 0);
+}
+
+void ratelimit_save_opt(const struct ratelimit *rl, bool present, struct ratelimit_opt_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->present = present;
+	if (present)
+		ratelimit_save(rl, &st->limiter);
+}
+
+int ratelimit_check_opt_state(const struct ratelimit_opt_state *st, const char *field,
+			      struct vlog_err *err)
+{
+	static const struct ratelimit_state none;
+
+	if (st->present > 1 || st->pad != 0) {
+		vlog_err_set(err, 0, "%s.present: %u (pad %u)", field, st->present, st->pad);
+		return -EINVAL;
+	}
+	if (st->present) {
+		char inner[FIELD_BYTES];
+		snprintf(inner, sizeof(inner), "%s.limiter", field);
+		return ratelimit_check_state(&st->limiter, inner, err);
+	}
+	if (memcmp(&st->limiter, &none, sizeof(none)) != 0) {
+		vlog_err_set(err, 0, "%s.limiter: not zero, and not present", field);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void ratelimit_load_opt(struct ratelimit *rl, bool present, const struct ratelimit_opt_state *st)
+{
+	if (present && st->present)
+		ratelimit_load(rl, &st->limiter);
 }

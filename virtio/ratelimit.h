@@ -25,6 +25,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "vlog.h"
+
 /* One bucket as configured (Firecracker's TokenBucket fields). */
 struct virtio_rate_bucket {
 	uint64_t size;		 /* tokens; 0: unlimited */
@@ -119,5 +121,76 @@ void ratelimit_event(struct ratelimit *rl);
 
 /* ratelimit_blocked_until: when the current block ends (ns), 0 when not blocked. */
 uint64_t ratelimit_blocked_until(const struct ratelimit *rl);
+
+/*
+ * Snapshots (state.h rules: fixed-width fields, explicit pads). Times are
+ * durations from the moment of the save, never instants of a monotonic
+ * clock: a new process's clock has another origin, and the time the VM
+ * spent saved does not count (the buckets go on as they were).
+ */
+struct ratelimit_bucket_state {
+	uint64_t size, one_time_burst, refill_time; /* the configuration when saved */
+	uint64_t budget;			    /* tokens, at most size */
+	uint64_t burst;	    /* one-time burst left, at most one_time_burst */
+	uint64_t ahead_ns;  /* the budget is exact this long after the save (a debt) */
+	uint64_t behind_ns; /* ... or was exact this long before it (tokens accruing) */
+};
+
+struct ratelimit_state {
+	struct ratelimit_bucket_state bandwidth, ops;
+	uint32_t blocked; /* 0 or 1 */
+	uint32_t pad;
+	uint64_t blocked_ns; /* nothing passes for this long after the save */
+};
+
+_Static_assert(sizeof(struct ratelimit_state) == 128, "ratelimit_state layout");
+
+/* Longest duration a saved limiter may name (146 years): keeps every sum in 64 bits. */
+#define RATELIMIT_STATE_MAX_NS (1ull << 62)
+
+/* ratelimit_save: (rl)'s buckets and block into (st), relative to now. */
+void ratelimit_save(const struct ratelimit *rl, struct ratelimit_state *st);
+
+/*
+ * ratelimit_check_state: whether (st) is a state ratelimit_load takes. 0, or
+ * -EINVAL with one line in (err) naming the field, prefixed with (field)
+ * ("dev.limiter" gives "dev.limiter.ops.budget: ...").
+ */
+int ratelimit_check_state(const struct ratelimit_state *st, const char *field,
+			  struct vlog_err *err);
+
+/*
+ * ratelimit_load: (rl) (created with this device's configuration) goes on
+ * from (st), which ratelimit_check_state accepted, counting from now: a
+ * bucket whose configuration is the one saved takes the saved tokens and
+ * timing; one configured otherwise stays as it is (a changed limit starts
+ * anew, as with ratelimit_update). A block still running at the save (and
+ * both buckets as saved) blocks again for what was left of it, the timerfd
+ * armed (timerfd_settime: no new fd).
+ */
+void ratelimit_load(struct ratelimit *rl, const struct ratelimit_state *st);
+
+/*
+ * A device whose limiter is optional (virtio-blk, virtio-rng) keeps it in a
+ * snapshot as a struct ratelimit_opt_state: (present) 0 or 1, (limiter)
+ * all zero without one. ratelimit_save_opt fills it from (rl) when
+ * (present); ratelimit_check_opt_state checks it as ratelimit_check_state
+ * does, (field) naming it; ratelimit_load_opt loads a saved limiter into
+ * (rl) when the device has one ((present)): a limiter saved by a device
+ * configured without one, or the other way round, leaves the configuration
+ * here as it is.
+ */
+struct ratelimit_opt_state {
+	uint32_t present;
+	uint32_t pad;
+	struct ratelimit_state limiter;
+};
+
+_Static_assert(sizeof(struct ratelimit_opt_state) == 136, "ratelimit_opt_state layout");
+
+void ratelimit_save_opt(const struct ratelimit *rl, bool present, struct ratelimit_opt_state *st);
+int ratelimit_check_opt_state(const struct ratelimit_opt_state *st, const char *field,
+			      struct vlog_err *err);
+void ratelimit_load_opt(struct ratelimit *rl, bool present, const struct ratelimit_opt_state *st);
 
 #endif /* EMBER_VIRTIO_RATELIMIT_H */

@@ -9,6 +9,7 @@
 
 #include "mmio.h"
 #include "queue.h"
+#include "state.h"
 #include "vlog.h"
 
 /* Host problems, each logged once per device. */
@@ -126,6 +127,56 @@ static void rng_reset(void *dev)
 	r->t = NULL;
 }
 
+/* rng_quiesce: for a snapshot: a request waiting for tokens goes back to the ring. */
+static int rng_quiesce(void *dev)
+{
+	struct rng *r = dev;
+
+	r->deferred = false;
+	return 0;
+}
+
+/* rng_resume: after quiesce or a load: serve what the ring holds. */
+static void rng_resume(void *dev)
+{
+	struct rng *r = dev;
+
+	if (r->t != NULL)
+		process(r);
+}
+
+/* The device's part in a snapshot: its optional rate limiter. */
+_Static_assert(sizeof(struct ratelimit_opt_state) <= VIRTIO_DEV_STATE_MAX, "virtio-rng's part");
+
+static uint32_t rng_save_state(void *dev, void *buf, uint32_t cap)
+{
+	const struct rng *r = dev;
+	struct ratelimit_opt_state st;
+
+	if (cap < sizeof(st))
+		return 0;
+	ratelimit_save_opt(&r->rl, r->has_limiter, &st);
+	memcpy(buf, &st, sizeof(st));
+	return sizeof(st);
+}
+
+static int rng_load_state(void *dev, const void *buf, uint32_t len, struct vlog_err *err)
+{
+	struct rng *r = dev;
+	struct ratelimit_opt_state st;
+
+	if (len != sizeof(st)) {
+		vlog_err_set(err, 0, "dev_len: %u, virtio-rng's part is %zu bytes", len,
+			     sizeof(st));
+		return -EINVAL;
+	}
+	memcpy(&st, buf, sizeof(st));
+	if (ratelimit_check_opt_state(&st, "dev", err) < 0)
+		return -EINVAL;
+	ratelimit_load_opt(&r->rl, r->has_limiter, &st);
+	return 0;
+}
+
 static void rng_destroy(void *dev)
 {
 	struct rng *r = dev;
@@ -146,6 +197,10 @@ static const struct virtio_device_ops rng_ops = {
     .event_fd = rng_event_fd,
     .event = rng_event,
     .destroy = rng_destroy,
+    .quiesce = rng_quiesce,
+    .resume = rng_resume,
+    .save_state = rng_save_state,
+    .load_state = rng_load_state,
 };
 
 void *rng_create(const struct virtio_device_ops **ops, struct vlog_err *err)

@@ -137,6 +137,40 @@ static void rx_pass(struct vsock *v)
 		virtio_mmio_signal_used(v->t, VSOCK_QUEUE_RX);
 }
 
+/* ---- events to the guest (event queue) ---------------------------------- */
+
+/* event_pass: a TRANSPORT_RESET owed goes into the driver's first usable event buffer. */
+static void event_pass(struct vsock *v)
+{
+	struct virtq *q = virtio_mmio_queue(v->t, VSOCK_QUEUE_EVENT);
+	struct virtq_chain *c = &v->ev_chain;
+	bool pushed = false;
+	int rc = 0;
+
+	while (v->reset_event && (rc = vq_pop(q, c)) == 1) {
+		const struct virtio_vsock_event ev = {.id = VIRTIO_VSOCK_EVENT_TRANSPORT_RESET};
+
+		pushed = true;
+		if (c->nread > 0 || c->write_len < sizeof(ev)) {
+			vlog_limited(&v->log, VSOCK_WHO, ERR_RXBUF,
+				     "event buffer at head %u: %llu writable bytes (need %zu), %u "
+				     "readable descriptors: returned unused",
+				     c->head, (unsigned long long)c->write_len, sizeof(ev),
+				     c->nread);
+			vq_push(q, c, 0);
+			continue;
+		}
+		vq_chain_write(c, 0, &ev, sizeof(ev));
+		vq_push(q, c, sizeof(ev));
+		v->reset_event = false;
+	}
+	/* A driver may leave the event queue unset (-ENODEV): the event then waits. */
+	if (rc < 0 && rc != -ENODEV)
+		virtio_mmio_needs_reset(v->t);
+	if (pushed)
+		virtio_mmio_signal_used(v->t, VSOCK_QUEUE_EVENT);
+}
+
 /* ---- device ops --------------------------------------------------------- */
 
 static void vsock_event(void *dev)
@@ -201,6 +235,8 @@ static void vsock_notify(void *dev, unsigned int queue)
 		tx_pass(v);
 	} else if (queue == VSOCK_QUEUE_RX) {
 		v->st.rx_queue_events++;
+	} else if (queue == VSOCK_QUEUE_EVENT) {
+		event_pass(v); /* a buffer for an event owed */
 	}
 	if (queue == VSOCK_QUEUE_TX || queue == VSOCK_QUEUE_RX)
 		rx_pass(v);
@@ -228,8 +264,48 @@ static void vsock_reset(void *dev)
 
 	drop_all(v);
 	v->t = NULL;
+	v->reset_event = false;
 	if (v->grave != NULL && write(v->kick_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		vlog_limited(&v->log, VSOCK_WHO, ERR_HOST, "kick eventfd: %s", strerror(errno));
+}
+
+/*
+ * vsock_quiesce: for a snapshot: the rx buffer held goes back to the ring
+ * (the transport rewinds it); connections stay, for vsock_resume.
+ */
+static int vsock_quiesce(void *dev)
+{
+	struct vsock *v = dev;
+
+	v->have_rx = false;
+	return 0;
+}
+
+/* vsock_resume: after quiesce: what the guest queued, what the host owes it, events owed. */
+static void vsock_resume(void *dev)
+{
+	struct vsock *v = dev;
+
+	vsock_reap(v);
+	if (v->t == NULL)
+		return;
+	tx_pass(v);
+	rx_pass(v);
+	event_pass(v);
+	vsock_reap(v);
+}
+
+/*
+ * vsock_restored: a new process over a saved guest: the guest's connections
+ * had host sockets in the old process, gone now. TRANSPORT_RESET tells the
+ * driver to drop them all (Firecracker does the same after a restore).
+ */
+static void vsock_restored(void *dev)
+{
+	struct vsock *v = dev;
+
+	v->reset_event = true;
+	vsock_resume(v);
 }
 
 static void vsock_destroy(void *dev)
@@ -270,6 +346,9 @@ static const struct virtio_device_ops vsock_ops = {
     .event_fd = vsock_event_fd,
     .event = vsock_event,
     .destroy = vsock_destroy,
+    .quiesce = vsock_quiesce,
+    .resume = vsock_resume,
+    .restored = vsock_restored,
 };
 
 static int watch(struct vsock *v, int fd, uint64_t tag)

@@ -30,6 +30,12 @@
  * host- and guest-initiated together, refused with an RST or a close and
  * counted); problems are logged rate-limited and counted.
  *
+ * Snapshots (mmio.h): connections are host sockets and are not saved. A
+ * device restored in a new process puts VIRTIO_VSOCK_EVENT_TRANSPORT_RESET
+ * in the first buffer of the event queue (the next one the driver posts,
+ * if it has none there), as Firecracker does, and the guest drops its
+ * connections. Quiesced and resumed in the same process, they all go on.
+ *
  * Threads: all host sockets (listener and connections), a timer and a wakeup
  * eventfd sit in one internal epoll fd, exposed as ops->event_fd; the monitor
  * watches it and calls virtio_mmio_event() on the VMM thread, which drains it
@@ -83,6 +89,17 @@ struct virtio_vsock_hdr {
 /* SHUTDOWN flags (5.10.6.5). */
 #define VSOCK_SHUTDOWN_RCV  1u /* the sender will receive no more */
 #define VSOCK_SHUTDOWN_SEND 2u /* the sender will send no more */
+
+/*
+ * The event queue's one event (5.10.6, "Device Events"): the device lost
+ * every connection (a snapshot restored in another process: host sockets
+ * do not survive). The driver resets its sockets and reads the guest CID
+ * again.
+ */
+#define VIRTIO_VSOCK_EVENT_TRANSPORT_RESET 0
+struct virtio_vsock_event {
+	uint32_t id;
+} __attribute__((packed));
 
 /* Limits. */
 #define VSOCK_MAX_CONNS	       1024	  /* host sockets at once, all states, at most */

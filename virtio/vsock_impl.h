@@ -133,6 +133,8 @@ struct vsock {
 	bool have_rx; /* rx_chain popped and unused */
 	struct virtq_chain rx_chain;
 	struct virtq_chain tx_chain;
+	bool reset_event; /* TRANSPORT_RESET owed to the driver (restored from a snapshot) */
+	struct virtq_chain ev_chain;
 
 	struct vlog_limit log; /* each kind of problem logged at most once per LOG_EVERY_MS */
 	struct vsock_stats st;

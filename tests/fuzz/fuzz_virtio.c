@@ -2,6 +2,7 @@
 /* fuzz_virtio.c: the hostile virtio driver the device harnesses share (see fuzz_virtio.h). */
 #include "fuzz_virtio.h"
 
+#include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,10 @@
 #define QUIET_BYTE 0xa5
 /* Rounds of the device's event handler after the final reset, at most. */
 #define SETTLE_MAX 16
+/* Snapshots loaded per input at most: each copies guest memory twice. */
+#define LOADS_MAX 8
+/* Bytes of the input patched into a saved state, one at a time, at most. */
+#define PATCHES_MAX 16
 /* Descriptors per chain at most (indirect tables may be longer than the queue). */
 #define CHAIN_MAX    8
 #define INDIRECT_MAX 16
@@ -38,6 +43,7 @@ enum op {
 	OP_RING_FIELD,
 	OP_POKE,
 	OP_STATUS,
+	OP_STATE,
 	OP_COUNT
 };
 
@@ -115,7 +121,10 @@ void fzv_attach(struct fzv *v, const struct virtio_device_ops *ops, void *dev,
 	memset(v, 0, sizeof(*v));
 	v->ram = aligned_alloc(4096, FZV_RAM_SIZE);
 	v->ram2 = aligned_alloc(4096, FZV_RAM2_SIZE);
-	FZ_CHECK(v->ram != NULL && v->ram2 != NULL, "out of memory");
+	v->saved_ram = malloc(FZV_RAM_SIZE);
+	v->saved_ram2 = malloc(FZV_RAM2_SIZE);
+	FZ_CHECK(v->ram != NULL && v->ram2 != NULL && v->saved_ram != NULL && v->saved_ram2 != NULL,
+		 "out of memory");
 	memset(v->ram, 0, FZV_RAM_SIZE);
 	memset(v->ram2, 0, FZV_RAM2_SIZE);
 	FZ_CHECK(gmem_add_region(&v->gm, FZV_RAM_GPA, FZV_RAM_SIZE, v->ram) == 0, "gmem");
@@ -534,6 +543,80 @@ static void status(struct fzv *v, struct fz *in)
 		fzv_reset(v);
 }
 
+/*
+ * patch: input bytes into (st): single bytes at input-chosen offsets, or a
+ * run of them (up to the whole state) from an input-chosen offset.
+ */
+static void patch(struct fz *in, struct virtio_mmio_state *st, uint8_t how)
+{
+	uint8_t *p = (uint8_t *)st;
+
+	if (how & 0x40) {
+		size_t off = fz_u16(in) % sizeof(*st);
+		size_t len = fz_u16(in) % (sizeof(*st) - off + 1);
+		fz_fill(in, p + off, len);
+		return;
+	}
+	for (unsigned int i = (how >> 2) % (PATCHES_MAX + 1); i > 0; i--) {
+		size_t off = fz_u16(in) % sizeof(*st);
+		p[off] = fz_u8(in);
+	}
+}
+
+/*
+ * state: a snapshot, as (how) says: bits 0-1: 0 quiesce and resume, 1
+ * quiesce (until a later resume or the input's end), 2 save and load what
+ * was saved, 3 the same patched with input bytes (patch: bit 6, bits 2-5);
+ * bit 7: load into the transport in use (refused unless at status 0).
+ * Loading: quiesce, save, resume (the transport can be reset only then; the
+ * device serves its queues), reset as new, guest memory put back as it was
+ * at the save, load.
+ */
+static void state(struct fzv *v, struct fz *in)
+{
+	uint8_t how = fz_u8(in);
+	struct virtio_mmio_state st;
+	struct vlog_err err = {0};
+	bool faithful;
+	int rc;
+
+	switch (how & 3) {
+	case 0:
+		(void)virtio_mmio_quiesce(v->t);
+		virtio_mmio_resume(v->t);
+		return;
+	case 1:
+		(void)virtio_mmio_quiesce(v->t);
+		return;
+	default:
+		break;
+	}
+	if (v->loads >= LOADS_MAX)
+		return;
+	v->loads++;
+	faithful = virtio_mmio_quiesce(v->t) == 0;
+	virtio_mmio_save_state(v->t, &st);
+	memcpy(v->saved_ram, v->ram, FZV_RAM_SIZE);
+	memcpy(v->saved_ram2, v->ram2, FZV_RAM2_SIZE);
+	virtio_mmio_resume(v->t);
+	if (!(how & 0x80)) /* else loaded into a transport in use: refused */
+		fzv_reg_write(v, VIRTIO_MMIO_STATUS, 0);
+	memcpy(v->ram, v->saved_ram, FZV_RAM_SIZE);
+	memcpy(v->ram2, v->saved_ram2, FZV_RAM2_SIZE);
+	if ((how & 3) == 3) {
+		patch(in, &st, how);
+		faithful = false;
+	}
+	faithful = faithful && !(how & 0x80);
+	rc = virtio_mmio_load_state(v->t, &st, &err);
+	if (rc != 0 && getenv("FUZZ_LOG") != NULL)
+		fprintf(stderr, "fuzz: load refused (%d): %s\n", rc, err.msg);
+	FZ_CHECK(rc == 0 || rc == -EINVAL || rc == -EBUSY, "load: %d", rc);
+	FZ_CHECK(rc == 0 || !faithful, "a state just saved was refused: %s", err.msg);
+	FZ_CHECK(rc != -EINVAL || (virtio_mmio_status(v->t) == 0 && err.msg[0] != '\0'),
+		 "refused (%s), but status 0x%x", err.msg, virtio_mmio_status(v->t));
+}
+
 /* trace: with FUZZ_LOG, how far the device got: its status, interrupts, each queue's indexes. */
 static void trace(struct fzv *v)
 {
@@ -573,6 +656,7 @@ static void check_quiet(struct fzv *v)
 void fzv_run(struct fzv *v, struct fz *in)
 {
 	v->irqs = 0;
+	v->loads = 0;
 	memset(v->ram, 0, FZV_RAM_SIZE);
 	memset(v->ram2, 0, FZV_RAM2_SIZE);
 	v->heap = FZV_DATA_GPA;
@@ -633,8 +717,12 @@ void fzv_run(struct fzv *v, struct fz *in)
 		case OP_COUNT:
 			status(v, in);
 			break;
+		case OP_STATE:
+			state(v, in);
+			break;
 		}
 	}
+	virtio_mmio_resume(v->t); /* a quiesce that was never resumed */
 	if (getenv("FUZZ_LOG") != NULL)
 		trace(v);
 	if (v->hooks != NULL && v->hooks->cleanup != NULL)

@@ -10,6 +10,12 @@
  * device's event handler, poke raw guest memory, and hand device-specific
  * host actions (a frame from the tap, a host socket) to the harness.
  *
+ * Snapshots: an operation quiesces the device (and resumes it), or saves
+ * it and loads the state, faithful or with input bytes patched in, into the
+ * transport reset as new, over guest memory as it was at the save; the
+ * traffic then goes on. A faithful state must load; any other must load or
+ * be refused with the transport left at status 0.
+ *
  * The device and its transport live for the whole process; each input
  * starts from zeroed RAM and a transport reset and ends with one, so the
  * device is reset once per input as a guest would do it.
@@ -58,6 +64,8 @@ struct fzv_hooks {
 
 struct fzv {
 	uint8_t *ram, *ram2;
+	uint8_t *saved_ram, *saved_ram2; /* guest memory at a snapshot */
+	unsigned int loads;		 /* snapshots loaded in this input */
 	struct gmem gm;
 	struct virtio_mmio_dev *t;
 	void *dev;

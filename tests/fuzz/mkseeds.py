@@ -48,7 +48,7 @@ def u64(v):
 # Operations of tests/fuzz/fuzz_virtio.c (enum op).
 (OP_DRIVER_UP, OP_CHAIN, OP_CHAIN_NOTIFY, OP_INDIRECT, OP_NOTIFY, OP_EVENT, OP_HOST,
  OP_REG_WRITE, OP_REG_READ, OP_CONFIG, OP_DESC, OP_PUBLISH, OP_RING_FIELD, OP_POKE,
- OP_STATUS) = range(15)
+ OP_STATUS, OP_STATE) = range(16)
 
 
 def driver_up(nqueues, size_log2=4):
@@ -92,6 +92,19 @@ def reset():
     return bytes([OP_STATUS, 0])
 
 
+def snapshot(how=2):
+    """A snapshot (fuzz_virtio.c state()): 0 quiesce and resume, 1 quiesce, 2 save and load."""
+    return bytes([OP_STATE, how])
+
+
+def snapshot_patched(patches):
+    """Save, then load with (offset, byte) patches into the state."""
+    out = bytes([OP_STATE, 3 | (len(patches) << 2)])
+    for off, val in patches:
+        out += u16(off) + bytes([val])
+    return out
+
+
 def blk_req(rtype, sector, data_len, data_write, contents=b""):
     hdr = u32(rtype) + u32(0) + u64(sector)
     descs = [(16, False, hdr)]
@@ -122,6 +135,18 @@ def seeds_blk():
                 indirect=True)
     write("virtio_blk", "indirect", bytes([0]) + up + ind)
     write("virtio_blk", "reset-and-again", bytes([0]) + up + read + reset() + up + read)
+    write("virtio_blk", "snapshot", bytes([0]) + up + write_ + snapshot() + read + flush)
+    write("virtio_blk", "snapshot-io-uring", bytes([2]) + up + read + write_ + snapshot() +
+          read + event() + snapshot(0) + read + event())
+    write("virtio_blk", "snapshot-rate-limited", bytes([3]) + up + limit + read + write_ +
+          snapshot() + event() + read + event())
+    # One field spoilt per load (struct virtio_mmio_state): the status (offset 8), queue 0's
+    # size (48) and last_avail (80), the disk's part (248 on); the driver starts over after each.
+    patched = b"".join(up + read + snapshot_patched([p]) for p in [(8, 0x0b), (48, 3), (80, 1),
+                                                                  (252, 1)])
+    write("virtio_blk", "snapshot-patched", bytes([0]) + patched + up + read)
+    write("virtio_blk", "quiesced", bytes([2]) + up + read + snapshot(1) + read + event() +
+          snapshot(0) + event())
 
 
 def net_hdr(flags=0, gso=0, hdr_len=0, gso_size=0, csum_start=0, csum_off=0):
@@ -149,6 +174,12 @@ def seeds_net():
     limits = host(0x30) + u16(1000) + bytes([0, 100, 1, 100]) + u16(1000) + bytes([0, 100, 1, 100])
     write("virtio_net", "rate-limited", up + limits + tx + tx + rx_bufs + inject + inject + event())
     write("virtio_net", "no-rx-buffers", up + inject + inject + event() + rx_bufs + event())
+    write("virtio_net", "snapshot", up + rx_bufs + inject + event() + tx + snapshot() + inject +
+          event() + tx + host(2))
+    write("virtio_net", "snapshot-rate-limited", up + limits + tx + tx + rx_bufs + inject + inject +
+          snapshot() + event() + tx + event())
+    write("virtio_net", "quiesced", up + rx_bufs + snapshot(1) + inject + event() + tx +
+          snapshot(0) + event())
 
 
 VSOCK_REQUEST, VSOCK_RESPONSE, VSOCK_RST, VSOCK_SHUTDOWN, VSOCK_RW, VSOCK_CREDIT_UPDATE, \
@@ -188,6 +219,16 @@ def seeds_vsock():
            vpkt(VSOCK_RW, 1, 2, dst_cid=7) + vpkt(VSOCK_RW, 1, 2, vtype=2) + vpkt(99, 1, 2) +
            vpkt(VSOCK_RW, 5, 6, payload=b"x") + event())
     write("virtio_vsock", "bad-packets", bad)
+    # an event buffer posted: TRANSPORT_RESET lands there after the load
+    evbuf = chain(2, [(4, True, b"")])
+    write("virtio_vsock", "snapshot",
+          up + rx + evbuf + vpkt(VSOCK_REQUEST, 1234, 1024) + event() + host(6) +
+          vpkt(VSOCK_RW, 1234, 1024, payload=b"before") + snapshot() + event() +
+          vpkt(VSOCK_RW, 1234, 1024, payload=b"after") + vpkt(VSOCK_REQUEST, 1235, 1024) +
+          event() + evbuf)
+    write("virtio_vsock", "quiesced",
+          up + rx + vpkt(VSOCK_REQUEST, 1234, 1024) + event() + host(6) + snapshot(1) +
+          host(7, 4) + b"while quiesced".ljust(64, b"\0") + event() + snapshot(0) + event())
     write("virtio_vsock", "reset-with-connections",
           up + rx + vpkt(VSOCK_REQUEST, 1234, 1024) + event() + host(6) + host(0) + host(2, 1) +
           event() + event() + reset() + up + rx + event())
@@ -199,6 +240,11 @@ def seeds_rng():
     write("virtio_rng", "plain", bytes([0]) + up + req)
     limit = host(0) + u32(128) + u16(0) + bytes([100]) + bytes([1, 0, 100])
     write("virtio_rng", "rate-limited", bytes([1]) + up + limit + req + req + event())
+    write("virtio_rng", "snapshot", bytes([1]) + up + limit + req + req + snapshot() + event() +
+          req)
+    # driver_features_sel (offset 16), then queue 0's used ring address (72), misaligned
+    write("virtio_rng", "snapshot-patched", bytes([0]) + up + req + snapshot_patched([(16, 1)]) +
+          req + snapshot_patched([(72, 0x11)]) + up + req)
     write("virtio_rng", "indirect", bytes([0]) + up + chain(0, [(32, True, b""), (32, True, b"")],
                                                             indirect=True))
 

@@ -26,6 +26,7 @@
 
 struct fx {
 	enum blk_engine engine;
+	const struct virtio_rate_limit *limiter;
 	char path[64];
 	struct vqb b;
 	void *dev;
@@ -33,9 +34,11 @@ struct fx {
 	uint16_t next_desc;
 };
 
+/* irq: counts into (ctx) when it is not NULL. */
 static void irq(void *ctx)
 {
-	(void)ctx;
+	if (ctx != NULL)
+		(*(int *)ctx)++;
 }
 
 static uint8_t pattern(uint64_t off)
@@ -73,7 +76,7 @@ static void make_disk(struct fx *f)
 static bool attach(struct fx *f, bool ro, const char *id)
 {
 	struct virtio_blk_config cfg = {
-	    .path = f->path, .read_only = ro, .id = id, .engine = f->engine};
+	    .path = f->path, .read_only = ro, .id = id, .engine = f->engine, .limiter = f->limiter};
 	const struct virtio_device_ops *ops;
 
 	vqb_init(&f->b, 16);
@@ -91,7 +94,8 @@ static bool attach(struct fx *f, bool ro, const char *id)
 	assert_int_equal(vqb_driver_init(f->t, &f->b, 0, ALL),
 			 VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
 			     VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
-	assert_int_equal(virtio_mmio_event_fd(f->t) >= 0, f->engine == BLK_ENGINE_IO_URING);
+	assert_int_equal(virtio_mmio_event_fd(f->t) >= 0,
+			 f->engine == BLK_ENGINE_IO_URING || f->limiter != NULL);
 	return true;
 }
 
@@ -124,14 +128,12 @@ struct req {
 	uint64_t status; /* gpa of the status byte */
 };
 
-/* submit: header, data, status as three descriptors; notify; wait for the answer. */
-static uint8_t submit(struct fx *f, struct req *r, uint32_t *used_len)
+/* queue_req: header, data, status as three descriptors, published; returns the head. */
+static uint16_t queue_req(struct fx *f, struct req *r)
 {
 	struct vqb *b = &f->b;
 	uint64_t hdr = vqb_alloc(b, 16);
 	uint16_t d = f->next_desc, head = d;
-	uint16_t want = (uint16_t)(vqb_used_idx(b) + 1);
-	uint32_t id;
 
 	memcpy(vqb_host(b, hdr), &r->type, 4);
 	memset((uint8_t *)vqb_host(b, hdr) + 4, 0, 4);
@@ -150,6 +152,17 @@ static uint8_t submit(struct fx *f, struct req *r, uint32_t *used_len)
 	vqb_desc(b, b->desc, d, r->status, 1, VIRTQ_DESC_F_WRITE, 0);
 	f->next_desc = (uint16_t)((d + 1) % 16);
 	vqb_publish(b, head);
+	return head;
+}
+
+/* submit: queue_req, notify, wait for the answer. */
+static uint8_t submit(struct fx *f, struct req *r, uint32_t *used_len)
+{
+	struct vqb *b = &f->b;
+	uint16_t want = (uint16_t)(vqb_used_idx(b) + 1);
+	uint16_t head = queue_req(f, r);
+	uint32_t id;
+
 	virtio_mmio_notify(f->t, 0);
 	if (f->engine == BLK_ENGINE_IO_URING)
 		wait_used(f, want);
@@ -559,6 +572,169 @@ static void test_counters(void **state)
 	detach(f);
 }
 
+/*
+ * restore: what a new process does with (st): the same disk (configuration
+ * as attach made it) on a transport over a copy of guest memory; the old
+ * transport goes away as its process would. Returns the new transport's
+ * interrupt count after the load.
+ */
+static int restore(struct fx *f, const struct virtio_mmio_state *st, int *irqs)
+{
+	struct virtio_blk_config cfg = {
+	    .path = f->path, .engine = f->engine, .limiter = f->limiter};
+	const struct virtio_device_ops *ops;
+	struct vlog_err err = {0};
+	struct vqb b2;
+	void *dev;
+
+	vqb_clone(&b2, &f->b);
+	virtio_mmio_destroy(f->t);
+	vqb_free(&f->b);
+	f->b = b2;
+	dev = blk_create(&cfg, &ops, NULL);
+	assert_non_null(dev);
+	f->dev = dev;
+	*irqs = 0;
+	f->t = virtio_mmio_create(ops, dev, &f->b.gm, irq, irqs);
+	assert_non_null(f->t);
+	if (virtio_mmio_load_state(f->t, st, &err) != 0)
+		fail_msg("load: %s", err.msg);
+	return *irqs;
+}
+
+/*
+ * Saved after a quiesce and loaded in a new device, the disk goes on: with
+ * io_uring the requests in flight at the quiesce are complete (their used
+ * entries there) before the save; the saved interrupt is raised again; the
+ * next request is served at the next used index; what was written is there.
+ */
+static void test_snapshot(void **state)
+{
+	struct fx *f = *state;
+	struct virtio_mmio_state st;
+	struct req reads[3];
+	uint32_t used;
+	int irqs;
+
+	ATTACH(f, false, NULL);
+	struct req out = {.type = VIRTIO_BLK_T_OUT, .sector = 3, .len = 512};
+	assert_int_equal(submit(f, &out, &used), VIRTIO_BLK_S_OK);
+	for (int i = 0; i < 3; i++) {
+		reads[i] = (struct req){.type = VIRTIO_BLK_T_IN,
+					.sector = 8u * (unsigned int)i + 8,
+					.len = 4096,
+					.data_write = true};
+		queue_req(f, &reads[i]);
+	}
+	virtio_mmio_notify(f->t, 0);
+	if (f->engine == BLK_ENGINE_IO_URING)
+		assert_int_equal(vqb_used_idx(&f->b), 1); /* in flight: nothing reaped yet */
+	assert_int_equal(virtio_mmio_quiesce(f->t), 0);
+	assert_int_equal(vqb_used_idx(&f->b), 4);
+	for (int i = 0; i < 3; i++) {
+		const uint8_t *p = vqb_host(&f->b, reads[i].data);
+		assert_int_equal(*(uint8_t *)vqb_host(&f->b, reads[i].status), VIRTIO_BLK_S_OK);
+		assert_int_equal(p[100], pattern(reads[i].sector * 512 + 100));
+	}
+	virtio_mmio_save_state(f->t, &st);
+	assert_int_equal(st.queues[0].used_idx, 4);
+	assert_int_equal(st.queues[0].last_avail, 4);
+	assert_int_equal(st.dev_len, sizeof(struct ratelimit_opt_state));
+
+	assert_int_equal(restore(f, &st, &irqs), 1); /* InterruptStatus was left unacknowledged */
+	assert_int_equal(virtio_mmio_status(f->t),
+			 VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+			     VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
+	assert_int_equal(vqb_mmio_read(f->t, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING);
+	vqb_set_used_event(&f->b, 4); /* an interrupt once entry 4 is used */
+	struct req in = {.type = VIRTIO_BLK_T_IN, .sector = 2, .len = 1024, .data_write = true};
+	assert_int_equal(submit(f, &in, &used), VIRTIO_BLK_S_OK); /* used index 5, its head */
+	assert_int_equal(used, 1025);
+	const uint8_t *p = vqb_host(&f->b, in.data);
+	assert_int_equal(p[0], pattern(1024));
+	assert_int_equal(p[512], 0); /* sector 3, written before the save */
+	assert_int_equal(p[1023], 0);
+	assert_int_equal(irqs, 2);
+	detach(f);
+}
+
+static int set_limiter(void *dev, void *arg)
+{
+	return blk_set_limiter(dev, arg);
+}
+
+/*
+ * A request waiting for the rate limiter at the save goes back to the ring
+ * and waits again in the new device, whose limiter took the saved (empty)
+ * bucket; lifting the limit serves it, in order.
+ */
+static void test_snapshot_rate_limited(void **state)
+{
+	static const struct virtio_rate_limit one_op = {.ops = {.size = 1, .refill_time = 100000}};
+	static const struct virtio_rate_limit none;
+	struct fx *f = *state;
+	struct virtio_mmio_state st;
+	struct vlog_err err = {0};
+	uint32_t used, id;
+	uint16_t head;
+	int irqs;
+
+	f->limiter = &one_op;
+	ATTACH(f, false, NULL);
+	struct req first = {.type = VIRTIO_BLK_T_IN, .sector = 1, .len = 512, .data_write = true};
+	assert_int_equal(submit(f, &first, &used), VIRTIO_BLK_S_OK);
+	struct req second = {.type = VIRTIO_BLK_T_IN, .sector = 2, .len = 512, .data_write = true};
+	head = queue_req(f, &second);
+	virtio_mmio_notify(f->t, 0);
+	assert_int_equal(vqb_used_idx(&f->b), 1); /* waiting for a token */
+	assert_int_equal(virtio_mmio_quiesce(f->t), 0);
+	virtio_mmio_save_state(f->t, &st);
+	assert_int_equal(st.queues[0].last_avail, 1); /* given back */
+	restore(f, &st, &irqs);
+	assert_int_equal(vqb_used_idx(&f->b), 1); /* the saved bucket is empty: it waits */
+	assert_int_equal(virtio_mmio_with_lock(f->t, set_limiter, (void *)&none), 0);
+	if (f->engine == BLK_ENGINE_IO_URING)
+		wait_used(f, 2);
+	assert_int_equal(vqb_used_idx(&f->b), 2);
+	vqb_used_elem(&f->b, 1, &id, &used);
+	assert_int_equal(id, head);
+	assert_int_equal(*(uint8_t *)vqb_host(&f->b, second.status), VIRTIO_BLK_S_OK);
+
+	/* another configuration here (no limiter): the saved one is not applied */
+	assert_int_equal(virtio_mmio_quiesce(f->t), 0);
+	virtio_mmio_save_state(f->t, &st);
+	f->limiter = NULL;
+	restore(f, &st, &irqs);
+	struct req third = {.type = VIRTIO_BLK_T_IN, .sector = 3, .len = 512, .data_write = true};
+	assert_int_equal(submit(f, &third, &used), VIRTIO_BLK_S_OK);
+	/* a read-only disk offers other features: refused */
+	virtio_mmio_destroy(f->t);
+	struct virtio_blk_config ro = {.path = f->path, .read_only = true, .engine = f->engine};
+	const struct virtio_device_ops *ops;
+	void *dev = blk_create(&ro, &ops, NULL);
+	f->t = virtio_mmio_create(ops, dev, &f->b.gm, irq, NULL);
+	assert_int_equal(virtio_mmio_load_state(f->t, &st, &err), -EINVAL);
+	assert_int_equal(strncmp(err.msg, "device_features", 15), 0);
+	/* a disk part that does not hold together: refused, the transport reset */
+	f->limiter = &one_op;
+	restore(f, &st, &irqs);
+	assert_int_equal(virtio_mmio_quiesce(f->t), 0);
+	virtio_mmio_save_state(f->t, &st);
+	virtio_mmio_destroy(f->t);
+	dev = blk_create(&(struct virtio_blk_config){.path = f->path, .engine = f->engine}, &ops,
+			 NULL);
+	f->t = virtio_mmio_create(ops, dev, &f->b.gm, irq, NULL);
+	st.dev[0] = 2; /* present: 2 */
+	assert_int_equal(virtio_mmio_load_state(f->t, &st, &err), -EINVAL);
+	assert_string_equal(err.msg, "dev.present: 2 (pad 0)");
+	assert_int_equal(virtio_mmio_status(f->t), 0);
+	st.dev_len = 8;
+	assert_int_equal(virtio_mmio_load_state(f->t, &st, &err), -EINVAL);
+	assert_int_equal(strncmp(err.msg, "dev_len", 7), 0);
+	detach(f);
+	f->limiter = NULL;
+}
+
 static void test_create_errors(void **state)
 {
 	struct virtio_blk_config cfg = {.path = "/nonexistent/disk.img"};
@@ -605,6 +781,10 @@ int main(void)
 	    U(test_reset_mid_request),
 	    S(test_counters),
 	    U(test_counters),
+	    S(test_snapshot),
+	    U(test_snapshot),
+	    S(test_snapshot_rate_limited),
+	    U(test_snapshot_rate_limited),
 	    cmocka_unit_test(test_create_errors),
 	};
 

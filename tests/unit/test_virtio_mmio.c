@@ -30,6 +30,10 @@ struct dummy {
 	int activate_ret;
 	uint8_t config[8];
 	struct virtq_chain chain;
+	bool hold; /* notify takes one chain and keeps it */
+	/* snapshot ops (snap_ops): calls, and what load_state returns */
+	int quiesces, resumes, restoreds, loads;
+	uint8_t part[8]; /* the device's own part of a snapshot */
 };
 
 static int irqs;
@@ -69,6 +73,10 @@ static void d_notify(void *dev, unsigned int queue)
 	int rc;
 
 	d->notified++;
+	if (d->hold) {
+		(void)vq_pop(q, &d->chain);
+		return;
+	}
 	while ((rc = vq_pop(q, &d->chain)) == 1)
 		vq_push(q, &d->chain, 0);
 	if (rc < 0)
@@ -101,6 +109,68 @@ static const struct virtio_device_ops dummy_ops = {
     .notify = d_notify,
     .reset = d_reset,
     .destroy = d_destroy,
+};
+
+/* The dummy with every snapshot op: its part is (part), taken back only as saved. */
+static int d_quiesce(void *dev)
+{
+	struct dummy *d = dev;
+	d->quiesces++;
+	d->hold = false; /* forgets the chain it held */
+	return 0;
+}
+
+static void d_resume(void *dev)
+{
+	struct dummy *d = dev;
+	d->resumes++;
+	d_notify(dev, 0);
+}
+
+static uint32_t d_save_state(void *dev, void *buf, uint32_t cap)
+{
+	struct dummy *d = dev;
+	assert_true(cap >= sizeof(d->part));
+	memcpy(buf, d->part, sizeof(d->part));
+	return sizeof(d->part);
+}
+
+static int d_load_state(void *dev, const void *buf, uint32_t len, struct vlog_err *err)
+{
+	struct dummy *d = dev;
+	d->loads++;
+	if (len != sizeof(d->part) || memcmp(buf, "dummy", 5) != 0) {
+		vlog_err_set(err, 0, "dev: not a dummy's part");
+		return -EINVAL;
+	}
+	memcpy(d->part, buf, sizeof(d->part));
+	return 0;
+}
+
+static void d_restored(void *dev)
+{
+	struct dummy *d = dev;
+	d->restoreds++;
+	d_notify(dev, 0);
+}
+
+static const struct virtio_device_ops snap_ops = {
+    .name = "dummy",
+    .device_id = 42,
+    .num_queues = 2,
+    .max_queue_size = 16,
+    .features = DUMMY_FEAT,
+    .config_read = d_config_read,
+    .config_write = d_config_write,
+    .activate = d_activate,
+    .notify = d_notify,
+    .reset = d_reset,
+    .destroy = d_destroy,
+    .quiesce = d_quiesce,
+    .resume = d_resume,
+    .save_state = d_save_state,
+    .load_state = d_load_state,
+    .restored = d_restored,
 };
 
 struct fixture {
@@ -659,6 +729,410 @@ static void test_config_edges(void **state)
 	assert_memory_equal(buf, "\x07\x08", 2);
 }
 
+/* ---- snapshots ---- */
+
+#define RUNNING	    (ACK | DRV | FOK | DOK)
+#define NO_EVENTIDX (ALL & ~VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX))
+
+/* post: a one-descriptor chain at descriptor (i), published. */
+static void post(struct vqb *b, uint16_t i)
+{
+	vqb_desc(b, b->desc, i, vqb_alloc(b, 8), 8, VIRTQ_DESC_F_WRITE, 0);
+	vqb_publish(b, i);
+}
+
+static int bump_generation(void *dev, void *arg)
+{
+	struct dummy *d = dev;
+	(void)arg;
+	virtio_mmio_config_changed(d->t);
+	return 0;
+}
+
+/*
+ * A saved transport continues in a new one over a copy of guest memory:
+ * registers read back the same, the saved interrupt is raised again, the
+ * chain the driver published but whose notification was lost is served at
+ * once, and the next request lands at the next used index, in the new RAM only.
+ */
+static void test_snapshot_round_trip(void **state)
+{
+	struct fixture *f = *state;
+	struct virtio_mmio_dev *t = f->t, *t2;
+	struct virtio_mmio_state st;
+	struct dummy d2 = {0};
+	struct vlog_err err = {0};
+	struct vqb b2;
+	uint32_t id, len;
+
+	assert_int_equal(vqb_driver_init(t, &f->b, 0, NO_EVENTIDX), RUNNING);
+	for (uint16_t i = 0; i < 3; i++)
+		post(&f->b, i);
+	virtio_mmio_notify(t, 0);
+	assert_int_equal(vqb_used_idx(&f->b), 3);
+	post(&f->b, 3); /* its notification is lost with the old process */
+	assert_int_equal(virtio_mmio_with_lock(t, bump_generation, NULL), 0);
+	W(VIRTIO_MMIO_QUEUE_SEL, 1);
+	W(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+
+	assert_int_equal(virtio_mmio_quiesce(t), 0);
+	virtio_mmio_save_state(t, &st);
+	assert_int_equal(st.device_id, 42);
+	assert_int_equal(st.num_queues, 2);
+	assert_int_equal(st.status, RUNNING);
+	assert_int_equal(st.interrupt_status, VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG);
+	assert_int_equal(st.config_generation, 1);
+	assert_int_equal(st.queues[0].ready, 1);
+	assert_int_equal(st.queues[0].size, 16);
+	assert_int_equal(st.queues[0].used_idx, 3);
+	assert_int_equal(st.queues[0].last_avail, 3);
+	assert_int_equal(st.queues[1].ready, 0);
+	assert_int_equal(st.dev_len, 0);
+
+	vqb_clone(&b2, &f->b);
+	t2 = virtio_mmio_create(&dummy_ops, &d2, &b2.gm, irq, NULL);
+	assert_non_null(t2);
+	irqs = 0;
+	assert_int_equal(virtio_mmio_load_state(t2, &st, &err), 0);
+	assert_int_equal(d2.activated, 1);
+	assert_int_equal(d2.notified, 1); /* queue 0 only: queue 1 is not ready */
+	assert_int_equal(irqs, 2);	  /* the 4th chain served, the saved status raised */
+	t = t2;
+	assert_int_equal(R(VIRTIO_MMIO_STATUS), RUNNING);
+	assert_int_equal(R(VIRTIO_MMIO_CONFIG_GENERATION), 1);
+	assert_int_equal(R(VIRTIO_MMIO_INTERRUPT_STATUS),
+			 VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG);
+	assert_int_equal(R(VIRTIO_MMIO_QUEUE_READY), 0);     /* queue 1 selected */
+	assert_int_equal(R(VIRTIO_MMIO_DEVICE_FEATURES), 1); /* the high word: VERSION_1 */
+	W(VIRTIO_MMIO_QUEUE_SEL, 0);
+	assert_int_equal(R(VIRTIO_MMIO_QUEUE_READY), 1);
+	assert_int_equal(vqb_used_idx(&b2), 4);
+	vqb_used_elem(&b2, 3, &id, &len);
+	assert_int_equal(id, 3);
+	assert_int_equal(vqb_used_idx(&f->b), 3); /* the old RAM is not the device's any more */
+
+	post(&b2, 4);
+	W(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	assert_int_equal(vqb_used_idx(&b2), 5);
+	vqb_used_elem(&b2, 4, &id, &len);
+	assert_int_equal(id, 4);
+	assert_int_equal(irqs, 3);
+	/* and the driver can reset it and start over */
+	W(VIRTIO_MMIO_STATUS, 0);
+	assert_int_equal(d2.resets, 1);
+	virtio_mmio_destroy(t2);
+	vqb_free(&b2);
+}
+
+/*
+ * corrupt: spoil field (i) of a good state of the fixture's running
+ * transport; returns the field the load must name, NULL past the last.
+ */
+static const char *corrupt(struct virtio_mmio_state *st, int i)
+{
+	struct virtio_queue_state *q = &st->queues[0];
+
+	switch (i) {
+	case 0:
+		st->device_id = VIRTIO_ID_BLOCK;
+		return "device_id";
+	case 1:
+		st->num_queues = 3;
+		return "num_queues";
+	case 2:
+		st->device_features &= ~DUMMY_FEAT;
+		return "device_features";
+	case 3:
+		st->status = DRV | FOK | DOK; /* no ACKNOWLEDGE */
+		return "status";
+	case 4:
+		st->status |= 0x10; /* no such bit */
+		return "status";
+	case 5:
+		st->status = ACK | DRV | FOK | NEEDS_RST; /* broken before it ran */
+		st->interrupt_status = 0;
+		return "status";
+	case 6:
+		st->status = FAILED | NEEDS_RST;
+		st->interrupt_status = 0;
+		return "status";
+	case 7:
+		st->driver_features |= 1ull << 40; /* never offered */
+		return "driver_features";
+	case 8:
+		st->driver_features &= ~VIRTIO_BIT(VIRTIO_F_VERSION_1);
+		return "driver_features";
+	case 9:
+		st->interrupt_status |= 4;
+		return "interrupt_status";
+	case 10:
+		st->status = ACK | DRV | FOK; /* an interrupt before DRIVER_OK */
+		return "interrupt_status";
+	case 11:
+		st->pad = 1;
+		return "pad";
+	case 12:
+		st->dev_len = 1; /* the dummy has no part of its own */
+		return "dev_len";
+	case 13:
+		st->dev[100] = 1;
+		return "dev_len";
+	case 14:
+		st->dev_len = VIRTIO_DEV_STATE_MAX + 1;
+		return "dev_len";
+	case 15:
+		q->size = 3;
+		return "queues[0].size";
+	case 16:
+		q->size = 32; /* more than the device's 16 */
+		return "queues[0].size";
+	case 17:
+		q->desc_gpa = VQB_RAM_GPA + VQB_RAM_SIZE - 16;
+		return "queues[0].desc_gpa";
+	case 18:
+		q->desc_gpa = 0xffffffffffff0000ull;
+		return "queues[0].desc_gpa";
+	case 19:
+		q->avail_gpa += 1;
+		return "queues[0].avail_gpa";
+	case 20:
+		q->used_gpa = q->desc_gpa;
+		return "queues[0].used_gpa";
+	case 21:
+		q->last_avail++; /* a chain taken and never given back */
+		return "queues[0].last_avail";
+	case 22:
+		q->ready = 2;
+		return "queues[0].ready";
+	case 23:
+		q->event_idx ^= 1;
+		return "queues[0].event_idx";
+	case 24:
+		q->signalled_valid = 7;
+		return "queues[0].signalled_valid";
+	case 25:
+		q->pad[3] = 1;
+		return "queues[0].pad";
+	case 26:
+		st->queues[2].size = 16; /* the device has 2 queues */
+		return "queues[2]";
+	case 27:
+		st->status = ACK | DRV; /* a ready queue before FEATURES_OK */
+		st->interrupt_status = 0;
+		q->event_idx = q->indirect = 0;
+		return "queues[0].ready";
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * Every hostile field is refused with -EINVAL, one line naming it, and the
+ * transport stays as created: the good state then loads into the same one.
+ */
+static void test_snapshot_rejects(void **state)
+{
+	struct fixture *f = *state;
+	struct virtio_mmio_dev *t = f->t, *t2;
+	struct virtio_mmio_state good, bad;
+	struct dummy d2 = {0};
+	struct vlog_err err;
+	const char *field;
+	struct vqb b2;
+
+	assert_int_equal(vqb_driver_init(t, &f->b, 0, ALL), RUNNING);
+	post(&f->b, 0);
+	virtio_mmio_notify(t, 0);
+	assert_int_equal(virtio_mmio_quiesce(t), 0);
+	virtio_mmio_save_state(t, &good);
+	assert_int_equal(good.interrupt_status, VIRTIO_MMIO_INT_VRING);
+	/* not a fresh transport */
+	assert_int_equal(virtio_mmio_load_state(t, &good, &err), -EBUSY);
+	assert_int_equal(R(VIRTIO_MMIO_STATUS), RUNNING);
+
+	vqb_clone(&b2, &f->b);
+	t2 = virtio_mmio_create(&dummy_ops, &d2, &b2.gm, irq, NULL);
+	assert_non_null(t2);
+	irqs = 0;
+	for (int i = 0; (field = corrupt(memcpy(&bad, &good, sizeof(bad)), i)) != NULL; i++) {
+		memset(&err, 0, sizeof(err));
+		assert_int_equal(virtio_mmio_load_state(t2, &bad, &err), -EINVAL);
+		if (strncmp(err.msg, field, strlen(field)) != 0)
+			fail_msg("corruption %d: \"%s\" does not name %s", i, err.msg, field);
+		assert_int_equal(virtio_mmio_status(t2), 0);
+		assert_int_equal(vqb_mmio_read(t2, VIRTIO_MMIO_CONFIG_GENERATION), 0);
+		assert_int_equal(vqb_mmio_read(t2, VIRTIO_MMIO_INTERRUPT_STATUS), 0);
+		assert_int_equal(d2.activated, 0);
+		assert_int_equal(irqs, 0);
+	}
+	/* the device refuses to start: the transport is reset again */
+	d2.activate_ret = -EIO;
+	assert_int_equal(virtio_mmio_load_state(t2, &good, &err), -EINVAL);
+	assert_int_equal(strncmp(err.msg, "status", 6), 0);
+	assert_int_equal(virtio_mmio_status(t2), 0);
+	assert_int_equal(vqb_mmio_read(t2, VIRTIO_MMIO_QUEUE_READY), 0);
+	d2.activate_ret = 0;
+	/* the untouched transport takes the good state */
+	assert_int_equal(virtio_mmio_load_state(t2, &good, &err), 0);
+	assert_int_equal(virtio_mmio_status(t2), RUNNING);
+	assert_int_equal(vqb_used_idx(&b2), 1);
+	virtio_mmio_destroy(t2);
+	vqb_free(&b2);
+}
+
+/*
+ * States a live transport reaches besides a running device: mid set-up (a
+ * queue ready, no DRIVER_OK yet: the driver finishes after the load), and
+ * FAILED (the queues wait for the driver's reset, not served).
+ */
+static void test_snapshot_other_states(void **state)
+{
+	struct fixture *f = *state;
+	struct virtio_mmio_dev *t = f->t, *t2;
+	struct virtio_mmio_state st;
+	struct dummy d2 = {0};
+	struct vqb b2;
+
+	/* mid set-up */
+	W(VIRTIO_MMIO_STATUS, ACK);
+	W(VIRTIO_MMIO_STATUS, ACK | DRV);
+	W(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	W(VIRTIO_MMIO_DRIVER_FEATURES, 1);
+	W(VIRTIO_MMIO_STATUS, ACK | DRV | FOK);
+	vqb_queue_regs(t, &f->b, 0);
+	assert_int_equal(virtio_mmio_quiesce(t), 0);
+	virtio_mmio_save_state(t, &st);
+	assert_int_equal(st.queues[0].ready, 1);
+	vqb_clone(&b2, &f->b);
+	t2 = virtio_mmio_create(&dummy_ops, &d2, &b2.gm, irq, NULL);
+	assert_int_equal(virtio_mmio_load_state(t2, &st, NULL), 0);
+	assert_int_equal(d2.activated, 0);
+	assert_int_equal(vqb_mmio_read(t2, VIRTIO_MMIO_QUEUE_READY), 1);
+	vqb_mmio_write(t2, VIRTIO_MMIO_STATUS, ACK | DRV | FOK | DOK);
+	assert_int_equal(d2.activated, 1);
+	post(&b2, 0);
+	virtio_mmio_notify(t2, 0);
+	assert_int_equal(vqb_used_idx(&b2), 1);
+	virtio_mmio_destroy(t2);
+	vqb_free(&b2);
+
+	/* FAILED while running */
+	W(VIRTIO_MMIO_STATUS, RUNNING);
+	assert_int_equal(f->d.activated, 1);
+	W(VIRTIO_MMIO_STATUS, RUNNING | FAILED);
+	virtio_mmio_save_state(t, &st);
+	memset(&d2, 0, sizeof(d2));
+	vqb_clone(&b2, &f->b);
+	t2 = virtio_mmio_create(&dummy_ops, &d2, &b2.gm, irq, NULL);
+	assert_int_equal(virtio_mmio_load_state(t2, &st, NULL), 0);
+	assert_int_equal(virtio_mmio_status(t2), RUNNING | FAILED);
+	assert_int_equal(d2.activated, 0);
+	assert_int_equal(vqb_mmio_read(t2, VIRTIO_MMIO_QUEUE_READY), 0);
+	vqb_mmio_write(t2, VIRTIO_MMIO_STATUS, 0);
+	assert_int_equal(vqb_driver_init(t2, &b2, 0, ALL), RUNNING);
+	virtio_mmio_destroy(t2);
+	vqb_free(&b2);
+}
+
+static int push_held(void *dev, void *arg)
+{
+	struct dummy *d = dev;
+	(void)arg;
+	vq_push(virtio_mmio_queue(d->t, 0), &d->chain, 8);
+	return 0;
+}
+
+/*
+ * Quiesce gives back a chain the device holds, and drops notifications
+ * until resume, which serves everything in order; a chain held across the
+ * quiesce can no longer be pushed.
+ */
+static void test_quiesce_resume(void **state)
+{
+	struct fixture *f = *state;
+	struct virtio_mmio_dev *t = f->t;
+	struct virtio_mmio_state st;
+	uint32_t id, len;
+
+	assert_int_equal(vqb_driver_init(t, &f->b, 0, ALL), RUNNING);
+	f->d.hold = true;
+	post(&f->b, 5);
+	virtio_mmio_notify(t, 0);
+	assert_int_equal(f->d.notified, 1);
+	assert_int_equal(virtio_mmio_quiesce(t), 0);
+	virtio_mmio_save_state(t, &st);
+	assert_int_equal(st.queues[0].last_avail, 0);
+	assert_int_equal(st.queues[0].used_idx, 0);
+
+	f->d.hold = false;
+	post(&f->b, 6);
+	virtio_mmio_notify(t, 0);
+	W(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	assert_int_equal(f->d.notified, 1); /* dropped while quiesced */
+	assert_int_equal(virtio_mmio_with_lock(t, push_held, NULL), 0);
+	assert_int_equal(vqb_used_idx(&f->b), 0); /* its chain went back: stale */
+
+	virtio_mmio_resume(t);
+	assert_int_equal(f->d.notified, 2);
+	assert_int_equal(vqb_used_idx(&f->b), 2);
+	vqb_used_elem(&f->b, 0, &id, &len);
+	assert_int_equal(id, 5);
+	vqb_used_elem(&f->b, 1, &id, &len);
+	assert_int_equal(id, 6);
+	virtio_mmio_resume(t); /* not quiesced: nothing */
+	assert_int_equal(f->d.notified, 2);
+}
+
+/*
+ * The device's own snapshot ops: its part travels, load_state refusing it
+ * leaves the transport reset (the device stopped again), and restored
+ * replaces the transport's notifications.
+ */
+static void test_snapshot_device_ops(void **state)
+{
+	struct fixture *f = *state;
+	struct virtio_mmio_dev *t, *t2;
+	struct virtio_mmio_state st;
+	struct dummy d = {0}, d2 = {0};
+	struct vlog_err err = {0};
+	struct vqb b2;
+
+	t = virtio_mmio_create(&snap_ops, &d, &f->b.gm, irq, NULL);
+	assert_non_null(t);
+	memcpy(d.part, "dummy-1", 8);
+	assert_int_equal(vqb_driver_init(t, &f->b, 0, ALL), RUNNING);
+	d.hold = true;
+	post(&f->b, 0);
+	virtio_mmio_notify(t, 0);
+	assert_int_equal(virtio_mmio_quiesce(t), 0);
+	assert_int_equal(d.quiesces, 1);
+	virtio_mmio_save_state(t, &st);
+	assert_int_equal(st.dev_len, 8);
+	assert_memory_equal(st.dev, "dummy-1", 8);
+	virtio_mmio_resume(t);
+	assert_int_equal(d.resumes, 1);
+	assert_int_equal(vqb_used_idx(&f->b), 1);
+	virtio_mmio_destroy(t);
+
+	/* a part the device refuses: activated, then reset */
+	vqb_clone(&b2, &f->b);
+	t2 = virtio_mmio_create(&snap_ops, &d2, &b2.gm, irq, NULL);
+	st.dev[0] = 'X';
+	assert_int_equal(virtio_mmio_load_state(t2, &st, &err), -EINVAL);
+	assert_string_equal(err.msg, "dev: not a dummy's part");
+	assert_int_equal(d2.activated, 1);
+	assert_int_equal(d2.resets, 1);
+	assert_int_equal(d2.restoreds, 0);
+	assert_int_equal(virtio_mmio_status(t2), 0);
+	st.dev[0] = 'd';
+	assert_int_equal(virtio_mmio_load_state(t2, &st, &err), 0);
+	assert_memory_equal(d2.part, "dummy-1", 8);
+	assert_int_equal(d2.restoreds, 1);
+	assert_int_equal(d2.notified, 1); /* from restored, not from the transport */
+	virtio_mmio_destroy(t2);
+	vqb_free(&b2);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -676,6 +1150,11 @@ int main(void)
 	    T(test_notify_bad_index),
 	    T(test_interrupt_ack_unset_bits),
 	    T(test_config_edges),
+	    T(test_snapshot_round_trip),
+	    T(test_snapshot_rejects),
+	    T(test_snapshot_other_states),
+	    T(test_quiesce_resume),
+	    T(test_snapshot_device_ops),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

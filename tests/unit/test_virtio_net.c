@@ -615,6 +615,144 @@ static void test_reset_drops_held_chains(void **state)
 	detach(f);
 }
 
+/*
+ * restore: what a new process does with (st): the tap opened again (a new
+ * socketpair), the device configured as attach_cfg was with (cfg), a
+ * transport over a copy of guest memory; the old ones go away with the old
+ * process.
+ */
+static void restore(struct fx *f, const struct virtio_net_config *cfg,
+		    const struct virtio_mmio_state *st)
+{
+	struct vlog_err err = {0};
+	struct vqb rx2;
+	int sv[2];
+
+	vqb_clone(&rx2, &f->rx);
+	virtio_mmio_destroy(f->t);
+	close(f->peer);
+	vqb_free(&f->rx);
+	f->rx = rx2;
+	vqb_share(&f->tx, &f->rx);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv), 0);
+	f->peer = sv[1];
+	f->dev = net_create_with_fd(cfg, sv[0], &f->ops, NULL);
+	assert_non_null(f->dev);
+	f->irqs = 0;
+	f->t = virtio_mmio_create(f->ops, f->dev, &f->rx.gm, irq, f);
+	assert_non_null(f->t);
+	if (virtio_mmio_load_state(f->t, st, &err) != 0)
+		fail_msg("load: %s", err.msg);
+}
+
+/*
+ * Frames both ways, a receive chain held at the save (the tap empty): in
+ * the new device the held chain is taken again and receives the next
+ * frame, at the next used index; transmit goes on at its own.
+ */
+static void test_snapshot(void **state)
+{
+	struct fx *f = *state;
+	struct virtio_net_config cfg = {
+	    .tap_name = "test0", .has_mac = true, .mac = {0x02, 0x11, 0x22, 0x33, 0x44, 0x55}};
+	struct virtio_mmio_state st;
+	uint8_t data[HDR + 60], got[2048];
+	uint32_t lens[1] = {HDR + 60}, id, len;
+	bool wr[1] = {false};
+	uint16_t held;
+	uint64_t gpa;
+
+	attach_cfg(f, &cfg, BASE);
+	post_rx(f, 1, 2048, NULL);
+	held = post_rx(f, 1, 2048, &gpa);
+	virtio_mmio_notify(f->t, NET_RXQ);
+	host_send(f, 60, 1, 0);
+	pump(f);
+	assert_int_equal(vqb_used_idx(&f->rx), 1); /* and the second chain held, the tap empty */
+	frame(data, 60, 4, 0, 0);
+	send_tx(f, 1, lens, wr, data);
+	assert_int_equal(host_recv(f, got, sizeof(got)), HDR + 60);
+
+	assert_int_equal(virtio_mmio_quiesce(f->t), 0);
+	virtio_mmio_save_state(f->t, &st);
+	assert_int_equal(st.queues[NET_RXQ].last_avail, 1); /* the held chain given back */
+	assert_int_equal(st.queues[NET_RXQ].used_idx, 1);
+	assert_int_equal(st.queues[NET_TXQ].used_idx, 1);
+	assert_int_equal(st.dev_len, 256);
+
+	restore(f, &cfg, &st);
+	assert_int_equal(virtio_mmio_status(f->t), RUNNING);
+	host_send(f, 100, 7, 0);
+	pump(f);
+	assert_int_equal(vqb_used_idx(&f->rx), 2);
+	vqb_used_elem(&f->rx, 1, &id, &len);
+	assert_int_equal(id, held);
+	assert_int_equal(len, HDR + 100);
+	assert_int_equal(((uint8_t *)vqb_host(&f->rx, gpa))[HDR + 99], (uint8_t)(7 + 99));
+	frame(data, 60, 9, 0, 0);
+	send_tx(f, 1, lens, wr, data);
+	assert_int_equal(host_recv(f, got, sizeof(got)), HDR + 60);
+	assert_memory_equal(got, data, HDR + 60);
+	assert_int_equal(vqb_used_idx(&f->tx), 2);
+	vqb_used_elem(&f->tx, 1, &id, &len);
+	assert_int_equal(id, 1);
+	assert_true(f->irqs > 0);
+	detach(f);
+}
+
+static int lift_tx_limit(void *dev, void *arg)
+{
+	net_set_limiters(dev, NULL, arg);
+	return 0;
+}
+
+/*
+ * Quiesced, the device takes nothing from the tap (the frame waits there)
+ * and no notification; resumed, it serves both. A transmit chain waiting
+ * for the limiter at a save waits again in the new device (its bucket as
+ * empty as saved) until the limit is lifted.
+ */
+static void test_quiesce_and_tx_limited(void **state)
+{
+	static const struct virtio_rate_limit one_frame = {
+	    .ops = {.size = 1, .refill_time = 100000}};
+	static const struct virtio_rate_limit none;
+	struct fx *f = *state;
+	struct virtio_net_config cfg = {.tap_name = "test0", .tx_limiter = &one_frame};
+	struct virtio_mmio_state st;
+	uint8_t data[HDR + 60], got[2048];
+	uint32_t lens[1] = {HDR + 60}, id, len;
+	bool wr[1] = {false};
+
+	attach_cfg(f, &cfg, BASE);
+	assert_int_equal(virtio_mmio_quiesce(f->t), 0);
+	post_rx(f, 1, 2048, NULL);
+	virtio_mmio_notify(f->t, NET_RXQ);
+	host_send(f, 60, 1, 0);
+	virtio_mmio_event(f->t);
+	assert_int_equal(vqb_used_idx(&f->rx), 0);
+	virtio_mmio_resume(f->t);
+	assert_int_equal(vqb_used_idx(&f->rx), 1);
+
+	frame(data, 60, 4, 0, 0);
+	send_tx(f, 1, lens, wr, data);
+	send_tx(f, 1, lens, wr, data);
+	assert_int_equal(vqb_used_idx(&f->tx), 1); /* the second waits for a token */
+	assert_int_equal(host_recv(f, got, sizeof(got)), HDR + 60);
+	assert_int_equal(virtio_mmio_quiesce(f->t), 0);
+	virtio_mmio_save_state(f->t, &st);
+	assert_int_equal(st.queues[NET_TXQ].last_avail, 1);
+	restore(f, &cfg, &st);
+	assert_int_equal(vqb_used_idx(&f->tx), 1);
+	assert_int_equal(host_recv(f, got, sizeof(got)), -1);
+	assert_int_equal(virtio_mmio_with_lock(f->t, lift_tx_limit, (void *)&none), 0);
+	assert_int_equal(vqb_used_idx(&f->tx), 2);
+	vqb_used_elem(&f->tx, 1, &id, &len);
+	assert_int_equal(id, 1);
+	assert_int_equal(host_recv(f, got, sizeof(got)), HDR + 60);
+	detach(f);
+}
+
 static void test_create_errors(void **state)
 {
 	struct virtio_net_config cfg = {.tap_name = "embnosuchtap0"};
@@ -669,6 +807,8 @@ int main(void)
 	    T(test_csum_offload_rx),
 	    T(test_tap_gone),
 	    T(test_reset_drops_held_chains),
+	    T(test_snapshot),
+	    T(test_quiesce_and_tx_limited),
 	    T(test_create_errors),
 	};
 

@@ -731,6 +731,132 @@ static void test_no_used_overrun(void **state)
 	vqb_free(&b);
 }
 
+/* one_chain: descriptor (i) a writable 8-byte buffer, published. */
+static void one_chain(struct vqb *b, uint16_t i)
+{
+	vqb_desc(b, b->desc, i, vqb_alloc(b, 8), 8, F_W, 0);
+	vqb_publish(b, i);
+}
+
+/*
+ * vq_rewind gives back what was taken and not returned: the next pop takes
+ * the oldest of them again, and the chains held before are stale.
+ */
+static void test_rewind(void **state)
+{
+	struct virtq_chain c[3], again;
+	struct virtq q;
+	struct vqb b;
+	uint32_t id, len;
+
+	(void)state;
+	vqb_init(&b, QSIZE);
+	assert_int_equal(vqb_queue(&b, &q, QSIZE, false, false), 0);
+	for (uint16_t i = 0; i < 3; i++)
+		one_chain(&b, i);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(vq_pop(&q, &c[i]), 1);
+	vq_push(&q, &c[0], 8);
+	assert_int_equal(vq_rewind(&q), 2);
+	assert_int_equal(vq_rewind(&q), 0);
+	vq_push(&q, &c[2], 8); /* stale */
+	assert_int_equal(vqb_used_idx(&b), 1);
+	assert_int_equal(vq_pop(&q, &again), 1);
+	assert_int_equal(again.head, 1);
+	vq_push(&q, &again, 4);
+	assert_int_equal(vq_pop(&q, &again), 1);
+	assert_int_equal(again.head, 2);
+	vq_push(&q, &again, 4);
+	assert_int_equal(vq_pop(&q, &again), 0);
+	assert_int_equal(vqb_used_idx(&b), 3);
+	vqb_used_elem(&b, 1, &id, &len);
+	assert_int_equal(id, 1);
+	assert_int_equal(len, 4);
+	vq_reset(&q);
+	assert_int_equal(vq_rewind(&q), 0); /* not ready */
+	vqb_free(&b);
+}
+
+/*
+ * A queue saved and loaded over a copy of its RAM goes on exactly: the next
+ * pop, the used index (across its 16-bit wrap) and the EVENT_IDX interrupt
+ * decision continue from the saved ones.
+ */
+static void test_save_load(void **state)
+{
+	struct virtio_queue_state st;
+	struct virtq_chain c;
+	struct virtq q, q2;
+	struct vqb b, b2;
+	struct vlog_err err = {0};
+	uint32_t id, len;
+
+	(void)state;
+	vqb_init(&b, QSIZE);
+	assert_int_equal(vqb_queue(&b, &q, QSIZE, true, false), 0);
+	/* start near the wrap: the driver's and the device's indexes at 0xfffe */
+	q.last_avail = q.used_idx = q.signalled_used = 0xfffe;
+	vqb_set_avail_idx(&b, 0xfffe);
+	*(uint16_t *)vqb_host(&b, b.used + 2) = 0xfffe;
+	vqb_set_used_event(&b, 0xfffe);
+	one_chain(&b, 0);
+	assert_int_equal(vq_pop(&q, &c), 1);
+	vq_push(&q, &c, 8);
+	assert_true(vq_should_signal(&q)); /* used_event 0xfffe crossed */
+	vq_save(&q, &st);
+	assert_int_equal(st.ready, 1);
+	assert_int_equal(st.event_idx, 1);
+	assert_int_equal(st.last_avail, 0xffff);
+	assert_int_equal(st.used_idx, 0xffff);
+	assert_int_equal(st.signalled_used, 0xffff);
+	assert_int_equal(st.signalled_valid, 1);
+
+	vqb_clone(&b2, &b);
+	vq_init(&q2, "test", 0, QSIZE);
+	assert_int_equal(vq_check_state(&q2, &b2.gm, &st, true, &err), 0);
+	assert_int_equal(vq_load_state(&q2, &b2.gm, &st, true), 0);
+	assert_true(q2.ready);
+	/* the driver wants an interrupt only once entry 1 (after the wrap) is used */
+	vqb_set_used_event(&b2, 1);
+	one_chain(&b2, 1);
+	one_chain(&b2, 2);
+	assert_int_equal(vq_pop(&q2, &c), 1);
+	assert_int_equal(c.head, 1);
+	vq_push(&q2, &c, 8);
+	assert_false(vq_should_signal(&q2)); /* entry 0xffff used: not yet */
+	assert_int_equal(vq_pop(&q2, &c), 1);
+	assert_int_equal(c.head, 2);
+	vq_push(&q2, &c, 8);
+	assert_false(vq_should_signal(&q2)); /* entry 0 */
+	one_chain(&b2, 3);
+	assert_int_equal(vq_pop(&q2, &c), 1);
+	vq_push(&q2, &c, 8);
+	assert_true(vq_should_signal(&q2)); /* entry 1 */
+	assert_int_equal(vqb_used_idx(&b2), 2);
+	vqb_used_elem(&b2, 0xffff, &id, &len);
+	assert_int_equal(id, 1);
+	vqb_used_elem(&b2, 0, &id, &len);
+	assert_int_equal(id, 2);
+	assert_int_equal(vqb_used_idx(&b), 0xffff); /* the old RAM as saved */
+
+	/* not to be enabled (a broken device): registers only, not ready, indexes ignored */
+	vq_init(&q2, "test", 0, QSIZE);
+	st.last_avail = 7;
+	assert_int_equal(vq_check_state(&q2, &b2.gm, &st, false, &err), 0);
+	assert_int_equal(vq_load_state(&q2, &b2.gm, &st, false), 0);
+	assert_false(q2.ready);
+	assert_int_equal(q2.size, QSIZE);
+	assert_int_equal(q2.desc_gpa, b.desc);
+	/* ... while to be enabled, a chain owed is refused, and the queue stays not ready */
+	assert_int_equal(vq_check_state(&q2, &b2.gm, &st, true, &err), -EINVAL);
+	assert_string_equal(err.msg, "queues[0].last_avail: 8 chains taken and not returned "
+				     "(used_idx 65535): the device was not quiesced");
+	assert_int_equal(vq_load_state(&q2, &b2.gm, &st, true), -EINVAL);
+	assert_false(q2.ready);
+	vqb_free(&b2);
+	vqb_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -745,6 +871,8 @@ int main(void)
 	    cmocka_unit_test(test_ring_across_ram_gap),
 	    cmocka_unit_test(test_avail_ahead_of_used),
 	    cmocka_unit_test(test_no_used_overrun),
+	    cmocka_unit_test(test_rewind),
+	    cmocka_unit_test(test_save_load),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

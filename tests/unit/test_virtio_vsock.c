@@ -1065,6 +1065,134 @@ static void test_reset_and_leaks(void **state)
 	assert_int_equal(open_fds(), before);
 }
 
+/* post_event: an event buffer (4 writable bytes) at event descriptor (i), notified. */
+static uint64_t post_event(struct fx *f, uint16_t i)
+{
+	uint64_t gpa = vqb_alloc(&f->rx, 4);
+
+	memset(vqb_host(&f->rx, gpa), 0xff, 4);
+	vqb_desc(&f->ev, f->ev.desc, i, gpa, 4, VIRTQ_DESC_F_WRITE, 0);
+	vqb_publish(&f->ev, i);
+	virtio_mmio_notify(f->t, VSOCK_QUEUE_EVENT);
+	return gpa;
+}
+
+/*
+ * restore: what a new process does with (st): a new device on the same
+ * socket path (the old process gone: its transport destroyed, its host
+ * sockets closed), a transport over a copy of guest memory.
+ */
+static void restore(struct fx *f, const struct virtio_mmio_state *st)
+{
+	struct virtio_vsock_config cfg = {.guest_cid = CID, .uds_path = f->path};
+	const struct virtio_device_ops *ops;
+	struct vlog_err err = {0};
+	struct vqb rx2;
+
+	vqb_clone(&rx2, &f->rx);
+	virtio_mmio_destroy(f->t);
+	vqb_free(&f->rx);
+	f->rx = rx2;
+	vqb_share(&f->tx, &f->rx);
+	vqb_share(&f->ev, &f->rx);
+	f->dev = vsock_create(&cfg, &ops, NULL);
+	assert_non_null(f->dev);
+	f->t = virtio_mmio_create(ops, f->dev, &f->rx.gm, irq, NULL);
+	assert_non_null(f->t);
+	if (virtio_mmio_load_state(f->t, st, &err) != 0)
+		fail_msg("load: %s", err.msg);
+}
+
+/* event_id: the id of the event the device put in the buffer at (gpa). */
+static uint32_t event_id(struct fx *f, uint64_t gpa)
+{
+	uint32_t id;
+
+	memcpy(&id, vqb_host(&f->rx, gpa), 4);
+	return id;
+}
+
+/*
+ * A connection survives a quiesce and resume in the same process (data the
+ * host sent meanwhile arrives after the resume). Saved and loaded in a new
+ * process, it does not (its host socket is gone): the driver finds
+ * TRANSPORT_RESET in its event queue, the rx queue goes on at its index, and
+ * a new connection works. With no event buffer at the load, the event waits
+ * for the next one the driver posts.
+ */
+static void test_snapshot(void **state)
+{
+	struct fx *f = *state;
+	struct virtio_mmio_state st;
+	struct virtio_vsock_hdr h;
+	uint64_t ev0, ev1;
+	uint32_t id, len;
+	uint16_t rx_used;
+	char buf[16];
+	int lfd, hfd, n;
+
+	attach(f);
+	ev0 = post_event(f, 0);
+	assert_int_equal(vqb_used_idx(&f->ev), 0); /* nothing to say */
+	lfd = listener(f, 5000);
+	hfd = guest_connect(f, lfd, 1234, 5000);
+	tx(f, ghdr(VSOCK_OP_RW, 1234, 5000, 5), "hello", 5);
+	host_read(f, hfd, buf, 5);
+
+	/* quiesced: the host's bytes wait; resumed: they arrive, the connection lives */
+	assert_int_equal(virtio_mmio_quiesce(f->t), 0);
+	assert_int_equal(write(hfd, "late", 4), 4);
+	pump(f, 50);
+	assert_int_equal(rx_get(f, &h, NULL, 0), -1);
+	virtio_mmio_resume(f->t);
+	n = expect_rx(f, VSOCK_OP_RW, &h, buf, sizeof(buf));
+	assert_int_equal(n, 4);
+	assert_memory_equal(buf, "late", 4);
+	assert_int_equal(vsock_conn_count(f->dev), 1);
+
+	assert_int_equal(virtio_mmio_quiesce(f->t), 0);
+	virtio_mmio_save_state(f->t, &st);
+	/* the rx buffer held went back */
+	assert_int_equal(st.queues[RX].last_avail, st.queues[RX].used_idx);
+	assert_int_equal(st.dev_len, 0);
+	rx_used = st.queues[RX].used_idx;
+	assert_int_equal(rx_used, f->rx_seen);
+
+	restore(f, &st);
+	host_eof(f, hfd); /* the old process's socket closed */
+	assert_int_equal(vsock_conn_count(f->dev), 0);
+	assert_int_equal(vqb_used_idx(&f->ev), 1);
+	vqb_used_elem(&f->ev, 0, &id, &len);
+	assert_int_equal(id, 0);
+	assert_int_equal(len, 4);
+	assert_int_equal(event_id(f, ev0), VIRTIO_VSOCK_EVENT_TRANSPORT_RESET);
+	assert_int_equal(vqb_used_idx(&f->rx), rx_used);
+	/* the guest drops its sockets and connects anew */
+	close(hfd);
+	hfd = guest_connect(f, lfd, 1235, 5000);
+	assert_int_equal(vqb_used_idx(&f->rx), (uint16_t)(rx_used + 1));
+	tx(f, ghdr(VSOCK_OP_RW, 1235, 5000, 3), "new", 3);
+	host_read(f, hfd, buf, 3);
+	assert_memory_equal(buf, "new", 3);
+
+	/* saved again with no event buffer: the event waits for one */
+	assert_int_equal(virtio_mmio_quiesce(f->t), 0);
+	virtio_mmio_save_state(f->t, &st);
+	restore(f, &st);
+	host_eof(f, hfd);
+	assert_int_equal(vqb_used_idx(&f->ev), 1);
+	ev1 = post_event(f, 1);
+	assert_int_equal(vqb_used_idx(&f->ev), 2);
+	vqb_used_elem(&f->ev, 1, &id, &len);
+	assert_int_equal(id, 1);
+	assert_int_equal(event_id(f, ev1), VIRTIO_VSOCK_EVENT_TRANSPORT_RESET);
+	post_event(f, 2);
+	assert_int_equal(vqb_used_idx(&f->ev), 2); /* one event only */
+	close(hfd);
+	close(lfd);
+	detach(f);
+}
+
 static void test_create_errors(void **state)
 {
 	struct fx *f = *state;
@@ -1130,6 +1258,7 @@ int main(void)
 	    T(test_connection_limit),
 	    T(test_connection_budget),
 	    T(test_reset_and_leaks),
+	    T(test_snapshot),
 	    T(test_create_errors),
 	};
 

@@ -37,6 +37,24 @@ void vqb_free(struct vqb *b)
 	b->ram = NULL;
 }
 
+void vqb_clone(struct vqb *dst, const struct vqb *src)
+{
+	*dst = *src;
+	dst->ram = aligned_alloc(4096, VQB_RAM_SIZE);
+	if (dst->ram == NULL)
+		die("out of memory");
+	memcpy(dst->ram, src->ram, VQB_RAM_SIZE);
+	memset(&dst->gm, 0, sizeof(dst->gm));
+	if (gmem_add_region(&dst->gm, VQB_RAM_GPA, VQB_RAM_SIZE, dst->ram) != 0)
+		die("gmem_add_region");
+}
+
+void vqb_share(struct vqb *q, const struct vqb *owner)
+{
+	q->ram = owner->ram;
+	q->gm = owner->gm;
+}
+
 void *vqb_host(const struct vqb *b, uint64_t gpa)
 {
 	void *p = gmem_ptr(&b->gm, gpa, 0);

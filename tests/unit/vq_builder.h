@@ -32,6 +32,15 @@ struct vqb {
 void vqb_init(struct vqb *b, uint16_t size);
 void vqb_free(struct vqb *b);
 
+/*
+ * vqb_clone: (dst) as (src), over a RAM of its own holding a copy of
+ * (src)'s at the same guest addresses: guest memory as a snapshot restores
+ * it in a new process. vqb_share: (q), whose rings another queue's RAM
+ * holds, now points into (owner)'s RAM (after a clone of that owner).
+ */
+void vqb_clone(struct vqb *dst, const struct vqb *src);
+void vqb_share(struct vqb *q, const struct vqb *owner);
+
 /* vqb_host: host pointer of (gpa), which must be in RAM. */
 void *vqb_host(const struct vqb *b, uint64_t gpa);
 
