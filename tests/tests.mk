@@ -37,6 +37,8 @@ $(eval $(call unit_test,i8042,i8042 bus log))
 $(eval $(call unit_test,rtc,rtc log))
 $(eval $(call unit_test,pit,pit))
 $(eval $(call unit_test,pic,pic))
+$(eval $(call unit_test,boot_timer,boot_timer bus log))
+$(eval $(call unit_test,pit_timer,pit_timer pit evloop log))
 
 # virtio/: the library alone, over malloc'd guest RAM. Compiled as virtio/ is
 # (its own headers: no -Imonitor) and linked with the whole of libvirtio.a and

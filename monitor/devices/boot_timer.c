@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "dev_state.h"
 #include "layout.h"
 #include "log.h"
 #include "metrics.h"
@@ -49,4 +50,28 @@ int boot_timer_init(struct boot_timer *bt, struct vm *vm, bool report)
 	if (ret < 0)
 		return ret;
 	return bus_register(&vm->pio, LAYOUT_BOOT_TIMER_PORT, 1, boot_timer_io, bt);
+}
+
+void boot_timer_save_state(const struct boot_timer *bt, struct boot_timer_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->fired = __atomic_load_n(&bt->fired, __ATOMIC_SEQ_CST);
+	if (st->fired)
+		st->boot_ns = bt->boot_ns;
+}
+
+int boot_timer_load_state(struct boot_timer *bt, const struct boot_timer_state *st, char *err,
+			  size_t errsz)
+{
+	if (st->fired > 1)
+		return dev_state_reject(err, errsz, "boot_timer: fired %u is not 0 or 1",
+					st->fired);
+	if (!st->fired && st->boot_ns != 0)
+		return dev_state_reject(err, errsz, "boot_timer: boot_ns %llu without fired",
+					(unsigned long long)st->boot_ns);
+	if (!dev_state_zero(st->pad, sizeof(st->pad)))
+		return dev_state_reject(err, errsz, "boot_timer: pad is not zero");
+	bt->boot_ns = st->boot_ns;
+	__atomic_store_n(&bt->fired, st->fired != 0, __ATOMIC_SEQ_CST);
+	return 0;
 }

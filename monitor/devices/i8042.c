@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "dev_state.h"
 #include "exit_status.h"
 #include "isa_irq.h"
 #include "layout.h"
@@ -188,4 +189,56 @@ void i8042_ctrl_alt_del(struct i8042 *kbd)
 void i8042_destroy(struct i8042 *kbd)
 {
 	pthread_mutex_destroy(&kbd->lock);
+}
+
+void i8042_save_state(struct i8042 *kbd, struct i8042_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&kbd->lock);
+	for (unsigned int i = 0; i < kbd->count; i++)
+		st->buf[i] = kbd->buf[(kbd->head + i) % I8042_BUF];
+	st->count = (uint8_t)kbd->count;
+	st->cmd = kbd->cmd;
+	st->control = kbd->control;
+	st->outport = kbd->outport;
+	pthread_mutex_unlock(&kbd->lock);
+}
+
+/* check: whether (st) is a state this controller can be in; else the line saying why. */
+static int check(const struct i8042_state *st, char *err, size_t errsz)
+{
+	if (st->count > I8042_BUF)
+		return dev_state_reject(err, errsz, "i8042: count %u exceeds the buffer (%u)",
+					st->count, I8042_BUF);
+	if (!dev_state_zero(st->buf + st->count, I8042_BUF - st->count))
+		return dev_state_reject(err, errsz, "i8042: buf holds bytes past count %u",
+					st->count);
+	/* Only the two commands that take a data byte are ever left waiting. */
+	if (st->cmd != 0 && st->cmd != CMD_WRITE_CTR && st->cmd != CMD_WRITE_OUTPORT)
+		return dev_state_reject(err, errsz, "i8042: cmd 0x%02x is not 0, 0x%02x or 0x%02x",
+					st->cmd, CMD_WRITE_CTR, CMD_WRITE_OUTPORT);
+	if (!dev_state_zero(st->pad, sizeof(st->pad)))
+		return dev_state_reject(err, errsz, "i8042: pad is not zero");
+	return 0;
+}
+
+int i8042_load_state(struct i8042 *kbd, const struct i8042_state *st, char *err, size_t errsz)
+{
+	int ret = check(st, err, errsz);
+	bool irq;
+
+	if (ret < 0)
+		return ret;
+	pthread_mutex_lock(&kbd->lock);
+	memcpy(kbd->buf, st->buf, sizeof(kbd->buf));
+	kbd->head = 0;
+	kbd->count = st->count;
+	kbd->cmd = st->cmd;
+	kbd->control = st->control;
+	kbd->outport = st->outport;
+	irq = key_irq(kbd);
+	pthread_mutex_unlock(&kbd->lock);
+	if (irq)
+		isa_irq_pulse(kbd->vm, KBD_IRQ);
+	return 0;
 }

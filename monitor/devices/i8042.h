@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct vm;
@@ -38,5 +39,36 @@ void i8042_ctrl_alt_del(struct i8042 *kbd);
 
 /* i8042_destroy: release the lock. */
 void i8042_destroy(struct i8042 *kbd);
+
+/*
+ * The controller as a snapshot keeps it: the command awaiting its data
+ * byte, the control byte, the output port, and the bytes queued for port
+ * 0x60 (a reply, or Ctrl+Alt+Del's scancodes), oldest first.
+ */
+struct i8042_state {
+	uint8_t buf[I8042_BUF]; /* [0, count) queued, the rest zero */
+	uint8_t count;
+	uint8_t cmd; /* 0, or the command (0x60, 0xd1) whose data byte is awaited */
+	uint8_t control;
+	uint8_t outport;
+	uint8_t pad[4];
+};
+_Static_assert(sizeof(struct i8042_state) == 24, "i8042_state has holes");
+
+/*
+ * i8042_save_state: (kbd)'s guest-visible state into (st), zeroed first.
+ * VMM thread, vCPUs parked.
+ */
+void i8042_save_state(struct i8042 *kbd, struct i8042_state *st);
+
+/*
+ * i8042_load_state: put (kbd), freshly initialised, into (st)'s state.
+ * Every field is checked first; on a bad one returns -EINVAL with one line
+ * naming it in (err) (of (errsz) bytes) and leaves (kbd) unchanged. Queued
+ * bytes with the keyboard interrupt enabled raise IRQ 1, as new bytes do,
+ * so load it after the interrupt controllers and the vCPUs' local APICs.
+ * Returns 0. VMM thread, before any vCPU runs.
+ */
+int i8042_load_state(struct i8042 *kbd, const struct i8042_state *st, char *err, size_t errsz);
 
 #endif /* EMBER_I8042_H */

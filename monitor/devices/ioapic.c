@@ -7,8 +7,10 @@
 #include "ioapic.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "dev_state.h"
 #include "layout.h"
 #include "log.h"
 
@@ -23,6 +25,8 @@
 #define REG_REDIR_BASE	0x10
 #define IOAPIC_VERSION	0x11
 #define ID_SHIFT	24
+#define ID_MAX		0xff /* bits 24-31 of the ID register */
+#define REGSEL_MASK	0xff
 #define MAX_REDIR_SHIFT 16
 
 /* Redirection entry fields. */
@@ -97,15 +101,24 @@ static void deliver(struct ioapic *io, unsigned int pin)
 
 /*
  * sync_route: keep KVM's route for GSI (pin) equal to the entry, so an
- * irqfd on that GSI delivers what the guest programmed; lock held.
+ * irqfd on that GSI delivers what the guest programmed; lock held. Returns
+ * 0 or -errno (vm.c has logged it).
  */
-static void sync_route(struct ioapic *io, unsigned int pin)
+static int sync_route(struct ioapic *io, unsigned int pin)
 {
 	uint64_t addr;
 	uint32_t data;
 
 	msi_for(io->redir[pin], &addr, &data);
-	vm_set_msi_route(io->vm, pin, !(io->redir[pin] & RTE_MASKED), addr, data);
+	return vm_set_msi_route(io->vm, pin, !(io->redir[pin] & RTE_MASKED), addr, data);
+}
+
+/* level_waiting: a level pin that is high and unmasked, with no interrupt in flight; lock held. */
+static bool level_waiting(const struct ioapic *io, unsigned int pin)
+{
+	uint64_t rte = io->redir[pin];
+
+	return !(rte & RTE_MASKED) && (rte & RTE_LEVEL) && io->line[pin] && !(rte & RTE_REMOTE_IRR);
 }
 
 void ioapic_set_irq(struct ioapic *io, unsigned int pin, bool level)
@@ -194,10 +207,9 @@ static void write_indirect(struct ioapic *io, uint32_t value)
 	else
 		rte = (rte & ~0xffffffffULL) | value;
 	io->redir[pin] = (rte & ~RTE_READ_ONLY) | (old & RTE_READ_ONLY);
-	sync_route(io, pin);
+	(void)sync_route(io, pin);
 	/* Unmasking a level pin that is still high delivers it now. */
-	rte = io->redir[pin];
-	if (!(rte & RTE_MASKED) && (rte & RTE_LEVEL) && io->line[pin] && !(rte & RTE_REMOTE_IRR))
+	if (level_waiting(io, pin))
 		deliver(io, pin);
 }
 
@@ -215,7 +227,7 @@ void ioapic_mmio(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, boo
 	switch (offset) {
 	case IOREGSEL:
 		if (is_write)
-			io->regsel = value & 0xff;
+			io->regsel = value & REGSEL_MASK;
 		else
 			value = io->regsel;
 		break;
@@ -236,4 +248,68 @@ void ioapic_mmio(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, boo
 	pthread_mutex_unlock(&io->lock);
 	if (!is_write)
 		memcpy(data, &value, len);
+}
+
+void ioapic_save_state(struct ioapic *io, struct ioapic_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&io->lock);
+	memcpy(st->redir, io->redir, sizeof(st->redir));
+	st->id = io->id;
+	st->regsel = io->regsel;
+	for (unsigned int pin = 0; pin < VM_IOAPIC_PINS; pin++)
+		if (io->line[pin])
+			st->line |= 1U << pin;
+	pthread_mutex_unlock(&io->lock);
+}
+
+/* check: whether (st) is a state this IOAPIC can be in; else the line saying why. */
+static int check(const struct ioapic_state *st, char *err, size_t errsz)
+{
+	const uint32_t pins = (1U << VM_IOAPIC_PINS) - 1;
+
+	if (st->id > ID_MAX)
+		return dev_state_reject(
+		    err, errsz, "ioapic: id %u does not fit the ID register (%u)", st->id, ID_MAX);
+	if (st->regsel > REGSEL_MASK)
+		return dev_state_reject(err, errsz, "ioapic: regsel 0x%x exceeds 0x%x", st->regsel,
+					REGSEL_MASK);
+	/* Delivery status is never set here: an MSI leaves at once. */
+	for (unsigned int pin = 0; pin < VM_IOAPIC_PINS; pin++)
+		if (st->redir[pin] & RTE_DELIVERY_STATUS)
+			return dev_state_reject(err, errsz,
+						"ioapic: redir[%u] 0x%016llx sets delivery status",
+						pin, (unsigned long long)st->redir[pin]);
+	if (st->line & ~pins)
+		return dev_state_reject(err, errsz, "ioapic: line 0x%x names pins past %u",
+					st->line, VM_IOAPIC_PINS - 1);
+	if (st->pad != 0)
+		return dev_state_reject(err, errsz, "ioapic: pad is not zero");
+	return 0;
+}
+
+int ioapic_load_state(struct ioapic *io, const struct ioapic_state *st, char *err, size_t errsz)
+{
+	int ret = check(st, err, errsz);
+
+	if (ret < 0)
+		return ret;
+	pthread_mutex_lock(&io->lock);
+	memcpy(io->redir, st->redir, sizeof(io->redir));
+	io->id = st->id;
+	io->regsel = st->regsel;
+	for (unsigned int pin = 0; pin < VM_IOAPIC_PINS; pin++)
+		io->line[pin] = st->line & (1U << pin);
+	for (unsigned int pin = 0; pin < VM_IOAPIC_PINS; pin++) {
+		int r = sync_route(io, pin);
+		if (r < 0 && ret == 0) {
+			ret = r;
+			if (err != NULL && errsz > 0)
+				snprintf(err, errsz, "ioapic: cannot route pin %u to KVM", pin);
+		}
+		if (level_waiting(io, pin))
+			deliver(io, pin);
+	}
+	pthread_mutex_unlock(&io->lock);
+	return ret;
 }

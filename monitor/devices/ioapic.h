@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vm.h"
@@ -48,5 +49,38 @@ void ioapic_eoi(struct ioapic *io, uint8_t vector);
 
 /* ioapic_mmio: the bus handler for the register window (exposed for tests). */
 void ioapic_mmio(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write);
+
+/*
+ * The IOAPIC as a snapshot keeps it: the id, the register selector, each
+ * redirection entry as the guest reads it (remote IRR included: a level
+ * interrupt the guest has not ended yet stays in flight), and the input
+ * levels, bit N for pin N.
+ */
+struct ioapic_state {
+	uint64_t redir[VM_IOAPIC_PINS];
+	uint32_t id; /* the value the ID register holds in bits 24-31 */
+	uint32_t regsel;
+	uint32_t line; /* bits 0 .. VM_IOAPIC_PINS - 1 */
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct ioapic_state) == 8 * VM_IOAPIC_PINS + 16, "ioapic_state has holes");
+
+/*
+ * ioapic_save_state: (io)'s guest-visible state into (st), zeroed first.
+ * VMM thread, vCPUs parked.
+ */
+void ioapic_save_state(struct ioapic *io, struct ioapic_state *st);
+
+/*
+ * ioapic_load_state: put (io), freshly initialised, into (st)'s state. Every
+ * field is checked first; on a bad one returns -EINVAL with one line naming
+ * it in (err) (of (errsz) bytes) and leaves (io) unchanged. Then, as when
+ * the guest writes an entry, each pin's MSI route is pushed to KVM
+ * (vm_set_msi_route), and a level pin that is high, unmasked and not
+ * awaiting an EOI is delivered. Returns 0, or the first route's -errno (the
+ * state is loaded, the message says which pin; the VM must not run). VMM
+ * thread, before any vCPU runs, after the vCPUs' local APICs are restored.
+ */
+int ioapic_load_state(struct ioapic *io, const struct ioapic_state *st, char *err, size_t errsz);
 
 #endif /* EMBER_IOAPIC_H */

@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "dev_state.h"
+
 #define MASTER	   0
 #define SLAVE	   1
 #define LEVELS	   8 /* inputs per chip */
@@ -433,4 +435,124 @@ void pic_elcr_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, boo
 	unlock(pic, update(pic));
 	if (!is_write)
 		fill(data, len, v);
+}
+
+void pic_save_state(struct pic *pic, struct pic_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&pic->lock);
+	for (unsigned int i = 0; i < PIC_CHIPS; i++) {
+		const struct pic_chip *c = &pic->chip[i];
+		struct pic_chip_state *cs = &st->chip[i];
+		cs->irr = c->irr;
+		cs->isr = c->isr;
+		cs->imr = c->imr;
+		cs->line = c->line;
+		cs->elcr = c->elcr;
+		cs->vector_base = c->vector_base;
+		cs->lowest = c->lowest;
+		cs->init_step = c->init_step;
+		cs->initialised = c->initialised;
+		cs->need_icw4 = c->need_icw4;
+		cs->single = c->single;
+		cs->auto_eoi = c->auto_eoi;
+		cs->rotate_auto_eoi = c->rotate_auto_eoi;
+		cs->special_nested = c->special_nested;
+		cs->special_mask = c->special_mask;
+		cs->read_isr = c->read_isr;
+		cs->poll = c->poll;
+	}
+	pthread_mutex_unlock(&pic->lock);
+}
+
+/* check_chip: whether (cs) is a state chip (c) can be in; else the line saying why. */
+static int check_chip(const struct pic_chip *c, const struct pic_chip_state *cs, const char *name,
+		      char *err, size_t errsz)
+{
+	const struct {
+		const char *field;
+		uint8_t value;
+	} flags[] = {
+	    {"initialised", cs->initialised},
+	    {"need_icw4", cs->need_icw4},
+	    {"single", cs->single},
+	    {"auto_eoi", cs->auto_eoi},
+	    {"rotate_auto_eoi", cs->rotate_auto_eoi},
+	    {"special_nested", cs->special_nested},
+	    {"special_mask", cs->special_mask},
+	    {"read_isr", cs->read_isr},
+	    {"poll", cs->poll},
+	};
+
+	if (cs->elcr & ~c->elcr_mask)
+		return dev_state_reject(err, errsz, "pic: %s elcr 0x%02x sets bits outside 0x%02x",
+					name, cs->elcr, c->elcr_mask);
+	/* A level input requests exactly while its line is high. */
+	if ((cs->irr ^ cs->line) & cs->elcr)
+		return dev_state_reject(err, errsz,
+					"pic: %s irr 0x%02x disagrees with line 0x%02x on its "
+					"level inputs (elcr 0x%02x)",
+					name, cs->irr, cs->line, cs->elcr);
+	if (cs->vector_base & ~ICW2_VECTOR)
+		return dev_state_reject(err, errsz,
+					"pic: %s vector_base 0x%02x sets bits the chip supplies",
+					name, cs->vector_base);
+	if (cs->lowest > LEVEL_MASK)
+		return dev_state_reject(err, errsz, "pic: %s lowest %u is not a level (0-%u)", name,
+					cs->lowest, LEVEL_MASK);
+	if (cs->init_step != STEP_READY && cs->init_step != STEP_ICW2 &&
+	    cs->init_step != STEP_ICW3 && cs->init_step != STEP_ICW4)
+		return dev_state_reject(err, errsz, "pic: %s init_step %u is not 0, 2, 3 or 4",
+					name, cs->init_step);
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+		if (flags[i].value > 1)
+			return dev_state_reject(err, errsz, "pic: %s %s %u is not 0 or 1", name,
+						flags[i].field, flags[i].value);
+	if (!dev_state_zero(cs->pad, sizeof(cs->pad)))
+		return dev_state_reject(err, errsz, "pic: %s pad is not zero", name);
+	return 0;
+}
+
+int pic_load_state(struct pic *pic, const struct pic_state *st, char *err, size_t errsz)
+{
+	static const char *const names[PIC_CHIPS] = {"master", "slave"};
+	int ret = 0;
+
+	/* No device drives the master's IR2: the slave's INT sets its IRR bit alone. */
+	if (st->chip[MASTER].line & BIT(PIC_CASCADE_IRQ))
+		return dev_state_reject(err, errsz,
+					"pic: master line 0x%02x drives the cascade input",
+					st->chip[MASTER].line);
+	pthread_mutex_lock(&pic->lock);
+	for (unsigned int i = 0; i < PIC_CHIPS && ret == 0; i++)
+		ret = check_chip(&pic->chip[i], &st->chip[i], names[i], err, errsz);
+	if (ret < 0) {
+		pthread_mutex_unlock(&pic->lock);
+		return ret;
+	}
+	for (unsigned int i = 0; i < PIC_CHIPS; i++) {
+		struct pic_chip *c = &pic->chip[i];
+		const struct pic_chip_state *cs = &st->chip[i];
+		c->irr = cs->irr;
+		c->isr = cs->isr;
+		c->imr = cs->imr;
+		c->line = cs->line;
+		c->elcr = cs->elcr;
+		c->vector_base = cs->vector_base;
+		c->lowest = cs->lowest;
+		c->init_step = cs->init_step;
+		c->initialised = cs->initialised;
+		c->need_icw4 = cs->need_icw4;
+		c->single = cs->single;
+		c->auto_eoi = cs->auto_eoi;
+		c->rotate_auto_eoi = cs->rotate_auto_eoi;
+		c->special_nested = cs->special_nested;
+		c->special_mask = cs->special_mask;
+		c->read_isr = cs->read_isr;
+		c->poll = cs->poll;
+	}
+	/* From low, so a high INT counts as rising and the boot vCPU is told. */
+	__atomic_store_n(&pic->output, false, __ATOMIC_RELAXED);
+	unlock(pic, update(pic));
+	return 0;
 }

@@ -27,6 +27,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define PIC_MASTER_PORT	 0x20 /* command; +1 data */
@@ -35,6 +36,7 @@
 #define PIC_ELCR_PORT	 0x4d0 /* master's; +1 the slave's */
 #define PIC_ELCR_COUNT	 2
 #define PIC_IRQS	 16
+#define PIC_CHIPS	 2 /* master and slave */
 #define PIC_CASCADE_IRQ	 2
 #define PIC_SPURIOUS_IRQ 7 /* of each chip: IRQ 7 or IRQ 15 */
 
@@ -115,5 +117,39 @@ void pic_slave_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bo
 
 /* pic_elcr_io: bus handler for ports PIC_ELCR_PORT and +1. */
 void pic_elcr_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write);
+
+/*
+ * One 8259A as a snapshot keeps it: struct pic_chip's fields, each flag
+ * 0 or 1. The ELCR's settable bits are the board's, not state; the INT
+ * output follows from the registers and is computed again on load.
+ */
+struct pic_chip_state {
+	uint8_t irr, isr, imr, line, elcr, vector_base, lowest, init_step;
+	uint8_t initialised, need_icw4, single, auto_eoi;
+	uint8_t rotate_auto_eoi, special_nested, special_mask, read_isr;
+	uint8_t poll;
+	uint8_t pad[7];
+};
+_Static_assert(sizeof(struct pic_chip_state) == 24, "pic_chip_state has holes");
+
+struct pic_state {
+	struct pic_chip_state chip[PIC_CHIPS]; /* [0] master, [1] slave */
+};
+_Static_assert(sizeof(struct pic_state) == 48, "pic_state has holes");
+
+/*
+ * pic_save_state: (pic)'s guest-visible state into (st), zeroed first.
+ * VMM thread, vCPUs parked.
+ */
+void pic_save_state(struct pic *pic, struct pic_state *st);
+
+/*
+ * pic_load_state: put (pic), freshly initialised, into (st)'s state. Every
+ * field is checked first; on a bad one returns -EINVAL with one line naming
+ * it in (err) (of (errsz) bytes) and leaves (pic) unchanged. If the master's
+ * INT is high in the loaded state, (notify) is called, so the boot vCPU
+ * takes the interrupt. Returns 0. VMM thread, before any vCPU runs.
+ */
+int pic_load_state(struct pic *pic, const struct pic_state *st, char *err, size_t errsz);
 
 #endif /* EMBER_PIC_H */

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "dev_state.h"
+
 #define NS_PER_S 1000000000ULL
 
 /* Control word (port 0x43). */
@@ -28,6 +30,8 @@
 #define BCD_RANGE     10000u
 #define CONTROL_PORT  3
 #define UNUSED_READ   0xff /* the control port is write-only */
+#define MODE_MAX      5
+#define CONTROL_CH    2 /* the channel whose gate is port B's bit 0 */
 
 static uint64_t monotonic_ns(void)
 {
@@ -91,6 +95,12 @@ static bool waits_for_trigger(const struct pit_channel *c)
 	return c->mode == 1 || c->mode == 5;
 }
 
+/* ns_ticks: input clock periods in (ns), whole ones. */
+static uint64_t ns_ticks(uint64_t ns)
+{
+	return (uint64_t)((unsigned __int128)ns * PIT_HZ / NS_PER_S);
+}
+
 /* ticks: input clock periods counted since the count was loaded (or triggered). */
 static uint64_t ticks(const struct pit_channel *c, uint64_t now)
 {
@@ -100,7 +110,7 @@ static uint64_t ticks(const struct pit_channel *c, uint64_t now)
 		return c->paused_ticks;
 	if (now < c->start_ns)
 		return 0;
-	return (uint64_t)((unsigned __int128)(now - c->start_ns) * PIT_HZ / NS_PER_S);
+	return ns_ticks(now - c->start_ns);
 }
 
 static uint64_t ticks_to_ns(uint64_t t)
@@ -298,12 +308,12 @@ static bool irq0_edges(const struct pit_channel *c, uint64_t *first, uint64_t *p
 	}
 }
 
-struct pit_irq0_schedule pit_irq0_schedule(struct pit *pit)
+/* schedule: channel 0's IRQ 0 edges since its count was loaded; lock held. */
+static struct pit_irq0_schedule schedule(const struct pit *pit)
 {
 	struct pit_irq0_schedule s = {0};
 	uint64_t first, every;
 
-	pthread_mutex_lock(&pit->lock);
 	const struct pit_channel *c = &pit->ch[0];
 	s.generation = pit->generation;
 	if (c->armed && irq0_edges(c, &first, &every)) {
@@ -315,7 +325,31 @@ struct pit_irq0_schedule pit_irq0_schedule(struct pit *pit)
 				s.period_ns = PIT_MIN_IRQ_PERIOD_NS;
 		}
 	}
+	return s;
+}
+
+struct pit_irq0_schedule pit_irq0_schedule(struct pit *pit)
+{
+	pthread_mutex_lock(&pit->lock);
+	struct pit_irq0_schedule s = schedule(pit);
 	pthread_mutex_unlock(&pit->lock);
+	return s;
+}
+
+struct pit_irq0_schedule pit_irq0_next(struct pit *pit)
+{
+	pthread_mutex_lock(&pit->lock);
+	struct pit_irq0_schedule s = schedule(pit);
+	uint64_t now = pit->clock();
+	pthread_mutex_unlock(&pit->lock);
+	if (!s.active || s.first_ns > now)
+		return s;
+	if (s.period_ns == 0) {
+		s.active = false; /* the one edge has come and gone */
+		s.first_ns = 0;
+		return s;
+	}
+	s.first_ns += ((now - s.first_ns) / s.period_ns + 1) * s.period_ns;
 	return s;
 }
 
@@ -412,4 +446,187 @@ void pit_port_b_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, b
 			      (out(c2, now) ? PIT_PORT_B_OUT2 : 0));
 	}
 	pthread_mutex_unlock(&pit->lock);
+}
+
+/* tick_ns: the first ns at which (t) ticks have been counted (ns_ticks' inverse, rounded up). */
+static unsigned __int128 tick_ns(uint64_t t)
+{
+	return ((unsigned __int128)t * NS_PER_S + PIT_HZ - 1) / PIT_HZ;
+}
+
+/*
+ * fold: the least tick count (c) cannot tell apart from (t): its count and
+ * OUT, and IRQ 0's next edges, are the same for both. Modes 2 and 3 depend
+ * only on the place in the period; the others count down through the
+ * range, and past the terminal count (at most one range in) only the place
+ * in the range shows.
+ */
+static uint64_t fold(const struct pit_channel *c, uint64_t t)
+{
+	uint64_t r = range(c);
+
+	if (c->mode == 2 || c->mode == 3)
+		return t % period(c);
+	return t < 2 * r ? t : 2 * r + t % r;
+}
+
+/*
+ * fold_ns: (e) ns counted, folded as fold() does the ticks, at the same
+ * place within the tick (to the ns): less than three ranges' worth.
+ */
+static uint64_t fold_ns(const struct pit_channel *c, uint64_t e)
+{
+	uint64_t t = ns_ticks(e), f = fold(c, t);
+	uint64_t into = (uint64_t)(e - tick_ns(t)), len = (uint64_t)(tick_ns(f + 1) - tick_ns(f));
+
+	return (uint64_t)tick_ns(f) + (into < len ? into : len - 1);
+}
+
+/* counting: whether (c) counts from start_ns now, rather than standing still. */
+static bool counting(const struct pit_channel *c)
+{
+	return c->armed && (!waits_for_trigger(c) || c->triggered) && (c->gate || !pauses(c));
+}
+
+/* paused: whether (c)'s gate holds it at paused_ticks. */
+static bool paused(const struct pit_channel *c)
+{
+	return c->armed && !c->gate && pauses(c);
+}
+
+void pit_save_state(struct pit *pit, struct pit_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&pit->lock);
+	uint64_t now = pit->clock();
+	for (unsigned int i = 0; i < PIT_CHANNELS; i++) {
+		const struct pit_channel *c = &pit->ch[i];
+		struct pit_channel_state *cs = &st->ch[i];
+		if (counting(c) && now > c->start_ns)
+			cs->elapsed_ns = now - c->start_ns;
+		if (paused(c))
+			cs->paused_ticks = c->paused_ticks;
+		cs->reload = (uint16_t)c->reload;
+		cs->latched = c->latched;
+		cs->mode = c->mode;
+		cs->access = c->access;
+		cs->bcd = c->bcd;
+		cs->armed = c->armed;
+		cs->triggered = c->triggered;
+		cs->gate = c->gate;
+		cs->write_msb = c->write_msb;
+		cs->write_lsb = c->write_lsb;
+		cs->read_msb = c->read_msb;
+		cs->count_latched = c->count_latched;
+		cs->latched_msb = c->latched_msb;
+		cs->status_latched = c->status_latched;
+		cs->status = c->status;
+	}
+	st->port_b = pit->port_b;
+	pthread_mutex_unlock(&pit->lock);
+}
+
+/* check_channel: whether (cs) is a state counter (i) can be in beside (port_b); else why not. */
+static int check_channel(const struct pit_channel_state *cs, unsigned int i, uint8_t port_b,
+			 char *err, size_t errsz)
+{
+	const struct {
+		const char *field;
+		uint8_t value;
+	} flags[] = {
+	    {"bcd", cs->bcd},
+	    {"armed", cs->armed},
+	    {"triggered", cs->triggered},
+	    {"gate", cs->gate},
+	    {"write_msb", cs->write_msb},
+	    {"read_msb", cs->read_msb},
+	    {"count_latched", cs->count_latched},
+	    {"latched_msb", cs->latched_msb},
+	    {"status_latched", cs->status_latched},
+	};
+	const bool gate = i == CONTROL_CH ? (port_b & PIT_PORT_B_GATE2) != 0 : true;
+
+	if (cs->mode > MODE_MAX)
+		return dev_state_reject(err, errsz, "pit: channel %u mode %u is not 0-%u", i,
+					cs->mode, MODE_MAX);
+	if (cs->access < ACCESS_LSB || cs->access > ACCESS_WORD)
+		return dev_state_reject(err, errsz, "pit: channel %u access %u is not %u-%u", i,
+					cs->access, ACCESS_LSB, ACCESS_WORD);
+	for (size_t f = 0; f < sizeof(flags) / sizeof(flags[0]); f++)
+		if (flags[f].value > 1)
+			return dev_state_reject(err, errsz, "pit: channel %u %s %u is not 0 or 1",
+						i, flags[f].field, flags[f].value);
+	/* Channels 0 and 1 have their gates tied high; channel 2's is port B's bit 0. */
+	if (cs->gate != gate)
+		return dev_state_reject(err, errsz, "pit: channel %u gate %u disagrees with %s", i,
+					cs->gate,
+					i == CONTROL_CH ? "port_b's bit 0" : "its tied-high input");
+	/* Any duration is one a counter can have run for; ticks must fit the ns clock. */
+	if (cs->paused_ticks > ns_ticks(UINT64_MAX))
+		return dev_state_reject(
+		    err, errsz, "pit: channel %u paused_ticks %llu exceeds %llu", i,
+		    (unsigned long long)cs->paused_ticks, (unsigned long long)ns_ticks(UINT64_MAX));
+	if (!dev_state_zero(cs->pad, sizeof(cs->pad)))
+		return dev_state_reject(err, errsz, "pit: channel %u pad is not zero", i);
+	return 0;
+}
+
+/* check: whether (st) is a state this PIT can be in; else the line saying why. */
+static int check(const struct pit_state *st, char *err, size_t errsz)
+{
+	const uint8_t port_b_bits = PIT_PORT_B_GATE2 | PIT_PORT_B_SPKR;
+	int ret;
+
+	if (st->port_b & ~port_b_bits)
+		return dev_state_reject(err, errsz, "pit: port_b 0x%02x sets bits outside 0x%02x",
+					st->port_b, port_b_bits);
+	if (!dev_state_zero(st->pad, sizeof(st->pad)))
+		return dev_state_reject(err, errsz, "pit: pad is not zero");
+	for (unsigned int i = 0; i < PIT_CHANNELS; i++) {
+		ret = check_channel(&st->ch[i], i, st->port_b, err, errsz);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+int pit_load_state(struct pit *pit, const struct pit_state *st, char *err, size_t errsz)
+{
+	int ret = check(st, err, errsz);
+
+	if (ret < 0)
+		return ret;
+	pthread_mutex_lock(&pit->lock);
+	uint64_t now = pit->clock();
+	for (unsigned int i = 0; i < PIT_CHANNELS; i++) {
+		struct pit_channel *c = &pit->ch[i];
+		const struct pit_channel_state *cs = &st->ch[i];
+		c->reload = cs->reload;
+		c->latched = cs->latched;
+		c->mode = cs->mode;
+		c->access = cs->access;
+		c->bcd = cs->bcd;
+		c->armed = cs->armed;
+		c->triggered = cs->triggered;
+		c->gate = cs->gate;
+		c->write_msb = cs->write_msb;
+		c->write_lsb = cs->write_lsb;
+		c->read_msb = cs->read_msb;
+		c->count_latched = cs->count_latched;
+		c->latched_msb = cs->latched_msb;
+		c->status_latched = cs->status_latched;
+		c->status = cs->status;
+		/* On a clock younger than the time counted, the least equivalent time. */
+		uint64_t e = cs->elapsed_ns, p = cs->paused_ticks;
+		if (e > now)
+			e = fold_ns(c, e);
+		if (tick_ns(p) > now)
+			p = fold(c, p);
+		c->start_ns = now >= e ? now - e : 0;
+		c->paused_ticks = p;
+	}
+	pit->port_b = st->port_b;
+	pit->generation++;
+	pthread_mutex_unlock(&pit->lock);
+	return 0;
 }

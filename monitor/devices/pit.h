@@ -21,6 +21,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define PIT_PORT	   0x40 /* channel 0; 0x41, 0x42 channels 1, 2; 0x43 control */
@@ -97,6 +98,14 @@ void pit_watch_irq0(struct pit *pit, pit_reprogram_fn fn, void *ctx);
 struct pit_irq0_schedule pit_irq0_schedule(struct pit *pit);
 
 /*
+ * pit_irq0_next: like pit_irq0_schedule, but (first_ns) is the first edge
+ * after the PIT's clock now: a periodic schedule skips the edges already
+ * past, and a one-shot edge already past makes it inactive. For a timer
+ * armed anew after a restore, which must not deliver past edges again.
+ */
+struct pit_irq0_schedule pit_irq0_next(struct pit *pit);
+
+/*
  * pit_irq0_current: whether (generation) is still channel 0's programming:
  * a timer armed for an older one must not fire.
  */
@@ -110,5 +119,61 @@ void pit_port_b_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, b
 
 /* pit_destroy: release the lock. */
 void pit_destroy(struct pit *pit);
+
+/*
+ * One counter as a snapshot keeps it: struct pit_channel's fields, each
+ * flag 0 or 1, with time kept as durations, never as instants of a clock
+ * another process cannot read:
+ *   elapsed_ns    the time counted since the count was loaded (or, in
+ *                 modes 1 and 5, triggered), at the save; 0 when the
+ *                 counter stands still (no count, no trigger yet, gate low).
+ *   paused_ticks  the ticks counted when the gate fell, for a counter its
+ *                 gate holds still; 0 otherwise.
+ * On load both are rebased on the PIT's clock now, exactly when that clock
+ * has run at least as long (a host up longer than the counter had been
+ * counting). On a younger clock they are first folded to the least values
+ * the counter cannot tell apart (modulo the period in modes 2 and 3; past
+ * twice the range, modulo the range in the others; at most 0.17 s): the
+ * counter then runs less than 1 ns out of phase with the original, which no
+ * guest can see.
+ */
+struct pit_channel_state {
+	uint64_t elapsed_ns;
+	uint64_t paused_ticks;
+	uint16_t reload; /* the count written, 0 meaning the largest */
+	uint16_t latched;
+	uint8_t mode, access, bcd, armed;
+	uint8_t triggered, gate, write_msb, write_lsb;
+	uint8_t read_msb, count_latched, latched_msb, status_latched;
+	uint8_t status;
+	uint8_t pad[7];
+};
+_Static_assert(sizeof(struct pit_channel_state) == 40, "pit_channel_state has holes");
+
+struct pit_state {
+	struct pit_channel_state ch[PIT_CHANNELS];
+	uint8_t port_b; /* bits 0 and 1 as written */
+	uint8_t pad[7];
+};
+_Static_assert(sizeof(struct pit_state) == 128, "pit_state has holes");
+
+/*
+ * pit_save_state: (pit)'s guest-visible state into (st), zeroed first, as
+ * of the PIT's clock now. VMM thread, vCPUs parked.
+ */
+void pit_save_state(struct pit *pit, struct pit_state *st);
+
+/*
+ * pit_load_state: put (pit), freshly initialised, into (st)'s state. Every
+ * field is checked first; on a bad one returns -EINVAL with one line naming
+ * it in (err) (of (errsz) bytes) and leaves (pit) unchanged. The durations
+ * are rebased on the PIT's clock now: the counters go on from where they
+ * were at the save, as if no time had passed in between (the guest's own
+ * clocks, restored by KVM, were stopped too). Channel 0's programming gets
+ * a new generation, so a timer armed before is stale; the watcher is not
+ * called: pit_timer_load_state() re-arms IRQ 0 from the loaded schedule.
+ * Returns 0. VMM thread, before any vCPU runs.
+ */
+int pit_load_state(struct pit *pit, const struct pit_state *st, char *err, size_t errsz);
 
 #endif /* EMBER_PIT_H */

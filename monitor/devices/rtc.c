@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "dev_state.h"
 #include "log.h"
 
 #define NS_PER_S     1000000000L
@@ -14,6 +15,9 @@
 #define YEARS_PER_C  100
 #define TM_YEAR_BASE 1900
 #define MAX_YEAR     9999 /* a century byte of 99 */
+/* The first and last second the chip can show, 0000-01-01 and 9999-12-31 (UTC). */
+#define FIRST_TIME_S (-62167219200LL)
+#define LAST_TIME_S  253402300799LL
 
 static void host_clock(struct timespec *now)
 {
@@ -265,4 +269,58 @@ void rtc_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_
 		data[0] = read_data(rtc);
 	}
 	pthread_mutex_unlock(&rtc->lock);
+}
+
+void rtc_save_state(struct rtc *rtc, struct rtc_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&rtc->lock);
+	st->offset_s = rtc->offset_s;
+	memcpy(st->ram, rtc->ram, sizeof(st->ram));
+	st->index = rtc->index;
+	pthread_mutex_unlock(&rtc->lock);
+}
+
+/* check: whether (st) is a state this clock can be in at (now); else the line saying why. */
+static int check(const struct rtc_state *st, struct timespec now, char *err, size_t errsz)
+{
+	if (st->index & ~RTC_INDEX)
+		return dev_state_reject(err, errsz, "rtc: index 0x%02x exceeds 0x%02x", st->index,
+					RTC_INDEX);
+	/* UIP is the clock's to show; C and D are never written. */
+	if (st->ram[RTC_REG_A] & ~A_WRITABLE)
+		return dev_state_reject(err, errsz, "rtc: register A 0x%02x sets UIP",
+					st->ram[RTC_REG_A]);
+	if (st->ram[RTC_REG_C] != 0)
+		return dev_state_reject(err, errsz, "rtc: register C 0x%02x is not 0",
+					st->ram[RTC_REG_C]);
+	if (st->ram[RTC_REG_D] != 0)
+		return dev_state_reject(err, errsz, "rtc: register D 0x%02x is not 0",
+					st->ram[RTC_REG_D]);
+	if (st->offset_s < FIRST_TIME_S - (int64_t)now.tv_sec ||
+	    st->offset_s > LAST_TIME_S - (int64_t)now.tv_sec)
+		return dev_state_reject(
+		    err, errsz, "rtc: offset_s %lld puts the clock outside the years 0000-%d",
+		    (long long)st->offset_s, MAX_YEAR);
+	if (!dev_state_zero(st->pad, sizeof(st->pad)))
+		return dev_state_reject(err, errsz, "rtc: pad is not zero");
+	return 0;
+}
+
+int rtc_load_state(struct rtc *rtc, const struct rtc_state *st, char *err, size_t errsz)
+{
+	struct timespec now;
+
+	pthread_mutex_lock(&rtc->lock);
+	rtc->clock(&now);
+	int ret = check(st, now, err, errsz);
+	if (ret < 0) {
+		pthread_mutex_unlock(&rtc->lock);
+		return ret;
+	}
+	rtc->offset_s = st->offset_s;
+	memcpy(rtc->ram, st->ram, sizeof(rtc->ram));
+	rtc->index = st->index;
+	pthread_mutex_unlock(&rtc->lock);
+	return 0;
 }

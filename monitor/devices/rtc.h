@@ -19,6 +19,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -69,5 +70,35 @@ void rtc_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_
 
 /* rtc_destroy: release the lock. */
 void rtc_destroy(struct rtc *rtc);
+
+/*
+ * The clock as a snapshot keeps it: the index, the 128 bytes (registers A
+ * to D, the time registers as last frozen or set, the RAM), and the
+ * guest's time less the host's wall-clock time, never a host instant. So a
+ * restored guest's clock reads the host's time now plus what the guest
+ * moved it by: like a PC's battery clock, it went on while the VM was saved.
+ */
+struct rtc_state {
+	int64_t offset_s; /* guest time less host time, in seconds */
+	uint8_t ram[RTC_CMOS_BYTES];
+	uint8_t index;
+	uint8_t pad[7];
+};
+_Static_assert(sizeof(struct rtc_state) == 8 + RTC_CMOS_BYTES + 8, "rtc_state has holes");
+
+/*
+ * rtc_save_state: (rtc)'s guest-visible state into (st), zeroed first.
+ * VMM thread, vCPUs parked.
+ */
+void rtc_save_state(struct rtc *rtc, struct rtc_state *st);
+
+/*
+ * rtc_load_state: put (rtc), freshly initialised, into (st)'s state. Every
+ * field is checked first (the offset must put the clock, read now, within
+ * the years 0000-9999 it can show); on a bad one returns -EINVAL with one
+ * line naming it in (err) (of (errsz) bytes) and leaves (rtc) unchanged.
+ * Returns 0. VMM thread, before any vCPU runs.
+ */
+int rtc_load_state(struct rtc *rtc, const struct rtc_state *st, char *err, size_t errsz);
 
 #endif /* EMBER_RTC_H */

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dev_state.h"
+
 /* Register offsets. */
 #define REG_DATA 0 /* RBR on read, THR on write, DLL with DLAB */
 #define REG_IER	 1 /* DLM with DLAB */
@@ -250,4 +252,73 @@ size_t serial_input(struct serial *s, const uint8_t *buf, size_t len)
 	if (pulse && s->irq != NULL)
 		s->irq(s->irq_ctx);
 	return taken;
+}
+
+void serial_save_state(struct serial *s, struct serial_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&s->lock);
+	for (unsigned int i = 0; i < s->rx_count; i++)
+		st->rx[i] = s->rx[(s->rx_head + i) % SERIAL_RX_FIFO];
+	st->rx_count = (uint8_t)s->rx_count;
+	st->ier = s->ier;
+	st->lcr = s->lcr;
+	st->mcr = s->mcr;
+	st->scr = s->scr;
+	st->fcr = s->fcr;
+	st->dll = s->dll;
+	st->dlm = s->dlm;
+	st->thr_interrupt = s->thr_interrupt;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* check: whether (st) is a state this UART can be in; else the line saying why. */
+static int check(const struct serial_state *st, char *err, size_t errsz)
+{
+	if (st->rx_count > SERIAL_RX_FIFO)
+		return dev_state_reject(err, errsz, "serial: rx_count %u exceeds the FIFO (%u)",
+					st->rx_count, SERIAL_RX_FIFO);
+	if (!dev_state_zero(st->rx + st->rx_count, SERIAL_RX_FIFO - st->rx_count))
+		return dev_state_reject(err, errsz, "serial: rx holds bytes past rx_count %u",
+					st->rx_count);
+	if (st->ier & ~IER_MASK)
+		return dev_state_reject(err, errsz,
+					"serial: ier 0x%02x sets reserved bits (0x%02x)", st->ier,
+					st->ier & ~IER_MASK);
+	if (st->mcr & ~MCR_MASK)
+		return dev_state_reject(err, errsz,
+					"serial: mcr 0x%02x sets reserved bits (0x%02x)", st->mcr,
+					st->mcr & ~MCR_MASK);
+	if (st->thr_interrupt > 1)
+		return dev_state_reject(err, errsz, "serial: thr_interrupt %u is not 0 or 1",
+					st->thr_interrupt);
+	if (!dev_state_zero(st->pad, sizeof(st->pad)))
+		return dev_state_reject(err, errsz, "serial: pad is not zero");
+	return 0;
+}
+
+int serial_load_state(struct serial *s, const struct serial_state *st, char *err, size_t errsz)
+{
+	int ret = check(st, err, errsz);
+	bool pulse;
+
+	if (ret < 0)
+		return ret;
+	pthread_mutex_lock(&s->lock);
+	memcpy(s->rx, st->rx, sizeof(s->rx));
+	s->rx_head = 0;
+	s->rx_count = st->rx_count;
+	s->ier = st->ier;
+	s->lcr = st->lcr;
+	s->mcr = st->mcr;
+	s->scr = st->scr;
+	s->fcr = st->fcr;
+	s->dll = st->dll;
+	s->dlm = st->dlm;
+	s->thr_interrupt = st->thr_interrupt;
+	pulse = (interrupt_id(s) & IIR_ID_MASK) != IIR_NONE;
+	pthread_mutex_unlock(&s->lock);
+	if (pulse && s->irq != NULL)
+		s->irq(s->irq_ctx);
+	return 0;
 }

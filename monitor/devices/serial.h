@@ -58,4 +58,37 @@ size_t serial_input(struct serial *s, const uint8_t *buf, size_t len);
 /* serial_flush: write out buffered guest output. */
 void serial_flush(struct serial *s);
 
+/*
+ * The UART as a snapshot keeps it: its registers, the "transmitter empty"
+ * interrupt still to be acknowledged, and the bytes the guest has not read
+ * yet, oldest first. LSR and IIR are not stored: this UART has no line
+ * errors and its transmitter is always empty, so both follow from the rest
+ * (rx_count, IER, FCR, thr_interrupt). Guest output still buffered for the
+ * host is not state of the guest's: it stays with the process that has it.
+ */
+struct serial_state {
+	uint8_t rx[SERIAL_RX_FIFO]; /* [0, rx_count) unread input, the rest zero */
+	uint8_t rx_count;
+	uint8_t ier, lcr, mcr, scr, fcr, dll, dlm;
+	uint8_t thr_interrupt; /* 0 or 1 */
+	uint8_t pad[7];
+};
+_Static_assert(sizeof(struct serial_state) == 80, "serial_state has holes");
+
+/*
+ * serial_save_state: (s)'s guest-visible state into (st), zeroed first.
+ * VMM thread, vCPUs parked.
+ */
+void serial_save_state(struct serial *s, struct serial_state *st);
+
+/*
+ * serial_load_state: put (s), freshly initialised, into (st)'s state. Every
+ * field is checked first; on a bad one returns -EINVAL with one line naming
+ * it in (err) (of (errsz) bytes) and leaves (s) unchanged. An interrupt the
+ * state has due (what IIR would report) is raised through the irq callback,
+ * as the device raises it, so load it after the interrupt controllers and
+ * the vCPUs' local APICs. Returns 0. VMM thread, before any vCPU runs.
+ */
+int serial_load_state(struct serial *s, const struct serial_state *st, char *err, size_t errsz);
+
 #endif /* EMBER_SERIAL_H */

@@ -64,8 +64,9 @@ $(eval $(call fuzz_harness,http,tests/fuzz/fuzz_api monitor/control/api monitor/
 	monitor/boot/kernel_cmdline monitor/control/logger monitor/control/metrics monitor/log tests/fuzz/fuzz_log, \
 	-lhttp_parser -ljansson -lpthread))
 $(eval $(call fuzz_harness,devices,monitor/devices/serial monitor/devices/i8042 monitor/devices/ioapic \
-	monitor/devices/isa_irq monitor/devices/pic monitor/devices/pit monitor/devices/rtc \
-	monitor/devices/boot_timer monitor/devices/exit_port monitor/kvm/bus monitor/log tests/fuzz/fuzz_log))
+	monitor/devices/isa_irq monitor/devices/pic monitor/devices/pit monitor/devices/pit_timer \
+	monitor/devices/rtc monitor/devices/boot_timer monitor/devices/exit_port monitor/kvm/bus \
+	monitor/evloop monitor/log tests/fuzz/fuzz_log))
 $(eval $(call fuzz_harness,snapshot,monitor/snapshot/snap_file,-lz))
 DEPS += $(patsubst %,$(FUZZ_O)/tests/fuzz/fuzz_%.d,util log virtio api) \
 	$(patsubst %,$(FUZZ_O)/%.d,$(basename $(VIRTIO_SRCS) $(MONITOR_SRCS)))

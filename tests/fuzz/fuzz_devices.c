@@ -17,7 +17,22 @@
  *   5 an EOI of a vector    6 a pulse on an ISA line (IOAPIC and 8259)
  *   7 flush the UART        8 the 8259 acknowledge, if its output is high
  *   9 IRQ 0's schedule, as the PIT timer reads it
+ *  10 a snapshot: every device's state (the PIT timer's too) saved, the
+ *     machine built afresh and each state loaded back; each must load, and
+ *     save the same again
+ *  11 a hostile snapshot: the same, but one device's state bytes, [device]
+ *     [how], are the input's: [how] odd, all of them; even, (how / 2) % 16
+ *     patches of [offset] [byte] over the saved ones. A refused state must
+ *     leave that device as built, with one line naming the device.
+ *     Past MAX_SNAPSHOTS of them in one input, 10 and 11 are 9.
+ * The operation is the byte modulo 12, and the byte divided by 12 is the
+ * access size of operation 0 (its low two bits), the length of 1 (mod 9)
+ * and, for 7, by how many bits the time that passes is shifted. The clocks
+ * start at the same far-off instant for every input (the PIT timer's
+ * timerfd, armed in the PIT's fake time, never expires in real time), so an
+ * input always runs the same.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,8 +48,10 @@
 #include "layout.h"
 #include "isa_irq.h"
 #include "metrics.h"
+#include "evloop.h"
 #include "pic.h"
 #include "pit.h"
+#include "pit_timer.h"
 #include "rtc.h"
 #include "serial.h"
 #include "vm.h"
@@ -47,10 +64,25 @@ static struct i8042 kbd;
 static struct boot_timer bt;
 static struct pic pic;
 static struct pit pit;
+static struct pit_timer pit_timer;
 static struct rtc rtc;
 static struct metrics metrics;
+static struct evloop loop;
 static int devnull = -1;
 static uint64_t fake_ns;
+
+/*
+ * Where the fake clocks start for each input: 2^62 ns, some 146 years of
+ * CLOCK_MONOTONIC, which no host reaches, so the PIT timer never fires.
+ */
+#define FAKE_EPOCH_NS (1ULL << 62)
+#define OPS	      12
+#define OP_SCHEDULE   9
+#define OP_SNAPSHOT   10
+#define OP_HOSTILE    11
+#define MAX_PATCHES   16
+/* Each snapshot builds the machine again, the cost of hundreds of accesses: a few per input. */
+#define MAX_SNAPSHOTS 8
 static unsigned long msis, stops, pic_rises;
 
 /* ---- doubles for vm.c ---- */
@@ -143,6 +175,7 @@ static void build(uint8_t setup)
 	FZ_CHECK(bus_register(&vm.pio, PIT_PORT, PIT_PORT_COUNT, pit_io, &pit) == 0 &&
 		     bus_register(&vm.pio, PIT_PORT_B, 1, pit_port_b_io, &pit) == 0,
 		 "PIT ports");
+	FZ_CHECK(pit_timer_init(&pit_timer, &pit, &vm, &loop) == 0, "pit_timer_init");
 	FZ_CHECK(rtc_init(&rtc, fake_wall) == 0, "rtc_init");
 	FZ_CHECK(bus_register(&vm.pio, RTC_PORT, RTC_PORT_COUNT, rtc_io, &rtc) == 0, "RTC ports");
 	serial_init(&uart, devnull, uart_irq, &vm);
@@ -155,6 +188,9 @@ static void build(uint8_t setup)
 
 static void teardown(void)
 {
+	pit_timer_destroy(&pit_timer, &loop);
+	/* Nothing is watched now: this only frees the handlers the loop keeps until a batch. */
+	FZ_CHECK(evloop_poll(&loop, 0) == 0, "events with nothing watched");
 	serial_destroy(&uart);
 	i8042_destroy(&kbd);
 	rtc_destroy(&rtc);
@@ -170,6 +206,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	fz_quiet_logs();
 	devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	FZ_CHECK(devnull >= 0, "/dev/null");
+	FZ_CHECK(evloop_init(&loop) == 0, "evloop_init");
 	return 0;
 }
 
@@ -239,25 +276,192 @@ static void dev_access(struct bus *bus, uint64_t addr, uint32_t len, struct fz *
 	free(data);
 }
 
+/* ---- snapshots ---- */
+
+/* Each device's state functions over the harness's machine, in the order a restore loads them. */
+struct dev_state_ops {
+	const char *name; /* the prefix of its messages */
+	size_t size;
+	void (*save)(void *st);
+	int (*load)(const void *st, char *err, size_t errsz);
+	bool resaves; /* saving again right after a load gives the same bytes */
+};
+
+static void ioapic_save(void *st)
+{
+	ioapic_save_state(&ioapic, st);
+}
+static int ioapic_load(const void *st, char *err, size_t errsz)
+{
+	return ioapic_load_state(&ioapic, st, err, errsz);
+}
+static void pic_save(void *st)
+{
+	pic_save_state(&pic, st);
+}
+static int pic_load(const void *st, char *err, size_t errsz)
+{
+	return pic_load_state(&pic, st, err, errsz);
+}
+static void pit_save(void *st)
+{
+	pit_save_state(&pit, st);
+}
+static int pit_load(const void *st, char *err, size_t errsz)
+{
+	return pit_load_state(&pit, st, err, errsz);
+}
+static void pit_timer_save(void *st)
+{
+	pit_timer_save_state(&pit_timer, st);
+}
+static int pit_timer_load(const void *st, char *err, size_t errsz)
+{
+	return pit_timer_load_state(&pit_timer, st, err, errsz);
+}
+static void serial_save(void *st)
+{
+	serial_save_state(&uart, st);
+}
+static int serial_load(const void *st, char *err, size_t errsz)
+{
+	return serial_load_state(&uart, st, err, errsz);
+}
+static void i8042_save(void *st)
+{
+	i8042_save_state(&kbd, st);
+}
+static int i8042_load(const void *st, char *err, size_t errsz)
+{
+	return i8042_load_state(&kbd, st, err, errsz);
+}
+static void rtc_save(void *st)
+{
+	rtc_save_state(&rtc, st);
+}
+static int rtc_load(const void *st, char *err, size_t errsz)
+{
+	return rtc_load_state(&rtc, st, err, errsz);
+}
+static void boot_timer_save(void *st)
+{
+	boot_timer_save_state(&bt, st);
+}
+static int boot_timer_load(const void *st, char *err, size_t errsz)
+{
+	return boot_timer_load_state(&bt, st, err, errsz);
+}
+
+/*
+ * The interrupt controllers first: the others may raise an interrupt as they
+ * load. The PIT timer's state (an edge due) is spent by loading it.
+ */
+static const struct dev_state_ops devs[] = {
+    {"ioapic", sizeof(struct ioapic_state), ioapic_save, ioapic_load, true},
+    {"pic", sizeof(struct pic_state), pic_save, pic_load, true},
+    {"pit", sizeof(struct pit_state), pit_save, pit_load, true},
+    {"pit_timer", sizeof(struct pit_timer_state), pit_timer_save, pit_timer_load, false},
+    {"serial", sizeof(struct serial_state), serial_save, serial_load, true},
+    {"i8042", sizeof(struct i8042_state), i8042_save, i8042_load, true},
+    {"rtc", sizeof(struct rtc_state), rtc_save, rtc_load, true},
+    {"boot_timer", sizeof(struct boot_timer_state), boot_timer_save, boot_timer_load, true},
+};
+#define NDEVS	  (sizeof(devs) / sizeof(devs[0]))
+#define STATE_MAX 256 /* bytes: more than the largest state */
+
+/* The timer's state is saved first: it may deliver an edge the controllers then hold. */
+static const unsigned int save_order[NDEVS] = {3, 0, 1, 2, 4, 5, 6, 7};
+
+/* hostile_bytes: (st), (size) bytes, made the input's as operation 11 says. */
+static void hostile_bytes(struct fz *in, uint8_t *st, size_t size)
+{
+	uint8_t how = fz_u8(in);
+
+	if (how & 1) {
+		fz_fill(in, st, size);
+		return;
+	}
+	for (unsigned int i = 0; i < (how >> 1) % MAX_PATCHES; i++) {
+		size_t off = fz_u8(in) % size;
+		st[off] = fz_u8(in);
+	}
+}
+
+/*
+ * snapshot: save every device, build the machine afresh (with (setup)) and
+ * load each state back; with (hostile), one device's bytes come from (in).
+ */
+static void snapshot(struct fz *in, uint8_t setup, bool hostile)
+{
+	static uint8_t saved[NDEVS][STATE_MAX];
+	uint8_t fresh[STATE_MAX], again[STATE_MAX];
+	char err[160];
+	unsigned int victim = hostile ? fz_u8(in) % NDEVS : NDEVS;
+
+	for (unsigned int i = 0; i < NDEVS; i++) {
+		unsigned int d = save_order[i];
+		FZ_CHECK(devs[d].size <= STATE_MAX, "%s state of %zu bytes", devs[d].name,
+			 devs[d].size);
+		devs[d].save(saved[d]);
+	}
+	teardown();
+	build(setup);
+	if (hostile)
+		hostile_bytes(in, saved[victim], devs[victim].size);
+	for (unsigned int d = 0; d < NDEVS; d++) {
+		err[0] = '\0';
+		if (d == victim)
+			devs[d].save(fresh);
+		int ret = devs[d].load(saved[d], err, sizeof(err));
+		if (d != victim) {
+			FZ_CHECK(ret == 0, "%s refused its own saved state: %s", devs[d].name, err);
+			if (devs[d].resaves) {
+				devs[d].save(again);
+				FZ_CHECK(memcmp(saved[d], again, devs[d].size) == 0,
+					 "%s saves other bytes after loading them", devs[d].name);
+			}
+			continue;
+		}
+		if (ret == 0)
+			continue;
+		/* Refused: said in one line that names the device, and nothing changed. */
+		FZ_CHECK(ret == -EINVAL, "%s load returned %d", devs[d].name, ret);
+		FZ_CHECK(strncmp(err, devs[d].name, strlen(devs[d].name)) == 0 &&
+			     err[strlen(devs[d].name)] == ':' && strchr(err, '\n') == NULL,
+			 "%s refusal said '%s'", devs[d].name, err);
+		if (devs[d].resaves) {
+			devs[d].save(again);
+			FZ_CHECK(memcmp(fresh, again, devs[d].size) == 0,
+				 "%s changed by a refused state", devs[d].name);
+		}
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint32_t pio_sizes[] = {1, 2, 4, 1};
 	struct fz in;
 
 	fz_init(&in, data, size);
-	build(fz_u8(&in));
+	fake_ns = FAKE_EPOCH_NS;
+	uint8_t setup = fz_u8(&in);
+	unsigned int snapshots = 0;
+	build(setup);
 	for (int i = 0; i < 1024 && fz_more(&in); i++) {
 		uint8_t op = fz_u8(&in);
+		unsigned int kind = op % OPS;
 
-		switch (op % 10) {
+		if ((kind == OP_SNAPSHOT || kind == OP_HOSTILE) && snapshots++ >= MAX_SNAPSHOTS)
+			kind = OP_SCHEDULE;
+		switch (kind) {
 		case 0: {
 			uint64_t port = pick_port(&in);
-			dev_access(&vm.pio, port, pio_sizes[(op >> 3) & 3], &in);
+			dev_access(&vm.pio, port, pio_sizes[(op / OPS) & 3], &in);
 			break;
 		}
 		case 1: {
 			uint64_t addr = pick_mmio(&in);
-			dev_access(&vm.mmio, addr, (op >> 3) % 9, &in);
+			dev_access(&vm.mmio, addr, (op / OPS) % 9, &in);
 			break;
 		}
 		case 2: {
@@ -281,7 +485,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 7:
 			serial_flush(&uart);
-			fake_ns += (uint64_t)fz_u16(&in) << (op >> 4); /* time passes */
+			fake_ns += (uint64_t)fz_u16(&in) << (op / OPS); /* time passes */
 			break;
 		case 8:
 			if (pic_pending(&pic)) {
@@ -290,6 +494,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					     (vector & ~7u) == pic.chip[1].vector_base,
 					 "8259 vector 0x%x from neither chip", vector);
 			}
+			break;
+		case OP_SNAPSHOT:
+			snapshot(&in, setup, false);
+			break;
+		case OP_HOSTILE:
+			snapshot(&in, setup, true);
 			break;
 		default:
 			check_schedule();

@@ -8,8 +8,9 @@ virtio device up and making the requests the guests of tests/guests/vio.c
 make, tiny but valid ELF, PVH and bzImage kernels (the bzImage made by
 tests/guests/mkbzimage.c), the config files of README.md and the unit tests,
 the request bodies and HTTP requests of tests/integration/test_api.sh, a
-UART, i8042, IOAPIC and boot timer driven as a booting Linux does, the
-snapshot state file of a small VM.
+UART, i8042, IOAPIC and boot timer driven as a booting Linux does, and
+snapshots of such a machine, saved and loaded, some with corrupted states,
+the snapshot state file of a small VM.
 
 Files named crash-* are reproducers of bugs the fuzzers found; this script
 leaves them alone. Usage: tests/fuzz/mkseeds.py (from anywhere; needs gcc).
@@ -480,22 +481,53 @@ def seeds_http():
 
 
 # ---------------------------------------------------------------- devices
+# tests/fuzz/fuzz_devices.c: an operation is its byte modulo DEV_OPS; the byte
+# divided by DEV_OPS is operation 0's size code and operation 1's length.
+DEV_OPS = 12
+(D_PIO, D_MMIO, D_CONSOLE, D_CAD, D_IRQ_LEVEL, D_EOI, D_PULSE, D_FLUSH, D_PIC_ACK,
+ D_SCHEDULE, D_SNAPSHOT, D_HOSTILE) = range(DEV_OPS)
+IRQ_HIGH = D_IRQ_LEVEL + DEV_OPS * 11  # operation 4 with bit 7 set: the line goes high
+# The harness's device order for operation 11.
+(DEV_IOAPIC, DEV_PIC, DEV_PIT, DEV_PIT_TIMER, DEV_SERIAL, DEV_I8042, DEV_RTC,
+ DEV_BOOT_TIMER) = range(8)
+
+
 def pio(port_index, value=None, size_code=0):
-    op = 0 | (size_code << 3)
+    op = D_PIO + DEV_OPS * size_code
     if value is None:
         return bytes([op, port_index, 0])
     return bytes([op, port_index, 1, value])
 
 
 def mmio(choice, length, value=None):
-    op = 1 | (length << 3)
+    op = D_MMIO + DEV_OPS * length
     if value is None:
         return bytes([op, choice, 0])
     return bytes([op, choice, 1]) + value.to_bytes(length, "little")
 
 
+def time_passes(amount, shift=0):
+    """Operation 7: flush the UART, then the clocks move on by amount << shift ns."""
+    return bytes([D_FLUSH + DEV_OPS * shift]) + u16(amount)
+
+
+def hostile(device, patches):
+    """Operation 11: (offset, byte) patches over the device's saved state."""
+    out = bytes([D_HOSTILE, device, 2 * len(patches)])
+    for off, val in patches:
+        out += bytes([off, val])
+    return out
+
+
+def hostile_whole(device, data):
+    """Operation 11: the device's state bytes all from the input."""
+    return bytes([D_HOSTILE, device, 1]) + bytes(data)
+
+
 COM1, IER, IIR, LCR, MCR, LSR, MSR, SCR = range(8)
 KBD_DATA, KBD_CMD, EXIT_PORT, BOOT_PORT = 8, 9, 12, 11
+PIC_M, PIC_M1, PIC_S, PIC_S1, ELCR_M, ELCR_S = range(13, 19)
+PIT0, PIT1, PIT2, PIT_CTL, PORT_B, RTC_IDX, RTC_DATA = range(19, 26)
 IOREGSEL, IOWIN, IOEOI = 0x00, 0x04, 0x08  # pick_mmio choices of the IOAPIC registers
 
 
@@ -505,24 +537,58 @@ def seeds_devices():
                   pio(IIR, 0xc7) + pio(MCR, 0x0b) + pio(IER, 0x0f) + pio(LSR) + pio(IIR) + pio(MSR) +
                   pio(SCR, 0x55) + pio(SCR))
     hello = b"".join(pio(COM1, c) for c in b"hello, world\n")
-    w("uart-output", bytes([0]) + uart_setup + hello + bytes([7]))
-    console = bytes([2, 6]) + b"ls -l\n" + pio(IIR) + pio(LSR) + b"".join(pio(COM1) for _ in range(7))
-    w("uart-input", bytes([0]) + uart_setup + console + bytes([2, 70]) + bytes(range(70)))
+    w("uart-output", bytes([0]) + uart_setup + hello + bytes([D_FLUSH, 0, 0]))
+    console = (bytes([D_CONSOLE, 6]) + b"ls -l\n" + pio(IIR) + pio(LSR) +
+               b"".join(pio(COM1) for _ in range(7)))
+    w("uart-input", bytes([0]) + uart_setup + console + bytes([D_CONSOLE, 70]) + bytes(range(70)))
 
     def rte(pin, low, high):
         return (mmio(IOREGSEL, 4, 0x10 + 2 * pin) + mmio(IOWIN, 4, low) +
                 mmio(IOREGSEL, 4, 0x11 + 2 * pin) + mmio(IOWIN, 4, high))
     ioapic = (mmio(IOREGSEL, 4, 0) + mmio(IOWIN, 4) + mmio(IOREGSEL, 4, 1) + mmio(IOWIN, 4) +
               rte(4, 0x30, 0) + rte(1, 0x31, 1 << 24) + rte(9, 0x39 | (1 << 15), 0) +
-              bytes([4 | 0x80, 9, 4, 9, 5, 0x39, 4 | 0x80, 9, 5, 0x39]) + bytes([6, 4]))
+              bytes([IRQ_HIGH, 9, D_IRQ_LEVEL, 9, D_EOI, 0x39, IRQ_HIGH, 9, D_EOI, 0x39]) +
+              bytes([D_PULSE, 4]))
     w("ioapic", bytes([1]) + ioapic + uart_setup + pio(COM1, 0x41))
     kbd = (pio(KBD_CMD, 0xaa) + pio(KBD_DATA) + pio(KBD_CMD, 0x20) + pio(KBD_DATA) +
-           pio(KBD_CMD, 0x60) + pio(KBD_DATA, 0x47) + bytes([3]) + pio(KBD_CMD) +
+           pio(KBD_CMD, 0x60) + pio(KBD_DATA, 0x47) + bytes([D_CAD]) + pio(KBD_CMD) +
            b"".join(pio(KBD_DATA) for _ in range(4)) + pio(KBD_CMD, 0xd0) + pio(KBD_DATA) +
            pio(KBD_CMD, 0xfe))
     w("i8042", bytes([0]) + rte(1, 0x31, 0) + kbd)
     boot = mmio(0x06, 1, 123) + mmio(0x06, 1, 123) + pio(BOOT_PORT, 123) + pio(EXIT_PORT, 7)
     w("boot-timer-exit", bytes([3]) + boot)
+
+    # A machine as Linux leaves it after boot, for the snapshot operations: the
+    # 8259 pair initialised (level IRQ 10), the PIT's channel 0 at 100 Hz and
+    # channel 2 one-shot behind its gate, the CMOS clock set, Ctrl+Alt+Del
+    # queued, input waiting in the UART, the boot timer fired.
+    pic = (pio(ELCR_S, 0x04) + pio(PIC_M, 0x11) + pio(PIC_M1, 0x30) + pio(PIC_M1, 0x04) +
+           pio(PIC_M1, 0x01) + pio(PIC_S, 0x11) + pio(PIC_S1, 0x38) + pio(PIC_S1, 0x02) +
+           pio(PIC_S1, 0x01) + pio(PIC_M1, 0x10) + bytes([D_PULSE, 3, D_PIC_ACK, D_PULSE, 9]) +
+           pio(PIC_M, 0x0b))
+    pit = (pio(PIT_CTL, 0x34) + pio(PIT0, 0x9c) + pio(PIT0, 0x2e) + pio(PORT_B, 0x01) +
+           pio(PIT_CTL, 0xb0) + pio(PIT2, 0x00) + pio(PIT2, 0x40) + time_passes(5000, 4) +
+           pio(PORT_B, 0x00) + pio(PIT_CTL, 0x40) + pio(PIT1) + bytes([D_SCHEDULE]))
+    rtc = (pio(RTC_IDX, 0x0b) + pio(RTC_DATA, 0x82) + pio(RTC_IDX, 0x09) + pio(RTC_DATA, 0x30) +
+           pio(RTC_IDX, 0x0b) + pio(RTC_DATA, 0x02) + pio(RTC_IDX, 0x40) + pio(RTC_DATA, 0x5a))
+    machine = (ioapic + pic + pit + rtc + kbd[:-4] + bytes([D_CAD]) + uart_setup +
+               bytes([D_CONSOLE, 5]) + b"abcde" + mmio(0x06, 1, 123))
+    after = (pio(COM1) + pio(IIR) + pio(KBD_DATA) + pio(PIC_M) + bytes([D_PIC_ACK]) +
+             pio(PIT_CTL, 0x00) + pio(PIT0) + pio(PIT0) + pio(PORT_B) + pio(RTC_IDX, 0x09) +
+             pio(RTC_DATA) + mmio(IOREGSEL, 4, 0x22) + mmio(IOWIN, 4) + bytes([D_SCHEDULE]) +
+             time_passes(30000, 8) + pio(PORT_B) + bytes([D_SCHEDULE]))
+    w("snapshot", bytes([3]) + machine + bytes([D_SNAPSHOT]) + after + bytes([D_SNAPSHOT]) + after)
+    # One device's saved state changed a little (or all new) each, then the machine runs on.
+    w("hostile-pic", bytes([1]) + machine + hostile(DEV_PIC, [(0, 0x10), (26, 0xff)]) + after)
+    w("hostile-pit", bytes([1]) + machine + hostile(DEV_PIT, [(8, 0x44), (18, 3), (120, 0x03)]) +
+      after)
+    w("hostile-serial", bytes([1]) + machine + hostile(DEV_SERIAL, [(64, 70)]) + after)
+    w("hostile-ioapic", bytes([1]) + machine +
+      hostile(DEV_IOAPIC, [(33, 0x10), (200, 0xff)]) + after)
+    w("hostile-rtc", bytes([1]) + machine + hostile_whole(DEV_RTC, bytes(16) + bytes(range(128))) +
+      after)
+    w("hostile-timers", bytes([3]) + machine + hostile(DEV_PIT_TIMER, [(0, 1)]) +
+      hostile(DEV_BOOT_TIMER, [(8, 0)]) + hostile(DEV_I8042, [(17, 0xd1)]) + after)
 
 
 # ---------------------------------------------------------------- snapshot state files

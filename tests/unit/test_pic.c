@@ -3,7 +3,9 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -1046,6 +1048,203 @@ static void test_threads(void **state)
 	assert_true(__atomic_load_n(&f->notified, __ATOMIC_RELAXED) > 0);
 }
 
+/* ---- snapshots ---- */
+
+/*
+ * step: one operation a guest or a device could do, chosen by (r), on (pic);
+ * returns what it read (a port, an acknowledge, the INT output), so two pairs
+ * given the same (r) can be compared.
+ */
+static unsigned int step(struct pic *pic, uint32_t r)
+{
+	unsigned int port = ports[r % 6];
+	uint8_t v = (uint8_t)(r >> 24);
+
+	switch ((r >> 10) % 6) {
+	case 0:
+		out(pic, port, v);
+		return 0;
+	case 1:
+		return in(pic, port);
+	case 2:
+		pic_set_irq(pic, (r >> 5) % PIC_IRQS, (r >> 9) & 1);
+		return 0;
+	case 3:
+		pic_pulse(pic, (r >> 5) % PIC_IRQS);
+		return 0;
+	case 4:
+		return pic_pending(pic);
+	default:
+		return pic_ack(pic);
+	}
+}
+
+/* save_into: (f)'s state loaded into (g), freshly initialised; checks the notify rule. */
+static void save_into(struct fixture *f, struct fixture *g, struct pic_state *st)
+{
+	struct pic_state again;
+	char err[128] = "";
+
+	memset(g, 0, sizeof(*g));
+	assert_int_equal(pic_init(&g->pic, on_int, g), 0);
+	pic_save_state(&f->pic, st);
+	assert_int_equal(pic_load_state(&g->pic, st, err, sizeof(err)), 0);
+	/* INT high in the loaded state: the boot vCPU is told, once, without the lock */
+	assert_int_equal(g->notified, pic_pending(&f->pic) ? 1 : 0);
+	assert_int_equal(g->notified_locked, 0);
+	assert_int_equal(pic_pending(&g->pic), pic_pending(&f->pic));
+	pic_save_state(&g->pic, &again);
+	assert_memory_equal(st, &again, sizeof(again));
+}
+
+/* same_for: (f) and (g) do and answer the same for (n) random steps from (seed). */
+static void same_for(struct fixture *f, struct fixture *g, uint32_t seed, unsigned int n)
+{
+	int nf = f->notified, ng = g->notified;
+
+	for (unsigned int i = 0; i < n; i++) {
+		uint32_t r = next_rand(&seed);
+		assert_int_equal(step(&f->pic, r), step(&g->pic, r));
+		assert_int_equal(pic_pending(&f->pic), pic_pending(&g->pic));
+		assert_int_equal(f->notified - nf, g->notified - ng);
+	}
+}
+
+/* A pair Linux has set up, requests in service and waiting, modes on: saved, loaded, the same. */
+static void test_state_round_trip(void **state)
+{
+	struct fixture *f = *state;
+	struct pic *pic = &f->pic;
+	struct fixture g;
+	struct pic_state st;
+
+	out(pic, ELCR_S, 0x04); /* IRQ 10 level-triggered */
+	init_pair(pic, ICW4_SFNM, ICW4_8086);
+	out(pic, M_DATA, 0x10);	      /* IRQ 4 masked */
+	out(pic, M_CMD, SET_PRIO(2)); /* IR3 first, IR2 last */
+	pic_set_irq(pic, 10, true);
+	assert_int_equal(pic_ack(pic), S_BASE + 2); /* in service on both chips */
+	pic_pulse(pic, 3);
+	pic_pulse(pic, 4);			    /* latched while masked */
+	assert_int_equal(pic_ack(pic), M_BASE + 3); /* a master level outranking IR2 */
+	pic_pulse(pic, 9);
+	out(pic, S_CMD, SMM_SET);
+	out(pic, M_CMD, READ_ISR);
+	out(pic, S_CMD, POLL);
+	save_into(f, &g, &st);
+	assert_int_equal(st.chip[1].line, 0x04);
+	assert_int_equal(st.chip[0].special_nested, 1);
+	assert_int_equal(st.chip[1].poll, 1);
+	same_for(f, &g, 0x5a5a5a5a, 20000);
+	pic_destroy(&g.pic);
+
+	/* with INT high: a fresh request nobody has acknowledged yet */
+	out(pic, S_CMD, EOI);
+	out(pic, M_CMD, EOI);
+	out(pic, M_CMD, EOI);
+	out(pic, S_CMD, EOI);
+	pic_pulse(pic, 5);
+	assert_true(pic_pending(pic));
+	save_into(f, &g, &st);
+	assert_int_equal(g.notified, 1);
+	same_for(f, &g, 0x1234, 20000);
+	pic_destroy(&g.pic);
+}
+
+/* Half an initialisation (the slave waiting for ICW3), then random traffic, saved and loaded. */
+static void test_state_round_trip_random(void **state)
+{
+	struct fixture *f = *state;
+	struct pic *pic = &f->pic;
+	uint32_t seed = 0xc0ffee;
+	struct fixture g;
+	struct pic_state st;
+
+	init_chip(pic, M_CMD, M_BASE, 1 << PIC_CASCADE_IRQ, ICW4_8086);
+	out(pic, S_CMD, ICW1_ICW4);
+	out(pic, S_DATA, S_BASE);
+	save_into(f, &g, &st);
+	assert_int_equal(st.chip[1].init_step, 3);
+	same_for(f, &g, 7, 2);
+	pic_destroy(&g.pic);
+	for (unsigned int round = 0; round < 200; round++) {
+		for (unsigned int i = 0; i < 300; i++)
+			(void)step(pic, next_rand(&seed));
+		save_into(f, &g, &st);
+		same_for(f, &g, seed ^ round, 1000);
+		pic_destroy(&g.pic);
+	}
+}
+
+/* pic_state_flag: the (i)th of a chip state's 0-or-1 fields. */
+static uint8_t *pic_state_flag(struct pic_chip_state *c, unsigned int i)
+{
+	uint8_t *flags[] = {&c->initialised,  &c->need_icw4,	   &c->single,
+			    &c->auto_eoi,     &c->rotate_auto_eoi, &c->special_nested,
+			    &c->special_mask, &c->read_isr,	   &c->poll};
+
+	return i < sizeof(flags) / sizeof(flags[0]) ? flags[i] : NULL;
+}
+
+static void test_state_rejects(void **state)
+{
+	static const char *const flag_names[] = {
+	    "initialised",    "need_icw4",    "single",	  "auto_eoi", "rotate_auto_eoi",
+	    "special_nested", "special_mask", "read_isr", "poll"};
+	struct fixture *f = *state;
+	struct pic *pic = &f->pic;
+	struct pic_state good, before, after;
+	struct {
+		struct pic_state st;
+		char field[48];
+	} bad[32];
+	unsigned int n = 0;
+	struct fixture g;
+
+	out(pic, ELCR_S, 0x04);
+	init_pair(pic, ICW4_8086, ICW4_8086);
+	pic_set_irq(pic, 10, true);
+	pic_save_state(pic, &good);
+#define BAD(field_, ...)                                                                           \
+	do {                                                                                       \
+		bad[n].st = good;                                                                  \
+		__VA_ARGS__;                                                                       \
+		snprintf(bad[n].field, sizeof(bad[n].field), "%s", (field_));                      \
+		n++;                                                                               \
+	} while (0)
+	BAD("master elcr 0x04", bad[n].st.chip[0].elcr = 0x04);
+	BAD("slave elcr 0x05", bad[n].st.chip[1].elcr = 0x05);
+	BAD("slave irr 0x00 disagrees with line 0x04", bad[n].st.chip[1].irr = 0);
+	BAD("slave irr 0x04 disagrees with line 0x00", bad[n].st.chip[1].line = 0);
+	BAD("master vector_base 0x31", bad[n].st.chip[0].vector_base = 0x31);
+	BAD("slave lowest 8", bad[n].st.chip[1].lowest = 8);
+	BAD("master init_step 1", bad[n].st.chip[0].init_step = 1);
+	BAD("slave init_step 5", bad[n].st.chip[1].init_step = 5);
+	BAD("master line 0x04 drives the cascade", bad[n].st.chip[0].line = 0x04);
+	BAD("slave pad", bad[n].st.chip[1].pad[0] = 1);
+	for (unsigned int chip = 0; chip < 2; chip++)
+		for (unsigned int i = 0; pic_state_flag(&bad[n].st.chip[chip], i) != NULL; i++) {
+			BAD("", *pic_state_flag(&bad[n].st.chip[chip], i) = 2);
+			snprintf(bad[n - 1].field, sizeof(bad[n - 1].field), "%s %s 2",
+				 chip ? "slave" : "master", flag_names[i]);
+		}
+#undef BAD
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(pic_init(&g.pic, on_int, &g), 0);
+	pic_save_state(&g.pic, &before);
+	for (unsigned int i = 0; i < n; i++) {
+		char err[128] = "";
+		assert_int_equal(pic_load_state(&g.pic, &bad[i].st, err, sizeof(err)), -EINVAL);
+		if (strstr(err, bad[i].field) == NULL || strncmp(err, "pic: ", 5) != 0)
+			fail_msg("message '%s' does not name '%s'", err, bad[i].field);
+		pic_save_state(&g.pic, &after);
+		assert_memory_equal(&before, &after, sizeof(before));
+		assert_int_equal(g.notified, 0);
+	}
+	assert_int_equal(pic_load_state(&g.pic, &good, NULL, 0), 0);
+	pic_destroy(&g.pic);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1070,6 +1269,9 @@ int main(void)
 	    T(test_access_widths),
 	    T(test_garbage),
 	    T(test_threads),
+	    T(test_state_round_trip),
+	    T(test_state_round_trip_random),
+	    T(test_state_rejects),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
@@ -207,6 +208,208 @@ static void test_input_and_rx_interrupt(void **state)
 	assert_int_equal(in8(f, 5) & 0x01, 0);
 }
 
+/* ---- snapshots ---- */
+
+/* A second UART beside the fixture's, writing to its own pipe. */
+struct twin {
+	struct serial s;
+	int pipe[2];
+	int irqs;
+};
+
+static void twin_irq(void *ctx)
+{
+	((struct twin *)ctx)->irqs++;
+}
+
+static void twin_init(struct twin *t)
+{
+	memset(t, 0, sizeof(*t));
+	assert_int_equal(pipe(t->pipe), 0);
+	serial_init(&t->s, t->pipe[1], twin_irq, t);
+}
+
+static void twin_destroy(struct twin *t)
+{
+	serial_destroy(&t->s);
+	close(t->pipe[0]);
+	close(t->pipe[1]);
+}
+
+static uint8_t twin_in(struct twin *t, unsigned int reg)
+{
+	uint8_t v = 0xaa;
+
+	serial_io(&t->s, reg, &v, 1, false);
+	return v;
+}
+
+static void twin_out(struct twin *t, unsigned int reg, uint8_t v)
+{
+	serial_io(&t->s, reg, &v, 1, true);
+}
+
+/*
+ * same_from_now: the fixture's UART and (t) answer every register alike and
+ * raise the same interrupts from here on, through the reads that change
+ * state (IIR, the receive FIFO) and writes that raise interrupts.
+ */
+static void same_from_now(struct fixture *f, struct twin *t)
+{
+	int f0 = f->irqs, t0 = t->irqs;
+
+	for (unsigned int reg = 1; reg < SERIAL_PORT_COUNT; reg++)
+		assert_int_equal(in8(f, reg), twin_in(t, reg));
+	/* the divisor latch */
+	uint8_t lcr = in8(f, 3);
+	out8(f, 3, lcr | 0x80);
+	twin_out(t, 3, lcr | 0x80);
+	assert_int_equal(in8(f, 0), twin_in(t, 0));
+	assert_int_equal(in8(f, 1), twin_in(t, 1));
+	out8(f, 3, lcr & 0x7f);
+	twin_out(t, 3, lcr & 0x7f);
+	/* the whole FIFO, then what IIR says after it */
+	for (int i = 0; i < SERIAL_RX_FIFO + 2; i++) {
+		assert_int_equal(in8(f, 5), twin_in(t, 5));
+		assert_int_equal(in8(f, 0), twin_in(t, 0));
+	}
+	assert_int_equal(in8(f, 2), twin_in(t, 2));
+	assert_int_equal(in8(f, 2), twin_in(t, 2));
+	/* more input, output and an IER write raise the same interrupts */
+	assert_int_equal(serial_input(&f->s, (const uint8_t *)"xy", 2),
+			 serial_input(&t->s, (const uint8_t *)"xy", 2));
+	out8(f, 0, 'z');
+	twin_out(t, 0, 'z');
+	out8(f, 1, 0x00);
+	twin_out(t, 1, 0x00);
+	out8(f, 1, 0x03);
+	twin_out(t, 1, 0x03);
+	assert_int_equal(f->irqs - f0, t->irqs - t0);
+	assert_int_equal(in8(f, 2), twin_in(t, 2));
+}
+
+/* A guest's set-up, input waiting across the FIFO's end, THRI pending: saved, loaded, the same. */
+static void test_state_round_trip(void **state)
+{
+	struct fixture *f = *state;
+	struct serial_state st, again;
+	struct twin t;
+	uint8_t bytes[SERIAL_RX_FIFO];
+
+	out8(f, 3, 0x80); /* DLAB: divisor 0x0103 */
+	out8(f, 0, 0x03);
+	out8(f, 1, 0x01);
+	out8(f, 3, 0x1b); /* 8E1 */
+	out8(f, 2, 0xc1); /* FIFO on */
+	out8(f, 4, 0x0b);
+	out8(f, 7, 0x42);
+	out8(f, 1, 0x02); /* THRI: pending now */
+	for (size_t i = 0; i < sizeof(bytes); i++)
+		bytes[i] = (uint8_t)(0x30 + i);
+	assert_int_equal(serial_input(&f->s, bytes, 60), 60);
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(in8(f, 0), 0x30 + i);
+	assert_int_equal(serial_input(&f->s, bytes, 8), 8); /* wraps round the ring */
+	out8(f, 1, 0x03);				    /* RDI too */
+	serial_save_state(&f->s, &st);
+	assert_int_equal(st.rx_count, 58);
+	assert_int_equal(st.rx[0], 0x30 + 10);
+	assert_int_equal(st.rx[57], 0x30 + 7);
+	assert_int_equal(st.thr_interrupt, 1);
+
+	twin_init(&t);
+	char err[128] = "";
+	assert_int_equal(serial_load_state(&t.s, &st, err, sizeof(err)), 0);
+	assert_int_equal(t.irqs, 1); /* data waiting with RDI on: the interrupt is raised */
+	serial_save_state(&t.s, &again);
+	assert_memory_equal(&st, &again, sizeof(st));
+	same_from_now(f, &t);
+	twin_destroy(&t);
+}
+
+/* Nothing due (IER clear): loading raises no interrupt. */
+static void test_state_quiet_load(void **state)
+{
+	struct fixture *f = *state;
+	struct serial_state st;
+	struct twin t;
+
+	assert_int_equal(serial_input(&f->s, (const uint8_t *)"abc", 3), 3);
+	out8(f, 4, 0x10); /* loopback */
+	serial_save_state(&f->s, &st);
+	twin_init(&t);
+	assert_int_equal(serial_load_state(&t.s, &st, NULL, 0), 0);
+	assert_int_equal(t.irqs, 0);
+	same_from_now(f, &t);
+	twin_destroy(&t);
+}
+
+struct corruption {
+	const char *field; /* what the message must name */
+	void (*apply)(struct serial_state *st);
+};
+
+static void bad_rx_count(struct serial_state *st)
+{
+	st->rx_count = 200;
+}
+static void bad_rx_tail(struct serial_state *st)
+{
+	st->rx[SERIAL_RX_FIFO - 1] = 'x';
+}
+static void bad_ier(struct serial_state *st)
+{
+	st->ier = 0x10;
+}
+static void bad_mcr(struct serial_state *st)
+{
+	st->mcr = 0x20;
+}
+static void bad_thr_interrupt(struct serial_state *st)
+{
+	st->thr_interrupt = 2;
+}
+static void bad_pad(struct serial_state *st)
+{
+	st->pad[6] = 1;
+}
+
+/* Each checked field, corrupted: -EINVAL, a message naming it, the device as it was. */
+static void test_state_rejects(void **state)
+{
+	static const struct corruption bad[] = {
+	    {"rx_count 200 exceeds the FIFO (64)", bad_rx_count},
+	    {"rx holds bytes past rx_count", bad_rx_tail},
+	    {"ier 0x10", bad_ier},
+	    {"mcr 0x20", bad_mcr},
+	    {"thr_interrupt 2", bad_thr_interrupt},
+	    {"pad", bad_pad},
+	};
+	struct fixture *f = *state;
+	struct serial_state good, st, before, after;
+	struct twin t;
+
+	assert_int_equal(serial_input(&f->s, (const uint8_t *)"ab", 2), 2);
+	out8(f, 1, 0x03);
+	serial_save_state(&f->s, &good);
+	twin_init(&t);
+	serial_save_state(&t.s, &before);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char err[128] = "";
+		st = good;
+		bad[i].apply(&st);
+		assert_int_equal(serial_load_state(&t.s, &st, err, sizeof(err)), -EINVAL);
+		if (strstr(err, bad[i].field) == NULL || strncmp(err, "serial: ", 8) != 0)
+			fail_msg("message '%s' does not name '%s'", err, bad[i].field);
+		serial_save_state(&t.s, &after);
+		assert_memory_equal(&before, &after, sizeof(before));
+		assert_int_equal(t.irqs, 0);
+	}
+	/* and the good one still loads */
+	assert_int_equal(serial_load_state(&t.s, &good, NULL, 0), 0);
+	twin_destroy(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -217,6 +420,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_loopback_msr, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_thr_interrupt, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_input_and_rx_interrupt, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_state_round_trip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_state_quiet_load, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_state_rejects, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("serial", tests, NULL, NULL);
 }
