@@ -46,8 +46,8 @@ VIRTIO_CFLAGS := $(BASE_CFLAGS)
 # monitor/ in rooms by responsibility: kvm/ (VM, vCPUs, CPU state, buses),
 # boot/ (loaders, boot structures, the kernel command line), devices/ (the
 # legacy devices and the virtio-mmio slots), control/ (the configuration
-# model, the API, logger and metrics), snapshot/ (the state file format and,
-# later, save/restore); the process and the build recipe at the top. Every
+# model, the API, logger and metrics), snapshot/ (the state file
+# format, saving a VM and restoring one); the process and the build recipe at the top. Every
 # room's headers are on the include path.
 MONITOR_INCLUDES := -Imonitor -Imonitor/kvm -Imonitor/boot -Imonitor/devices -Imonitor/control \
 	-Imonitor/snapshot

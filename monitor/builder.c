@@ -31,6 +31,7 @@
 #include "net.h"
 #include "rng.h"
 #include "seccomp.h"
+#include "snapshot.h"
 #include "vcpu.h"
 #include "vsock.h"
 #include "x86_cpu.h"
@@ -157,6 +158,8 @@ static int add_legacy_devices(struct machine *m, const struct vm_config *cfg)
 		ret = boot_timer_init(&m->boot_timer, vm, cfg->boot_timer);
 	if (ret == 0)
 		ret = exit_port_init(vm);
+	if (ret == 0)
+		ret = generation_init(&m->generation, vm);
 	if (ret < 0)
 		log_error_errno(-ret, "devices: cannot place legacy devices on the bus");
 	return ret;
@@ -482,17 +485,21 @@ static int fail_build(struct machine *m, int status)
 	return status;
 }
 
-int machine_build(struct machine *m, const struct vm_config *cfg, struct startup_trace *startup,
-		  struct evloop *loop)
+/*
+ * build_devices: the part a boot and a restore share: the VM over (mem_fd)'s
+ * RAM (-1: fresh), the seccomp settings, the loop, and every device. On
+ * failure (m) is torn down and the exit status returned; 0 on success.
+ */
+static int build_devices(struct machine *m, const struct vm_config *cfg, int mem_fd,
+			 struct startup_trace *startup, struct evloop *loop)
 {
-	struct vcpu_boot boot = {0};
 	int status;
 
 	memset(m, 0, sizeof(*m));
 	kernel_cmdline_init(&m->cmdline, cfg->cmdline);
 	uint64_t t_build = vm_now_ns();
 
-	if (vm_create(&m->vm, cfg->mem_mib * MIB, startup) < 0)
+	if (vm_create(&m->vm, cfg->mem_mib * MIB, mem_fd, startup) < 0)
 		return EMBER_EXIT_HOST_ERROR;
 	m->vm.t_exec_ns = startup->wall_ns[STARTUP_EXEC];
 	m->vm.t_build_ns = t_build;
@@ -512,11 +519,51 @@ int machine_build(struct machine *m, const struct vm_config *cfg, struct startup
 	if (add_virtio_devices(m, cfg, &status) < 0)
 		return fail_build(m, status);
 	startup_stamp(startup, STARTUP_DEVICES);
+	return 0;
+}
+
+int machine_build(struct machine *m, const struct vm_config *cfg, struct startup_trace *startup,
+		  struct evloop *loop)
+{
+	struct vcpu_boot boot = {0};
+	int status = build_devices(m, cfg, -1, startup, loop);
+
+	if (status != 0)
+		return status;
 	if (write_boot_structures(m, cfg, &boot) < 0)
 		return fail_build(m, EMBER_EXIT_CONFIG);
 	startup_stamp(startup, STARTUP_LOAD);
 	if (create_vcpus(m, cfg, &boot) < 0 || open_console(m) < 0)
 		return fail_build(m, EMBER_EXIT_HOST_ERROR);
+	limit_guest_fds(m);
+	startup_stamp(startup, STARTUP_VCPUS);
+	return 0;
+}
+
+int machine_restore(struct machine *m, const struct vm_config *cfg,
+		    const struct snapshot_image *img, struct startup_trace *startup,
+		    struct evloop *loop, char *err, size_t errsz)
+{
+	int status = build_devices(m, cfg, img->mem_fd, startup, loop);
+
+	if (status != 0) {
+		snprintf(err, errsz, "cannot build the snapshot's machine (see the log)");
+		return status;
+	}
+	m->vm.nvcpus = cfg->vcpus;
+	for (unsigned int i = 0; i < cfg->vcpus; i++) {
+		if (vcpu_create(&m->vm, i) == NULL) {
+			snprintf(err, errsz, "cannot create vCPU %u (see the log)", i);
+			return fail_build(m, EMBER_EXIT_HOST_ERROR);
+		}
+	}
+	if (snapshot_restore_state(m, img, err, errsz) < 0)
+		return fail_build(m, EMBER_EXIT_CONFIG);
+	startup_stamp(startup, STARTUP_LOAD);
+	if (open_console(m) < 0) {
+		snprintf(err, errsz, "cannot open the console (see the log)");
+		return fail_build(m, EMBER_EXIT_HOST_ERROR);
+	}
 	limit_guest_fds(m);
 	startup_stamp(startup, STARTUP_VCPUS);
 	return 0;

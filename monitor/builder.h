@@ -15,6 +15,7 @@
 #include "config.h"
 #include "console.h"
 #include "evloop.h"
+#include "generation.h"
 #include "i8042.h"
 #include "kernel_cmdline.h"
 #include "ioapic.h"
@@ -39,6 +40,7 @@ struct machine {
 	struct pit pit;
 	struct pit_timer pit_timer;
 	struct boot_timer boot_timer;
+	struct generation generation;
 	struct virtio_slots virtio;
 	struct kernel_info kernel;
 	struct kernel_cmdline cmdline; /* each attach step adds its part */
@@ -60,6 +62,19 @@ struct machine {
  */
 int machine_build(struct machine *m, const struct vm_config *cfg, struct startup_trace *startup,
 		  struct evloop *loop);
+
+struct snapshot_image;
+
+/*
+ * machine_restore: build the machine a snapshot describes: (cfg) is the
+ * snapshot's configuration (snapshot_open), RAM is mapped from its memory
+ * file, and the vCPUs and devices take their saved state instead of a
+ * kernel being loaded. Returns 0 or an exit status as machine_build does,
+ * with one line in (err) saying what failed.
+ */
+int machine_restore(struct machine *m, const struct vm_config *cfg,
+		    const struct snapshot_image *img, struct startup_trace *startup,
+		    struct evloop *loop, char *err, size_t errsz);
 
 /*
  * machine_run: start the vCPUs and run the process's loop until the VM

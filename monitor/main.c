@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
@@ -30,6 +31,7 @@
 #include "logger.h"
 #include "machine_backend.h"
 #include "metrics.h"
+#include "snap_file.h"
 #include "startup_trace.h"
 #include "vlog.h"
 
@@ -192,6 +194,39 @@ static void report_startup(const struct startup_trace *t)
 		log_debug("startup %s", line);
 }
 
+/* describe_snapshot: --describe-snapshot FILE: what the state file holds. */
+static int describe_snapshot(const char *path)
+{
+	char err[CONFIG_JSON_ERR_MAX];
+	struct snap_reader r;
+
+	if (snap_read_file(&r, path, err, sizeof(err)) < 0) {
+		log_error("--describe-snapshot: %s", err);
+		return EMBER_EXIT_CONFIG;
+	}
+	snap_describe(&r, stdout);
+	snap_reader_free(&r);
+	return 0;
+}
+
+/* restore: --restore SNAP --mem-file MEM: the snapshot's VM, resumed at once. */
+static int restore(struct control *ctl, char *err, size_t errsz)
+{
+	struct snapshot_load_body *b = calloc(1, sizeof(*b));
+	int ret = -ENOMEM;
+
+	if (b == NULL) {
+		snprintf(err, errsz, "--restore: out of memory");
+		return ret;
+	}
+	snprintf(b->snapshot_path, sizeof(b->snapshot_path), "%s", ctl->cfg.restore_path);
+	snprintf(b->mem_path, sizeof(b->mem_path), "%s", ctl->cfg.mem_file_path);
+	b->resume_vm = true;
+	ret = instance_snapshot_load(&ctl->inst, b, err, errsz);
+	free(b);
+	return ret;
+}
+
 /* observability: the logger and metrics the flags or the config file ask for. */
 static int observability(struct control *ctl)
 {
@@ -248,6 +283,7 @@ static int run(struct control *ctl)
 	if (ctl->metrics.fd >= 0)
 		metrics_flush(&ctl->metrics);
 	ctl->metrics.collect = NULL;
+	snapshot_template_disarm(&ctl->backend.template);
 	machine_destroy(m);
 	return status;
 }
@@ -287,6 +323,16 @@ int main(int argc, char **argv)
 		return EMBER_EXIT_CONFIG;
 	case CONFIG_RUN:
 		break;
+	}
+	if (cfg->snapshot_version) {
+		printf("%d\n", SNAP_FORMAT_VERSION);
+		config_free(cfg);
+		return 0;
+	}
+	if (cfg->describe_snapshot != NULL) {
+		int ret = describe_snapshot(cfg->describe_snapshot);
+		config_free(cfg);
+		return ret;
 	}
 	log_set_level(cfg->verbosity >= 2 ? LOG_DEBUG : cfg->verbosity == 1 ? LOG_INFO : LOG_WARN);
 	vlog_set_sink(virtio_line, NULL);
@@ -344,8 +390,14 @@ int main(int argc, char **argv)
 	}
 	startup_metrics(&ctl, t_exec);
 
-	/* The command line or the config file boot at once; the API waits. */
-	if (cfg->api_sock == NULL || cfg->config_file != NULL) {
+	/* A snapshot, the command line or the config file start at once; the API waits. */
+	if (cfg->restore_path != NULL) {
+		if (restore(&ctl, err, sizeof(err)) < 0) {
+			log_error("--restore: %s", err);
+			status =
+			    ctl.backend.build_status ? ctl.backend.build_status : EMBER_EXIT_CONFIG;
+		}
+	} else if (cfg->api_sock == NULL || cfg->config_file != NULL) {
 		if (instance_start(&ctl.inst, err, sizeof(err)) < 0) {
 			if (ctl.backend.build_status == 0)
 				log_error("%s", err);

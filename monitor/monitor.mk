@@ -32,6 +32,7 @@ MONITOR_SRCS += monitor/devices/virtio_slots.c
 MONITOR_SRCS += monitor/fd_budget.c
 MONITOR_SRCS += monitor/devices/isa_irq.c
 MONITOR_SRCS += monitor/devices/pit_timer.c
+MONITOR_SRCS += monitor/devices/generation.c
 
 # The seccomp filters are compiled at build time by a host tool (libseccomp).
 $(O)/monitor/seccomp_gen: monitor/seccomp_gen.c | $(O)/.dirs
@@ -58,3 +59,9 @@ MONITOR_SRCS += monitor/snapshot/snap_file.c
 MONITOR_LIBS := $(shell $(CC) -print-file-name=libjansson.a) \
 	$(shell $(CC) -print-file-name=libhttp_parser.a)
 $(O)/ember: $(MONITOR_LIBS)
+
+# Snapshots: a paused VM's state and memory to files, and a VM from them.
+MONITOR_SRCS += monitor/kvm/vcpu_state.c
+MONITOR_SRCS += monitor/snapshot/snapshot.c
+MONITOR_SRCS += monitor/snapshot/snap_memory.c
+MONITOR_SRCS += monitor/snapshot/snap_devices.c

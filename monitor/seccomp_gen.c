@@ -64,51 +64,69 @@ static const struct rule common[] = {
 
 /* The VMM thread: event loop, device emulation, teardown. */
 static const struct rule vmm[] = {
-	ANY(epoll_wait, "the event loop"),
-	ANY(epoll_pwait, "the event loop (glibc may use pwait)"),
-	ANY(epoll_ctl, "console and device fds leaving the loop"),
-	ANY(close, "teardown, API connections closing"),
-	ANY(accept4, "API connections (the API serves from the VMM loop after boot)"),
-	ANY(fstat, "stdio; PATCH /drives: the new backing file's size"),
-	ANY(newfstatat, "stdio; PATCH /drives, as fstat"),
-	/*
-	 * Only as blk_set_backing opens: O_CLOEXEC, never creating or
-	 * truncating (the new file must exist, as with --disk).
-	 */
-	ARG(openat, SCMP_A2(SCMP_CMP_MASKED_EQ, O_CLOEXEC | O_CREAT | O_TRUNC, O_CLOEXEC),
-	    "PATCH /drives: the new backing file"),
-	/*
-	 * Only as snap_writer_commit creates a state file's temporary copy:
-	 * write-only, O_CREAT with O_EXCL and never O_TRUNC, so no file that
-	 * exists (nor a symlink's target) is opened for writing.
-	 */
-	ARG(openat,
-	    SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CLOEXEC | O_CREAT | O_EXCL | O_TRUNC,
-		    O_WRONLY | O_CLOEXEC | O_CREAT | O_EXCL),
-	    "snapshot create: the state file's temporary copy"),
-	ANY(fsync, "snapshot create: the state file's data, then its directory entry"),
-	ANY(rename, "snapshot create: the complete temporary copy over the state file"),
-	ANY(unlink, "snapshot create: a stale temporary copy, or one a failed write left"),
-	IOCTL(BLKGETSIZE64, "PATCH /drives: the size of a new block-device backing"),
-	ANY(preadv, "virtio-blk reads into guest memory"),
-	ANY(pwritev, "virtio-blk writes from guest memory"),
-	ANY(fdatasync, "virtio-blk FLUSH"),
-	ANY(getrandom, "virtio-rng"),
-	ANY(readv, "virtio-net: tap to guest memory; vsock"),
-	ANY(writev, "virtio-net: guest memory to tap"),
-	IOCTL(TUNSETOFFLOAD, "virtio-net: the offloads the driver acked"),
-	ARG(socket, SCMP_A0(SCMP_CMP_EQ, AF_UNIX), "virtio-vsock: guest connects to UDS_PATH_PORT"),
-	ANY(connect, "virtio-vsock: guest-initiated connections"),
-	ANY(sendmsg, "virtio-vsock: data to host sockets"),
-	ANY(recvmsg, "virtio-vsock: data from host sockets"),
-	ANY(shutdown, "virtio-vsock: half-close"),
-	ANY(timerfd_settime, "virtio-vsock: connection timeouts; virtio rate limiters' timers"),
-	ANY(io_uring_enter, "virtio-blk io_uring engine"),
-	IOCTL(KVM_SIGNAL_MSI, "serial input interrupt through the IOAPIC"),
-	IOCTL(KVM_SET_GSI_ROUTING, "IOAPIC route updates"),
-	IOCTL(TCSETS, "restore the terminal at exit"),
-	IOCTL(TCGETS, "isatty"),
-	END,
+    ANY(epoll_wait, "the event loop"),
+    ANY(epoll_pwait, "the event loop (glibc may use pwait)"),
+    ANY(epoll_ctl, "console and device fds leaving the loop"),
+    ANY(close, "teardown, API connections closing"),
+    ANY(accept4, "API connections (the API serves from the VMM loop after boot)"),
+    ANY(fstat, "stdio; PATCH /drives: the new backing file's size"),
+    ANY(newfstatat, "stdio; PATCH /drives, as fstat"),
+    /*
+     * Only as blk_set_backing opens: O_CLOEXEC, never creating or
+     * truncating (the new file must exist, as with --disk).
+     */
+    ARG(openat, SCMP_A2(SCMP_CMP_MASKED_EQ, O_CLOEXEC | O_CREAT | O_TRUNC, O_CLOEXEC),
+	"PATCH /drives: the new backing file"),
+    /*
+     * Only as a snapshot's files are created (snap_writer_commit, the state
+     * file; snap_memory_write, the memory file), each as a temporary copy:
+     * write-only, O_CREAT with O_EXCL and never O_TRUNC, so no file that
+     * exists (nor a symlink's target) is opened for writing.
+     */
+    ARG(openat,
+	SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CLOEXEC | O_CREAT | O_EXCL | O_TRUNC,
+		O_WRONLY | O_CLOEXEC | O_CREAT | O_EXCL),
+	"snapshot create: the state and memory files' temporary copies"),
+    ANY(fsync, "snapshot create: each file's data, then the state file's directory entry"),
+    ANY(rename, "snapshot create: a complete temporary copy over the state or memory file"),
+    ANY(unlink, "snapshot create: a stale temporary copy, or one a failed write left"),
+    IOCTL(BLKGETSIZE64, "PATCH /drives: the size of a new block-device backing"),
+    ANY(preadv, "virtio-blk reads into guest memory"),
+    ANY(pwritev, "virtio-blk writes from guest memory"),
+    ANY(fdatasync, "virtio-blk FLUSH"),
+    ANY(getrandom, "virtio-rng"),
+    ANY(readv, "virtio-net: tap to guest memory; vsock"),
+    ANY(writev, "virtio-net: guest memory to tap"),
+    IOCTL(TUNSETOFFLOAD, "virtio-net: the offloads the driver acked"),
+    ARG(socket, SCMP_A0(SCMP_CMP_EQ, AF_UNIX), "virtio-vsock: guest connects to UDS_PATH_PORT"),
+    ANY(connect, "virtio-vsock: guest-initiated connections"),
+    ANY(sendmsg, "virtio-vsock: data to host sockets"),
+    ANY(recvmsg, "virtio-vsock: data from host sockets"),
+    ANY(shutdown, "virtio-vsock: half-close"),
+    ANY(timerfd_settime, "virtio-vsock: connection timeouts; virtio rate limiters' timers"),
+    ANY(io_uring_enter, "virtio-blk io_uring engine"),
+    IOCTL(KVM_SIGNAL_MSI, "serial input interrupt through the IOAPIC"),
+    IOCTL(KVM_SET_GSI_ROUTING, "IOAPIC route updates"),
+    /* PUT /snapshot/create, on the paused VM (monitor/snapshot/). */
+    IOCTL(KVM_CHECK_EXTENSION, "snapshot: which optional vCPU state the host keeps"),
+    IOCTL(KVM_GET_MSR_INDEX_LIST, "snapshot: the MSRs to save"),
+    IOCTL(KVM_GET_REGS, "snapshot: vCPU registers"),
+    IOCTL(KVM_GET_SREGS, "snapshot: vCPU special registers"),
+    IOCTL(KVM_GET_FPU, "snapshot: vCPU FPU, without XSAVE"),
+    IOCTL(KVM_GET_XSAVE, "snapshot: vCPU FPU and vector state"),
+    IOCTL(KVM_GET_XCRS, "snapshot: vCPU XCR0"),
+    IOCTL(KVM_GET_DEBUGREGS, "snapshot: vCPU debug registers"),
+    IOCTL(KVM_GET_LAPIC, "snapshot: the local APIC"),
+    IOCTL(KVM_GET_VCPU_EVENTS, "snapshot: pending exceptions and interrupts"),
+    IOCTL(KVM_GET_MP_STATE, "snapshot: running, halted or waiting for SIPI"),
+    IOCTL(KVM_GET_MSRS, "snapshot: vCPU MSRs"),
+    IOCTL(KVM_GET_CPUID2, "snapshot: the CPUID the vCPU was given"),
+    IOCTL(KVM_GET_CLOCK, "snapshot: the kvmclock base"),
+    ANY(pwrite64, "snapshot: guest RAM into the memory file"),
+    ANY(ftruncate, "snapshot: the memory file's length (its holes are zero pages)"),
+    IOCTL(TCSETS, "restore the terminal at exit"),
+    IOCTL(TCGETS, "isatty"),
+    END,
 };
 
 /*

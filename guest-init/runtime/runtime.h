@@ -108,6 +108,14 @@ int rt_arg_has(const struct boot_info *bi, const char *word);
 
 /* rt_tsc: the time stamp counter. */
 uint64_t rt_tsc(void);
+/*
+ * rt_random: a pseudo-random number, reseeded whenever the VM generation
+ * changed since the last one (a restored snapshot: see random.c).
+ * rt_generation: that generation, 0 for a booted VM (or a monitor without
+ * the generation page).
+ */
+uint64_t rt_random(void);
+uint64_t rt_generation(void);
 /* rt_tsc_per_us: TSC ticks per microsecond (see rt_delay_us). */
 uint64_t rt_tsc_per_us(void);
 /*

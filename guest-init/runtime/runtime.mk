@@ -30,6 +30,7 @@ RT_SRCS += $(RT_DIR)/sys.c
 RT_SRCS += $(RT_DIR)/smp.c
 RT_SRCS += $(RT_DIR)/irq.c
 RT_SRCS += $(RT_DIR)/pic.c
+RT_SRCS += $(RT_DIR)/random.c
 RT_SRCS += $(RT_DIR)/virtio.c
 RT_SRCS += $(RT_DIR)/virtio_rng.c
 RT_SRCS += $(RT_DIR)/virtio_blk.c

@@ -2,6 +2,7 @@
 /* api_routes.c: Firecracker's API routes -> struct instance calls. */
 #include "api_routes.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,6 +150,32 @@ static int patch_net(struct call *c)
 	return ret < 0 ? ret : instance_patch_net(c->inst, &p, c->err, sizeof(c->err));
 }
 
+static int put_snapshot_create(struct call *c)
+{
+	struct snapshot_create_body b;
+	int ret =
+	    config_json_snapshot_create(c->req->body, c->req->body_len, &b, c->err, sizeof(c->err));
+
+	return ret < 0 ? ret : instance_snapshot_create(c->inst, &b, c->err, sizeof(c->err));
+}
+
+static int put_snapshot_load(struct call *c)
+{
+	/* Large (paths and overrides): off the stack of the loop's thread. */
+	struct snapshot_load_body *b = malloc(sizeof(*b));
+	int ret;
+
+	if (b == NULL) {
+		snprintf(c->err, sizeof(c->err), "out of memory");
+		return -ENOMEM;
+	}
+	ret = config_json_snapshot_load(c->req->body, c->req->body_len, b, c->err, sizeof(c->err));
+	if (ret == 0)
+		ret = instance_snapshot_load(c->inst, b, c->err, sizeof(c->err));
+	free(b);
+	return ret;
+}
+
 static const struct route routes[] = {
     {"/", false, get_info, NULL, NULL},
     {"/version", false, get_version, NULL, NULL},
@@ -163,6 +190,8 @@ static const struct route routes[] = {
     {"/metrics", false, NULL, put_metrics, NULL},
     {"/actions", false, NULL, put_action, NULL},
     {"/vm", false, NULL, NULL, patch_vm},
+    {"/snapshot/create", false, NULL, put_snapshot_create, NULL},
+    {"/snapshot/load", false, NULL, put_snapshot_load, NULL},
 };
 
 /*
@@ -173,13 +202,9 @@ static const struct {
 	const char *path; /* the path and everything under it */
 	const char *what;
 } unsupported[] = {
-    {"/balloon", "the balloon device"},
-    {"/mmds", "the microVM metadata service (MMDS)"},
-    {"/snapshot", "snapshots"},
-    {"/cpu-config", "custom CPU templates"},
-    {"/hotplug", "hotplug"},
-    {"/serial", "serial output redirection"},
-    {"/pmem", "virtio-pmem devices"},
+    {"/balloon", "the balloon device"},	      {"/mmds", "the microVM metadata service (MMDS)"},
+    {"/cpu-config", "custom CPU templates"},  {"/hotplug", "hotplug"},
+    {"/serial", "serial output redirection"}, {"/pmem", "virtio-pmem devices"},
 };
 
 /* unsupported_what: what (path) would configure, when ember knows it does not serve it. */

@@ -51,6 +51,11 @@ enum {
 	OPT_START_TIME_CPU_US,
 	OPT_PARENT_CPU_TIME_US,
 	OPT_API_PAYLOAD,
+	OPT_RESTORE,
+	OPT_MEM_FILE,
+	OPT_DESCRIBE_SNAPSHOT,
+	OPT_SNAPSHOT_VERSION,
+	OPT_SNAPSHOT_WHEN_READY,
 };
 
 /* --http-api-max-payload-size: each connection may buffer this much. */
@@ -87,6 +92,11 @@ static const struct option long_options[] = {
     {"start-time-cpu-us", required_argument, NULL, OPT_START_TIME_CPU_US},
     {"parent-cpu-time-us", required_argument, NULL, OPT_PARENT_CPU_TIME_US},
     {"http-api-max-payload-size", required_argument, NULL, OPT_API_PAYLOAD},
+    {"restore", required_argument, NULL, OPT_RESTORE},
+    {"mem-file", required_argument, NULL, OPT_MEM_FILE},
+    {"describe-snapshot", required_argument, NULL, OPT_DESCRIBE_SNAPSHOT},
+    {"snapshot-version", no_argument, NULL, OPT_SNAPSHOT_VERSION},
+    {"snapshot-when-ready", required_argument, NULL, OPT_SNAPSHOT_WHEN_READY},
     {"version", no_argument, NULL, OPT_VERSION},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
@@ -134,6 +144,16 @@ static const char usage_text[] =
     "  --start-time-us N, --start-time-cpu-us N, --parent-cpu-time-us N\n"
     "                     the jailer's clocks, for the start-up metrics\n"
     "  --http-api-max-payload-size N  request body limit (default 51200)\n"
+    "\n"
+    "Snapshots (see README):\n"
+    "  --restore SNAP --mem-file MEM\n"
+    "                     run the microVM a snapshot holds (no --kernel, no devices:\n"
+    "                     the snapshot brings them), resumed at once\n"
+    "  --snapshot-when-ready SNAP --mem-file MEM\n"
+    "                     boot, and when the guest signals the boot timer, pause\n"
+    "                     and write a snapshot (a template), then exit\n"
+    "  --describe-snapshot FILE  print what a VM-state file holds and exit\n"
+    "  --snapshot-version print the snapshot format version this ember writes\n"
     "\n"
     "Words after -- are appended to the kernel command line after \" -- \".\n"
     "Exit status: the guest's (exit port), 0 on guest reset, 120 host/KVM\n"
@@ -250,6 +270,10 @@ static size_t string_fields(struct vm_config *cfg, const char ***out)
 	out[n++] = &cfg->api_sock;
 	out[n++] = &cfg->config_file;
 	out[n++] = &cfg->seccomp_filter;
+	out[n++] = &cfg->restore_path;
+	out[n++] = &cfg->mem_file_path;
+	out[n++] = &cfg->describe_snapshot;
+	out[n++] = &cfg->snapshot_when_ready;
 	for (unsigned int i = 0; i < cfg->ndisks; i++)
 		out[n++] = &cfg->disks[i].path;
 	for (unsigned int i = 0; i < cfg->nnets; i++)
@@ -257,8 +281,8 @@ static size_t string_fields(struct vm_config *cfg, const char ***out)
 	return n;
 }
 
-/* The most string fields a config has: ten of its own, one per device. */
-#define CONFIG_STRING_FIELDS (10 + 2 * CONFIG_MAX_DEVICES)
+/* The most string fields a config has: fourteen of its own, one per device. */
+#define CONFIG_STRING_FIELDS (14 + 2 * CONFIG_MAX_DEVICES)
 
 int config_set_str(const char **field, const char *value)
 {
@@ -525,6 +549,17 @@ static bool apply(struct vm_config *cfg, int opt, const char *arg)
 		return set_str("--api-sock", &cfg->api_sock, arg);
 	case OPT_CONFIG_FILE:
 		return set_str("--config-file", &cfg->config_file, arg);
+	case OPT_RESTORE:
+		return set_str("--restore", &cfg->restore_path, arg);
+	case OPT_MEM_FILE:
+		return set_str("--mem-file", &cfg->mem_file_path, arg);
+	case OPT_DESCRIBE_SNAPSHOT:
+		return set_str("--describe-snapshot", &cfg->describe_snapshot, arg);
+	case OPT_SNAPSHOT_VERSION:
+		cfg->snapshot_version = true;
+		return true;
+	case OPT_SNAPSHOT_WHEN_READY:
+		return set_str("--snapshot-when-ready", &cfg->snapshot_when_ready, arg);
 	case OPT_NO_API:
 		cfg->no_api = true;
 		return true;
@@ -612,6 +647,44 @@ static bool apply(struct vm_config *cfg, int opt, const char *arg)
 	}
 }
 
+/*
+ * check_restore: --restore and --mem-file go together, and nothing else may
+ * describe the machine: the snapshot brings its kernel state and devices.
+ */
+static int check_restore(const struct vm_config *cfg)
+{
+	const char *clash = NULL;
+	bool snapshot = cfg->restore_path != NULL || cfg->snapshot_when_ready != NULL;
+
+	if (cfg->restore_path != NULL && cfg->snapshot_when_ready != NULL) {
+		log_error("--restore: conflicts with --snapshot-when-ready");
+		return -EINVAL;
+	}
+	if (snapshot != (cfg->mem_file_path != NULL)) {
+		const char *flag = cfg->restore_path	      ? "--restore"
+				   : cfg->snapshot_when_ready ? "--snapshot-when-ready"
+							      : "--mem-file";
+		log_error("%s: needs %s", flag,
+			  snapshot ? "--mem-file MEM"
+				   : "--restore SNAP or --snapshot-when-ready SNAP");
+		return -EINVAL;
+	}
+	if (cfg->restore_path == NULL)
+		return 0;
+	if (cfg->kernel_path != NULL)
+		clash = "--kernel";
+	else if (cfg->config_file != NULL)
+		clash = "--config-file";
+	else if (config_device_count(cfg) > 0)
+		clash = "a device flag (--disk, --net, --vsock, --rng)";
+	if (clash != NULL) {
+		log_error("--restore: conflicts with %s (the snapshot brings the whole machine)",
+			  clash);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 enum config_action config_parse_args(struct vm_config *cfg, int argc, char **argv)
 {
 	int opt;
@@ -654,8 +727,13 @@ enum config_action config_parse_args(struct vm_config *cfg, int argc, char **arg
 		log_error("--no-api: conflicts with --api-sock");
 		return CONFIG_INVALID;
 	}
-	/* The API or the config file may name the kernel instead. */
-	if (cfg->kernel_path == NULL && cfg->api_sock == NULL && cfg->config_file == NULL) {
+	if (cfg->describe_snapshot != NULL || cfg->snapshot_version)
+		return CONFIG_RUN; /* main prints and exits */
+	if (check_restore(cfg) < 0)
+		return CONFIG_INVALID;
+	/* The API, the config file or a snapshot may name the kernel instead. */
+	if (cfg->kernel_path == NULL && cfg->api_sock == NULL && cfg->config_file == NULL &&
+	    cfg->restore_path == NULL) {
 		log_error("--kernel: missing: which kernel to boot (see --help)");
 		return CONFIG_INVALID;
 	}

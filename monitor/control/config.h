@@ -156,6 +156,11 @@ struct vm_config {
 	char id[CONFIG_ID_MAX + 1]; /* --id, default CONFIG_DEFAULT_ID */
 	const char *api_sock;	    /* --api-sock: serve the API there */
 	const char *config_file;    /* --config-file: boot from it at once */
+	const char *restore_path;   /* --restore: a snapshot's VM-state file */
+	const char *mem_file_path;  /* --mem-file: its memory file */
+	const char *snapshot_when_ready; /* --snapshot-when-ready: a template's state file */
+	const char *describe_snapshot;	 /* --describe-snapshot: print it and exit */
+	bool snapshot_version;		 /* --snapshot-version: print it and exit */
 	bool no_api;		    /* --no-api: only with --config-file */
 	uint64_t api_max_payload;   /* --http-api-max-payload-size */
 	const char *seccomp_filter; /* --seccomp-filter: raw BPF to load */

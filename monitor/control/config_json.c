@@ -752,6 +752,178 @@ int config_json_vm_state(const char *body, size_t len, bool *paused, char *err, 
 	return ret;
 }
 
+/* copy_string: a parsed string into a fixed buffer, or a clear error when it does not fit. */
+static int copy_string(struct ctx *c, const char *key, const char *s, char *out, size_t size)
+{
+	if (strlen(s) >= size)
+		return fail(c, key, "longer than %zu bytes", size - 1);
+	memcpy(out, s, strlen(s) + 1);
+	return 0;
+}
+
+int config_json_snapshot_create(const char *body, size_t len, struct snapshot_create_body *out,
+				char *err, size_t errsz)
+{
+	static const char *const keys[] = {"snapshot_type", "snapshot_path", "mem_file_path",
+					   "version", NULL};
+	static const char *const types[] = {"Full", "Diff", NULL};
+	struct ctx c = {.err = err, .errsz = errsz};
+	const char *snap = NULL, *mem = NULL, *version = NULL;
+	int type = -1;
+
+	err[0] = '\0';
+	memset(out, 0, sizeof(*out));
+	json_t *root = loads(&c, body, len);
+	if (root == NULL)
+		return -EINVAL;
+	int ret = check_keys(&c, root, keys);
+	if (ret == 0)
+		ret = get_choice(&c, root, "snapshot_type", false, types, &type);
+	if (ret == 0)
+		ret = path_string(&c, root, "snapshot_path", true, &snap);
+	if (ret == 0)
+		ret = path_string(&c, root, "mem_file_path", true, &mem);
+	/* Firecracker before 1.5 took a target version; there is only one here. */
+	if (ret == 0)
+		ret = get_string(&c, root, "version", false, &version);
+	if (ret == 0 && strcmp(snap, mem) == 0)
+		ret = fail(&c, "mem_file_path", "the same file as snapshot_path");
+	if (ret == 0) {
+		out->diff = type == 1;
+		snprintf(out->snapshot_path, sizeof(out->snapshot_path), "%s", snap);
+		snprintf(out->mem_file_path, sizeof(out->mem_file_path), "%s", mem);
+	}
+	json_decref(root);
+	return ret;
+}
+
+/* mem_backend: {"backend_type": "File"|"Uffd", "backend_path": ...}. */
+static int mem_backend(struct ctx *c, json_t *o, struct snapshot_load_body *out)
+{
+	static const char *const keys[] = {"backend_type", "backend_path", NULL};
+	static const char *const types[] = {"File", "Uffd", NULL};
+	const char *path = NULL;
+	int type = -1;
+	size_t at = push(c, "mem_backend", -1);
+	int ret = check_keys(c, o, keys);
+
+	if (ret == 0)
+		ret = get_choice(c, o, "backend_type", true, types, &type);
+	if (ret == 0)
+		ret = path_string(c, o, "backend_path", true, &path);
+	if (ret == 0)
+		ret = copy_string(c, "backend_path", path, out->mem_path, sizeof(out->mem_path));
+	out->uffd = type == 1;
+	pop(c, at);
+	return ret;
+}
+
+/* net_override: one of network_overrides: {"iface_id", "host_dev_name"}. */
+static int net_override(struct ctx *c, json_t *o, unsigned int i, struct snapshot_load_body *out)
+{
+	static const char *const keys[] = {"iface_id", "host_dev_name", NULL};
+	const char *id = NULL, *tap = NULL;
+	size_t at = push(c, "network_overrides", i);
+	int ret = json_is_object(o) ? check_keys(c, o, keys)
+				    : fail(c, NULL, "expected an object, got %s", type_name(o));
+
+	if (ret == 0)
+		ret = get_string(c, o, "iface_id", true, &id);
+	if (ret == 0)
+		ret = check_id(c, "iface_id", id, CONFIG_ID_MAX);
+	if (ret == 0)
+		ret = get_string(c, o, "host_dev_name", true, &tap);
+	if (ret == 0 && tap[0] == '\0')
+		ret = fail(c, "host_dev_name", "an empty name");
+	if (ret == 0)
+		ret = copy_string(c, "host_dev_name", tap, out->nets[i].host_dev_name,
+				  sizeof(out->nets[i].host_dev_name));
+	if (ret == 0)
+		snprintf(out->nets[i].iface_id, sizeof(out->nets[i].iface_id), "%s", id);
+	pop(c, at);
+	return ret;
+}
+
+static int load_overrides(struct ctx *c, json_t *root, struct snapshot_load_body *out)
+{
+	json_t *nets = NULL, *vsock = NULL;
+	const char *uds = NULL;
+	int ret = get(c, root, "network_overrides", false, &nets);
+
+	if (ret == 0 && nets != NULL && !json_is_array(nets))
+		ret = fail(c, "network_overrides", "expected an array, got %s", type_name(nets));
+	if (ret == 0 && nets != NULL && json_array_size(nets) > CONFIG_MAX_DEVICES)
+		ret = fail(c, "network_overrides", "more than %d entries", CONFIG_MAX_DEVICES);
+	for (size_t i = 0; ret == 0 && nets != NULL && i < json_array_size(nets); i++) {
+		ret = net_override(c, json_array_get(nets, i), (unsigned int)i, out);
+		out->nnets = (unsigned int)i + 1;
+	}
+	if (ret == 0)
+		ret = get_object(c, root, "vsock_override", false, &vsock);
+	if (ret == 0 && vsock != NULL) {
+		static const char *const keys[] = {"uds_path", NULL};
+		size_t at = push(c, "vsock_override", -1);
+		ret = check_keys(c, vsock, keys);
+		if (ret == 0)
+			ret = path_string(c, vsock, "uds_path", true, &uds);
+		if (ret == 0)
+			ret =
+			    copy_string(c, "uds_path", uds, out->vsock_uds, sizeof(out->vsock_uds));
+		out->has_vsock_uds = ret == 0;
+		pop(c, at);
+	}
+	return ret;
+}
+
+int config_json_snapshot_load(const char *body, size_t len, struct snapshot_load_body *out,
+			      char *err, size_t errsz)
+{
+	static const char *const keys[] = {
+	    "snapshot_path",	     "mem_file_path",	  "mem_backend",
+	    "enable_diff_snapshots", "track_dirty_pages", "resume_vm",
+	    "network_overrides",     "vsock_override",	  NULL};
+	struct ctx c = {.err = err, .errsz = errsz};
+	const char *snap = NULL, *mem = NULL;
+	json_t *backend = NULL;
+	bool diff = false;
+
+	err[0] = '\0';
+	memset(out, 0, sizeof(*out));
+	json_t *root = loads(&c, body, len);
+	if (root == NULL)
+		return -EINVAL;
+	int ret = check_keys(&c, root, keys);
+	if (ret == 0)
+		ret = path_string(&c, root, "snapshot_path", true, &snap);
+	if (ret == 0)
+		ret = copy_string(&c, "snapshot_path", snap, out->snapshot_path,
+				  sizeof(out->snapshot_path));
+	if (ret == 0)
+		ret = path_string(&c, root, "mem_file_path", false, &mem);
+	if (ret == 0)
+		ret = get_object(&c, root, "mem_backend", false, &backend);
+	if (ret == 0 && mem != NULL && backend != NULL)
+		ret = fail(&c, "mem_backend", "give mem_backend or mem_file_path, not both");
+	else if (ret == 0 && mem == NULL && backend == NULL)
+		ret = fail(&c, "mem_backend", "missing: give mem_backend (or mem_file_path)");
+	else if (ret == 0 && mem != NULL)
+		ret = copy_string(&c, "mem_file_path", mem, out->mem_path, sizeof(out->mem_path));
+	else if (ret == 0)
+		ret = mem_backend(&c, backend, out);
+	/* enable_diff_snapshots is track_dirty_pages' older name. */
+	if (ret == 0)
+		ret = get_bool(&c, root, "enable_diff_snapshots", false, &diff);
+	if (ret == 0)
+		ret = get_bool(&c, root, "track_dirty_pages", false, &out->track_dirty_pages);
+	out->track_dirty_pages |= diff;
+	if (ret == 0)
+		ret = get_bool(&c, root, "resume_vm", false, &out->resume_vm);
+	if (ret == 0)
+		ret = load_overrides(&c, root, out);
+	json_decref(root);
+	return ret;
+}
+
 int config_json_drive_patch(const char *path_id, const char *body, size_t len,
 			    struct drive_patch *out, char *err, size_t errsz)
 {

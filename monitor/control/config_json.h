@@ -88,6 +88,41 @@ int config_json_net_patch(const char *path_id, const char *body, size_t len, str
 int config_json_apply_drive_patch(struct vm_config *cfg, unsigned int index,
 				  const struct drive_patch *p);
 
+/* Room for a host path in a request, with its NUL. */
+#define CONFIG_JSON_PATH_MAX 4096
+/* Room for a tap name (IFNAMSIZ) and a Unix socket path (sun_path). */
+#define CONFIG_JSON_TAP_MAX 16
+#define CONFIG_JSON_UDS_MAX 108
+
+/* PUT /snapshot/create. */
+struct snapshot_create_body {
+	char snapshot_path[CONFIG_JSON_PATH_MAX];
+	char mem_file_path[CONFIG_JSON_PATH_MAX];
+	bool diff; /* snapshot_type "Diff" */
+};
+
+/* PUT /snapshot/load. */
+struct snapshot_load_body {
+	char snapshot_path[CONFIG_JSON_PATH_MAX];
+	char mem_path[CONFIG_JSON_PATH_MAX]; /* mem_backend.backend_path or mem_file_path */
+	bool uffd;			     /* mem_backend.backend_type "Uffd" */
+	bool resume_vm;
+	bool track_dirty_pages;
+	unsigned int nnets;
+	struct {
+		char iface_id[CONFIG_ID_MAX + 1];
+		char host_dev_name[CONFIG_JSON_TAP_MAX];
+	} nets[CONFIG_MAX_DEVICES]; /* network_overrides */
+	bool has_vsock_uds;
+	char vsock_uds[CONFIG_JSON_UDS_MAX]; /* vsock_override.uds_path */
+};
+
+/* config_json_snapshot_create / _load: parse those bodies. 0 or -EINVAL naming the field. */
+int config_json_snapshot_create(const char *body, size_t len, struct snapshot_create_body *out,
+				char *err, size_t errsz);
+int config_json_snapshot_load(const char *body, size_t len, struct snapshot_load_body *out,
+			      char *err, size_t errsz);
+
 /*
  * config_json_load: apply a whole Firecracker configuration document
  * (text, len), as --config-file gives it, to (cfg). (name) names the file

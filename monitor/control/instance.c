@@ -228,3 +228,88 @@ int instance_patch_net(struct instance *inst, const struct net_patch *p, char *e
 		cfg->nets[i].tx_limiter = merged.tx;
 	return 0;
 }
+
+int instance_snapshot_create(struct instance *inst, const struct snapshot_create_body *b, char *err,
+			     size_t errsz)
+{
+	const struct snapshot_create_req req = {.state_path = b->snapshot_path,
+						.mem_path = b->mem_file_path};
+
+	if (inst->state != INSTANCE_PAUSED)
+		return refuse(err, errsz,
+			      inst->state == INSTANCE_NOT_STARTED
+				  ? "Cannot create a snapshot before the microVM has started."
+				  : "Cannot create a snapshot of a running microVM: pause it first "
+				    "(PATCH /vm {\"state\": \"Paused\"}).");
+	if (b->diff)
+		return refuse(err, errsz,
+			      "snapshot_type: Diff snapshots are not supported yet (Full only)");
+	if (inst->ops->snapshot_create == NULL)
+		return refuse(err, errsz, "snapshots are not supported by this backend");
+	char msg[CONFIG_JSON_ERR_MAX];
+	int ret = inst->ops->snapshot_create(inst->ctx, inst->cfg, &req, msg, sizeof(msg));
+	if (ret < 0)
+		snprintf(err, errsz, "Cannot create the snapshot: %.440s", msg);
+	return ret < 0 ? -EINVAL : 0;
+}
+
+/* configured: what a snapshot would replace is already set (Firecracker refuses too). */
+static const char *configured(const struct vm_config *cfg)
+{
+	if (cfg->kernel_path != NULL)
+		return "boot-source";
+	if (cfg->ndisks > 0)
+		return "drives";
+	if (cfg->nnets > 0)
+		return "network-interfaces";
+	if (cfg->vsock.enabled)
+		return "vsock";
+	if (cfg->rng)
+		return "entropy";
+	return NULL;
+}
+
+int instance_snapshot_load(struct instance *inst, const struct snapshot_load_body *b, char *err,
+			   size_t errsz)
+{
+	struct snapshot_load_req req = {
+	    .state_path = b->snapshot_path,
+	    .mem_path = b->mem_path,
+	    .resume = b->resume_vm,
+	    .nnet_overrides = b->nnets,
+	    .vsock_uds_path = b->has_vsock_uds ? b->vsock_uds : NULL,
+	};
+	const char *set = configured(inst->cfg);
+
+	if (inst->state != INSTANCE_NOT_STARTED)
+		return refuse(err, errsz,
+			      "Cannot load a snapshot into a microVM that has started.");
+	if (set != NULL) {
+		snprintf(err, errsz,
+			 "Cannot load a snapshot after %s was configured: the snapshot brings the "
+			 "whole machine",
+			 set);
+		return -EINVAL;
+	}
+	if (b->uffd)
+		return refuse(err, errsz,
+			      "mem_backend.backend_type: Uffd is not supported yet (File only)");
+	if (b->track_dirty_pages)
+		return refuse(err, errsz, "track_dirty_pages: not supported yet");
+	if (inst->ops->snapshot_load == NULL)
+		return refuse(err, errsz, "snapshots are not supported by this backend");
+	for (unsigned int i = 0; i < b->nnets; i++)
+		req.net_overrides[i] = (struct snapshot_net_override){
+		    .iface_id = b->nets[i].iface_id, .host_dev_name = b->nets[i].host_dev_name};
+	char msg[CONFIG_JSON_ERR_MAX];
+	int ret = inst->ops->snapshot_load(inst->ctx, inst->cfg, &req, msg, sizeof(msg));
+	if (ret < 0) {
+		snprintf(err, errsz, "Cannot load the snapshot: %.440s", msg);
+		return -EINVAL;
+	}
+	if (inst->metrics != NULL)
+		metrics_set_devices(inst->metrics, inst->cfg);
+	inst->state = b->resume_vm ? INSTANCE_RUNNING : INSTANCE_PAUSED;
+	inst->start_done = true;
+	return 0;
+}

@@ -21,6 +21,7 @@
 #include "config_json.h"
 #include "logger.h"
 #include "metrics.h"
+#include "snapshot.h"
 
 enum instance_state { INSTANCE_NOT_STARTED, INSTANCE_RUNNING, INSTANCE_PAUSED };
 
@@ -47,6 +48,20 @@ struct instance_ops {
 	int (*patch_drive)(void *ctx, unsigned int index, const struct drive_patch *p);
 	/* patch_net: replace interface (index)'s rx/tx rate limiters. */
 	int (*patch_net)(void *ctx, unsigned int index, const struct net_patch *p);
+	/*
+	 * snapshot_create: write the paused VM, configured as (cfg), to the
+	 * files of (req). Says what failed in (err).
+	 */
+	int (*snapshot_create)(void *ctx, const struct vm_config *cfg,
+			       const struct snapshot_create_req *req, char *err, size_t errsz);
+	/*
+	 * snapshot_load: build the VM of (req)'s snapshot; on success (cfg)
+	 * has become the snapshot's configuration, and the VM is ready to run,
+	 * paused unless req->resume. On failure (cfg) is as it was, nothing is
+	 * left, and (err) says what failed.
+	 */
+	int (*snapshot_load)(void *ctx, struct vm_config *cfg, const struct snapshot_load_req *req,
+			     char *err, size_t errsz);
 };
 
 struct instance {
@@ -92,5 +107,17 @@ int instance_patch_drive(struct instance *inst, const struct drive_patch *p, cha
 
 /* instance_patch_net: PATCH /network-interfaces/{id} after boot. */
 int instance_patch_net(struct instance *inst, const struct net_patch *p, char *err, size_t errsz);
+
+/* instance_snapshot_create: PUT /snapshot/create. Paused only. */
+int instance_snapshot_create(struct instance *inst, const struct snapshot_create_body *b, char *err,
+			     size_t errsz);
+
+/*
+ * instance_snapshot_load: PUT /snapshot/load, or --restore. Before boot
+ * only, with no machine resource configured (the snapshot brings its own);
+ * afterwards the instance is Paused, or Running with resume_vm.
+ */
+int instance_snapshot_load(struct instance *inst, const struct snapshot_load_body *b, char *err,
+			   size_t errsz);
 
 #endif /* EMBER_INSTANCE_H */

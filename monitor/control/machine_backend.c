@@ -160,6 +160,17 @@ static void collect_device_counters(void *ctx, struct metrics_counters *now)
 	}
 }
 
+/* built: the machine exists: the VM counts into the metrics, which read the devices. */
+static void built(struct machine_backend *b)
+{
+	b->built = true;
+	b->m.vm.metrics = b->metrics;
+	if (b->metrics != NULL) {
+		b->metrics->collect = collect_device_counters;
+		b->metrics->collect_ctx = b;
+	}
+}
+
 static int backend_start(void *ctx, const struct vm_config *cfg)
 {
 	struct machine_backend *b = ctx;
@@ -167,12 +178,67 @@ static int backend_start(void *ctx, const struct vm_config *cfg)
 	b->build_status = machine_build(&b->m, cfg, b->startup, b->loop);
 	if (b->build_status != 0)
 		return -EINVAL;
-	b->built = true;
-	b->m.vm.metrics = b->metrics;
-	if (b->metrics != NULL) {
-		b->metrics->collect = collect_device_counters;
-		b->metrics->collect_ctx = b;
+	if (cfg->snapshot_when_ready != NULL) {
+		const struct snapshot_create_req req = {.state_path = cfg->snapshot_when_ready,
+							.mem_path = cfg->mem_file_path};
+		if (snapshot_template_arm(&b->template, &b->m, cfg, &req) < 0) {
+			machine_destroy(&b->m);
+			b->build_status = EMBER_EXIT_HOST_ERROR;
+			return -EIO;
+		}
 	}
+	built(b);
+	return 0;
+}
+
+static int backend_snapshot_create(void *ctx, const struct vm_config *cfg,
+				   const struct snapshot_create_req *req, char *err, size_t errsz)
+{
+	struct machine_backend *b = ctx;
+	struct snapshot_create_stats st;
+	int ret = snapshot_create(&b->m, cfg, req, &st, err, errsz);
+
+	if (ret == 0)
+		log_info(
+		    "snapshot: '%s' (%llu bytes) and '%s' (%llu of %llu bytes written) in %llu us",
+		    req->state_path, (unsigned long long)st.state_bytes, req->mem_path,
+		    (unsigned long long)st.mem.written, (unsigned long long)st.mem.bytes,
+		    (unsigned long long)(st.elapsed_ns / 1000));
+	return ret;
+}
+
+/*
+ * backend_snapshot_load: the snapshot's configuration is built up in a
+ * copy of (cfg) and replaces it only once the machine is restored.
+ */
+static int backend_snapshot_load(void *ctx, struct vm_config *cfg,
+				 const struct snapshot_load_req *req, char *err, size_t errsz)
+{
+	struct machine_backend *b = ctx;
+	struct snapshot_image img;
+	struct vm_config next;
+
+	if (config_copy(&next, cfg) < 0) {
+		snprintf(err, errsz, "out of memory");
+		return -ENOMEM;
+	}
+	int ret = snapshot_open(&img, req, &next, err, errsz);
+	if (ret < 0) {
+		config_free(&next);
+		b->build_status = EMBER_EXIT_CONFIG;
+		return ret;
+	}
+	b->build_status = machine_restore(&b->m, &next, &img, b->startup, b->loop, err, errsz);
+	snapshot_close(&img);
+	if (b->build_status != 0) {
+		config_free(&next);
+		return -EINVAL;
+	}
+	config_free(cfg);
+	*cfg = next;
+	if (!req->resume)
+		vm_start_paused(&b->m.vm);
+	built(b);
 	return 0;
 }
 
@@ -297,4 +363,6 @@ const struct instance_ops machine_backend_ops = {
     .ctrl_alt_del = machine_backend_ctrl_alt_del,
     .patch_drive = machine_backend_patch_drive,
     .patch_net = machine_backend_patch_net,
+    .snapshot_create = backend_snapshot_create,
+    .snapshot_load = backend_snapshot_load,
 };

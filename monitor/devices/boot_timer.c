@@ -36,6 +36,8 @@ static void boot_timer_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t
 	if (bt->report)
 		log_report("guest boot time %llu us (%llu us since exec)",
 			   (unsigned long long)boot_us, (unsigned long long)exec_us);
+	if (bt->on_ready != NULL)
+		bt->on_ready(bt->on_ready_ctx);
 }
 
 int boot_timer_init(struct boot_timer *bt, struct vm *vm, bool report)

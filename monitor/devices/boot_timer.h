@@ -22,6 +22,13 @@ struct boot_timer {
 	bool report; /* --boot-timer: print the line */
 	bool fired;  /* accessed atomically: several vCPUs may write */
 	uint64_t boot_ns;
+	/*
+	 * on_ready: called once, on the vCPU thread that wrote the signal, after
+	 * the report (NULL: nothing). It may only wake the VMM thread (an
+	 * eventfd write): the vCPU filter allows no more.
+	 */
+	void (*on_ready)(void *ctx);
+	void *on_ready_ctx;
 };
 
 /* boot_timer_init: claim the MMIO page and the port; (report) as above. 0 or -errno. */

@@ -386,6 +386,30 @@ static void name_thread(const struct vcpu *vcpu)
 		log_debug("vcpu%u: cannot name the thread: %s", vcpu->index, strerror(errno));
 }
 
+/* exit_needs_completion: whether KVM finishes this exit's access on the next KVM_RUN. */
+static bool exit_needs_completion(uint32_t reason)
+{
+	return reason == KVM_EXIT_IO || reason == KVM_EXIT_MMIO;
+}
+
+/*
+ * settle: a pause is asked right after a port or MMIO exit: enter KVM_RUN
+ * with immediate_exit set, so KVM completes the access (the value a read
+ * returned lands in its register, RIP moves past the instruction) and
+ * returns EINTR without running the guest. Then the vCPU's state is whole.
+ */
+static void settle(struct vcpu *vcpu)
+{
+	__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	int ret = ioctl(vcpu->fd, KVM_RUN, 0);
+	int e = errno;
+	__atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+	if (ret < 0 && e != EINTR && e != EAGAIN)
+		log_warn_errno(e, "vcpu%u: KVM_RUN to complete an access before pausing",
+			       vcpu->index);
+	vcpu->access_pending = false;
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
@@ -407,7 +431,14 @@ static void *vcpu_thread(void *arg)
 
 	if (vcpu->index == 0 && vcpu->vm->startup != NULL)
 		startup_stamp(vcpu->vm->startup, STARTUP_FIRST_RUN);
-	while (vm_vcpu_gate(vcpu->vm)) {
+	for (;;) {
+		enum vm_gate next = vm_vcpu_gate(vcpu->vm, !vcpu->access_pending);
+		if (next == VM_GATE_STOP)
+			break;
+		if (next == VM_GATE_SETTLE) {
+			settle(vcpu);
+			continue;
+		}
 		if (vcpu->index == 0 && vcpu->vm->pic != NULL)
 			offer_extint(vcpu);
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
@@ -422,6 +453,7 @@ static void *vcpu_thread(void *arg)
 		}
 		if (!dispatch(vcpu))
 			break;
+		vcpu->access_pending = exit_needs_completion(vcpu->run->exit_reason);
 	}
 	vm_vcpu_thread_ended(vcpu->vm);
 	return NULL;

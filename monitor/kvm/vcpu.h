@@ -28,6 +28,7 @@ struct vcpu {
 	bool started;
 	unsigned int unclaimed_mmio; /* warnings printed, for rate limiting */
 	bool extint_failed;	     /* KVM_INTERRUPT failed once (warned) */
+	bool access_pending;	     /* last exit was port/MMIO: KVM completes it on entry */
 };
 
 /* Where and how the boot vCPU starts. */

@@ -56,10 +56,16 @@ static int check_kvm(struct vm *vm)
 	return 0;
 }
 
-static void *map_ram(uint64_t size)
+/*
+ * map_ram: (size) bytes of guest RAM: anonymous, or the memory file's bytes
+ * at (offset) mapped private, so pages come in from the page cache when the
+ * guest first touches them (shared by every VM restored from the file) and
+ * the guest's writes go to copies of its own.
+ */
+static void *map_ram(uint64_t size, int fd, uint64_t offset)
 {
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	int flags = MAP_PRIVATE | MAP_NORESERVE | (fd < 0 ? MAP_ANONYMOUS : 0);
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, fd, fd < 0 ? 0 : (off_t)offset);
 	return p == MAP_FAILED ? NULL : p;
 }
 
@@ -80,7 +86,7 @@ static int add_slot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, v
 	return gmem_add_region(&vm->gmem, gpa, size, host);
 }
 
-static int setup_memory(struct vm *vm, uint64_t mem_bytes)
+static int setup_memory(struct vm *vm, uint64_t mem_bytes, int mem_fd)
 {
 	const uint64_t low_max = LAYOUT_MMIO_GAP_START;
 	int ret;
@@ -88,7 +94,7 @@ static int setup_memory(struct vm *vm, uint64_t mem_bytes)
 	vm->mem_low_size = mem_bytes < low_max ? mem_bytes : low_max;
 	vm->mem_high_size = mem_bytes - vm->mem_low_size;
 
-	vm->mem_low = map_ram(vm->mem_low_size);
+	vm->mem_low = map_ram(vm->mem_low_size, mem_fd, 0);
 	if (vm->mem_low == NULL) {
 		log_error_errno(errno, "memory: mmap of %llu MiB of guest RAM",
 				(unsigned long long)(vm->mem_low_size >> 20));
@@ -99,7 +105,7 @@ static int setup_memory(struct vm *vm, uint64_t mem_bytes)
 		return ret;
 	if (vm->mem_high_size == 0)
 		return 0;
-	vm->mem_high = map_ram(vm->mem_high_size);
+	vm->mem_high = map_ram(vm->mem_high_size, mem_fd, vm->mem_low_size);
 	if (vm->mem_high == NULL) {
 		log_error_errno(errno, "memory: mmap of %llu MiB of guest RAM above 4 GiB",
 				(unsigned long long)(vm->mem_high_size >> 20));
@@ -145,7 +151,7 @@ static int setup_x86_addresses(struct vm *vm)
 	return 0;
 }
 
-int vm_create(struct vm *vm, uint64_t mem_bytes, struct startup_trace *startup)
+int vm_create(struct vm *vm, uint64_t mem_bytes, int mem_fd, struct startup_trace *startup)
 {
 	int ret;
 
@@ -191,7 +197,7 @@ int vm_create(struct vm *vm, uint64_t mem_bytes, struct startup_trace *startup)
 		goto fail;
 	if (startup != NULL)
 		startup_stamp(startup, STARTUP_KVM);
-	ret = setup_memory(vm, mem_bytes);
+	ret = setup_memory(vm, mem_bytes, mem_fd);
 	if (ret < 0)
 		goto fail;
 	if (startup != NULL)
@@ -271,6 +277,15 @@ int vm_pause(struct vm *vm)
 	return ret;
 }
 
+void vm_pause_soon(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->paused = true;
+	pthread_mutex_unlock(&vm->lock);
+	for (unsigned int i = 0; i < vm->nvcpus; i++)
+		vcpu_kick(vm->vcpus[i]);
+}
+
 void vm_resume(struct vm *vm)
 {
 	pthread_mutex_lock(&vm->lock);
@@ -279,20 +294,31 @@ void vm_resume(struct vm *vm)
 	pthread_mutex_unlock(&vm->lock);
 }
 
-bool vm_vcpu_gate(struct vm *vm)
+void vm_start_paused(struct vm *vm)
 {
-	bool run;
+	pthread_mutex_lock(&vm->lock);
+	vm->paused = true;
+	pthread_mutex_unlock(&vm->lock);
+}
+
+enum vm_gate vm_vcpu_gate(struct vm *vm, bool settled)
+{
+	enum vm_gate next;
 
 	pthread_mutex_lock(&vm->lock);
+	if (vm->paused && !vm->stopping && !settled) {
+		pthread_mutex_unlock(&vm->lock);
+		return VM_GATE_SETTLE;
+	}
 	while (vm->paused && !vm->stopping) {
 		vm->parked++;
 		pthread_cond_broadcast(&vm->cond); /* tell the pauser */
 		pthread_cond_wait(&vm->cond, &vm->lock);
 		vm->parked--;
 	}
-	run = !vm->stopping;
+	next = vm->stopping ? VM_GATE_STOP : VM_GATE_RUN;
 	pthread_mutex_unlock(&vm->lock);
-	return run;
+	return next;
 }
 
 void vm_vcpu_thread_started(struct vm *vm)

@@ -80,11 +80,13 @@ struct vm {
 /*
  * vm_create: open /dev/kvm, create the VM with a split irqchip (LAPIC in
  * KVM, IOAPIC in ember), and map (mem_bytes) of guest RAM split around the
- * MMIO gap. (vm) is zeroed first; (startup), if not NULL, gets the ends of
- * the KVM and memory phases stamped and stays attached to the VM. Returns 0 or -errno after logging
- * which step failed; on failure everything made so far is released.
+ * MMIO gap: anonymous when (mem_fd) is -1, else a snapshot's memory file
+ * mapped private (RAM below the gap at offset 0, the rest after it; the
+ * caller checks the file is long enough). (vm) is zeroed first; (startup), if not NULL, gets the
+ * ends of the KVM and memory phases stamped and stays attached to the VM. Returns 0 or -errno after
+ * logging which step failed; on failure everything made so far is released.
  */
-int vm_create(struct vm *vm, uint64_t mem_bytes, struct startup_trace *startup);
+int vm_create(struct vm *vm, uint64_t mem_bytes, int mem_fd, struct startup_trace *startup);
 
 /* vm_destroy: release what vm_create made. vCPUs must be gone already. */
 void vm_destroy(struct vm *vm);
@@ -106,14 +108,38 @@ bool vm_is_stopping(struct vm *vm);
  */
 int vm_pause(struct vm *vm);
 
+/*
+ * vm_pause_soon: ask every vCPU to park at its next gate and return at
+ * once: for a vCPU thread that must stop the guest before it goes on (the
+ * caller's own vCPU parks as it leaves its exit). vm_pause then waits for
+ * them all. Safe from any thread.
+ */
+void vm_pause_soon(struct vm *vm);
+
 /* vm_resume: let parked vCPUs run again. */
 void vm_resume(struct vm *vm);
 
+/* What a vCPU thread does next, from vm_vcpu_gate. */
+enum vm_gate {
+	VM_GATE_RUN,	/* enter KVM_RUN */
+	VM_GATE_SETTLE, /* a pause is asked: complete the last exit first, then ask again */
+	VM_GATE_STOP,	/* the VM is stopping: end the thread */
+};
+
 /*
- * vm_vcpu_gate: called by a vCPU thread before each KVM_RUN; parks while
- * the VM is paused. Returns false when the thread must end (stopping).
+ * vm_vcpu_gate: called by a vCPU thread before each KVM_RUN. While the VM
+ * is paused it parks, but only once (settled) says KVM holds no half-done
+ * port or MMIO access: a paused VM's state must be complete for a snapshot
+ * (KVM finishes such an access on the next KVM_RUN, see api.rst), so an
+ * unsettled vCPU gets VM_GATE_SETTLE instead and is not counted as parked.
  */
-bool vm_vcpu_gate(struct vm *vm);
+enum vm_gate vm_vcpu_gate(struct vm *vm, bool settled);
+
+/*
+ * vm_start_paused: the vCPUs park before their first KVM_RUN, as after
+ * vm_pause (a restored VM waiting for PATCH /vm). Before machine_run.
+ */
+void vm_start_paused(struct vm *vm);
 
 /* vm_vcpu_thread_started / _ended: a vCPU thread's life, for vm_pause. */
 void vm_vcpu_thread_started(struct vm *vm);

@@ -55,6 +55,8 @@ static const char *const tag_names[SNAP_TAG_COUNT_] = {
     [SNAP_TAG_BOOT_TIMER] = "boot_timer",
     [SNAP_TAG_VIRTIO] = "virtio",
     [SNAP_TAG_MEMORY] = "memory",
+    [SNAP_TAG_GENERATION] = "generation",
+    [SNAP_TAG_PIT_TIMER] = "pit_timer",
 };
 
 static bool tag_known(uint32_t tag)

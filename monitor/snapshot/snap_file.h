@@ -72,6 +72,8 @@ enum snap_tag {
 	SNAP_TAG_BOOT_TIMER,
 	SNAP_TAG_VIRTIO,
 	SNAP_TAG_MEMORY,
+	SNAP_TAG_GENERATION,
+	SNAP_TAG_PIT_TIMER,
 	SNAP_TAG_COUNT_ /* one past last */
 };
 

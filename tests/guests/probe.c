@@ -16,9 +16,17 @@
  *                   serial port: probe: woke byte=0x<hex>
  *   sleep=<ms>      sleeps with HLT, woken by the LAPIC timer:
  *                   probe: slept ms=<n> wakes=<HLT wake-ups>
- *   count=<ms>      forever: probe: tick <n> (n = 0, 1, 2...) every <ms>
- *                   milliseconds, sleeping with HLT in between (LAPIC
- *                   timer). After a pause the next number follows at once.
+ *   fill=<KiB>      fills <KiB> (1..4096) of a buffer with bytes no run
+ *                   repeats (a generator seeded from the TSC), standing for
+ *                   the state a runtime builds as it initialises:
+ *                   probe: fill kib=<n> sum=0x<checksum of the buffer>
+ *   random          probe: random 0x<rt_random()> generation=<rt_generation()>
+ *   ticks=<n>       the next count= stops after <n> ticks and the words go on
+ *   count=<ms>      probe: tick <n> (n = 0, 1, 2...) every <ms> milliseconds,
+ *                   sleeping with HLT in between (LAPIC timer), forever or
+ *                   for ticks=<n>; after fill=, each line ends with the
+ *                   buffer's checksum again: probe: tick <n> sum=0x<sum>.
+ *                   After a pause the next number follows at once.
  *   kbd=<n>         enables the i8042 keyboard interrupt (IRQ 1), prints
  *                   probe: kbd waiting, then one line per byte read from the
  *                   data port, probe: kbd 0x<hex>, until it has <n> of them
@@ -524,8 +532,42 @@ static void do_sleep(const char *arg)
 	rt_printf("probe: slept ms=%lu wakes=%u\n", ms, wakes);
 }
 
-/* do_count: print a numbered tick every (arg) ms, forever. */
-static void __attribute__((noreturn)) do_count(const char *arg)
+#define FILL_MAX_KIB 4096
+#define KIB	     1024ULL
+/* The state fill= builds: guest RAM the snapshot tests check after a restore. */
+static uint64_t fill_buf[FILL_MAX_KIB * KIB / sizeof(uint64_t)];
+static uint64_t fill_words;
+
+/* fill_sum: an order-sensitive checksum (FNV-1a over 64-bit words) of what fill= wrote. */
+static uint64_t fill_sum(void)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (uint64_t i = 0; i < fill_words; i++)
+		h = (h ^ fill_buf[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+static void do_fill(const char *arg)
+{
+	uint64_t kib, x = rt_tsc() | 1;
+
+	if (rt_parse_u64(arg, &kib) != 0 || kib == 0 || kib > FILL_MAX_KIB) {
+		rt_printf("probe: bad fill %s\n", arg);
+		return;
+	}
+	fill_words = kib * KIB / sizeof(uint64_t);
+	for (uint64_t i = 0; i < fill_words; i++) {
+		x ^= x << 13; /* xorshift64 */
+		x ^= x >> 7;
+		x ^= x << 17;
+		fill_buf[i] = x;
+	}
+	rt_printf("probe: fill kib=%lu sum=0x%016lx\n", kib, fill_sum());
+}
+
+/* do_count: print a numbered tick every (arg) ms, forever or (limit) times. */
+static void do_count(const char *arg, uint64_t limit)
 {
 	uint64_t ms, per_us = rt_tsc_per_us(), period, next, n = 0;
 
@@ -535,13 +577,16 @@ static void __attribute__((noreturn)) do_count(const char *arg)
 	}
 	period = ms * US_PER_MS * per_us;
 	next = rt_tsc() + period;
-	for (;;) {
+	while (limit == 0 || n < limit) {
 		uint64_t now = rt_tsc();
 		if (now < next) {
 			rt_irq_wait_us((next - now) / per_us + 1);
 			continue;
 		}
-		rt_printf("probe: tick %lu\n", n++);
+		if (fill_words != 0)
+			rt_printf("probe: tick %lu sum=0x%016lx\n", n++, fill_sum());
+		else
+			rt_printf("probe: tick %lu\n", n++);
 		/* Late (the VM was paused): keep the numbers, not the lost beats. */
 		next = next + period > now ? next + period : now + period;
 	}
@@ -585,7 +630,7 @@ static void __attribute__((noreturn)) triple_fault(void)
 
 int main(const struct boot_info *bi)
 {
-	uint64_t status = 0;
+	uint64_t status = 0, ticks = 0;
 	unsigned int i;
 	int a;
 
@@ -611,8 +656,17 @@ int main(const struct boot_info *bi)
 			rt_printf("probe: woke byte=0x%x\n", (unsigned int)rt_getc_wait());
 		} else if (strncmp(w, "sleep=", 6) == 0) {
 			do_sleep(w + 6);
+		} else if (strncmp(w, "fill=", 5) == 0) {
+			do_fill(w + 5);
+		} else if (strcmp(w, "random") == 0) {
+			uint64_t r = rt_random();
+			rt_printf("probe: random 0x%016lx generation=%lu\n", r, rt_generation());
+		} else if (strncmp(w, "ticks=", 6) == 0) {
+			if (rt_parse_u64(w + 6, &ticks) != 0)
+				rt_printf("probe: bad ticks %s\n", w + 6);
 		} else if (strncmp(w, "count=", 6) == 0) {
-			do_count(w + 6);
+			do_count(w + 6, ticks);
+			ticks = 0;
 		} else if (strncmp(w, "kbd=", 4) == 0) {
 			do_kbd(w + 4);
 		} else if (strncmp(w, "exit=", 5) == 0) {

@@ -6,84 +6,11 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/integration/lib.sh
+. tests/integration/lib_api.sh
 
 HELLO=$PWD/$O/guest/hello.elf
 PROBE=$PWD/$O/tests/guests/probe.elf
 VIO=$PWD/$O/tests/guests/vio.elf
-SOCK=$TMP/api.sock
-PID=
-
-need_kvm() {
-	have_kvm && return 0
-	skip "no usable /dev/kvm on this host: KVM boot not tested"
-	return 1
-}
-need_curl() {
-	command -v curl >/dev/null && return 0
-	skip "curl is not installed"
-	return 1
-}
-
-# start_api [ARGS...]: ember --api-sock $SOCK ARGS in the background.
-start_api() {
-	rm -f "$SOCK"
-	"$EMBER" --api-sock "$SOCK" "$@" </dev/null >"$TMP/out" 2>"$TMP/err" &
-	PID=$!
-	for _ in $(seq 100); do
-		[ -S "$SOCK" ] && return 0
-		sleep 0.02
-	done
-	fail "the API socket never appeared"
-	return 1
-}
-
-# api METHOD PATH [BODY]: one request; sets CODE and BODY.
-api() {
-	local args=(-s --max-time 5 --unix-socket "$SOCK" -X "$1" -o "$TMP/body" -w '%{http_code}')
-	[ $# -ge 3 ] && args+=(-H 'Content-Type: application/json' -d "$3")
-	CODE=$(curl "${args[@]}" "http://localhost$2")
-	BODY=$(cat "$TMP/body" 2>/dev/null)
-}
-
-# expect CODE [BODY_REGEX]: the last answer.
-expect() {
-	[ "$CODE" = "$1" ] || { fail "$LAST: status $CODE, expected $1 (body $BODY)"; return; }
-	[ $# -lt 2 ] || grep -qE -- "$2" <<<"$BODY" || fail "$LAST: body '$BODY' lacks /$2/"
-}
-# call EXPECTED_CODE [BODY_REGEX] -- METHOD PATH [BODY]
-call() {
-	local code=$1 re=
-	shift
-	if [ "$1" != -- ]; then re=$1; shift; fi
-	shift
-	LAST="$1 $2"
-	api "$@"
-	if [ -n "$re" ]; then expect "$code" "$re"; else expect "$code"; fi
-}
-
-# wait_ember [SECONDS]: wait for ember to end; sets RC, OUT, ERR.
-wait_ember() {
-	local t=${1:-10}
-	for _ in $(seq $((t * 50))); do
-		kill -0 "$PID" 2>/dev/null || break
-		sleep 0.02
-	done
-	if kill -0 "$PID" 2>/dev/null; then
-		kill -9 "$PID"
-		fail "ember did not end within ${t}s"
-	fi
-	wait "$PID"
-	RC=$?
-	OUT=$(tr -d '\r' <"$TMP/out")
-	ERR=$(cat "$TMP/err")
-	PID=
-}
-
-stop_ember() {
-	[ -n "$PID" ] || return 0
-	kill -TERM "$PID" 2>/dev/null
-	wait_ember 5
-}
 
 test_preboot_status_codes_and_bodies() {
 	need_curl || return
@@ -118,7 +45,7 @@ test_preboot_status_codes_and_bodies() {
 	call 400 'Empty PATCH request' -- PATCH /machine-config '{}'
 	call 400 'a GET request takes no body' -- GET /machine-config '{"vcpu_count": 2}'
 	call 400 '^\{"fault_message":"PUT /balloon: ember does not support the balloon device"\}$' -- PUT /balloon '{"amount_mib": 64, "deflate_on_oom": true}'
-	call 400 'PUT /snapshot/create: ember does not support snapshots' -- PUT /snapshot/create '{"snapshot_path": "/tmp/s", "mem_file_path": "/tmp/m"}'
+	call 400 'before the microVM has started' -- PUT /snapshot/create '{"snapshot_path": "/tmp/s", "mem_file_path": "/tmp/m"}'
 	call 400 'ember does not support the microVM metadata service' -- PUT /mmds/config '{"network_interfaces": ["eth0"]}'
 	call 204 -- PUT /drives/rootfs "{\"drive_id\": \"rootfs\", \"path_on_host\": \"$HELLO\", \"is_root_device\": true, \"is_read_only\": true}"
 	call 400 'does not match the id in the path' -- PUT /drives/other "{\"drive_id\": \"rootfs\", \"path_on_host\": \"$HELLO\", \"is_root_device\": true}"
@@ -212,16 +139,6 @@ test_post_boot_api() {
 	local got
 	got=$(python3 -c 'import json,sys; b = json.loads(open(sys.argv[1]).read().splitlines()[-1])["block_data"]; print(b["update_count"], b["update_fails"])' "$TMP/metrics.json" 2>&1)
 	[ "$got" = "3 1" ] || fail "block_data update_count update_fails: got '$got', want '3 1'"
-}
-
-# wait_out RE [SECONDS]: wait until ember's stdout has a line matching RE.
-wait_out() {
-	for _ in $(seq $((${2:-10} * 50))); do
-		tr -d '\r' <"$TMP/out" | grep -qE -- "$1" && return 0
-		sleep 0.02
-	done
-	fail "stdout never matched /$1/: $(head -c 1000 "$TMP/out")"
-	return 1
 }
 
 # The guest's second read is held by the rate limiter (512 bytes per 2 s)

@@ -431,6 +431,29 @@ test_jailed_ember_is_confined() {
 	rm -rf "$BASE/ember/conf1"
 }
 
+# A template made in one jail and restored in another: the snapshot's files
+# live inside each jail, written and read by the jailed uid under the
+# production seccomp filters.
+test_jailed_snapshot_and_restore() {
+	need_root || return
+	need_ember || return
+	local one=$BASE/ember/snap1/root two=$BASE/ember/snap2/root
+	mkdir -p "$one" "$two"
+	link_in "$PWD/$O/tests/guests/probe.elf" "$one/probe.elf"
+	jail_run --id snap1 --exec-file "$EMBER" --uid $TEST_UID --gid $TEST_GID --chroot-base-dir "$BASE" \
+		-- --kernel /probe.elf --snapshot-when-ready /vm.snap --mem-file /vm.mem -- timer random exit=3
+	expect_rc 0
+	[ "$(stat -c %u "$one/vm.snap" 2>/dev/null)" = $TEST_UID ] || fail "no state file written by uid $TEST_UID: $(ls -ln "$one")"
+	[ -f "$one/vm.mem" ] || fail "no memory file in the jail"
+	if grep -q '^probe: random' <<<"$OUT"; then fail "the template ran past its ready signal"; fi
+	mv "$one/vm.snap" "$one/vm.mem" "$two/"
+	jail_run --id snap2 --exec-file "$EMBER" --uid $TEST_UID --gid $TEST_GID --chroot-base-dir "$BASE" \
+		-- --restore /vm.snap --mem-file /vm.mem
+	expect_rc 3
+	expect_out_re '^probe: random 0x[0-9a-f]+ generation=1$'
+	rm -rf "$BASE/ember/snap1" "$BASE/ember/snap2"
+}
+
 test_parallel_20_jails() {
 	need_root || return
 	local n=20 i exec name v2 ok=0 extra=()

@@ -198,7 +198,8 @@ static void test_unknown_and_wrong_method(void **state)
 	assert_int_equal(call(API_PUT, "/balloon", "{}"), 400);
 	body_has("{\"fault_message\":\"PUT /balloon: ember does not support the balloon device\"}");
 	assert_int_equal(call(API_PUT, "/snapshot/create", "{}"), 400);
-	body_has("ember does not support snapshots");
+	body_has("snapshot_path: missing required field");
+	assert_int_equal(call(API_GET, "/snapshot/create", NULL), 400);
 	assert_int_equal(call(API_GET, "/mmds", NULL), 400);
 	body_has("MMDS");
 	assert_int_equal(call(API_PUT, "/mmds/config", "{}"), 400);
@@ -206,6 +207,7 @@ static void test_unknown_and_wrong_method(void **state)
 	/* ... but only those paths: a longer word is just unknown */
 	assert_int_equal(call(API_PUT, "/balloons", "{}"), 400);
 	assert_int_equal(call(API_PUT, "/snapshotter", "{}"), 400);
+	assert_int_equal(call(API_PUT, "/snapshot", "{}"), 400);
 }
 
 static void test_put_machine(void **state)

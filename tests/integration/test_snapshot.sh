@@ -1,0 +1,266 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# test_snapshot.sh: snapshots under KVM: pause a guest, write its state and
+# memory files through the API, and run it again from them in a new ember
+# process, by --restore and by PUT /snapshot/load. The probe guest fills a
+# buffer with random bytes and then prints a numbered tick with the buffer's
+# checksum: a restored guest must go on from the next number with the same
+# checksum, without booting again.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/integration/lib.sh
+. tests/integration/lib_api.sh
+
+PROBE=$PWD/$O/tests/guests/probe.elf
+VIO=$PWD/$O/tests/guests/vio.elf
+SNAP=$TMP/vm.snap
+MEM=$TMP/vm.mem
+
+# ticks FILE: "N SUM" for each "probe: tick N sum=SUM" line of FILE.
+ticks() { tr -d '\r' <"$1" | sed -nE 's/^probe: tick ([0-9]+) sum=(0x[0-9a-f]+)$/\1 \2/p'; }
+
+# make_snapshot ARGS: boot the probe (VCPUS vCPUs, default 1) with guest words ARGS through the API,
+# let it tick, pause it and snapshot it to $SNAP and $MEM; then end that
+# ember. Sets LAST_TICK and SUM (the last tick and checksum before the pause).
+make_snapshot() {
+	rm -f "$SNAP" "$MEM"
+	start_api || return 1
+	call 204 -- PUT /machine-config "{\"vcpu_count\": ${VCPUS:-1}, \"mem_size_mib\": 64}"
+	call 204 -- PUT /boot-source "{\"kernel_image_path\": \"$PROBE\", \"boot_args\": \"console=ttyS0 -- $*\"}"
+	call 204 -- PUT /actions '{"action_type": "InstanceStart"}'
+	wait_out '^probe: tick 3 ' 20 || { stop_ember; return 1; }
+	call 400 'pause it first' -- PUT /snapshot/create "{\"snapshot_path\": \"$SNAP\", \"mem_file_path\": \"$MEM\"}"
+	call 204 -- PATCH /vm '{"state": "Paused"}'
+	sleep 0.1
+	call 204 -- PUT /snapshot/create "{\"snapshot_path\": \"$SNAP\", \"mem_file_path\": \"$MEM\"}"
+	cp "$TMP/out" "$TMP/out.before"
+	stop_ember
+	# The line being written at the pause may be cut short: its number counts.
+	LAST_TICK=$(tr -d '\r' <"$TMP/out.before" | sed -nE 's/^probe: tick ([0-9]+).*/\1/p' | tail -n 1)
+	SUM=$(ticks "$TMP/out.before" | tail -n 1 | cut -d' ' -f2)
+	[ -s "$SNAP" ] && [ -s "$MEM" ] || { fail "no snapshot files: $(ls -l "$TMP")"; return 1; }
+	[ -n "$LAST_TICK" ] || { fail "no tick before the pause: $(head -c 500 "$TMP/out.before")"; return 1; }
+	return 0
+}
+
+# check_resumed FILE: the guest in FILE went on from LAST_TICK + 1 with SUM,
+# and did not boot again.
+check_resumed() {
+	local first
+	first=$(ticks "$1" | head -n 1)
+	[ "$first" = "$((LAST_TICK + 1)) $SUM" ] ||
+		fail "first tick after the restore is '$first', expected '$((LAST_TICK + 1)) $SUM'"
+	ticks "$1" | awk -v s="$SUM" '$2 != s { bad = 1 } END { exit bad }' ||
+		fail "the buffer's checksum changed after the restore: $(ticks "$1" | head -n 5 | tr '\n' ' ')"
+	if grep -q '^probe: entry=' "$1"; then fail "the restored guest booted again"; fi
+}
+
+test_restore_goes_on_where_it_paused() {
+	need_kvm || return
+	need_curl || return
+	make_snapshot fill=1024 count=20 || return
+	# Sparse: the 1 MiB the guest filled and its own image, not its 64 MiB.
+	local used
+	used=$(du -k "$MEM" | cut -f1)
+	[ "$(stat -c %s "$MEM")" = $((64 << 20)) ] || fail "memory file is $(stat -c %s "$MEM") bytes, expected 64 MiB"
+	[ "$used" -lt 8192 ] || fail "memory file takes $used KiB of disk: not sparse"
+	"$EMBER" --restore "$SNAP" --mem-file "$MEM" </dev/null >"$TMP/out" 2>"$TMP/err" &
+	PID=$!
+	wait_out "^probe: tick $((LAST_TICK + 4)) " 20
+	stop_ember
+	check_resumed "$TMP/out"
+}
+
+test_load_through_the_api_paused_then_resumed() {
+	need_kvm || return
+	need_curl || return
+	make_snapshot fill=512 count=20 || return
+	start_api || return
+	call 204 -- PUT /snapshot/load "{\"snapshot_path\": \"$SNAP\", \"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$MEM\"}}"
+	call 200 '"state":"Paused"' -- GET /
+	call 200 '"mem_size_mib":64' -- GET /vm/config
+	sleep 0.3
+	[ -z "$(ticks "$TMP/out")" ] || fail "a restored guest ran before PATCH /vm Resumed"
+	call 400 'has started' -- PUT /snapshot/load "{\"snapshot_path\": \"$SNAP\", \"mem_file_path\": \"$MEM\"}"
+	call 204 -- PATCH /vm '{"state": "Resumed"}'
+	wait_out "^probe: tick $((LAST_TICK + 3)) " 20
+	stop_ember
+	check_resumed "$TMP/out"
+}
+
+# A second snapshot of a restored VM, restored again: the chain holds.
+test_snapshot_of_a_restored_vm() {
+	need_kvm || return
+	need_curl || return
+	make_snapshot fill=256 count=20 || return
+	start_api || return
+	call 204 -- PUT /snapshot/load "{\"snapshot_path\": \"$SNAP\", \"mem_file_path\": \"$MEM\", \"resume_vm\": true}"
+	wait_out "^probe: tick $((LAST_TICK + 2)) " 20 || { stop_ember; return; }
+	call 204 -- PATCH /vm '{"state": "Paused"}'
+	sleep 0.1
+	call 204 -- PUT /snapshot/create "{\"snapshot_path\": \"$SNAP.2\", \"mem_file_path\": \"$MEM.2\"}"
+	cp "$TMP/out" "$TMP/out.second"
+	stop_ember
+	LAST_TICK=$(tr -d '\r' <"$TMP/out.second" | sed -nE 's/^probe: tick ([0-9]+).*/\1/p' | tail -n 1)
+	"$EMBER" --restore "$SNAP.2" --mem-file "$MEM.2" </dev/null >"$TMP/out" 2>"$TMP/err" &
+	PID=$!
+	wait_out "^probe: tick $((LAST_TICK + 2)) " 20
+	stop_ember
+	check_resumed "$TMP/out"
+}
+
+# 100 clones of one snapshot at once: each goes on from the same tick with
+# the same memory, runs its remaining ticks and exits with the guest's status.
+test_clones_run_at_once() {
+	need_kvm || return
+	need_curl || return
+	local n=100 i pids=() bad=0
+	make_snapshot fill=64 ticks=12 count=20 exit=7 || return
+	for i in $(seq $n); do
+		timeout --signal=KILL 60 "$EMBER" --restore "$SNAP" --mem-file "$MEM" \
+			</dev/null >"$TMP/clone$i.out" 2>"$TMP/clone$i.err" &
+		pids+=($!)
+	done
+	for i in $(seq $n); do
+		wait "${pids[$((i - 1))]}"
+		local rc=$?
+		if [ "$rc" != 7 ]; then
+			bad=$((bad + 1))
+			[ "$bad" -gt 1 ] || fail "clone $i: exit status $rc, expected 7: $(head -c 300 "$TMP/clone$i.err")"
+			continue
+		fi
+		check_resumed "$TMP/clone$i.out"
+		[ "$(ticks "$TMP/clone$i.out" | tail -n 1 | cut -d' ' -f1)" = 11 ] ||
+			fail "clone $i did not count to its last tick: $(tail -c 200 "$TMP/clone$i.out")"
+	done
+	[ "$bad" = 0 ] || fail "$bad of $n clones failed"
+}
+
+# Clones are not twins: each restored copy sees a new VM generation and its
+# guest draws different random numbers, though the generator's state was
+# saved once.
+test_clones_draw_different_random_numbers() {
+	need_kvm || return
+	need_curl || return
+	make_snapshot fill=4 random ticks=30 count=20 random exit=0 || return
+	local before a b
+	before=$(tr -d '\r' <"$TMP/out.before" | sed -nE 's/^probe: random (0x[0-9a-f]+) generation=0$/\1/p')
+	[ -n "$before" ] || { fail "no random number before the snapshot: $(head -c 400 "$TMP/out.before")"; return; }
+	for i in 1 2; do
+		ember_run --restore "$SNAP" --mem-file "$MEM"
+		expect_rc 0
+		expect_out_re '^probe: random 0x[0-9a-f]+ generation=1$'
+		cp "$TMP/out" "$TMP/clone$i.out"
+	done
+	a=$(sed -nE 's/^probe: random (0x[0-9a-f]+) generation=1\r?$/\1/p' "$TMP/clone1.out")
+	b=$(sed -nE 's/^probe: random (0x[0-9a-f]+) generation=1\r?$/\1/p' "$TMP/clone2.out")
+	[ -n "$a" ] && [ -n "$b" ] || { fail "clones printed no random number"; return; }
+	[ "$a" != "$b" ] || fail "two clones drew the same number $a"
+	[ "$a" != "$before" ] && [ "$b" != "$before" ] || fail "a clone repeated the number drawn before the snapshot"
+}
+
+# Devices across a restore: a disk written before the snapshot reads back
+# the same after it, the entropy device answers, and the serial port's
+# interrupt (through the restored IOAPIC) wakes a guest that was sleeping
+# for a byte when it was saved.
+test_devices_work_after_a_restore() {
+	need_kvm || return
+	need_curl || return
+	rm -f "$SNAP" "$MEM"
+	truncate -s 1M "$TMP/disk.img"
+	start_api || return
+	call 204 -- PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 64}'
+	call 204 -- PUT /boot-source "{\"kernel_image_path\": \"$VIO\", \"boot_args\": \"console=ttyS0 -- blk-write=4,171 blk-read=4 wait blk-read=4 blk-write=5,172 blk-read=5 rng=16 exit=9\"}"
+	call 204 -- PUT /drives/scratch "{\"drive_id\": \"scratch\", \"path_on_host\": \"$TMP/disk.img\", \"is_root_device\": false, \"is_read_only\": false}"
+	call 204 -- PUT /entropy '{}'
+	call 204 -- PUT /actions '{"action_type": "InstanceStart"}'
+	wait_out '^vio: waiting' 20 || { stop_ember; return; }
+	call 204 -- PATCH /vm '{"state": "Paused"}'
+	call 204 -- PUT /snapshot/create "{\"snapshot_path\": \"$SNAP\", \"mem_file_path\": \"$MEM\"}"
+	local before
+	before=$(tr -d '\r' <"$TMP/out" | sed -nE 's/^vio: blk read sector=4 (crc=0x[0-9a-f]+).*/\1/p' | head -n 1)
+	stop_ember
+	[ -n "$before" ] || { fail "no read before the snapshot: $(head -c 600 "$TMP/out")"; return; }
+	# As ember_run, with a byte on stdin (a pipe) for the guest's serial port.
+	printf 'x' | timeout --signal=KILL 30 "$EMBER" --restore "$SNAP" --mem-file "$MEM" >"$TMP/out" 2>"$TMP/err"
+	RC=${PIPESTATUS[1]}
+	OUT=$(tr -d '\r' <"$TMP/out")
+	ERR=$(cat "$TMP/err")
+	expect_rc 9
+	expect_out "vio: woke byte=0x78"
+	expect_out_re "^vio: blk read sector=4 $before"
+	expect_out_re '^vio: blk write sector=5 status=0'
+	expect_out_re '^vio: rng ok bytes=16'
+	if grep -q '^vio: devices=' <<<"$OUT"; then fail "the restored guest booted again"; fi
+	[ "$(od -An -tu1 -j $((5 * 512)) -N1 "$TMP/disk.img" | tr -d ' ')" = 172 ] ||
+		fail "the restored guest's write did not reach the disk image"
+}
+
+# An SMP guest: every vCPU's state is saved and restored (the APs were
+# started by the guest, INIT/SIPI, before the snapshot).
+test_smp_guest_restores() {
+	need_kvm || return
+	need_curl || return
+	VCPUS=4 make_snapshot smp fill=16 count=20 || return
+	grep -q '^probe: cpus=4' "$TMP/out.before" || fail "the guest did not bring up 4 vCPUs: $(head -c 600 "$TMP/out.before")"
+	"$EMBER" --describe-snapshot "$SNAP" >"$TMP/describe" 2>&1
+	[ "$(grep -c '^  vcpu ' "$TMP/describe")" = 4 ] || fail "not 4 vCPU sections: $(cat "$TMP/describe")"
+	"$EMBER" --restore "$SNAP" --mem-file "$MEM" </dev/null >"$TMP/out" 2>"$TMP/err" &
+	PID=$!
+	wait_out "^probe: tick $((LAST_TICK + 3)) " 20
+	stop_ember
+	check_resumed "$TMP/out"
+}
+
+test_bad_snapshot_requests() {
+	need_curl || return
+	start_api || return
+	call 400 'snapshot_path: missing required field' -- PUT /snapshot/create '{"mem_file_path": "/tmp/x"}'
+	call 400 'before the microVM has started' -- PUT /snapshot/create '{"snapshot_path": "/tmp/a", "mem_file_path": "/tmp/b"}'
+	call 400 "snapshot_type: 'Half' is not one of Full, Diff" -- PUT /snapshot/create '{"snapshot_type": "Half", "snapshot_path": "/tmp/a", "mem_file_path": "/tmp/b"}'
+	call 400 'mem_backend: missing' -- PUT /snapshot/load '{"snapshot_path": "/tmp/a"}'
+	call 400 'not both' -- PUT /snapshot/load '{"snapshot_path": "/tmp/a", "mem_file_path": "/tmp/b", "mem_backend": {"backend_type": "File", "backend_path": "/tmp/b"}}'
+	call 400 "backend_type: 'Disk' is not one of File, Uffd" -- PUT /snapshot/load '{"snapshot_path": "/tmp/a", "mem_backend": {"backend_type": "Disk", "backend_path": "/tmp/b"}}'
+	call 400 'network_overrides\[0\].host_dev_name: missing' -- PUT /snapshot/load '{"snapshot_path": "/tmp/a", "mem_file_path": "/tmp/b", "network_overrides": [{"iface_id": "eth0"}]}'
+	call 400 "snapshot '$TMP/none': " -- PUT /snapshot/load "{\"snapshot_path\": \"$TMP/none\", \"mem_file_path\": \"$TMP/none.mem\"}"
+	call 400 'resume_vm: expected a boolean' -- PUT /snapshot/load '{"snapshot_path": "/tmp/a", "mem_file_path": "/tmp/b", "resume_vm": 1}'
+	call 204 -- PUT /boot-source "{\"kernel_image_path\": \"$PROBE\"}"
+	call 400 'after boot-source was configured' -- PUT /snapshot/load '{"snapshot_path": "/tmp/a", "mem_file_path": "/tmp/b"}'
+	stop_ember
+}
+
+# A damaged state or memory file is refused with a line that says what is
+# wrong, and nothing runs.
+test_damaged_snapshot_files() {
+	need_kvm || return
+	need_curl || return
+	make_snapshot fill=64 count=20 || return
+	local size
+	size=$(stat -c %s "$SNAP")
+	head -c $((size / 2)) "$SNAP" >"$TMP/half.snap"
+	cp "$SNAP" "$TMP/flip.snap"
+	printf '\xff' | dd of="$TMP/flip.snap" bs=1 seek=$((size - 9)) conv=notrunc status=none
+	head -c $((1 << 20)) "$MEM" >"$TMP/short.mem"
+	ember_run --restore "$TMP/half.snap" --mem-file "$MEM"
+	expect_rc 125
+	expect_err_re "truncated"
+	ember_run --restore "$TMP/flip.snap" --mem-file "$MEM"
+	expect_rc 125
+	expect_err_re "checksum"
+	ember_run --restore "$SNAP" --mem-file "$TMP/short.mem"
+	expect_rc 125
+	expect_err_re "memory file '$TMP/short.mem' is 1048576 bytes, the snapshot's guest has 67108864"
+	ember_run --restore "$SNAP"
+	expect_rc 125
+	expect_err_re "restore: needs --mem-file"
+	ember_run --restore "$SNAP" --mem-file "$MEM" --kernel "$PROBE"
+	expect_rc 125
+	expect_err_re "conflicts with --kernel"
+	ember_run --describe-snapshot "$SNAP"
+	expect_rc 0
+	expect_out_re "vcpu"
+	ember_run --describe-snapshot "$TMP/flip.snap"
+	expect_rc 125
+}
+
+run_tests "$@"
