@@ -12,17 +12,18 @@ QUICK ?= 0
 $(BENCH_OUT)/floor $(BENCH_OUT)/runner $(BENCH_OUT)/iohost: $(BENCH_OUT)/%: bench/%.c | $(O)/.dirs
 	$(call quiet,CC,$@)mkdir -p $(dir $@) && $(CC) $(HOST_CFLAGS) -static $(HOST_LDFLAGS) -o $@ $<
 
-# The guests: idle (boot timer, "ready", halt until stopped) and iobench
-# (virtio-blk and virtio-net load, bench/iobench.c).
-$(BENCH_OUT)/idle.o $(BENCH_OUT)/iobench.o: $(BENCH_OUT)/%.o: bench/%.c | $(O)/.dirs
+# The guests: idle (boot timer, "ready", halt until stopped), iobench
+# (virtio-blk and virtio-net load, bench/iobench.c) and warm (slow to
+# initialise, for snapshots, bench/warm.c).
+$(BENCH_OUT)/idle.o $(BENCH_OUT)/iobench.o $(BENCH_OUT)/warm.o: $(BENCH_OUT)/%.o: bench/%.c | $(O)/.dirs
 	$(call quiet,CC,$@)mkdir -p $(dir $@) && $(CC) $(GUEST_CFLAGS) -c $< -o $@
 
-$(BENCH_OUT)/idle.elf $(BENCH_OUT)/iobench.elf: $(BENCH_OUT)/%.elf: $(RT_ENTRY) $(RT_PVH) $(BENCH_OUT)/%.o $(RT_LIB) $(RT_DIR)/guest.ld
+$(BENCH_OUT)/idle.elf $(BENCH_OUT)/iobench.elf $(BENCH_OUT)/warm.elf: $(BENCH_OUT)/%.elf: $(RT_ENTRY) $(RT_PVH) $(BENCH_OUT)/%.o $(RT_LIB) $(RT_DIR)/guest.ld
 	$(call guest_link,$@,$(RT_ENTRY) $(RT_PVH) $(BENCH_OUT)/$*.o $(RT_LIB))
 
 BENCH_BINS := $(BENCH_OUT)/floor $(BENCH_OUT)/runner $(BENCH_OUT)/iohost
-BENCH_BINS += $(BENCH_OUT)/idle.elf $(BENCH_OUT)/iobench.elf
-DEPS += $(BENCH_OUT)/idle.d $(BENCH_OUT)/iobench.d
+BENCH_BINS += $(BENCH_OUT)/idle.elf $(BENCH_OUT)/iobench.elf $(BENCH_OUT)/warm.elf
+DEPS += $(BENCH_OUT)/idle.d $(BENCH_OUT)/iobench.d $(BENCH_OUT)/warm.d
 DEPS += $(BENCH_OUT)/floor.d $(BENCH_OUT)/runner.d $(BENCH_OUT)/iohost.d
 
 .PHONY: bench bench-bins

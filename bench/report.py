@@ -76,6 +76,8 @@ dens = rows("density.csv")
 dvms = rows("density-vms.csv")
 linux = rows("linux.csv")
 io = rows("io.csv")
+snap = rows("snapshot.csv")
+clones = rows("clones.csv")
 io_costs = rows("io-costs.csv")
 cores = int(machine.get("cores", "1"))
 out = []
@@ -403,7 +405,81 @@ for (name, n), r in sorted(dn.items()):
 for (name, n), (need, avail) in sorted(skipped.items()):
     P("| %s | %d | skipped: would need ~%d MiB, MemAvailable %d MiB | | | | | | | | |" % (name, n, need // 1024, avail // 1024))
 P("")
-P("## 5. I/O")
+P("## 5. Snapshots")
+P("")
+
+
+def pct(v, q):
+    """the q-th percentile (nearest rank) of v"""
+    if not v:
+        return None
+    v = sorted(v)
+    return v[min(len(v) - 1, max(0, int(math.ceil(q / 100.0 * len(v))) - 1))]
+
+
+def keyvals(name):
+    path = os.path.join(D, name)
+    kv = {}
+    if os.path.exists(path):
+        for line in open(path):
+            k, _, v = line.strip().partition("=")
+            kv[k] = v
+    return kv
+
+
+if snap:
+    rounds = len(set(r["round"] for r in snap))
+    P("The guest (`bench/warm.c`) spins 300 ms and writes 16 MiB before it is ready, as a "
+      "function runtime initialising would; the template is that guest booted once and "
+      "snapshotted by `--snapshot-when-ready` when it signals the boot timer. Cold: `ember "
+      "--kernel warm.elf` to its \"ready\" line; restore: `ember --restore` of the template to "
+      "the same line; the floor: a process that creates a VM and runs one instruction. "
+      "%d rounds, interleaved; exec -> \"ready\" (exit for the floor)." % rounds)
+    P("")
+    P("| | p50 | p99 | min | max | / floor (pairwise p50) |")
+    P("|---|---|---|---|---|---|")
+    for n, key in (("floor", "wall_us"), ("ember-restore", "ready_us"), ("ember-cold", "ready_us")):
+        v = col(snap, key, n)
+        rr = None
+        if n != "floor":
+            by = {}
+            for r in snap:
+                if r.get("ok", "1") == "1":
+                    k = "wall_us" if r["name"] == "floor" else "ready_us"
+                    if num(r[k]):
+                        by.setdefault(r["round"], {})[r["name"]] = num(r[k])
+            rv = [x[n] / x["floor"] for x in by.values() if n in x and "floor" in x]
+            rr = med(rv)
+        P("| %s | %s | %s | %s | %s | %s |" % (n, fmt(med(v)), fmt(pct(v, 99)), fmt(min(v) if v else None),
+                                            fmt(max(v) if v else None), "%.2fx" % rr if rr else "-"))
+    P("")
+    for t in ("warm", "idle"):
+        kv = keyvals("snapshot-%s.txt" % t)
+        if kv.get("create_us"):
+            P("Template `%s`: created in %s; state file %s KiB; memory file %s MiB long, %s KiB "
+              "written (non-zero pages), %s KiB on disk." % (
+                  t, fmt(num(kv["create_us"])), int(num(kv["state_bytes"]) // 1024),
+                  int(num(kv["mem_bytes"]) // 1048576), int(num(kv["mem_written"]) // 1024),
+                  kv.get("mem_disk_kb", "?")))
+    P("")
+if clones:
+    P("Clones: N restores of one idle template at once (the guest prints \"ready\" after the "
+      "restore and halts), held, then SIGTERM. Per clone (medians over the first ten): RSS and "
+      "PSS of ember's own mappings (outside guest RAM), and the part of guest RAM the clone made "
+      "private (the rest is the memory file's page cache, shared by all); then the drop in "
+      "MemAvailable over N:")
+    P("")
+    P("| N | ready | failed | last ready | median exec -> ready | overhead RSS KiB | overhead PSS KiB | guest RAM private KiB | MemAvailable KiB/clone |")
+    P("|---|---|---|---|---|---|---|---|---|")
+    for r in sorted(clones, key=lambda r: int(r["n"])):
+        n = int(r["n"])
+        host = num(r["memavail_delta_kb"])
+        P("| %d | %s | %s | %s | %s | %.0f | %.0f | %s | %s |" % (
+            n, r["ready"], r["failures"], fmt(num(r["last_ready_us"])), fmt(num(r["median_ready_us"])),
+            num(r["overhead_rss_kb"]) or 0, num(r["overhead_pss_kb"]) or 0,
+            r.get("guest_private_kb") or "n/a", "%.0f" % (host / n) if host is not None else "below noise"))
+    P("")
+P("## 6. I/O")
 P("")
 if io:
     rounds = len(set(r["round"] for r in io))
@@ -638,6 +714,7 @@ if plots:
         P("![%s](%s)" % (t, f))
     P("")
 P("Raw data: startup.csv (traced), boot.csv, b2b.csv, footprint.csv, density.csv, density-vms.csv, "
+  "snapshot.csv, snapshot-*.txt, clones.csv, clones-vms.csv, "
   "io.csv, io-costs.csv (each run's output in io-logs/); the command lines in *.spec; the machine "
   "in machine.txt.")
 

@@ -28,9 +28,11 @@ QEMU=$(command -v qemu-system-x86_64)
 
 if [ "$QUICK" = 1 ]; then
 	R_TRACE=10 R_BOOT=30 R_FOOT=1 R_B2B=200 N_EMBER="10 100" N_QEMU="10" R_LINUX=1
+	R_SNAP=50 N_CLONES="10 100"
 	tag=-quick
 else
 	R_TRACE=60 R_BOOT=300 R_FOOT=3 R_B2B=1000 N_EMBER="10 100 1000" N_QEMU="10 100 1000" R_LINUX=3
+	R_SNAP=300 N_CLONES="10 100 1000"
 	tag=
 fi
 OUT=bench/results/$(date +%Y%m%d-%H%M%S)-$(hostname -s)$tag
@@ -105,17 +107,17 @@ t_start=$(date +%s)
 stage() { echo "bench: [$(($(date +%s) - t_start))s] $*"; }
 fail=0
 
-stage "1/5 start-up: exec -> first KVM_RUN, traced (tracefs), $R_TRACE rounds x 3"
+stage "1/6 start-up: exec -> first KVM_RUN, traced (tracefs), $R_TRACE rounds x 3"
 "$PY" bench/ktrace.py -r "$R_TRACE" -o "$OUT/startup.csv" "$OUT/startup.spec" || fail=1
 
 # ember prints "ember: startup ..." (its own exec -> first KVM_RUN stamps);
 # the runner keeps the line and the report shows its medians.
 export EMBER_TRACE_STARTUP=1
-stage "2/5 boot: $R_BOOT rounds x $(wc -l <"$OUT/boot.spec") configs, interleaved"
+stage "2/6 boot: $R_BOOT rounds x $(wc -l <"$OUT/boot.spec") configs, interleaved"
 "$RUNNER" seq -r "$R_BOOT" -T 10 -o "$OUT/boot.csv" "$OUT/boot.spec" || fail=1
 
 if [ $SOFT_KVM = 0 ] && [ -f "$O/guest/vmlinux" ] && [ -f "$O/guest/initrd.cpio" ]; then
-	stage "2b/5 boot: Linux guest, $R_LINUX rounds"
+	stage "2b/6 boot: Linux guest, $R_LINUX rounds"
 	LCMD="console=ttyS0 reboot=k panic=-1 pci=off nomodule quiet -- /bin/sh -c exit"
 	{
 		line ember-linux 0 - "$(ember_cmd --kernel "$O/guest/vmlinux" --initrd "$O/guest/initrd.cpio" \
@@ -125,10 +127,10 @@ if [ $SOFT_KVM = 0 ] && [ -f "$O/guest/vmlinux" ] && [ -f "$O/guest/initrd.cpio"
 	"$RUNNER" seq -r "$R_LINUX" -T 300 -o "$OUT/linux.csv" "$OUT/linux.spec" || fail=1
 else
 	echo "skipped: software KVM" >"$OUT/linux.skipped"
-	stage "2b/5 boot: Linux guest skipped: software KVM (kvm_pvm)"
+	stage "2b/6 boot: Linux guest skipped: software KVM (kvm_pvm)"
 fi
 
-stage "3/5 footprint: one idle microVM (128 MiB) per monitor, $R_FOOT rounds"
+stage "3/6 footprint: one idle microVM (128 MiB) per monitor, $R_FOOT rounds"
 for ((r = 0; r < R_FOOT; r++)); do
 	"$RUNNER" burst -n 1 -H 500 -m 128 -s "$OUT/footprint.csv" ember -- \
 		"$O/ember" --kernel "$IDLE" || fail=1
@@ -136,10 +138,10 @@ for ((r = 0; r < R_FOOT; r++)); do
 	"$RUNNER" burst -n 1 -H 500 -m 128 -s "$OUT/footprint.csv" qemu -- "${q[@]}" || fail=1
 done
 
-stage "4/5 launch rate: $R_B2B back to back per monitor, interleaved"
+stage "4/6 launch rate: $R_B2B back to back per monitor, interleaved"
 "$RUNNER" seq -r "$R_B2B" -T 60 -o "$OUT/b2b.csv" "$OUT/startup.spec" || fail=1
 
-stage "4/5 density: N at once (ember: $N_EMBER; qemu: $N_QEMU), 1 vCPU, 128 MiB, idle until SIGTERM"
+stage "4/6 density: N at once (ember: $N_EMBER; qemu: $N_QEMU), 1 vCPU, 128 MiB, idle until SIGTERM"
 avail_kb() { awk '/MemAvailable/ {print $2}' /proc/meminfo; }
 per_vm_kb() { # per_vm_kb NAME: host memory per microVM at the largest N so far
 	awk -F, -v n="$1" 'NR > 1 && $1 == n && $2 >= 10 {v = int($9 / $2)} END {print v + 0}' "$OUT/density.csv" 2>/dev/null || echo 0
@@ -165,7 +167,38 @@ for mon in ember qemu; do
 	done
 done
 
-stage "5/5 I/O: virtio-blk and virtio-net from bench/iobench.c: ember, QEMU microvm, the host itself"
+stage "5/6 snapshots: a warm guest (300 ms of work, 16 MiB written) booted cold and restored, $R_SNAP rounds; clones ($N_CLONES)"
+SNAPD=$OUT/snapshot-files
+mkdir -p "$SNAPD"
+WARM=$O/bench/warm.elf
+WARM_ARGS=(work=300 touch=16384)
+# The templates: booted once, snapshotted by ember when the guest signals the boot timer.
+for t in warm idle; do
+	extra=(wait)
+	[ $t = idle ] && extra=(wait idle)
+	"$O/ember" --kernel "$WARM" --level Info --snapshot-when-ready "$SNAPD/$t.snap" \
+		--mem-file "$SNAPD/$t.mem" -- "${WARM_ARGS[@]}" "${extra[@]}" </dev/null >/dev/null \
+		2>"$SNAPD/$t.create.log" || { echo "bench: the $t template failed: $(cat "$SNAPD/$t.create.log")" >&2; fail=1; }
+	{
+		echo "template=$t"
+		sed -nE 's/.*snapshot: .* \(([0-9]+) bytes\) and .* \(([0-9]+) of ([0-9]+) bytes written\) in ([0-9]+) us/state_bytes=\1\nmem_written=\2\nmem_bytes=\3\ncreate_us=\4/p' "$SNAPD/$t.create.log"
+		echo "mem_disk_kb=$(du -k "$SNAPD/$t.mem" | cut -f1)"
+	} >"$OUT/snapshot-$t.txt"
+done
+{
+	line floor 0 - "$FLOOR"
+	line ember-cold 0 ready "$(ember_cmd --kernel "$WARM" -- "${WARM_ARGS[@]}")"
+	line ember-restore 0 ready "$(ember_cmd --restore "$SNAPD/warm.snap" --mem-file "$SNAPD/warm.mem")"
+} >"$OUT/snapshot.spec"
+"$RUNNER" seq -r "$R_SNAP" -T 30 -o "$OUT/snapshot.csv" "$OUT/snapshot.spec" || fail=1
+for n in $N_CLONES; do
+	"$RUNNER" burst -n "$n" -T 300 -H 500 -m 128 -o "$OUT/clones-vms.csv" -s "$OUT/clones.csv" \
+		ember-clone -- "$O/ember" --restore "$SNAPD/idle.snap" --mem-file "$SNAPD/idle.mem" || fail=1
+	sleep 1
+done
+rm -f "$SNAPD"/*.mem # large; the sizes are in snapshot-*.txt
+
+stage "6/6 I/O: virtio-blk and virtio-net from bench/iobench.c: ember, QEMU microvm, the host itself"
 export O QUICK QEMU QEMU_M
 export -f qemu_cmd
 bench/io.sh "$OUT" || fail=1

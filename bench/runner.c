@@ -49,10 +49,10 @@
 #define SEQ_HEADER                                                                          \
 	"name,round,exit,ok,wall_us,first_out_us,ready_us,boot_us,since_exec_us,first_run_us," \
 	"user_us,sys_us,maxrss_kb,start_ms,startup\n"
-#define BURST_HEADER                                                                         \
-	"name,n,ready,failures,spawn_us,first_ready_us,median_ready_us,last_ready_us,"        \
-	"memavail_delta_kb,rss_sum_kb,pss_sum_kb,overhead_rss_kb,overhead_pss_kb,guest_rss_kb," \
-	"maxrss_kb,teardown_us,hold_ms\n"
+#define BURST_HEADER                                                                               \
+	"name,n,ready,failures,spawn_us,first_ready_us,median_ready_us,last_ready_us,"             \
+	"memavail_delta_kb,rss_sum_kb,pss_sum_kb,overhead_rss_kb,overhead_pss_kb,guest_rss_kb,"    \
+	"maxrss_kb,teardown_us,hold_ms,guest_private_kb\n"
 
 static volatile pid_t *g_pids; /* children to kill on interrupt */
 static volatile int g_npids;
@@ -417,16 +417,18 @@ static void rollup(pid_t pid, long *rss, long *pss)
 
 /*
  * smaps of (pid): Rss and Pss outside the guest-memory mapping, and the Rss
- * of that mapping. Guest memory is every mapping at least (mem_kb) large
- * (QEMU rounds its RAM block up a little; ember maps exactly mem_kb).
+ * of that mapping and the part of it private to (pid) (a snapshot's clone
+ * shares the memory file's pages it only read). Guest memory is every
+ * mapping at least (mem_kb) large (QEMU rounds its RAM block up a little;
+ * ember maps exactly mem_kb).
  */
-static void overhead(pid_t pid, long mem_kb, long *o_rss, long *o_pss, long *g_rss)
+static void overhead(pid_t pid, long mem_kb, long *o_rss, long *o_pss, long *g_rss, long *g_priv)
 {
 	char path[64], line[512];
 	FILE *f;
 	long size = 0;
 
-	*o_rss = *o_pss = *g_rss = 0;
+	*o_rss = *o_pss = *g_rss = *g_priv = 0;
 	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
 	if ((f = fopen(path, "r")) == NULL)
 		return;
@@ -438,8 +440,13 @@ static void overhead(pid_t pid, long mem_kb, long *o_rss, long *o_pss, long *g_r
 				*g_rss += atol(line + 4);
 			else
 				*o_rss += atol(line + 4);
-		} else if (strncmp(line, "Pss:", 4) == 0 && size < mem_kb)
+		} else if (strncmp(line, "Pss:", 4) == 0 && size < mem_kb) {
 			*o_pss += atol(line + 4);
+		} else if (strncmp(line, "Private_", 8) == 0 && size >= mem_kb) {
+			const char *colon = strchr(line, ':');
+			if (colon != NULL)
+				*g_priv += atol(colon + 1);
+		}
 	}
 	fclose(f);
 }
@@ -591,7 +598,7 @@ static int cmd_burst(int argc, char **argv)
 	long rss_sum = 0, pss_sum = 0;
 	int64_t *o_rss = calloc((size_t)n, 8), *o_pss = calloc((size_t)n, 8),
 		*g_rss = calloc((size_t)n, 8), *rdy = calloc((size_t)n, 8),
-		*maxrss = calloc((size_t)n, 8);
+		*maxrss = calloc((size_t)n, 8), *g_priv = calloc((size_t)n, 8);
 	int nover = 0, nready = 0, nmax = 0;
 	for (int i = 0; i < n; i++) {
 		long r, p;
@@ -601,10 +608,11 @@ static int cmd_burst(int argc, char **argv)
 		rss_sum += r;
 		pss_sum += p;
 		if (nover < 10) {
-			long a, b, c;
-			overhead(pids[i], mem_mib * 1024, &a, &b, &c);
+			long a, b, c, d;
+			overhead(pids[i], mem_mib * 1024, &a, &b, &c, &d);
 			o_rss[nover] = a;
 			o_pss[nover] = b;
+			g_priv[nover] = d;
 			g_rss[nover++] = c;
 		}
 		rdy[nready++] = (int64_t)(t_ready[i] - shared[i]) / 1000;
@@ -662,12 +670,13 @@ static int cmd_burst(int argc, char **argv)
 	fseek(sum, 0, SEEK_END);
 	if (sum != stdout && ftell(sum) == 0)
 		fputs(BURST_HEADER, sum);
-	fprintf(sum, "%s,%d,%d,%d,%lld,%lld,%lld,%lld,%ld,%ld,%ld,%lld,%lld,%lld,%lld,%lld,%d\n",
-		name, n, nready, failures, (long long)(t_spawned - t0) / 1000,
-		(long long)first_ready, (long long)median(rdy, nready), (long long)last_ready,
-		avail0 - avail1, rss_sum, pss_sum, (long long)median(o_rss, nover),
-		(long long)median(o_pss, nover), (long long)median(g_rss, nover),
-		(long long)median(maxrss, nmax), (long long)(t_gone - t_term) / 1000, hold_ms);
+	fprintf(
+	    sum, "%s,%d,%d,%d,%lld,%lld,%lld,%lld,%ld,%ld,%ld,%lld,%lld,%lld,%lld,%lld,%d,%lld\n",
+	    name, n, nready, failures, (long long)(t_spawned - t0) / 1000, (long long)first_ready,
+	    (long long)median(rdy, nready), (long long)last_ready, avail0 - avail1, rss_sum,
+	    pss_sum, (long long)median(o_rss, nover), (long long)median(o_pss, nover),
+	    (long long)median(g_rss, nover), (long long)median(maxrss, nmax),
+	    (long long)(t_gone - t_term) / 1000, hold_ms, (long long)median(g_priv, nover));
 	if (sum != stdout)
 		fclose(sum);
 	fprintf(stderr, "    %s: %d at once: %d ready, %d failed, last ready after %.1f ms\n", name,
