@@ -311,6 +311,7 @@ int64_t rt_vnet_recv(struct rt_vnet *n, void *buf, size_t cap, uint64_t timeout_
 struct rt_vsock {
 	struct rt_virtio_dev *dev;
 	uint64_t guest_cid;
+	unsigned int resets; /* VIRTIO_VSOCK_EVENT_TRANSPORT_RESET events seen */
 	int cur; /* the stream of the single-stream calls below, -1 none */
 	int listening;
 	uint32_t listen_port;
@@ -343,6 +344,13 @@ int rt_vsock_open(struct rt_vsock *v, uint32_t port);
 void rt_vsock_listen(struct rt_vsock *v, uint32_t port);
 int rt_vsock_accept(struct rt_vsock *v);
 int rt_vsock_poll(struct rt_vsock *v, uint64_t timeout_us);
+/*
+ * rt_vsock_events: take the device's events (rt_vsock_poll does it too).
+ * A transport reset (virtio 1.2, 5.10.6.6: the VM was restored from a
+ * snapshot, say) ends every stream, which then reads RT_VSOCK_RESET, and the
+ * guest CID is read again. Returns how many resets it took, or negative.
+ */
+int rt_vsock_events(struct rt_vsock *v);
 int rt_vsock_state(const struct rt_vsock *v, int id);
 uint32_t rt_vsock_pending(const struct rt_vsock *v, int id);
 uint32_t rt_vsock_credit(const struct rt_vsock *v, int id);

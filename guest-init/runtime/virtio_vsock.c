@@ -33,6 +33,7 @@
 #define SHUTDOWN_RCV	  1
 #define SHUTDOWN_SEND	  2
 #define SHUTDOWN_BOTH	  (SHUTDOWN_RCV | SHUTDOWN_SEND)
+#define EVENT_TRANSPORT_RESET 0 /* virtio 1.2, 5.10.6.6 */
 #define LOCAL_PORT_BASE	  49152
 #define LOCAL_PORT_SPAN	  16384
 
@@ -262,11 +263,44 @@ static void packet(struct rt_vsock *v, const struct vsock_hdr *h, const uint8_t 
 	}
 }
 
+int rt_vsock_events(struct rt_vsock *v)
+{
+	struct rt_virtqueue *q = &v->dev->vq[EVQ];
+	struct rt_vbuf ev = {ev_buf, sizeof(ev_buf), 1};
+	int resets = 0;
+
+	for (;;) {
+		uint32_t len = 0, id;
+		int head = rt_virtq_get(q, &len);
+
+		if (head == -1)
+			return resets;
+		if (head < 0)
+			return head;
+		memcpy(&id, ev_buf, sizeof(id));
+		if (len >= sizeof(id) && id == EVENT_TRANSPORT_RESET) {
+			/* The host side forgot every stream: so do we. */
+			for (int i = 0; i < RT_VSOCK_MAX_CONNS; i++)
+				if (conns[i].state != CONN_FREE)
+					conns[i].state = CONN_CLOSED;
+			v->guest_cid = rt_virtio_config(v->dev, 0, 8);
+			v->resets++;
+			resets++;
+		}
+		head = rt_virtq_submit(q, &ev, 1);
+		if (head < 0)
+			return head;
+	}
+}
+
 int rt_vsock_poll(struct rt_vsock *v, uint64_t timeout_us)
 {
 	struct rt_virtqueue *q = &v->dev->vq[RXQ];
 	int ret, n = 0;
 
+	ret = rt_vsock_events(v);
+	if (ret < 0)
+		return ret;
 	ret = rt_virtq_wait(q, timeout_us);
 	if (ret < 0)
 		return ret;

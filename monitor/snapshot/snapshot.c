@@ -128,6 +128,8 @@ int snapshot_create(struct machine *m, const struct vm_config *cfg,
 	uint64_t t0 = vm_now_ns();
 
 	memset(stats, 0, sizeof(*stats));
+	/* What the guest printed before the pause goes out before anything after it. */
+	serial_flush(&m->serial);
 	/* Devices first: finishing their in-flight work may still write guest RAM. */
 	int ret = snap_devices_quiesce(m, err, errsz);
 	snap_writer_init(&w);

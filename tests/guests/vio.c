@@ -47,6 +47,9 @@
  *   vsock-hold=<port>,<n>,<ms>
  *                   open n streams to host port <port>, hold them <ms> ms:
  *                   vio: vsock hold open=<n> refused=<n>, then vio: vsock hold done
+ *   vsock-events    wait up to the vsock timeout for the device's transport
+ *                   reset event (a restore sends one): vio: vsock resets=<n>
+ *                   cid=<guest cid> state=<the current stream's state>
  *   vsock-reset     reset the vsock device (status 0), streams open or not:
  *                   vio: vsock reset status=0x<Status register after>
  *   vsock-stream=<port>,<bytes>
@@ -123,6 +126,7 @@
 #define EVIL_TIMEOUT_MS	 1000
 #define NET_TIMEOUT_US	 2000000ULL
 #define VSOCK_TIMEOUT_US 2000000ULL
+#define VSOCK_EVENT_POLL_US 1000ULL /* vsock-events: how often the event queue is looked at */
 #define ETH_P_TEST	 0x88b5
 #define ETH_P_ARP	 0x0806
 
@@ -832,6 +836,20 @@ static void do_vsock_hold(const char *arg)
 	while (elapsed_us(start) < a[2] * 1000)
 		(void)rt_vsock_poll(v, MULTI_POLL_US);
 	rt_printf("vio: vsock hold done\n");
+}
+
+/* vsock-events: wait for a transport reset (a restore), then report. */
+static void do_vsock_events(void)
+{
+	struct rt_vsock *v = vsock_dev();
+	uint64_t deadline = rt_tsc() + VSOCK_TIMEOUT_US * rt_tsc_per_us();
+
+	if (v == NULL)
+		return;
+	while (v->resets == 0 && rt_tsc() < deadline && rt_vsock_events(v) >= 0)
+		rt_delay_us(VSOCK_EVENT_POLL_US);
+	rt_printf("vio: vsock resets=%u cid=%lu state=%d\n", v->resets, v->guest_cid,
+		  v->cur >= 0 ? rt_vsock_state(v, v->cur) : 0);
 }
 
 /* vsock-reset: the driver resets the device whatever it has open (an unbind). */
@@ -1895,6 +1913,8 @@ int main(const struct boot_info *bi)
 			do_vsock_hold(w + 11);
 		} else if (strcmp(w, "vsock-reset") == 0) {
 			do_vsock_reset();
+		} else if (strcmp(w, "vsock-events") == 0) {
+			do_vsock_events();
 		} else if (strncmp(w, "vsock-stream=", 13) == 0) {
 			do_vsock_stream(w + 13);
 		} else if (strncmp(w, "vsock-multi=", 12) == 0) {

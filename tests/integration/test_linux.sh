@@ -384,6 +384,52 @@ test_linux_bzimage_starts() {
 	expect_out_re 'Linux version 6\.1\.'
 }
 
+# linux_snapshot_and_restore: boot Linux (2 vCPUs) through the API, pause it
+# in the middle of its boot (right after it counted its CPUs), snapshot it,
+# end that ember and start the snapshot in a new one (PID). 1 when a step failed.
+linux_snapshot_and_restore() {
+	rm -f "$SOCK"
+	"$REAL_EMBER" --api-sock "$SOCK" </dev/null >"$TMP/out" 2>"$TMP/err" &
+	PID=$!
+	for _ in $(seq 250); do
+		[ -S "$SOCK" ] && break
+		sleep 0.02
+	done
+	api PUT /machine-config '{"vcpu_count": 2, "mem_size_mib": 256}' &&
+		api PUT /boot-source "{\"kernel_image_path\": \"$PWD/$VMLINUX\", \"initrd_path\": \"$PWD/$INITRD\", \"boot_args\": \"$BASE_CMDLINE -- /bin/sh -c 'exit 6'\"}" &&
+		api PUT /actions '{"action_type": "InstanceStart"}' || { wait_exit 0; return 1; }
+	wait_console 'smpboot: Allowing 2 CPUs' "$BOOT_TIMEOUT"
+	case $? in
+	1) wait_exit 0; fail "ember ended before the guest counted its CPUs: $(tail -c 600 "$TMP/out")"; return 1 ;;
+	2) wait_exit 0; fail "no CPU count within ${BOOT_TIMEOUT}s"; return 1 ;;
+	esac
+	api PATCH /vm '{"state": "Paused"}' &&
+		api PUT /snapshot/create "{\"snapshot_path\": \"$TMP/linux.snap\", \"mem_file_path\": \"$TMP/linux.mem\"}"
+	kill -TERM "$PID" 2>/dev/null
+	wait_exit 10
+	if grep -q 'Run /init' "$TMP/out"; then
+		fail "the guest reached /init before the pause: nothing left to test"
+		return 1
+	fi
+	"$REAL_EMBER" --restore "$TMP/linux.snap" --mem-file "$TMP/linux.mem" </dev/null >"$TMP/out" 2>"$TMP/err" &
+	PID=$!
+	return 0
+}
+
+# The restored Linux boots on from where it was paused to "Run /init",
+# without starting again.
+test_linux_snapshot_during_boot_restores() {
+	need_linux || return
+	need_curl || return
+	linux_snapshot_and_restore || return
+	wait_console 'Run /init as init process|Kernel panic' "$BOOT_TIMEOUT"
+	kill -KILL "$PID" 2>/dev/null
+	wait_exit 0
+	expect_out_re 'Run /init as init process'
+	if grep -q 'Linux version' <<<"$OUT"; then fail "the restored guest booted again"; fi
+	if grep -q 'Kernel panic' <<<"$OUT"; then fail "the restored guest panicked"; fi
+}
+
 # ------------------------------------------------------------ user space (hardware KVM)
 
 test_linux_user_space_exit_status() {
@@ -398,6 +444,21 @@ test_linux_user_space_exit_status() {
 	expect_rc 3
 	expect_out_re '^6\.1\.'
 	expect_err_re '^ember: guest boot time [0-9]+ us'
+}
+
+# The same restore, on to user space: a command run by the restored guest's
+# init decides ember's exit status.
+test_linux_restored_user_space_exit_status() {
+	need_linux || return
+	if software_kvm; then
+		skip "$SOFT_KVM_WHY; a restored guest's user space needs hardware KVM (test_linux_snapshot_during_boot_restores covers the restore up to /init here)"
+		return
+	fi
+	need_curl || return
+	linux_snapshot_and_restore || return
+	wait_exit "$BOOT_TIMEOUT"
+	expect_rc 6
+	expect_out_re 'Run /init as init process'
 }
 
 # An ext4 image holding only busybox becomes the root (guest-init's root=,

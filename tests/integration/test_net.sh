@@ -218,6 +218,75 @@ test_net_two_taps_and_disk() {
 	in_ns ip link del "$tap2" 2>/dev/null
 }
 
+# api SOCK METHOD PATH BODY: one request to the ember on SOCK; prints the status.
+api() {
+	curl -s --max-time 5 --unix-socket "$1" -X "$2" -H 'Content-Type: application/json' \
+		-d "$4" -o "$TMP/body" -w '%{http_code}' "http://localhost$3"
+}
+# wait_file FILE RE: FILE gets a line matching RE within 20 s.
+wait_file() {
+	for _ in $(seq 1000); do
+		tr -d '\r' <"$1" 2>/dev/null | grep -qE -- "$2" && return 0
+		sleep 0.02
+	done
+	fail "$1 never matched /$2/: $(head -c 600 "$1")"
+	return 1
+}
+
+# A guest snapshotted with its interface on one tap and restored onto another
+# (PUT /snapshot/load with network_overrides) after the first is gone: its
+# ARP goes out on the new tap and the host answers it there.
+test_net_restore_onto_another_tap() {
+	need_net || return
+	command -v curl >/dev/null || { skip "curl is not installed"; return; }
+	make_tap || return
+	local tap2=embtap$((N + 2)) sock=$TMP/api.sock pid code mac2
+	cat >"$TMP/vm.json" <<JSON
+{"boot-source": {"kernel_image_path": "$PWD/$VIO",
+                 "boot_args": "console=ttyS0 -- net-info wait net-arp=$HOST_IP,$GUEST_IP exit=0"},
+ "machine-config": {"vcpu_count": 1, "mem_size_mib": 64},
+ "network-interfaces": [{"iface_id": "eth0", "host_dev_name": "$TAP", "guest_mac": "$MAC"}]}
+JSON
+	"$EMBER" --api-sock "$sock" --config-file "$TMP/vm.json" </dev/null >"$TMP/out" 2>"$TMP/err" &
+	pid=$!
+	wait_file "$TMP/out" '^vio: waiting' || { kill "$pid"; wait "$pid"; return; }
+	[ "$(api "$sock" PATCH /vm '{"state": "Paused"}')" = 204 ] || fail "pause: $(cat "$TMP/body")"
+	code=$(api "$sock" PUT /snapshot/create "{\"snapshot_path\": \"$TMP/vm.snap\", \"mem_file_path\": \"$TMP/vm.mem\"}")
+	[ "$code" = 204 ] || fail "snapshot/create: $code $(cat "$TMP/body")"
+	kill "$pid"
+	wait "$pid"
+	in_ns ip link del "$TAP"
+	in_ns ip tuntap add dev "$tap2" mode tap && in_ns ip link set "$tap2" up ||
+		{ fail "cannot create $tap2"; return; }
+	in_ns sh -c "echo 1 >/proc/sys/net/ipv6/conf/$tap2/disable_ipv6" 2>/dev/null
+	in_ns ip addr add "$HOST_IP/24" dev "$tap2"
+	mac2=$(in_ns cat "/sys/class/net/$tap2/address")
+	# The guest waits for a byte on its serial port: a FIFO, opened here first.
+	mkfifo "$TMP/in"
+	exec 8<>"$TMP/in"
+	rm -f "$sock"
+	"$EMBER" --api-sock "$sock" <"$TMP/in" >"$TMP/out" 2>"$TMP/err" &
+	pid=$!
+	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.02; done
+	code=$(api "$sock" PUT /snapshot/load "{\"snapshot_path\": \"$TMP/vm.snap\", \"mem_file_path\": \"$TMP/vm.mem\", \"resume_vm\": true, \"network_overrides\": [{\"iface_id\": \"eth0\", \"host_dev_name\": \"$tap2\"}]}")
+	[ "$code" = 204 ] || fail "snapshot/load: $code $(cat "$TMP/body")"
+	printf 'x' >&8
+	for _ in $(seq 1000); do kill -0 "$pid" 2>/dev/null || break; sleep 0.02; done
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid"
+	RC=$?
+	exec 8>&-
+	OUT=$(tr -d '\r' <"$TMP/out")
+	ERR=$(cat "$TMP/err")
+	expect_rc 0
+	expect_out "vio: woke byte=0x78"
+	expect_out "vio: net arp sent ret=0"
+	expect_out "vio: net recv len=42 ethertype=0x0806 src=$mac2"
+	[ "$(in_ns cat "/sys/class/net/$tap2/statistics/rx_packets")" -ge 1 ] ||
+		fail "$tap2 counted no frame from the restored guest"
+	in_ns ip link del "$tap2" 2>/dev/null
+}
+
 # host_net: the host namespace's links (name, MAC, flags), addresses and
 # routes, for before-and-after comparisons.
 host_net() {

@@ -33,10 +33,11 @@ make_snapshot() {
 	call 204 -- PATCH /vm '{"state": "Paused"}'
 	sleep 0.1
 	call 204 -- PUT /snapshot/create "{\"snapshot_path\": \"$SNAP\", \"mem_file_path\": \"$MEM\"}"
-	cp "$TMP/out" "$TMP/out.before"
+	# After ember ends: its last serial bytes reach stdout as it exits.
 	stop_ember
+	cp "$TMP/out" "$TMP/out.before"
 	# The line being written at the pause may be cut short: its number counts.
-	LAST_TICK=$(tr -d '\r' <"$TMP/out.before" | sed -nE 's/^probe: tick ([0-9]+).*/\1/p' | tail -n 1)
+	LAST_TICK=$(last_tick "$TMP/out.before")
 	SUM=$(ticks "$TMP/out.before" | tail -n 1 | cut -d' ' -f2)
 	[ -s "$SNAP" ] && [ -s "$MEM" ] || { fail "no snapshot files: $(ls -l "$TMP")"; return 1; }
 	[ -n "$LAST_TICK" ] || { fail "no tick before the pause: $(head -c 500 "$TMP/out.before")"; return 1; }
@@ -55,6 +56,29 @@ check_resumed() {
 	if grep -q '^probe: entry=' "$1"; then fail "the restored guest booted again"; fi
 }
 
+# last_tick FILE: the number of the last tick line in FILE, the line being
+# written at the pause counted even if cut short.
+last_tick() { tr -d '\r' <"$1" | sed -nE 's/^probe: tick ([0-9]+).*/\1/p' | tail -n 1; }
+
+# restore_ticks SNAP MEM N: run the snapshot until its guest printed tick
+# LAST_TICK + N, end it, and check it went on where it paused.
+restore_ticks() {
+	"$EMBER" --restore "$1" --mem-file "$2" </dev/null >"$TMP/out" 2>"$TMP/err" &
+	PID=$!
+	wait_out "^probe: tick $((LAST_TICK + $3)) " 20
+	stop_ember
+	check_resumed "$TMP/out"
+}
+
+# restore_with_byte: as ember_run --restore "$SNAP" --mem-file "$MEM", with
+# one byte (x) on stdin, a pipe, for a guest waiting on its serial port.
+restore_with_byte() {
+	printf 'x' | timeout --signal=KILL 30 "$EMBER" --restore "$SNAP" --mem-file "$MEM" >"$TMP/out" 2>"$TMP/err"
+	RC=${PIPESTATUS[1]}
+	OUT=$(tr -d '\r' <"$TMP/out")
+	ERR=$(cat "$TMP/err")
+}
+
 test_restore_goes_on_where_it_paused() {
 	need_kvm || return
 	need_curl || return
@@ -64,11 +88,7 @@ test_restore_goes_on_where_it_paused() {
 	used=$(du -k "$MEM" | cut -f1)
 	[ "$(stat -c %s "$MEM")" = $((64 << 20)) ] || fail "memory file is $(stat -c %s "$MEM") bytes, expected 64 MiB"
 	[ "$used" -lt 8192 ] || fail "memory file takes $used KiB of disk: not sparse"
-	"$EMBER" --restore "$SNAP" --mem-file "$MEM" </dev/null >"$TMP/out" 2>"$TMP/err" &
-	PID=$!
-	wait_out "^probe: tick $((LAST_TICK + 4)) " 20
-	stop_ember
-	check_resumed "$TMP/out"
+	restore_ticks "$SNAP" "$MEM" 4
 }
 
 test_load_through_the_api_paused_then_resumed() {
@@ -99,14 +119,10 @@ test_snapshot_of_a_restored_vm() {
 	call 204 -- PATCH /vm '{"state": "Paused"}'
 	sleep 0.1
 	call 204 -- PUT /snapshot/create "{\"snapshot_path\": \"$SNAP.2\", \"mem_file_path\": \"$MEM.2\"}"
+	stop_ember
 	cp "$TMP/out" "$TMP/out.second"
-	stop_ember
-	LAST_TICK=$(tr -d '\r' <"$TMP/out.second" | sed -nE 's/^probe: tick ([0-9]+).*/\1/p' | tail -n 1)
-	"$EMBER" --restore "$SNAP.2" --mem-file "$MEM.2" </dev/null >"$TMP/out" 2>"$TMP/err" &
-	PID=$!
-	wait_out "^probe: tick $((LAST_TICK + 2)) " 20
-	stop_ember
-	check_resumed "$TMP/out"
+	LAST_TICK=$(last_tick "$TMP/out.second")
+	restore_ticks "$SNAP.2" "$MEM.2" 2
 }
 
 # 100 clones of one snapshot at once: each goes on from the same tick with
@@ -181,11 +197,7 @@ test_devices_work_after_a_restore() {
 	before=$(tr -d '\r' <"$TMP/out" | sed -nE 's/^vio: blk read sector=4 (crc=0x[0-9a-f]+).*/\1/p' | head -n 1)
 	stop_ember
 	[ -n "$before" ] || { fail "no read before the snapshot: $(head -c 600 "$TMP/out")"; return; }
-	# As ember_run, with a byte on stdin (a pipe) for the guest's serial port.
-	printf 'x' | timeout --signal=KILL 30 "$EMBER" --restore "$SNAP" --mem-file "$MEM" >"$TMP/out" 2>"$TMP/err"
-	RC=${PIPESTATUS[1]}
-	OUT=$(tr -d '\r' <"$TMP/out")
-	ERR=$(cat "$TMP/err")
+	restore_with_byte
 	expect_rc 9
 	expect_out "vio: woke byte=0x78"
 	expect_out_re "^vio: blk read sector=4 $before"
@@ -205,11 +217,33 @@ test_smp_guest_restores() {
 	grep -q '^probe: cpus=4' "$TMP/out.before" || fail "the guest did not bring up 4 vCPUs: $(head -c 600 "$TMP/out.before")"
 	"$EMBER" --describe-snapshot "$SNAP" >"$TMP/describe" 2>&1
 	[ "$(grep -c '^  vcpu ' "$TMP/describe")" = 4 ] || fail "not 4 vCPU sections: $(cat "$TMP/describe")"
-	"$EMBER" --restore "$SNAP" --mem-file "$MEM" </dev/null >"$TMP/out" 2>"$TMP/err" &
-	PID=$!
-	wait_out "^probe: tick $((LAST_TICK + 3)) " 20
+	restore_ticks "$SNAP" "$MEM" 3
+}
+
+# vsock across a restore: host connections cannot survive one, so the guest
+# gets the transport reset event, sees its stream ended and connects again.
+test_vsock_reset_and_reconnect_after_a_restore() {
+	need_kvm || return
+	need_curl || return
+	rm -f "$SNAP" "$MEM"
+	echo_server "$TMP/v.sock_52" || return
+	start_api || return
+	call 204 -- PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 64}'
+	call 204 -- PUT /boot-source "{\"kernel_image_path\": \"$VIO\", \"boot_args\": \"console=ttyS0 -- vsock-connect=52 vsock-send=hi vsock-recv wait vsock-events vsock-connect=52 vsock-send=again vsock-recv exit=4\"}"
+	call 204 -- PUT /vsock "{\"guest_cid\": 7, \"uds_path\": \"$TMP/v.sock\"}"
+	call 204 -- PUT /actions '{"action_type": "InstanceStart"}'
+	wait_out '^vio: waiting' 20 || { stop_ember; return; }
+	call 204 -- PATCH /vm '{"state": "Paused"}'
+	call 204 -- PUT /snapshot/create "{\"snapshot_path\": \"$SNAP\", \"mem_file_path\": \"$MEM\"}"
+	grep -q '^vio: vsock recv len=2 data=hi' "$TMP/out" || fail "no echo before the snapshot: $(head -c 600 "$TMP/out")"
 	stop_ember
-	check_resumed "$TMP/out"
+	rm -f "$TMP/v.sock" # as with Firecracker, the socket path must be free
+	restore_with_byte
+	expect_rc 4
+	expect_out "vio: woke byte=0x78"
+	expect_out_re "^vio: vsock resets=1 cid=7 state=-7$"
+	expect_out_re "^vio: vsock cid=7 connect port=52 ret=0$"
+	expect_out_re "^vio: vsock recv len=5 data=again"
 }
 
 test_bad_snapshot_requests() {

@@ -32,6 +32,8 @@
 
 #include <cmocka.h>
 
+#include "filtered_child.h"
+
 #include "blk.h"
 #include "mmio.h"
 #include "net.h"
@@ -52,20 +54,6 @@
 #define GUEST_PORT   4000
 #define PUMP_ROUNDS  200
 #define BUF_REGION   (256u << 10) /* each queue's share of RAM for its buffers */
-#define CHILD_OK     0
-#define CHILD_FAILED 3
-
-/* Raw exit: sanitizer runtimes hook _exit with syscalls (leak checks) no filter allows. */
-#define child_exit(code) syscall(SYS_exit_group, (code))
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
-			fflush(stderr);                                                            \
-			child_exit(CHILD_FAILED);                                                  \
-		}                                                                                  \
-	} while (0)
 
 /* One device on its transport, the driver's rings in one RAM. */
 struct rig {
@@ -201,7 +189,6 @@ static void snapshot(struct rig *old, struct rig *new)
 static void run_case(void (*child)(void))
 {
 	pid_t pid;
-	int st;
 
 	fflush(NULL);
 	pid = fork();
@@ -210,12 +197,7 @@ static void run_case(void (*child)(void))
 		child();
 		child_exit(CHILD_OK);
 	}
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	if (WIFSIGNALED(st))
-		fail_msg("child killed by signal %d%s", WTERMSIG(st),
-			 WTERMSIG(st) == SIGSYS ? " (a syscall outside the VMM filter)" : "");
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), CHILD_OK);
+	child_wait(pid, "the VMM filter");
 }
 
 /* ---- virtio-blk ---- */

@@ -40,6 +40,8 @@
 
 #include <cmocka.h>
 
+#include "filtered_child.h"
+
 #include "blk.h"
 #include "mmio.h"
 #include "net.h"
@@ -63,22 +65,6 @@
 #define VSOCK_RX_BUFS	 8
 #define VSOCK_RX_PAYLOAD 256
 #define BUF_REGION	 (512u << 10) /* each queue's share of RAM for its buffers */
-
-/* Exit codes of a failed check in the child (the parent prints the line). */
-#define CHILD_OK     0
-#define CHILD_FAILED 3
-
-/* Raw exit: sanitizer runtimes hook _exit with syscalls (leak checks) no filter allows. */
-#define child_exit(code) syscall(SYS_exit_group, (code))
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
-			fflush(stderr);                                                            \
-			child_exit(CHILD_FAILED);                                                  \
-		}                                                                                  \
-	} while (0)
 
 /* One device on its transport, with the driver's rings in one RAM. */
 struct rig {
@@ -275,19 +261,13 @@ static void child(const struct scenario *sc, void *ctx)
 static void run_case(const struct scenario *sc, void *ctx)
 {
 	pid_t pid;
-	int st;
 
 	fflush(NULL);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
 		child(sc, ctx);
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	if (WIFSIGNALED(st))
-		fail_msg("child killed by signal %d%s", WTERMSIG(st),
-			 WTERMSIG(st) == SIGSYS ? " (a syscall outside its thread's filter)" : "");
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), CHILD_OK);
+	child_wait(pid, "its thread's filter");
 }
 
 /* ---- virtio-blk: a request posted, and with io_uring, requests in flight ---- */
