@@ -67,13 +67,13 @@ int main(const struct boot_info *bi)
 	for (uint64_t i = 0; i < touch; i += PAGE_BYTES)
 		h[i] = TOUCH_PATTERN;
 	rt_delay_us(work_ms * US_PER_MS);
+	/* Read before the signal: a template is snapshotted at the signal itself. */
+	uint64_t born = rt_generation();
 	rt_boot_timer();
 	rt_puts("warm\n");
-	if (flag(bi, "wait")) {
-		uint64_t start = rt_generation();
-		while (rt_generation() == start)
+	if (flag(bi, "wait"))
+		while (rt_generation() == born)
 			__asm__ volatile("pause");
-	}
 	rt_puts("ready\n");
 	if (flag(bi, "idle"))
 		for (;;)
