@@ -700,6 +700,17 @@ int config_json_put(struct vm_config *cfg, enum config_resource res, const char 
 	return commit(cfg, &copy, ret);
 }
 
+/*
+ * body_object: a request body that must be one JSON object with only
+ * (keys): 0 with (*root) to release (json_decref takes NULL too), or -EINVAL.
+ */
+static int body_object(struct ctx *c, const char *body, size_t len, const char *const *keys,
+		       json_t **root)
+{
+	*root = loads(c, body, len);
+	return *root != NULL ? check_keys(c, *root, keys) : -EINVAL;
+}
+
 /* parse_choice: a body that is exactly {"<key>": "<one of names>"}. */
 static int parse_choice(const char *body, size_t len, const char *key, const char *const names[],
 			unsigned int *index, char *err, size_t errsz)
@@ -711,10 +722,7 @@ static int parse_choice(const char *body, size_t len, const char *key, const cha
 	int ret;
 
 	err[0] = '\0';
-	root = loads(&c, body, len);
-	if (root == NULL)
-		return -EINVAL;
-	ret = check_keys(&c, root, keys);
+	ret = body_object(&c, body, len, keys, &root);
 	if (ret == 0)
 		ret = get_choice(&c, root, key, true, names, &choice);
 	if (ret == 0 && choice < 0)
@@ -771,12 +779,11 @@ int config_json_snapshot_create(const char *body, size_t len, struct snapshot_cr
 	const char *snap = NULL, *mem = NULL, *version = NULL;
 	int type = -1;
 
+	json_t *root;
+
 	err[0] = '\0';
 	memset(out, 0, sizeof(*out));
-	json_t *root = loads(&c, body, len);
-	if (root == NULL)
-		return -EINVAL;
-	int ret = check_keys(&c, root, keys);
+	int ret = body_object(&c, body, len, keys, &root);
 	if (ret == 0)
 		ret = get_choice(&c, root, "snapshot_type", false, types, &type);
 	if (ret == 0)
@@ -887,12 +894,11 @@ int config_json_snapshot_load(const char *body, size_t len, struct snapshot_load
 	json_t *backend = NULL;
 	bool diff = false;
 
+	json_t *root;
+
 	err[0] = '\0';
 	memset(out, 0, sizeof(*out));
-	json_t *root = loads(&c, body, len);
-	if (root == NULL)
-		return -EINVAL;
-	int ret = check_keys(&c, root, keys);
+	int ret = body_object(&c, body, len, keys, &root);
 	if (ret == 0)
 		ret = path_string(&c, root, "snapshot_path", true, &snap);
 	if (ret == 0)
@@ -931,13 +937,10 @@ int config_json_drive_patch(const char *path_id, const char *body, size_t len,
 	static const char *const keys[] = {"drive_id", "path_on_host", "rate_limiter", NULL};
 	struct ctx c = {.err = err, .errsz = errsz};
 	const char *id = NULL, *path = NULL;
-	json_t *root = loads(&c, body, len);
-	int ret;
+	json_t *root;
 
 	memset(out, 0, sizeof(*out));
-	if (root == NULL)
-		return -EINVAL;
-	ret = check_keys(&c, root, keys);
+	int ret = body_object(&c, body, len, keys, &root);
 	if (ret == 0)
 		ret = body_id(&c, root, "drive_id", path_id, CONFIG_DISK_ID_MAX, &id);
 	if (ret == 0)
@@ -966,13 +969,10 @@ int config_json_net_patch(const char *path_id, const char *body, size_t len, str
 	static const char *const keys[] = {"iface_id", "rx_rate_limiter", "tx_rate_limiter", NULL};
 	struct ctx c = {.err = err, .errsz = errsz};
 	const char *id = NULL;
-	json_t *root = loads(&c, body, len);
-	int ret;
+	json_t *root;
 
 	memset(out, 0, sizeof(*out));
-	if (root == NULL)
-		return -EINVAL;
-	ret = check_keys(&c, root, keys);
+	int ret = body_object(&c, body, len, keys, &root);
 	if (ret == 0)
 		ret = body_id(&c, root, "iface_id", path_id, CONFIG_ID_MAX, &id);
 	if (ret == 0)

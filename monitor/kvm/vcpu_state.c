@@ -63,7 +63,7 @@ static int get(struct vcpu *vcpu, unsigned long req, void *arg, const char *name
 	return 0;
 }
 
-static bool has_cap(struct vcpu *vcpu, int cap)
+static bool has_cap(const struct vcpu *vcpu, int cap)
 {
 	return ioctl(vcpu->vm->kvm_fd, KVM_CHECK_EXTENSION, cap) > 0;
 }
@@ -179,7 +179,7 @@ static int check(const struct vcpu *vcpu, const struct vcpu_state *st, char *err
 	else if (st->ncpuid == 0 || st->ncpuid > VCPU_STATE_MAX_CPUID)
 		snprintf(err, errsz, "vcpu %u: %u CPUID leaves, need 1 to %d", vcpu->index,
 			 st->ncpuid, VCPU_STATE_MAX_CPUID);
-	else if ((st->flags & VCPU_STATE_HAS_XSAVE) && !has_cap((struct vcpu *)vcpu, KVM_CAP_XSAVE))
+	else if ((st->flags & VCPU_STATE_HAS_XSAVE) && !has_cap(vcpu, KVM_CAP_XSAVE))
 		snprintf(err, errsz, "vcpu %u: the state has XSAVE, this host's KVM does not",
 			 vcpu->index);
 	else

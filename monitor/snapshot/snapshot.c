@@ -187,8 +187,7 @@ static int check_config(const struct snapshot_image *img, const struct vm_config
 			const char *path, char *err, size_t errsz)
 {
 	const struct snap_info *in = &img->info;
-	unsigned int ndev =
-	    cfg->ndisks + cfg->nnets + (cfg->rng ? 1 : 0) + (cfg->vsock.enabled ? 1 : 0);
+	unsigned int ndev = config_device_count(cfg);
 
 	if (cfg->vcpus != in->nvcpus)
 		snprintf(err, errsz, "snapshot '%s': its config has %u vCPUs, its state %u", path,
