@@ -427,7 +427,11 @@ test_linux_snapshot_during_boot_restores() {
 	wait_exit 0
 	expect_out_re 'Run /init as init process'
 	if grep -q 'Linux version' <<<"$OUT"; then fail "the restored guest booted again"; fi
-	if grep -q 'Kernel panic' <<<"$OUT"; then fail "the restored guest panicked"; fi
+	# Only before /init: under kvm_pvm user space cannot run, so init's fault and a
+	# panic may follow (as after any boot here) before the test stops the guest.
+	if sed '/Run \/init as init process/q' <<<"$OUT" | grep -q 'Kernel panic'; then
+		fail "the restored guest panicked before /init"
+	fi
 }
 
 # ------------------------------------------------------------ user space (hardware KVM)
