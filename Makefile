@@ -61,7 +61,7 @@ DEB_PACKAGES := gcc make binutils libc6-dev linux-libc-dev libcmocka-dev \
 	python3 iproute2 procps socat e2fsprogs clang libclang-rt-14-dev zlib1g-dev
 
 .PHONY: all deps run test test-bins guest bench check clean help
-all: ember guests jailer
+all: ember guests jailer tools
 
 DEPS :=
 GUESTS :=
@@ -74,6 +74,7 @@ include virtio/virtio.mk
 MONITOR_SRCS :=
 include monitor/monitor.mk
 include jailer/jailer.mk
+include tools/tools.mk
 
 VIRTIO_OBJS := $(VIRTIO_SRCS:%.c=$(O)/%.o)
 MONITOR_OBJS := $(MONITOR_SRCS:%.c=$(O)/%.o)
@@ -177,6 +178,7 @@ check: deps $(O)/monitor/seccomp_filters.h
 		{ export DEBIAN_FRONTEND=noninteractive; apt-get install -y -q cppcheck clang-tidy >/dev/null; }
 	$(call static_check,virtio,$(VIRTIO_SRCS),)
 	$(call static_check,monitor,$(MONITOR_SRCS),$(MONITOR_INCLUDES) -Ivirtio -I$(O)/monitor)
+	$(call static_check,tools,$(TOOLS_SRCS),)
 	$(Q)$(MAKE) --no-print-directory O=$(O)/san SANITIZE=1 CFLAGS="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" unit-test
 
 help:

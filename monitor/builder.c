@@ -499,7 +499,13 @@ static int build_devices(struct machine *m, const struct vm_config *cfg, int mem
 	kernel_cmdline_init(&m->cmdline, cfg->cmdline);
 	uint64_t t_build = vm_now_ns();
 
-	if (vm_create(&m->vm, cfg->mem_mib * MIB, mem_fd, startup) < 0)
+	struct vm_memory mem = {
+	    .bytes = cfg->mem_mib * MIB,
+	    .fd = mem_fd,
+	    .restored = mem_fd >= 0,
+	    .track_dirty = cfg->track_dirty_pages,
+	};
+	if (vm_create(&m->vm, &mem, startup) < 0)
 		return EMBER_EXIT_HOST_ERROR;
 	m->vm.t_exec_ns = startup->wall_ns[STARTUP_EXEC];
 	m->vm.t_build_ns = t_build;

@@ -122,6 +122,7 @@ static const struct rule vmm[] = {
     IOCTL(KVM_GET_MSRS, "snapshot: vCPU MSRs"),
     IOCTL(KVM_GET_CPUID2, "snapshot: the CPUID the vCPU was given"),
     IOCTL(KVM_GET_CLOCK, "snapshot: the kvmclock base"),
+    IOCTL(KVM_GET_DIRTY_LOG, "snapshot: pages the vCPUs wrote since the last one (Diff)"),
     ANY(pwrite64, "snapshot: guest RAM into the memory file"),
     ANY(ftruncate, "snapshot: the memory file's length (its holes are zero pages)"),
     IOCTL(TCSETS, "restore the terminal at exit"),

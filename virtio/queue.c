@@ -181,6 +181,12 @@ static uint16_t *avail_event_ptr(const struct virtq *q)
 	return (uint16_t *)(void *)(q->used + 4 + 8 * (uint64_t)q->size);
 }
 
+/* mark_used_dirty: the device wrote the used ring (elements, idx, avail_event). */
+static void mark_used_dirty(const struct virtq *q)
+{
+	gmem_mark_dirty(q->gm, q->used_gpa, ring_bytes(RING_USED, q->size));
+}
+
 /*
  * read_desc: copy descriptor (i) of (table) once. The compiler barrier keeps
  * the compiler from re-reading guest memory, which the guest may change under
@@ -267,6 +273,9 @@ static int walk(struct virtq *q, struct virtq_chain *c, uint16_t head)
 			c->iov[c->niov].iov_len = d.len;
 			c->niov++;
 			if (d.flags & VIRTQ_DESC_F_WRITE) {
+				/* The device may write it from here on: a diff snapshot takes it.
+				 */
+				gmem_mark_dirty(q->gm, d.addr, d.len);
 				if (__builtin_add_overflow(c->write_len, d.len, &c->write_len))
 					goto too_long;
 			} else {
@@ -309,6 +318,7 @@ int vq_pop(struct virtq *q, struct virtq_chain *chain)
 		 * driver may have added one before it could see avail_event (2.7.10).
 		 */
 		__atomic_store_n(avail_event_ptr(q), q->last_avail, __ATOMIC_RELAXED);
+		mark_used_dirty(q);
 		atomic_thread_fence(memory_order_seq_cst);
 		idx = avail_idx(q);
 		pending = (uint16_t)(idx - q->last_avail);
@@ -370,6 +380,7 @@ void vq_push(struct virtq *q, const struct virtq_chain *chain, uint32_t written)
 	__atomic_store_n(&elem[0], chain->head, __ATOMIC_RELAXED);
 	__atomic_store_n(&elem[1], written, __ATOMIC_RELAXED);
 	q->used_idx++;
+	mark_used_dirty(q);
 	/* The element must be visible before the index that publishes it. */
 	__atomic_store_n(used_idx_ptr(q), q->used_idx, __ATOMIC_RELEASE);
 }
@@ -396,6 +407,7 @@ void vq_flush(struct virtq *q, uint16_t count)
 	if (count > outstanding(q))
 		count = outstanding(q);
 	q->used_idx = (uint16_t)(q->used_idx + count);
+	mark_used_dirty(q);
 	/* Every element filled must be visible before the index that publishes them. */
 	__atomic_store_n(used_idx_ptr(q), q->used_idx, __ATOMIC_RELEASE);
 }

@@ -232,8 +232,8 @@ int instance_patch_net(struct instance *inst, const struct net_patch *p, char *e
 int instance_snapshot_create(struct instance *inst, const struct snapshot_create_body *b, char *err,
 			     size_t errsz)
 {
-	const struct snapshot_create_req req = {.state_path = b->snapshot_path,
-						.mem_path = b->mem_file_path};
+	const struct snapshot_create_req req = {
+	    .state_path = b->snapshot_path, .mem_path = b->mem_file_path, .diff = b->diff};
 
 	if (inst->state != INSTANCE_PAUSED)
 		return refuse(err, errsz,
@@ -241,9 +241,12 @@ int instance_snapshot_create(struct instance *inst, const struct snapshot_create
 				  ? "Cannot create a snapshot before the microVM has started."
 				  : "Cannot create a snapshot of a running microVM: pause it first "
 				    "(PATCH /vm {\"state\": \"Paused\"}).");
-	if (b->diff)
-		return refuse(err, errsz,
-			      "snapshot_type: Diff snapshots are not supported yet (Full only)");
+	if (b->diff && !inst->cfg->track_dirty_pages)
+		return refuse(
+		    err, errsz,
+		    "snapshot_type: a Diff snapshot needs dirty-page tracking, which this "
+		    "microVM does not have (machine-config track_dirty_pages, or "
+		    "track_dirty_pages in PUT /snapshot/load)");
 	if (inst->ops->snapshot_create == NULL)
 		return refuse(err, errsz, "snapshots are not supported by this backend");
 	char msg[CONFIG_JSON_ERR_MAX];
@@ -278,6 +281,7 @@ int instance_snapshot_load(struct instance *inst, const struct snapshot_load_bod
 	    .resume = b->resume_vm,
 	    .nnet_overrides = b->nnets,
 	    .vsock_uds_path = b->has_vsock_uds ? b->vsock_uds : NULL,
+	    .track_dirty_pages = b->track_dirty_pages,
 	};
 	const char *set = configured(inst->cfg);
 
@@ -294,8 +298,6 @@ int instance_snapshot_load(struct instance *inst, const struct snapshot_load_bod
 	if (b->uffd)
 		return refuse(err, errsz,
 			      "mem_backend.backend_type: Uffd is not supported yet (File only)");
-	if (b->track_dirty_pages)
-		return refuse(err, errsz, "track_dirty_pages: not supported yet");
 	if (inst->ops->snapshot_load == NULL)
 		return refuse(err, errsz, "snapshots are not supported by this backend");
 	for (unsigned int i = 0; i < b->nnets; i++)

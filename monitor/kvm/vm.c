@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
@@ -73,6 +74,7 @@ static int add_slot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, v
 {
 	struct kvm_userspace_memory_region region = {
 	    .slot = slot,
+	    .flags = vm->track_dirty ? KVM_MEM_LOG_DIRTY_PAGES : 0,
 	    .guest_phys_addr = gpa,
 	    .memory_size = size,
 	    .userspace_addr = (uint64_t)(uintptr_t)host,
@@ -86,9 +88,22 @@ static int add_slot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, v
 	return gmem_add_region(&vm->gmem, gpa, size, host);
 }
 
-static int setup_memory(struct vm *vm, uint64_t mem_bytes, int mem_fd)
+/* track_vmm_writes: gmem's half of dirty tracking, once the regions exist. */
+static int track_vmm_writes(struct vm *vm, const struct vm_memory *mem)
+{
+	if (!vm->track_dirty)
+		return 0;
+	int ret = gmem_track_dirty(&vm->gmem, !mem->restored);
+	if (ret < 0)
+		log_error_errno(-ret, "memory: dirty-page bitmaps");
+	return ret;
+}
+
+static int setup_memory(struct vm *vm, const struct vm_memory *mem)
 {
 	const uint64_t low_max = LAYOUT_MMIO_GAP_START;
+	uint64_t mem_bytes = mem->bytes;
+	int mem_fd = mem->fd;
 	int ret;
 
 	vm->mem_low_size = mem_bytes < low_max ? mem_bytes : low_max;
@@ -104,14 +119,15 @@ static int setup_memory(struct vm *vm, uint64_t mem_bytes, int mem_fd)
 	if (ret < 0)
 		return ret;
 	if (vm->mem_high_size == 0)
-		return 0;
+		return track_vmm_writes(vm, mem);
 	vm->mem_high = map_ram(vm->mem_high_size, mem_fd, vm->mem_low_size);
 	if (vm->mem_high == NULL) {
 		log_error_errno(errno, "memory: mmap of %llu MiB of guest RAM above 4 GiB",
 				(unsigned long long)(vm->mem_high_size >> 20));
 		return -ENOMEM;
 	}
-	return add_slot(vm, SLOT_HIGH, LAYOUT_MMIO_GAP_END, vm->mem_high_size, vm->mem_high);
+	ret = add_slot(vm, SLOT_HIGH, LAYOUT_MMIO_GAP_END, vm->mem_high_size, vm->mem_high);
+	return ret < 0 ? ret : track_vmm_writes(vm, mem);
 }
 
 static int setup_irqchip(struct vm *vm)
@@ -151,12 +167,13 @@ static int setup_x86_addresses(struct vm *vm)
 	return 0;
 }
 
-int vm_create(struct vm *vm, uint64_t mem_bytes, int mem_fd, struct startup_trace *startup)
+int vm_create(struct vm *vm, const struct vm_memory *mem, struct startup_trace *startup)
 {
 	int ret;
 
 	memset(vm, 0, sizeof(*vm));
 	vm->startup = startup;
+	vm->track_dirty = mem->track_dirty;
 	vm->kvm_fd = vm->vm_fd = vm->stop_fd = -1;
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->cond, NULL);
@@ -197,7 +214,7 @@ int vm_create(struct vm *vm, uint64_t mem_bytes, int mem_fd, struct startup_trac
 		goto fail;
 	if (startup != NULL)
 		startup_stamp(startup, STARTUP_KVM);
-	ret = setup_memory(vm, mem_bytes, mem_fd);
+	ret = setup_memory(vm, mem);
 	if (ret < 0)
 		goto fail;
 	if (startup != NULL)
@@ -210,6 +227,7 @@ fail:
 
 void vm_destroy(struct vm *vm)
 {
+	gmem_untrack_dirty(&vm->gmem);
 	if (vm->mem_high != NULL)
 		munmap(vm->mem_high, vm->mem_high_size);
 	if (vm->mem_low != NULL)
@@ -225,6 +243,59 @@ void vm_destroy(struct vm *vm)
 	pthread_mutex_destroy(&vm->lock);
 	pthread_cond_destroy(&vm->cond);
 	pthread_mutex_destroy(&vm->route_lock);
+}
+
+void vm_dirty_free(struct vm_dirty *d)
+{
+	for (unsigned int i = 0; i < GMEM_MAX_REGIONS; i++)
+		free(d->bits[i]);
+	memset(d, 0, sizeof(*d));
+}
+
+int vm_take_dirty(struct vm *vm, struct vm_dirty *d)
+{
+	const struct gmem *gm = &vm->gmem;
+
+	memset(d, 0, sizeof(*d));
+	if (!vm->track_dirty)
+		return -ENOTSUP;
+	for (unsigned int i = 0; i < gm->nregions; i++) {
+		d->bits[i] = calloc(gmem_dirty_words(&gm->regions[i]), sizeof(uint64_t));
+		if (d->bits[i] == NULL) {
+			vm_dirty_free(d);
+			log_error("memory: no room for a dirty-page bitmap");
+			return -ENOMEM;
+		}
+	}
+	d->nregions = gm->nregions;
+	/* Slot i is region i (setup_memory adds them in that order). */
+	for (unsigned int i = 0; i < gm->nregions; i++) {
+		struct kvm_dirty_log log = {.slot = i, .dirty_bitmap = d->bits[i]};
+		if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0) {
+			int e = errno;
+			log_error_errno(e, "kvm: KVM_GET_DIRTY_LOG (slot %u)", i);
+			/* What KVM handed over for earlier slots must not be lost. */
+			vm_give_back_dirty(vm, d);
+			vm_dirty_free(d);
+			return -e;
+		}
+	}
+	for (unsigned int i = 0; i < gm->nregions; i++)
+		gmem_take_dirty(gm, i, d->bits[i]);
+	return 0;
+}
+
+void vm_give_back_dirty(struct vm *vm, const struct vm_dirty *d)
+{
+	for (unsigned int i = 0; i < d->nregions; i++)
+		gmem_give_dirty(&vm->gmem, i, d->bits[i]);
+}
+
+bool vm_page_dirty(const struct vm_dirty *d, unsigned int region, uint64_t page)
+{
+	if (region >= d->nregions || d->bits[region] == NULL)
+		return false;
+	return (d->bits[region][page / GMEM_BITS_PER_WORD] >> (page % GMEM_BITS_PER_WORD)) & 1;
 }
 
 void vm_request_stop(struct vm *vm, int status)

@@ -38,6 +38,7 @@ struct vm {
 	uint8_t *mem_high; /* [LAYOUT_MMIO_GAP_END, + mem_high_size), or NULL */
 	uint64_t mem_high_size;
 	struct gmem gmem;
+	bool track_dirty; /* KVM_MEM_LOG_DIRTY_PAGES on the slots, gmem tracking */
 
 	struct bus pio;
 	struct bus mmio;
@@ -77,16 +78,53 @@ struct vm {
 	struct startup_trace *startup; /* phase stamps up to the first KVM_RUN, or NULL */
 };
 
+/* Guest RAM as vm_create maps it. */
+struct vm_memory {
+	uint64_t bytes;
+	int fd;		  /* a snapshot's memory file, mapped private; or -1: anonymous */
+	bool restored;	  /* RAM holds a snapshot's memory (from fd or from elsewhere) */
+	bool track_dirty; /* log writes for diff snapshots (vm_take_dirty) */
+};
+
 /*
  * vm_create: open /dev/kvm, create the VM with a split irqchip (LAPIC in
- * KVM, IOAPIC in ember), and map (mem_bytes) of guest RAM split around the
- * MMIO gap: anonymous when (mem_fd) is -1, else a snapshot's memory file
- * mapped private (RAM below the gap at offset 0, the rest after it; the
- * caller checks the file is long enough). (vm) is zeroed first; (startup), if not NULL, gets the
- * ends of the KVM and memory phases stamped and stays attached to the VM. Returns 0 or -errno after
- * logging which step failed; on failure everything made so far is released.
+ * KVM, IOAPIC in ember), and map (mem)'s RAM split around the MMIO gap:
+ * anonymous when its fd is -1, else the memory file mapped private (RAM below
+ * the gap at offset 0, the rest after it; the caller checks the file is long
+ * enough). With track_dirty, KVM logs the vCPUs' writes to every slot and
+ * gmem the VMM's; a booted VM starts with every page dirty (no snapshot
+ * holds any of it yet), a restored one with none. (vm) is zeroed first;
+ * (startup), if not NULL, gets the ends of the KVM and memory phases stamped
+ * and stays attached to the VM. Returns 0 or -errno after logging which step
+ * failed; on failure everything made so far is released.
  */
-int vm_create(struct vm *vm, uint64_t mem_bytes, int mem_fd, struct startup_trace *startup);
+int vm_create(struct vm *vm, const struct vm_memory *mem, struct startup_trace *startup);
+
+/*
+ * The pages of each RAM region (gmem's order, KVM's bitmap layout) written
+ * since the last vm_take_dirty, or since the VM was made.
+ */
+struct vm_dirty {
+	unsigned int nregions;
+	uint64_t *bits[GMEM_MAX_REGIONS];
+};
+
+/*
+ * vm_take_dirty: collect into (d) and clear what the vCPUs (KVM's dirty
+ * log) and the VMM (gmem) wrote. The VM must be paused and its devices
+ * quiesced. -ENOTSUP when the VM does not track, -errno on failure
+ * (logged); (d) then holds nothing and no bit is lost.
+ */
+int vm_take_dirty(struct vm *vm, struct vm_dirty *d);
+
+/* vm_give_back_dirty: a snapshot of (d) failed: the next take gets its pages again. */
+void vm_give_back_dirty(struct vm *vm, const struct vm_dirty *d);
+
+/* vm_dirty_free: release (d); a zeroed (d) is fine. */
+void vm_dirty_free(struct vm_dirty *d);
+
+/* vm_page_dirty: whether page (page) of region (region) is set in (d). */
+bool vm_page_dirty(const struct vm_dirty *d, unsigned int region, uint64_t page);
 
 /* vm_destroy: release what vm_create made. vCPUs must be gone already. */
 void vm_destroy(struct vm *vm);

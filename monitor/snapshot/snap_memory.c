@@ -46,19 +46,36 @@ static int write_all(int fd, const uint8_t *buf, size_t len, uint64_t off)
 	return 0;
 }
 
-/* write_region: the non-zero pages of (host, size) at file offset (base). */
-static int write_region(int fd, const uint8_t *host, uint64_t size, uint64_t base,
-			uint64_t *written)
+/* One region of guest RAM on its way to the file. */
+struct region_out {
+	const uint8_t *host;
+	uint64_t size;
+	uint64_t base; /* file offset */
+	const struct vm_dirty *only;
+	unsigned int index; /* in (only) */
+};
+
+/* page_wanted: whether the page at (pos) of (r) goes into the file. */
+static bool page_wanted(const struct region_out *r, uint64_t pos)
 {
-	uint64_t pos = 0;
+	if (r->only != NULL)
+		return vm_page_dirty(r->only, r->index, pos / PAGE_BYTES);
+	return !page_is_zero(r->host + pos);
+}
+
+/* write_region: the wanted pages of (r), runs of them at a time. */
+static int write_region(int fd, const struct region_out *r, uint64_t *written)
+{
+	const uint8_t *host = r->host;
+	uint64_t pos = 0, size = r->size, base = r->base;
 
 	while (pos < size) {
-		if (page_is_zero(host + pos)) {
+		if (!page_wanted(r, pos)) {
 			pos += PAGE_BYTES;
 			continue;
 		}
 		uint64_t end = pos + PAGE_BYTES;
-		while (end < size && end - pos < MAX_WRITE_BYTES && !page_is_zero(host + end))
+		while (end < size && end - pos < MAX_WRITE_BYTES && page_wanted(r, end))
 			end += PAGE_BYTES;
 		int ret = write_all(fd, host + pos, (size_t)(end - pos), base + pos);
 		if (ret < 0)
@@ -69,8 +86,8 @@ static int write_region(int fd, const uint8_t *host, uint64_t size, uint64_t bas
 	return 0;
 }
 
-int snap_memory_write(const struct vm *vm, const char *path, struct snap_memory_stats *stats,
-		      char *err, size_t errsz)
+int snap_memory_write(const struct vm *vm, const struct vm_dirty *only, const char *path,
+		      struct snap_memory_stats *stats, char *err, size_t errsz)
 {
 	char tmp[PATH_MAX_BYTES];
 	const char *step = "create";
@@ -97,11 +114,14 @@ int snap_memory_write(const struct vm *vm, const char *path, struct snap_memory_
 		ret = -errno;
 	if (ret == 0) {
 		step = "write";
-		ret = write_region(fd, vm->mem_low, vm->mem_low_size, 0, &stats->written);
+		struct region_out low = {vm->mem_low, vm->mem_low_size, 0, only, 0};
+		ret = write_region(fd, &low, &stats->written);
 	}
-	if (ret == 0 && vm->mem_high != NULL)
-		ret = write_region(fd, vm->mem_high, vm->mem_high_size, vm->mem_low_size,
-				   &stats->written);
+	if (ret == 0 && vm->mem_high != NULL) {
+		struct region_out high = {vm->mem_high, vm->mem_high_size, vm->mem_low_size, only,
+					  1};
+		ret = write_region(fd, &high, &stats->written);
+	}
 	if (ret == 0) {
 		step = "flush";
 		if (fsync(fd) < 0)

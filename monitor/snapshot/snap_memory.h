@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 struct vm;
+struct vm_dirty;
 
 /* What snap_memory_write did, for the create report and the bench. */
 struct snap_memory_stats {
@@ -22,12 +23,15 @@ struct snap_memory_stats {
 
 /*
  * snap_memory_write: (vm)'s RAM into (path): written to "<path>.tmp",
- * flushed, renamed over (path), so (path) is never half written. The VM
- * must be paused. Returns 0 or -errno with one line in (err) naming the
- * file and the failing step; on failure nothing is left behind.
+ * flushed, renamed over (path), so (path) is never half written. With
+ * (only) NULL every non-zero page is written; else exactly the pages set in
+ * (only), zero pages too (a diff: a hole there means "unchanged", so a page
+ * the guest cleared must be written as zeros). The VM must be paused.
+ * Returns 0 or -errno with one line in (err) naming the file and the
+ * failing step; on failure nothing is left behind.
  */
-int snap_memory_write(const struct vm *vm, const char *path, struct snap_memory_stats *stats,
-		      char *err, size_t errsz);
+int snap_memory_write(const struct vm *vm, const struct vm_dirty *only, const char *path,
+		      struct snap_memory_stats *stats, char *err, size_t errsz);
 
 /*
  * snap_memory_open: (path) opened read-only for a VM of (mem_bytes): a

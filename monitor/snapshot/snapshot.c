@@ -118,6 +118,27 @@ static int put_sections(struct snap_writer *w, struct machine *m, const struct v
 	return ret;
 }
 
+/*
+ * take_dirty: a VM that tracks dirty pages starts a new round with every
+ * snapshot, so a Diff holds what changed since the last one of either kind.
+ */
+static int take_dirty(struct machine *m, const struct snapshot_create_req *req, struct vm_dirty *d,
+		      char *err, size_t errsz)
+{
+	if (!m->vm.track_dirty) {
+		if (!req->diff)
+			return 0;
+		snprintf(err, errsz,
+			 "snapshot_type: Diff needs a VM that tracks dirty pages "
+			 "(machine-config track_dirty_pages, or track_dirty_pages at load)");
+		return -EINVAL;
+	}
+	int ret = vm_take_dirty(&m->vm, d);
+	if (ret < 0)
+		snprintf(err, errsz, "cannot read the dirty-page log: %s", strerror(-ret));
+	return ret;
+}
+
 int snapshot_create(struct machine *m, const struct vm_config *cfg,
 		    const struct snapshot_create_req *req, struct snapshot_create_stats *stats,
 		    char *err, size_t errsz)
@@ -132,16 +153,24 @@ int snapshot_create(struct machine *m, const struct vm_config *cfg,
 	serial_flush(&m->serial);
 	/* Devices first: finishing their in-flight work may still write guest RAM. */
 	int ret = snap_devices_quiesce(m, err, errsz);
+	struct vm_dirty dirty = {0};
 	snap_writer_init(&w);
 	if (ret == 0)
 		ret = put_sections(&w, m, cfg, err, errsz);
 	if (ret == 0)
-		ret = snap_memory_write(&m->vm, req->mem_path, &stats->mem, err, errsz);
+		ret = take_dirty(m, req, &dirty, err, errsz);
+	if (ret == 0)
+		ret = snap_memory_write(&m->vm, req->diff ? &dirty : NULL, req->mem_path,
+					&stats->mem, err, errsz);
 	if (ret == 0) {
 		ret = snap_writer_commit(&w, req->state_path, err, errsz);
 		if (ret < 0)
 			unlink(req->mem_path); /* ours, just written: no half snapshot */
 	}
+	/* A failed snapshot starts no new round: the next one needs these pages. */
+	if (ret < 0)
+		vm_give_back_dirty(&m->vm, &dirty);
+	vm_dirty_free(&dirty);
 	if (ret == 0 && snap_writer_image(&w, &image, &len) == 0)
 		stats->state_bytes = len;
 	snap_writer_free(&w);
@@ -223,6 +252,7 @@ static int apply_overrides(const struct snapshot_load_req *req, struct vm_config
 		if (config_set_str(&cfg->nets[n].host_dev_name, o->host_dev_name) < 0)
 			return -ENOMEM;
 	}
+	cfg->track_dirty_pages = req->track_dirty_pages;
 	if (req->vsock_uds_path != NULL) {
 		if (!cfg->vsock.enabled) {
 			snprintf(err, errsz, "vsock_override: the snapshot has no vsock device");

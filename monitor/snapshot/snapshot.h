@@ -49,6 +49,13 @@ struct snap_info {
 struct snapshot_create_req {
 	const char *state_path;
 	const char *mem_path;
+	/*
+	 * snapshot_type Diff: the memory file holds only the pages written
+	 * since the last snapshot (or since the restore), every other page a
+	 * hole; ember-rebase-snap lays it over the earlier memory file. Needs
+	 * a VM that tracks dirty pages. The state file is whole either way.
+	 */
+	bool diff;
 };
 
 /* What snapshot_create did, for the log and the bench. */
@@ -69,14 +76,16 @@ struct snapshot_load_req {
 		const char *host_dev_name;
 	} net_overrides[CONFIG_MAX_DEVICES];
 	const char *vsock_uds_path; /* vsock_override.uds_path, or NULL */
+	bool track_dirty_pages;	    /* the restored VM tracks dirty pages, for Diff snapshots */
 };
 
 /*
  * snapshot_create: write (m), paused, with configuration (cfg) to the two
  * files of (req): the memory file first, then the state file, each written
  * aside and renamed into place, so a failure leaves neither half written.
- * Devices finish in-flight work first. VMM thread. Returns 0 or -errno with
- * one line in (err).
+ * Devices finish in-flight work first. When (m) tracks dirty pages, every
+ * snapshot starts a new round: the next Diff holds what changes after it.
+ * VMM thread. Returns 0 or -errno with one line in (err).
  */
 int snapshot_create(struct machine *m, const struct vm_config *cfg,
 		    const struct snapshot_create_req *req, struct snapshot_create_stats *stats,

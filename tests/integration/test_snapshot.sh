@@ -32,6 +32,7 @@ make_snapshot() {
 	call 400 'pause it first' -- PUT /snapshot/create "{\"snapshot_path\": \"$SNAP\", \"mem_file_path\": \"$MEM\"}"
 	call 204 -- PATCH /vm '{"state": "Paused"}'
 	sleep 0.1
+	call 400 'snapshot_type: a Diff snapshot needs dirty-page tracking' -- PUT /snapshot/create "{\"snapshot_type\": \"Diff\", \"snapshot_path\": \"$SNAP\", \"mem_file_path\": \"$MEM\"}"
 	call 204 -- PUT /snapshot/create "{\"snapshot_path\": \"$SNAP\", \"mem_file_path\": \"$MEM\"}"
 	# After ember ends: its last serial bytes reach stdout as it exits.
 	stop_ember
@@ -123,6 +124,126 @@ test_snapshot_of_a_restored_vm() {
 	cp "$TMP/out" "$TMP/out.second"
 	LAST_TICK=$(last_tick "$TMP/out.second")
 	restore_ticks "$SNAP.2" "$MEM.2" 2
+}
+
+# start_api_typed: as start_api, with the serial console's input a FIFO held
+# open on fd 7, so the test can type to a guest waiting on it (type_byte).
+start_api_typed() {
+	rm -f "$SOCK" "$TMP/in"
+	mkfifo "$TMP/in"
+	"$EMBER" --api-sock "$SOCK" <"$TMP/in" >"$TMP/out" 2>"$TMP/err" &
+	PID=$!
+	exec 7>"$TMP/in"
+	for _ in $(seq 100); do
+		[ -S "$SOCK" ] && return 0
+		sleep 0.02
+	done
+	fail "the API socket never appeared"
+	return 1
+}
+type_byte() { printf 'x' >&7; }
+close_typed() { exec 7>&-; }
+
+# snapshot_pair NAME: pause, a Diff snapshot to $TMP/NAME.{snap,mem}, then at
+# once a Full one to $TMP/NAME.full.{snap,mem} of the same paused state.
+snapshot_pair() {
+	call 204 -- PATCH /vm '{"state": "Paused"}'
+	call 204 -- PUT /snapshot/create "{\"snapshot_type\": \"Diff\", \"snapshot_path\": \"$TMP/$1.snap\", \"mem_file_path\": \"$TMP/$1.mem\"}"
+	call 204 -- PUT /snapshot/create "{\"snapshot_type\": \"Full\", \"snapshot_path\": \"$TMP/$1.full.snap\", \"mem_file_path\": \"$TMP/$1.full.mem\"}"
+}
+
+# rebase_matches BASE NAME: BASE with the diff NAME laid over it is the
+# memory of the Full snapshot taken at the same moment, byte for byte; the
+# diff alone is sparse, and BASE alone is not that memory (the check can fail).
+rebase_matches() {
+	cp --sparse=always "$1" "$TMP/$2.merged"
+	"$O/ember-rebase-snap" --base-file "$TMP/$2.merged" --diff-file "$TMP/$2.mem" >"$TMP/rebase.out" 2>&1 ||
+		fail "ember-rebase-snap failed: $(cat "$TMP/rebase.out")"
+	cmp -s "$TMP/$2.merged" "$TMP/$2.full.mem" ||
+		fail "base + diff is not the memory a Full snapshot saw: $(cmp "$TMP/$2.merged" "$TMP/$2.full.mem" 2>&1 | head -n 1)"
+	if cmp -s "$1" "$TMP/$2.full.mem"; then fail "the guest changed no memory between the two snapshots"; fi
+	local diff_kib full_kib
+	diff_kib=$(du -k "$TMP/$2.mem" | cut -f1)
+	full_kib=$(du -k "$TMP/$2.full.mem" | cut -f1)
+	[ "$diff_kib" -lt "$full_kib" ] || fail "the diff takes $diff_kib KiB, the whole memory $full_kib KiB"
+}
+
+# Base + diff restores the state of the diff: the vCPU's writes (KVM's dirty
+# log) and a device's (virtio-rng filling a guest buffer, which KVM never
+# sees) between the two snapshots are both in the diff.
+test_diff_snapshot_over_its_base() {
+	need_kvm || return
+	need_curl || return
+	start_api_typed || return
+	call 204 -- PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 64, "track_dirty_pages": true}'
+	call 204 -- PUT /entropy '{}'
+	call 204 -- PUT /boot-source "{\"kernel_image_path\": \"$VIO\", \"boot_args\": \"console=ttyS0 -- rng=16 wait rng=4096 wait\"}"
+	call 204 -- PUT /actions '{"action_type": "InstanceStart"}'
+	wait_out '^vio: waiting' 20 || { close_typed; stop_ember; return; }
+	call 204 -- PATCH /vm '{"state": "Paused"}'
+	call 204 -- PUT /snapshot/create "{\"snapshot_path\": \"$TMP/base.snap\", \"mem_file_path\": \"$TMP/base.mem\"}"
+	call 204 -- PATCH /vm '{"state": "Resumed"}'
+	type_byte
+	wait_out '^vio: rng ok bytes=4096' 20 || { close_typed; stop_ember; return; }
+	wait_out '^vio: woke byte=0x78' 5
+	sleep 0.2
+	snapshot_pair d1
+	close_typed
+	stop_ember
+	rebase_matches "$TMP/base.mem" d1
+	# The merged memory and the diff's state file run on from the second wait.
+	printf 'x' | timeout --signal=KILL 30 "$EMBER" --restore "$TMP/d1.snap" --mem-file "$TMP/d1.merged" >"$TMP/out" 2>"$TMP/err"
+	grep -q '^vio: woke byte=0x78' <(tr -d '\r' <"$TMP/out") ||
+		fail "the restored guest did not go on from its second wait: $(head -c 600 "$TMP/out") $(head -c 600 "$TMP/err")"
+}
+
+# A VM restored with track_dirty_pages takes diffs against the memory file it
+# was restored from.
+test_diff_snapshot_of_a_restored_vm() {
+	need_kvm || return
+	need_curl || return
+	make_snapshot fill=256 count=40 || return
+	start_api || return
+	call 204 -- PUT /snapshot/load "{\"snapshot_path\": \"$SNAP\", \"mem_file_path\": \"$MEM\", \"track_dirty_pages\": true, \"resume_vm\": true}"
+	call 200 '"track_dirty_pages":true' -- GET /vm/config
+	wait_out "^probe: tick $((LAST_TICK + 2)) " 20 || { stop_ember; return; }
+	snapshot_pair d2
+	# Diffs chain: the next holds only what changed after this one.
+	call 204 -- PATCH /vm '{"state": "Resumed"}'
+	wait_out "^probe: tick $((LAST_TICK + 4)) " 20 || { stop_ember; return; }
+	snapshot_pair d3
+	stop_ember
+	cp "$TMP/out" "$TMP/out.second"
+	rebase_matches "$MEM" d2
+	rebase_matches "$TMP/d2.merged" d3
+	LAST_TICK=$(last_tick "$TMP/out.second")
+	restore_ticks "$TMP/d3.snap" "$TMP/d3.merged" 2
+}
+
+# ember-rebase-snap refuses what is not a diff of that base, naming the flag.
+test_rebase_snap_refuses_bad_files() {
+	local tool=$O/ember-rebase-snap out
+	truncate -s 1M "$TMP/b.mem"
+	truncate -s 2M "$TMP/d.mem"
+	out=$("$tool" --base-file "$TMP/b.mem" 2>&1) && fail "a missing --diff-file passed"
+	echo "$out" | grep -q 'both --base-file and --diff-file are needed' || fail "missing flag: $out"
+	out=$("$tool" --base-file "$TMP/b.mem" --diff-file "$TMP/none" 2>&1) && fail "a missing diff passed"
+	echo "$out" | grep -q "\-\-diff-file '$TMP/none': cannot open" || fail "missing file: $out"
+	out=$("$tool" --base-file "$TMP/b.mem" --diff-file "$TMP/d.mem" 2>&1) && fail "a diff of another size passed"
+	echo "$out" | grep -q 'is 2097152 bytes and --base-file' || fail "size mismatch: $out"
+	out=$("$tool" --base-file "$TMP/b.mem" --diff-file "$TMP/b.mem" 2>&1) && fail "a base laid over itself passed"
+	echo "$out" | grep -q 'is the base file itself' || fail "same file: $out"
+	out=$("$tool" --base-file "$TMP" --diff-file "$TMP/b.mem" 2>&1) && fail "a directory as base passed"
+	echo "$out" | grep -q "\-\-base-file '$TMP': cannot open" || fail "directory: $out"
+	# A diff holding one page changes that page of the base and nothing else.
+	head -c 1M /dev/urandom >"$TMP/b.mem"
+	cp "$TMP/b.mem" "$TMP/b.orig"
+	truncate -s 1M "$TMP/d1.mem"
+	printf 'diffpage' | dd of="$TMP/d1.mem" bs=4096 seek=5 conv=notrunc status=none
+	"$tool" --base-file "$TMP/b.mem" --diff-file "$TMP/d1.mem" >/dev/null || fail "a good diff was refused"
+	cmp -s <(head -c 20480 "$TMP/b.mem") <(head -c 20480 "$TMP/b.orig") || fail "pages before the diff's changed"
+	[ "$(dd if="$TMP/b.mem" bs=4096 skip=5 count=1 status=none | head -c 8)" = diffpage ] || fail "the diff's page was not laid over"
+	cmp -s <(tail -c +24577 "$TMP/b.mem") <(tail -c +24577 "$TMP/b.orig") || fail "pages after the diff's changed"
 }
 
 # 100 clones of one snapshot at once: each goes on from the same tick with
@@ -257,6 +378,7 @@ test_bad_snapshot_requests() {
 	call 400 "backend_type: 'Disk' is not one of File, Uffd" -- PUT /snapshot/load '{"snapshot_path": "/tmp/a", "mem_backend": {"backend_type": "Disk", "backend_path": "/tmp/b"}}'
 	call 400 'network_overrides\[0\].host_dev_name: missing' -- PUT /snapshot/load '{"snapshot_path": "/tmp/a", "mem_file_path": "/tmp/b", "network_overrides": [{"iface_id": "eth0"}]}'
 	call 400 "snapshot '$TMP/none': " -- PUT /snapshot/load "{\"snapshot_path\": \"$TMP/none\", \"mem_file_path\": \"$TMP/none.mem\"}"
+	call 400 'track_dirty_pages: expected a boolean' -- PUT /snapshot/load '{"snapshot_path": "/tmp/a", "mem_file_path": "/tmp/b", "track_dirty_pages": "yes"}'
 	call 400 'resume_vm: expected a boolean' -- PUT /snapshot/load '{"snapshot_path": "/tmp/a", "mem_file_path": "/tmp/b", "resume_vm": 1}'
 	call 204 -- PUT /boot-source "{\"kernel_image_path\": \"$PROBE\"}"
 	call 400 'after boot-source was configured' -- PUT /snapshot/load '{"snapshot_path": "/tmp/a", "mem_file_path": "/tmp/b"}'

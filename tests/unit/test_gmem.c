@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* test_gmem.c: region rules and bounds of the guest memory view. */
 #include <errno.h>
+#include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -121,6 +122,78 @@ static void test_read_write(void **state)
 	assert_int_equal(gmem_write(&gm, 0x3000, in, 0), 0);
 }
 
+/* Host memory for the dirty-tracking tests: 70 pages (more than one bitmap word) and 2. */
+#define BIG_PAGES   70u
+#define SMALL_PAGES 2u
+static uint8_t big[BIG_PAGES * GMEM_PAGE_BYTES], small[SMALL_PAGES * GMEM_PAGE_BYTES];
+
+static void setup_tracked(struct gmem *gm, bool all_dirty)
+{
+	memset(gm, 0, sizeof(*gm));
+	assert_int_equal(gmem_add_region(gm, 0, sizeof(big), big), 0);
+	assert_int_equal(gmem_add_region(gm, 0x100000, sizeof(small), small), 0);
+	assert_int_equal(gmem_track_dirty(gm, all_dirty), 0);
+}
+
+static void test_dirty_marks_pages_and_take_clears(void **state)
+{
+	struct gmem gm;
+	uint64_t out[2] = {0}, out_small[1] = {0};
+
+	(void)state;
+	setup_tracked(&gm, false);
+	assert_int_equal(gmem_dirty_words(&gm.regions[0]), 2);
+	gmem_mark_dirty(&gm, 0x1fff, 2);	  /* the last byte of page 1, the first of 2 */
+	gmem_mark_dirty(&gm, 65 * 0x1000 + 5, 1); /* page 65: the second word */
+	gmem_mark_dirty(&gm, 0x3000, 0);	  /* nothing */
+	gmem_mark_dirty(&gm, 0x100000 + 0x1000, 0x10000); /* runs past the region: page 1 only */
+	gmem_mark_dirty(&gm, 0x90000, 0x1000);		  /* the gap: nothing */
+	gmem_take_dirty(&gm, 0, out);
+	assert_true(out[0] == ((1ULL << 1) | (1ULL << 2)));
+	assert_true(out[1] == (1ULL << 1));
+	gmem_take_dirty(&gm, 1, out_small);
+	assert_true(out_small[0] == (1ULL << 1));
+	/* Taken means cleared. */
+	memset(out, 0, sizeof(out));
+	gmem_take_dirty(&gm, 0, out);
+	assert_true(out[0] == 0 && out[1] == 0);
+	/* Given back, taken again: nothing lost. */
+	const uint64_t back[2] = {1ULL << 7, 1ULL << 3};
+	gmem_give_dirty(&gm, 0, back);
+	gmem_take_dirty(&gm, 0, out);
+	assert_true(out[0] == back[0] && out[1] == back[1]);
+	/* Out-of-range region indexes are ignored. */
+	gmem_take_dirty(&gm, 7, out);
+	gmem_give_dirty(&gm, 7, back);
+	gmem_untrack_dirty(&gm);
+	assert_null(gm.regions[0].dirty);
+}
+
+static void test_dirty_all_and_untracked(void **state)
+{
+	struct gmem gm;
+	uint64_t out[2] = {0};
+
+	(void)state;
+	setup_tracked(&gm, true);
+	gmem_take_dirty(&gm, 0, out);
+	/* Every one of the 70 pages, and no bit past the last. */
+	assert_true(out[0] == UINT64_MAX);
+	assert_true(out[1] == (1ULL << (BIG_PAGES - 64)) - 1);
+	gmem_untrack_dirty(&gm);
+	/* Not tracking: marks and takes do nothing, and nothing breaks. */
+	memset(out, 0, sizeof(out));
+	gmem_mark_dirty(&gm, 0, 0x1000);
+	gmem_take_dirty(&gm, 0, out);
+	assert_true(out[0] == 0 && out[1] == 0);
+	/* gmem_write marks what it wrote. */
+	assert_int_equal(gmem_track_dirty(&gm, false), 0);
+	assert_int_equal(gmem_write(&gm, 0x5000, "x", 1), 0);
+	gmem_take_dirty(&gm, 0, out);
+	assert_true(out[0] == (1ULL << 5));
+	gmem_untrack_dirty(&gm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -130,6 +203,8 @@ int main(void)
 	    cmocka_unit_test(test_ptr_crossing_adjacent),
 	    cmocka_unit_test(test_empty),
 	    cmocka_unit_test(test_read_write),
+	    cmocka_unit_test(test_dirty_marks_pages_and_take_clears),
+	    cmocka_unit_test(test_dirty_all_and_untracked),
 	};
 
 	return cmocka_run_group_tests_name("gmem", tests, NULL, NULL);

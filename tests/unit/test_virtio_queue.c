@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -319,6 +320,52 @@ static void test_push_and_used(void **state)
 	vqb_used_elem(&b, 0, &id, &len);
 	assert_int_equal(id, 3);
 	assert_int_equal(len, 101);
+	vqb_free(&b);
+}
+
+/* page_bit: whether the page at offset (off) of region 0 is set in (bits). */
+static bool page_bit(const uint64_t *bits, uint64_t off)
+{
+	uint64_t page = off / GMEM_PAGE_BYTES;
+	return (bits[page / GMEM_BITS_PER_WORD] >> (page % GMEM_BITS_PER_WORD)) & 1;
+}
+
+/*
+ * With dirty tracking on, the queue marks what the device may write: every
+ * writable buffer of a chain it pops, and the used ring when it publishes;
+ * never the readable buffers.
+ */
+static void test_dirty_marks(void **state)
+{
+	static const uint32_t lens[] = {16, 100};
+	static const bool write[] = {false, true};
+	struct virtq_chain chain;
+	struct virtq q;
+	struct vqb b;
+
+	(void)state;
+	vqb_init(&b, QSIZE);
+	assert_int_equal(vqb_queue(&b, &q, QSIZE, false, false), 0);
+	assert_int_equal(gmem_track_dirty(&b.gm, false), 0);
+	uint16_t head = vqb_chain(&b, 0, 2, lens, write, NULL);
+	vqb_publish(&b, head);
+	size_t words = gmem_dirty_words(&b.gm.regions[0]);
+	uint64_t *bits = calloc(words, sizeof(*bits));
+	assert_non_null(bits);
+	assert_int_equal(vq_pop(&q, &chain), 1);
+	gmem_take_dirty(&b.gm, 0, bits);
+	uint64_t rd = (uint64_t)((uint8_t *)chain.iov[0].iov_base - b.gm.regions[0].host);
+	uint64_t wr = (uint64_t)((uint8_t *)chain.iov[1].iov_base - b.gm.regions[0].host);
+	assert_true(page_bit(bits, wr));
+	if (rd / GMEM_PAGE_BYTES != wr / GMEM_PAGE_BYTES)
+		assert_false(page_bit(bits, rd));
+	assert_false(page_bit(bits, q.used_gpa - b.gm.regions[0].gpa)); /* nothing published yet */
+	memset(bits, 0, words * sizeof(*bits));
+	vq_push(&q, &chain, 1);
+	gmem_take_dirty(&b.gm, 0, bits);
+	assert_true(page_bit(bits, q.used_gpa - b.gm.regions[0].gpa));
+	free(bits);
+	gmem_untrack_dirty(&b.gm);
 	vqb_free(&b);
 }
 
@@ -860,11 +907,17 @@ static void test_save_load(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_chain_table),	       cmocka_unit_test(test_setup_rules),
-	    cmocka_unit_test(test_push_and_used),      cmocka_unit_test(test_chain_copy),
-	    cmocka_unit_test(test_chain_length_bound), cmocka_unit_test(test_avail_idx_jump),
-	    cmocka_unit_test(test_index_wrap),	       cmocka_unit_test(test_event_idx),
-	    cmocka_unit_test(test_no_interrupt_flag),  cmocka_unit_test(test_reset_mid_request),
+	    cmocka_unit_test(test_chain_table),
+	    cmocka_unit_test(test_setup_rules),
+	    cmocka_unit_test(test_push_and_used),
+	    cmocka_unit_test(test_dirty_marks),
+	    cmocka_unit_test(test_chain_copy),
+	    cmocka_unit_test(test_chain_length_bound),
+	    cmocka_unit_test(test_avail_idx_jump),
+	    cmocka_unit_test(test_index_wrap),
+	    cmocka_unit_test(test_event_idx),
+	    cmocka_unit_test(test_no_interrupt_flag),
+	    cmocka_unit_test(test_reset_mid_request),
 	    cmocka_unit_test(test_rate_limit),
 	    cmocka_unit_test(test_used_ring_overlap),
 	    cmocka_unit_test(test_event_words_inside_ram),
