@@ -433,8 +433,11 @@ if snap:
       "function runtime initialising would; the template is that guest booted once and "
       "snapshotted by `--snapshot-when-ready` when it signals the boot timer. Cold: `ember "
       "--kernel warm.elf` to its \"ready\" line; restore: `ember --restore` of the template to "
-      "the same line; the floor (`bench/floor.c`): the least a process does to run a guest's "
-      "first instruction. Restore and floor interleaved, %d rounds; the cold boot, seconds long "
+      "the same line; clone: the same restore asked of an `ember --restore-server` (forked, not "
+      "exec'd; the server keeps a warm clone of the template restored and paused, so a request "
+      "only resumes it); the floor (`bench/floor.c`): the least a process does to run a guest's "
+      "first instruction. Exec -> for a clone is the request. Restore, clone and floor "
+      "interleaved, %d rounds; the cold boot, seconds long "
       "here, fewer rounds. Exec -> first `KVM_RUN` (ember's own stamp, the floor's) and exec -> "
       "the guest's \"ready\" line (its first output after the restore)." % rounds)
     P("")
@@ -452,7 +455,7 @@ if snap:
 
     for r in snap:
         r["run_us"] = first_run(r)
-    for n in ("floor", "ember-restore", "ember-cold"):
+    for n in ("floor", "ember-restore", "ember-clone", "ember-cold"):
         fr = [r["run_us"] for r in snap if r["name"] == n and r.get("ok", "1") == "1" and r["run_us"]]
         rd = col(snap, "ready_us", n)
         P("| %s | %s | %s | %s | %s | %s | %s | %d |" % (
@@ -460,7 +463,9 @@ if snap:
             fmt(min(rd) if rd else None), fmt(max(rd) if rd else None), len(fr or rd)))
     rr = pair_ratio([r for r in snap if r["run_us"] is not None], "ember-restore", "floor", "run_us")
     P("")
-    P("Restore / floor, exec -> first KVM_RUN, pairwise median: %s." % rfmt(rr))
+    cr = pair_ratio([r for r in snap if r["run_us"] is not None], "ember-clone", "floor", "run_us")
+    P("Restore / floor, exec -> first KVM_RUN, pairwise median: %s; clone / floor: %s." % (
+        rfmt(rr), rfmt(cr)))
     P("")
     for t in ("warm", "idle"):
         kv = keyvals("snapshot-%s.txt" % t)
@@ -473,18 +478,19 @@ if snap:
     P("")
 if clones:
     P("Clones: N restores of one idle template at once (the guest prints \"ready\" after the "
-      "restore and halts), held, then SIGTERM. Per clone (medians over the first ten): RSS and "
+      "restore and halts), held, then SIGTERM; `ember-restore` execs `ember --restore` N "
+      "times, `ember-clone` sends N requests to the restore server. Per clone (medians over the first ten): RSS and "
       "PSS of ember's own mappings (outside guest RAM), and the part of guest RAM the clone made "
       "private (the rest is the memory file's page cache, shared by all); then the drop in "
       "MemAvailable over N:")
     P("")
-    P("| N | ready | failed | last ready | median exec -> ready | overhead RSS KiB | overhead PSS KiB | guest RAM private KiB | MemAvailable KiB/clone |")
-    P("|---|---|---|---|---|---|---|---|---|")
-    for r in sorted(clones, key=lambda r: int(r["n"])):
+    P("| | N | ready | failed | last ready | median exec -> ready | overhead RSS KiB | overhead PSS KiB | guest RAM private KiB | MemAvailable KiB/clone |")
+    P("|---|---|---|---|---|---|---|---|---|---|")
+    for r in sorted(clones, key=lambda r: (r["name"], int(r["n"]))):
         n = int(r["n"])
         host = num(r["memavail_delta_kb"])
-        P("| %d | %s | %s | %s | %s | %.0f | %.0f | %s | %s |" % (
-            n, r["ready"], r["failures"], fmt(num(r["last_ready_us"])), fmt(num(r["median_ready_us"])),
+        P("| %s | %d | %s | %s | %s | %s | %.0f | %.0f | %s | %s |" % (
+            r["name"], n, r["ready"], r["failures"], fmt(num(r["last_ready_us"])), fmt(num(r["median_ready_us"])),
             num(r["overhead_rss_kb"]) or 0, num(r["overhead_pss_kb"]) or 0,
             r.get("guest_private_kb") or "n/a", "%.0f" % (host / n) if host is not None else "below noise"))
     P("")

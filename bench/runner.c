@@ -18,6 +18,11 @@
  *       then SIGTERMs them all and waits. Per-VM rows go to CSV, one summary
  *       row (BURST_HEADER) to SUMMARY. N=1 is the footprint measurement.
  *
+ * ARGV "@clone SOCKET SNAP MEM" is no program: the runner asks the ember
+ * --restore-server on SOCKET for a clone of that snapshot, passing its own
+ * pipes as the clone's stdio; the "exec" instant is then just before the
+ * request, and the exit status comes back on the connection.
+ *
  * Every child is killed when the runner is interrupted. A run that does not
  * exit with the expected status (or never gets ready) is a failure: the
  * runner's own exit status is 1 when any run failed, 0 otherwise.
@@ -35,7 +40,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -145,6 +152,95 @@ static pid_t spawn_fast(char *const argv[], int outfd, volatile uint64_t *t_exec
 	return err ? -1 : pid;
 }
 
+/* is_clone: whether (argv) asks a restore server rather than naming a program. */
+static bool is_clone(char *const argv[])
+{
+	return strcmp(argv[0], "@clone") == 0;
+}
+
+/* clone_answer: the integer after (key) in the server's next message, or -1. */
+static long clone_answer(int conn, const char *key)
+{
+	char buf[512];
+	ssize_t n = recv(conn, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	char *p = strstr(buf, key);
+	if (p == NULL) {
+		fprintf(stderr, "runner: restore server: %s\n", buf);
+		return -1;
+	}
+	return strtol(p + strlen(key), NULL, 10);
+}
+
+/*
+ * spawn_clone: "@clone SOCKET SNAP MEM": one request to an ember
+ * --restore-server, with /dev/null, (outfd) and (errfd) as the clone's
+ * stdio. Returns the clone's pid; *conn will carry its exit status.
+ */
+static pid_t spawn_clone(char *const argv[], int outfd, int errfd, volatile uint64_t *t_exec,
+			 int *conn)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	char body[4096];
+	int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	int fds[3] = {nul, outfd, errfd >= 0 ? errfd : outfd};
+	char control[CMSG_SPACE(sizeof(fds))];
+
+	if (!argv[1] || !argv[2] || !argv[3] || strlen(argv[1]) >= sizeof(addr.sun_path))
+		die("@clone SOCKET SNAP MEM");
+	memcpy(addr.sun_path, argv[1], strlen(argv[1]) + 1);
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+		die("@clone: connect");
+	int len =
+	    snprintf(body, sizeof(body), "{\"snapshot_path\": \"%s\", \"mem_file_path\": \"%s\"}",
+		     argv[2], argv[3]);
+	struct iovec iov = {.iov_base = body, .iov_len = (size_t)len};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = control,
+			    .msg_controllen = sizeof(control)};
+	memset(control, 0, sizeof(control));
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(fds));
+	memcpy(CMSG_DATA(cm), fds, sizeof(fds));
+	*t_exec = now_ns();
+	if (sendmsg(fd, &mh, MSG_NOSIGNAL) < 0)
+		die("@clone: sendmsg");
+	close(nul);
+	long pid = clone_answer(fd, "\"pid\": ");
+	if (pid <= 0) {
+		close(fd);
+		return -1;
+	}
+	*conn = fd;
+	return (pid_t)pid;
+}
+
+/*
+ * burst_status: the exit status of a burst's VM (pid) that ended: its wait
+ * status (and rusage, when (ru) is set) for a child, the server's message
+ * for a clone (no rusage: not our child).
+ */
+static int burst_status(char *const argv[], pid_t pid, int endfd, struct rusage *ru)
+{
+	int st = 0;
+
+	if (ru != NULL)
+		memset(ru, 0, sizeof(*ru));
+	if (is_clone(argv)) {
+		long status = clone_answer(endfd, "\"exit_status\": ");
+		return status < 0 ? -1 : (int)status;
+	}
+	if (wait4(pid, &st, 0, ru) != pid)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
 /* ------------------------------------------------------------------ seq */
 
 struct config {
@@ -243,14 +339,17 @@ static void run_once(const struct config *c, int timeout_s, volatile uint64_t *s
 	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
 		die("pipe2");
 	*shared = 0;
-	pid_t pid = spawn(c->argv, out[1], err[1], shared);
+	int conn = -1;
+	pid_t pid = is_clone(c->argv) ? spawn_clone(c->argv, out[1], err[1], shared, &conn)
+				      : spawn(c->argv, out[1], err[1], shared);
 	if (pid < 0)
 		die("fork");
 	g_pids[0] = pid;
 	g_npids = 1;
 	close(out[1]);
 	close(err[1]);
-	int pfd = pidfd_open(pid);
+	/* A clone is not our child: its end is the server's message. */
+	int pfd = conn >= 0 ? conn : pidfd_open(pid);
 	if (pfd < 0)
 		die("pidfd_open");
 	deadline = now_ns() + (uint64_t)timeout_s * 1000000000ULL;
@@ -299,8 +398,13 @@ static void run_once(const struct config *c, int timeout_s, volatile uint64_t *s
 	}
 	obuf[olen] = 0;
 	ebuf[elen] = 0;
-	if (wait4(pid, &st, 0, &ru) < 0)
+	memset(&ru, 0, sizeof(ru));
+	if (conn >= 0) {
+		long status = r->exit == -1 ? -1 : clone_answer(conn, "\"exit_status\": ");
+		st = status < 0 ? SIGKILL : (int)status << 8; /* as a wait status */
+	} else if (wait4(pid, &st, 0, &ru) < 0) {
 		die("wait4");
+	}
 	g_npids = 0;
 	close(out[0]);
 	close(err[0]);
@@ -524,13 +628,15 @@ static int cmd_burst(int argc, char **argv)
 		int p[2];
 		if (pipe2(p, O_CLOEXEC) < 0)
 			die("pipe2");
-		pids[i] = spawn_fast(cargv, p[1], &shared[i]);
+		int conn = -1;
+		pids[i] = is_clone(cargv) ? spawn_clone(cargv, p[1], -1, &shared[i], &conn)
+					  : spawn_fast(cargv, p[1], &shared[i]);
 		if (pids[i] < 0)
 			die("fork");
 		g_npids = i + 1;
 		close(p[1]);
 		ofd[i] = p[0];
-		if ((pfd[i] = pidfd_open(pids[i])) < 0)
+		if ((pfd[i] = conn >= 0 ? conn : pidfd_open(pids[i])) < 0)
 			die("pidfd_open");
 	}
 	uint64_t t_spawned = now_ns();
@@ -573,10 +679,8 @@ static int cmd_burst(int argc, char **argv)
 				}
 			}
 			if (fds[j + 1].revents & POLLIN) {
-				int st;
 				exited[i] = true;
-				waitpid(pids[i], &st, 0);
-				exitst[i] = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+				exitst[i] = burst_status(cargv, pids[i], pfd[i], NULL);
 				pids[i] = 0;
 				pending--;
 				failures++;
@@ -642,12 +746,9 @@ static int cmd_burst(int argc, char **argv)
 		if (poll(&pf, 1, left > 0 ? (int)left : 0) <= 0)
 			kill(pids[i], SIGKILL);
 		struct rusage ru;
-		int st;
-		if (wait4(pids[i], &st, 0, &ru) == pids[i]) {
-			exitst[i] = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-			if (t_ready[i])
-				maxrss[nmax++] = ru.ru_maxrss;
-		}
+		exitst[i] = burst_status(cargv, pids[i], pfd[i], &ru);
+		if (t_ready[i] && ru.ru_maxrss > 0)
+			maxrss[nmax++] = ru.ru_maxrss;
 		pids[i] = 0;
 	}
 	uint64_t t_gone = now_ns();

@@ -31,6 +31,7 @@
 #include "logger.h"
 #include "machine_backend.h"
 #include "metrics.h"
+#include "restore_server.h"
 #include "snap_file.h"
 #include "startup_trace.h"
 #include "vlog.h"
@@ -158,6 +159,41 @@ static void handle(void *opaque, const struct api_request *req, struct api_respo
 		evloop_stop(&ctl->loop); /* main goes on to run the VM on the same loop */
 }
 
+/*
+ * on_warm_order: a warm clone's order came (restore_server.h): take the
+ * client's stdio, hear its stdin, and let the parked vCPUs go. The clone's
+ * start-up clock starts at the request. Without an order (the server
+ * ended), the paused VM ends.
+ */
+static void on_warm_order(void *opaque, int fd, uint32_t events)
+{
+	struct control *ctl = opaque;
+	struct machine *m = &ctl->backend.m;
+	struct warm_order order;
+	char err[CONFIG_JSON_ERR_MAX];
+
+	(void)events;
+	int ret = restore_warm_take(fd, &order);
+	if (ret == -EAGAIN)
+		return;
+	evloop_del(&ctl->loop, fd);
+	close(fd);
+	if (ret < 0) {
+		if (ret != -EPIPE)
+			log_error_errno(-ret, "warm clone: a bad order from the restore server");
+		vm_request_stop(&m->vm, 0);
+		return;
+	}
+	startup_restart(&ctl->startup, order.t_request_ns);
+	console_close(&m->console);
+	if (console_open(&m->console, STDIN_FILENO, &m->serial, &ctl->loop) < 0)
+		log_warn("warm clone: cannot read the new stdin");
+	if (instance_set_paused(&ctl->inst, false, err, sizeof(err)) < 0) {
+		log_error("warm clone: %s", err);
+		vm_request_stop(&m->vm, EMBER_EXIT_HOST_ERROR);
+	}
+}
+
 /* startup_metrics: Firecracker's api_server.process_startup_time{,_cpu}_us. */
 static void startup_metrics(struct control *ctl, uint64_t t_exec)
 {
@@ -209,9 +245,15 @@ static int describe_snapshot(const char *path)
 	return 0;
 }
 
-/* restore: --restore SNAP --mem-file MEM: the snapshot's VM, resumed at once. */
-static int restore(struct control *ctl, char *err, size_t errsz)
+/*
+ * restore: --restore SNAP --mem-file MEM, or a restore server's request
+ * (clone, else NULL): the snapshot's VM, resumed at once.
+ */
+static int restore(struct control *ctl, const struct snapshot_load_body *clone, char *err,
+		   size_t errsz)
 {
+	if (clone != NULL)
+		return instance_snapshot_load(&ctl->inst, clone, err, errsz);
 	struct snapshot_load_body *b = calloc(1, sizeof(*b));
 	int ret = -ENOMEM;
 
@@ -338,6 +380,26 @@ int main(int argc, char **argv)
 	vlog_set_sink(virtio_line, NULL);
 	if (cfg->verbosity > 0)
 		note_software_kvm();
+	if (cfg->restore_via != NULL) {
+		int ret =
+		    restore_client_run(cfg->restore_via, cfg->restore_path, cfg->mem_file_path);
+		config_free(cfg);
+		return ret;
+	}
+	/* A restore server returns here only in a clone, which goes on as --restore. */
+	static struct restore_order clone_order;
+	const struct snapshot_load_body *clone = NULL;
+	if (cfg->restore_server != NULL) {
+		int ret = restore_server_run(cfg->restore_server, &clone_order);
+		if (ret != RESTORE_SERVER_CLONE) {
+			config_free(cfg);
+			return ret;
+		}
+		clone = &clone_order.body;
+		t_exec = clone_order.t_request_ns;
+		memset(&ctl.startup, 0, sizeof(ctl.startup));
+		startup_stamp(&ctl.startup, STARTUP_MAIN); /* the fork, as the clone's "main" */
+	}
 
 	logger_init(&ctl.logger);
 	metrics_init(&ctl.metrics);
@@ -391,11 +453,16 @@ int main(int argc, char **argv)
 	startup_metrics(&ctl, t_exec);
 
 	/* A snapshot, the command line or the config file start at once; the API waits. */
-	if (cfg->restore_path != NULL) {
-		if (restore(&ctl, err, sizeof(err)) < 0) {
+	if (cfg->restore_path != NULL || clone != NULL) {
+		if (restore(&ctl, clone, err, sizeof(err)) < 0) {
 			log_error("--restore: %s", err);
 			status =
 			    ctl.backend.build_status ? ctl.backend.build_status : EMBER_EXIT_CONFIG;
+		} else if (clone != NULL && clone_order.warm_fd >= 0 &&
+			   evloop_add(&ctl.loop, clone_order.warm_fd, EPOLLIN, on_warm_order,
+				      &ctl) < 0) {
+			log_error("warm clone: cannot wait for its order");
+			status = EMBER_EXIT_HOST_ERROR;
 		}
 	} else if (cfg->api_sock == NULL || cfg->config_file != NULL) {
 		if (instance_start(&ctl.inst, err, sizeof(err)) < 0) {

@@ -125,7 +125,9 @@ static const struct rule vmm[] = {
     IOCTL(KVM_GET_DIRTY_LOG, "snapshot: pages the vCPUs wrote since the last one (Diff)"),
     ANY(pwrite64, "snapshot: guest RAM into the memory file"),
     ANY(ftruncate, "snapshot: the memory file's length (its holes are zero pages)"),
-    IOCTL(TCSETS, "restore the terminal at exit"),
+    ARG(dup2, SCMP_A1(SCMP_CMP_LE, STDERR_FILENO),
+	"a warm clone's order: the client's stdio onto 0, 1 and 2 (restore_server.h)"),
+    IOCTL(TCSETS, "restore the terminal at exit; a warm clone's new terminal"),
     IOCTL(TCGETS, "isatty"),
     END,
 };

@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #define NS_PER_SEC  1000000000ULL
@@ -39,6 +40,14 @@ void startup_set_exec(struct startup_trace *t, uint64_t exec_ns)
 	t->cpu_ns[STARTUP_EXEC] = 0;
 }
 
+void startup_restart(struct startup_trace *t, uint64_t exec_ns)
+{
+	memset(t, 0, sizeof(*t));
+	t->wall_ns[STARTUP_EXEC] = exec_ns;
+	t->cpu_ns[STARTUP_EXEC] = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+	startup_stamp(t, STARTUP_MAIN);
+}
+
 bool startup_wanted(void)
 {
 	const char *v = getenv(STARTUP_ENV);
@@ -63,7 +72,7 @@ int startup_format(const struct startup_trace *t, char *buf, unsigned long size)
 		return 0;
 	len = snprintf(buf, size, "exec_to_run_us=%llu cpu_us=%llu",
 		       us_between(w[STARTUP_EXEC], w[STARTUP_FIRST_RUN]),
-		       us_between(0, t->cpu_ns[STARTUP_FIRST_RUN]));
+		       us_between(t->cpu_ns[STARTUP_EXEC], t->cpu_ns[STARTUP_FIRST_RUN]));
 	uint64_t prev = w[STARTUP_EXEC];
 	for (int p = STARTUP_EXEC + 1; p < STARTUP_PHASES && len >= 0 && (unsigned long)len < size;
 	     p++) {

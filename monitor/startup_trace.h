@@ -40,6 +40,13 @@ void startup_stamp(struct startup_trace *t, enum startup_phase phase);
 /* startup_set_exec: the exec instant (monotonic ns), CPU time 0. */
 void startup_set_exec(struct startup_trace *t, uint64_t exec_ns);
 
+/*
+ * startup_restart: forget every stamp and start again from (exec_ns), the
+ * process CPU time so far not counted: a warm clone's run begins at its
+ * order, long after its own start.
+ */
+void startup_restart(struct startup_trace *t, uint64_t exec_ns);
+
 /* startup_wanted: whether the user asked for the report (environment). */
 bool startup_wanted(void);
 

@@ -54,6 +54,8 @@ enum {
 	OPT_RESTORE,
 	OPT_MEM_FILE,
 	OPT_DESCRIBE_SNAPSHOT,
+	OPT_RESTORE_SERVER,
+	OPT_RESTORE_VIA,
 	OPT_SNAPSHOT_VERSION,
 	OPT_SNAPSHOT_WHEN_READY,
 };
@@ -95,6 +97,8 @@ static const struct option long_options[] = {
     {"restore", required_argument, NULL, OPT_RESTORE},
     {"mem-file", required_argument, NULL, OPT_MEM_FILE},
     {"describe-snapshot", required_argument, NULL, OPT_DESCRIBE_SNAPSHOT},
+    {"restore-server", required_argument, NULL, OPT_RESTORE_SERVER},
+    {"restore-via", required_argument, NULL, OPT_RESTORE_VIA},
     {"snapshot-version", no_argument, NULL, OPT_SNAPSHOT_VERSION},
     {"snapshot-when-ready", required_argument, NULL, OPT_SNAPSHOT_WHEN_READY},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -152,6 +156,11 @@ static const char usage_text[] =
     "  --snapshot-when-ready SNAP --mem-file MEM\n"
     "                     boot, and when the guest signals the boot timer, pause\n"
     "                     and write a snapshot (a template), then exit\n"
+    "  --restore-server SOCKET\n"
+    "                     serve clones: each request on SOCKET (a PUT /snapshot/load\n"
+    "                     body, with the clone's stdio) forks an ember restoring it\n"
+    "  --restore SNAP --mem-file MEM --restore-via SOCKET\n"
+    "                     that restore, forked by the server on SOCKET instead of here\n"
     "  --describe-snapshot FILE  print what a VM-state file holds and exit\n"
     "  --snapshot-version print the snapshot format version this ember writes\n"
     "\n"
@@ -273,6 +282,8 @@ static size_t string_fields(struct vm_config *cfg, const char ***out)
 	out[n++] = &cfg->restore_path;
 	out[n++] = &cfg->mem_file_path;
 	out[n++] = &cfg->describe_snapshot;
+	out[n++] = &cfg->restore_server;
+	out[n++] = &cfg->restore_via;
 	out[n++] = &cfg->snapshot_when_ready;
 	for (unsigned int i = 0; i < cfg->ndisks; i++)
 		out[n++] = &cfg->disks[i].path;
@@ -282,7 +293,7 @@ static size_t string_fields(struct vm_config *cfg, const char ***out)
 }
 
 /* The most string fields a config has: fourteen of its own, one per device. */
-#define CONFIG_STRING_FIELDS (14 + 2 * CONFIG_MAX_DEVICES)
+#define CONFIG_STRING_FIELDS (16 + 2 * CONFIG_MAX_DEVICES)
 
 int config_set_str(const char **field, const char *value)
 {
@@ -555,6 +566,10 @@ static bool apply(struct vm_config *cfg, int opt, const char *arg)
 		return set_str("--mem-file", &cfg->mem_file_path, arg);
 	case OPT_DESCRIBE_SNAPSHOT:
 		return set_str("--describe-snapshot", &cfg->describe_snapshot, arg);
+	case OPT_RESTORE_SERVER:
+		return set_str("--restore-server", &cfg->restore_server, arg);
+	case OPT_RESTORE_VIA:
+		return set_str("--restore-via", &cfg->restore_via, arg);
 	case OPT_SNAPSHOT_VERSION:
 		cfg->snapshot_version = true;
 		return true;
@@ -669,6 +684,10 @@ static int check_restore(const struct vm_config *cfg)
 				   : "--restore SNAP or --snapshot-when-ready SNAP");
 		return -EINVAL;
 	}
+	if (cfg->restore_via != NULL && cfg->restore_path == NULL) {
+		log_error("--restore-via: needs --restore SNAP --mem-file MEM");
+		return -EINVAL;
+	}
 	if (cfg->restore_path == NULL)
 		return 0;
 	if (cfg->kernel_path != NULL)
@@ -679,6 +698,31 @@ static int check_restore(const struct vm_config *cfg)
 		clash = "a device flag (--disk, --net, --vsock, --rng)";
 	if (clash != NULL) {
 		log_error("--restore: conflicts with %s (the snapshot brings the whole machine)",
+			  clash);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* check_restore_server: a server describes no machine of its own: each request brings one. */
+static int check_restore_server(const struct vm_config *cfg)
+{
+	const char *clash = NULL;
+
+	if (cfg->restore_server == NULL)
+		return 0;
+	if (cfg->restore_path != NULL || cfg->snapshot_when_ready != NULL)
+		clash = cfg->restore_path != NULL ? "--restore" : "--snapshot-when-ready";
+	else if (cfg->kernel_path != NULL)
+		clash = "--kernel";
+	else if (cfg->api_sock != NULL || cfg->no_api)
+		clash = cfg->api_sock != NULL ? "--api-sock" : "--no-api";
+	else if (cfg->config_file != NULL)
+		clash = "--config-file";
+	else if (config_device_count(cfg) > 0)
+		clash = "a device flag (--disk, --net, --vsock, --rng)";
+	if (clash != NULL) {
+		log_error("--restore-server: conflicts with %s (each request names its snapshot)",
 			  clash);
 		return -EINVAL;
 	}
@@ -729,8 +773,10 @@ enum config_action config_parse_args(struct vm_config *cfg, int argc, char **arg
 	}
 	if (cfg->describe_snapshot != NULL || cfg->snapshot_version)
 		return CONFIG_RUN; /* main prints and exits */
-	if (check_restore(cfg) < 0)
+	if (check_restore(cfg) < 0 || check_restore_server(cfg) < 0)
 		return CONFIG_INVALID;
+	if (cfg->restore_server != NULL)
+		return CONFIG_RUN;
 	/* The API, the config file or a snapshot may name the kernel instead. */
 	if (cfg->kernel_path == NULL && cfg->api_sock == NULL && cfg->config_file == NULL &&
 	    cfg->restore_path == NULL) {

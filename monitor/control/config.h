@@ -160,6 +160,8 @@ struct vm_config {
 	const char *mem_file_path;  /* --mem-file: its memory file */
 	const char *snapshot_when_ready; /* --snapshot-when-ready: a template's state file */
 	const char *describe_snapshot;	 /* --describe-snapshot: print it and exit */
+	const char *restore_server;	 /* --restore-server: serve clones on this socket */
+	const char *restore_via;	 /* --restore-via: --restore through that server */
 	bool snapshot_version;		 /* --snapshot-version: print it and exit */
 	bool no_api;		    /* --no-api: only with --config-file */
 	uint64_t api_max_payload;   /* --http-api-max-payload-size */

@@ -429,12 +429,16 @@ static void *vcpu_thread(void *arg)
 		}
 	}
 
-	if (vcpu->index == 0 && vcpu->vm->startup != NULL)
-		startup_stamp(vcpu->vm->startup, STARTUP_FIRST_RUN);
+	/* Stamped when vCPU 0 first may run: a VM may start paused. */
+	bool first = vcpu->index == 0 && vcpu->vm->startup != NULL;
 	for (;;) {
 		enum vm_gate next = vm_vcpu_gate(vcpu->vm, !vcpu->access_pending);
 		if (next == VM_GATE_STOP)
 			break;
+		if (first && next == VM_GATE_RUN) {
+			startup_stamp(vcpu->vm->startup, STARTUP_FIRST_RUN);
+			first = false;
+		}
 		if (next == VM_GATE_SETTLE) {
 			settle(vcpu);
 			continue;

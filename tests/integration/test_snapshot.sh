@@ -39,7 +39,8 @@ make_snapshot() {
 	cp "$TMP/out" "$TMP/out.before"
 	# The line being written at the pause may be cut short: its number counts.
 	LAST_TICK=$(last_tick "$TMP/out.before")
-	SUM=$(ticks "$TMP/out.before" | tail -n 1 | cut -d' ' -f2)
+	# The buffer's sum is the same on every tick; the last line may be cut short.
+	SUM=$(ticks "$TMP/out.before" | head -n 1 | cut -d' ' -f2)
 	[ -s "$SNAP" ] && [ -s "$MEM" ] || { fail "no snapshot files: $(ls -l "$TMP")"; return 1; }
 	[ -n "$LAST_TICK" ] || { fail "no tick before the pause: $(head -c 500 "$TMP/out.before")"; return 1; }
 	return 0
@@ -58,8 +59,15 @@ check_resumed() {
 }
 
 # last_tick FILE: the number of the last tick line in FILE, the line being
-# written at the pause counted even if cut short.
-last_tick() { tr -d '\r' <"$1" | sed -nE 's/^probe: tick ([0-9]+).*/\1/p' | tail -n 1; }
+# written at the pause counted even if cut short (anywhere: even before its
+# number, so it is the last whole line's number plus one).
+last_tick() {
+	local n
+	n=$(tr -d '\r' <"$1" | sed -nE 's/^probe: tick ([0-9]+) sum=0x[0-9a-f]{16}$/\1/p' | tail -n 1)
+	[ -n "$n" ] || return 0
+	if [ -n "$(tail -c 1 "$1")" ]; then n=$((n + 1)); fi
+	echo "$n"
+}
 
 # restore_ticks SNAP MEM N: run the snapshot until its guest printed tick
 # LAST_TICK + N, end it, and check it went on where it paused.
@@ -218,6 +226,118 @@ test_diff_snapshot_of_a_restored_vm() {
 	rebase_matches "$TMP/d2.merged" d3
 	LAST_TICK=$(last_tick "$TMP/out.second")
 	restore_ticks "$TMP/d3.snap" "$TMP/d3.merged" 2
+}
+
+# start_server: an ember --restore-server on $RSOCK (startup lines on, so a
+# clone says how it started); RPID is its pid.
+start_server() {
+	RSOCK=$TMP/restore.sock
+	rm -f "$RSOCK"
+	EMBER_TRACE_STARTUP=1 "$EMBER" --restore-server "$RSOCK" --verbose </dev/null \
+		>"$TMP/server.out" 2>"$TMP/server.err" &
+	RPID=$!
+	for _ in $(seq 100); do
+		[ -S "$RSOCK" ] && return 0
+		sleep 0.02
+	done
+	fail "the restore server's socket never appeared: $(cat "$TMP/server.err")"
+	return 1
+}
+stop_server() {
+	kill -TERM "$RPID" 2>/dev/null
+	wait "$RPID" 2>/dev/null
+	[ ! -e "$RSOCK" ] || fail "the restore server left its socket behind"
+}
+
+# seqpacket JSON: send one request (no descriptors) to the server, print its answer.
+seqpacket() {
+	python3 - "$RSOCK" "$1" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+s.send(sys.argv[2].encode())
+s.settimeout(10)
+print(s.recv(1024).decode())
+PY
+}
+
+# Clones through the restore server: forked, not exec'd, each with the
+# client's stdio and exit status; after the first, warm clones (restored
+# ahead, paused) serve the requests and only resume.
+test_restore_server_clones() {
+	need_kvm || return
+	need_curl || return
+	local n=20 i pids=() bad=0 warm=0
+	make_snapshot fill=64 ticks=12 count=20 exit=7 || return
+	start_server || return
+	# stdin a pipe: a warm clone takes it as its console's input (under its VMM filter).
+	for i in $(seq $n); do
+		true | timeout --signal=KILL 60 "$EMBER" --restore "$SNAP" --mem-file "$MEM" --restore-via "$RSOCK" \
+			>"$TMP/clone$i.out" 2>"$TMP/clone$i.err" &
+		pids+=($!)
+		[ "$i" -gt 1 ] || wait "${pids[0]}" # the first makes the warm clone the rest find
+	done
+	for i in $(seq $n); do
+		wait "${pids[$((i - 1))]}"
+		local rc=$?
+		if [ "$rc" != 7 ]; then
+			bad=$((bad + 1))
+			[ "$bad" -gt 1 ] || fail "clone $i: exit status $rc, expected 7: $(head -c 300 "$TMP/clone$i.err")"
+			continue
+		fi
+		check_resumed "$TMP/clone$i.out"
+		[ "$(ticks "$TMP/clone$i.out" | tail -n 1 | cut -d' ' -f1)" = 11 ] ||
+			fail "clone $i did not count to its last tick: $(tail -c 200 "$TMP/clone$i.out")"
+		# A warm clone's start-up has no KVM or memory phase: done before the request.
+		if grep -q 'startup exec_to_run_us=' "$TMP/clone$i.err" && ! grep -q 'kvm_us=' "$TMP/clone$i.err"; then
+			warm=$((warm + 1))
+		fi
+	done
+	[ "$bad" = 0 ] || fail "$bad of $n clones failed"
+	[ "$warm" -gt 0 ] || fail "no request was served by a warm clone: $(cat "$TMP"/clone2.err)"
+	kill -0 "$RPID" 2>/dev/null || fail "the restore server ended"
+	stop_server
+	grep -q 'restore server: stopping on a signal' "$TMP/server.err" || fail "server log: $(cat "$TMP/server.err")"
+}
+
+# What the server refuses it answers with {"error"}, and serves on; a clone
+# that cannot restore reports on the client's stderr and in its status; a
+# signal to the client reaches the clone.
+test_restore_server_refusals() {
+	need_kvm || return
+	need_curl || return
+	local out
+	make_snapshot fill=64 count=50 || return
+	start_server || return
+	out=$(seqpacket '{"snapshot_path": 1}')
+	echo "$out" | grep -qE '"error": ?"snapshot_path: expected a string' || fail "bad field: $out"
+	out=$(seqpacket 'not json')
+	echo "$out" | grep -q '"error"' || fail "not JSON: $out"
+	out=$(seqpacket "{\"snapshot_path\": \"$TMP/none.snap\", \"mem_file_path\": \"$MEM\"}")
+	echo "$out" | grep -q '"pid": [0-9]' || fail "a request without stdio was not forked: $out"
+	"$EMBER" --restore "$TMP/none.snap" --mem-file "$MEM" --restore-via "$RSOCK" </dev/null >/dev/null 2>"$TMP/err"
+	RC=$?
+	[ "$RC" = 125 ] || fail "a clone of a missing snapshot: exit status $RC, expected 125 (config)"
+	grep -q "snapshot '$TMP/none.snap'" "$TMP/err" || fail "the clone did not say why: $(cat "$TMP/err")"
+	out=$("$EMBER" --restore "$SNAP" --mem-file "$MEM" --restore-via "$TMP/no.sock" 2>&1)
+	echo "$out" | grep -q "cannot reach a restore server at '$TMP/no.sock'" || fail "no server: $out"
+	# A long-running clone, stopped through its client.
+	"$EMBER" --restore "$SNAP" --mem-file "$MEM" --restore-via "$RSOCK" --verbose </dev/null \
+		>"$TMP/out" 2>"$TMP/err" &
+	PID=$!
+	wait_out "^probe: tick $((LAST_TICK + 2)) " 20
+	local cpid
+	cpid=$(sed -nE 's/.*clone ([0-9]+) runs.*/\1/p' "$TMP/err")
+	kill -TERM "$PID"
+	wait "$PID"
+	RC=$?
+	[ "$RC" = 143 ] || fail "the client of a clone stopped by SIGTERM: exit status $RC, expected 143"
+	[ -n "$cpid" ] && ! kill -0 "$cpid" 2>/dev/null || fail "clone $cpid still runs"
+	PID=
+	kill -0 "$RPID" 2>/dev/null || fail "the restore server ended: $(cat "$TMP/server.err")"
+	stop_server
+	out=$("$EMBER" --restore-server "$TMP/s2.sock" --kernel /x 2>&1)
+	echo "$out" | grep -q -- '--restore-server: conflicts with --kernel' || fail "server with --kernel: $out"
 }
 
 # ember-rebase-snap refuses what is not a diff of that base, naming the flag.

@@ -1,0 +1,756 @@
+// SPDX-License-Identifier: Apache-2.0
+/* restore_server.c: snapshot clones by fork (see restore_server.h). */
+#include "restore_server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "exit_status.h"
+#include "log.h"
+#include "vm.h"
+
+/* A request is a PUT /snapshot/load body: the API's default payload limit. */
+#define REQUEST_MAX 51200
+/* The clone's stdin, stdout and stderr. */
+#define STDIO_FDS 3
+/* Room for the answers: {"exit_status": N}, {"pid": N}, or an error line. */
+#define ANSWER_MAX 640
+/* Connections waiting for accept: clones come in bursts. */
+#define LISTEN_BACKLOG 4096
+/* epoll events taken per wait. */
+#define EVENTS_MAX 64
+/* Exit status of a clone killed by a signal: 128 + the signal, as shells say. */
+#define SIGNAL_EXIT_BASE 128
+/* Snapshots that may each have a warm clone waiting. */
+#define WARM_MAX 4
+
+/* One client: waiting for its request (pid 0), or for its clone to end. */
+struct conn {
+	int fd;
+	pid_t pid;
+};
+
+/* A warm clone of one snapshot's files, or an empty slot (pid 0). */
+struct warm {
+	char snapshot[CONFIG_JSON_PATH_MAX];
+	char mem[CONFIG_JSON_PATH_MAX];
+	pid_t pid;
+	int fd;		    /* the server's end of its order channel */
+	bool broken;	    /* one died before its order: make no more */
+	uint64_t last_used; /* for replacing the least recently asked-for */
+};
+
+struct server {
+	const char *path;
+	struct warm warm[WARM_MAX];
+	uint64_t requests; /* the clock of last_used */
+	int listen_fd, epfd, sig_fd;
+	struct conn **conns; /* live connections, in no order */
+	size_t nconns, cap;
+	char *buf; /* one request at a time */
+	sigset_t blocked;
+};
+
+/* The epoll tags of the two fds that are not connections. */
+static const int tag_listen, tag_signal;
+
+static void answer(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* answer: one JSON message to a client; a client gone is no error. */
+static void answer(int fd, const char *fmt, ...)
+{
+	char msg[ANSWER_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(msg))
+		n = (int)sizeof(msg) - 1;
+	(void)send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+/* answer_error: {"error": MSG}, MSG escaped by jansson. */
+static void answer_error(int fd, const char *msg)
+{
+	json_t *o = json_pack("{s:s}", "error", msg);
+	char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	if (text != NULL)
+		(void)send(fd, text, strlen(text), MSG_NOSIGNAL | MSG_DONTWAIT);
+	free(text);
+	json_decref(o);
+}
+
+static int add_conn(struct server *s, int fd)
+{
+	if (s->nconns == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : EVENTS_MAX;
+		struct conn **grown = realloc(s->conns, cap * sizeof(*grown));
+		if (grown == NULL)
+			return -ENOMEM;
+		s->conns = grown;
+		s->cap = cap;
+	}
+	struct conn *c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return -ENOMEM;
+	c->fd = fd;
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		int e = errno;
+		free(c);
+		return -e;
+	}
+	s->conns[s->nconns++] = c;
+	return 0;
+}
+
+static void drop_conn(struct server *s, struct conn *c)
+{
+	for (size_t i = 0; i < s->nconns; i++) {
+		if (s->conns[i] == c) {
+			s->conns[i] = s->conns[--s->nconns];
+			break;
+		}
+	}
+	close(c->fd); /* leaves the epoll set with it */
+	free(c);
+}
+
+static void accept_all(struct server *s)
+{
+	for (;;) {
+		int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+				log_warn_errno(errno, "restore server: accept");
+			return;
+		}
+		if (add_conn(s, fd) < 0) {
+			answer_error(fd, "the restore server is out of memory");
+			close(fd);
+		}
+	}
+}
+
+/*
+ * take_fds: the descriptors that came with a request, into (fds). None or
+ * exactly the three of stdio; anything else is closed and refused.
+ */
+static int take_fds(struct msghdr *mh, int *fds, const char **why)
+{
+	int n = 0, extra = 0;
+
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm != NULL; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < count; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(fd));
+			if (n < STDIO_FDS) {
+				fds[n++] = fd;
+			} else {
+				close(fd);
+				extra++;
+			}
+		}
+	}
+	if ((mh->msg_flags & MSG_CTRUNC) || extra > 0 || (n != 0 && n != STDIO_FDS)) {
+		for (int i = 0; i < n; i++)
+			close(fds[i]);
+		*why = "pass no file descriptors, or exactly three: the clone's stdin, stdout "
+		       "and stderr";
+		return -EINVAL;
+	}
+	return n;
+}
+
+/* clone_stdio: in the clone, the request's descriptors become 0, 1 and 2. */
+static void clone_stdio(const int *fds, int nfds)
+{
+	int high[STDIO_FDS];
+
+	if (nfds != STDIO_FDS)
+		return;
+	/* Out of the way first: a passed fd may itself be 0, 1 or 2. */
+	for (int i = 0; i < STDIO_FDS; i++)
+		high[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, STDIO_FDS);
+	for (int i = 0; i < STDIO_FDS; i++)
+		close(fds[i]);
+	for (int i = 0; i < STDIO_FDS; i++) {
+		if (high[i] >= 0) {
+			dup2(high[i], i);
+			close(high[i]);
+		}
+	}
+}
+
+/*
+ * become_clone: the forked child lets go of everything the server holds
+ * and takes the request's stdio. Its own session: a signal to the server's
+ * terminal is not one to the clones.
+ */
+static void become_clone(struct server *s, const int *fds, int nfds)
+{
+	close(s->listen_fd);
+	close(s->epfd);
+	close(s->sig_fd);
+	for (size_t i = 0; i < s->nconns; i++) {
+		close(s->conns[i]->fd);
+		free(s->conns[i]);
+	}
+	for (unsigned int i = 0; i < WARM_MAX; i++)
+		if (s->warm[i].pid > 0)
+			close(s->warm[i].fd);
+	free(s->conns);
+	free(s->buf);
+	setsid();
+	sigprocmask(SIG_UNBLOCK, &s->blocked, NULL);
+	clone_stdio(fds, nfds);
+}
+
+/* warm_eligible: a request any clone of the files can serve, no per-clone overrides. */
+static bool warm_eligible(const struct snapshot_load_body *b)
+{
+	return b->nnets == 0 && !b->has_vsock_uds && !b->track_dirty_pages && !b->uffd;
+}
+
+/* warm_slot: the slot of (b)'s files, or the one to use for them (empty or least recent). */
+static struct warm *warm_slot(struct server *s, const struct snapshot_load_body *b, bool *found)
+{
+	struct warm *pick = &s->warm[0];
+
+	for (unsigned int i = 0; i < WARM_MAX; i++) {
+		struct warm *w = &s->warm[i];
+		if (w->snapshot[0] && strcmp(w->snapshot, b->snapshot_path) == 0 &&
+		    strcmp(w->mem, b->mem_path) == 0) {
+			*found = true;
+			return w;
+		}
+		if (w->last_used < pick->last_used)
+			pick = w;
+	}
+	*found = false;
+	return pick;
+}
+
+/* warm_clear: empty (w); its clone, hearing the channel close, ends its paused VM. */
+static void warm_clear(struct warm *w)
+{
+	if (w->pid > 0)
+		close(w->fd);
+	w->pid = 0;
+	w->fd = -1;
+}
+
+/*
+ * warm_fork: a warm clone of (b)'s files into (w). Returns true in the
+ * clone, with (order) set for a paused restore and its order channel.
+ */
+static bool warm_fork(struct server *s, struct warm *w, const struct snapshot_load_body *b,
+		      struct restore_order *order)
+{
+	int pair[2];
+
+	if (w->broken || w->pid > 0)
+		return false;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
+		log_warn_errno(errno, "restore server: no warm clone (socketpair)");
+		return false;
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(pair[0]);
+		become_clone(s, NULL, 0);
+		/* Nothing to read or print until the order: the guest is paused. */
+		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (nul >= 0) {
+			dup2(nul, STDIN_FILENO);
+			dup2(nul, STDOUT_FILENO);
+			close(nul);
+		}
+		order->body = *b;
+		order->body.resume_vm = false;
+		order->warm_fd = pair[1];
+		order->t_request_ns = vm_now_ns();
+		return true;
+	}
+	close(pair[1]);
+	if (pid < 0) {
+		log_warn_errno(errno, "restore server: no warm clone (fork)");
+		close(pair[0]);
+		return false;
+	}
+	w->pid = pid;
+	w->fd = pair[0];
+	return false;
+}
+
+/*
+ * warm_hand_off: give (c)'s request to (w)'s waiting clone with the stdio
+ * (fds) (the server's own when none came). False when it is gone.
+ */
+static bool warm_hand_off(struct warm *w, const int *fds, int nfds, uint64_t t_request)
+{
+	const int own[STDIO_FDS] = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO};
+	struct warm_order payload = {.t_request_ns = t_request};
+	char control[CMSG_SPACE(sizeof(int) * STDIO_FDS)];
+	struct iovec iov = {.iov_base = &payload, .iov_len = sizeof(payload)};
+	struct msghdr mh = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control)};
+
+	if (w->pid <= 0)
+		return false;
+	memset(control, 0, sizeof(control));
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int) * STDIO_FDS);
+	memcpy(CMSG_DATA(cm), nfds == STDIO_FDS ? fds : own, sizeof(int) * STDIO_FDS);
+	if (sendmsg(w->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)sizeof(payload)) {
+		warm_clear(w);
+		return false;
+	}
+	close(w->fd);
+	w->fd = -1;
+	return true;
+}
+
+/*
+ * serve_request: read (c)'s request and fork its clone. Returns true in
+ * the clone (with (order) filled), false in the server.
+ */
+static bool serve_request(struct server *s, struct conn *c, struct restore_order *order)
+{
+	char control[CMSG_SPACE(sizeof(int) * STDIO_FDS)];
+	struct iovec iov = {.iov_base = s->buf, .iov_len = REQUEST_MAX};
+	struct msghdr mh = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control)};
+	char err[ANSWER_MAX];
+	int fds[STDIO_FDS];
+	const char *why = NULL;
+
+	ssize_t n = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	uint64_t t_request = vm_now_ns();
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return false;
+	if (n <= 0) {
+		drop_conn(s, c);
+		return false;
+	}
+	int nfds = take_fds(&mh, fds, &why);
+	if (nfds < 0) {
+		answer_error(c->fd, why);
+		drop_conn(s, c);
+		return false;
+	}
+	memset(&order->body, 0, sizeof(order->body));
+	int ret = (mh.msg_flags & MSG_TRUNC) ? -EMSGSIZE : 0;
+	if (ret < 0)
+		snprintf(err, sizeof(err), "the request is longer than %u bytes", REQUEST_MAX);
+	else
+		ret = config_json_snapshot_load(s->buf, (size_t)n, &order->body, err, sizeof(err));
+	if (ret < 0) {
+		for (int i = 0; i < nfds; i++)
+			close(fds[i]);
+		answer_error(c->fd, err);
+		drop_conn(s, c);
+		return false;
+	}
+	/* A clone has no API to resume it by: it always runs at once. */
+	order->body.resume_vm = true;
+	order->t_request_ns = t_request;
+	order->warm_fd = -1;
+	bool warm = warm_eligible(&order->body), found = false;
+	struct warm *w = warm ? warm_slot(s, &order->body, &found) : NULL;
+	pid_t pid;
+	if (found && warm_hand_off(w, fds, nfds, t_request)) {
+		pid = w->pid;
+		w->pid = 0;
+	} else {
+		pid = fork();
+		if (pid == 0) {
+			become_clone(s, fds, nfds);
+			return true;
+		}
+	}
+	for (int i = 0; i < nfds; i++)
+		close(fds[i]);
+	if (pid < 0) {
+		snprintf(err, sizeof(err), "cannot fork a clone: %s", strerror(errno));
+		answer_error(c->fd, err);
+		drop_conn(s, c);
+		return false;
+	}
+	c->pid = pid;
+	answer(c->fd, "{\"pid\": %d}", (int)pid);
+	if (!warm)
+		return false;
+	/* The next request for these files finds a clone ready. */
+	if (!found) {
+		warm_clear(w);
+		memset(w, 0, sizeof(*w));
+		w->fd = -1;
+		snprintf(w->snapshot, sizeof(w->snapshot), "%s", order->body.snapshot_path);
+		snprintf(w->mem, sizeof(w->mem), "%s", order->body.mem_path);
+	}
+	w->last_used = ++s->requests;
+	return warm_fork(s, w, &order->body, order);
+}
+
+/* reap: every clone that ended; its client, if still there, gets the status. */
+static void reap(struct server *s)
+{
+	int st;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		int status = WIFEXITED(st) ? WEXITSTATUS(st) : SIGNAL_EXIT_BASE + WTERMSIG(st);
+		for (unsigned int i = 0; i < WARM_MAX; i++) {
+			struct warm *w = &s->warm[i];
+			if (w->pid != pid)
+				continue;
+			log_warn("restore server: the warm clone of '%s' ended (status %d) before "
+				 "a request came: no more warm clones of it",
+				 w->snapshot, status);
+			close(w->fd);
+			w->pid = 0;
+			w->fd = -1;
+			w->broken = true;
+		}
+		for (size_t i = 0; i < s->nconns; i++) {
+			struct conn *c = s->conns[i];
+			if (c->pid == pid) {
+				answer(c->fd, "{\"exit_status\": %d}", status);
+				drop_conn(s, c);
+				break;
+			}
+		}
+	}
+}
+
+/* on_signal: SIGCHLD reaps; anything else ends the server. */
+static bool on_signal(struct server *s)
+{
+	struct signalfd_siginfo si;
+	bool stop = false;
+
+	while (read(s->sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD)
+			reap(s);
+		else
+			stop = true;
+	}
+	return stop;
+}
+
+static int open_socket(struct server *s)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+
+	if (strlen(s->path) >= sizeof(addr.sun_path)) {
+		log_error("--restore-server: '%s': longer than a socket path may be (%zu bytes)",
+			  s->path, sizeof(addr.sun_path) - 1);
+		return -ENAMETOOLONG;
+	}
+	memcpy(addr.sun_path, s->path, strlen(s->path) + 1);
+	s->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->listen_fd < 0) {
+		log_error_errno(errno, "--restore-server: socket");
+		return -errno;
+	}
+	if (bind(s->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		int e = errno;
+		log_error_errno(e, "--restore-server: '%s'%s", s->path,
+				e == EADDRINUSE ? " exists (another server, or a stale socket "
+						  "to remove)"
+						: "");
+		return -e;
+	}
+	if (listen(s->listen_fd, LISTEN_BACKLOG) < 0) {
+		int e = errno;
+		log_error_errno(e, "--restore-server: listen on '%s'", s->path);
+		unlink(s->path);
+		return -e;
+	}
+	return 0;
+}
+
+static int open_events(struct server *s)
+{
+	sigemptyset(&s->blocked);
+	sigaddset(&s->blocked, SIGCHLD);
+	sigaddset(&s->blocked, SIGINT);
+	sigaddset(&s->blocked, SIGTERM);
+	sigaddset(&s->blocked, SIGHUP);
+	sigprocmask(SIG_BLOCK, &s->blocked, NULL);
+	s->sig_fd = signalfd(-1, &s->blocked, SFD_NONBLOCK | SFD_CLOEXEC);
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	s->buf = malloc(REQUEST_MAX);
+	if (s->sig_fd < 0 || s->epfd < 0 || s->buf == NULL) {
+		log_error_errno(errno, "--restore-server: cannot set up its event loop");
+		return -ENOMEM;
+	}
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = (void *)&tag_listen};
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->listen_fd, &ev) < 0)
+		return -errno;
+	ev.data.ptr = (void *)&tag_signal;
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->sig_fd, &ev) < 0)
+		return -errno;
+	return 0;
+}
+
+static void close_server(struct server *s)
+{
+	for (unsigned int i = 0; i < WARM_MAX; i++)
+		warm_clear(&s->warm[i]);
+	for (size_t i = 0; i < s->nconns; i++) {
+		close(s->conns[i]->fd);
+		free(s->conns[i]);
+	}
+	free(s->conns);
+	free(s->buf);
+	if (s->listen_fd >= 0) {
+		close(s->listen_fd);
+		unlink(s->path);
+	}
+	if (s->epfd >= 0)
+		close(s->epfd);
+	if (s->sig_fd >= 0)
+		close(s->sig_fd);
+}
+
+int restore_server_run(const char *path, struct restore_order *order)
+{
+	struct server s = {.path = path, .listen_fd = -1, .epfd = -1, .sig_fd = -1};
+
+	for (unsigned int i = 0; i < WARM_MAX; i++)
+		s.warm[i].fd = -1;
+	struct epoll_event events[EVENTS_MAX];
+	int status = EMBER_EXIT_HOST_ERROR;
+
+	if (open_socket(&s) < 0) {
+		status = EMBER_EXIT_CONFIG;
+		goto out;
+	}
+	if (open_events(&s) < 0)
+		goto out;
+	log_info("restore server: serving clones on '%s'", path);
+	for (;;) {
+		int n = epoll_wait(s.epfd, events, EVENTS_MAX, -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			log_error_errno(errno, "restore server: epoll_wait");
+			goto out;
+		}
+		bool signalled = false;
+		for (int i = 0; i < n; i++) {
+			void *tag = events[i].data.ptr;
+			if (tag == &tag_listen) {
+				accept_all(&s);
+			} else if (tag == &tag_signal) {
+				signalled = true; /* after the batch: reaping frees connections */
+			} else {
+				struct conn *c = tag;
+				if (c->pid == 0 && (events[i].events & EPOLLIN)) {
+					if (serve_request(&s, c, order))
+						return RESTORE_SERVER_CLONE;
+				} else if (events[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) {
+					/* A client waiting for its clone went away: the clone runs on. */
+					drop_conn(&s, c);
+				}
+			}
+		}
+		if (signalled && on_signal(&s)) {
+			log_info("restore server: stopping on a signal");
+			status = 0;
+			goto out;
+		}
+	}
+out:
+	close_server(&s);
+	return status;
+}
+
+int restore_warm_take(int fd, struct warm_order *order)
+{
+	char control[CMSG_SPACE(sizeof(int) * STDIO_FDS)];
+	struct iovec iov = {.iov_base = order, .iov_len = sizeof(*order)};
+	struct msghdr mh = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control)};
+	int fds[STDIO_FDS];
+	const char *why = NULL;
+
+	ssize_t n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	if (n < 0)
+		return errno == EAGAIN ? -EAGAIN : -errno;
+	if (n == 0)
+		return -EPIPE;
+	int nfds = take_fds(&mh, fds, &why);
+	if (nfds != STDIO_FDS || n != (ssize_t)sizeof(*order)) {
+		for (int i = 0; i < nfds; i++)
+			close(fds[i]);
+		return -EPROTO;
+	}
+	for (int i = 0; i < STDIO_FDS; i++) {
+		dup2(fds[i], i);
+		close(fds[i]);
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ the client */
+
+/* send_request: the body and this process's stdio, in one message. */
+static int send_request(int fd, const char *snapshot, const char *mem)
+{
+	json_t *o = json_pack("{s:s,s:s,s:b}", "snapshot_path", snapshot, "mem_file_path", mem,
+			      "resume_vm", 1);
+	char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	int stdio[STDIO_FDS] = {0, 1, 2};
+	char control[CMSG_SPACE(sizeof(stdio))];
+	struct iovec iov = {.iov_base = text, .iov_len = text ? strlen(text) : 0};
+	struct msghdr mh = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control)};
+	int ret = 0;
+
+	json_decref(o);
+	if (text == NULL)
+		return -ENOMEM;
+	memset(control, 0, sizeof(control));
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(stdio));
+	memcpy(CMSG_DATA(cm), stdio, sizeof(stdio));
+	if (sendmsg(fd, &mh, MSG_NOSIGNAL) < 0)
+		ret = -errno;
+	free(text);
+	return ret;
+}
+
+/* One answer of the server, read. */
+struct server_answer {
+	int pid;	 /* > 0: {"pid": N} */
+	int exit_status; /* >= 0: {"exit_status": S} */
+	char error[ANSWER_MAX];
+};
+
+static int parse_answer(const char *text, size_t len, struct server_answer *a)
+{
+	json_t *o = json_loadb(text, len, 0, NULL);
+	json_t *v;
+
+	a->pid = 0;
+	a->exit_status = -1;
+	a->error[0] = 0;
+	if (o == NULL)
+		return -EINVAL;
+	if ((v = json_object_get(o, "pid")) != NULL && json_is_integer(v))
+		a->pid = (int)json_integer_value(v);
+	else if ((v = json_object_get(o, "exit_status")) != NULL && json_is_integer(v))
+		a->exit_status = (int)json_integer_value(v);
+	else if ((v = json_object_get(o, "error")) != NULL && json_is_string(v))
+		snprintf(a->error, sizeof(a->error), "%s", json_string_value(v));
+	json_decref(o);
+	return a->pid > 0 || a->exit_status >= 0 || a->error[0] ? 0 : -EINVAL;
+}
+
+int restore_client_run(const char *path, const char *snapshot, const char *mem)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	char buf[ANSWER_MAX];
+	sigset_t sigs;
+	int pid = 0;
+
+	if (strlen(path) >= sizeof(addr.sun_path)) {
+		log_error("--restore-via: '%s': longer than a socket path may be", path);
+		return EMBER_EXIT_CONFIG;
+	}
+	memcpy(addr.sun_path, path, strlen(path) + 1);
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		log_error_errno(errno, "--restore-via: cannot reach a restore server at '%s'", path);
+		if (fd >= 0)
+			close(fd);
+		return EMBER_EXIT_CONFIG;
+	}
+	int ret = send_request(fd, snapshot, mem);
+	if (ret < 0) {
+		log_error_errno(-ret, "--restore-via: cannot send the request to '%s'", path);
+		close(fd);
+		return EMBER_EXIT_HOST_ERROR;
+	}
+	/* Ctrl+C or a kill here stops the clone, which then reports its status. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	int sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	struct pollfd pfd[2] = {{.fd = fd, .events = POLLIN}, {.fd = sig_fd, .events = POLLIN}};
+	int status = EMBER_EXIT_HOST_ERROR;
+	for (;;) {
+		if (poll(pfd, sig_fd >= 0 ? 2 : 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error_errno(errno, "--restore-via: poll");
+			break;
+		}
+		if (sig_fd >= 0 && (pfd[1].revents & POLLIN)) {
+			struct signalfd_siginfo si;
+			if (read(sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si) && pid > 0)
+				kill(pid, (int)si.ssi_signo);
+		}
+		if (!(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		struct server_answer a;
+		if (n <= 0) {
+			log_error("--restore-via: the restore server at '%s' hung up%s", path,
+				  pid > 0 ? " before the clone ended" : "");
+			break;
+		}
+		if (parse_answer(buf, (size_t)n, &a) < 0) {
+			log_error("--restore-via: the restore server's answer is not one of "
+				  "pid, exit_status, error: %.*s",
+				  (int)n, buf);
+			break;
+		}
+		if (a.error[0]) {
+			log_error("--restore-via: %s", a.error);
+			status = EMBER_EXIT_CONFIG;
+			break;
+		}
+		if (a.pid > 0) {
+			pid = a.pid;
+			log_info("--restore-via: clone %d runs", pid);
+			continue;
+		}
+		status = a.exit_status;
+		break;
+	}
+	if (sig_fd >= 0)
+		close(sig_fd);
+	close(fd);
+	return status;
+}

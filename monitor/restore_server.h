@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * restore_server.h: a long-lived ember that starts snapshot clones by fork,
+ * not exec (ember --restore-server SOCKET).
+ *
+ * A restore by exec pays for a new process image and libc start-up before
+ * it reaches KVM; a server pays for them once. Each request is one
+ * SOCK_SEQPACKET message on SOCKET: the body PUT /snapshot/load takes
+ * (snapshot_path, mem_file_path or mem_backend, network_overrides,
+ * vsock_override; the clone always runs at once), with either no file
+ * descriptors or three passed beside it (SCM_RIGHTS): the clone's stdin,
+ * stdout and stderr. The server forks; the child is an ember restoring that
+ * snapshot exactly as --restore would (its own VM, since a KVM VM belongs to
+ * the process that made it, and its own seccomp filters), and the server
+ * answers on the connection, one JSON message each:
+ *
+ *   {"pid": N}            the clone runs
+ *   {"exit_status": S}    it ended: ember's exit status (128 + signal if killed)
+ *   {"error": "..."}      the request was refused; nothing runs
+ *
+ * Closing the connection early does not stop the clone. SIGTERM, SIGINT or
+ * SIGHUP end the server (its clones run on); the socket file is removed.
+ *
+ * Warm clones: a snapshot is mostly asked for again. After a request
+ * without overrides (no network_overrides, vsock_override or
+ * track_dirty_pages), the server forks a clone of the same files ahead of
+ * time, which restores and waits, paused, its vCPU threads parked, for an
+ * order on a socketpair. The next such request is handed to it (its stdio
+ * passed along) and it only resumes; a new warm clone is made behind it.
+ * At most WARM_MAX snapshots have one; a warm clone that dies before its
+ * order (the snapshot is gone, say) is not made again for those files.
+ */
+#ifndef EMBER_RESTORE_SERVER_H
+#define EMBER_RESTORE_SERVER_H
+
+#include <stdint.h>
+
+#include "config_json.h"
+
+/* restore_server_run's answer in a forked clone (any other value is the server's exit status). */
+#define RESTORE_SERVER_CLONE (-1)
+
+/* What a clone is to restore, and when it was asked to. */
+struct restore_order {
+	struct snapshot_load_body body;
+	uint64_t t_request_ns; /* CLOCK_MONOTONIC when the request arrived: its "exec" */
+	int warm_fd;	       /* a warm clone's end of its order channel, else -1 */
+};
+
+/*
+ * The order a warm clone waits for: this payload, with the client's three
+ * stdio descriptors beside it.
+ */
+struct warm_order {
+	uint64_t t_request_ns;
+};
+
+/*
+ * restore_warm_take: read the order on (fd) and put its descriptors on
+ * stdin, stdout and stderr. Returns 0 with (order) filled, or -errno
+ * (-EPIPE when the server hung up without one).
+ */
+int restore_warm_take(int fd, struct warm_order *order);
+
+/*
+ * restore_server_run: serve (path) until a signal ends it, then return the
+ * server's exit status. In each forked clone it returns
+ * RESTORE_SERVER_CLONE instead, with (order) filled, stdio replaced by the
+ * request's and every server resource closed: the caller goes on to restore.
+ */
+int restore_server_run(const char *path, struct restore_order *order);
+
+/*
+ * restore_client_run: --restore-via SOCKET: ask the server at (path) for a
+ * clone of (snapshot, mem) with this process's stdio, and return its exit
+ * status (SIGINT/SIGTERM here are passed on to the clone). Errors say
+ * which step failed; EMBER_EXIT_CONFIG/HOST_ERROR then.
+ */
+int restore_client_run(const char *path, const char *snapshot, const char *mem);
+
+#endif /* EMBER_RESTORE_SERVER_H */
