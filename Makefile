@@ -9,6 +9,7 @@
 #   make check      static analysis + sanitizer build of the unit tests
 #   make bench      benchmarks beside QEMU microvm (QUICK=1: short run)
 #   make clean      rm -rf $(O)
+#   make install    ember, ember-jailer and their man pages (PREFIX, DESTDIR)
 
 O ?= build
 CC ?= gcc
@@ -113,6 +114,7 @@ guests: $(GUESTS)
 include tests/tests.mk
 include tests/fuzz/fuzz.mk
 include tests/soak/soak.mk
+include doc/install.mk
 
 # ---------------------------------------------------------------- top level
 test-bins: $(TEST_BINS)
@@ -182,7 +184,7 @@ check: deps $(O)/monitor/seccomp_filters.h
 	$(Q)$(MAKE) --no-print-directory O=$(O)/san SANITIZE=1 CFLAGS="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" unit-test
 
 help:
-	@sed -n '5,11p' Makefile
+	@sed -n '5,12p' Makefile
 
 clean:
 	rm -rf $(O)

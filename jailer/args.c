@@ -3,11 +3,13 @@
 #include "args.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define NOFILE_MAX (1u << 20)
 
@@ -172,6 +174,52 @@ int args_parse_id_num(const char *s, uint32_t *out)
 	return 0;
 }
 
+/* add_cgroup: one more --cgroup (file)=(value), unless the user gave (file). */
+static int add_cgroup(struct jailer_args *a, const char *file, const char *value, char *err,
+		      size_t errlen)
+{
+	for (size_t j = 0; j < a->n_cgroups; j++)
+		if (!strcmp(a->cgroups[j].file, file))
+			return 0;
+	if (a->n_cgroups == ARGS_MAX_CGROUPS)
+		return fail(err, errlen, "--node: at most %d --cgroup files in all",
+			    ARGS_MAX_CGROUPS);
+	snprintf(a->cgroups[a->n_cgroups].file, sizeof(a->cgroups[0].file), "%s", file);
+	a->cgroups[a->n_cgroups].value = value;
+	a->n_cgroups++;
+	return 0;
+}
+
+int args_add_node(struct jailer_args *a, const char *sysfs_node_dir, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	ssize_t n;
+	int fd, rc;
+
+	if (!a->node)
+		return 0;
+	snprintf(path, sizeof(path), "%s/node%s/cpulist", sysfs_node_dir, a->node);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		fail(err, errlen, "--node %s: cannot read %s: %s", a->node, path, strerror(-rc));
+		return rc;
+	}
+	n = read(fd, a->node_cpus, sizeof(a->node_cpus) - 1);
+	rc = n < 0 ? -errno : 0;
+	close(fd);
+	if (n <= 0 || a->node_cpus[0] == '\n') {
+		fail(err, errlen, "--node %s: %s holds no CPU list", a->node, path);
+		return rc ? rc : -EINVAL;
+	}
+	a->node_cpus[n] = '\0';
+	a->node_cpus[strcspn(a->node_cpus, "\n")] = '\0';
+	if ((rc = add_cgroup(a, "cpuset.mems", a->node, err, errlen)) ||
+	    (rc = add_cgroup(a, "cpuset.cpus", a->node_cpus, err, errlen)))
+		return rc;
+	return 0;
+}
+
 const char *args_exec_name(const char *exec_file)
 {
 	const char *slash = strrchr(exec_file, '/');
@@ -181,8 +229,21 @@ const char *args_exec_name(const char *exec_file)
 
 /* Flags that take a value, and where the value goes. */
 enum flag {
-	F_ID, F_EXEC, F_UID, F_GID, F_BASE, F_NETNS, F_CGROUP, F_CGVER, F_PARENT,
-	F_LIMIT, F_DAEMONIZE, F_NEWPID, F_VERSION, F_HELP,
+	F_ID,
+	F_EXEC,
+	F_UID,
+	F_GID,
+	F_BASE,
+	F_NETNS,
+	F_CGROUP,
+	F_CGVER,
+	F_PARENT,
+	F_LIMIT,
+	F_NODE,
+	F_DAEMONIZE,
+	F_NEWPID,
+	F_VERSION,
+	F_HELP,
 };
 
 static const struct {
@@ -190,20 +251,21 @@ static const struct {
 	enum flag flag;
 	bool value;
 } flags[] = {
-	{ "id", F_ID, true },
-	{ "exec-file", F_EXEC, true },
-	{ "uid", F_UID, true },
-	{ "gid", F_GID, true },
-	{ "chroot-base-dir", F_BASE, true },
-	{ "netns", F_NETNS, true },
-	{ "cgroup", F_CGROUP, true },
-	{ "cgroup-version", F_CGVER, true },
-	{ "parent-cgroup", F_PARENT, true },
-	{ "resource-limit", F_LIMIT, true },
-	{ "daemonize", F_DAEMONIZE, false },
-	{ "new-pid-ns", F_NEWPID, false },
-	{ "version", F_VERSION, false },
-	{ "help", F_HELP, false },
+    {"id", F_ID, true},
+    {"exec-file", F_EXEC, true},
+    {"uid", F_UID, true},
+    {"gid", F_GID, true},
+    {"chroot-base-dir", F_BASE, true},
+    {"netns", F_NETNS, true},
+    {"cgroup", F_CGROUP, true},
+    {"cgroup-version", F_CGVER, true},
+    {"parent-cgroup", F_PARENT, true},
+    {"resource-limit", F_LIMIT, true},
+    {"node", F_NODE, true},
+    {"daemonize", F_DAEMONIZE, false},
+    {"new-pid-ns", F_NEWPID, false},
+    {"version", F_VERSION, false},
+    {"help", F_HELP, false},
 };
 
 int args_parse(struct jailer_args *a, int argc, char **argv, char *err, size_t errlen)
@@ -221,6 +283,7 @@ int args_parse(struct jailer_args *a, int argc, char **argv, char *err, size_t e
 		const char *arg = argv[i], *name, *val = NULL, *eq;
 		size_t nlen, k;
 		uint32_t num;
+		uint64_t num64;
 
 		if (!strcmp(arg, "--")) {
 			i++;
@@ -297,6 +360,13 @@ int args_parse(struct jailer_args *a, int argc, char **argv, char *err, size_t e
 					return fail(err, errlen, "--cgroup: %s given twice", a->cgroups[j].file);
 			a->n_cgroups++;
 			break;
+		case F_NODE:
+			if (parse_u64(val, &num64) || num64 > ARGS_NODE_MAX)
+				return fail(err, errlen,
+					    "--node '%s': want a NUMA node number 0..%d", val,
+					    ARGS_NODE_MAX);
+			a->node = val;
+			break;
 		case F_CGVER:
 			if (strcmp(val, "1") && strcmp(val, "2"))
 				return fail(err, errlen, "--cgroup-version '%s': want 1 or 2", val);
@@ -342,7 +412,8 @@ int args_parse(struct jailer_args *a, int argc, char **argv, char *err, size_t e
 	/* The monitor gets --id from us; a second one would be ambiguous. */
 	for (int j = 0; j < a->n_extra && strcmp(a->extra[j], "--"); j++)
 		if (!strcmp(a->extra[j], "--id") || !strncmp(a->extra[j], "--id=", 5) ||
-		    !strncmp(a->extra[j], "--start-time-", 13))
+		    !strncmp(a->extra[j], "--start-time-", 13) ||
+		    !strncmp(a->extra[j], "--parent-cpu-time-us", 20))
 			return fail(err, errlen, "'%s' after --: the jailer passes it itself", a->extra[j]);
 	return 0;
 }

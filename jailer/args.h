@@ -13,6 +13,8 @@
 #define ARGS_CGROUP_FILE_MAX	64	/* "<controller>.<property>" */
 #define ARGS_DEFAULT_BASE	"/srv/jailer"
 #define ARGS_DEFAULT_NOFILE	2048	/* Firecracker's default no-file */
+#define ARGS_NODE_MAX		1023	/* highest NUMA node --node accepts */
+#define ARGS_NODE_CPUS_MAX	256	/* a node's cpulist, e.g. "0-15,32-47" */
 
 struct args_cgroup {
 	char file[ARGS_CGROUP_FILE_MAX];	/* e.g. "cpu.max" */
@@ -39,6 +41,8 @@ struct jailer_args {
 	size_t n_cgroups;
 	struct args_limit fsize;
 	struct args_limit nofile;
+	const char *node; /* --node N (Firecracker 0.x, Kata): NULL if not given */
+	char node_cpus[ARGS_NODE_CPUS_MAX]; /* its cpulist, once args_add_node read it */
 	char **extra;			/* words after "--", for the monitor */
 	int n_extra;
 	bool version;
@@ -87,6 +91,15 @@ int args_parse_limit(const char *s, struct jailer_args *a);
 
 /* args_parse_id_num: decimal uid/gid (s) below 2^32-1 into (out). 0 or -EINVAL. */
 int args_parse_id_num(const char *s, uint32_t *out);
+
+/*
+ * args_add_node: --node N as Firecracker's jailer had it (Kata still passes
+ * it): the monitor's cpuset cgroup gets cpuset.mems=N and cpuset.cpus=the
+ * node's CPUs, read from (sysfs_node_dir)/nodeN/cpulist. Appends both to
+ * (a)'s --cgroup list unless the user set that file; nothing without
+ * --node. Returns 0, or -errno with (err) saying why.
+ */
+int args_add_node(struct jailer_args *a, const char *sysfs_node_dir, char *err, size_t errlen);
 
 /* args_exec_name: the last path component of (exec_file). */
 const char *args_exec_name(const char *exec_file);

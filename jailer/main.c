@@ -28,6 +28,8 @@
 #include "rlimit.h"
 
 #define JAILER_VERSION "0.1.0"
+/* Where --node N finds its CPUs (nodeN/cpulist). */
+#define JAILER_SYSFS_NODES "/sys/devices/system/node"
 
 /* Exit statuses: 0 handed over to the monitor, 1 a step failed, 2 bad arguments. */
 #define EXIT_STEP 1
@@ -42,28 +44,30 @@ struct run {
 };
 
 static const char usage[] =
-	"usage: ember-jailer --id ID --exec-file PATH --uid UID --gid GID [OPTIONS]\n"
-	"                    [-- MONITOR_ARGS...]\n"
-	"\n"
-	"Build a jail under <chroot-base-dir>/<exec-file name>/<id>/root, copy the\n"
-	"monitor in, confine it and exec it as UID:GID with\n"
-	"  --id ID --start-time-us N --start-time-cpu-us N MONITOR_ARGS...\n"
-	"\n"
-	"  --id ID                  1..64 of A-Z a-z 0-9 - (required)\n"
-	"  --exec-file PATH         the monitor binary, copied into the jail (required)\n"
-	"  --uid UID, --gid GID     who the monitor runs as (required; 0 is allowed, with a note)\n"
-	"  --chroot-base-dir DIR    default " ARGS_DEFAULT_BASE "\n"
-	"  --netns PATH             join this network namespace (e.g. /run/netns/NAME)\n"
-	"  --cgroup FILE=VALUE      write VALUE to FILE in the VM's cgroup (repeatable)\n"
-	"  --cgroup-version 1|2     default: 2 on a cgroup2-only host, else 1\n"
-	"  --parent-cgroup PATH     cgroup parent, relative (default: exec-file name)\n"
-	"  --resource-limit R=N     fsize=N or no-file=N (default no-file=2048)\n"
-	"  --daemonize              new session, stdin/out/err to /dev/null\n"
-	"  --new-pid-ns             the monitor is pid 1 of a new PID namespace\n"
-	"  --version, --help\n"
-	"\n"
-	"Exit status: 2 bad arguments (nothing created), 1 a step failed (what it\n"
-	"created is removed again); on success the process becomes the monitor.\n";
+    "usage: ember-jailer --id ID --exec-file PATH --uid UID --gid GID [OPTIONS]\n"
+    "                    [-- MONITOR_ARGS...]\n"
+    "\n"
+    "Build a jail under <chroot-base-dir>/<exec-file name>/<id>/root, copy the\n"
+    "monitor in, confine it and exec it as UID:GID with\n"
+    "  --id ID --start-time-us N --start-time-cpu-us N --parent-cpu-time-us N\n"
+    "  MONITOR_ARGS...\n"
+    "\n"
+    "  --id ID                  1..64 of A-Z a-z 0-9 - (required)\n"
+    "  --exec-file PATH         the monitor binary, copied into the jail (required)\n"
+    "  --uid UID, --gid GID     who the monitor runs as (required; 0 is allowed, with a note)\n"
+    "  --chroot-base-dir DIR    default " ARGS_DEFAULT_BASE "\n"
+    "  --netns PATH             join this network namespace (e.g. /run/netns/NAME)\n"
+    "  --cgroup FILE=VALUE      write VALUE to FILE in the VM's cgroup (repeatable)\n"
+    "  --cgroup-version 1|2     default: 2 on a cgroup2-only host, else 1\n"
+    "  --node N                 NUMA node N: cpuset.mems=N, cpuset.cpus=its CPUs\n"
+    "  --parent-cgroup PATH     cgroup parent, relative (default: exec-file name)\n"
+    "  --resource-limit R=N     fsize=N or no-file=N (default no-file=2048)\n"
+    "  --daemonize              new session, stdin/out/err to /dev/null\n"
+    "  --new-pid-ns             the monitor is pid 1 of a new PID namespace\n"
+    "  --version, --help\n"
+    "\n"
+    "Exit status: 2 bad arguments (nothing created), 1 a step failed (what it\n"
+    "created is removed again); on success the process becomes the monitor.\n";
 
 /* Remove what this run created, and say so. */
 static void undo(struct run *r)
@@ -150,6 +154,14 @@ static void spawn(struct run *r, const char *step)
 	exit(EXIT_STEP);
 }
 
+/* cpu_since: this process's CPU time since (start_cpu_us), in us; 0 if the clock went back. */
+static unsigned long long cpu_since(unsigned long long start_cpu_us)
+{
+	unsigned long long now = env_cpu_us();
+
+	return now > start_cpu_us ? now - start_cpu_us : 0;
+}
+
 static void daemonize(struct run *r, int devnull)
 {
 	/* stdio now points at /dev/null: the caller's terminal or pipes are gone. */
@@ -165,6 +177,8 @@ int main(int argc, char **argv)
 	struct jailer_args *a = &r->a;
 	struct jerr e = { "" };
 	unsigned long long start_us = env_now_us(), start_cpu_us = env_cpu_us();
+	/* CPU time spent in jailer processes the monitor does not descend from (forks). */
+	unsigned long long parent_cpu_us = 0;
 	char err[512], *mounts;
 	int netns_fd = -1, devnull = -1, rc;
 	dev_t uffd;
@@ -210,6 +224,10 @@ int main(int argc, char **argv)
 	if (a->netns && (netns_fd = env_open_netns(a->netns, &e)) < 0) {
 		rc = netns_fd;
 		goto bad_arg;
+	}
+	if (args_add_node(a, JAILER_SYSFS_NODES, err, sizeof(err))) {
+		fprintf(stderr, "ember-jailer: arguments: %s\n", err);
+		return EXIT_ARGS;
 	}
 	mounts = cgroup_read_file("/proc/mounts");
 	if (!mounts) {
@@ -257,6 +275,7 @@ int main(int argc, char **argv)
 		/* The next child is pid 1 of a new PID namespace; we stay outside. */
 		if (unshare(CLONE_NEWPID))
 			die(r, "pid namespace", -errno, &(struct jerr){ "unshare(CLONE_NEWPID)" });
+		parent_cpu_us = cpu_since(start_cpu_us);
 		spawn(r, "pid namespace");
 		start_cpu_us = 0;	/* a new process: its CPU clock restarted */
 		if (a->daemonize) {
@@ -269,7 +288,9 @@ int main(int argc, char **argv)
 			/* A process group leader cannot setsid: let a child do it. */
 			if (errno != EPERM)
 				die(r, "daemonize", -errno, &(struct jerr){ "setsid" });
+			parent_cpu_us = cpu_since(start_cpu_us);
 			spawn(r, "daemonize");
+			start_cpu_us = 0; /* a new process: its CPU clock restarted */
 			if (setsid() < 0)
 				die(r, "daemonize", -errno, &(struct jerr){ "setsid in the child" });
 		} else if ((rc = jail_write_pidfile(&r->j, getpid(), &e))) {
@@ -311,8 +332,8 @@ int main(int argc, char **argv)
 		die(r, "privileges", -errno, &(struct jerr){ "PR_SET_NO_NEW_PRIVS" });
 
 	{
-		char path[PATH_MAX], us[24], cpu[24];
-		char **args = calloc((size_t)a->n_extra + 8, sizeof(*args));
+		char path[PATH_MAX], us[24], cpu[24], parent[24];
+		char **args = calloc((size_t)a->n_extra + 10, sizeof(*args));
 		char *envp[] = { NULL };
 		int n = 0;
 
@@ -321,6 +342,7 @@ int main(int argc, char **argv)
 		snprintf(path, sizeof(path), "/%s", r->j.exec_name);
 		snprintf(us, sizeof(us), "%llu", start_us);
 		snprintf(cpu, sizeof(cpu), "%llu", start_cpu_us);
+		snprintf(parent, sizeof(parent), "%llu", parent_cpu_us);
 		args[n++] = path;
 		args[n++] = "--id";
 		args[n++] = (char *)a->id;
@@ -328,6 +350,9 @@ int main(int argc, char **argv)
 		args[n++] = us;
 		args[n++] = "--start-time-cpu-us";
 		args[n++] = cpu;
+		/* As Firecracker's jailer: the monitor adds it to its start-up CPU metric. */
+		args[n++] = "--parent-cpu-time-us";
+		args[n++] = parent;
 		for (int i = 0; i < a->n_extra; i++)
 			args[n++] = a->extra[i];
 		args[n] = NULL;

@@ -58,6 +58,7 @@ enum {
 	OPT_RESTORE_VIA,
 	OPT_SNAPSHOT_VERSION,
 	OPT_SNAPSHOT_WHEN_READY,
+	OPT_ENABLE_PCI,
 };
 
 /* --http-api-max-payload-size: each connection may buffer this much. */
@@ -101,6 +102,7 @@ static const struct option long_options[] = {
     {"restore-via", required_argument, NULL, OPT_RESTORE_VIA},
     {"snapshot-version", no_argument, NULL, OPT_SNAPSHOT_VERSION},
     {"snapshot-when-ready", required_argument, NULL, OPT_SNAPSHOT_WHEN_READY},
+    {"enable-pci", no_argument, NULL, OPT_ENABLE_PCI},
     {"version", no_argument, NULL, OPT_VERSION},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
@@ -129,7 +131,8 @@ static const char usage_text[] =
     "                     Unix socket (guest CID 3 or more)\n"
     "  --no-seccomp       do not confine ember's threads (debugging only)\n"
     "  --verbose          more messages (twice: debug)\n"
-    "  --version          print the version and exit\n"
+    "  --version          print the Firecracker API version ember follows (the second\n"
+    "                     word, as Firecracker prints it) and ember's own; exit\n"
     "  --help             print this help and exit\n"
     "\n"
     "Firecracker-compatible control plane (see README):\n"
@@ -148,6 +151,10 @@ static const char usage_text[] =
     "  --start-time-us N, --start-time-cpu-us N, --parent-cpu-time-us N\n"
     "                     the jailer's clocks, for the start-up metrics\n"
     "  --http-api-max-payload-size N  request body limit (default 51200)\n"
+    "  --enable-pci       refused: ember has virtio-mmio devices only\n"
+    "  With neither --api-sock nor --no-api, and none of ember's own machine flags\n"
+    "  (--kernel ... --rng, --restore), the API is served on " CONFIG_DEFAULT_API_SOCK ",\n"
+    "  as Firecracker does.\n"
     "\n"
     "Snapshots (see README):\n"
     "  --restore SNAP --mem-file MEM\n"
@@ -387,6 +394,11 @@ const char *config_version(void)
 	return EMBER_VERSION;
 }
 
+const char *config_api_version(void)
+{
+	return CONFIG_FIRECRACKER_API_VERSION;
+}
+
 static const char *const log_level_names[] = {
     [CONFIG_LOG_OFF] = "Off",	[CONFIG_LOG_ERROR] = "Error", [CONFIG_LOG_WARNING] = "Warning",
     [CONFIG_LOG_INFO] = "Info", [CONFIG_LOG_DEBUG] = "Debug", [CONFIG_LOG_TRACE] = "Trace",
@@ -578,6 +590,11 @@ static bool apply(struct vm_config *cfg, int opt, const char *arg)
 	case OPT_NO_API:
 		cfg->no_api = true;
 		return true;
+	case OPT_ENABLE_PCI:
+		/* Firecracker's PCIe transport: refused by name rather than ignored. */
+		log_error("--enable-pci: ember has no PCI bus (its devices are virtio-mmio only); "
+			  "leave the flag out");
+		return false;
 	case OPT_LOG_PATH:
 		cfg->logger.set = true;
 		return set_str("--log-path", &cfg->logger.log_path, arg);
@@ -729,8 +746,34 @@ static int check_restore_server(const struct vm_config *cfg)
 	return 0;
 }
 
+/* machine_flag: (opt) is one of ember's own flags that describe a machine to boot now. */
+static bool machine_flag(int opt)
+{
+	switch (opt) {
+	case OPT_KERNEL:
+	case OPT_INITRD:
+	case OPT_CMDLINE:
+	case OPT_MEM:
+	case OPT_VCPUS:
+	case OPT_BOOT_ENTRY:
+	case OPT_DISK:
+	case OPT_NET:
+	case OPT_VSOCK:
+	case OPT_RNG:
+	case OPT_RESTORE:
+	case OPT_MEM_FILE:
+	case OPT_SNAPSHOT_WHEN_READY:
+	case OPT_RESTORE_SERVER:
+	case OPT_RESTORE_VIA:
+		return true;
+	default:
+		return false;
+	}
+}
+
 enum config_action config_parse_args(struct vm_config *cfg, int argc, char **argv)
 {
+	bool machine = false;
 	int opt;
 
 	opterr = 0; /* we print our own messages */
@@ -741,7 +784,14 @@ enum config_action config_parse_args(struct vm_config *cfg, int argc, char **arg
 			fputs(usage_text, stdout);
 			return CONFIG_EXIT_OK;
 		case OPT_VERSION:
-			printf("ember %s\n", EMBER_VERSION);
+			/*
+			 * Firecracker's shape, "Firecracker v1.2.3" and a blank
+			 * line: clients take the second word as the version
+			 * (older Kata splits the whole output on spaces, so
+			 * ember's own version stays on the same line).
+			 */
+			printf("ember v%s (Firecracker API; ember %s)\n\n",
+			       CONFIG_FIRECRACKER_API_VERSION, EMBER_VERSION);
 			return CONFIG_EXIT_OK;
 		case ':':
 			log_error("%s: needs a value", argv[optind - 1]);
@@ -750,6 +800,7 @@ enum config_action config_parse_args(struct vm_config *cfg, int argc, char **arg
 			log_error("%s: unknown option (see --help)", argv[optind - 1]);
 			return CONFIG_INVALID;
 		default:
+			machine = machine || machine_flag(opt);
 			if (!apply(cfg, opt, optarg))
 				return CONFIG_INVALID;
 		}
@@ -777,6 +828,10 @@ enum config_action config_parse_args(struct vm_config *cfg, int argc, char **arg
 		return CONFIG_INVALID;
 	if (cfg->restore_server != NULL)
 		return CONFIG_RUN;
+	/* Firecracker's default socket, unless the command line is a machine of its own. */
+	if (!machine && argc <= optind && !cfg->no_api && cfg->api_sock == NULL &&
+	    !set_str("--api-sock", &cfg->api_sock, CONFIG_DEFAULT_API_SOCK))
+		return CONFIG_INVALID;
 	/* The API, the config file or a snapshot may name the kernel instead. */
 	if (cfg->kernel_path == NULL && cfg->api_sock == NULL && cfg->config_file == NULL &&
 	    cfg->restore_path == NULL) {

@@ -38,6 +38,14 @@ enum config_origin {
 #define CONFIG_ID_MAX	    64
 #define CONFIG_PARTUUID_MAX 64
 #define CONFIG_DEFAULT_ID   "anonymous-instance"
+/*
+ * Firecracker's API socket when no --api-sock is given: served whenever
+ * neither --no-api nor one of ember's own machine flags (--kernel, --disk,
+ * --restore, ...) is on the command line, so `ember --config-file F`, as a
+ * jailer or Kata runs it, answers there, and `ember --kernel K` stays a
+ * plain command.
+ */
+#define CONFIG_DEFAULT_API_SOCK "/run/firecracker.socket"
 /* --http-api-max-payload-size default, as Firecracker's. */
 #define CONFIG_DEFAULT_API_PAYLOAD 51200
 #define CONFIG_MIN_VSOCK_CID	   3
@@ -220,8 +228,19 @@ int config_parse_log_level(const char *s, enum config_log_level *out);
 /* config_log_level_name: the canonical name of (level), "Info" when unknown. */
 const char *config_log_level_name(enum config_log_level level);
 
-/* config_version: ember's version string ("0.1.0"). */
+/*
+ * The Firecracker release whose API (swagger), flags and config file ember
+ * follows. Orchestrators gate on it: Kata reads the second word of
+ * `--version` and refuses anything older than 0.21.1; firecracker_version
+ * (GET /version) and vmm_version (GET /) carry it too.
+ */
+#define CONFIG_FIRECRACKER_API_VERSION "1.16.0"
+
+/* config_version: ember's own version string ("0.1.0"). */
 const char *config_version(void);
+
+/* config_api_version: CONFIG_FIRECRACKER_API_VERSION, what clients of Firecracker's API see. */
+const char *config_api_version(void);
 
 /* config_valid_instance_id: 1..64 alphanumerics or '-' (Firecracker's --id rule). */
 bool config_valid_instance_id(const char *id);

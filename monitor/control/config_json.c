@@ -1453,12 +1453,12 @@ char *config_json_vm_config(const struct vm_config *cfg)
 char *config_json_instance_info(const struct vm_config *cfg, const char *state)
 {
 	return dump(json_pack("{s:s,s:s,s:s,s:s}", "id", cfg->id, "state", state, "vmm_version",
-			      config_version(), "app_name", "ember"));
+			      config_api_version(), "app_name", "ember"));
 }
 
 char *config_json_version(void)
 {
-	return dump(json_pack("{s:s}", "firecracker_version", config_version()));
+	return dump(json_pack("{s:s}", "firecracker_version", config_api_version()));
 }
 
 char *config_json_fault(const char *msg)

@@ -54,6 +54,33 @@ static int backend_error(int ret, const char *what, char *err, size_t errsz)
 	return ret;
 }
 
+/*
+ * put_device: a drive or network interface PUT, then opened by the
+ * backend's probe as Firecracker opens it; refused, the configuration is as
+ * it was before (a replaced device comes back).
+ */
+static int put_device(struct instance *inst, enum config_resource res, const char *id,
+		      const char *body, size_t len, char *err, size_t errsz)
+{
+	struct vm_config before;
+	int ret;
+
+	if (inst->ops->probe == NULL)
+		return config_json_put(inst->cfg, res, id, body, len, err, errsz);
+	if (config_copy(&before, inst->cfg) < 0)
+		return refuse(err, errsz, "out of memory");
+	ret = config_json_put(inst->cfg, res, id, body, len, err, errsz);
+	if (ret == 0)
+		ret = inst->ops->probe(inst->ctx, inst->cfg, res, id, err, errsz);
+	if (ret < 0) {
+		config_free(inst->cfg);
+		*inst->cfg = before;
+		return ret;
+	}
+	config_free(&before);
+	return 0;
+}
+
 int instance_put(struct instance *inst, enum config_resource res, const char *id, const char *body,
 		 size_t len, char *err, size_t errsz)
 {
@@ -64,7 +91,10 @@ int instance_put(struct instance *inst, enum config_resource res, const char *id
 	if (res == CONFIG_RES_METRICS && inst->metrics != NULL && inst->metrics->fd >= 0)
 		return refuse(err, errsz,
 			      "metrics are already configured (only once, as Firecracker)");
-	ret = config_json_put(inst->cfg, res, id, body, len, err, errsz);
+	if (res == CONFIG_RES_DRIVE || res == CONFIG_RES_NET)
+		ret = put_device(inst, res, id, body, len, err, errsz);
+	else
+		ret = config_json_put(inst->cfg, res, id, body, len, err, errsz);
 	if (ret < 0)
 		return ret;
 	if (res == CONFIG_RES_LOGGER && inst->logger != NULL) {

@@ -33,6 +33,13 @@ enum instance_state { INSTANCE_NOT_STARTED, INSTANCE_RUNNING, INSTANCE_PAUSED };
 struct instance_ops {
 	/* start: build the VM for (cfg) and get it ready to run; on failure nothing is left. */
 	int (*start)(void *ctx, const struct vm_config *cfg);
+	/*
+	 * probe: device (res, id) of (cfg), just PUT, can be opened now, as
+	 * Firecracker opens a drive's file and a tap at PUT; says why not in
+	 * (err). NULL: no check.
+	 */
+	int (*probe)(void *ctx, const struct vm_config *cfg, enum config_resource res,
+		     const char *id, char *err, size_t errsz);
 	/* pause: stop every vCPU out of KVM_RUN and keep it out until resume. */
 	int (*pause)(void *ctx);
 	/* resume: let paused vCPUs run again. */

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "mmio.h"
 #include "net.h"
+#include "resources.h"
 #include "rng.h"
 #include "vsock.h"
 
@@ -356,8 +357,31 @@ int machine_backend_patch_net(void *ctx, unsigned int index, const struct net_pa
 	return virtio_mmio_with_lock(slot->transport, patch_iface, &c);
 }
 
+/* backend_probe: open the drive or tap (res, id) of (cfg) now, and close it (resources.h). */
+static int backend_probe(void *ctx, const struct vm_config *cfg, enum config_resource res,
+			 const char *id, char *err, size_t errsz)
+{
+	struct res_error e = {0};
+	int ret = 0;
+
+	(void)ctx;
+	if (res == CONFIG_RES_DRIVE) {
+		for (unsigned int i = 0; i < cfg->ndisks && ret == 0; i++)
+			if (id != NULL && strcmp(cfg->disks[i].id, id) == 0)
+				ret = res_drive_probe(&cfg->disks[i], &e);
+	} else if (res == CONFIG_RES_NET) {
+		for (unsigned int i = 0; i < cfg->nnets && ret == 0; i++)
+			if (id != NULL && strcmp(cfg->nets[i].iface_id, id) == 0)
+				ret = res_tap_probe(&cfg->nets[i], &e);
+	}
+	if (ret < 0)
+		snprintf(err, errsz, "%s: %s", e.field != NULL ? e.field : "device", e.msg);
+	return ret < 0 ? ret : 0;
+}
+
 const struct instance_ops machine_backend_ops = {
     .start = backend_start,
+    .probe = backend_probe,
     .pause = machine_backend_pause,
     .resume = machine_backend_resume,
     .ctrl_alt_del = machine_backend_ctrl_alt_del,

@@ -3,13 +3,18 @@
 #include "resources.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #define MAC_TEXT_LEN 17 /* "aa:bb:cc:dd:ee:ff" */
+#define TUN_DEVICE   "/dev/net/tun"
 #define HEX_BASE     16
 
 /* refuse: fill (err) for (field) and evaluate to -EINVAL. */
@@ -244,6 +249,57 @@ int res_entropy_set(struct vm_config *cfg, const struct rate_limiter *rl, enum r
 	cfg->rng = true;
 	cfg->rng_limiter = *rl;
 	return 0;
+}
+
+int res_drive_probe(const struct disk_config *d, struct res_error *err)
+{
+	/* O_NONBLOCK: a FIFO given as a disk must not hang the API. */
+	int fd =
+	    open(d->path, (d->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+	if (fd < 0) {
+		int e = errno;
+		refuse(err, "path_on_host", "cannot open '%s' %s: %s", d->path,
+		       d->read_only ? "read-only" : "read-write", strerror(e));
+		return -e;
+	}
+	close(fd);
+	return 0;
+}
+
+int res_tap_probe(const struct net_config *n, struct res_error *err)
+{
+	const char *name = n->host_dev_name;
+	struct ifreq ifr;
+	int fd, e = 0;
+
+	if (if_nametoindex(name) == 0) {
+		e = errno;
+		refuse(err, "host_dev_name",
+		       "'%s': no such network interface (create it first: ip tuntap add dev %s "
+		       "mode tap)",
+		       name, name);
+		return -e;
+	}
+	fd = open(TUN_DEVICE, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		e = errno;
+		refuse(err, "host_dev_name", "'%s': cannot open %s: %s", name, TUN_DEVICE,
+		       strerror(e));
+		return -e;
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, name, strlen(name)); /* 1..15 bytes: res_net_add checked */
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		e = errno;
+		refuse(err, "host_dev_name", "'%s': cannot attach to the tap: %s", name,
+		       e == EINVAL  ? "not a tap device"
+		       : e == EBUSY ? "in use"
+				    : strerror(e));
+	}
+	close(fd);
+	return -e;
 }
 
 const char *res_flag_word(const char *field)

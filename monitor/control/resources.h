@@ -77,6 +77,27 @@ int res_entropy_set(struct vm_config *cfg, const struct rate_limiter *rl, enum r
 		    struct res_error *err);
 
 /*
+ * Host checks, for what Firecracker opens when a device is PUT (a drive's
+ * file, a tap) rather than when the VM starts: a missing tap or a file the
+ * process (in a jail: its uid) may not open is a 400 on the PUT. Each opens
+ * and closes at once: nothing is held. Before seccomp (the API's pre-boot
+ * requests), as they open files and /dev/net/tun.
+ */
+
+/*
+ * res_drive_probe: (d)'s path opens now, read-only or read-write as (d)
+ * says. 0, or -errno with (err) naming path_on_host.
+ */
+int res_drive_probe(const struct disk_config *d, struct res_error *err);
+
+/*
+ * res_tap_probe: (n)'s host_dev_name is an existing tap this process may
+ * attach to (TUNSETIFF as virtio-net does; it would create a missing one,
+ * so that is looked up first). 0, or -errno with (err) naming host_dev_name.
+ */
+int res_tap_probe(const struct net_config *n, struct res_error *err);
+
+/*
  * res_flag_word: how a flag's value names (field), for messages such as
  * "--disk: id 'x' must be ...": "id" for drive_id, "" where the value
  * speaks for itself (a path, a tap, a MAC).

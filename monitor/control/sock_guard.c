@@ -133,6 +133,8 @@ static void *guard_main(void *arg)
 	int parked = 0;
 	char cmd = 0;
 
+	/* A name of its own beside Firecracker's (fc_vcpu N), before the filter: no prctl after. */
+	prctl(PR_SET_NAME, SOCK_GUARD_THREAD_NAME);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
 	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) {
 		guard_report(g, GUARD_FAILED);

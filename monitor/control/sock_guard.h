@@ -10,6 +10,9 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+/* The guard thread's name in /proc/PID/task/TID/comm (at most 15 bytes). */
+#define SOCK_GUARD_THREAD_NAME "ember_sockguard"
+
 /* The guard of one socket file; zeroed fds are -1 before sock_guard_start. */
 struct sock_guard {
 	pthread_t thread; /* detached; parked for good once it has acted */

@@ -439,7 +439,13 @@ test_cmdline_too_long() {
 test_version_and_help() {
 	ember_run --version
 	expect_rc 0
-	expect_out_re '^ember [0-9]+\.[0-9]+\.[0-9]+$'
+	# Firecracker's shape: the API version is the second word, 'v'-prefixed
+	# (Kata reads it so and wants at least 0.21.1); ember's own follows.
+	expect_out_re '^ember v1\.[0-9]+\.[0-9]+ \(Firecracker API; ember [0-9]+\.[0-9]+\.[0-9]+\)$'
+	local second
+	second=$(head -n1 <<<"$OUT" | cut -d' ' -f2)
+	[ "$second" = "v$(sed -n 's/^#define CONFIG_FIRECRACKER_API_VERSION "\(.*\)"$/\1/p' monitor/control/config.h)" ] ||
+		fail "--version: second word '$second' is not the API version of config.h"
 	ember_run --help
 	expect_rc 0
 	expect_out_re '^usage: ember --kernel PATH'

@@ -205,8 +205,12 @@ test_probe_sees_only_its_jail() {
 	expect_out_re '^argv\[4\]: [0-9]+$'
 	expect_out "argv[5]: --start-time-cpu-us"
 	expect_out_re '^argv\[6\]: [0-9]+$'
-	expect_out "argv[7]: one"
-	expect_out "argv[8]: two"
+	# As Firecracker's jailer: the CPU time of jailer processes the monitor
+	# does not descend from (none here: no fork).
+	expect_out "argv[7]: --parent-cpu-time-us"
+	expect_out "argv[8]: 0"
+	expect_out "argv[9]: one"
+	expect_out "argv[10]: two"
 	expect_out "uid: $TEST_UID $TEST_UID $TEST_UID"
 	expect_out "gid: $TEST_GID $TEST_GID $TEST_GID"
 	expect_out "groups: 0"

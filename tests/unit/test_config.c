@@ -115,6 +115,46 @@ static void test_help_version(void **state)
 	config_free(&cfg);
 }
 
+/*
+ * Firecracker's default socket: served when neither --api-sock nor --no-api
+ * is given and the command line describes no machine of ember's own.
+ */
+static void test_default_api_socket(void **state)
+{
+	(void)state;
+	struct vm_config cfg = {0};
+	char *bare[] = {"ember", NULL};
+	char *config_file[] = {"ember", "--config-file", "vm.json", "--id", "x", NULL};
+	char *no_api[] = {"ember", "--config-file", "vm.json", "--no-api", NULL};
+	char *own[] = {"ember", "--api-sock", "/tmp/a.sock", NULL};
+	char *kernel[] = {"ember", "--kernel", "k.elf", NULL};
+	char *disk_only[] = {"ember", "--disk", "/dev/null", NULL};
+	char *restore[] = {"ember", "--restore", "s", "--mem-file", "m", NULL};
+	char *words[] = {"ember", "--", "hello", NULL};
+	char *pci[] = {"ember", "--enable-pci", NULL};
+
+	assert_int_equal(parse(&cfg, bare, ARGC(bare)), CONFIG_RUN);
+	assert_string_equal(cfg.api_sock, CONFIG_DEFAULT_API_SOCK);
+	assert_string_equal(cfg.api_sock, "/run/firecracker.socket");
+	assert_int_equal(parse(&cfg, config_file, ARGC(config_file)), CONFIG_RUN);
+	assert_string_equal(cfg.api_sock, CONFIG_DEFAULT_API_SOCK);
+	assert_int_equal(parse(&cfg, no_api, ARGC(no_api)), CONFIG_RUN);
+	assert_null(cfg.api_sock);
+	assert_int_equal(parse(&cfg, own, ARGC(own)), CONFIG_RUN);
+	assert_string_equal(cfg.api_sock, "/tmp/a.sock");
+	/* ember's own command line stays a plain command, no socket. */
+	assert_int_equal(parse(&cfg, kernel, ARGC(kernel)), CONFIG_RUN);
+	assert_null(cfg.api_sock);
+	assert_int_equal(parse(&cfg, restore, ARGC(restore)), CONFIG_RUN);
+	assert_null(cfg.api_sock);
+	/* A machine flag without a kernel is still the missing --kernel. */
+	assert_int_equal(parse(&cfg, disk_only, ARGC(disk_only)), CONFIG_INVALID);
+	assert_int_equal(parse(&cfg, words, ARGC(words)), CONFIG_INVALID);
+	/* Firecracker's PCIe flag: refused by name, ember is virtio-mmio only. */
+	assert_int_equal(parse(&cfg, pci, ARGC(pci)), CONFIG_INVALID);
+	config_free(&cfg);
+}
+
 /* render: the line (cfg)'s base and guest words give with one attach step's (extra). */
 static int render(const struct vm_config *cfg, const char *extra, char *out, size_t size)
 {
@@ -324,6 +364,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_values),
 	    cmocka_unit_test(test_structure_errors),
 	    cmocka_unit_test(test_help_version),
+	    cmocka_unit_test(test_default_api_socket),
 	    cmocka_unit_test(test_cmdline_parts_in_build_order),
 	    cmocka_unit_test(test_cmdline_default_and_args),
 	    cmocka_unit_test(test_cmdline_quotes_guest_args),

@@ -648,13 +648,14 @@ static void test_render(void **state)
 	(void)state;
 	char *s = config_json_instance_info(&cfg, "Not started");
 	assert_string_equal(s, "{\"id\":\"anonymous-instance\",\"state\":\"Not started\","
-			       "\"vmm_version\":\"0.1.0\",\"app_name\":\"ember\"}");
+			       "\"vmm_version\":\"" CONFIG_FIRECRACKER_API_VERSION
+			       "\",\"app_name\":\"ember\"}");
 	free(s);
 	s = config_json_fault("a \"quoted\" message");
 	assert_string_equal(s, "{\"fault_message\":\"a \\\"quoted\\\" message\"}");
 	free(s);
 	s = config_json_version();
-	assert_string_equal(s, "{\"firecracker_version\":\"0.1.0\"}");
+	assert_string_equal(s, "{\"firecracker_version\":\"" CONFIG_FIRECRACKER_API_VERSION "\"}");
 	free(s);
 	/* Nothing configured: the sections are null, the lists empty. */
 	s = config_json_vm_config(&cfg);

@@ -7,7 +7,11 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "args.h"
 
@@ -276,6 +280,7 @@ static void test_bad_command_lines(void **state)
 	assert_non_null(strstr(err, "twice"));
 	assert_int_equal(PARSE(&a, "--", "--id", "x"), -EINVAL);
 	assert_int_equal(PARSE(&a, "--", "--start-time-us", "1"), -EINVAL);
+	assert_int_equal(PARSE(&a, "--", "--parent-cpu-time-us", "1"), -EINVAL);
 	/* --version and --help need nothing else. */
 	assert_int_equal(args_parse(&a, 2, ARGV("--version"), err, sizeof(err)), 0);
 	assert_true(a.version);
@@ -283,19 +288,85 @@ static void test_bad_command_lines(void **state)
 	assert_true(a.help);
 }
 
+/* write_cpulist: (dir)/node(n)/cpulist holding (text). */
+static void write_cpulist(const char *dir, int n, const char *text)
+{
+	char path[PATH_MAX];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/node%d", dir, n);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/node%d/cpulist", dir, n);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* --node N, as Kata passes it: the node's memory and CPUs become cpuset files. */
+static void test_node(void **state)
+{
+	char dir[] = "/tmp/jailer-nodes-XXXXXX";
+	struct jailer_args a;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	write_cpulist(dir, 0, "0-3,8\n");
+	write_cpulist(dir, 1, "\n");
+
+	assert_int_equal(PARSE(&a, "--node", "0"), 0);
+	assert_string_equal(a.node, "0");
+	assert_int_equal(a.n_cgroups, 0);
+	assert_int_equal(args_add_node(&a, dir, err, sizeof(err)), 0);
+	assert_int_equal(a.n_cgroups, 2);
+	assert_string_equal(a.cgroups[0].file, "cpuset.mems");
+	assert_string_equal(a.cgroups[0].value, "0");
+	assert_string_equal(a.cgroups[1].file, "cpuset.cpus");
+	assert_string_equal(a.cgroups[1].value, "0-3,8");
+
+	/* A --cgroup of the user's own wins over the node's. */
+	assert_int_equal(PARSE(&a, "--node=0", "--cgroup", "cpuset.cpus=2"), 0);
+	assert_int_equal(args_add_node(&a, dir, err, sizeof(err)), 0);
+	assert_int_equal(a.n_cgroups, 2);
+	assert_string_equal(a.cgroups[0].value, "2");
+	assert_string_equal(a.cgroups[1].file, "cpuset.mems");
+
+	/* No node: nothing added. */
+	assert_int_equal(PARSE(&a, "--daemonize"), 0);
+	assert_int_equal(args_add_node(&a, dir, err, sizeof(err)), 0);
+	assert_int_equal(a.n_cgroups, 0);
+
+	/* A node the host lacks, one without CPUs, and bad syntax. */
+	assert_int_equal(PARSE(&a, "--node", "7"), 0);
+	assert_int_equal(args_add_node(&a, dir, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "--node 7: cannot read"));
+	assert_int_equal(PARSE(&a, "--node", "1"), 0);
+	assert_int_equal(args_add_node(&a, dir, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "holds no CPU list"));
+	assert_int_equal(PARSE(&a, "--node", "x"), -EINVAL);
+	assert_non_null(strstr(err, "--node 'x': want a NUMA node number"));
+	assert_int_equal(PARSE(&a, "--node", "1024"), -EINVAL);
+	assert_int_equal(PARSE(&a, "--node", "0", "--node", "0"), -EINVAL);
+
+	char cmd[PATH_MAX + 16];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_minimal_and_defaults),
-		cmocka_unit_test(test_all_flags_and_extra_args),
-		cmocka_unit_test(test_ids),
-		cmocka_unit_test(test_paths),
-		cmocka_unit_test(test_path_flags),
-		cmocka_unit_test(test_cgroup_syntax),
-		cmocka_unit_test(test_cgroup_flags),
-		cmocka_unit_test(test_limits),
-		cmocka_unit_test(test_uid_gid),
-		cmocka_unit_test(test_bad_command_lines),
+	    cmocka_unit_test(test_minimal_and_defaults),
+	    cmocka_unit_test(test_all_flags_and_extra_args),
+	    cmocka_unit_test(test_ids),
+	    cmocka_unit_test(test_paths),
+	    cmocka_unit_test(test_path_flags),
+	    cmocka_unit_test(test_cgroup_syntax),
+	    cmocka_unit_test(test_cgroup_flags),
+	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_uid_gid),
+	    cmocka_unit_test(test_bad_command_lines),
+	    cmocka_unit_test(test_node),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
