@@ -11,11 +11,11 @@ test_make_install_into_destdir() {
 	local dest=$TMP/stage f
 	make --no-print-directory -s install O="$O" DESTDIR="$dest" >"$TMP/out" 2>"$TMP/err" ||
 		{ fail "make install failed: $(cat "$TMP/err")"; return; }
-	for f in usr/local/bin/ember usr/local/bin/ember-jailer; do
+	for f in usr/local/bin/ember usr/local/bin/ember-jailer usr/local/bin/ember-rebase-snap; do
 		[ -x "$dest/$f" ] || fail "$f is not installed executable"
 	done
 	cmp -s "$dest/usr/local/bin/ember" "$O/ember" || fail "the installed ember differs from $O/ember"
-	for f in ember ember-jailer; do
+	for f in ember ember-jailer ember-rebase-snap; do
 		[ -f "$dest/usr/local/share/man/man1/$f.1" ] || { fail "man1/$f.1 is not installed"; continue; }
 		[ "$(stat -c %a "$dest/usr/local/share/man/man1/$f.1")" = 644 ] || fail "man1/$f.1 is not mode 644"
 	done
