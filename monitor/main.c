@@ -246,6 +246,29 @@ static int describe_snapshot(const char *path)
 }
 
 /*
+ * cli_overrides: --restore's --net and --vsock flags are overrides of the
+ * snapshot's devices, not devices of their own: into (b), out of (cfg).
+ */
+static void cli_overrides(struct vm_config *cfg, struct snapshot_load_body *b)
+{
+	for (unsigned int i = 0; i < cfg->nnets; i++) {
+		b->nets[i].iface_id[0] = '\0'; /* the snapshot's i-th interface */
+		snprintf(b->nets[i].host_dev_name, sizeof(b->nets[i].host_dev_name), "%s",
+			 cfg->nets[i].host_dev_name);
+		config_set_str(&cfg->nets[i].host_dev_name, NULL);
+	}
+	b->nnets = cfg->nnets;
+	cfg->nnets = 0;
+	if (cfg->vsock.enabled) {
+		b->has_vsock_uds = true;
+		b->vsock_cid = cfg->vsock.guest_cid;
+		snprintf(b->vsock_uds, sizeof(b->vsock_uds), "%s", cfg->vsock.uds_path);
+		config_set_str(&cfg->vsock.uds_path, NULL);
+		cfg->vsock.enabled = false;
+	}
+}
+
+/*
  * restore: --restore SNAP --mem-file MEM, or a restore server's request
  * (clone, else NULL): the snapshot's VM, resumed at once.
  */
@@ -264,6 +287,7 @@ static int restore(struct control *ctl, const struct snapshot_load_body *clone, 
 	snprintf(b->snapshot_path, sizeof(b->snapshot_path), "%s", ctl->cfg.restore_path);
 	snprintf(b->mem_path, sizeof(b->mem_path), "%s", ctl->cfg.mem_file_path);
 	b->resume_vm = true;
+	cli_overrides(&ctl->cfg, b);
 	ret = instance_snapshot_load(&ctl->inst, b, err, errsz);
 	free(b);
 	return ret;

@@ -157,9 +157,11 @@ static const char usage_text[] =
     "  as Firecracker does.\n"
     "\n"
     "Snapshots (see README):\n"
-    "  --restore SNAP --mem-file MEM\n"
+    "  --restore SNAP --mem-file MEM [--net TAP]... [--vsock CID,UDS_PATH]\n"
     "                     run the microVM a snapshot holds (no --kernel, no devices:\n"
-    "                     the snapshot brings them), resumed at once\n"
+    "                     the snapshot brings them), resumed at once; each --net puts\n"
+    "                     the snapshot's next interface on TAP, --vsock its vsock\n"
+    "                     device on UDS_PATH (same CID)\n"
     "  --snapshot-when-ready SNAP --mem-file MEM\n"
     "                     boot, and when the guest signals the boot timer, pause\n"
     "                     and write a snapshot (a template), then exit\n"
@@ -711,10 +713,14 @@ static int check_restore(const struct vm_config *cfg)
 		clash = "--kernel";
 	else if (cfg->config_file != NULL)
 		clash = "--config-file";
-	else if (config_device_count(cfg) > 0)
-		clash = "a device flag (--disk, --net, --vsock, --rng)";
+	else if (cfg->ndisks > 0 || cfg->rng)
+		clash = cfg->ndisks > 0 ? "--disk" : "--rng";
+	else if (cfg->restore_via != NULL && (cfg->nnets > 0 || cfg->vsock.enabled))
+		clash = "--restore-via";
 	if (clash != NULL) {
-		log_error("--restore: conflicts with %s (the snapshot brings the whole machine)",
+		log_error("--restore: conflicts with %s (the snapshot brings the whole machine; "
+			  "only --net and --vsock, as overrides, go with it, and not through a "
+			  "restore server)",
 			  clash);
 		return -EINVAL;
 	}

@@ -112,9 +112,11 @@ struct snapshot_load_body {
 	struct {
 		char iface_id[CONFIG_ID_MAX + 1];
 		char host_dev_name[CONFIG_JSON_TAP_MAX];
-	} nets[CONFIG_MAX_DEVICES]; /* network_overrides */
+	} nets[CONFIG_MAX_DEVICES]; /* network_overrides; iface_id "": by place (--restore's --net)
+				     */
 	bool has_vsock_uds;
 	char vsock_uds[CONFIG_JSON_UDS_MAX]; /* vsock_override.uds_path */
+	uint32_t vsock_cid; /* --restore's --vsock: its CID must be the snapshot's (0: unchecked) */
 };
 
 /* config_json_snapshot_create / _load: parse those bodies. 0 or -EINVAL naming the field. */

@@ -311,6 +311,7 @@ int instance_snapshot_load(struct instance *inst, const struct snapshot_load_bod
 	    .resume = b->resume_vm,
 	    .nnet_overrides = b->nnets,
 	    .vsock_uds_path = b->has_vsock_uds ? b->vsock_uds : NULL,
+	    .vsock_cid = b->vsock_cid,
 	    .track_dirty_pages = b->track_dirty_pages,
 	};
 	const char *set = configured(inst->cfg);

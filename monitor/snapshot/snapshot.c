@@ -240,7 +240,18 @@ static int apply_overrides(const struct snapshot_load_req *req, struct vm_config
 	for (unsigned int i = 0; i < req->nnet_overrides; i++) {
 		const struct snapshot_net_override *o = &req->net_overrides[i];
 		unsigned int n = 0;
-		while (n < cfg->nnets && strcmp(cfg->nets[n].iface_id, o->iface_id) != 0)
+		if (o->iface_id[0] == '\0') {
+			if (i >= cfg->nnets) {
+				snprintf(err, errsz,
+					 "--net %s: the snapshot has %u network interface(s), "
+					 "fewer than the --net flags",
+					 o->host_dev_name, cfg->nnets);
+				return -EINVAL;
+			}
+			n = i;
+		}
+		while (n < cfg->nnets && o->iface_id[0] != '\0' &&
+		       strcmp(cfg->nets[n].iface_id, o->iface_id) != 0)
 			n++;
 		if (n == cfg->nnets) {
 			snprintf(
@@ -256,6 +267,14 @@ static int apply_overrides(const struct snapshot_load_req *req, struct vm_config
 	if (req->vsock_uds_path != NULL) {
 		if (!cfg->vsock.enabled) {
 			snprintf(err, errsz, "vsock_override: the snapshot has no vsock device");
+			return -EINVAL;
+		}
+		if (req->vsock_cid != 0 && req->vsock_cid != cfg->vsock.guest_cid) {
+			snprintf(
+			    err, errsz,
+			    "--vsock: the snapshot's guest CID is %u, not %u (a restored guest "
+			    "keeps its CID)",
+			    cfg->vsock.guest_cid, req->vsock_cid);
 			return -EINVAL;
 		}
 		if (config_set_str(&cfg->vsock.uds_path, req->vsock_uds_path) < 0)

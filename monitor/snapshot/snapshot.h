@@ -72,10 +72,11 @@ struct snapshot_load_req {
 	bool resume; /* resume_vm: run at once rather than stay paused */
 	unsigned int nnet_overrides;
 	struct snapshot_net_override {
-		const char *iface_id;
+		const char *iface_id; /* "": the snapshot's interface in this override's place */
 		const char *host_dev_name;
 	} net_overrides[CONFIG_MAX_DEVICES];
 	const char *vsock_uds_path; /* vsock_override.uds_path, or NULL */
+	uint32_t vsock_cid;	    /* --vsock's CID, which must be the snapshot's; 0: unchecked */
 	bool track_dirty_pages;	    /* the restored VM tracks dirty pages, for Diff snapshots */
 };
 

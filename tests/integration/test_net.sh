@@ -284,6 +284,31 @@ JSON
 	expect_out "vio: net recv len=42 ethertype=0x0806 src=$mac2"
 	[ "$(in_ns cat "/sys/class/net/$tap2/statistics/rx_packets")" -ge 1 ] ||
 		fail "$tap2 counted no frame from the restored guest"
+	# The same at a shell: --restore's --net puts the snapshot's interface on a tap.
+	local rx
+	rx=$(in_ns cat "/sys/class/net/$tap2/statistics/rx_packets")
+	printf 'x' | timeout --signal=KILL 30 "$EMBER" --restore "$TMP/vm.snap" --mem-file "$TMP/vm.mem" \
+		--net "$tap2" >"$TMP/out" 2>"$TMP/err"
+	RC=$?
+	OUT=$(tr -d '\r' <"$TMP/out")
+	ERR=$(cat "$TMP/err")
+	expect_rc 0
+	expect_out "vio: net recv len=42 ethertype=0x0806 src=$mac2"
+	[ "$(in_ns cat "/sys/class/net/$tap2/statistics/rx_packets")" -gt "$rx" ] ||
+		fail "--restore --net $tap2: the tap counted no frame from the restored guest"
+	# More --net flags than the snapshot has interfaces, a vsock it lacks: refused by name.
+	"$EMBER" --restore "$TMP/vm.snap" --mem-file "$TMP/vm.mem" --net "$tap2" --net "$TAP" \
+		</dev/null >/dev/null 2>"$TMP/err"
+	RC=$?
+	ERR=$(cat "$TMP/err")
+	expect_rc 125
+	expect_err_re "--net $TAP: the snapshot has 1 network interface\(s\), fewer than the --net flags"
+	"$EMBER" --restore "$TMP/vm.snap" --mem-file "$TMP/vm.mem" --vsock "3,$TMP/v.sock" \
+		</dev/null >/dev/null 2>"$TMP/err"
+	RC=$?
+	ERR=$(cat "$TMP/err")
+	expect_rc 125
+	expect_err_re "vsock_override: the snapshot has no vsock device"
 	in_ns ip link del "$tap2" 2>/dev/null
 }
 

@@ -155,6 +155,46 @@ static void test_default_api_socket(void **state)
 	config_free(&cfg);
 }
 
+/*
+ * --restore takes --net and --vsock as overrides and nothing else that
+ * describes a machine; a restore server describes none; --restore-via is a
+ * restore, without overrides.
+ */
+static void test_restore_flag_rules(void **state)
+{
+	(void)state;
+	struct vm_config cfg = {0};
+	char *net[] = {"ember", "--restore", "s", "--mem-file", "m", "--net", "tap0", NULL};
+	char vsock_spec[] = "3,/tmp/v"; /* parsed in place, as argv is */
+	char *vsock[] = {"ember", "--restore", "s", "--mem-file", "m", "--vsock", vsock_spec, NULL};
+	char *disk[] = {"ember", "--restore", "s", "--mem-file", "m", "--disk", "/dev/null", NULL};
+	char *rng[] = {"ember", "--restore", "s", "--mem-file", "m", "--rng", NULL};
+	char *server[] = {"ember", "--restore-server", "/tmp/s.sock", NULL};
+	char *server_kernel[] = {"ember", "--restore-server", "/tmp/s", "--kernel", "k", NULL};
+	char *server_api[] = {"ember", "--restore-server", "/tmp/s", "--api-sock", "/tmp/a", NULL};
+	char *via[] = {"ember", "--restore",	 "s",	   "--mem-file",
+		       "m",	"--restore-via", "/tmp/s", NULL};
+	char *via_alone[] = {"ember", "--restore-via", "/tmp/s", NULL};
+	char *via_net[] = {"ember",	    "--restore", "s",	  "--mem-file", "m",
+			   "--restore-via", "/tmp/s",	 "--net", "tap0",	NULL};
+
+	assert_int_equal(parse(&cfg, net, ARGC(net)), CONFIG_RUN);
+	assert_int_equal(cfg.nnets, 1);
+	assert_int_equal(parse(&cfg, vsock, ARGC(vsock)), CONFIG_RUN);
+	assert_true(cfg.vsock.enabled);
+	assert_int_equal(parse(&cfg, disk, ARGC(disk)), CONFIG_INVALID);
+	assert_int_equal(parse(&cfg, rng, ARGC(rng)), CONFIG_INVALID);
+	assert_int_equal(parse(&cfg, server, ARGC(server)), CONFIG_RUN);
+	assert_string_equal(cfg.restore_server, "/tmp/s.sock");
+	assert_null(cfg.api_sock); /* no default socket: the server is no API */
+	assert_int_equal(parse(&cfg, server_kernel, ARGC(server_kernel)), CONFIG_INVALID);
+	assert_int_equal(parse(&cfg, server_api, ARGC(server_api)), CONFIG_INVALID);
+	assert_int_equal(parse(&cfg, via, ARGC(via)), CONFIG_RUN);
+	assert_int_equal(parse(&cfg, via_alone, ARGC(via_alone)), CONFIG_INVALID);
+	assert_int_equal(parse(&cfg, via_net, ARGC(via_net)), CONFIG_INVALID);
+	config_free(&cfg);
+}
+
 /* render: the line (cfg)'s base and guest words give with one attach step's (extra). */
 static int render(const struct vm_config *cfg, const char *extra, char *out, size_t size)
 {
@@ -365,6 +405,7 @@ int main(void)
 	    cmocka_unit_test(test_structure_errors),
 	    cmocka_unit_test(test_help_version),
 	    cmocka_unit_test(test_default_api_socket),
+	    cmocka_unit_test(test_restore_flag_rules),
 	    cmocka_unit_test(test_cmdline_parts_in_build_order),
 	    cmocka_unit_test(test_cmdline_default_and_args),
 	    cmocka_unit_test(test_cmdline_quotes_guest_args),
