@@ -56,6 +56,7 @@ enum {
 	OPT_DESCRIBE_SNAPSHOT,
 	OPT_SNAPSHOT_VERSION,
 	OPT_SNAPSHOT_WHEN_READY,
+	OPT_CPU_TEMPLATE,
 };
 
 /* --http-api-max-payload-size: each connection may buffer this much. */
@@ -97,6 +98,7 @@ static const struct option long_options[] = {
     {"describe-snapshot", required_argument, NULL, OPT_DESCRIBE_SNAPSHOT},
     {"snapshot-version", no_argument, NULL, OPT_SNAPSHOT_VERSION},
     {"snapshot-when-ready", required_argument, NULL, OPT_SNAPSHOT_WHEN_READY},
+    {"cpu-template", required_argument, NULL, OPT_CPU_TEMPLATE},
     {"version", no_argument, NULL, OPT_VERSION},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
@@ -115,6 +117,8 @@ static const char usage_text[] =
     "  --vcpus N          virtual CPUs (default 1, 1..32)\n"
     "  --boot-timer       report the guest's boot-complete signal on stderr\n"
     "  --boot-entry E     auto (default), linux64 or pvh: how to enter an ELF\n"
+    "  --cpu-template T   Firecracker's static CPU template: C3, T2, T2S, T2CL\n"
+    "                     (Intel hosts), T2A (AMD hosts) or None (default)\n"
     "  --disk PATH[,ro][,id=NAME][,engine=sync|io_uring]\n"
     "                     a virtio block device (repeatable; the first is /dev/vda)\n"
     "  --rng              a virtio entropy device (fed from getrandom)\n"
@@ -517,6 +521,13 @@ static bool apply(struct vm_config *cfg, int opt, const char *arg)
 	case OPT_BOOT_ENTRY:
 		if (!parse_entry(arg, &cfg->boot_entry)) {
 			log_error("--boot-entry: '%s' is not one of auto, linux64, pvh", arg);
+			return false;
+		}
+		return true;
+	case OPT_CPU_TEMPLATE:
+		if (cpu_template_id_by_name(arg, &cfg->cpu_template) < 0) {
+			log_error("--cpu-template: '%s' is not one of C3, T2, T2S, T2CL, T2A, None",
+				  arg);
 			return false;
 		}
 		return true;
