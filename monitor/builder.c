@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "bootparams.h"
+#include "cpu_template.h"
 #include "exit_port.h"
 #include "exit_status.h"
 #include "fd_budget.h"
@@ -404,19 +405,79 @@ static struct kvm_cpuid2 *supported_cpuid(int kvm_fd)
 	return NULL;
 }
 
+/*
+ * check_template: whether this host can take CPU template (t) named (name):
+ * the vendor a static one is written for (Firecracker's rule), the KVM
+ * capabilities a custom one requires. A "!N" capability (one Firecracker
+ * would stop checking) changes nothing here: ember cannot run without the
+ * ones it checks (vm.c). 0, or -EINVAL after a line saying why.
+ */
+static int check_template(struct machine *m, const struct cpu_template *t, const char *name,
+			  const struct kvm_cpuid2 *supported)
+{
+	char err[CPU_TEMPLATE_ERR_MAX];
+
+	if (cpu_template_check_vendor(t, supported, err, sizeof(err)) < 0) {
+		log_error("cpu_template %s: %s", name, err);
+		return -EINVAL;
+	}
+	for (unsigned int i = 0; i < t->ncaps; i++) {
+		if (t->caps[i].remove ||
+		    ioctl(m->vm.kvm_fd, KVM_CHECK_EXTENSION, (unsigned long)t->caps[i].cap) > 0)
+			continue;
+		log_error("cpu-config: kvm_capabilities: this host's KVM lacks capability %u",
+			  t->caps[i].cap);
+		return -EINVAL;
+	}
+	log_info("cpu template %s: %u CPUID leaves, %u MSRs", name, t->nleaves, t->nmsrs);
+	return 0;
+}
+
+/*
+ * resolve_template: the CPU template (cfg) asks for, checked against this
+ * host, in (*out) (static) or (cfg) (custom); NULL in (*tmpl) for none.
+ * 0 or -EINVAL.
+ */
+static int resolve_template(struct machine *m, const struct vm_config *cfg,
+			    const struct kvm_cpuid2 *supported, struct cpu_template **out,
+			    const struct cpu_template **tmpl)
+{
+	const char *name = cpu_template_name(cfg->cpu_template);
+
+	*tmpl = NULL;
+	if (cfg->cpu_template == CPU_TEMPLATE_NONE)
+		return 0;
+	if (cfg->cpu_template == CPU_TEMPLATE_CUSTOM) {
+		*tmpl = &cfg->custom_cpu;
+	} else {
+		*out = malloc(sizeof(**out));
+		if (*out == NULL || cpu_template_static(cfg->cpu_template, *out) < 0)
+			return -ENOMEM;
+		*tmpl = *out;
+	}
+	return check_template(m, *tmpl, name, supported);
+}
+
+/* create_vcpus: -EINVAL when the CPU template does not fit the host (a config error). */
 static int create_vcpus(struct machine *m, const struct vm_config *cfg,
 			const struct vcpu_boot *boot)
 {
 	struct kvm_cpuid2 *cpuid = supported_cpuid(m->vm.kvm_fd);
+	struct cpu_template *own = NULL;
+	const struct cpu_template *tmpl = NULL;
 	int ret = 0;
 
 	if (cpuid == NULL)
 		return -EIO;
+	ret = resolve_template(m, cfg, cpuid, &own, &tmpl);
 	m->vm.nvcpus = cfg->vcpus;
 	for (unsigned int i = 0; i < cfg->vcpus && ret == 0; i++) {
 		struct vcpu *vcpu = vcpu_create(&m->vm, i);
-		ret = vcpu != NULL ? vcpu_configure(vcpu, cpuid, boot) : -EIO;
+		ret = vcpu != NULL ? vcpu_configure(vcpu, cpuid, tmpl, boot) : -EIO;
 	}
+	if (ret == -EINVAL && tmpl == NULL)
+		ret = -EIO; /* without a template, a refusal is KVM's */
+	free(own);
 	free(cpuid);
 	return ret;
 }
@@ -539,8 +600,9 @@ int machine_build(struct machine *m, const struct vm_config *cfg, struct startup
 	if (write_boot_structures(m, cfg, &boot) < 0)
 		return fail_build(m, EMBER_EXIT_CONFIG);
 	startup_stamp(startup, STARTUP_LOAD);
-	if (create_vcpus(m, cfg, &boot) < 0 || open_console(m) < 0)
-		return fail_build(m, EMBER_EXIT_HOST_ERROR);
+	int ret = create_vcpus(m, cfg, &boot);
+	if (ret < 0 || open_console(m) < 0)
+		return fail_build(m, ret == -EINVAL ? EMBER_EXIT_CONFIG : EMBER_EXIT_HOST_ERROR);
 	limit_guest_fds(m);
 	startup_stamp(startup, STARTUP_VCPUS);
 	return 0;

@@ -28,6 +28,7 @@ MONITOR_SRCS += monitor/boot/load_bzimage.c
 MONITOR_SRCS += monitor/boot/bootparams.c
 MONITOR_SRCS += monitor/boot/mptable.c
 MONITOR_SRCS += monitor/kvm/cpuid.c
+MONITOR_SRCS += monitor/kvm/cpu_template.c
 MONITOR_SRCS += monitor/seccomp.c
 MONITOR_SRCS += monitor/devices/virtio_slots.c
 MONITOR_SRCS += monitor/fd_budget.c
@@ -46,6 +47,7 @@ $(O)/monitor/seccomp.o: HOST_CFLAGS += -I$(O)/monitor
 
 # The Firecracker-compatible control plane: API, JSON model, logger, metrics.
 MONITOR_SRCS += monitor/control/config_json.c
+MONITOR_SRCS += monitor/control/cpu_config_json.c
 MONITOR_SRCS += monitor/control/api.c
 MONITOR_SRCS += monitor/control/sock_guard.c
 MONITOR_SRCS += monitor/control/api_routes.c

@@ -26,7 +26,10 @@ $(eval $(call unit_test,loader,loader load_elf load_pvh load_bzimage log))
 $(eval $(call unit_test,bootparams,bootparams log))
 $(eval $(call unit_test,mptable,mptable log))
 $(eval $(call unit_test,cpuid,cpuid))
-$(eval $(call unit_test,config,config resources kernel_cmdline log))
+# CPU templates: the static tables, bitmaps, applying; and their JSON form.
+$(eval $(call unit_test,cpu_template,cpu_template cpu_config_json))
+$(O)/tests/unit/test_cpu_template: TEST_LDLIBS += -ljansson
+$(eval $(call unit_test,config,config resources kernel_cmdline cpu_template log))
 $(eval $(call unit_test,serial,serial))
 $(eval $(call unit_test,ioapic,ioapic bus log))
 $(eval $(call unit_test,x86_cpu,x86_cpu))
@@ -85,20 +88,20 @@ $(O)/tests/unit/test_snapshot_paths: $(O)/tests/unit/vq_builder.o
 $(O)/tests/unit/test_snapshot_paths: TEST_LDLIBS = $(O)/virtio/libvirtio.a -luring -lcmocka -lpthread
 $(O)/tests/unit/test_snapshot_paths.o: $(O)/monitor/seccomp_filters.h
 
-$(eval $(call unit_test,config_json,config_json config resources kernel_cmdline log))
+$(eval $(call unit_test,config_json,config_json cpu_config_json cpu_template config resources kernel_cmdline log))
 $(O)/tests/unit/test_config_json: TEST_LDLIBS += -ljansson
 # Each device rule through the flags, the config file and the API alike.
-$(eval $(call unit_test,resources,resources config_json config kernel_cmdline log))
+$(eval $(call unit_test,resources,resources config_json cpu_config_json cpu_template config kernel_cmdline log))
 $(O)/tests/unit/test_resources: TEST_LDLIBS += -ljansson
 
-$(eval $(call unit_test,api_routes,api_routes instance config_json config resources kernel_cmdline logger metrics log))
+$(eval $(call unit_test,api_routes,api_routes instance config_json cpu_config_json cpu_template config resources kernel_cmdline logger metrics log))
 $(O)/tests/unit/test_api_routes: TEST_LDLIBS += -ljansson
 
 # The logger and metrics writers when their file or FIFO fails.
 $(eval $(call unit_test,logger,logger metrics log))
 $(O)/tests/unit/test_logger: TEST_LDLIBS += -ljansson
 
-$(eval $(call unit_test,api_http,api sock_guard evloop config_json config resources kernel_cmdline log))
+$(eval $(call unit_test,api_http,api sock_guard evloop config_json cpu_config_json cpu_template config resources kernel_cmdline log))
 $(O)/tests/unit/test_api_http: TEST_LDLIBS += -lhttp_parser -ljansson
 
 # The snapshot state file; its commit and read also run under the production VMM filter.

@@ -105,6 +105,11 @@ static int put_metrics(struct call *c)
 	return put(c, CONFIG_RES_METRICS);
 }
 
+static int put_cpu_config(struct call *c)
+{
+	return put(c, CONFIG_RES_CPU_CONFIG);
+}
+
 static int put_action(struct call *c)
 {
 	enum config_action_type a;
@@ -188,6 +193,7 @@ static const struct route routes[] = {
     {"/entropy", false, NULL, put_entropy, NULL},
     {"/logger", false, NULL, put_logger, NULL},
     {"/metrics", false, NULL, put_metrics, NULL},
+    {"/cpu-config", false, NULL, put_cpu_config, NULL},
     {"/actions", false, NULL, put_action, NULL},
     {"/vm", false, NULL, NULL, patch_vm},
     {"/snapshot/create", false, NULL, put_snapshot_create, NULL},
@@ -202,9 +208,11 @@ static const struct {
 	const char *path; /* the path and everything under it */
 	const char *what;
 } unsupported[] = {
-    {"/balloon", "the balloon device"},	      {"/mmds", "the microVM metadata service (MMDS)"},
-    {"/cpu-config", "custom CPU templates"},  {"/hotplug", "hotplug"},
-    {"/serial", "serial output redirection"}, {"/pmem", "virtio-pmem devices"},
+    {"/balloon", "the balloon device"},
+    {"/mmds", "the microVM metadata service (MMDS)"},
+    {"/hotplug", "hotplug"},
+    {"/serial", "serial output redirection"},
+    {"/pmem", "virtio-pmem devices"},
 };
 
 /* unsupported_what: what (path) would configure, when ember knows it does not serve it. */

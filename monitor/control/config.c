@@ -59,6 +59,7 @@ enum {
 	OPT_SNAPSHOT_VERSION,
 	OPT_SNAPSHOT_WHEN_READY,
 	OPT_ENABLE_PCI,
+	OPT_CPU_TEMPLATE,
 };
 
 /* --http-api-max-payload-size: each connection may buffer this much. */
@@ -103,6 +104,7 @@ static const struct option long_options[] = {
     {"snapshot-version", no_argument, NULL, OPT_SNAPSHOT_VERSION},
     {"snapshot-when-ready", required_argument, NULL, OPT_SNAPSHOT_WHEN_READY},
     {"enable-pci", no_argument, NULL, OPT_ENABLE_PCI},
+    {"cpu-template", required_argument, NULL, OPT_CPU_TEMPLATE},
     {"version", no_argument, NULL, OPT_VERSION},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
@@ -121,6 +123,8 @@ static const char usage_text[] =
     "  --vcpus N          virtual CPUs (default 1, 1..32)\n"
     "  --boot-timer       report the guest's boot-complete signal on stderr\n"
     "  --boot-entry E     auto (default), linux64 or pvh: how to enter an ELF\n"
+    "  --cpu-template T   Firecracker's static CPU template: C3, T2, T2S, T2CL\n"
+    "                     (Intel hosts), T2A (AMD hosts) or None (default)\n"
     "  --disk PATH[,ro][,id=NAME][,engine=sync|io_uring]\n"
     "                     a virtio block device (repeatable; the first is /dev/vda)\n"
     "  --rng              a virtio entropy device (fed from getrandom)\n"
@@ -545,6 +549,13 @@ static bool apply(struct vm_config *cfg, int opt, const char *arg)
 			return false;
 		}
 		return true;
+	case OPT_CPU_TEMPLATE:
+		if (cpu_template_id_by_name(arg, &cfg->cpu_template) < 0) {
+			log_error("--cpu-template: '%s' is not one of C3, T2, T2S, T2CL, T2A, None",
+				  arg);
+			return false;
+		}
+		return true;
 	case OPT_VERBOSE:
 		cfg->verbosity++;
 		return true;
@@ -715,6 +726,8 @@ static int check_restore(const struct vm_config *cfg)
 		clash = "--config-file";
 	else if (cfg->ndisks > 0 || cfg->rng)
 		clash = cfg->ndisks > 0 ? "--disk" : "--rng";
+	else if (cfg->cpu_template != CPU_TEMPLATE_NONE)
+		clash = "--cpu-template";
 	else if (cfg->restore_via != NULL && (cfg->nnets > 0 || cfg->vsock.enabled))
 		clash = "--restore-via";
 	if (clash != NULL) {
@@ -744,6 +757,8 @@ static int check_restore_server(const struct vm_config *cfg)
 		clash = "--config-file";
 	else if (config_device_count(cfg) > 0)
 		clash = "a device flag (--disk, --net, --vsock, --rng)";
+	else if (cfg->cpu_template != CPU_TEMPLATE_NONE)
+		clash = "--cpu-template";
 	if (clash != NULL) {
 		log_error("--restore-server: conflicts with %s (each request names its snapshot)",
 			  clash);
@@ -769,6 +784,7 @@ static bool machine_flag(int opt)
 	case OPT_RESTORE:
 	case OPT_MEM_FILE:
 	case OPT_SNAPSHOT_WHEN_READY:
+	case OPT_CPU_TEMPLATE:
 	case OPT_RESTORE_SERVER:
 	case OPT_RESTORE_VIA:
 		return true;

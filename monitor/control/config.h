@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cpu_template.h"
 #include "loader.h"
 
 #define CONFIG_DEFAULT_MEM_MIB 128
@@ -152,6 +153,9 @@ struct vm_config {
 	/* Firecracker's machine-config beyond vcpus and memory. */
 	bool smt;
 	bool track_dirty_pages;
+	/* machine-config.cpu_template, or the custom one of PUT /cpu-config (cpu_template.h). */
+	enum cpu_template_id cpu_template;
+	struct cpu_template custom_cpu; /* when cpu_template is CPU_TEMPLATE_CUSTOM */
 	/* Network interfaces, vsock and the entropy device's limiter. */
 	struct net_config nets[CONFIG_MAX_DEVICES];
 	unsigned int nnets;

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cpu_config_json.h"
 #include "kernel_cmdline.h"
 #include "layout.h"
 #include "resources.h"
@@ -392,15 +393,13 @@ static int machine(struct ctx *c, json_t *o, bool patch)
 		ret = get_bool(c, o, "track_dirty_pages", false, &dirty);
 	if (ret == 0)
 		ret = get_string(c, o, "cpu_template", false, &tmpl);
-	if (ret == 0 && tmpl != NULL && strcmp(tmpl, "None") != 0) {
-		static const char *const known[] = {"C3", "T2", "T2S", "T2CL", "T2A", "V1N1"};
-		bool fc = false;
-		for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-			fc = fc || strcmp(tmpl, known[i]) == 0;
-		ret = fc ? fail(c, "cpu_template", "'%s' is not supported yet (only None)", tmpl)
-			 : fail(c, "cpu_template",
-				"'%s' is not one of C3, T2, T2S, T2CL, T2A, V1N1, None", tmpl);
-	}
+	/* Left out, the template stays as it is (a custom one too), as in Firecracker. */
+	enum cpu_template_id tmpl_id = cfg->cpu_template;
+	if (ret == 0 && tmpl != NULL && cpu_template_id_by_name(tmpl, &tmpl_id) < 0)
+		ret = strcmp(tmpl, "V1N1") == 0
+			  ? fail(c, "cpu_template", "'V1N1' is for aarch64 hosts (ember: x86_64)")
+			  : fail(c, "cpu_template",
+				 "'%s' is not one of C3, T2, T2S, T2CL, T2A, None", tmpl);
 	if (ret == 0)
 		ret = get_string(c, o, "huge_pages", false, &huge);
 	if (ret == 0 && huge != NULL && strcmp(huge, "None") != 0) {
@@ -419,6 +418,18 @@ static int machine(struct ctx *c, json_t *o, bool patch)
 	cfg->mem_mib = mem;
 	cfg->smt = smt;
 	cfg->track_dirty_pages = dirty;
+	cfg->cpu_template = tmpl_id;
+	return 0;
+}
+
+/* PUT /cpu-config, the "cpu-config" section: a custom CPU template (cpu_config_json.h). */
+static int cpu_config(struct ctx *c, json_t *o)
+{
+	struct cpu_config_error e;
+
+	if (cpu_config_json_parse(o, &c->cfg->custom_cpu, &e) < 0)
+		return fail(c, e.field[0] ? e.field : NULL, "%s", e.msg);
+	c->cfg->cpu_template = CPU_TEMPLATE_CUSTOM;
 	return 0;
 }
 
@@ -673,6 +684,8 @@ static int resource(struct ctx *c, enum config_resource res, json_t *o, const ch
 		return logger(c, o);
 	case CONFIG_RES_METRICS:
 		return metrics(c, o);
+	case CONFIG_RES_CPU_CONFIG:
+		return cpu_config(c, o);
 	}
 	return fail(c, NULL, "unknown resource");
 }
@@ -1183,6 +1196,20 @@ static int array(struct ctx *c, json_t *root, const char *key, enum config_resou
 	return 0;
 }
 
+/* cpu_config_section: "cpu-config", which a static machine-config.cpu_template excludes. */
+static int cpu_config_section(struct ctx *c, json_t *root)
+{
+	json_t *o = json_object_get(root, "cpu-config");
+	enum cpu_template_id set = c->cfg->cpu_template;
+
+	if (o != NULL && !json_is_null(o) && set != CPU_TEMPLATE_NONE && set != CPU_TEMPLATE_CUSTOM)
+		return fail(c, "cpu-config",
+			    "a custom CPU template and machine-config.cpu_template '%s' exclude "
+			    "each other",
+			    cpu_template_name(set));
+	return section(c, root, "cpu-config", CONFIG_RES_CPU_CONFIG);
+}
+
 static int document(struct ctx *c, json_t *root)
 {
 	static const char *const keys[] = {"boot-source",
@@ -1200,8 +1227,8 @@ static int document(struct ctx *c, json_t *root)
 					   "pmem",
 					   "memory-hotplug",
 					   NULL};
-	static const char *const unsupported[] = {
-	    "balloon", "mmds-config", "cpu-config", "serial", "pmem", "memory-hotplug", NULL};
+	static const char *const unsupported[] = {"balloon", "mmds-config",    "serial",
+						  "pmem",    "memory-hotplug", NULL};
 	int ret = check_keys(c, root, keys);
 
 	for (const char *const *u = unsupported; ret == 0 && *u != NULL; u++) {
@@ -1215,6 +1242,8 @@ static int document(struct ctx *c, json_t *root)
 		ret = section(c, root, "metrics", CONFIG_RES_METRICS);
 	if (ret == 0)
 		ret = section(c, root, "machine-config", CONFIG_RES_MACHINE);
+	if (ret == 0)
+		ret = cpu_config_section(c, root);
 	if (ret == 0)
 		ret = section(c, root, "boot-source", CONFIG_RES_BOOT_SOURCE);
 	if (ret == 0)
@@ -1323,9 +1352,16 @@ static json_t *str_or_null(const char *s)
 
 static json_t *machine_obj(const struct vm_config *cfg)
 {
-	return json_pack("{s:I,s:I,s:b,s:b,s:s}", "vcpu_count", (json_int_t)cfg->vcpus,
-			 "mem_size_mib", (json_int_t)cfg->mem_mib, "smt", cfg->smt,
-			 "track_dirty_pages", cfg->track_dirty_pages, "huge_pages", "None");
+	json_t *o = json_pack("{s:I,s:I,s:b,s:b,s:s}", "vcpu_count", (json_int_t)cfg->vcpus,
+			      "mem_size_mib", (json_int_t)cfg->mem_mib, "smt", cfg->smt,
+			      "track_dirty_pages", cfg->track_dirty_pages, "huge_pages", "None");
+	/* Firecracker names a static template here, and "None" for a custom one. */
+	if (o != NULL && cfg->cpu_template != CPU_TEMPLATE_NONE)
+		json_object_set_new(o, "cpu_template",
+				    json_string(cfg->cpu_template == CPU_TEMPLATE_CUSTOM
+						    ? "None"
+						    : cpu_template_name(cfg->cpu_template)));
+	return o;
 }
 
 char *config_json_machine(const struct vm_config *cfg)
@@ -1443,11 +1479,15 @@ char *config_json_vm_config(const struct vm_config *cfg)
 			      ? json_pack("{s:s}", "metrics_path", cfg->metrics_path)
 			      : json_null();
 
-	return dump(json_pack("{s:n,s:o,s:o,s:n,s:o,s:o,s:o,s:n,s:o,s:o,s:o}", "balloon", "drives",
-			      drives_arr(cfg), "boot-source", boot_obj(cfg), "cpu-config", "logger",
-			      logger_obj(cfg), "machine-config", machine_obj(cfg), "metrics",
-			      metrics, "mmds-config", "network-interfaces", nets_arr(cfg), "vsock",
-			      vsock_obj(cfg), "entropy", entropy));
+	json_t *cpu = cfg->cpu_template == CPU_TEMPLATE_CUSTOM
+			  ? cpu_config_json_render(&cfg->custom_cpu)
+			  : json_null();
+
+	return dump(json_pack("{s:n,s:o,s:o,s:o,s:o,s:o,s:o,s:n,s:o,s:o,s:o}", "balloon", "drives",
+			      drives_arr(cfg), "boot-source", boot_obj(cfg), "cpu-config", cpu,
+			      "logger", logger_obj(cfg), "machine-config", machine_obj(cfg),
+			      "metrics", metrics, "mmds-config", "network-interfaces",
+			      nets_arr(cfg), "vsock", vsock_obj(cfg), "entropy", entropy));
 }
 
 char *config_json_instance_info(const struct vm_config *cfg, const char *state)

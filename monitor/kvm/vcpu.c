@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cpu_template.h"
 #include "cpuid.h"
 #include "exit_status.h"
 #include "ioapic.h"
@@ -82,7 +83,30 @@ static int vcpu_ioctl(struct vcpu *vcpu, unsigned long req, void *arg, const cha
 	return 0;
 }
 
-static int set_cpuid(struct vcpu *vcpu, const struct kvm_cpuid2 *supported)
+/* log_template_cpuid: what the template made of the leaves it touches (debug), for vCPU 0. */
+static void log_template_cpuid(const struct vcpu *vcpu, const struct cpu_template *t,
+			       const struct kvm_cpuid2 *cpuid)
+{
+	if (vcpu->index != 0)
+		return;
+	for (unsigned int i = 0; i < t->nleaves; i++)
+		for (uint32_t j = 0; j < cpuid->nent; j++) {
+			const struct kvm_cpuid_entry2 *e = &cpuid->entries[j];
+			if (e->function != t->leaves[i].leaf || e->index != t->leaves[i].subleaf)
+				continue;
+			log_debug("vcpu0: cpu template: CPUID 0x%x.0x%x eax=0x%x ebx=0x%x ecx=0x%x "
+				  "edx=0x%x flags=0x%x",
+				  e->function, e->index, e->eax, e->ebx, e->ecx, e->edx, e->flags);
+		}
+}
+
+/*
+ * set_cpuid: KVM's supported CPUID, normalised for this vCPU, with the
+ * timing leaf, then the CPU template (tmpl, or NULL) over all of it: what
+ * the template says is what the guest reads.
+ */
+static int set_cpuid(struct vcpu *vcpu, const struct kvm_cpuid2 *supported,
+		     const struct cpu_template *tmpl)
 {
 	size_t size = sizeof(*supported) + supported->nent * sizeof(supported->entries[0]);
 	/* Room for the timing leaf, which KVM does not list. */
@@ -97,12 +121,86 @@ static int set_cpuid(struct vcpu *vcpu, const struct kvm_cpuid2 *supported)
 	tsc_khz = ioctl(vcpu->fd, KVM_GET_TSC_KHZ, 0);
 	if (tsc_khz > 0)
 		cpuid_add_timing(cpuid, (uint32_t)tsc_khz, CPUID_APIC_BUS_KHZ);
+	if (tmpl != NULL) {
+		char err[CPU_TEMPLATE_ERR_MAX];
+		if (cpu_template_apply_cpuid(tmpl, cpuid, err, sizeof(err)) < 0) {
+			log_error("vcpu%u: CPU template: %s", vcpu->index, err);
+			free(cpuid);
+			return -EINVAL;
+		}
+		log_template_cpuid(vcpu, tmpl, cpuid);
+	}
 	ret = vcpu_ioctl(vcpu, KVM_SET_CPUID2, cpuid, "KVM_SET_CPUID2");
 	free(cpuid);
 	return ret;
 }
 
-static int set_msrs(struct vcpu *vcpu)
+/* template_msr: whether (t) modifies MSR (index). */
+static bool template_msr(const struct cpu_template *t, uint32_t index)
+{
+	for (unsigned int i = 0; t != NULL && i < t->nmsrs; i++)
+		if (t->msrs[i].addr == index)
+			return true;
+	return false;
+}
+
+/* msrs_rw: KVM_GET_MSRS or KVM_SET_MSRS of (b); all done, or -EINVAL naming the MSR KVM refused. */
+static int msrs_rw(struct vcpu *vcpu, unsigned long req, const char *name, struct kvm_msrs *b)
+{
+	int n = ioctl(vcpu->fd, req, b);
+
+	if (n < 0) {
+		int err = errno; /* logging may change errno */
+		log_error_errno(err, "vcpu%u: %s", vcpu->index, name);
+		return -err;
+	}
+	if ((uint32_t)n < b->nmsrs && req == KVM_GET_MSRS)
+		log_error("vcpu%u: CPU template: MSR 0x%x is not supported by KVM on this host",
+			  vcpu->index, b->entries[n].index);
+	else if ((uint32_t)n < b->nmsrs)
+		log_error("vcpu%u: CPU template: KVM refused 0x%llx for MSR 0x%x", vcpu->index,
+			  (unsigned long long)b->entries[n].data, b->entries[n].index);
+	if ((uint32_t)n < b->nmsrs)
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * set_template_msrs: the MSRs (t) modifies beyond the boot set: KVM's own
+ * value (KVM_GET_MSRS, after KVM_SET_CPUID2: some follow CPUID) with the
+ * template's bits over it. An MSR KVM does not know is an error, as in
+ * Firecracker.
+ */
+static int set_template_msrs(struct vcpu *vcpu, const struct cpu_template *t)
+{
+	struct kvm_msr_entry boot[X86_BOOT_MSRS];
+	struct kvm_msrs *b = calloc(1, sizeof(*b) + t->nmsrs * sizeof(b->entries[0]));
+	int ret = 0;
+
+	if (b == NULL)
+		return -ENOMEM;
+	x86_boot_msrs(boot);
+	for (unsigned int i = 0; i < t->nmsrs; i++) {
+		bool in_boot = false;
+		for (int j = 0; j < X86_BOOT_MSRS; j++)
+			in_boot = in_boot || boot[j].index == t->msrs[i].addr;
+		if (!in_boot)
+			b->entries[b->nmsrs++].index = t->msrs[i].addr;
+	}
+	if (b->nmsrs > 0)
+		ret = msrs_rw(vcpu, KVM_GET_MSRS, "KVM_GET_MSRS", b);
+	if (ret == 0 && b->nmsrs > 0) {
+		cpu_template_apply_msrs(t, b->entries, b->nmsrs);
+		ret = msrs_rw(vcpu, KVM_SET_MSRS, "KVM_SET_MSRS", b);
+	}
+	for (uint32_t i = 0; ret == 0 && vcpu->index == 0 && i < b->nmsrs; i++)
+		log_debug("vcpu0: cpu template: MSR 0x%x = 0x%llx", b->entries[i].index,
+			  (unsigned long long)b->entries[i].data);
+	free(b);
+	return ret;
+}
+
+static int set_msrs(struct vcpu *vcpu, const struct cpu_template *tmpl)
 {
 	struct {
 		struct kvm_msrs hdr;
@@ -110,16 +208,23 @@ static int set_msrs(struct vcpu *vcpu)
 	} msrs = {.hdr.nmsrs = X86_BOOT_MSRS};
 
 	x86_boot_msrs(msrs.entries);
+	if (tmpl != NULL)
+		cpu_template_apply_msrs(tmpl, msrs.entries, X86_BOOT_MSRS);
 	int n = ioctl(vcpu->fd, KVM_SET_MSRS, &msrs);
 	if (n < 0) {
 		int err = errno; /* logging may change errno */
 		log_error_errno(err, "vcpu%u: KVM_SET_MSRS", vcpu->index);
 		return -err;
 	}
+	if (n != X86_BOOT_MSRS && template_msr(tmpl, msrs.entries[n].index)) {
+		log_error("vcpu%u: CPU template: KVM refused 0x%llx for MSR 0x%x", vcpu->index,
+			  (unsigned long long)msrs.entries[n].data, msrs.entries[n].index);
+		return -EINVAL;
+	}
 	if (n != X86_BOOT_MSRS)
 		log_warn("vcpu%u: KVM_SET_MSRS: KVM refused MSR 0x%x", vcpu->index,
 			 msrs.entries[n].index);
-	return 0;
+	return tmpl != NULL ? set_template_msrs(vcpu, tmpl) : 0;
 }
 
 static int set_lapic(struct vcpu *vcpu)
@@ -150,15 +255,15 @@ static int set_boot_registers(struct vcpu *vcpu, const struct vcpu_boot *boot)
 }
 
 int vcpu_configure(struct vcpu *vcpu, const struct kvm_cpuid2 *supported,
-		   const struct vcpu_boot *boot)
+		   const struct cpu_template *tmpl, const struct vcpu_boot *boot)
 {
 	struct kvm_fpu fpu;
 	int ret;
 
-	ret = set_cpuid(vcpu, supported);
+	ret = set_cpuid(vcpu, supported, tmpl);
 	if (ret < 0)
 		return ret;
-	ret = set_msrs(vcpu);
+	ret = set_msrs(vcpu, tmpl);
 	if (ret < 0)
 		return ret;
 	x86_boot_fpu(&fpu);

@@ -44,14 +44,19 @@ struct vcpu_boot {
  */
 struct vcpu *vcpu_create(struct vm *vm, unsigned int index);
 
+struct cpu_template;
+
 /*
  * vcpu_configure: CPUID (from (supported), normalised for this vCPU), MSRs,
  * FPU and LAPIC LINT pins for every vCPU; for vCPU 0 also the registers of
  * (boot). The others wait in KVM for INIT/SIPI from the guest, as APs do.
+ * (tmpl), when not NULL, is a CPU template applied last to the CPUID and
+ * the MSRs (its vendor already checked); a template KVM cannot honour (a
+ * leaf or MSR it does not have) is -EINVAL after a line naming it.
  * Call after vcpu_create, before vcpu_start. Returns 0 or -errno.
  */
 int vcpu_configure(struct vcpu *vcpu, const struct kvm_cpuid2 *supported,
-		   const struct vcpu_boot *boot);
+		   const struct cpu_template *tmpl, const struct vcpu_boot *boot);
 
 /* vcpu_start: start the vCPU's thread. Returns 0 or -errno. */
 int vcpu_start(struct vcpu *vcpu);

@@ -69,7 +69,7 @@ static void route(uint8_t aux, char *id, const char *body, size_t len)
 					    "/metrics",
 					    "/actions",
 					    "/vm",
-					    "/balloon",
+					    "/cpu-config",
 					    "/mmds/config",
 					    "/snapshot/create"};
 	static const char *const methods[] = {"GET", "PUT", "PATCH", "DELETE"};

@@ -351,6 +351,14 @@ FULL_CONFIG = b"""{
 """
 
 
+CPU_CONFIG = b'''{"machine-config": {"vcpu_count": 1, "mem_size_mib": 64, "cpu_template": "None"},
+  "cpu-config": {"cpuid_modifiers": [{"leaf": "0x7", "subleaf": "0b0", "flags": 1,
+      "modifiers": [{"register": "ebx", "bitmap": "0bxxxx_xxxx_xxx0_xxxx_xxxx_xx1x_xxxx_xxxx"}]}],
+    "msr_modifiers": [{"addr": "0x10a", "bitmap": "0b1100"}],
+    "kvm_capabilities": ["171", "!172"]}}
+'''
+
+
 def seeds_config_file():
     write("config_file", "readme", README_CONFIG)
     write("config_file", "full", FULL_CONFIG)
@@ -363,6 +371,7 @@ def seeds_config_file():
     write("config_file", "second-drive-missing", b'{"drives": [\n  {"drive_id": "a", "path_on_host": '
           b'"/dev/null", "is_root_device": false},\n  {"drive_id": "b",\n   "path_on_host": '
           b'"/nonexistent", "is_root_device": false}\n]}')
+    write("config_file", "cpu-config", CPU_CONFIG)
 
 
 # enum config_resource order, then the extra targets of fuzz_api_body.c.

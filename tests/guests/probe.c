@@ -64,6 +64,9 @@
  *                   probe: pic spurious irq7=<n> irq15=<n> after spurious
  *                   interrupts.
  *   cpuid=<leaf>    probe: cpuid 0x<leaf> eax=0x<> ebx=0x<> ecx=0x<> edx=0x<> (subleaf 0)
+ *   cpuid=<leaf>.<subleaf>
+ *                   probe: cpuid 0x<leaf>.0x<subleaf> eax=0x<> ebx=0x<> ecx=0x<> edx=0x<>
+ *   rdmsr=<addr>    probe: rdmsr 0x<addr>=0x<value>
  *   fault=unmapped  probe: read 0x<byte at 0xd0000000>
  *   fault=ram-end   probe: ram-end addr=0x<hex> read 0x<byte>
  *   fault=triple    probe: triple fault now (then a zero-limit IDT and ud2)
@@ -404,18 +407,51 @@ static void do_pic_mask(void)
 
 static void do_cpuid(const char *arg)
 {
-	uint64_t leaf;
+	char word[24];
+	const char *dot = arg;
+	uint64_t leaf, subleaf = 0;
 	uint32_t a, b, c, d;
 
-	if (rt_parse_u64(arg, &leaf) != 0 || leaf > 0xffffffffULL) {
+	/* "<leaf>" or "<leaf>.<subleaf>": the leaf's part copied out to parse it alone. */
+	while (*dot != '\0' && *dot != '.')
+		dot++;
+	size_t n = (size_t)(dot - arg);
+	if (*dot == '\0')
+		dot = NULL;
+	if (n >= sizeof(word) || (dot != NULL && rt_parse_u64(dot + 1, &subleaf) != 0)) {
+		rt_printf("probe: bad cpuid leaf %s\n", arg);
+		return;
+	}
+	memcpy(word, arg, n);
+	word[n] = '\0';
+	if (rt_parse_u64(word, &leaf) != 0 || leaf > 0xffffffffULL || subleaf > 0xffffffffULL) {
 		rt_printf("probe: bad cpuid leaf %s\n", arg);
 		return;
 	}
 	__asm__ volatile("cpuid"
 			 : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
-			 : "a"((uint32_t)leaf), "c"(0));
-	rt_printf("probe: cpuid 0x%x eax=0x%x ebx=0x%x ecx=0x%x edx=0x%x\n", (uint32_t)leaf, a, b,
-		  c, d);
+			 : "a"((uint32_t)leaf), "c"((uint32_t)subleaf));
+	if (dot != NULL)
+		rt_printf("probe: cpuid 0x%x.0x%x eax=0x%x ebx=0x%x ecx=0x%x edx=0x%x\n",
+			  (uint32_t)leaf, (uint32_t)subleaf, a, b, c, d);
+	else
+		rt_printf("probe: cpuid 0x%x eax=0x%x ebx=0x%x ecx=0x%x edx=0x%x\n", (uint32_t)leaf,
+			  a, b, c, d);
+}
+
+/* do_rdmsr: read one MSR (a #GP for one the vCPU lacks ends in the runtime's exception exit). */
+static void do_rdmsr(const char *arg)
+{
+	uint64_t addr;
+	uint32_t lo, hi;
+
+	if (rt_parse_u64(arg, &addr) != 0 || addr > 0xffffffffULL) {
+		rt_printf("probe: bad msr %s\n", arg);
+		return;
+	}
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"((uint32_t)addr));
+	rt_printf("probe: rdmsr 0x%x=0x%lx\n", (uint32_t)addr,
+		  ((unsigned long)hi << 32) | (unsigned long)lo);
 }
 
 static unsigned int cpus_reported;
@@ -714,6 +750,8 @@ int main(const struct boot_info *bi)
 			do_pic_mask();
 		} else if (strncmp(w, "cpuid=", 6) == 0) {
 			do_cpuid(w + 6);
+		} else if (strncmp(w, "rdmsr=", 6) == 0) {
+			do_rdmsr(w + 6);
 		} else if (strcmp(w, "fault=unmapped") == 0) {
 			rt_printf("probe: read 0x%x\n",
 				  *(volatile uint8_t *)(uintptr_t)UNMAPPED_ADDR);

@@ -236,6 +236,35 @@ static void test_start_without_kernel(void **state)
 	assert_int_equal(metrics.now.put_api_requests.actions_fails, 1);
 }
 
+/* PUT /cpu-config: a custom CPU template before boot, refused after, errors naming the field. */
+static void test_cpu_config(void **state)
+{
+	(void)state;
+	const char *tmpl = "{\"cpuid_modifiers\": [{\"leaf\": \"0x1\", \"subleaf\": \"0x0\", "
+			   "\"flags\": 0, \"modifiers\": [{\"register\": \"ecx\", \"bitmap\": "
+			   "\"0b0xx\"}]}]}";
+
+	assert_int_equal(call(API_PUT, "/cpu-config", "{\"msr_modifiers\": [{\"addr\": 5}]}"), 400);
+	body_has("{\"fault_message\":\"msr_modifiers[0].bitmap: missing required field\"}");
+	assert_int_equal(call(API_GET, "/cpu-config", NULL), 400);
+	body_has("Invalid request method and/or path: GET /cpu-config");
+	assert_int_equal(call(API_PUT, "/cpu-config", tmpl), 204);
+	assert_int_equal(cfg.cpu_template, CPU_TEMPLATE_CUSTOM);
+	assert_int_equal(call(API_GET, "/vm/config", NULL), 200);
+	body_has("\"bitmap\":\"0bxxxxxxxxxxxxxxxxxxxxxxxxxxxxx0xx\"");
+	assert_int_equal(
+	    call(API_PUT, "/machine-config",
+		 "{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"cpu_template\": \"T2S\"}"),
+	    204);
+	assert_int_equal(call(API_GET, "/machine-config", NULL), 200);
+	body_has("\"cpu_template\":\"T2S\"");
+	boot_source();
+	assert_int_equal(call(API_PUT, "/actions", "{\"action_type\": \"InstanceStart\"}"), 204);
+	assert_int_equal(call(API_PUT, "/cpu-config", tmpl), 400);
+	body_has("not supported after starting the microVM");
+	assert_int_equal(cfg.cpu_template, CPU_TEMPLATE_T2S);
+}
+
 static void test_start_and_post_boot(void **state)
 {
 	(void)state;
@@ -401,6 +430,7 @@ int main(void)
 	    T(test_put_machine),
 	    T(test_start_without_kernel),
 	    T(test_start_and_post_boot),
+	    T(test_cpu_config),
 	    T(test_pause_resume),
 	    T(test_backend_enosys),
 	    T(test_start_failure_reports_the_log_line),

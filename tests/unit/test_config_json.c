@@ -132,10 +132,14 @@ static void test_machine_bad(void **state)
 	    "track_dirty_pages: expected a boolean, got a string");
 	bad(M, NULL, "{\"vcpu_count\": 3, \"mem_size_mib\": 128, \"smt\": true}",
 	    "must be 1 or even");
-	bad(M, NULL, "{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"cpu_template\": \"T2\"}",
-	    "cpu_template: 'T2' is not supported yet");
 	bad(M, NULL, "{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"cpu_template\": \"Z9\"}",
-	    "cpu_template: 'Z9' is not one of");
+	    "cpu_template: 'Z9' is not one of C3, T2, T2S, T2CL, T2A, None");
+	bad(M, NULL, "{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"cpu_template\": \"t2\"}",
+	    "cpu_template: 't2' is not one of");
+	bad(M, NULL, "{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"cpu_template\": \"V1N1\"}",
+	    "cpu_template: 'V1N1' is for aarch64 hosts");
+	bad(M, NULL, "{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"cpu_template\": 2}",
+	    "cpu_template: expected a string, got an integer");
 	bad(M, NULL, "{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"huge_pages\": \"2M\"}",
 	    "huge_pages: '2M' is not supported yet");
 	bad(M, NULL, "{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"huge_pages\": 2}",
@@ -643,6 +647,99 @@ static void test_file_hostile_text(void **state)
 
 /* ---------------------------------------------------------------- renderers */
 
+/*
+ * CPU templates: a static one by name in machine-config (kept by a PUT or
+ * PATCH that leaves the field out, as Firecracker does), a custom one by
+ * PUT /cpu-config; GET /machine-config and /vm/config show them and a
+ * config file reads them back.
+ */
+static void test_cpu_templates(void **state)
+{
+	(void)state;
+	const char *tmpl = "{\"cpuid_modifiers\": [{\"leaf\": \"0x80000001\", \"subleaf\": "
+			   "\"0x0\", \"flags\": 0, \"modifiers\": [{\"register\": \"ecx\", "
+			   "\"bitmap\": \"0b0\"}]}], \"msr_modifiers\": [{\"addr\": \"0x1a0\", "
+			   "\"bitmap\": \"0b0\"}]}";
+	char *s;
+
+	good(CONFIG_RES_MACHINE, NULL,
+	     "{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"cpu_template\": \"T2\"}");
+	assert_int_equal(cfg.cpu_template, CPU_TEMPLATE_T2);
+	good(CONFIG_RES_MACHINE, NULL, "{\"vcpu_count\": 2, \"mem_size_mib\": 128}");
+	good(CONFIG_RES_MACHINE_PATCH, NULL, "{\"vcpu_count\": 1}");
+	assert_int_equal(cfg.cpu_template, CPU_TEMPLATE_T2);
+	s = config_json_machine(&cfg);
+	assert_string_equal(s, "{\"vcpu_count\":1,\"mem_size_mib\":128,\"smt\":false,"
+			       "\"track_dirty_pages\":false,\"huge_pages\":\"None\","
+			       "\"cpu_template\":\"T2\"}");
+	free(s);
+	good(CONFIG_RES_MACHINE_PATCH, NULL, "{\"cpu_template\": \"T2A\"}");
+	assert_int_equal(cfg.cpu_template, CPU_TEMPLATE_T2A);
+
+	/* A custom template replaces the static one; errors name the field and change nothing. */
+	bad(CONFIG_RES_CPU_CONFIG, NULL,
+	    "{\"cpuid_modifiers\": [{\"leaf\": \"0x1\", \"subleaf\": \"0x0\", \"flags\": 0, "
+	    "\"modifiers\": [{\"register\": \"eax\", \"bitmap\": \"0b2\"}]}]}",
+	    "cpuid_modifiers[0].modifiers[0].bitmap: '0b2': '2' is not 0, 1, x or _");
+	bad(CONFIG_RES_CPU_CONFIG, NULL, "[]", "the body must be a JSON object");
+	assert_int_equal(cfg.cpu_template, CPU_TEMPLATE_T2A);
+	good(CONFIG_RES_CPU_CONFIG, NULL, tmpl);
+	assert_int_equal(cfg.cpu_template, CPU_TEMPLATE_CUSTOM);
+	assert_int_equal(cfg.custom_cpu.nleaves, 1);
+	assert_int_equal(cfg.custom_cpu.nmsrs, 1);
+	/* Firecracker says "None" in machine-config for a custom template. */
+	s = config_json_machine(&cfg);
+	assert_non_null(strstr(s, "\"cpu_template\":\"None\""));
+	free(s);
+
+	/* /vm/config carries the custom template; loading it gives the same config. */
+	s = config_json_vm_config(&cfg);
+	assert_non_null(strstr(s, "\"cpu-config\":{\"cpuid_modifiers\":[{\"leaf\":\"0x80000001\","
+				  "\"subleaf\":\"0x0\",\"flags\":0,\"modifiers\":[{\"register\":"
+				  "\"ecx\",\"bitmap\":\"0bxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx0\"}]}]"));
+	struct vm_config saved = cfg;
+	config_defaults(&cfg);
+	assert_int_equal(load(s), 0);
+	char *again = config_json_vm_config(&cfg);
+	assert_string_equal(s, again);
+	assert_int_equal(cfg.cpu_template, CPU_TEMPLATE_CUSTOM);
+	free(s);
+	free(again);
+	config_free(&saved);
+
+	/* "None" clears it; a static one round-trips through the file as well. */
+	good(CONFIG_RES_MACHINE_PATCH, NULL, "{\"cpu_template\": \"None\"}");
+	assert_int_equal(cfg.cpu_template, CPU_TEMPLATE_NONE);
+	s = config_json_machine(&cfg);
+	assert_null(strstr(s, "cpu_template"));
+	free(s);
+	config_defaults(&cfg);
+	assert_int_equal(load("{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 64, "
+			      "\"cpu_template\": \"C3\"}, \"cpu-config\": null}"),
+			 0);
+	assert_int_equal(cfg.cpu_template, CPU_TEMPLATE_C3);
+}
+
+static void test_cpu_config_file_errors(void **state)
+{
+	(void)state;
+	assert_int_equal(load("{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 64,\n"
+			      "  \"cpu_template\": \"T2\"},\n"
+			      "\"cpu-config\": {}}"),
+			 -EINVAL);
+	assert_non_null(strstr(err, "vm.json: line 3: cpu-config: a custom CPU template and "
+				    "machine-config.cpu_template 'T2' exclude each other"));
+	assert_int_equal(load("{\"cpu-config\": {\"msr_modifiers\": [\n"
+			      "  {\"addr\": \"0x10a\", \"bitmap\": \"0b1\"},\n"
+			      "  {\"addr\": \"10a\", \"bitmap\": \"0b1\"}]}}"),
+			 -EINVAL);
+	assert_non_null(strstr(err, "vm.json: line 3: cpu-config.msr_modifiers[1].addr: '10a' has "
+				    "no 0x (hexadecimal) or 0b (binary) prefix"));
+	assert_int_equal(load("{\"cpu-config\": []}"), -EINVAL);
+	assert_non_null(strstr(err, "cpu-config: expected an object, got an array"));
+	assert_int_equal(cfg.cpu_template, CPU_TEMPLATE_NONE);
+}
+
 static void test_render(void **state)
 {
 	(void)state;
@@ -669,13 +766,13 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
-	    T(test_machine_ok),	    T(test_machine_bad), T(test_machine_patch),
-	    T(test_body_shape),	    T(test_boot_source), T(test_boot_args_too_long),
-	    T(test_drives),	    T(test_drives_bad),	 T(test_device_limit),
-	    T(test_network),	    T(test_vsock),	 T(test_entropy),
-	    T(test_logger_metrics), T(test_actions),	 T(test_patches),
-	    T(test_file_full),	    T(test_file_errors), T(test_file_hostile_text),
-	    T(test_render),
+	    T(test_machine_ok),	    T(test_machine_bad),   T(test_machine_patch),
+	    T(test_body_shape),	    T(test_boot_source),   T(test_boot_args_too_long),
+	    T(test_drives),	    T(test_drives_bad),	   T(test_device_limit),
+	    T(test_network),	    T(test_vsock),	   T(test_entropy),
+	    T(test_logger_metrics), T(test_actions),	   T(test_patches),
+	    T(test_file_full),	    T(test_file_errors),   T(test_file_hostile_text),
+	    T(test_render),	    T(test_cpu_templates), T(test_cpu_config_file_errors),
 	};
 	return cmocka_run_group_tests(tests, setup_all, teardown_all);
 }
