@@ -467,6 +467,20 @@ if snap:
     P("Restore / floor, exec -> first KVM_RUN, pairwise median: %s; clone / floor: %s." % (
         rfmt(rr), rfmt(cr)))
     P("")
+    qsnap = rows("snapshot-qemu.csv")
+    qkv = keyvals("snapshot-qemu.txt")
+    if qsnap or qkv.get("save_us"):
+        qrd = [num(r["ready_us"]) for r in qsnap if num(r["ready_us"]) and num(r["ready_us"]) > 0]
+        er = col(snap, "ready_us", "ember-restore")
+        P("QEMU's own save and restore of the same guest (`bench/qemu_snap.py`: QMP `migrate` to "
+          "`exec:cat > FILE`, then `-incoming \"exec:cat FILE\"`; the guest prints \"ready\" every "
+          "millisecond after initialising, as QEMU has no generation page to wait on): save %s, "
+          "state file %s KiB; restore exec -> \"ready\" p50 %s, p99 %s (%d runs), against ember's "
+          "%s (%s)." % (
+              fmt(num(qkv.get("save_us"))), int(num(qkv.get("state_bytes")) // 1024)
+              if qkv.get("state_bytes") else "?", fmt(med(qrd)), fmt(pct(qrd, 99)), len(qrd),
+              fmt(med(er)), "%.0fx faster" % (med(qrd) / med(er)) if qrd and er else "n/a"))
+        P("")
     for t in ("warm", "idle"):
         kv = keyvals("snapshot-%s.txt" % t)
         if kv.get("create_us"):

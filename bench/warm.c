@@ -8,6 +8,9 @@
  *   wait          after initialising, poll the VM generation page until it
  *                 changes: a template waits there to be snapshotted, and
  *                 each restored copy goes on at once
+ *   beat          after initialising, print "ready" every millisecond,
+ *                 for ever: for monitors without ember's generation page
+ *                 (QEMU), whose restored copy is timed to its first beat
  *   idle          after "ready", halt with interrupts off until stopped
  *
  * It signals the boot timer once initialised ("warm"), then prints "ready"
@@ -21,6 +24,7 @@
 #define US_PER_MS     1000ULL
 #define PAGE_BYTES    4096ULL
 #define TOUCH_PATTERN 0x5a
+#define BEAT_US	      1000ULL
 
 static uint8_t heap[MAX_TOUCH_KIB * KIB];
 
@@ -74,6 +78,10 @@ int main(const struct boot_info *bi)
 	if (flag(bi, "wait"))
 		while (rt_generation() == born)
 			__asm__ volatile("pause");
+	for (int beat = flag(bi, "beat"); beat;) {
+		rt_delay_us(BEAT_US);
+		rt_puts("ready\n");
+	}
 	rt_puts("ready\n");
 	if (flag(bi, "idle"))
 		for (;;)
