@@ -19,12 +19,15 @@ struct mmds_conn {
 	bool ack_due;	    /* the guest sent something to acknowledge */
 	bool fin_rcvd;	    /* the guest closed its side (rcv_nxt counts its FIN) */
 	bool close_after;   /* send FIN once the response is out */
-	bool fin_sent;	    /* our FIN is at seq (tx_seq0 + resp.len) */
+	bool fin_sent;	    /* our FIN is out at fin_seq (and not to be sent again) */
+	bool fin_out;	    /* our FIN went at least once: fin_seq holds */
 	uint8_t mac[ETH_ADDR_LEN];
 	uint32_t ip;
 	uint16_t port;
 	uint16_t mss; /* what we send per segment */
 	uint32_t iss, rcv_nxt, snd_una, snd_nxt;
+	uint32_t snd_max; /* the highest seq sent: acknowledgements up to it count */
+	uint32_t fin_seq;
 	uint32_t snd_wnd;	  /* the guest's window (no scaling: we offer none) */
 	uint32_t tx_seq0;	  /* seq of resp.data[tx_off] */
 	size_t tx_off;		  /* bytes of the response acknowledged */

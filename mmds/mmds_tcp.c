@@ -137,7 +137,7 @@ static struct mmds_conn *open_conn(struct mmds_stack *s, const uint8_t *mac, uin
 	s->isn += ISN_STRIDE;
 	c->rcv_nxt = get32(tcp + TCP_OFF_SEQ) + 1;
 	c->snd_una = c->iss;
-	c->snd_nxt = c->iss + 1;
+	c->snd_nxt = c->snd_max = c->iss + 1;
 	c->tx_seq0 = c->iss + 1;
 	c->snd_wnd = get16(tcp + TCP_OFF_WINDOW);
 	c->synack_due = true;
@@ -146,18 +146,18 @@ static struct mmds_conn *open_conn(struct mmds_stack *s, const uint8_t *mac, uin
 	return c;
 }
 
-/* data_end: the seq just past the response's last byte (snd_una when there is none). */
+/* data_end: the seq just past the response's last byte (where our FIN goes). */
 static uint32_t data_end(const struct mmds_conn *c)
 {
 	if (c->resp.data == NULL)
-		return c->fin_sent ? c->snd_nxt - 1 : c->snd_una;
+		return c->fin_out ? c->fin_seq : c->snd_una;
 	return c->tx_seq0 + (uint32_t)(c->resp.len - c->tx_off);
 }
 
 /* rewind: send again from the oldest unacknowledged byte (our FIN too, if unacknowledged). */
 static void rewind_send(struct mmds_conn *c, uint64_t now)
 {
-	if (c->fin_sent && seq_cmp(c->snd_una, c->snd_nxt) < 0)
+	if (c->fin_sent && seq_cmp(c->snd_una, c->fin_seq) <= 0)
 		c->fin_sent = false;
 	c->snd_nxt = c->snd_una;
 	c->sent_ms = now;
@@ -179,13 +179,18 @@ static void acked(struct mmds_conn *c, uint32_t ack, uint64_t now)
 		}
 	}
 	c->snd_una = ack;
+	/* After a rewind, an acknowledgement of what went before moves us on too. */
+	if (seq_cmp(ack, c->snd_nxt) > 0)
+		c->snd_nxt = ack;
+	if (c->fin_out && seq_cmp(ack, c->fin_seq) > 0)
+		c->fin_sent = true;
 	c->sent_ms = now;
 }
 
 /* serve: answer the next whole request once the last response is acknowledged. false: reset. */
 static bool serve(struct mmds_stack *s, struct mmds_conn *c)
 {
-	if (c->resp.data == NULL && !c->close_after && !c->fin_sent) {
+	if (c->resp.data == NULL && !c->close_after && !c->fin_out) {
 		long r = c->rx_len > 0 ? mmds_http_frame(c->rx, c->rx_len) : 0;
 		if (r != 0) {
 			struct mmds_http_response resp;
@@ -285,10 +290,10 @@ void tcp_input(struct mmds_stack *s, const uint8_t *mac, uint32_t ip, const uint
 		c->established = true;
 		c->snd_una = ack;
 	}
-	if (seq_cmp(ack, c->snd_una) > 0 && seq_cmp(ack, c->snd_nxt) <= 0)
+	if (seq_cmp(ack, c->snd_una) > 0 && seq_cmp(ack, c->snd_max) <= 0)
 		acked(c, ack, now);
-	else if (ack == c->snd_una && c->snd_una != c->snd_nxt && dlen == 0 &&
-		 !(flags & TCP_FIN) && get16(tcp + TCP_OFF_WINDOW) == c->snd_wnd)
+	else if (ack == c->snd_una && c->snd_una != c->snd_max && dlen == 0 && !(flags & TCP_FIN) &&
+		 get16(tcp + TCP_OFF_WINDOW) == c->snd_wnd)
 		rewind_send(c, now); /* a duplicate acknowledgement: something was lost */
 	c->snd_wnd = get16(tcp + TCP_OFF_WINDOW);
 	if (dlen > 0 || (flags & TCP_FIN))
@@ -299,7 +304,7 @@ void tcp_input(struct mmds_stack *s, const uint8_t *mac, uint32_t ip, const uint
 		return;
 	}
 	/* Both sides closed and our FIN acknowledged: done, with a last ACK if one is owed. */
-	if (c->fin_rcvd && c->fin_sent && c->snd_una == c->snd_nxt) {
+	if (c->fin_rcvd && c->fin_out && seq_cmp(c->snd_una, c->fin_seq) > 0) {
 		if (c->ack_due)
 			control(s, c->mac, c->ip, c->port, c->snd_nxt, c->rcv_nxt, TCP_ACK);
 		conn_free(s, c);
@@ -315,7 +320,7 @@ static size_t conn_output(struct mmds_stack *s, struct mmds_conn *c, uint8_t *bu
 {
 	struct tcp_seg seg = {.mac = c->mac, .ip = c->ip, .port = c->port, .seq = c->snd_nxt,
 			      .ack = c->rcv_nxt, .flags = TCP_ACK, .window = rcv_window(c)};
-	bool timed_out = c->snd_una != c->snd_nxt && now - c->sent_ms >= MMDS_STACK_RTO_MS;
+	bool timed_out = c->snd_una != c->snd_max && now - c->sent_ms >= MMDS_STACK_RTO_MS;
 
 	if (!c->established) {
 		if (!c->synack_due && !timed_out)
@@ -331,6 +336,7 @@ static size_t conn_output(struct mmds_stack *s, struct mmds_conn *c, uint8_t *bu
 	}
 	if (timed_out && !dry)
 		rewind_send(c, now);
+	seg.seq = c->snd_nxt;
 	uint32_t end = data_end(c);
 	uint32_t in_flight = c->snd_nxt - c->snd_una;
 	size_t avail = c->snd_wnd > in_flight ? c->snd_wnd - in_flight : 0;
@@ -342,7 +348,7 @@ static size_t conn_output(struct mmds_stack *s, struct mmds_conn *c, uint8_t *bu
 		return 0;
 	if (dry)
 		return 1;
-	if (c->snd_una == c->snd_nxt)
+	if (c->snd_una == c->snd_max)
 		c->sent_ms = now; /* the retransmission clock starts with the first byte out */
 	if (n > 0) {
 		seg.data = (const uint8_t *)c->resp.data + c->tx_off + (c->snd_nxt - c->tx_seq0);
@@ -351,9 +357,11 @@ static size_t conn_output(struct mmds_stack *s, struct mmds_conn *c, uint8_t *bu
 		c->snd_nxt += (uint32_t)n;
 	} else if (fin) {
 		seg.flags |= TCP_FIN;
-		c->snd_nxt++;
-		c->fin_sent = true;
+		c->fin_seq = c->snd_nxt++;
+		c->fin_sent = c->fin_out = true;
 	}
+	if (seq_cmp(c->snd_nxt, c->snd_max) > 0)
+		c->snd_max = c->snd_nxt;
 	c->ack_due = false;
 	return build_tcp(s, buf, cap, &seg);
 }
