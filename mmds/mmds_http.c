@@ -9,14 +9,14 @@
 #include <string.h>
 #include <strings.h>
 
-#define HEAD_END       "\r\n\r\n"
-#define HEAD_END_LEN   4
-#define LINE_END_LEN   2
+#define HEAD_END	"\r\n\r\n"
+#define HEAD_END_LEN	4
+#define LINE_END_LEN	2
 #define STATUS_LINE_MAX 64
-#define HEADERS_MAX    256 /* our response head, without the status line */
-#define TOKEN_PATH     "/latest/api/token"
-#define DEC_BASE       10
-#define TTL_DIGITS_MAX 10 /* more digits than any u32 */
+#define HEADERS_MAX	256 /* our response head, without the status line */
+#define TOKEN_PATH	"/latest/api/token"
+#define DEC_BASE	10
+#define TTL_DIGITS_MAX	10 /* more digits than any u32 */
 
 enum http_status {
 	HTTP_OK = 200,
@@ -235,12 +235,12 @@ static int build(struct mmds_http_response *out, const struct head *h, int statu
 	return 0;
 }
 
-static int text(struct mmds_http_response *out, const struct head *h, int status,
-		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int text(struct mmds_http_response *out, const struct head *h, int status, const char *fmt,
+		...) __attribute__((format(printf, 4, 5)));
 
 /* text: a plain-text response of (fmt, ...), at most MMDS_HTTP_REQUEST_MAX bytes. */
-static int text(struct mmds_http_response *out, const struct head *h, int status,
-		const char *fmt, ...)
+static int text(struct mmds_http_response *out, const struct head *h, int status, const char *fmt,
+		...)
 {
 	char body[MMDS_HTTP_REQUEST_MAX];
 	va_list ap;
@@ -252,15 +252,17 @@ static int text(struct mmds_http_response *out, const struct head *h, int status
 	va_end(ap);
 	if (n < 0)
 		return -ENOMEM;
-	return build(out, h, status, false, body, (size_t)n < sizeof(body) ? (size_t)n : sizeof(body) - 1);
+	return build(out, h, status, false, body,
+		     (size_t)n < sizeof(body) ? (size_t)n : sizeof(body) - 1);
 }
 
 int mmds_http_refuse(struct mmds_http_response *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->close = true;
-	return text(out, NULL, HTTP_BAD_REQUEST, "Invalid request: a malformed HTTP request, or "
-						  "one larger than %d bytes.",
+	return text(out, NULL, HTTP_BAD_REQUEST,
+		    "Invalid request: a malformed HTTP request, or "
+		    "one larger than %d bytes.",
 		    MMDS_HTTP_REQUEST_MAX);
 }
 
@@ -274,7 +276,8 @@ static bool uri_path(struct span target, struct span *path)
 	struct span t = target;
 
 	if (t.len >= sizeof(scheme) - 1 && strncasecmp(t.p, scheme, sizeof(scheme) - 1) == 0) {
-		const char *slash = memchr(t.p + sizeof(scheme) - 1, '/', t.len - (sizeof(scheme) - 1));
+		const char *slash =
+		    memchr(t.p + sizeof(scheme) - 1, '/', t.len - (sizeof(scheme) - 1));
 		if (slash == NULL)
 			return false;
 		t = (struct span){slash, t.len - (size_t)(slash - t.p)};
@@ -311,21 +314,24 @@ static int put_token(struct mmds_store *s, const struct head *h, struct span pat
 	uint64_t ttl;
 
 	if (h->forwarded)
-		return text(out, h, HTTP_BAD_REQUEST,
-			    "Invalid header. Reason: Unsupported header name. Key: X-Forwarded-For");
+		return text(
+		    out, h, HTTP_BAD_REQUEST,
+		    "Invalid header. Reason: Unsupported header name. Key: X-Forwarded-For");
 	if (!is_token_path(path))
 		return text(out, h, HTTP_NOT_FOUND, "Resource not found: %.*s.", (int)path.len,
 			    path.p);
 	if (!h->has_ttl)
-		return text(out, h, HTTP_BAD_REQUEST,
-			    "Token time to live value not found. Use `X-metadata-token-ttl-seconds` "
-			    "or `X-aws-ec2-metadata-token-ttl-seconds` header to specify the "
-			    "token's lifetime.");
+		return text(
+		    out, h, HTTP_BAD_REQUEST,
+		    "Token time to live value not found. Use `X-metadata-token-ttl-seconds` "
+		    "or `X-aws-ec2-metadata-token-ttl-seconds` header to specify the "
+		    "token's lifetime.");
 	if (!parse_u64(h->ttl, TTL_DIGITS_MAX, &ttl))
-		return text(out, h, HTTP_BAD_REQUEST,
-			    "Invalid header. Reason: Invalid value. Key:X-metadata-token-ttl-seconds; "
-			    "Value:%.*s",
-			    (int)h->ttl.len, h->ttl.p);
+		return text(
+		    out, h, HTTP_BAD_REQUEST,
+		    "Invalid header. Reason: Invalid value. Key:X-metadata-token-ttl-seconds; "
+		    "Value:%.*s",
+		    (int)h->ttl.len, h->ttl.p);
 	int ret = mmds_store_issue_token(s, ttl, token);
 	if (ret == -EINVAL)
 		return text(out, h, HTTP_BAD_REQUEST,
@@ -337,8 +343,8 @@ static int put_token(struct mmds_store *s, const struct head *h, struct span pat
 	return build(out, h, HTTP_OK, false, token, sizeof(token));
 }
 
-static int get(struct mmds_store *s, struct mmds_stats *st, const struct head *h,
-	       struct span path, struct mmds_http_response *out)
+static int get(struct mmds_store *s, struct mmds_stats *st, const struct head *h, struct span path,
+	       struct mmds_http_response *out)
 {
 	bool valid = h->has_token && mmds_store_token_valid(s, h->token.p, h->token.len);
 	bool json = contains_nocase(h->accept, "application/json"), as_json;
@@ -373,8 +379,8 @@ static int get(struct mmds_store *s, struct mmds_stats *st, const struct head *h
 	}
 }
 
-int mmds_http_respond(struct mmds_store *s, struct mmds_stats *st, const uint8_t *req,
-		      size_t len, struct mmds_http_response *out)
+int mmds_http_respond(struct mmds_store *s, struct mmds_stats *st, const uint8_t *req, size_t len,
+		      struct mmds_http_response *out)
 {
 	struct head h;
 	struct span path;

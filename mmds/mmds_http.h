@@ -48,8 +48,8 @@ long mmds_http_frame(const uint8_t *buf, size_t len);
  * mmds_http_respond: the response to the whole request (req, len) from
  * (s), counting into (st). 0, or -ENOMEM (nothing in (out)).
  */
-int mmds_http_respond(struct mmds_store *s, struct mmds_stats *st, const uint8_t *req,
-		      size_t len, struct mmds_http_response *out);
+int mmds_http_respond(struct mmds_store *s, struct mmds_stats *st, const uint8_t *req, size_t len,
+		      struct mmds_http_response *out);
 
 /* mmds_http_refuse: a 400 response that closes the connection, for what mmds_http_frame refused. */
 int mmds_http_refuse(struct mmds_http_response *out);

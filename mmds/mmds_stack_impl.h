@@ -10,17 +10,18 @@
 #include "mmds_stack.h"
 #include "mmds_wire.h"
 
-#define CTRL_FRAME_MAX (ETH_HDR_LEN + IP_HDR_MIN + TCP_HDR_MIN) /* an RST; ARP replies are smaller */
+#define CTRL_FRAME_MAX                                                                             \
+	(ETH_HDR_LEN + IP_HDR_MIN + TCP_HDR_MIN) /* an RST; ARP replies are smaller */
 
 struct mmds_conn {
 	bool used;
-	bool established;   /* the guest acknowledged our SYN */
-	bool synack_due;    /* (re)send the SYN-ACK */
-	bool ack_due;	    /* the guest sent something to acknowledge */
-	bool fin_rcvd;	    /* the guest closed its side (rcv_nxt counts its FIN) */
-	bool close_after;   /* send FIN once the response is out */
-	bool fin_sent;	    /* our FIN is out at fin_seq (and not to be sent again) */
-	bool fin_out;	    /* our FIN went at least once: fin_seq holds */
+	bool established; /* the guest acknowledged our SYN */
+	bool synack_due;  /* (re)send the SYN-ACK */
+	bool ack_due;	  /* the guest sent something to acknowledge */
+	bool fin_rcvd;	  /* the guest closed its side (rcv_nxt counts its FIN) */
+	bool close_after; /* send FIN once the response is out */
+	bool fin_sent;	  /* our FIN is out at fin_seq (and not to be sent again) */
+	bool fin_out;	  /* our FIN went at least once: fin_seq holds */
 	uint8_t mac[ETH_ADDR_LEN];
 	uint32_t ip;
 	uint16_t port;
@@ -28,12 +29,12 @@ struct mmds_conn {
 	uint32_t iss, rcv_nxt, snd_una, snd_nxt;
 	uint32_t snd_max; /* the highest seq sent: acknowledgements up to it count */
 	uint32_t fin_seq;
-	uint32_t snd_wnd;	  /* the guest's window (no scaling: we offer none) */
-	uint32_t tx_seq0;	  /* seq of resp.data[tx_off] */
-	size_t tx_off;		  /* bytes of the response acknowledged */
+	uint32_t snd_wnd;		/* the guest's window (no scaling: we offer none) */
+	uint32_t tx_seq0;		/* seq of resp.data[tx_off] */
+	size_t tx_off;			/* bytes of the response acknowledged */
 	struct mmds_http_response resp; /* data NULL: none */
-	uint64_t last_ms;	  /* last segment from the guest */
-	uint64_t sent_ms;	  /* when unacknowledged data last went */
+	uint64_t last_ms;		/* last segment from the guest */
+	uint64_t sent_ms;		/* when unacknowledged data last went */
 	size_t rx_len;
 	uint8_t rx[MMDS_HTTP_REQUEST_MAX];
 };

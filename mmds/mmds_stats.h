@@ -13,7 +13,8 @@
 struct mmds_stats {
 	uint64_t rx_accepted;	      /* frames for MMDS, consumed */
 	uint64_t rx_accepted_err;     /* ... of which malformed (bad length, checksum, fragment) */
-	uint64_t rx_accepted_unusual; /* ... of which unexpected (other protocol or port, no connection) */
+	uint64_t rx_accepted_unusual; /* ... of which unexpected (other protocol or port, no
+					 connection) */
 	uint64_t rx_bad_eth;	      /* frames too short for an Ethernet header */
 	uint64_t rx_invalid_token;    /* GETs naming a token that is unknown or expired */
 	uint64_t rx_no_token;	      /* GETs naming none */

@@ -173,8 +173,7 @@ static json_t *merge(json_t *target, json_t *patch)
 	return target;
 }
 
-int mmds_store_patch(struct mmds_store *s, const char *text, size_t len, char *err,
-		     size_t errsz)
+int mmds_store_patch(struct mmds_store *s, const char *text, size_t len, char *err, size_t errsz)
 {
 	json_t *patch = parse(text, len, err, errsz), *copy, *merged;
 	int ret = 0;

@@ -61,10 +61,10 @@ uint64_t mmds_store_now_ms(struct mmds_store *s);
  * before any put: nothing to merge into), -ENOMEM; (err, errsz) says why.
  */
 int mmds_store_put(struct mmds_store *s, const char *text, size_t len, char *err, size_t errsz);
-int mmds_store_patch(struct mmds_store *s, const char *text, size_t len, char *err,
-		     size_t errsz);
+int mmds_store_patch(struct mmds_store *s, const char *text, size_t len, char *err, size_t errsz);
 
-/* mmds_store_dump: the whole document as compact JSON ("{}" before any put), malloc'd; NULL: no memory. */
+/* mmds_store_dump: the whole document as compact JSON ("{}" before any put), malloc'd; NULL: no
+ * memory. */
 char *mmds_store_dump(struct mmds_store *s);
 
 enum mmds_lookup {

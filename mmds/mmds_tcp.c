@@ -53,8 +53,8 @@ static void control(struct mmds_stack *s, const uint8_t *mac, uint32_t ip, uint1
 		    uint32_t seq, uint32_t ack, uint8_t flags)
 {
 	uint8_t frame[CTRL_FRAME_MAX];
-	struct tcp_seg seg = {.mac = mac, .ip = ip, .port = port, .seq = seq, .ack = ack,
-			      .flags = flags};
+	struct tcp_seg seg = {
+	    .mac = mac, .ip = ip, .port = port, .seq = seq, .ack = ack, .flags = flags};
 	size_t len = build_tcp(s, frame, sizeof(frame), &seg);
 
 	queue_ctrl(s, frame, len);
@@ -73,8 +73,8 @@ static void reset_reply(struct mmds_stack *s, const uint8_t *mac, uint32_t ip, c
 		control(s, mac, ip, port, get32(tcp + TCP_OFF_ACK), 0, TCP_RST);
 		return;
 	}
-	uint32_t ack = get32(tcp + TCP_OFF_SEQ) + (uint32_t)dlen + !!(flags & TCP_SYN) +
-		       !!(flags & TCP_FIN);
+	uint32_t ack =
+	    get32(tcp + TCP_OFF_SEQ) + (uint32_t)dlen + !!(flags & TCP_SYN) + !!(flags & TCP_FIN);
 	control(s, mac, ip, port, 0, ack, TCP_RST | TCP_ACK);
 }
 
@@ -108,7 +108,8 @@ static struct mmds_conn *slot(struct mmds_stack *s, uint64_t now)
 		struct mmds_conn *c = &s->conns[i];
 		if (!c->used)
 			return c;
-		if (now - c->last_ms >= MMDS_STACK_IDLE_MS && (idle == NULL || c->last_ms < idle->last_ms))
+		if (now - c->last_ms >= MMDS_STACK_IDLE_MS &&
+		    (idle == NULL || c->last_ms < idle->last_ms))
 			idle = c;
 	}
 	if (idle != NULL) {
@@ -194,8 +195,9 @@ static bool serve(struct mmds_stack *s, struct mmds_conn *c)
 		long r = c->rx_len > 0 ? mmds_http_frame(c->rx, c->rx_len) : 0;
 		if (r != 0) {
 			struct mmds_http_response resp;
-			int ret = r < 0 ? mmds_http_refuse(&resp)
-					: mmds_http_respond(s->store, &s->st, c->rx, (size_t)r, &resp);
+			int ret =
+			    r < 0 ? mmds_http_refuse(&resp)
+				  : mmds_http_respond(s->store, &s->st, c->rx, (size_t)r, &resp);
 			size_t used = r < 0 ? c->rx_len : (size_t)r;
 			memmove(c->rx, c->rx + used, c->rx_len - used);
 			c->rx_len -= used;
@@ -318,8 +320,13 @@ void tcp_input(struct mmds_stack *s, const uint8_t *mac, uint32_t ip, const uint
 static size_t conn_output(struct mmds_stack *s, struct mmds_conn *c, uint8_t *buf, size_t cap,
 			  bool dry, uint64_t now)
 {
-	struct tcp_seg seg = {.mac = c->mac, .ip = c->ip, .port = c->port, .seq = c->snd_nxt,
-			      .ack = c->rcv_nxt, .flags = TCP_ACK, .window = rcv_window(c)};
+	struct tcp_seg seg = {.mac = c->mac,
+			      .ip = c->ip,
+			      .port = c->port,
+			      .seq = c->snd_nxt,
+			      .ack = c->rcv_nxt,
+			      .flags = TCP_ACK,
+			      .window = rcv_window(c)};
 	bool timed_out = c->snd_una != c->snd_max && now - c->sent_ms >= MMDS_STACK_RTO_MS;
 
 	if (!c->established) {

@@ -56,8 +56,7 @@ static bool same(const char *a, const char *b)
 	return diff == 0;
 }
 
-bool mmds_tokens_valid(const struct mmds_tokens *t, const char *text, size_t len,
-		       uint64_t now_ms)
+bool mmds_tokens_valid(const struct mmds_tokens *t, const char *text, size_t len, uint64_t now_ms)
 {
 	bool ok = false;
 

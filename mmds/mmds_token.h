@@ -40,8 +40,7 @@ int mmds_tokens_issue(struct mmds_tokens *t, uint64_t ttl_s, uint64_t now_ms,
 		      char out[MMDS_TOKEN_TEXT]);
 
 /* mmds_tokens_valid: (text, len) is a token issued and not expired at (now_ms). */
-bool mmds_tokens_valid(const struct mmds_tokens *t, const char *text, size_t len,
-		       uint64_t now_ms);
+bool mmds_tokens_valid(const struct mmds_tokens *t, const char *text, size_t len, uint64_t now_ms);
 
 /* mmds_tokens_clear: forget every token. */
 void mmds_tokens_clear(struct mmds_tokens *t);

@@ -11,13 +11,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ETH_HDR_LEN    14
-#define ETH_ADDR_LEN   6
-#define ETH_OFF_DST    0
-#define ETH_OFF_SRC    6
-#define ETH_OFF_TYPE   12
-#define ETH_TYPE_IPV4  0x0800
-#define ETH_TYPE_ARP   0x0806
+#define ETH_HDR_LEN   14
+#define ETH_ADDR_LEN  6
+#define ETH_OFF_DST   0
+#define ETH_OFF_SRC   6
+#define ETH_OFF_TYPE  12
+#define ETH_TYPE_IPV4 0x0800
+#define ETH_TYPE_ARP  0x0806
 
 #define ARP_LEN	       28 /* Ethernet/IPv4 ARP body */
 #define ARP_OFF_HTYPE  0
@@ -34,24 +34,24 @@
 #define ARP_OP_REPLY   2
 #define IPV4_ADDR_LEN  4
 
-#define IP_HDR_MIN	20
-#define IP_OFF_VER_IHL	0
-#define IP_OFF_TOTAL	2
-#define IP_OFF_ID	4
-#define IP_OFF_FRAG	6
-#define IP_OFF_TTL	8
-#define IP_OFF_PROTO	9
-#define IP_OFF_CSUM	10
-#define IP_OFF_SRC	12
-#define IP_OFF_DST	16
-#define IP_VERSION	4
-#define IP_FLAG_DF	0x4000
-#define IP_FLAG_MF	0x2000
-#define IP_FRAG_MASK	0x1fff
-#define IP_PROTO_TCP	6
-#define IP_TTL_DEFAULT	64
-#define IP_IHL_WORDS	5 /* what we send: no options */
-#define IP_WORD		4
+#define IP_HDR_MIN     20
+#define IP_OFF_VER_IHL 0
+#define IP_OFF_TOTAL   2
+#define IP_OFF_ID      4
+#define IP_OFF_FRAG    6
+#define IP_OFF_TTL     8
+#define IP_OFF_PROTO   9
+#define IP_OFF_CSUM    10
+#define IP_OFF_SRC     12
+#define IP_OFF_DST     16
+#define IP_VERSION     4
+#define IP_FLAG_DF     0x4000
+#define IP_FLAG_MF     0x2000
+#define IP_FRAG_MASK   0x1fff
+#define IP_PROTO_TCP   6
+#define IP_TTL_DEFAULT 64
+#define IP_IHL_WORDS   5 /* what we send: no options */
+#define IP_WORD	       4
 
 #define TCP_HDR_MIN	20
 #define TCP_OFF_SPORT	0

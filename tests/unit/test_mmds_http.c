@@ -125,8 +125,8 @@ static void test_errors(void **state)
 	    &r);
 	assert_int_equal(r.status, 400);
 	assert_non_null(strstr(r.body, "between 1 and 21600"));
-	ask(s, &st,
-	    "PUT /latest/api/token HTTP/1.1\r\nX-metadata-token-ttl-seconds: 21601\r\n\r\n", &r);
+	ask(s, &st, "PUT /latest/api/token HTTP/1.1\r\nX-metadata-token-ttl-seconds: 21601\r\n\r\n",
+	    &r);
 	assert_int_equal(r.status, 400);
 	ask(s, &st, "PUT /latest/api/token HTTP/1.1\r\nX-metadata-token-ttl-seconds: x1\r\n\r\n",
 	    &r);
@@ -238,8 +238,10 @@ static void test_framing(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_v1_get_text_and_json), cmocka_unit_test(test_errors),
-	    cmocka_unit_test(test_v2_tokens), cmocka_unit_test(test_imds_compat_ignores_accept),
+	    cmocka_unit_test(test_v1_get_text_and_json),
+	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_v2_tokens),
+	    cmocka_unit_test(test_imds_compat_ignores_accept),
 	    cmocka_unit_test(test_framing),
 	};
 

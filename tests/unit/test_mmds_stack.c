@@ -19,9 +19,9 @@
 
 #include "mmds_stack.h"
 
-#define MMDS_IP	 0xa9fea9feU /* 169.254.169.254 */
-#define GUEST_IP 0xa9fe0002U /* 169.254.0.2 */
-#define OTHER_IP 0x0a000001U
+#define MMDS_IP	  0xa9fea9feU /* 169.254.169.254 */
+#define GUEST_IP  0xa9fe0002U /* 169.254.0.2 */
+#define OTHER_IP  0x0a000001U
 #define GUEST_ISN 1000u
 
 static const uint8_t guest_mac[6] = {0x02, 0, 0, 0, 0, 0x42};

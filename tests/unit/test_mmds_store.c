@@ -81,7 +81,8 @@ static void test_patch_is_a_merge_patch(void **state)
 {
 	struct mmds_store *s = store(MMDS_DEFAULT_LIMIT);
 	char err[256];
-	const char *patch = "{\"a\": {\"x\": null, \"z\": {\"new\": \"v\"}}, \"b\": [3], \"d\": \"s\"}";
+	const char *patch =
+	    "{\"a\": {\"x\": null, \"z\": {\"new\": \"v\"}}, \"b\": [3], \"d\": \"s\"}";
 
 	(void)state;
 	/* RFC 7396: a patch needs a document to patch. */
@@ -89,7 +90,8 @@ static void test_patch_is_a_merge_patch(void **state)
 	put(s, "{\"a\": {\"x\": 1, \"y\": 2}, \"b\": [1, 2], \"c\": \"keep\"}");
 	assert_int_equal(mmds_store_patch(s, patch, strlen(patch), err, sizeof(err)), 0);
 	/* null removes, objects merge, arrays and scalars replace, new keys appear. */
-	expect_doc(s, "{\"a\":{\"y\":2,\"z\":{\"new\":\"v\"}},\"b\":[3],\"c\":\"keep\",\"d\":\"s\"}");
+	expect_doc(s,
+		   "{\"a\":{\"y\":2,\"z\":{\"new\":\"v\"}},\"b\":[3],\"c\":\"keep\",\"d\":\"s\"}");
 	/* A non-object patch replaces the whole document (RFC 7396, section 2). */
 	assert_int_equal(mmds_store_patch(s, "\"flat\"", 6, err, sizeof(err)), 0);
 	expect_doc(s, "\"flat\"");
