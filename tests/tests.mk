@@ -108,7 +108,8 @@ $(eval $(call unit_test,resources,resources config_json config kernel_cmdline lo
 $(O)/tests/unit/test_resources: TEST_LDLIBS += -ljansson
 
 $(eval $(call unit_test,api_routes,api_routes instance config_json config resources kernel_cmdline logger metrics log))
-$(O)/tests/unit/test_api_routes: TEST_LDLIBS += -ljansson
+$(O)/tests/unit/test_api_routes: $(O)/mmds/libmmds.a
+$(O)/tests/unit/test_api_routes: TEST_LDLIBS += -ljansson -lpthread
 
 # The logger and metrics writers when their file or FIFO fails.
 $(eval $(call unit_test,logger,logger metrics log))

@@ -56,6 +56,8 @@ enum {
 	OPT_DESCRIBE_SNAPSHOT,
 	OPT_SNAPSHOT_VERSION,
 	OPT_SNAPSHOT_WHEN_READY,
+	OPT_METADATA,
+	OPT_MMDS_SIZE_LIMIT,
 };
 
 /* --http-api-max-payload-size: each connection may buffer this much. */
@@ -97,6 +99,8 @@ static const struct option long_options[] = {
     {"describe-snapshot", required_argument, NULL, OPT_DESCRIBE_SNAPSHOT},
     {"snapshot-version", no_argument, NULL, OPT_SNAPSHOT_VERSION},
     {"snapshot-when-ready", required_argument, NULL, OPT_SNAPSHOT_WHEN_READY},
+    {"metadata", required_argument, NULL, OPT_METADATA},
+    {"mmds-size-limit", required_argument, NULL, OPT_MMDS_SIZE_LIMIT},
     {"version", no_argument, NULL, OPT_VERSION},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
@@ -144,6 +148,8 @@ static const char usage_text[] =
     "  --start-time-us N, --start-time-cpu-us N, --parent-cpu-time-us N\n"
     "                     the jailer's clocks, for the start-up metrics\n"
     "  --http-api-max-payload-size N  request body limit (default 51200)\n"
+    "  --metadata FILE    a JSON document for the metadata service (MMDS) at start\n"
+    "  --mmds-size-limit N  the MMDS document's limit in bytes (default: the payload limit)\n"
     "\n"
     "Snapshots (see README):\n"
     "  --restore SNAP --mem-file MEM\n"
@@ -274,6 +280,7 @@ static size_t string_fields(struct vm_config *cfg, const char ***out)
 	out[n++] = &cfg->mem_file_path;
 	out[n++] = &cfg->describe_snapshot;
 	out[n++] = &cfg->snapshot_when_ready;
+	out[n++] = &cfg->metadata_path;
 	for (unsigned int i = 0; i < cfg->ndisks; i++)
 		out[n++] = &cfg->disks[i].path;
 	for (unsigned int i = 0; i < cfg->nnets; i++)
@@ -281,8 +288,8 @@ static size_t string_fields(struct vm_config *cfg, const char ***out)
 	return n;
 }
 
-/* The most string fields a config has: fourteen of its own, one per device. */
-#define CONFIG_STRING_FIELDS (14 + 2 * CONFIG_MAX_DEVICES)
+/* The most string fields a config has: fifteen of its own, one per device. */
+#define CONFIG_STRING_FIELDS (15 + 2 * CONFIG_MAX_DEVICES)
 
 int config_set_str(const char **field, const char *value)
 {
@@ -560,6 +567,16 @@ static bool apply(struct vm_config *cfg, int opt, const char *arg)
 		return true;
 	case OPT_SNAPSHOT_WHEN_READY:
 		return set_str("--snapshot-when-ready", &cfg->snapshot_when_ready, arg);
+	case OPT_METADATA:
+		return set_str("--metadata", &cfg->metadata_path, arg);
+	case OPT_MMDS_SIZE_LIMIT:
+		if (!parse_u64(arg, 1, CONFIG_MAX_API_PAYLOAD, &v)) {
+			log_error("--mmds-size-limit: '%s' is not a size in bytes from 1 to %llu",
+				  arg, (unsigned long long)CONFIG_MAX_API_PAYLOAD);
+			return false;
+		}
+		cfg->mmds_size_limit = v;
+		return true;
 	case OPT_NO_API:
 		cfg->no_api = true;
 		return true;

@@ -32,6 +32,7 @@ enum config_resource {
 	CONFIG_RES_ENTROPY,	  /* PUT /entropy */
 	CONFIG_RES_LOGGER,	  /* PUT /logger */
 	CONFIG_RES_METRICS,	  /* PUT /metrics */
+	CONFIG_RES_MMDS_CONFIG,	  /* PUT /mmds/config */
 };
 
 /* PUT /actions action_type. */
