@@ -8,6 +8,8 @@
 
 #define MS_PER_S 1000ULL
 
+_Static_assert(MMDS_TOKEN_TEXT == 2 * MMDS_TOKEN_BYTES, "two hex digits a byte");
+
 static const char hex_digits[] = "0123456789abcdef";
 
 /* pick_slot: a free or expired slot, else the one expiring soonest. */
@@ -36,9 +38,9 @@ int mmds_tokens_issue(struct mmds_tokens *t, uint64_t ttl_s, uint64_t now_ms,
 	if (getrandom(raw, sizeof(raw), GRND_NONBLOCK) != (ssize_t)sizeof(raw))
 		return -EAGAIN;
 	s = pick_slot(t, now_ms);
-	for (unsigned int i = 0; i < MMDS_TOKEN_BYTES; i++) {
-		s->text[2 * i] = hex_digits[raw[i] >> 4];
-		s->text[2 * i + 1] = hex_digits[raw[i] & 0xf];
+	for (size_t i = 0; i < MMDS_TOKEN_BYTES; i++) {
+		s->text[(size_t)2 * i] = hex_digits[raw[i] >> 4];
+		s->text[(size_t)2 * i + 1] = hex_digits[raw[i] & 0xf];
 	}
 	/* ttl_s is at most six hours: no overflow. */
 	s->expires_ms = now_ms + ttl_s * MS_PER_S;

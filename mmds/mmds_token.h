@@ -19,7 +19,7 @@
 #define MMDS_TOKEN_TTL_MIN 1	 /* seconds */
 #define MMDS_TOKEN_TTL_MAX 21600 /* six hours */
 #define MMDS_TOKEN_BYTES   32
-#define MMDS_TOKEN_TEXT	   (2 * MMDS_TOKEN_BYTES) /* hex digits, no NUL */
+#define MMDS_TOKEN_TEXT	   64 /* hex digits of MMDS_TOKEN_BYTES, no NUL */
 #define MMDS_TOKENS_MAX	   64
 
 struct mmds_token {

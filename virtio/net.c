@@ -336,7 +336,7 @@ static unsigned int tx_process(struct net *n)
 		kick(n);
 	}
 	virtio_mmio_signal_used(n->t, NET_TXQ);
-	if (n->detour_fed && n->t != NULL) {
+	if (n->detour_fed) {
 		n->detour_fed = false;
 		rx_process(n); /* the detour's replies, while the guest waits for them */
 	}
