@@ -179,7 +179,7 @@ check: deps $(O)/monitor/seccomp_filters.h
 		{ export DEBIAN_FRONTEND=noninteractive; apt-get install -y -q cppcheck clang-tidy >/dev/null; }
 	$(call static_check,virtio,$(VIRTIO_SRCS),)
 	$(call static_check,mmds,$(MMDS_SRCS),)
-	$(call static_check,monitor,$(MONITOR_SRCS),$(MONITOR_INCLUDES) -Ivirtio -I$(O)/monitor)
+	$(call static_check,monitor,$(MONITOR_SRCS),$(MONITOR_INCLUDES) -Ivirtio -Immds -I$(O)/monitor)
 	$(Q)$(MAKE) --no-print-directory O=$(O)/san SANITIZE=1 CFLAGS="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" unit-test
 
 help:
