@@ -52,7 +52,7 @@ VIRTIO_CFLAGS := $(BASE_CFLAGS)
 # room's headers are on the include path.
 MONITOR_INCLUDES := -Imonitor -Imonitor/kvm -Imonitor/boot -Imonitor/devices -Imonitor/control \
 	-Imonitor/snapshot
-HOST_CFLAGS := $(BASE_CFLAGS) $(MONITOR_INCLUDES) -Ivirtio
+HOST_CFLAGS := $(BASE_CFLAGS) $(MONITOR_INCLUDES) -Ivirtio -Immds
 HOST_LDFLAGS := -Wl,-z,noexecstack -Wl,-z,relro -Wl,-z,now $(LDFLAGS)
 
 # Debian packages the build, the tests and the guests need.
@@ -71,6 +71,8 @@ TEST_BINS :=
 # ---------------------------------------------------------------- monitor
 VIRTIO_SRCS :=
 include virtio/virtio.mk
+MMDS_SRCS :=
+include mmds/mmds.mk
 
 MONITOR_SRCS :=
 include monitor/monitor.mk
@@ -96,7 +98,7 @@ $(O)/virtio/libvirtio.a: $(VIRTIO_OBJS)
 # Static, so it runs in an empty jail; a sanitizer build links dynamically
 # (the sanitizer runtimes need it) and is for tests only.
 EMBER_LINK := $(if $(filter 1,$(SANITIZE)),,-static)
-$(O)/ember: $(MONITOR_OBJS) $(O)/virtio/libvirtio.a
+$(O)/ember: $(MONITOR_OBJS) $(O)/virtio/libvirtio.a $(O)/mmds/libmmds.a
 	$(call quiet,LD,$@)$(CC) $(EMBER_LINK) $(HOST_LDFLAGS) -o $@ $^ -luring -lpthread -lz
 
 .PHONY: ember
@@ -179,7 +181,8 @@ check: deps $(O)/monitor/seccomp_filters.h
 	$(Q)command -v cppcheck >/dev/null && command -v clang-tidy >/dev/null || \
 		{ export DEBIAN_FRONTEND=noninteractive; apt-get install -y -q cppcheck clang-tidy >/dev/null; }
 	$(call static_check,virtio,$(VIRTIO_SRCS),)
-	$(call static_check,monitor,$(MONITOR_SRCS),$(MONITOR_INCLUDES) -Ivirtio -I$(O)/monitor)
+	$(call static_check,mmds,$(MMDS_SRCS),)
+	$(call static_check,monitor,$(MONITOR_SRCS),$(MONITOR_INCLUDES) -Ivirtio -Immds -I$(O)/monitor)
 	$(call static_check,tools,$(TOOLS_SRCS),)
 	$(Q)$(MAKE) --no-print-directory O=$(O)/san SANITIZE=1 CFLAGS="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" unit-test
 

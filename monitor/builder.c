@@ -27,6 +27,7 @@
 #include "layout.h"
 #include "log.h"
 #include "blk.h"
+#include "mmds_stack.h"
 #include "mmio.h"
 #include "mptable.h"
 #include "net.h"
@@ -220,6 +221,38 @@ static void create_failed(enum config_origin origin, const char *flag, const cha
 		log_error_errno(err->errnum, "%s: %s", flag, err->msg);
 }
 
+/* The detour a virtio-net device takes to MMDS (net.h), over the interface's stack. */
+static bool mmds_tx(void *opaque, const uint8_t *frame, size_t len)
+{
+	return mmds_stack_guest_tx(opaque, frame, len);
+}
+
+static size_t mmds_rx(void *opaque, uint8_t *buf, size_t cap)
+{
+	return mmds_stack_guest_rx(opaque, buf, cap);
+}
+
+/*
+ * mmds_detour: when mmds-config names interface (i), its stack in (*d);
+ * false when it reaches no MMDS. -ENOMEM as a stack fails.
+ */
+static int mmds_detour(struct machine *m, const struct vm_config *cfg, unsigned int i,
+		       struct net_detour *d)
+{
+	const struct mmds_stack_config sc = {.ipv4 = cfg->mmds.ipv4, .mac = MMDS_DEFAULT_MAC};
+	bool listed = false;
+
+	for (unsigned int k = 0; cfg->mmds.set && k < cfg->mmds.nifaces; k++)
+		listed = listed || strcmp(cfg->mmds.ifaces[k], cfg->nets[i].iface_id) == 0;
+	if (!listed || m->mmds == NULL)
+		return 0;
+	m->mmds_stacks[i] = mmds_stack_create(m->mmds, &sc);
+	if (m->mmds_stacks[i] == NULL)
+		return -ENOMEM;
+	*d = (struct net_detour){.tx = mmds_tx, .rx = mmds_rx, .opaque = m->mmds_stacks[i]};
+	return 1;
+}
+
 /*
  * add_virtio_devices: disks first, in command-line order (the first is
  * /dev/vda), then network interfaces, entropy, vsock. A device that cannot be created (a
@@ -254,7 +287,14 @@ static int add_virtio_devices(struct machine *m, const struct vm_config *cfg, in
 		if (virtio_slots_add(&m->virtio, ops, dev) < 0)
 			goto host_error;
 	}
+	if (cfg->mmds.set && m->mmds != NULL)
+		mmds_store_set_mode(m->mmds, cfg->mmds.v2 ? MMDS_V2 : MMDS_V1,
+				    cfg->mmds.imds_compat);
 	for (unsigned int i = 0; i < cfg->nnets; i++) {
+		struct net_detour detour;
+		int has_detour = mmds_detour(m, cfg, i, &detour);
+		if (has_detour < 0)
+			goto host_error;
 		struct virtio_rate_limit rx = machine_rate_limit(&cfg->nets[i].rx_limiter);
 		struct virtio_rate_limit tx = machine_rate_limit(&cfg->nets[i].tx_limiter);
 		struct virtio_net_config nc = {
@@ -262,6 +302,7 @@ static int add_virtio_devices(struct machine *m, const struct vm_config *cfg, in
 		    .has_mac = cfg->nets[i].has_mac,
 		    .rx_limiter = &rx,
 		    .tx_limiter = &tx,
+		    .detour = has_detour ? &detour : NULL,
 		};
 		memcpy(nc.mac, cfg->nets[i].guest_mac, sizeof(nc.mac));
 		dev = net_create(&nc, &ops, &err);
@@ -556,7 +597,10 @@ static int build_devices(struct machine *m, const struct vm_config *cfg, int mem
 {
 	int status;
 
+	struct mmds_store *mmds = m->mmds; /* the process's, not the machine's */
+
 	memset(m, 0, sizeof(*m));
+	m->mmds = mmds;
 	kernel_cmdline_init(&m->cmdline, cfg->cmdline);
 	uint64_t t_build = vm_now_ns();
 
@@ -687,6 +731,11 @@ void machine_destroy(struct machine *m)
 		pit_destroy(&m->pit);
 		pic_destroy(&m->pic);
 		ioapic_destroy(&m->ioapic);
+	}
+	/* After the net devices, which call into them. */
+	for (unsigned int i = 0; i < CONFIG_MAX_DEVICES; i++) {
+		mmds_stack_destroy(m->mmds_stacks[i]);
+		m->mmds_stacks[i] = NULL;
 	}
 	if (m->built >= BUILT_LOOP)
 		evloop_del(m->loop, m->vm.stop_fd); /* the loop lives on; the eventfd goes */

@@ -30,6 +30,9 @@
 #include "virtio_slots.h"
 #include "vm.h"
 
+struct mmds_store;
+struct mmds_stack;
+
 struct machine {
 	struct vm vm;
 	struct ioapic ioapic;
@@ -48,6 +51,12 @@ struct machine {
 	struct evloop *loop; /* the process's; the machine's fds join it and leave it */
 	struct console console;
 	unsigned int built; /* how far machine_build got, for teardown */
+	/*
+	 * The metadata service: the process's store (set before a build, kept
+	 * by it; NULL: none) and the stack on each interface mmds-config names.
+	 */
+	struct mmds_store *mmds;
+	struct mmds_stack *mmds_stacks[CONFIG_MAX_DEVICES];
 };
 
 /*

@@ -31,6 +31,7 @@
 #include "logger.h"
 #include "machine_backend.h"
 #include "metrics.h"
+#include "mmds_store.h"
 #include "restore_server.h"
 #include "snap_file.h"
 #include "startup_trace.h"
@@ -55,6 +56,7 @@ struct control {
 	struct metrics metrics;
 	struct machine_backend backend;
 	struct instance inst;
+	struct mmds_store *mmds; /* the metadata service's document, for the process's life */
 	struct api_server api;
 	bool api_open;
 	struct evloop loop; /* the one event loop, for the life of the process */
@@ -293,6 +295,45 @@ static int restore(struct control *ctl, const struct snapshot_load_body *clone, 
 	return ret;
 }
 
+/* Room for a --metadata document beyond the store's limit (whitespace the store drops). */
+#define METADATA_FILE_MAX (64ULL * 1024 * 1024)
+
+/*
+ * open_mmds: the metadata service's store, for the life of the process
+ * (PUT /mmds works before boot and after), with --metadata's document.
+ */
+static int open_mmds(struct control *ctl)
+{
+	const struct vm_config *cfg = &ctl->cfg;
+	size_t limit = cfg->mmds_size_limit != 0 ? cfg->mmds_size_limit : cfg->api_max_payload;
+	char err[CONFIG_JSON_ERR_MAX];
+
+	ctl->mmds = mmds_store_create(limit, NULL, NULL);
+	if (ctl->mmds == NULL) {
+		log_error("mmds: out of memory");
+		return -ENOMEM;
+	}
+	ctl->inst.mmds = ctl->mmds;
+	ctl->backend.m.mmds = ctl->mmds;
+	if (cfg->metadata_path == NULL)
+		return 0;
+	FILE *f = fopen(cfg->metadata_path, "re");
+	char *text = f != NULL ? malloc(METADATA_FILE_MAX) : NULL;
+	size_t n = text != NULL ? fread(text, 1, METADATA_FILE_MAX, f) : 0;
+	int ret = -EINVAL;
+	if (f == NULL)
+		log_error_errno(errno, "--metadata: cannot open '%s'", cfg->metadata_path);
+	else if (text == NULL || ferror(f) || n == METADATA_FILE_MAX)
+		log_error("--metadata: '%s': cannot read it (at most %llu bytes)",
+			  cfg->metadata_path, (unsigned long long)METADATA_FILE_MAX - 1);
+	else if ((ret = mmds_store_put(ctl->mmds, text, n, err, sizeof(err))) < 0)
+		log_error("--metadata: '%s': %s", cfg->metadata_path, err);
+	free(text);
+	if (f != NULL)
+		fclose(f);
+	return ret < 0 ? -EINVAL : 0;
+}
+
 /* observability: the logger and metrics the flags or the config file ask for. */
 static int observability(struct control *ctl)
 {
@@ -448,6 +489,8 @@ int main(int argc, char **argv)
 	ctl.backend.metrics = &ctl.metrics;
 	instance_init(&ctl.inst, cfg, &machine_backend_ops, &ctl.backend, &ctl.logger,
 		      &ctl.metrics);
+	if (open_mmds(&ctl) < 0)
+		return EMBER_EXIT_CONFIG;
 	if (ctl.metrics.fd >= 0 || cfg->api_sock != NULL)
 		ctl.timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 
@@ -517,6 +560,7 @@ int main(int argc, char **argv)
 		close(ctl.signal_fd);
 	logger_destroy(&ctl.logger);
 	metrics_destroy(&ctl.metrics);
+	mmds_store_destroy(ctl.mmds);
 	config_free(cfg);
 	fflush(stdout);
 	return status;

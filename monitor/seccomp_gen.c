@@ -94,7 +94,7 @@ static const struct rule vmm[] = {
     ANY(preadv, "virtio-blk reads into guest memory"),
     ANY(pwritev, "virtio-blk writes from guest memory"),
     ANY(fdatasync, "virtio-blk FLUSH"),
-    ANY(getrandom, "virtio-rng"),
+    ANY(getrandom, "virtio-rng; MMDS V2 session tokens"),
     ANY(readv, "virtio-net: tap to guest memory; vsock"),
     ANY(writev, "virtio-net: guest memory to tap"),
     IOCTL(TUNSETOFFLOAD, "virtio-net: the offloads the driver acked"),

@@ -73,6 +73,22 @@ $(eval $(call virtio_test,virtio_rng))
 $(eval $(call virtio_test,virtio_net))
 $(eval $(call virtio_test,virtio_vsock))
 
+# mmds/: the library alone, compiled as mmds/ is and linked with libmmds.a only.
+MMDS_TEST_CFLAGS := $(VIRTIO_CFLAGS) -Immds
+
+# mmds_test(name): $(O)/tests/unit/test_<name> over libmmds.a.
+define mmds_test
+TEST_BINS += $(O)/tests/unit/test_$(1)
+DEPS += $(O)/tests/unit/test_$(1).d
+$(O)/tests/unit/test_$(1).o: TEST_CFLAGS := $(MMDS_TEST_CFLAGS)
+$(O)/tests/unit/test_$(1): $(O)/tests/unit/test_$(1).o $(O)/mmds/libmmds.a
+	$$(call quiet,LD,$$@)$$(CC) $$(HOST_LDFLAGS) -o $$@ $$^ -ljansson -lcmocka -lpthread
+endef
+
+$(eval $(call mmds_test,mmds_store))
+$(eval $(call mmds_test,mmds_http))
+$(eval $(call mmds_test,mmds_stack))
+
 # Every device's register paths under the production vCPU and VMM filters: a
 # monitor test (the filters), with the devices of libvirtio.
 $(eval $(call unit_test,vcpu_paths,seccomp log))
@@ -95,7 +111,8 @@ $(eval $(call unit_test,resources,resources config_json cpu_config_json cpu_temp
 $(O)/tests/unit/test_resources: TEST_LDLIBS += -ljansson
 
 $(eval $(call unit_test,api_routes,api_routes instance config_json cpu_config_json cpu_template config resources kernel_cmdline logger metrics log))
-$(O)/tests/unit/test_api_routes: TEST_LDLIBS += -ljansson
+$(O)/tests/unit/test_api_routes: $(O)/mmds/libmmds.a
+$(O)/tests/unit/test_api_routes: TEST_LDLIBS += -ljansson -lpthread
 
 # The logger and metrics writers when their file or FIFO fails.
 $(eval $(call unit_test,logger,logger metrics log))

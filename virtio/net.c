@@ -90,7 +90,18 @@ struct net {
 	struct iovec tx_iov[VIRTQ_MAX_SIZE + 1];
 
 	struct ratelimit rx_rl, tx_rl;
+
+	/* The detour (net.h): a copy of each transmitted frame, and its next reply with a header.
+	 */
+	struct net_detour detour; /* tx NULL: none */
+	uint8_t *detour_tx;	  /* NET_FRAME_MAX */
+	uint8_t *detour_rx;	  /* VIRTIO_NET_HDR_BYTES + NET_DETOUR_FRAME_MAX */
+	uint32_t detour_pending;  /* its length with the header; 0: none */
+	bool detour_fed;	  /* the detour took a frame: it may have replies */
+	bool detour_turn;	  /* the detour's reply goes before the tap's next frame */
 };
+
+static void rx_process(struct net *n);
 
 static bool has(uint64_t features, unsigned int bit)
 {
@@ -191,7 +202,45 @@ static void apply_offloads(struct net *n)
 
 /* ---- transmit ---- */
 
-/* tx_one: send chain (c) to the tap, or drop it. */
+/*
+ * finish_csum: the checksum the driver left to the device (5.1.6.2): the
+ * ones' complement sum from csum_start to the end, stored at csum_start +
+ * csum_offset (which holds the pseudo-header's sum). Out-of-range offsets
+ * leave the frame as it is (the detour's own check then refuses it).
+ */
+static void finish_csum(uint8_t *frame, uint64_t len, const uint8_t *hdr)
+{
+	uint64_t start = (uint64_t)hdr[VIRTIO_NET_HDR_OFF_CSUM_START] |
+			 (uint64_t)hdr[VIRTIO_NET_HDR_OFF_CSUM_START + 1] << 8;
+	uint64_t off = (uint64_t)hdr[VIRTIO_NET_HDR_OFF_CSUM_OFFSET] |
+		       (uint64_t)hdr[VIRTIO_NET_HDR_OFF_CSUM_OFFSET + 1] << 8;
+	uint32_t sum = 0;
+
+	if (!(hdr[VIRTIO_NET_HDR_OFF_FLAGS] & VIRTIO_NET_HDR_F_NEEDS_CSUM) || start >= len ||
+	    off > len - start || len - start - off < 2)
+		return;
+	for (uint64_t i = start; i < len; i += 2)
+		sum += (uint32_t)frame[i] << 8 | (i + 1 < len ? frame[i + 1] : 0);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	sum = ~sum & 0xffff;
+	frame[start + off] = (uint8_t)(sum >> 8);
+	frame[start + off + 1] = (uint8_t)sum;
+}
+
+/* detour_tx: offer the frame of chain (c) to the detour; true when it took it. */
+static bool detour_tx(struct net *n, const struct virtq_chain *c, const uint8_t *hdr,
+		      uint64_t frame)
+{
+	vq_chain_read(c, VIRTIO_NET_HDR_BYTES, n->detour_tx, frame);
+	finish_csum(n->detour_tx, frame, hdr);
+	if (!n->detour.tx(n->detour.opaque, n->detour_tx, (size_t)frame))
+		return false;
+	n->detour_fed = true;
+	return true;
+}
+
+/* tx_one: send chain (c) to the tap (or the detour), or drop it. */
 static void tx_one(struct net *n, const struct virtq_chain *c)
 {
 	uint8_t hdr[VIRTIO_NET_HDR_BYTES];
@@ -221,6 +270,8 @@ static void tx_one(struct net *n, const struct virtq_chain *c)
 		goto malformed;
 	}
 	hdr[VIRTIO_NET_HDR_OFF_NUM_BUFFERS] = hdr[VIRTIO_NET_HDR_OFF_NUM_BUFFERS + 1] = 0;
+	if (n->detour.tx != NULL && detour_tx(n, c, hdr, frame))
+		return;
 	if (n->gone)
 		goto drop;
 	n->tx_iov[0].iov_base = hdr;
@@ -285,6 +336,10 @@ static unsigned int tx_process(struct net *n)
 		kick(n);
 	}
 	virtio_mmio_signal_used(n->t, NET_TXQ);
+	if (n->detour_fed) {
+		n->detour_fed = false;
+		rx_process(n); /* the detour's replies, while the guest waits for them */
+	}
 	return done;
 }
 
@@ -484,29 +539,47 @@ static int read_bounce(struct net *n)
 }
 
 /*
- * place_pending: deliver the frame waiting in the host buffer. 1 when it went
- * (or was dropped: it can never fit), 0 when the driver must give more
- * buffers first, -EIO when the queue broke.
+ * place_frame: deliver the frame of (*len) bytes (header first) waiting at
+ * (buf). 1 when it went (or was dropped: it can never fit) and (*len) is 0
+ * again, 0 when the driver must give more buffers first, -EIO when the
+ * queue broke.
  */
-static int place_pending(struct net *n, struct virtq *q, bool mrg)
+static int place_frame(struct net *n, struct virtq *q, bool mrg, const uint8_t *buf, uint32_t *len)
 {
-	int rc = hold(n, q, n->pending);
+	int rc = hold(n, q, *len);
 	uint64_t room = mrg ? n->held_bytes : n->held_n ? held(n, 0)->write_len : 0;
 
 	if (rc < 0)
 		return rc;
-	if (room < n->pending) {
+	if (room < *len) {
 		if (n->held_n == 0 || (mrg && n->held_n < RX_HELD))
 			return 0;
 		vlog_limited(&n->log, n->who, ERR_RX_FIT,
-			     "frame of %u bytes for %llu-byte receive buffers (dropped)",
-			     n->pending, (unsigned long long)room);
+			     "frame of %u bytes for %llu-byte receive buffers (dropped)", *len,
+			     (unsigned long long)room);
 		n->st.rx_dropped++;
 	} else {
-		deliver(n, q, n->pending, n->bounce);
+		deliver(n, q, *len, buf);
 	}
-	n->pending = 0;
+	*len = 0;
 	return 1;
+}
+
+/*
+ * detour_rx: make sure the detour's next reply waits in (detour_rx), with
+ * a zero header (no offload: its checksums are whole). Whether one waits.
+ */
+static bool detour_rx(struct net *n)
+{
+	if (n->detour_pending == 0 && n->detour.rx != NULL) {
+		size_t len = n->detour.rx(n->detour.opaque, n->detour_rx + VIRTIO_NET_HDR_BYTES,
+					  NET_DETOUR_FRAME_MAX);
+		if (len > 0 && len <= NET_DETOUR_FRAME_MAX) {
+			memset(n->detour_rx, 0, VIRTIO_NET_HDR_BYTES);
+			n->detour_pending = (uint32_t)(VIRTIO_NET_HDR_BYTES + len);
+		}
+	}
+	return n->detour_pending != 0;
 }
 
 /*
@@ -531,14 +604,32 @@ static void rx_process(struct net *n)
 			break;
 		}
 		if (n->pending != 0) {
-			rc = place_pending(n, q, mrg);
+			rc = place_frame(n, q, mrg, n->bounce, &n->pending);
 			if (rc == 0)
 				n->st.no_rx_buffer++;
 			if (rc <= 0)
 				break;
 			continue;
 		}
-		if (!n->tap_ready || n->gone)
+		/* The detour's replies and the tap's frames take turns: neither starves. */
+		bool tap = n->tap_ready && !n->gone;
+		if ((n->detour_turn || !tap) && detour_rx(n)) {
+			if (!ratelimit_ready(&n->rx_rl)) {
+				n->st.rx_throttled++;
+				break; /* the reply waits; the receive timer resumes */
+			}
+			uint32_t len = n->detour_pending;
+			rc = place_frame(n, q, mrg, n->detour_rx, &n->detour_pending);
+			if (rc == 0)
+				n->st.no_rx_buffer++; /* it waits for the driver's next buffers */
+			if (rc <= 0)
+				break;
+			ratelimit_charge(&n->rx_rl, len, 1);
+			n->detour_turn = false;
+			continue;
+		}
+		n->detour_turn = true;
+		if (!tap)
 			break;
 		if (!ratelimit_ready(&n->rx_rl)) {
 			n->st.rx_throttled++;
@@ -657,6 +748,7 @@ static void net_reset(void *dev)
 	if (n->pending != 0)
 		n->st.rx_dropped++;
 	n->pending = 0;
+	n->detour_pending = 0; /* a reply lost here is sent again by the detour's own rules */
 	n->tx_more = false;
 	n->tx_deferred = false;
 	n->acked = 0;
@@ -754,6 +846,8 @@ static void net_destroy(void *dev)
 		close(n->fd);
 	free(n->held);
 	free(n->bounce);
+	free(n->detour_tx);
+	free(n->detour_rx);
 	free(n->who);
 	free(n);
 }
@@ -816,6 +910,13 @@ void *net_create_with_fd(const struct virtio_net_config *cfg, int fd,
 	}
 	if (n->held == NULL || n->bounce == NULL)
 		goto nomem;
+	if (cfg->detour != NULL && cfg->detour->tx != NULL) {
+		n->detour = *cfg->detour;
+		n->detour_tx = malloc(NET_FRAME_MAX);
+		n->detour_rx = malloc(VIRTIO_NET_HDR_BYTES + NET_DETOUR_FRAME_MAX);
+		if (n->detour_tx == NULL || n->detour_rx == NULL)
+			goto nomem;
+	}
 	memset(&ifr, 0, sizeof(ifr));
 	n->is_tap = ioctl(fd, TUNGETIFF, &ifr) == 0;
 	n->epfd = epoll_create1(EPOLL_CLOEXEC);

@@ -33,6 +33,7 @@
 #define EMBER_VIRTIO_NET_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "device.h"
@@ -59,6 +60,8 @@
 #define VIRTIO_NET_HDR_BYTES	       12
 #define VIRTIO_NET_HDR_OFF_FLAGS       0
 #define VIRTIO_NET_HDR_OFF_GSO_TYPE    1
+#define VIRTIO_NET_HDR_OFF_CSUM_START  6
+#define VIRTIO_NET_HDR_OFF_CSUM_OFFSET 8
 #define VIRTIO_NET_HDR_OFF_NUM_BUFFERS 10
 #define VIRTIO_NET_HDR_F_NEEDS_CSUM    1
 #define VIRTIO_NET_HDR_F_DATA_VALID    2
@@ -83,6 +86,26 @@ struct virtio_net_config_space {
 	uint16_t status;
 } __attribute__((packed));
 
+/*
+ * A detour (the monitor's MMDS, say) takes some of the guest's frames out of
+ * its traffic and answers them. (tx) sees every frame the guest sends, its
+ * checksum completed when the driver left it to the device
+ * (VIRTIO_NET_HDR_F_NEEDS_CSUM), and returns true when it took the frame,
+ * which then never reaches the tap. (rx) writes the next frame the detour
+ * has for the guest into (buf, cap) (cap is NET_DETOUR_FRAME_MAX) and
+ * returns its length, 0 when none: it is asked whenever the device fills
+ * receive buffers, taking turns with the tap so neither starves the other,
+ * and a frame it gave waits in the device (never lost) until the driver
+ * posts buffers. Both run on the device's thread, never at once.
+ */
+#define NET_DETOUR_FRAME_MAX 2048
+
+struct net_detour {
+	bool (*tx)(void *opaque, const uint8_t *frame, size_t len);
+	size_t (*rx)(void *opaque, uint8_t *buf, size_t cap);
+	void *opaque;
+};
+
 /* What the monitor asks for: one network interface. */
 struct virtio_net_config {
 	const char *tap_name;
@@ -91,6 +114,7 @@ struct virtio_net_config {
 	/* Rate limits, NULL: unlimited (until net_set_limiters). */
 	const struct virtio_rate_limit *rx_limiter;
 	const struct virtio_rate_limit *tx_limiter;
+	const struct net_detour *detour; /* NULL: every frame goes to the tap */
 };
 
 /* Counters (VMM thread; read them with the transport lock held). */

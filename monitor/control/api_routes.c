@@ -9,6 +9,7 @@
 
 #include "config_json.h"
 #include "metrics.h"
+#include "mmds_store.h"
 
 /* The counters a route bumps: (count) per request, (fails) per 400. */
 struct tally {
@@ -155,6 +156,43 @@ static int patch_net(struct call *c)
 	return ret < 0 ? ret : instance_patch_net(c->inst, &p, c->err, sizeof(c->err));
 }
 
+/* ---- the metadata service's store: any time, before boot and after ---- */
+
+static int mmds_store_missing(struct call *c)
+{
+	snprintf(c->err, sizeof(c->err), "the metadata service is not available in this process");
+	return -ENODEV;
+}
+
+static int get_mmds(struct call *c)
+{
+	if (c->inst->mmds == NULL)
+		return mmds_store_missing(c);
+	ok_body(c, mmds_store_dump(c->inst->mmds));
+	return 0;
+}
+
+static int put_mmds(struct call *c)
+{
+	if (c->inst->mmds == NULL)
+		return mmds_store_missing(c);
+	return mmds_store_put(c->inst->mmds, c->req->body, c->req->body_len, c->err,
+			      sizeof(c->err));
+}
+
+static int patch_mmds(struct call *c)
+{
+	if (c->inst->mmds == NULL)
+		return mmds_store_missing(c);
+	return mmds_store_patch(c->inst->mmds, c->req->body, c->req->body_len, c->err,
+				sizeof(c->err));
+}
+
+static int put_mmds_config(struct call *c)
+{
+	return put(c, CONFIG_RES_MMDS_CONFIG);
+}
+
 static int put_snapshot_create(struct call *c)
 {
 	struct snapshot_create_body b;
@@ -198,6 +236,8 @@ static const struct route routes[] = {
     {"/vm", false, NULL, NULL, patch_vm},
     {"/snapshot/create", false, NULL, put_snapshot_create, NULL},
     {"/snapshot/load", false, NULL, put_snapshot_load, NULL},
+    {"/mmds", false, get_mmds, put_mmds, patch_mmds},
+    {"/mmds/config", false, NULL, put_mmds_config, NULL},
 };
 
 /*
@@ -209,7 +249,6 @@ static const struct {
 	const char *what;
 } unsupported[] = {
     {"/balloon", "the balloon device"},
-    {"/mmds", "the microVM metadata service (MMDS)"},
     {"/hotplug", "hotplug"},
     {"/serial", "serial output redirection"},
     {"/pmem", "virtio-pmem devices"},
@@ -248,6 +287,8 @@ static struct tally tally_for(struct metrics *m, const struct route *r, enum api
 			t.count = &m->now.get_api_requests.vm_config_count;
 		else if (strcmp(r->path, "/machine-config") == 0)
 			t.count = &m->now.get_api_requests.machine_cfg_count;
+		else if (strcmp(r->path, "/mmds") == 0)
+			t.count = &m->now.get_api_requests.mmds_count;
 	} else if (method == API_PUT) {
 		if (strcmp(r->path, "/machine-config") == 0)
 			t = T(put_api_requests, machine_cfg);
@@ -267,6 +308,8 @@ static struct tally tally_for(struct metrics *m, const struct route *r, enum api
 			t = T(put_api_requests, metrics);
 		else if (strcmp(r->path, "/actions") == 0)
 			t = T(put_api_requests, actions);
+		else if (strncmp(r->path, "/mmds", strlen("/mmds")) == 0)
+			t = T(put_api_requests, mmds); /* /mmds and /mmds/config, as Firecracker */
 	} else if (method == API_PATCH) {
 		if (strcmp(r->path, "/machine-config") == 0)
 			t = T(patch_api_requests, machine_cfg);
@@ -276,6 +319,8 @@ static struct tally tally_for(struct metrics *m, const struct route *r, enum api
 			t = T(patch_api_requests, network);
 		else if (strcmp(r->path, "/vm") == 0)
 			t = T(patch_api_requests, vm);
+		else if (strcmp(r->path, "/mmds") == 0)
+			t = T(patch_api_requests, mmds);
 	}
 #undef T
 	return t;

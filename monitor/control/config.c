@@ -60,6 +60,8 @@ enum {
 	OPT_SNAPSHOT_WHEN_READY,
 	OPT_ENABLE_PCI,
 	OPT_CPU_TEMPLATE,
+	OPT_METADATA,
+	OPT_MMDS_SIZE_LIMIT,
 };
 
 /* --http-api-max-payload-size: each connection may buffer this much. */
@@ -105,6 +107,8 @@ static const struct option long_options[] = {
     {"snapshot-when-ready", required_argument, NULL, OPT_SNAPSHOT_WHEN_READY},
     {"enable-pci", no_argument, NULL, OPT_ENABLE_PCI},
     {"cpu-template", required_argument, NULL, OPT_CPU_TEMPLATE},
+    {"metadata", required_argument, NULL, OPT_METADATA},
+    {"mmds-size-limit", required_argument, NULL, OPT_MMDS_SIZE_LIMIT},
     {"version", no_argument, NULL, OPT_VERSION},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
@@ -159,6 +163,8 @@ static const char usage_text[] =
     "  With neither --api-sock nor --no-api, and none of ember's own machine flags\n"
     "  (--kernel ... --rng, --restore), the API is served on " CONFIG_DEFAULT_API_SOCK ",\n"
     "  as Firecracker does.\n"
+    "  --metadata FILE    a JSON document for the metadata service (MMDS) at start\n"
+    "  --mmds-size-limit N  the MMDS document's limit in bytes (default: the payload limit)\n"
     "\n"
     "Snapshots (see README):\n"
     "  --restore SNAP --mem-file MEM [--net TAP]... [--vsock CID,UDS_PATH]\n"
@@ -298,6 +304,7 @@ static size_t string_fields(struct vm_config *cfg, const char ***out)
 	out[n++] = &cfg->restore_server;
 	out[n++] = &cfg->restore_via;
 	out[n++] = &cfg->snapshot_when_ready;
+	out[n++] = &cfg->metadata_path;
 	for (unsigned int i = 0; i < cfg->ndisks; i++)
 		out[n++] = &cfg->disks[i].path;
 	for (unsigned int i = 0; i < cfg->nnets; i++)
@@ -305,8 +312,8 @@ static size_t string_fields(struct vm_config *cfg, const char ***out)
 	return n;
 }
 
-/* The most string fields a config has: fourteen of its own, one per device. */
-#define CONFIG_STRING_FIELDS (16 + 2 * CONFIG_MAX_DEVICES)
+/* The most string fields a config has: seventeen of its own, one per device. */
+#define CONFIG_STRING_FIELDS (17 + 2 * CONFIG_MAX_DEVICES)
 
 int config_set_str(const char **field, const char *value)
 {
@@ -600,6 +607,16 @@ static bool apply(struct vm_config *cfg, int opt, const char *arg)
 		return true;
 	case OPT_SNAPSHOT_WHEN_READY:
 		return set_str("--snapshot-when-ready", &cfg->snapshot_when_ready, arg);
+	case OPT_METADATA:
+		return set_str("--metadata", &cfg->metadata_path, arg);
+	case OPT_MMDS_SIZE_LIMIT:
+		if (!parse_u64(arg, 1, CONFIG_MAX_API_PAYLOAD, &v)) {
+			log_error("--mmds-size-limit: '%s' is not a size in bytes from 1 to %llu",
+				  arg, (unsigned long long)CONFIG_MAX_API_PAYLOAD);
+			return false;
+		}
+		cfg->mmds_size_limit = v;
+		return true;
 	case OPT_NO_API:
 		cfg->no_api = true;
 		return true;

@@ -102,6 +102,21 @@ struct vsock_config {
 	enum config_origin origin;
 };
 
+/*
+ * Firecracker's mmds-config: which interfaces' guests reach the metadata
+ * service (MMDS), at which address, and how it answers them.
+ */
+#define CONFIG_MMDS_DEFAULT_IPV4 0xa9fea9feU /* 169.254.169.254 */
+
+struct mmds_config {
+	bool set;
+	unsigned int nifaces;
+	char ifaces[CONFIG_MAX_DEVICES][CONFIG_ID_MAX + 1]; /* network_interfaces: iface_ids */
+	bool v2;					    /* version "V2": session tokens */
+	uint32_t ipv4;					    /* ipv4_address, host byte order */
+	bool imds_compat;
+};
+
 /* Firecracker's logger levels (Logger.level). */
 enum config_log_level {
 	CONFIG_LOG_OFF,
@@ -161,6 +176,10 @@ struct vm_config {
 	unsigned int nnets;
 	struct vsock_config vsock;
 	struct rate_limiter rng_limiter; /* entropy.rate_limiter */
+	/* The metadata service: its config, the store's limit, a document to load at start. */
+	struct mmds_config mmds;
+	uint64_t mmds_size_limit;  /* --mmds-size-limit; 0: the API's payload limit */
+	const char *metadata_path; /* --metadata: a JSON file put into the store at start */
 	/* Observability. */
 	struct logger_config logger;
 	const char *metrics_path; /* NULL: no metrics */

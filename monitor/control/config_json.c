@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <arpa/inet.h>
 #include <net/if.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -663,6 +664,53 @@ static int metrics(struct ctx *c, json_t *o)
 	return 0;
 }
 
+/* mmds_config: PUT /mmds/config, the "mmds-config" section (Firecracker's MmdsConfig). */
+static int mmds_config(struct ctx *c, json_t *o)
+{
+	static const char *const keys[] = {"network_interfaces", "version", "ipv4_address",
+					   "imds_compat", NULL};
+	static const char *const versions[] = {"V1", "V2", NULL};
+	struct mmds_config m = {.ipv4 = CONFIG_MMDS_DEFAULT_IPV4};
+	const char *ip = NULL;
+	struct in_addr addr;
+	struct res_error e;
+	json_t *list, *v;
+	int version = -1;
+	size_t i;
+	int ret = check_keys(c, o, keys);
+
+	if (ret == 0)
+		ret = get(c, o, "network_interfaces", true, &list);
+	if (ret == 0 && !json_is_array(list))
+		ret = fail(c, "network_interfaces", "expected an array, got %s", type_name(list));
+	if (ret == 0 && json_array_size(list) > CONFIG_MAX_DEVICES)
+		ret = fail(c, "network_interfaces", "at most %d interfaces", CONFIG_MAX_DEVICES);
+	if (ret != 0)
+		return ret;
+	json_array_foreach(list, i, v)
+	{
+		const char *id = json_is_string(v) ? json_string_value(v) : NULL;
+		if (id == NULL || strlen(id) != json_string_length(v) || id[0] == '\0' ||
+		    strlen(id) > CONFIG_ID_MAX)
+			return fail(c, "network_interfaces", "item %zu is not an interface id", i);
+		strcpy(m.ifaces[m.nifaces++], id);
+	}
+	ret = get_choice(c, o, "version", false, versions, &version);
+	if (ret == 0)
+		ret = get_string(c, o, "ipv4_address", false, &ip);
+	if (ret == 0 && ip != NULL) {
+		if (inet_pton(AF_INET, ip, &addr) != 1)
+			ret = fail(c, "ipv4_address", "'%s' is not an IPv4 address", ip);
+		m.ipv4 = ntohl(addr.s_addr);
+	}
+	if (ret == 0)
+		ret = get_bool(c, o, "imds_compat", false, &m.imds_compat);
+	if (ret != 0)
+		return ret;
+	m.v2 = version == 1;
+	return resource_error(c, res_mmds_set(c->cfg, &m, &e), &e);
+}
+
 static int resource(struct ctx *c, enum config_resource res, json_t *o, const char *path_id)
 {
 	switch (res) {
@@ -686,6 +734,8 @@ static int resource(struct ctx *c, enum config_resource res, json_t *o, const ch
 		return metrics(c, o);
 	case CONFIG_RES_CPU_CONFIG:
 		return cpu_config(c, o);
+	case CONFIG_RES_MMDS_CONFIG:
+		return mmds_config(c, o);
 	}
 	return fail(c, NULL, "unknown resource");
 }
@@ -1227,7 +1277,7 @@ static int document(struct ctx *c, json_t *root)
 					   "pmem",
 					   "memory-hotplug",
 					   NULL};
-	static const char *const unsupported[] = {"balloon", "mmds-config",    "serial",
+	static const char *const unsupported[] = {"balloon", "serial",
 						  "pmem",    "memory-hotplug", NULL};
 	int ret = check_keys(c, root, keys);
 
@@ -1250,6 +1300,8 @@ static int document(struct ctx *c, json_t *root)
 		ret = array(c, root, "drives", CONFIG_RES_DRIVE);
 	if (ret == 0)
 		ret = array(c, root, "network-interfaces", CONFIG_RES_NET);
+	if (ret == 0) /* after the interfaces it names */
+		ret = section(c, root, "mmds-config", CONFIG_RES_MMDS_CONFIG);
 	if (ret == 0)
 		ret = section(c, root, "vsock", CONFIG_RES_VSOCK);
 	if (ret == 0)
@@ -1470,6 +1522,24 @@ static json_t *logger_obj(const struct vm_config *cfg)
 	return o;
 }
 
+static json_t *mmds_obj(const struct vm_config *cfg)
+{
+	const struct mmds_config *m = &cfg->mmds;
+	struct in_addr addr = {.s_addr = htonl(m->ipv4)};
+	char ip[INET_ADDRSTRLEN];
+	json_t *ids = json_array();
+
+	if (!m->set) {
+		json_decref(ids);
+		return json_null();
+	}
+	for (unsigned int i = 0; ids != NULL && i < m->nifaces; i++)
+		json_array_append_new(ids, json_string(m->ifaces[i]));
+	inet_ntop(AF_INET, &addr, ip, sizeof(ip));
+	return json_pack("{s:s,s:o,s:s,s:b}", "version", m->v2 ? "V2" : "V1", "network_interfaces",
+			 ids, "ipv4_address", ip, "imds_compat", m->imds_compat);
+}
+
 char *config_json_vm_config(const struct vm_config *cfg)
 {
 	json_t *entropy = cfg->rng
@@ -1483,10 +1553,10 @@ char *config_json_vm_config(const struct vm_config *cfg)
 			  ? cpu_config_json_render(&cfg->custom_cpu)
 			  : json_null();
 
-	return dump(json_pack("{s:n,s:o,s:o,s:o,s:o,s:o,s:o,s:n,s:o,s:o,s:o}", "balloon", "drives",
+	return dump(json_pack("{s:n,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "balloon", "drives",
 			      drives_arr(cfg), "boot-source", boot_obj(cfg), "cpu-config", cpu,
 			      "logger", logger_obj(cfg), "machine-config", machine_obj(cfg),
-			      "metrics", metrics, "mmds-config", "network-interfaces",
+			      "metrics", metrics, "mmds-config", mmds_obj(cfg), "network-interfaces",
 			      nets_arr(cfg), "vsock", vsock_obj(cfg), "entropy", entropy));
 }
 

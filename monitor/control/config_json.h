@@ -33,6 +33,7 @@ enum config_resource {
 	CONFIG_RES_LOGGER,	  /* PUT /logger */
 	CONFIG_RES_METRICS,	  /* PUT /metrics */
 	CONFIG_RES_CPU_CONFIG,	  /* PUT /cpu-config: a custom CPU template */
+	CONFIG_RES_MMDS_CONFIG,	  /* PUT /mmds/config */
 };
 
 /* PUT /actions action_type. */

@@ -23,6 +23,8 @@
 #include "metrics.h"
 #include "snapshot.h"
 
+struct mmds_store;
+
 enum instance_state { INSTANCE_NOT_STARTED, INSTANCE_RUNNING, INSTANCE_PAUSED };
 
 /*
@@ -79,6 +81,7 @@ struct instance {
 	struct logger *logger;
 	struct metrics *metrics;
 	bool start_done; /* InstanceStart succeeded: the VMM loop should run the VM */
+	struct mmds_store *mmds; /* the metadata service's store (PUT/PATCH/GET /mmds), or NULL */
 };
 
 /* instance_init: a Not-started instance over (cfg) with backend (ops, ctx). */

@@ -10,6 +10,7 @@
 #include "device.h"
 #include "exit_status.h"
 #include "log.h"
+#include "mmds_stack.h"
 #include "mmio.h"
 #include "net.h"
 #include "resources.h"
@@ -130,6 +131,27 @@ static void collect_block(struct machine_backend *b, unsigned int i, struct virt
 	out->write_count = st.write_count;
 }
 
+/*
+ * collect_mmds: the MMDS stacks' counters, summed. The stacks live on this
+ * (the VMM) thread, as the metrics flush does: no lock needed.
+ */
+static void collect_mmds(struct machine_backend *b, struct metrics_counters *now)
+{
+	struct mmds_stats sum = {0}, st;
+
+	for (unsigned int i = 0; i < CONFIG_MAX_DEVICES; i++) {
+		if (b->m.mmds_stacks[i] == NULL)
+			continue;
+		mmds_stack_stats(b->m.mmds_stacks[i], &st);
+#define ADD(n) sum.n += st.n;
+		METRICS_MMDS(ADD)
+#undef ADD
+	}
+#define SET(n) now->mmds.n = sum.n;
+	METRICS_MMDS(SET)
+#undef SET
+}
+
 /* collect_device_counters: counters kept by the devices, for the metrics. */
 static void collect_device_counters(void *ctx, struct metrics_counters *now)
 {
@@ -159,6 +181,7 @@ static void collect_device_counters(void *ctx, struct metrics_counters *now)
 			break;
 		collect_block(b, i, slot, &now->block[i]);
 	}
+	collect_mmds(b, now);
 }
 
 /* built: the machine exists: the VM counts into the metrics, which read the devices. */

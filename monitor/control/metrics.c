@@ -130,6 +130,7 @@ static char *render(struct metrics *m, struct metrics_counters *seen)
 	GROUP("uart", METRICS_UART, d.uart);
 	GROUP("entropy", METRICS_ENTROPY, d.entropy);
 	GROUP("vsock", METRICS_VSOCK, d.vsock);
+	GROUP("mmds", METRICS_MMDS, d.mmds);
 	json_object_set_new(
 	    root, "boot_timer",
 	    json_pack("{s:I,s:I}", "guest_boot_time_us", (json_int_t)m->store.guest_boot_time_us,

@@ -2,7 +2,7 @@
 /*
  * metrics.h: Firecracker's metrics: counters grouped as Firecracker groups
  * them (api_server, get/put/patch_api_requests, logger, vmm, vcpu, block
- * and block_<id>, net and net_<iface_id>, i8042, uart, entropy, plus
+ * and block_<id>, net and net_<iface_id>, i8042, uart, entropy, mmds, plus
  * boot_timer), written as one
  * JSON object per line on each flush. Counters report what happened since
  * the previous flush, as Firecracker's do; the "store" values (start-up
@@ -34,14 +34,16 @@
 	X(machine_cfg_count) X(mmds_count) X(vmm_version_count) X(vm_config_count)
 #define METRICS_PUT_API(X)                                                                         \
 	X(actions_count)                                                                           \
-	X(actions_fails) X(boot_source_count) X(boot_source_fails) X(drive_count) X(drive_fails)   \
-	    X(logger_count) X(logger_fails) X(machine_cfg_count) X(machine_cfg_fails)              \
-		X(metrics_count) X(metrics_fails) X(network_count) X(network_fails) X(vsock_count) \
-		    X(vsock_fails) X(entropy_count) X(entropy_fails)
+	X(actions_fails)                                                                           \
+	X(boot_source_count) X(boot_source_fails) X(drive_count) X(drive_fails) X(logger_count)    \
+	    X(logger_fails) X(machine_cfg_count) X(machine_cfg_fails) X(metrics_count)             \
+		X(metrics_fails) X(network_count) X(network_fails) X(vsock_count) X(vsock_fails)   \
+		    X(entropy_count) X(entropy_fails) X(mmds_count) X(mmds_fails)
 #define METRICS_PATCH_API(X)                                                                       \
 	X(drive_count)                                                                             \
-	X(drive_fails) X(network_count) X(network_fails) X(machine_cfg_count) X(machine_cfg_fails) \
-	    X(vm_count) X(vm_fails)
+	X(drive_fails)                                                                             \
+	X(network_count) X(network_fails) X(machine_cfg_count) X(machine_cfg_fails) X(vm_count)    \
+	    X(vm_fails) X(mmds_count) X(mmds_fails)
 #define METRICS_LOGGER(X) X(missed_metrics_count) X(metrics_fails) X(missed_log_count) X(log_fails)
 #define METRICS_VMM(X)	  X(device_events) X(panic_count)
 #define METRICS_VCPU(X)                                                                            \
@@ -99,6 +101,14 @@
 			X(killq_resync) X(tx_flush_fails) X(tx_write_fails) X(rx_read_fails)    \
 			    X(conns_refused)
 
+/* Firecracker's MmdsMetrics, summed over the interfaces that reach MMDS (mmds/mmds_stats.h). */
+#define METRICS_MMDS(X)                                                                            \
+	X(rx_accepted)                                                                             \
+	X(rx_accepted_err)                                                                         \
+	X(rx_accepted_unusual) X(rx_bad_eth) X(rx_invalid_token) X(rx_no_token) X(rx_count)        \
+	    X(tx_bytes) X(tx_count) X(tx_errors) X(tx_frames) X(connections_created)               \
+		X(connections_destroyed)
+
 struct metrics_vcpu {
 	METRICS_VCPU(METRICS_FIELD)
 };
@@ -141,6 +151,9 @@ struct metrics_counters {
 	struct {
 		METRICS_VSOCK(METRICS_FIELD)
 	} vsock;
+	struct {
+		METRICS_MMDS(METRICS_FIELD)
+	} mmds;
 	struct metrics_vcpu vcpu[METRICS_MAX_VCPUS];
 	struct metrics_block block[CONFIG_MAX_DEVICES];
 	struct metrics_net net[CONFIG_MAX_DEVICES];

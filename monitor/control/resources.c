@@ -302,6 +302,33 @@ int res_tap_probe(const struct net_config *n, struct res_error *err)
 	return -e;
 }
 
+#define LINK_LOCAL_NET	0xa9fe0000U /* 169.254.0.0/16, RFC 3927 */
+#define LINK_LOCAL_MASK 0xffff0000U
+
+int res_mmds_set(struct vm_config *cfg, const struct mmds_config *m, struct res_error *err)
+{
+	if (m->nifaces == 0)
+		return refuse(err, "network_interfaces",
+			      "the list of interfaces that may reach MMDS is empty");
+	for (unsigned int i = 0; i < m->nifaces; i++) {
+		unsigned int k;
+		for (k = 0; k < cfg->nnets; k++)
+			if (strcmp(cfg->nets[k].iface_id, m->ifaces[i]) == 0)
+				break;
+		if (k == cfg->nnets)
+			return refuse(err, "network_interfaces",
+				      "no network interface '%s' (configure it first)",
+				      m->ifaces[i]);
+	}
+	if ((m->ipv4 & LINK_LOCAL_MASK) != LINK_LOCAL_NET)
+		return refuse(
+		    err, "ipv4_address", "%u.%u.%u.%u is not a link-local address (169.254.0.0/16)",
+		    m->ipv4 >> 24, (m->ipv4 >> 16) & 0xff, (m->ipv4 >> 8) & 0xff, m->ipv4 & 0xff);
+	cfg->mmds = *m;
+	cfg->mmds.set = true;
+	return 0;
+}
+
 const char *res_flag_word(const char *field)
 {
 	static const struct {

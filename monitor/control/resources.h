@@ -98,6 +98,14 @@ int res_drive_probe(const struct disk_config *d, struct res_error *err);
 int res_tap_probe(const struct net_config *n, struct res_error *err);
 
 /*
+ * res_mmds_set: the metadata service's configuration: at least one
+ * network_interfaces id, each naming an interface configured already; an
+ * IPv4 address that is link-local (169.254.0.0/16), as Firecracker asks.
+ * 0 or -EINVAL.
+ */
+int res_mmds_set(struct vm_config *cfg, const struct mmds_config *m, struct res_error *err);
+
+/*
  * res_flag_word: how a flag's value names (field), for messages such as
  * "--disk: id 'x' must be ...": "id" for drive_id, "" where the value
  * speaks for itself (a path, a tap, a MAC).

@@ -16,7 +16,7 @@ FUZZ_O := $(O)/fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARNINGS) -O1 -g -fno-omit-frame-pointer \
-	-MMD -MP $(MONITOR_INCLUDES) -Ivirtio -Itests/fuzz $(FUZZ_SAN) -fsanitize=fuzzer-no-link
+	-MMD -MP $(MONITOR_INCLUDES) -Ivirtio -Immds -Itests/fuzz $(FUZZ_SAN) -fsanitize=fuzzer-no-link
 # clang counts a va_list passed on to vsnprintf as a non-literal format; gcc, the
 # product's compiler, does not, and every such caller is itself format-checked.
 FUZZ_CFLAGS += -Wno-format-nonliteral
@@ -35,6 +35,9 @@ $(FUZZ_O)/%.o: %.c | $(O)/.dirs
 FUZZ_VIRTIO_CFLAGS := $(filter-out $(MONITOR_INCLUDES),$(FUZZ_CFLAGS))
 $(FUZZ_O)/virtio/%.o $(FUZZ_O)/tests/fuzz/fuzz_virtio_%.o: FUZZ_CFLAGS := $(FUZZ_VIRTIO_CFLAGS)
 $(FUZZ_O)/tests/fuzz/fuzz_virtio.o $(FUZZ_O)/tests/fuzz/fuzz_util.o: FUZZ_CFLAGS := $(FUZZ_VIRTIO_CFLAGS)
+# mmds/ too, and its harness.
+$(FUZZ_O)/mmds/%.o $(FUZZ_O)/tests/fuzz/fuzz_mmds.o: FUZZ_CFLAGS := $(FUZZ_VIRTIO_CFLAGS)
+FUZZ_MMDS_OBJS := $(basename $(MMDS_SRCS))
 
 # fuzz_harness(target, objects under monitor/ and virtio/ without .o, libraries)
 define fuzz_harness
@@ -59,18 +62,21 @@ $(eval $(call fuzz_harness,config_file,monitor/control/config_json monitor/contr
 	monitor/boot/kernel_cmdline monitor/log virtio/gmem tests/fuzz/fuzz_log,-ljansson))
 $(eval $(call fuzz_harness,api_body,tests/fuzz/fuzz_api monitor/control/api_routes monitor/control/instance \
 	monitor/control/config_json monitor/control/cpu_config_json monitor/kvm/cpu_template monitor/control/resources monitor/boot/kernel_cmdline monitor/control/config monitor/control/logger \
-	monitor/control/metrics monitor/log tests/fuzz/fuzz_log,-ljansson))
+	monitor/control/metrics monitor/log tests/fuzz/fuzz_log $(FUZZ_MMDS_OBJS),-ljansson -lpthread))
 $(eval $(call fuzz_harness,http,tests/fuzz/fuzz_api monitor/control/api monitor/control/sock_guard monitor/evloop \
 	monitor/control/api_routes monitor/control/instance monitor/control/config_json monitor/control/cpu_config_json monitor/kvm/cpu_template monitor/control/config monitor/control/resources \
-	monitor/boot/kernel_cmdline monitor/control/logger monitor/control/metrics monitor/log tests/fuzz/fuzz_log, \
+	monitor/boot/kernel_cmdline monitor/control/logger monitor/control/metrics monitor/log tests/fuzz/fuzz_log \
+	$(FUZZ_MMDS_OBJS), \
 	-lhttp_parser -ljansson -lpthread))
 $(eval $(call fuzz_harness,devices,monitor/devices/serial monitor/devices/i8042 monitor/devices/ioapic \
 	monitor/devices/isa_irq monitor/devices/pic monitor/devices/pit monitor/devices/pit_timer \
 	monitor/devices/rtc monitor/devices/boot_timer monitor/devices/exit_port monitor/kvm/bus \
 	monitor/evloop monitor/log tests/fuzz/fuzz_log))
 $(eval $(call fuzz_harness,snapshot,monitor/snapshot/snap_file,-lz))
+# The metadata service's guest side: frame sequences into the stack.
+$(eval $(call fuzz_harness,mmds,$(FUZZ_MMDS_OBJS),-ljansson -lpthread))
 DEPS += $(patsubst %,$(FUZZ_O)/tests/fuzz/fuzz_%.d,util log virtio api) \
-	$(patsubst %,$(FUZZ_O)/%.d,$(basename $(VIRTIO_SRCS) $(MONITOR_SRCS)))
+	$(patsubst %,$(FUZZ_O)/%.d,$(basename $(VIRTIO_SRCS) $(MONITOR_SRCS) $(MMDS_SRCS)))
 
 .PHONY: fuzz-bins fuzz
 fuzz-bins: $(FUZZ_BINS)

@@ -26,7 +26,7 @@ fuzz_opts() {
 	http) opts+=" -max_len=8192 -dict=tests/fuzz/dict/http.dict" ;;
 	config_file) opts+=" -max_len=8192 -dict=tests/fuzz/dict/json.dict" ;;
 	api_body) opts+=" -dict=tests/fuzz/dict/json.dict" ;;
-	virtio_*) opts+=" -max_len=8192" ;;
+	virtio_* | mmds) opts+=" -max_len=8192" ;;
 	esac
 	echo "$opts"
 }

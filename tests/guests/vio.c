@@ -38,6 +38,17 @@
  *                   ARP who-has; vio: net arp sent, then as net-recv
  *   net-recv        vio: net recv len=<n> ethertype=0x<hex> src=<mac>
  *                   | vio: net recv timeout
+ *   mmds-get=<path>[,json]
+ *                   one HTTP GET to MMDS at 169.254.169.254:80 over a tiny TCP
+ *                   client (ARP, handshake, request, ACKs, FIN; the guest is
+ *                   169.254.0.2), with "Accept: application/json" for json:
+ *                   vio: mmds status=<code> body=<body, newlines as '|'>
+ *                   | vio: mmds error=<what>
+ *   mmds-token=<ttl>
+ *                   PUT /latest/api/token with that TTL; the token is kept:
+ *                   vio: mmds token status=<code> len=<token length>
+ *   mmds-get-token=<path>
+ *                   as mmds-get, with the kept token in X-metadata-token
  *   vsock-connect=<port>
  *                   vio: vsock cid=<guest cid> connect port=<p> ret=<n>
  *   vsock-send=<text>
@@ -661,6 +672,317 @@ static void do_net_arp(const char *arg)
 	rt_printf("vio: net arp sent ret=%d\n", ret);
 	if (ret == 0)
 		do_net_recv();
+}
+
+/* ---- mmds-*: a tiny TCP/HTTP client for MMDS ---- */
+
+#define MMDS_GUEST_IP	0xa9fe0002U /* 169.254.0.2 */
+#define MMDS_SERVER_IP	0xa9fea9feU /* 169.254.169.254 */
+#define MMDS_PORT	80
+#define MMDS_FIRST_PORT 40000
+#define MMDS_TIMEOUT_US 5000000ULL
+#define MMDS_RESP_MAX	4096
+#define MMDS_TOKEN_MAX	128
+#define ETH_P_IPV4	0x0800
+#define TCP_F_FIN	0x01
+#define TCP_F_SYN	0x02
+#define TCP_F_RST	0x04
+#define TCP_F_PSH	0x08
+#define TCP_F_ACK	0x10
+
+static uint8_t mmds_mac[6];
+static int mmds_mac_known;
+static uint16_t mmds_next_port = MMDS_FIRST_PORT;
+static char mmds_token[MMDS_TOKEN_MAX];
+static char mmds_resp[MMDS_RESP_MAX + 1];
+static uint8_t mmds_out[RT_VNET_FRAME_MAX] __attribute__((aligned(64)));
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+	put_be16(p, (uint16_t)(v >> 16));
+	put_be16(p + 2, (uint16_t)v);
+}
+
+static uint32_t get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint16_t get_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint16_t inet_csum(uint32_t sum, const uint8_t *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)p[i] << 8 | p[i + 1];
+	if (i < len)
+		sum += (uint32_t)p[i] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* mmds_recv: the next frame within the deadline (into frame): its length, or <= 0. */
+static int64_t mmds_recv(struct rt_vnet *n, uint64_t deadline)
+{
+	uint64_t now = rt_tsc();
+
+	if (now >= deadline)
+		return RT_VIRTIO_ETIMEDOUT;
+	return rt_vnet_recv(n, frame, sizeof(frame), (deadline - now) / rt_tsc_per_us());
+}
+
+/* mmds_arp: learn MMDS's MAC. 0 or -1. */
+static int mmds_arp(struct rt_vnet *n, uint64_t deadline)
+{
+	if (mmds_mac_known)
+		return 0;
+	memset(mmds_out, 0, 42);
+	memset(mmds_out, 0xff, 6);
+	memcpy(mmds_out + 6, n->mac, 6);
+	put_be16(mmds_out + 12, ETH_P_ARP);
+	put_be16(mmds_out + 14, 1);
+	put_be16(mmds_out + 16, ETH_P_IPV4);
+	mmds_out[18] = 6;
+	mmds_out[19] = 4;
+	put_be16(mmds_out + 20, 1);
+	memcpy(mmds_out + 22, n->mac, 6);
+	put_be32(mmds_out + 28, MMDS_GUEST_IP);
+	put_be32(mmds_out + 38, MMDS_SERVER_IP);
+	if (rt_vnet_send(n, mmds_out, 42) != 0)
+		return -1;
+	for (;;) {
+		int64_t len = mmds_recv(n, deadline);
+		if (len <= 0)
+			return -1;
+		if (len >= 42 && get_be16(frame + 12) == ETH_P_ARP && get_be16(frame + 20) == 2 &&
+		    get_be32(frame + 28) == MMDS_SERVER_IP) {
+			memcpy(mmds_mac, frame + 22, 6);
+			mmds_mac_known = 1;
+			return 0;
+		}
+	}
+}
+
+/* mmds_send: one TCP segment from (port) to MMDS. */
+static int mmds_send(struct rt_vnet *n, uint16_t port, uint32_t seq, uint32_t ack, uint8_t flags,
+		     const char *data, size_t dlen)
+{
+	size_t opt = (flags & TCP_F_SYN) ? 4 : 0, tcp_len = 20 + opt + dlen;
+	uint8_t *ip = mmds_out + 14, *tcp = ip + 20;
+	uint32_t pseudo;
+
+	if (14 + 20 + tcp_len > sizeof(mmds_out))
+		return -1;
+	memset(mmds_out, 0, 14 + 20 + 20 + opt);
+	memcpy(mmds_out, mmds_mac, 6);
+	memcpy(mmds_out + 6, n->mac, 6);
+	put_be16(mmds_out + 12, ETH_P_IPV4);
+	ip[0] = 0x45;
+	put_be16(ip + 2, (uint16_t)(20 + tcp_len));
+	ip[8] = 64;
+	ip[9] = 6;
+	put_be32(ip + 12, MMDS_GUEST_IP);
+	put_be32(ip + 16, MMDS_SERVER_IP);
+	put_be16(ip + 10, inet_csum(0, ip, 20));
+	put_be16(tcp, port);
+	put_be16(tcp + 2, MMDS_PORT);
+	put_be32(tcp + 4, seq);
+	put_be32(tcp + 8, ack);
+	tcp[12] = (uint8_t)(((20 + opt) / 4) << 4);
+	tcp[13] = flags;
+	put_be16(tcp + 14, 65535);
+	if (opt) {
+		tcp[20] = 2; /* MSS */
+		tcp[21] = 4;
+		put_be16(tcp + 22, 1460);
+	}
+	memcpy(tcp + 20 + opt, data, dlen);
+	pseudo = (MMDS_GUEST_IP >> 16) + (MMDS_GUEST_IP & 0xffff) + (MMDS_SERVER_IP >> 16) +
+		 (MMDS_SERVER_IP & 0xffff) + 6 + (uint32_t)tcp_len;
+	put_be16(tcp + 16, inet_csum(pseudo, tcp, tcp_len));
+	return rt_vnet_send(n, mmds_out, 14 + 20 + tcp_len);
+}
+
+/*
+ * mmds_segment: wait for a segment from MMDS to (port); its TCP header in
+ * (*tcp), payload length in (*dlen). 0, or -1 on timeout.
+ */
+static int mmds_segment(struct rt_vnet *n, uint16_t port, uint64_t deadline, const uint8_t **tcp,
+			size_t *dlen)
+{
+	for (;;) {
+		int64_t len = mmds_recv(n, deadline);
+		const uint8_t *ip = frame + 14;
+		size_t hl, total, doff;
+
+		if (len <= 0)
+			return -1;
+		if (len < 54 || get_be16(frame + 12) != ETH_P_IPV4 || ip[9] != 6 ||
+		    get_be32(ip + 12) != MMDS_SERVER_IP)
+			continue;
+		hl = (size_t)(ip[0] & 0xf) * 4;
+		total = get_be16(ip + 2);
+		if (total > (size_t)len - 14 || total < hl + 20 || get_be16(ip + hl + 2) != port)
+			continue;
+		*tcp = ip + hl;
+		doff = (size_t)((*tcp)[12] >> 4) * 4;
+		if (doff < 20 || doff > total - hl)
+			continue;
+		*dlen = total - hl - doff;
+		return 0;
+	}
+}
+
+/*
+ * mmds_http: send (req) on a new connection, collect the response until
+ * MMDS's FIN into mmds_resp: its status, or a negative error (printed).
+ */
+static int mmds_http(const char *req)
+{
+	struct rt_vnet *n = net_dev();
+	uint64_t deadline = rt_tsc() + MMDS_TIMEOUT_US * rt_tsc_per_us();
+	uint16_t port = mmds_next_port++;
+	uint32_t seq = (uint32_t)port << 16, rcv = 0;
+	size_t got = 0, dlen;
+	const uint8_t *tcp;
+	int status = 0;
+	const char *p;
+
+	if (n == NULL)
+		return -1;
+	if (mmds_arp(n, deadline) != 0) {
+		rt_printf("vio: mmds error=arp\n");
+		return -1;
+	}
+	if (mmds_send(n, port, seq, 0, TCP_F_SYN, "", 0) != 0 ||
+	    mmds_segment(n, port, deadline, &tcp, &dlen) != 0 ||
+	    tcp[13] != (TCP_F_SYN | TCP_F_ACK) || get_be32(tcp + 8) != seq + 1) {
+		rt_printf("vio: mmds error=handshake\n");
+		return -1;
+	}
+	seq++;
+	rcv = get_be32(tcp + 4) + 1;
+	if (mmds_send(n, port, seq, rcv, TCP_F_ACK | TCP_F_PSH, req, strlen(req)) != 0) {
+		rt_printf("vio: mmds error=send\n");
+		return -1;
+	}
+	seq += (uint32_t)strlen(req);
+	for (;;) {
+		if (mmds_segment(n, port, deadline, &tcp, &dlen) != 0) {
+			rt_printf("vio: mmds error=timeout got=%lu\n", (unsigned long)got);
+			return -1;
+		}
+		if (tcp[13] & TCP_F_RST) {
+			rt_printf("vio: mmds error=reset\n");
+			return -1;
+		}
+		if (get_be32(tcp + 4) != rcv) {
+			mmds_send(n, port, seq, rcv, TCP_F_ACK, "",
+				  0); /* out of order: ask again */
+			continue;
+		}
+		if (dlen > 0 && got + dlen <= MMDS_RESP_MAX) {
+			memcpy(mmds_resp + got, tcp + (tcp[12] >> 4) * 4, dlen);
+			got += dlen;
+		}
+		rcv += (uint32_t)dlen;
+		if (tcp[13] & TCP_F_FIN) {
+			rcv++;
+			mmds_send(n, port, seq, rcv, TCP_F_ACK | TCP_F_FIN, "", 0);
+			break;
+		}
+		if (dlen > 0)
+			mmds_send(n, port, seq, rcv, TCP_F_ACK, "", 0);
+	}
+	mmds_resp[got] = '\0';
+	if (got < 12 || strncmp(mmds_resp, "HTTP/1.", 7) != 0) {
+		rt_printf("vio: mmds error=bad-response\n");
+		return -1;
+	}
+	for (p = mmds_resp + 9; *p >= '0' && *p <= '9'; p++)
+		status = status * 10 + (*p - '0');
+	return status;
+}
+
+/* mmds_body: the response's body, its newlines as '|' so that it prints on one line. */
+static char *mmds_body(void)
+{
+	char *b = mmds_resp;
+
+	while (*b != '\0' && strncmp(b, "\r\n\r\n", 4) != 0)
+		b++;
+	b += *b != '\0' ? 4 : 0;
+	for (char *c = b; *c != '\0'; c++)
+		if (*c == '\n' || *c == '\r')
+			*c = '|';
+	return b;
+}
+
+static char mmds_req[1024];
+
+/* do_mmds_get: mmds-get=<path>[,json] and mmds-get-token=<path> (with_token). */
+static void do_mmds_get(const char *arg, int with_token)
+{
+	size_t len = strlen(arg);
+	int json = len > 5 && strcmp(arg + len - 5, ",json") == 0;
+	size_t plen = json ? len - 5 : len;
+	int status;
+
+	if (plen == 0 || plen > 512) {
+		rt_printf("vio: mmds bad path %s\n", arg);
+		return;
+	}
+	memcpy(mmds_req, "GET ", 4);
+	memcpy(mmds_req + 4, arg, plen);
+	mmds_req[4 + plen] = '\0';
+	len = strlen(mmds_req);
+	const char *tail = " HTTP/1.1\r\nHost: 169.254.169.254\r\nConnection: close\r\n";
+	memcpy(mmds_req + len, tail, strlen(tail) + 1);
+	len = strlen(mmds_req);
+	if (json) {
+		const char *h = "Accept: application/json\r\n";
+		memcpy(mmds_req + len, h, strlen(h) + 1);
+		len = strlen(mmds_req);
+	}
+	if (with_token) {
+		const char *h = "X-metadata-token: ";
+		memcpy(mmds_req + len, h, strlen(h));
+		len += strlen(h);
+		memcpy(mmds_req + len, mmds_token, strlen(mmds_token));
+		len += strlen(mmds_token);
+		memcpy(mmds_req + len, "\r\n", 3);
+		len += 2;
+	}
+	memcpy(mmds_req + len, "\r\n", 3);
+	status = mmds_http(mmds_req);
+	if (status >= 0)
+		rt_printf("vio: mmds status=%d body=%s\n", status, mmds_body());
+}
+
+/* do_mmds_token: mmds-token=<ttl>. */
+static void do_mmds_token(const char *arg)
+{
+	const char *head = "PUT /latest/api/token HTTP/1.1\r\nConnection: close\r\n"
+			   "X-metadata-token-ttl-seconds: ";
+	size_t len = strlen(head), alen = rt_strnlen(arg, 16);
+	int status;
+
+	memcpy(mmds_req, head, len);
+	memcpy(mmds_req + len, arg, alen);
+	memcpy(mmds_req + len + alen, "\r\n\r\n", 5);
+	status = mmds_http(mmds_req);
+	if (status < 0)
+		return;
+	const char *b = mmds_body();
+	size_t blen = rt_strnlen(b, MMDS_TOKEN_MAX - 1);
+	memcpy(mmds_token, b, blen);
+	mmds_token[blen] = '\0';
+	rt_printf("vio: mmds token status=%d len=%lu\n", status, (unsigned long)blen);
 }
 
 static void do_vsock_connect(const char *arg)
@@ -1903,6 +2225,12 @@ int main(const struct boot_info *bi)
 			do_net_arp(w + 8);
 		} else if (strcmp(w, "net-recv") == 0) {
 			do_net_recv();
+		} else if (strncmp(w, "mmds-get=", 9) == 0) {
+			do_mmds_get(w + 9, 0);
+		} else if (strncmp(w, "mmds-get-token=", 15) == 0) {
+			do_mmds_get(w + 15, 1);
+		} else if (strncmp(w, "mmds-token=", 11) == 0) {
+			do_mmds_token(w + 11);
 		} else if (strncmp(w, "vsock-connect=", 14) == 0) {
 			do_vsock_connect(w + 14);
 		} else if (strncmp(w, "vsock-send=", 11) == 0) {

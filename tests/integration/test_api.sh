@@ -46,7 +46,7 @@ test_preboot_status_codes_and_bodies() {
 	call 400 'a GET request takes no body' -- GET /machine-config '{"vcpu_count": 2}'
 	call 400 '^\{"fault_message":"PUT /balloon: ember does not support the balloon device"\}$' -- PUT /balloon '{"amount_mib": 64, "deflate_on_oom": true}'
 	call 400 'before the microVM has started' -- PUT /snapshot/create '{"snapshot_path": "/tmp/s", "mem_file_path": "/tmp/m"}'
-	call 400 'ember does not support the microVM metadata service' -- PUT /mmds/config '{"network_interfaces": ["eth0"]}'
+	call 400 "network_interfaces: no network interface 'eth0'" -- PUT /mmds/config '{"network_interfaces": ["eth0"]}'
 	call 204 -- PUT /drives/rootfs "{\"drive_id\": \"rootfs\", \"path_on_host\": \"$HELLO\", \"is_root_device\": true, \"is_read_only\": true}"
 	call 400 'does not match the id in the path' -- PUT /drives/other "{\"drive_id\": \"rootfs\", \"path_on_host\": \"$HELLO\", \"is_root_device\": true}"
 	call 400 'a root block device already exists' -- PUT /drives/second "{\"drive_id\": \"second\", \"path_on_host\": \"$HELLO\", \"is_root_device\": true}"

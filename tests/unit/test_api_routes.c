@@ -14,6 +14,7 @@
 
 #include "api_routes.h"
 #include "log.h"
+#include "mmds_store.h"
 
 /* A backend that records what it was asked. */
 struct fake {
@@ -200,9 +201,12 @@ static void test_unknown_and_wrong_method(void **state)
 	assert_int_equal(call(API_PUT, "/snapshot/create", "{}"), 400);
 	body_has("snapshot_path: missing required field");
 	assert_int_equal(call(API_GET, "/snapshot/create", NULL), 400);
+	/* The metadata service's routes exist; without a store, they say so. */
 	assert_int_equal(call(API_GET, "/mmds", NULL), 400);
-	body_has("MMDS");
+	body_has("the metadata service is not available");
 	assert_int_equal(call(API_PUT, "/mmds/config", "{}"), 400);
+	body_has("network_interfaces: missing required field");
+	assert_int_equal(call(API_GET, "/mmds/config", NULL), 400);
 	assert_int_equal(call(API_PATCH, "/balloon/statistics", "{}"), 400);
 	/* ... but only those paths: a longer word is just unknown */
 	assert_int_equal(call(API_PUT, "/balloons", "{}"), 400);
@@ -421,6 +425,67 @@ static void test_flush_metrics(void **state)
 	assert_int_equal(line[strlen(line) - 1], '\n');
 }
 
+/* The metadata service through the API: config before boot only, the store any time. */
+static void test_mmds(void **state)
+{
+	struct mmds_store *store = mmds_store_create(64, NULL, NULL);
+
+	(void)state;
+	assert_non_null(store);
+	inst.mmds = store;
+	assert_int_equal(call(API_GET, "/mmds", NULL), 200);
+	assert_string_equal(resp.body, "{}");
+	assert_int_equal(call(API_PATCH, "/mmds", "{\"a\": 1}"), 400);
+	body_has("not initialized");
+	assert_int_equal(call(API_PUT, "/mmds", "{\"b\": {\"c\": \"d\"}}"), 204);
+	assert_int_equal(call(API_PATCH, "/mmds", "{\"b\": {\"e\": \"f\"}}"), 204);
+	assert_int_equal(call(API_GET, "/mmds", NULL), 200);
+	assert_string_equal(resp.body, "{\"b\":{\"c\":\"d\",\"e\":\"f\"}}");
+	assert_int_equal(call(API_PUT, "/mmds",
+			      "{\"b\": \"0123456789012345678901234567890123456789"
+			      "0123456789012345678901234567890123456789\"}"),
+			 400);
+	body_has("limit of 64");
+	assert_int_equal(call(API_PUT, "/mmds", "{not json"), 400);
+	body_has("invalid JSON");
+	assert_int_equal(call(API_PUT, "/mmds/config", "{\"network_interfaces\": [\"eth0\"]}"),
+			 400);
+	body_has("network_interfaces: no network interface 'eth0'");
+	assert_int_equal(call(API_PUT, "/network-interfaces/eth0",
+			      "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\"}"),
+			 204);
+	assert_int_equal(
+	    call(API_PUT, "/mmds/config",
+		 "{\"network_interfaces\": [\"eth0\"], \"ipv4_address\": \"1.2.3.4\"}"),
+	    400);
+	body_has("ipv4_address: 1.2.3.4 is not a link-local address");
+	assert_int_equal(call(API_PUT, "/mmds/config",
+			      "{\"network_interfaces\": [\"eth0\"], \"ipv4_address\": \"x\"}"),
+			 400);
+	body_has("ipv4_address: 'x' is not an IPv4 address");
+	assert_int_equal(call(API_PUT, "/mmds/config",
+			      "{\"network_interfaces\": [\"eth0\"], \"version\": \"V2\", "
+			      "\"ipv4_address\": \"169.254.170.2\", \"imds_compat\": true}"),
+			 204);
+	assert_int_equal(call(API_GET, "/vm/config", NULL), 200);
+	body_has("\"mmds-config\":{\"version\":\"V2\",\"network_interfaces\":[\"eth0\"],"
+		 "\"ipv4_address\":\"169.254.170.2\",\"imds_compat\":true}");
+	assert_int_equal(metrics.now.put_api_requests.mmds_count, 7);
+	assert_int_equal(metrics.now.put_api_requests.mmds_fails, 5);
+	assert_int_equal(metrics.now.patch_api_requests.mmds_count, 2);
+	assert_int_equal(metrics.now.get_api_requests.mmds_count, 2);
+	/* After boot: the config is fixed, the store still changes. */
+	boot_source();
+	assert_int_equal(call(API_PUT, "/actions", "{\"action_type\": \"InstanceStart\"}"), 204);
+	assert_int_equal(call(API_PUT, "/mmds/config", "{\"network_interfaces\": [\"eth0\"]}"),
+			 400);
+	assert_int_equal(call(API_PATCH, "/mmds", "{\"b\": null}"), 204);
+	assert_int_equal(call(API_GET, "/mmds", NULL), 200);
+	assert_string_equal(resp.body, "{}");
+	inst.mmds = NULL;
+	mmds_store_destroy(store);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -437,6 +502,7 @@ int main(void)
 	    T(test_start_accepts_net_and_vsock),
 	    T(test_patch_drive),
 	    T(test_flush_metrics),
+	    T(test_mmds),
 	};
 	return cmocka_run_group_tests(tests, setup_all, teardown_all);
 }
