@@ -48,6 +48,7 @@ $(O)/monitor/seccomp.o: HOST_CFLAGS += -I$(O)/monitor
 # The Firecracker-compatible control plane: API, JSON model, logger, metrics.
 MONITOR_SRCS += monitor/control/config_json.c
 MONITOR_SRCS += monitor/control/cpu_config_json.c
+MONITOR_SRCS += monitor/control/json_util.c
 MONITOR_SRCS += monitor/control/api.c
 MONITOR_SRCS += monitor/control/sock_guard.c
 MONITOR_SRCS += monitor/control/api_routes.c

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cpu_config_json.h"
+#include "json_util.h"
 #include "kernel_cmdline.h"
 #include "layout.h"
 #include "resources.h"
@@ -82,64 +83,21 @@ __attribute__((format(printf, 3, 4))) static void report(struct ctx *c, const ch
 /* push/pop: descend into (name) of the JSON path for messages. */
 static size_t push(struct ctx *c, const char *name, long idx)
 {
-	size_t len = strlen(c->path);
-	char part[128];
-
-	if (idx >= 0)
-		snprintf(part, sizeof(part), "%s[%ld]", name, idx);
-	else
-		snprintf(part, sizeof(part), "%s", name);
-	snprintf(c->path + len, sizeof(c->path) - len, "%s%s", len ? "." : "", part);
-	return len;
+	return json_path_push(c->path, sizeof(c->path), name, idx);
 }
 
 static void pop(struct ctx *c, size_t len)
 {
-	c->path[len] = '\0';
-}
-
-static const char *type_name(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		return "an object";
-	case JSON_ARRAY:
-		return "an array";
-	case JSON_STRING:
-		return "a string";
-	case JSON_INTEGER:
-		return "an integer";
-	case JSON_REAL:
-		return "a number";
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return "a boolean";
-	default:
-		return "null";
-	}
+	json_path_pop(c->path, len);
 }
 
 /* check_keys: every key of (obj) is in (allowed) (NULL-terminated). */
 static int check_keys(struct ctx *c, json_t *obj, const char *const *allowed)
 {
-	const char *key;
-	json_t *v;
+	char list[256];
+	const char *key = json_unknown_key(obj, allowed, list, sizeof(list));
 
-	json_object_foreach(obj, key, v)
-	{
-		bool ok = false;
-		for (const char *const *a = allowed; *a != NULL && !ok; a++)
-			ok = strcmp(key, *a) == 0;
-		if (ok)
-			continue;
-		char list[256] = "";
-		for (const char *const *a = allowed; *a != NULL; a++) {
-			size_t n = strlen(list);
-			snprintf(list + n, sizeof(list) - n, "%s%s", n ? ", " : "", *a);
-		}
-		return fail(c, key, "unknown field (expected one of: %s)", list);
-	}
-	return 0;
+	return key == NULL ? 0 : fail(c, key, "unknown field (expected one of: %s)", list);
 }
 
 /* get: (key) of (obj), NULL when absent or null (and then an error if required). */
@@ -161,7 +119,7 @@ static int get_string(struct ctx *c, json_t *obj, const char *key, bool required
 	if (ret != 0 || v == NULL)
 		return ret;
 	if (!json_is_string(v))
-		return fail(c, key, "expected a string, got %s", type_name(v));
+		return fail(c, key, "expected a string, got %s", json_kind(v));
 	if (strlen(json_string_value(v)) != json_string_length(v))
 		return fail(c, key, "a string with a NUL byte");
 	*out = json_string_value(v);
@@ -176,7 +134,7 @@ static int get_bool(struct ctx *c, json_t *obj, const char *key, bool required, 
 	if (ret != 0 || v == NULL)
 		return ret;
 	if (!json_is_boolean(v))
-		return fail(c, key, "expected a boolean, got %s", type_name(v));
+		return fail(c, key, "expected a boolean, got %s", json_kind(v));
 	*out = json_is_true(v);
 	return 0;
 }
@@ -190,7 +148,7 @@ static int get_u64(struct ctx *c, json_t *obj, const char *key, bool required, u
 	if (ret != 0 || v == NULL)
 		return ret;
 	if (!json_is_integer(v))
-		return fail(c, key, "expected an integer, got %s", type_name(v));
+		return fail(c, key, "expected an integer, got %s", json_kind(v));
 	json_int_t i = json_integer_value(v);
 	if (i < 0 || (uint64_t)i < min || (uint64_t)i > max)
 		return fail(c, key, "%lld is out of range (%llu to %llu)", (long long)i,
@@ -205,7 +163,7 @@ static int get_object(struct ctx *c, json_t *obj, const char *key, bool required
 	int ret = get(c, obj, key, required, out);
 
 	if (ret == 0 && *out != NULL && !json_is_object(*out))
-		return fail(c, key, "expected an object, got %s", type_name(*out));
+		return fail(c, key, "expected an object, got %s", json_kind(*out));
 	return ret;
 }
 
@@ -315,7 +273,7 @@ static json_t *loads(struct ctx *c, const char *body, size_t len)
 		return NULL;
 	}
 	if (!json_is_object(root)) {
-		report(c, NULL, "the body must be a JSON object, got %s", type_name(root));
+		report(c, NULL, "the body must be a JSON object, got %s", json_kind(root));
 		json_decref(root);
 		return NULL;
 	}
@@ -682,7 +640,7 @@ static int mmds_config(struct ctx *c, json_t *o)
 	if (ret == 0)
 		ret = get(c, o, "network_interfaces", true, &list);
 	if (ret == 0 && !json_is_array(list))
-		ret = fail(c, "network_interfaces", "expected an array, got %s", type_name(list));
+		ret = fail(c, "network_interfaces", "expected an array, got %s", json_kind(list));
 	if (ret == 0 && json_array_size(list) > CONFIG_MAX_DEVICES)
 		ret = fail(c, "network_interfaces", "at most %d interfaces", CONFIG_MAX_DEVICES);
 	if (ret != 0)
@@ -895,7 +853,7 @@ static int net_override(struct ctx *c, json_t *o, unsigned int i, struct snapsho
 	const char *id = NULL, *tap = NULL;
 	size_t at = push(c, "network_overrides", i);
 	int ret = json_is_object(o) ? check_keys(c, o, keys)
-				    : fail(c, NULL, "expected an object, got %s", type_name(o));
+				    : fail(c, NULL, "expected an object, got %s", json_kind(o));
 
 	if (ret == 0)
 		ret = get_string(c, o, "iface_id", true, &id);
@@ -921,7 +879,7 @@ static int load_overrides(struct ctx *c, json_t *root, struct snapshot_load_body
 	int ret = get(c, root, "network_overrides", false, &nets);
 
 	if (ret == 0 && nets != NULL && !json_is_array(nets))
-		ret = fail(c, "network_overrides", "expected an array, got %s", type_name(nets));
+		ret = fail(c, "network_overrides", "expected an array, got %s", json_kind(nets));
 	if (ret == 0 && nets != NULL && json_array_size(nets) > CONFIG_MAX_DEVICES)
 		ret = fail(c, "network_overrides", "more than %d entries", CONFIG_MAX_DEVICES);
 	for (size_t i = 0; ret == 0 && nets != NULL && i < json_array_size(nets); i++) {
@@ -1231,12 +1189,12 @@ static int array(struct ctx *c, json_t *root, const char *key, enum config_resou
 	if (ret != 0 || a == NULL)
 		return ret;
 	if (!json_is_array(a))
-		return fail(c, key, "expected an array, got %s", type_name(a));
+		return fail(c, key, "expected an array, got %s", json_kind(a));
 	json_array_foreach(a, i, o)
 	{
 		size_t mark = push(c, key, (long)i);
 		if (!json_is_object(o))
-			ret = fail(c, NULL, "expected an object, got %s", type_name(o));
+			ret = fail(c, NULL, "expected an object, got %s", json_kind(o));
 		else
 			ret = resource(c, res, o, NULL);
 		pop(c, mark);

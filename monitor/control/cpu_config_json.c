@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "json_util.h"
+
 #define REG_BITS 32
 #define MSR_BITS 64
 /* "0b" and 64 bit characters, with the NUL. */
@@ -44,62 +46,24 @@ __attribute__((format(printf, 3, 4))) static int bad(struct walk *w, const char 
 	return -EINVAL;
 }
 
-/* push: descend into (key)[idx] of the path; returns the length to pop back to. */
+/* push/pop: descend into (key)[idx] of the path, and back. */
 static size_t push(struct walk *w, const char *key, size_t idx)
 {
-	size_t len = strlen(w->path);
-
-	snprintf(w->path + len, sizeof(w->path) - len, "%s%s[%zu]", len ? "." : "", key, idx);
-	return len;
+	return json_path_push(w->path, sizeof(w->path), key, (long)idx);
 }
 
 static void pop(struct walk *w, size_t len)
 {
-	w->path[len] = '\0';
-}
-
-static const char *kind(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		return "an object";
-	case JSON_ARRAY:
-		return "an array";
-	case JSON_STRING:
-		return "a string";
-	case JSON_INTEGER:
-		return "an integer";
-	case JSON_REAL:
-		return "a number";
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return "a boolean";
-	default:
-		return "null";
-	}
+	json_path_pop(w->path, len);
 }
 
 /* keys: every key of (o) is one of (allowed), NULL-terminated. */
 static int keys(struct walk *w, json_t *o, const char *const *allowed)
 {
-	const char *key;
-	json_t *v;
+	char list[128];
+	const char *key = json_unknown_key(o, allowed, list, sizeof(list));
 
-	json_object_foreach(o, key, v)
-	{
-		bool ok = false;
-		for (const char *const *a = allowed; *a != NULL && !ok; a++)
-			ok = strcmp(key, *a) == 0;
-		if (ok)
-			continue;
-		char list[128] = "";
-		for (const char *const *a = allowed; *a != NULL; a++) {
-			size_t n = strlen(list);
-			snprintf(list + n, sizeof(list) - n, "%s%s", n ? ", " : "", *a);
-		}
-		return bad(w, key, "unknown field (expected one of: %s)", list);
-	}
-	return 0;
+	return key == NULL ? 0 : bad(w, key, "unknown field (expected one of: %s)", list);
 }
 
 /* required: (key) of (o), present and not null. */
@@ -119,7 +83,7 @@ static int string(struct walk *w, json_t *o, const char *key, const char **out)
 	if (ret != 0)
 		return ret;
 	if (!json_is_string(v))
-		return bad(w, key, "expected a string, got %s", kind(v));
+		return bad(w, key, "expected a string, got %s", json_kind(v));
 	if (strlen(json_string_value(v)) != json_string_length(v))
 		return bad(w, key, "a string with a NUL byte");
 	*out = json_string_value(v);
@@ -144,7 +108,7 @@ static int number(struct walk *w, json_t *o, const char *key, uint64_t max, uint
 		return 0;
 	}
 	if (!json_is_string(v))
-		return bad(w, key, "expected a \"0x...\" string, got %s", kind(v));
+		return bad(w, key, "expected a \"0x...\" string, got %s", json_kind(v));
 	if (strlen(json_string_value(v)) != json_string_length(v))
 		return bad(w, key, "a string with a NUL byte");
 	if (cpu_template_parse_number(json_string_value(v), max, out, why, sizeof(why)) < 0)
@@ -172,7 +136,7 @@ static int array(struct walk *w, json_t *o, const char *key, bool need, json_t *
 		return need ? bad(w, key, "missing required field") : 0;
 	}
 	if (!json_is_array(*out))
-		return bad(w, key, "expected an array, got %s", kind(*out));
+		return bad(w, key, "expected an array, got %s", json_kind(*out));
 	return 0;
 }
 
@@ -185,7 +149,7 @@ static int reg_modifier(struct walk *w, json_t *o, struct cpu_template *t, uint3
 	enum cpu_reg reg = CPU_REG_EAX;
 	uint64_t mask = 0, value = 0;
 	int ret = json_is_object(o) ? keys(w, o, allowed)
-				    : bad(w, NULL, "expected an object, got %s", kind(o));
+				    : bad(w, NULL, "expected an object, got %s", json_kind(o));
 
 	if (ret == 0)
 		ret = string(w, o, "register", &name);
@@ -207,7 +171,7 @@ static int leaf_modifier(struct walk *w, json_t *o, struct cpu_template *t)
 	json_t *mods = NULL, *m;
 	size_t i;
 	int ret = json_is_object(o) ? keys(w, o, allowed)
-				    : bad(w, NULL, "expected an object, got %s", kind(o));
+				    : bad(w, NULL, "expected an object, got %s", json_kind(o));
 
 	if (ret == 0)
 		ret = number(w, o, "leaf", UINT32_MAX, &leaf);
@@ -217,7 +181,7 @@ static int leaf_modifier(struct walk *w, json_t *o, struct cpu_template *t)
 		json_t *f;
 		ret = required(w, o, "flags", &f);
 		if (ret == 0 && !json_is_integer(f))
-			ret = bad(w, "flags", "expected an integer, got %s", kind(f));
+			ret = bad(w, "flags", "expected an integer, got %s", json_kind(f));
 		if (ret == 0 && (json_integer_value(f) < 0 ||
 				 (json_integer_value(f) & ~(json_int_t)CPU_TEMPLATE_FLAGS_VALID)))
 			ret =
@@ -250,7 +214,7 @@ static int msr_modifier(struct walk *w, json_t *o, struct cpu_template *t)
 	static const char *const allowed[] = {"addr", "bitmap", NULL};
 	uint64_t addr = 0, mask = 0, value = 0;
 	int ret = json_is_object(o) ? keys(w, o, allowed)
-				    : bad(w, NULL, "expected an object, got %s", kind(o));
+				    : bad(w, NULL, "expected an object, got %s", json_kind(o));
 
 	if (ret == 0)
 		ret = number(w, o, "addr", UINT32_MAX, &addr);
@@ -269,7 +233,7 @@ static int capability(struct walk *w, json_t *v, struct cpu_template *t)
 
 	if (!json_is_string(v))
 		return bad(w, NULL, "expected a string such as \"171\" or \"!171\", got %s",
-			   kind(v));
+			   json_kind(v));
 	s = json_string_value(v);
 	p = s[0] == '!' ? s + 1 : s;
 	if (*p == '\0' || strlen(s) != json_string_length(v))
@@ -315,7 +279,7 @@ int cpu_config_json_parse(json_t *obj, struct cpu_template *t, struct cpu_config
 	memset(t, 0, sizeof(*t));
 	memset(e, 0, sizeof(*e));
 	if (!json_is_object(obj))
-		return bad(&w, NULL, "expected an object, got %s", kind(obj));
+		return bad(&w, NULL, "expected an object, got %s", json_kind(obj));
 	/* aarch64's parts of the format: say so rather than "unknown". */
 	if (json_object_get(obj, "reg_modifiers") != NULL)
 		return bad(&w, "reg_modifiers", "is for aarch64 hosts; ember runs on x86_64");
