@@ -113,3 +113,12 @@ unit-test: $(TEST_BINS)
 	done; \
 	if [ $$fail = 0 ]; then echo "unit-test: all passed"; else echo "unit-test: FAILED"; fi; \
 	exit $$fail
+
+# Host tools the integration suites run beside ember, built with the guests
+# (not TEST_BINS: run.sh runs those as unit tests).
+# uffd_handler: the page-fault handler of the Uffd snapshot backend.
+$(O)/tests/tools/uffd_handler: tests/tools/uffd_handler.c | $(O)/.dirs
+	$(call quiet,HOSTCC,$@)mkdir -p $(dir $@) && \
+		$(CC) $(HOST_CFLAGS) $(HOST_LDFLAGS) -o $@ $< -ljansson
+DEPS += $(O)/tests/tools/uffd_handler.d
+guests: $(O)/tests/tools/uffd_handler

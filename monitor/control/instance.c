@@ -275,6 +275,7 @@ int instance_snapshot_load(struct instance *inst, const struct snapshot_load_bod
 	struct snapshot_load_req req = {
 	    .state_path = b->snapshot_path,
 	    .mem_path = b->mem_path,
+	    .mem_uffd = b->uffd,
 	    .resume = b->resume_vm,
 	    .nnet_overrides = b->nnets,
 	    .vsock_uds_path = b->has_vsock_uds ? b->vsock_uds : NULL,
@@ -291,9 +292,6 @@ int instance_snapshot_load(struct instance *inst, const struct snapshot_load_bod
 			 set);
 		return -EINVAL;
 	}
-	if (b->uffd)
-		return refuse(err, errsz,
-			      "mem_backend.backend_type: Uffd is not supported yet (File only)");
 	if (b->track_dirty_pages)
 		return refuse(err, errsz, "track_dirty_pages: not supported yet");
 	if (inst->ops->snapshot_load == NULL)

@@ -297,4 +297,136 @@ test_damaged_snapshot_files() {
 	expect_rc 125
 }
 
+# ------------------------------------------------------------ Uffd backend
+# PUT /snapshot/load with mem_backend Uffd: guest RAM is served by a
+# page-fault handler process (tests/tools/uffd_handler) from the memory
+# file, which ember never opens.
+UFFD_HANDLER=$PWD/$O/tests/tools/uffd_handler
+USOCK=$TMP/uffd.sock
+
+# need_uffd: the handler is built and this host gives ember a userfaultfd
+# (root, or vm.unprivileged_userfaultfd=1, or /dev/userfaultfd).
+need_uffd() {
+	[ -x "$UFFD_HANDLER" ] || { fail "$UFFD_HANDLER is not built (make guests)"; return 1; }
+	[ "$(id -u)" = 0 ] || [ "$(cat /proc/sys/vm/unprivileged_userfaultfd 2>/dev/null)" = 1 ] ||
+		[ -w /dev/userfaultfd ] || { skip "no userfaultfd for this user on this host"; return 1; }
+}
+
+# start_handler [ARGS...]: uffd_handler on $USOCK serving $MEM, in the
+# background (HPID), its output in $TMP/handler.out; returns once it listens.
+start_handler() {
+	rm -f "$USOCK"
+	"$UFFD_HANDLER" "$USOCK" "$MEM" "$@" >"$TMP/handler.out" 2>"$TMP/handler.err" &
+	HPID=$!
+	bg_track "$HPID"
+	for _ in $(seq 100); do
+		[ -S "$USOCK" ] && return 0
+		sleep 0.02
+	done
+	fail "the page-fault handler never listened: $(cat "$TMP/handler.err")"
+	return 1
+}
+
+# wait_handler: the handler's end (it ends when ember does); sets HRC and HOUT.
+wait_handler() {
+	for _ in $(seq 250); do
+		kill -0 "$HPID" 2>/dev/null || break
+		sleep 0.02
+	done
+	kill -0 "$HPID" 2>/dev/null && { kill -9 "$HPID"; fail "the handler did not end after ember"; }
+	wait "$HPID"
+	HRC=$?
+	HOUT=$(cat "$TMP/handler.out")
+}
+
+uffd_load() {
+	echo "{\"snapshot_path\": \"$SNAP\", \"mem_backend\": {\"backend_type\": \"Uffd\", \"backend_path\": \"$1\"}, \"resume_vm\": ${2:-true}}"
+}
+
+# The guest goes on where it paused with the same memory, every page of
+# which came through the handler: its count of faults served is not zero,
+# and the memory file was moved away so ember could not have read it.
+test_uffd_backend_restores_through_the_handler() {
+	need_kvm || return
+	need_curl || return
+	need_uffd || return
+	make_snapshot fill=1024 count=20 || return
+	start_handler || return
+	mv "$MEM" "$MEM.away" # the handler has it mapped; ember must not need it
+	start_api || return
+	call 204 -- PUT /snapshot/load "$(uffd_load "$USOCK" false)"
+	call 200 '"state":"Paused"' -- GET /
+	call 204 -- PATCH /vm '{"state": "Resumed"}'
+	wait_out "^probe: tick $((LAST_TICK + 3)) " 20
+	stop_ember
+	check_resumed "$TMP/out"
+	wait_handler
+	[ "$HRC" = 0 ] || fail "the handler ended with status $HRC: $(cat "$TMP/handler.err")"
+	local n
+	n=$(sed -nE 's/^uffd_handler: served ([0-9]+) faults .*/\1/p' <<<"$HOUT")
+	[ -n "$n" ] && [ "$n" -gt 0 ] || fail "the handler served no faults: $HOUT"
+	# The guest filled 1 MiB before the pause: those pages came from the file.
+	local copied
+	copied=$(sed -nE 's/.*\(([0-9]+) copied.*/\1/p' <<<"$HOUT")
+	[ -n "$copied" ] && [ "$copied" -ge 256 ] || fail "fewer than 256 pages copied from the file: $HOUT"
+}
+
+# No socket at backend_path: a 400 naming the field, and ember stays usable
+# (a File load afterwards works).
+test_uffd_backend_without_a_handler() {
+	need_kvm || return
+	need_curl || return
+	need_uffd || return
+	make_snapshot fill=16 count=20 || return
+	start_api || return
+	call 400 "mem_backend.backend_path: cannot connect to '$TMP/none.sock': No such file or directory" -- \
+		PUT /snapshot/load "$(uffd_load "$TMP/none.sock")"
+	call 400 'mem_backend.backend_path: cannot connect to .*Connection refused' -- \
+		PUT /snapshot/load "$(uffd_load "$MEM")"
+	call 200 '"state":"Not started"' -- GET /
+	call 204 -- PUT /snapshot/load "{\"snapshot_path\": \"$SNAP\", \"mem_file_path\": \"$MEM\", \"resume_vm\": true}"
+	wait_out "^probe: tick $((LAST_TICK + 2)) " 20
+	stop_ember
+	check_resumed "$TMP/out"
+}
+
+# A handler that hangs up at once, the region list unread: the load fails
+# with a message that says so, without hanging, and ember stays usable.
+test_uffd_handler_that_hangs_up_at_once() {
+	need_kvm || return
+	need_curl || return
+	need_uffd || return
+	make_snapshot fill=16 count=20 || return
+	start_handler --hang-up || return
+	start_api || return
+	call 400 "mem_backend.backend_path: the page-fault handler at '$USOCK' hung up before the restore was done" -- \
+		PUT /snapshot/load "$(uffd_load "$USOCK")"
+	call 200 '"state":"Not started"' -- GET /
+	wait_handler
+	grep -q '^uffd_handler: hung up' <<<"$HOUT" || fail "the handler did not hang up: $HOUT"
+	start_handler || return
+	call 204 -- PUT /snapshot/load "$(uffd_load "$USOCK")"
+	wait_out "^probe: tick $((LAST_TICK + 2)) " 20
+	stop_ember
+	check_resumed "$TMP/out"
+}
+
+# A handler that dies while the guest runs (under the production seccomp
+# filters: the VMM thread sees the hangup): ember stops the microVM with a
+# host error and says why; it neither hangs nor is killed by its filter.
+test_uffd_handler_that_dies_while_the_guest_runs() {
+	need_kvm || return
+	need_curl || return
+	need_uffd || return
+	make_snapshot fill=1024 count=20 || return
+	start_handler --exit-after 40 || return
+	start_api || return
+	call 204 -- PUT /snapshot/load "$(uffd_load "$USOCK")"
+	wait_ember 20
+	expect_rc 120
+	expect_err_re "the page-fault handler at '$USOCK' hung up: stopping the microVM"
+	wait_handler
+	[ "$HRC" = 3 ] || fail "the handler did not stop after 40 faults: status $HRC, $HOUT"
+}
+
 run_tests "$@"
