@@ -105,6 +105,10 @@ $(O)/tests/unit/test_api_http: TEST_LDLIBS += -lhttp_parser -ljansson
 $(eval $(call unit_test,snap_file,snap_file seccomp log))
 $(O)/tests/unit/test_snap_file: TEST_LDLIBS += -lz
 
+# The Uffd memory backend over anonymous memory, the test as the fault handler.
+$(eval $(call unit_test,snap_uffd,snap_uffd vm evloop log startup_trace))
+$(O)/tests/unit/test_snap_uffd: TEST_LDLIBS += -lpthread
+
 # Keep this last: its prerequisites are the TEST_BINS known at this point.
 .PHONY: unit-test
 unit-test: $(TEST_BINS)
