@@ -28,6 +28,7 @@
 /* The device that hands out userfaultfds by its file permissions (Linux 6.1). */
 #define UFFD_DEVICE "/dev/userfaultfd"
 #define FIELD	    "mem_backend.backend_path"
+#define HUNG_UP	    FIELD ": the page-fault handler at '%s' hung up before the restore was done"
 
 /* One guest RAM region as the handler needs it. */
 struct region {
@@ -219,7 +220,10 @@ int snap_uffd_attach(struct snap_uffd *u, struct vm *vm, const char *path, char 
 	int ret = uffd < 0 ? uffd : setup_uffd(uffd, r, n, err, errsz);
 	if (ret == 0) {
 		ret = send_mappings(sock, uffd, msg, (size_t)len);
-		if (ret < 0)
+		/* A hangup before the message is the one the guard would report after it. */
+		if (ret == -EPIPE || ret == -ECONNRESET)
+			snprintf(err, errsz, HUNG_UP, path);
+		else if (ret < 0)
 			snprintf(err, errsz,
 				 FIELD ": cannot send the guest memory regions to '%s': %s", path,
 				 strerror(-ret));
@@ -304,9 +308,7 @@ int snap_uffd_guard_end(struct snap_uffd *u, char *err, size_t errsz)
 	u->guarding = false;
 	if (!atomic_load(&u->hung_up))
 		return 0;
-	snprintf(err, errsz,
-		 FIELD ": the page-fault handler at '%s' hung up before the restore was done",
-		 u->path);
+	snprintf(err, errsz, HUNG_UP, u->path);
 	return -EPIPE;
 }
 
