@@ -57,8 +57,19 @@ check_resumed() {
 }
 
 # last_tick FILE: the number of the last tick line in FILE, the line being
-# written at the pause counted even if cut short.
-last_tick() { tr -d '\r' <"$1" | sed -nE 's/^probe: tick ([0-9]+).*/\1/p' | tail -n 1; }
+# written at the pause counted even if cut short: cut before its number was
+# whole ("pr", "probe: tick 1" of 13), it is the tick after the last whole one.
+last_tick() {
+	local n partial
+	n=$(tr -d '\r' <"$1" | sed -nE 's/^probe: tick ([0-9]+) .*/\1/p' | tail -n 1)
+	if [ -n "$(tail -c 1 "$1")" ]; then # FILE ends inside a line
+		partial=$(tail -n 1 "$1" | tr -d '\r')
+		if [[ "probe: tick " == "$partial"* || "$partial" =~ ^probe:\ tick\ [0-9]*$ ]]; then
+			n=$((${n:--1} + 1))
+		fi
+	fi
+	echo "$n"
+}
 
 # restore_ticks SNAP MEM N: run the snapshot until its guest printed tick
 # LAST_TICK + N, end it, and check it went on where it paused.
