@@ -382,6 +382,34 @@ test_uffd_backend_restores_through_the_handler() {
 	[ -n "$copied" ] && [ "$copied" -ge 256 ] || fail "fewer than 256 pages copied from the file: $HOUT"
 }
 
+# A snapshot of a VM whose RAM came through the handler: writing the memory
+# file reads every page, each served by the handler on the VMM thread under
+# its filter; the new snapshot restores from its file and goes on.
+test_snapshot_of_a_uffd_restored_vm() {
+	need_kvm || return
+	need_curl || return
+	need_uffd || return
+	make_snapshot fill=256 count=20 || return
+	start_handler || return
+	start_api || return
+	call 204 -- PUT /snapshot/load "$(uffd_load "$USOCK")"
+	wait_out "^probe: tick $((LAST_TICK + 2)) " 20 || { stop_ember; return; }
+	call 204 -- PATCH /vm '{"state": "Paused"}'
+	sleep 0.1
+	call 204 -- PUT /snapshot/create "{\"snapshot_path\": \"$SNAP.2\", \"mem_file_path\": \"$MEM.2\"}"
+	stop_ember
+	check_resumed "$TMP/out"
+	wait_handler
+	local n
+	n=$(sed -nE 's/^uffd_handler: served ([0-9]+) faults .*/\1/p' <<<"$HOUT")
+	# 64 MiB is 16384 pages; the file write read each one.
+	[ -n "$n" ] && [ "$n" -ge 16384 ] || fail "the handler served ${n:-no} faults, not every page: $HOUT"
+	cmp -s "$MEM" "$MEM.2" && fail "the second memory file is the first: the guest ran on and wrote nothing?"
+	cp "$TMP/out" "$TMP/out.second"
+	LAST_TICK=$(last_tick "$TMP/out.second")
+	restore_ticks "$SNAP.2" "$MEM.2" 2
+}
+
 # No socket at backend_path: a 400 naming the field, and ember stays usable
 # (a File load afterwards works).
 test_uffd_backend_without_a_handler() {
