@@ -16,8 +16,11 @@ VIO=$PWD/$O/tests/guests/vio.elf
 SNAP=$TMP/vm.snap
 MEM=$TMP/vm.mem
 
-# ticks FILE: "N SUM" for each "probe: tick N sum=SUM" line of FILE.
-ticks() { tr -d '\r' <"$1" | sed -nE 's/^probe: tick ([0-9]+) sum=(0x[0-9a-f]+)$/\1 \2/p'; }
+# whole_lines FILE: FILE without a last line that has no end (cut by a pause or a stop).
+whole_lines() { if [ -n "$(tail -c 1 "$1")" ]; then sed '$d' "$1"; else cat "$1"; fi; }
+# ticks FILE: "N SUM" for each whole "probe: tick N sum=SUM" line of FILE (a
+# line cut inside its checksum would give a short one).
+ticks() { whole_lines "$1" | tr -d '\r' | sed -nE 's/^probe: tick ([0-9]+) sum=(0x[0-9a-f]+)$/\1 \2/p'; }
 
 # make_snapshot ARGS: boot the probe (VCPUS vCPUs, default 1) with guest words ARGS through the API,
 # let it tick, pause it and snapshot it to $SNAP and $MEM; then end that
