@@ -588,12 +588,14 @@ static int fail_build(struct machine *m, int status)
 }
 
 /*
- * build_devices: the part a boot and a restore share: the VM over (mem_fd)'s
- * RAM (-1: fresh), the seccomp settings, the loop, and every device. On
- * failure (m) is torn down and the exit status returned; 0 on success.
+ * build_devices: the part a boot and a restore share: the VM over (img)'s
+ * RAM (NULL: fresh), the seccomp settings, the loop, and every device. On
+ * failure (m) is torn down and the exit status returned, (err) saying why
+ * when the log does not; 0 on success.
  */
-static int build_devices(struct machine *m, const struct vm_config *cfg, int mem_fd,
-			 struct startup_trace *startup, struct evloop *loop)
+static int build_devices(struct machine *m, const struct vm_config *cfg,
+			 const struct snapshot_image *img, struct startup_trace *startup,
+			 struct evloop *loop, char *err, size_t errsz)
 {
 	int status;
 
@@ -606,12 +608,18 @@ static int build_devices(struct machine *m, const struct vm_config *cfg, int mem
 
 	struct vm_memory mem = {
 	    .bytes = cfg->mem_mib * MIB,
-	    .fd = mem_fd,
-	    .restored = mem_fd >= 0,
+	    .fd = img != NULL ? img->mem_fd : -1,
+	    .restored = img != NULL,
 	    .track_dirty = cfg->track_dirty_pages,
 	};
 	if (vm_create(&m->vm, &mem, startup) < 0)
 		return EMBER_EXIT_HOST_ERROR;
+	/* The Uffd backend: its handler must own guest RAM before anything touches it. */
+	if (img != NULL && img->uffd_path != NULL &&
+	    snap_uffd_attach(&m->uffd, &m->vm, img->uffd_path, err, errsz) < 0) {
+		vm_destroy(&m->vm);
+		return EMBER_EXIT_CONFIG;
+	}
 	m->vm.t_exec_ns = startup->wall_ns[STARTUP_EXEC];
 	m->vm.t_build_ns = t_build;
 	m->vm.seccomp = !cfg->no_seccomp;
@@ -637,7 +645,7 @@ int machine_build(struct machine *m, const struct vm_config *cfg, struct startup
 		  struct evloop *loop)
 {
 	struct vcpu_boot boot = {0};
-	int status = build_devices(m, cfg, -1, startup, loop);
+	int status = build_devices(m, cfg, NULL, startup, loop, NULL, 0);
 
 	if (status != 0)
 		return status;
@@ -656,10 +664,12 @@ int machine_restore(struct machine *m, const struct vm_config *cfg,
 		    const struct snapshot_image *img, struct startup_trace *startup,
 		    struct evloop *loop, char *err, size_t errsz)
 {
-	int status = build_devices(m, cfg, img->mem_fd, startup, loop);
+	err[0] = '\0';
+	int status = build_devices(m, cfg, img, startup, loop, err, errsz);
 
 	if (status != 0) {
-		snprintf(err, errsz, "cannot build the snapshot's machine (see the log)");
+		if (err[0] == '\0')
+			snprintf(err, errsz, "cannot build the snapshot's machine (see the log)");
 		return status;
 	}
 	m->vm.nvcpus = cfg->vcpus;
@@ -739,6 +749,7 @@ void machine_destroy(struct machine *m)
 	}
 	if (m->built >= BUILT_LOOP)
 		evloop_del(m->loop, m->vm.stop_fd); /* the loop lives on; the eventfd goes */
+	snap_uffd_release(&m->uffd);
 	if (m->built >= BUILT_VM)
 		vm_destroy(vm);
 	seccomp_free_filter(&m->user_filter);

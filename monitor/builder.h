@@ -27,6 +27,7 @@
 #include "rtc.h"
 #include "seccomp.h"
 #include "serial.h"
+#include "snap_uffd.h"
 #include "virtio_slots.h"
 #include "vm.h"
 
@@ -50,6 +51,7 @@ struct machine {
 	struct seccomp_prog user_filter; /* --seccomp-filter, read before boot */
 	struct evloop *loop; /* the process's; the machine's fds join it and leave it */
 	struct console console;
+	struct snap_uffd uffd; /* a restore with the Uffd backend; zeroed otherwise */
 	unsigned int built; /* how far machine_build got, for teardown */
 	/*
 	 * The metadata service: the process's store (set before a build, kept

@@ -69,3 +69,4 @@ MONITOR_SRCS += monitor/kvm/vcpu_state.c
 MONITOR_SRCS += monitor/snapshot/snapshot.c
 MONITOR_SRCS += monitor/snapshot/snap_memory.c
 MONITOR_SRCS += monitor/snapshot/snap_devices.c
+MONITOR_SRCS += monitor/snapshot/snap_uffd.c

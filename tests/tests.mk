@@ -125,6 +125,10 @@ $(O)/tests/unit/test_api_http: TEST_LDLIBS += -lhttp_parser -ljansson
 $(eval $(call unit_test,snap_file,snap_file seccomp log))
 $(O)/tests/unit/test_snap_file: TEST_LDLIBS += -lz
 
+# The Uffd memory backend over anonymous memory, the test as the fault handler.
+$(eval $(call unit_test,snap_uffd,snap_uffd vm evloop log startup_trace))
+$(O)/tests/unit/test_snap_uffd: TEST_LDLIBS += -lpthread
+
 # Keep this last: its prerequisites are the TEST_BINS known at this point.
 .PHONY: unit-test
 unit-test: $(TEST_BINS)
@@ -133,3 +137,12 @@ unit-test: $(TEST_BINS)
 	done; \
 	if [ $$fail = 0 ]; then echo "unit-test: all passed"; else echo "unit-test: FAILED"; fi; \
 	exit $$fail
+
+# Host tools the integration suites run beside ember, built with the guests
+# (not TEST_BINS: run.sh runs those as unit tests).
+# uffd_handler: the page-fault handler of the Uffd snapshot backend.
+$(O)/tests/tools/uffd_handler: tests/tools/uffd_handler.c | $(O)/.dirs
+	$(call quiet,HOSTCC,$@)mkdir -p $(dir $@) && \
+		$(CC) $(HOST_CFLAGS) $(HOST_LDFLAGS) -o $@ $< -ljansson
+DEPS += $(O)/tests/tools/uffd_handler.d
+guests: $(O)/tests/tools/uffd_handler

@@ -308,6 +308,7 @@ int instance_snapshot_load(struct instance *inst, const struct snapshot_load_bod
 	struct snapshot_load_req req = {
 	    .state_path = b->snapshot_path,
 	    .mem_path = b->mem_path,
+	    .mem_uffd = b->uffd,
 	    .resume = b->resume_vm,
 	    .nnet_overrides = b->nnets,
 	    .vsock_uds_path = b->has_vsock_uds ? b->vsock_uds : NULL,
@@ -326,9 +327,6 @@ int instance_snapshot_load(struct instance *inst, const struct snapshot_load_bod
 			 set);
 		return -EINVAL;
 	}
-	if (b->uffd)
-		return refuse(err, errsz,
-			      "mem_backend.backend_type: Uffd is not supported yet (File only)");
 	if (inst->ops->snapshot_load == NULL)
 		return refuse(err, errsz, "snapshots are not supported by this backend");
 	for (unsigned int i = 0; i < b->nnets; i++)

@@ -318,8 +318,11 @@ int snapshot_open(struct snapshot_image *img, const struct snapshot_load_req *re
 		ret = check_info(img, req->state_path, err, errsz);
 	if (ret == 0)
 		ret = load_config(img, req, cfg, err, errsz);
-	if (ret == 0) {
+	if (ret == 0)
 		cfg->boot_timer = img->info.boot_timer != 0;
+	if (ret == 0 && req->mem_uffd)
+		img->uffd_path = req->mem_path;
+	else if (ret == 0) {
 		ret = snap_memory_open(req->mem_path, img->info.mem_bytes, err, errsz);
 		img->mem_fd = ret;
 	}
@@ -355,8 +358,9 @@ static int restore_vcpus(struct machine *m, const struct snapshot_image *img, ch
 	return ret;
 }
 
-int snapshot_restore_state(struct machine *m, const struct snapshot_image *img, char *err,
-			   size_t errsz)
+/* restore_state: vCPUs, clock, devices: the part that may read guest RAM. */
+static int restore_state(struct machine *m, const struct snapshot_image *img, char *err,
+			 size_t errsz)
 {
 	struct vm_clock_state clock;
 	int ret = restore_vcpus(m, img, err, errsz);
@@ -368,6 +372,22 @@ int snapshot_restore_state(struct machine *m, const struct snapshot_image *img, 
 		ret = vm_clock_restore(&m->vm, &clock, err, errsz);
 	if (ret == 0)
 		ret = snap_devices_restore(m, &img->reader, err, errsz);
+	return ret;
+}
+
+int snapshot_restore_state(struct machine *m, const struct snapshot_image *img, char *err,
+			   size_t errsz)
+{
+	int ret = snap_uffd_guard_begin(&m->uffd, err, errsz);
+
+	if (ret == 0)
+		ret = restore_state(m, img, err, errsz);
+	/* A handler's hangup is the cause of whatever else failed: its message wins. */
+	int hangup = snap_uffd_guard_end(&m->uffd, err, errsz);
+	if (hangup < 0)
+		ret = hangup;
+	if (ret == 0)
+		ret = snap_uffd_watch(&m->uffd, m->loop);
 	return ret;
 }
 

@@ -68,8 +68,9 @@ struct snapshot_create_stats {
 /* PUT /snapshot/load, or --restore. */
 struct snapshot_load_req {
 	const char *state_path;
-	const char *mem_path;
-	bool resume; /* resume_vm: run at once rather than stay paused */
+	const char *mem_path; /* the memory file, or the Uffd handler's socket */
+	bool mem_uffd;	      /* mem_backend.backend_type "Uffd" (snap_uffd.h) */
+	bool resume;	      /* resume_vm: run at once rather than stay paused */
 	unsigned int nnet_overrides;
 	struct snapshot_net_override {
 		const char *iface_id; /* "": the snapshot's interface in this override's place */
@@ -92,17 +93,19 @@ int snapshot_create(struct machine *m, const struct vm_config *cfg,
 		    const struct snapshot_create_req *req, struct snapshot_create_stats *stats,
 		    char *err, size_t errsz);
 
-/* A state file read and checked, with its memory file open. */
+/* A state file read and checked, with its memory file open or its handler named. */
 struct snapshot_image {
 	struct snap_reader reader;
 	struct snap_info info;
-	int mem_fd;
+	int mem_fd;	       /* -1 with the Uffd backend */
+	const char *uffd_path; /* the handler's socket (the request's), or NULL */
 };
 
 /*
  * snapshot_open: read and check (req)'s state file, apply its config
  * section and (req)'s overrides onto (cfg) (which holds no devices yet),
- * and open the memory file, checking it is long enough. On failure (img)
+ * and open the memory file, checking it is long enough (with the Uffd
+ * backend the handler has the file: ember never opens it). On failure (img)
  * holds nothing and (err) says which file and what. 0 or -errno.
  */
 int snapshot_open(struct snapshot_image *img, const struct snapshot_load_req *req,
@@ -114,7 +117,9 @@ void snapshot_close(struct snapshot_image *img);
 /*
  * snapshot_restore_state: (m) is built from the image's config, with its
  * vCPUs created and not started: write every vCPU's state, the clock and
- * every device's state from (img). 0 or -errno with (err).
+ * every device's state from (img). With the Uffd backend, a handler that
+ * hangs up meanwhile fails the restore, and afterwards the VMM loop watches
+ * it (snap_uffd_watch). 0 or -errno with (err).
  */
 int snapshot_restore_state(struct machine *m, const struct snapshot_image *img, char *err,
 			   size_t errsz);

@@ -16,8 +16,11 @@ VIO=$PWD/$O/tests/guests/vio.elf
 SNAP=$TMP/vm.snap
 MEM=$TMP/vm.mem
 
-# ticks FILE: "N SUM" for each "probe: tick N sum=SUM" line of FILE.
-ticks() { tr -d '\r' <"$1" | sed -nE 's/^probe: tick ([0-9]+) sum=(0x[0-9a-f]+)$/\1 \2/p'; }
+# whole_lines FILE: FILE without a last line that has no end (cut by a pause or a stop).
+whole_lines() { if [ -n "$(tail -c 1 "$1")" ]; then sed '$d' "$1"; else cat "$1"; fi; }
+# ticks FILE: "N SUM" for each whole "probe: tick N sum=SUM" line of FILE (a
+# line cut inside its checksum would give a short one).
+ticks() { whole_lines "$1" | tr -d '\r' | sed -nE 's/^probe: tick ([0-9]+) sum=(0x[0-9a-f]+)$/\1 \2/p'; }
 
 # make_snapshot ARGS: boot the probe (VCPUS vCPUs, default 1) with guest words ARGS through the API,
 # let it tick, pause it and snapshot it to $SNAP and $MEM; then end that
@@ -59,13 +62,17 @@ check_resumed() {
 }
 
 # last_tick FILE: the number of the last tick line in FILE, the line being
-# written at the pause counted even if cut short (anywhere: even before its
-# number, so it is the last whole line's number plus one).
+# written at the pause counted even if cut short: cut before its number was
+# whole ("pr", "probe: tick 1" of 13), it is the tick after the last whole one.
 last_tick() {
-	local n
-	n=$(tr -d '\r' <"$1" | sed -nE 's/^probe: tick ([0-9]+) sum=0x[0-9a-f]{16}$/\1/p' | tail -n 1)
-	[ -n "$n" ] || return 0
-	if [ -n "$(tail -c 1 "$1")" ]; then n=$((n + 1)); fi
+	local n partial
+	n=$(tr -d '\r' <"$1" | sed -nE 's/^probe: tick ([0-9]+) .*/\1/p' | tail -n 1)
+	if [ -n "$(tail -c 1 "$1")" ]; then # FILE ends inside a line
+		partial=$(tail -n 1 "$1" | tr -d '\r')
+		if [[ "probe: tick " == "$partial"* || "$partial" =~ ^probe:\ tick\ [0-9]*$ ]]; then
+			n=$((${n:--1} + 1))
+		fi
+	fi
 	echo "$n"
 }
 
@@ -537,6 +544,166 @@ test_damaged_snapshot_files() {
 	expect_out_re "vcpu"
 	ember_run --describe-snapshot "$TMP/flip.snap"
 	expect_rc 125
+}
+
+# ------------------------------------------------------------ Uffd backend
+# PUT /snapshot/load with mem_backend Uffd: guest RAM is served by a
+# page-fault handler process (tests/tools/uffd_handler) from the memory
+# file, which ember never opens.
+UFFD_HANDLER=$PWD/$O/tests/tools/uffd_handler
+USOCK=$TMP/uffd.sock
+
+# need_uffd: the handler is built and this host gives ember a userfaultfd
+# (root, or vm.unprivileged_userfaultfd=1, or /dev/userfaultfd).
+need_uffd() {
+	[ -x "$UFFD_HANDLER" ] || { fail "$UFFD_HANDLER is not built (make guests)"; return 1; }
+	[ "$(id -u)" = 0 ] || [ "$(cat /proc/sys/vm/unprivileged_userfaultfd 2>/dev/null)" = 1 ] ||
+		[ -w /dev/userfaultfd ] || { skip "no userfaultfd for this user on this host"; return 1; }
+}
+
+# start_handler [ARGS...]: uffd_handler on $USOCK serving $MEM, in the
+# background (HPID), its output in $TMP/handler.out; returns once it listens.
+start_handler() {
+	rm -f "$USOCK"
+	"$UFFD_HANDLER" "$USOCK" "$MEM" "$@" >"$TMP/handler.out" 2>"$TMP/handler.err" &
+	HPID=$!
+	bg_track "$HPID"
+	for _ in $(seq 100); do
+		[ -S "$USOCK" ] && return 0
+		sleep 0.02
+	done
+	fail "the page-fault handler never listened: $(cat "$TMP/handler.err")"
+	return 1
+}
+
+# wait_handler: the handler's end (it ends when ember does); sets HRC and HOUT.
+wait_handler() {
+	for _ in $(seq 250); do
+		kill -0 "$HPID" 2>/dev/null || break
+		sleep 0.02
+	done
+	kill -0 "$HPID" 2>/dev/null && { kill -9 "$HPID"; fail "the handler did not end after ember"; }
+	wait "$HPID"
+	HRC=$?
+	HOUT=$(cat "$TMP/handler.out")
+}
+
+uffd_load() {
+	echo "{\"snapshot_path\": \"$SNAP\", \"mem_backend\": {\"backend_type\": \"Uffd\", \"backend_path\": \"$1\"}, \"resume_vm\": ${2:-true}}"
+}
+
+# The guest goes on where it paused with the same memory, every page of
+# which came through the handler: its count of faults served is not zero,
+# and the memory file was moved away so ember could not have read it.
+test_uffd_backend_restores_through_the_handler() {
+	need_kvm || return
+	need_curl || return
+	need_uffd || return
+	make_snapshot fill=1024 count=20 || return
+	start_handler || return
+	mv "$MEM" "$MEM.away" # the handler has it mapped; ember must not need it
+	start_api || return
+	call 204 -- PUT /snapshot/load "$(uffd_load "$USOCK" false)"
+	call 200 '"state":"Paused"' -- GET /
+	call 204 -- PATCH /vm '{"state": "Resumed"}'
+	wait_out "^probe: tick $((LAST_TICK + 3)) " 20
+	stop_ember
+	check_resumed "$TMP/out"
+	wait_handler
+	[ "$HRC" = 0 ] || fail "the handler ended with status $HRC: $(cat "$TMP/handler.err")"
+	local n
+	n=$(sed -nE 's/^uffd_handler: served ([0-9]+) faults .*/\1/p' <<<"$HOUT")
+	[ -n "$n" ] && [ "$n" -gt 0 ] || fail "the handler served no faults: $HOUT"
+	# The guest filled 1 MiB before the pause: those pages came from the file.
+	local copied
+	copied=$(sed -nE 's/.*\(([0-9]+) copied.*/\1/p' <<<"$HOUT")
+	[ -n "$copied" ] && [ "$copied" -ge 256 ] || fail "fewer than 256 pages copied from the file: $HOUT"
+}
+
+# A snapshot of a VM whose RAM came through the handler: writing the memory
+# file reads every page, each served by the handler on the VMM thread under
+# its filter; the new snapshot restores from its file and goes on.
+test_snapshot_of_a_uffd_restored_vm() {
+	need_kvm || return
+	need_curl || return
+	need_uffd || return
+	make_snapshot fill=256 count=20 || return
+	start_handler || return
+	start_api || return
+	call 204 -- PUT /snapshot/load "$(uffd_load "$USOCK")"
+	wait_out "^probe: tick $((LAST_TICK + 2)) " 20 || { stop_ember; return; }
+	call 204 -- PATCH /vm '{"state": "Paused"}'
+	sleep 0.1
+	call 204 -- PUT /snapshot/create "{\"snapshot_path\": \"$SNAP.2\", \"mem_file_path\": \"$MEM.2\"}"
+	stop_ember
+	check_resumed "$TMP/out"
+	wait_handler
+	local n
+	n=$(sed -nE 's/^uffd_handler: served ([0-9]+) faults .*/\1/p' <<<"$HOUT")
+	# 64 MiB is 16384 pages; the file write read each one.
+	[ -n "$n" ] && [ "$n" -ge 16384 ] || fail "the handler served ${n:-no} faults, not every page: $HOUT"
+	cmp -s "$MEM" "$MEM.2" && fail "the second memory file is the first: the guest ran on and wrote nothing?"
+	cp "$TMP/out" "$TMP/out.second"
+	LAST_TICK=$(last_tick "$TMP/out.second")
+	restore_ticks "$SNAP.2" "$MEM.2" 2
+}
+
+# No socket at backend_path: a 400 naming the field, and ember stays usable
+# (a File load afterwards works).
+test_uffd_backend_without_a_handler() {
+	need_kvm || return
+	need_curl || return
+	need_uffd || return
+	make_snapshot fill=16 count=20 || return
+	start_api || return
+	call 400 "mem_backend.backend_path: cannot connect to '$TMP/none.sock': No such file or directory" -- \
+		PUT /snapshot/load "$(uffd_load "$TMP/none.sock")"
+	call 400 'mem_backend.backend_path: cannot connect to .*Connection refused' -- \
+		PUT /snapshot/load "$(uffd_load "$MEM")"
+	call 200 '"state":"Not started"' -- GET /
+	call 204 -- PUT /snapshot/load "{\"snapshot_path\": \"$SNAP\", \"mem_file_path\": \"$MEM\", \"resume_vm\": true}"
+	wait_out "^probe: tick $((LAST_TICK + 2)) " 20
+	stop_ember
+	check_resumed "$TMP/out"
+}
+
+# A handler that hangs up at once, the region list unread: the load fails
+# with a message that says so, without hanging, and ember stays usable.
+test_uffd_handler_that_hangs_up_at_once() {
+	need_kvm || return
+	need_curl || return
+	need_uffd || return
+	make_snapshot fill=16 count=20 || return
+	start_handler --hang-up || return
+	start_api || return
+	call 400 "mem_backend.backend_path: the page-fault handler at '$USOCK' hung up before the restore was done" -- \
+		PUT /snapshot/load "$(uffd_load "$USOCK")"
+	call 200 '"state":"Not started"' -- GET /
+	wait_handler
+	grep -q '^uffd_handler: hung up' <<<"$HOUT" || fail "the handler did not hang up: $HOUT"
+	start_handler || return
+	call 204 -- PUT /snapshot/load "$(uffd_load "$USOCK")"
+	wait_out "^probe: tick $((LAST_TICK + 2)) " 20
+	stop_ember
+	check_resumed "$TMP/out"
+}
+
+# A handler that dies while the guest runs (under the production seccomp
+# filters: the VMM thread sees the hangup): ember stops the microVM with a
+# host error and says why; it neither hangs nor is killed by its filter.
+test_uffd_handler_that_dies_while_the_guest_runs() {
+	need_kvm || return
+	need_curl || return
+	need_uffd || return
+	make_snapshot fill=1024 count=20 || return
+	start_handler --exit-after 40 || return
+	start_api || return
+	call 204 -- PUT /snapshot/load "$(uffd_load "$USOCK")"
+	wait_ember 20
+	expect_rc 120
+	expect_err_re "the page-fault handler at '$USOCK' hung up: stopping the microVM"
+	wait_handler
+	[ "$HRC" = 3 ] || fail "the handler did not stop after 40 faults: status $HRC, $HOUT"
 }
 
 run_tests "$@"
