@@ -135,4 +135,33 @@ test_mmds_api_patch_is_seen_at_once() {
 	expect_out "vio: mmds status=200 body=two"
 }
 
+# firecracker-go-sdk v1.0.0's default handler chain, request for request
+# (machine.go's defaultFcInitHandlerList: the socket probe with GET
+# /machine-config, logger, metrics, machine-config, boot source, drives,
+# network interfaces by index, vsock, PUT /mmds/config for an interface
+# with AllowMMDS, SetMetadata's PUT /mmds, InstanceStart), then what its
+# Machine.GetMetadata reads: every answer as the SDK expects, and the
+# guest reads the metadata the SDK set.
+test_go_sdk_handler_chain() {
+	need_mmds || return
+	need_curl || return
+	head -c 1048576 /dev/zero >"$TMP/root.img"
+	start_api || return
+	call 200 '"vcpu_count":' -- GET /machine-config
+	call 204 -- PUT /logger "{\"log_path\": \"$TMP/log\", \"level\": \"Debug\", \"show_level\": true, \"show_log_origin\": true}"
+	call 204 -- PUT /metrics "{\"metrics_path\": \"$TMP/metrics\"}"
+	call 204 -- PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 64, "smt": false}'
+	call 204 -- PUT /boot-source "{\"kernel_image_path\": \"$VIO\", \"boot_args\": \"console=ttyS0 -- mmds-get=/latest/meta-data/ami-id exit=0\"}"
+	call 204 -- PUT /drives/1 "{\"drive_id\": \"1\", \"path_on_host\": \"$TMP/root.img\", \"is_root_device\": true, \"is_read_only\": false}"
+	call 204 -- PUT /network-interfaces/1 "{\"iface_id\": \"1\", \"host_dev_name\": \"$TAP\", \"guest_mac\": \"06:00:ac:10:00:02\"}"
+	call 204 -- PUT /vsock "{\"guest_cid\": 3, \"uds_path\": \"$TMP/v.sock\"}"
+	call 204 -- PUT /mmds/config '{"network_interfaces": ["1"]}'
+	call 204 -- PUT /mmds "$DOC"
+	call 204 -- PUT /actions '{"action_type": "InstanceStart"}'
+	wait_ember 60
+	expect_rc 0
+	expect_out "vio: mmds status=200 body=ami-12345678"
+	grep -q ':DEBUG:' "$TMP/log" || fail "the SDK's logger (Debug, show_level) got no DEBUG line: $(head -c 300 "$TMP/log")"
+}
+
 run_tests "$@"
