@@ -51,7 +51,7 @@
 #define MAX_CONFIGS 64
 #define MAX_ARGS    64
 #define OUT_KEEP    8192
-#define MAX_VMS	    4096
+#define MAX_VMS	    32768
 
 #define SEQ_HEADER                                                                          \
 	"name,round,exit,ok,wall_us,first_out_us,ready_us,boot_us,since_exec_us,first_run_us," \
@@ -175,12 +175,12 @@ static long clone_answer(int conn, const char *key)
 }
 
 /*
- * spawn_clone: "@clone SOCKET SNAP MEM": one request to an ember
+ * send_clone: "@clone SOCKET SNAP MEM": one request to an ember
  * --restore-server, with /dev/null, (outfd) and (errfd) as the clone's
- * stdio. Returns the clone's pid; *conn will carry its exit status.
+ * stdio. Returns the connection, on which the clone's pid and later its
+ * exit status come (clone_answer).
  */
-static pid_t spawn_clone(char *const argv[], int outfd, int errfd, volatile uint64_t *t_exec,
-			 int *conn)
+static int send_clone(char *const argv[], int outfd, int errfd, volatile uint64_t *t_exec)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 	char body[4096];
@@ -194,14 +194,12 @@ static pid_t spawn_clone(char *const argv[], int outfd, int errfd, volatile uint
 	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
 		die("@clone: connect");
-	int len =
-	    snprintf(body, sizeof(body), "{\"snapshot_path\": \"%s\", \"mem_file_path\": \"%s\"}",
-		     argv[2], argv[3]);
+	int len = snprintf(body, sizeof(body),
+			   "{\"snapshot_path\": \"%s\", \"mem_file_path\": \"%s\"}", argv[2],
+			   argv[3]);
 	struct iovec iov = {.iov_base = body, .iov_len = (size_t)len};
-	struct msghdr mh = {.msg_iov = &iov,
-			    .msg_iovlen = 1,
-			    .msg_control = control,
-			    .msg_controllen = sizeof(control)};
+	struct msghdr mh = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control)};
 	memset(control, 0, sizeof(control));
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 	cm->cmsg_level = SOL_SOCKET;
@@ -212,6 +210,14 @@ static pid_t spawn_clone(char *const argv[], int outfd, int errfd, volatile uint
 	if (sendmsg(fd, &mh, MSG_NOSIGNAL) < 0)
 		die("@clone: sendmsg");
 	close(nul);
+	return fd;
+}
+
+/* spawn_clone: send_clone, then its pid; *conn will carry its exit status. */
+static pid_t spawn_clone(char *const argv[], int outfd, int errfd, volatile uint64_t *t_exec,
+			 int *conn)
+{
+	int fd = send_clone(argv, outfd, errfd, t_exec);
 	long pid = clone_answer(fd, "\"pid\": ");
 	if (pid <= 0) {
 		close(fd);
@@ -598,13 +604,14 @@ static int cmd_burst(int argc, char **argv)
 	if (strcmp(cargv[0], "--") == 0)
 		cargv++;
 
-	struct rlimit rl = {.rlim_cur = (rlim_t)n * 3 + 64, .rlim_max = (rlim_t)n * 3 + 64};
+	/* Two descriptors a VM (its output pipe, its pidfd or connection), and spare. */
+	struct rlimit rl = {.rlim_cur = (rlim_t)n * 2 + 64, .rlim_max = (rlim_t)n * 2 + 64};
 	struct rlimit old;
 	getrlimit(RLIMIT_NOFILE, &old);
 	if (old.rlim_max > rl.rlim_max)
 		rl.rlim_max = old.rlim_max;
 	if (old.rlim_cur < rl.rlim_cur && setrlimit(RLIMIT_NOFILE, &rl) < 0)
-		die("setrlimit(RLIMIT_NOFILE)");
+		die("setrlimit(RLIMIT_NOFILE): raise the hard limit (ulimit -Hn) for this many VMs");
 
 	pid_t *pids = calloc((size_t)n, sizeof(*pids));
 	int *ofd = calloc((size_t)n, sizeof(int)), *pfd = calloc((size_t)n, sizeof(int));
@@ -628,16 +635,24 @@ static int cmd_burst(int argc, char **argv)
 		int p[2];
 		if (pipe2(p, O_CLOEXEC) < 0)
 			die("pipe2");
-		int conn = -1;
-		pids[i] = is_clone(cargv) ? spawn_clone(cargv, p[1], -1, &shared[i], &conn)
-					  : spawn_fast(cargv, p[1], &shared[i]);
-		if (pids[i] < 0)
-			die("fork");
+		/* Clones: every request goes out first, the pids are read after. */
+		if (is_clone(cargv)) {
+			pfd[i] = send_clone(cargv, p[1], -1, &shared[i]);
+			pids[i] = 0;
+		} else {
+			pids[i] = spawn_fast(cargv, p[1], &shared[i]);
+			if (pids[i] < 0 || (pfd[i] = pidfd_open(pids[i])) < 0)
+				die("spawn");
+		}
 		g_npids = i + 1;
 		close(p[1]);
 		ofd[i] = p[0];
-		if ((pfd[i] = conn >= 0 ? conn : pidfd_open(pids[i])) < 0)
-			die("pidfd_open");
+	}
+	for (int i = 0; is_clone(cargv) && i < n; i++) {
+		long pid = clone_answer(pfd[i], "\"pid\": ");
+		if (pid <= 0)
+			die("@clone: no pid");
+		pids[i] = (pid_t)pid;
 	}
 	uint64_t t_spawned = now_ns();
 
