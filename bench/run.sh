@@ -189,7 +189,8 @@ done
 # made after the one before (monitor/restore_server.h).
 SERVER_SOCK=$SNAPD/restore.sock
 rm -f "$SERVER_SOCK"
-EMBER_TRACE_STARTUP=1 "$O/ember" --restore-server "$SERVER_SOCK" 2>"$SNAPD/server.log" &
+EMBER_TRACE_STARTUP=1 "$O/ember" --restore-server "$SERVER_SOCK" --prewarm "$SNAPD/warm.snap,$SNAPD/warm.mem" \
+	--prewarm "$SNAPD/idle.snap,$SNAPD/idle.mem" 2>"$SNAPD/server.log" &
 SERVER_PID=$!
 for _ in $(seq 100); do [ -S "$SERVER_SOCK" ] && break; sleep 0.02; done
 {

@@ -455,7 +455,8 @@ int main(int argc, char **argv)
 	static struct restore_order clone_order;
 	const struct snapshot_load_body *clone = NULL;
 	if (cfg->restore_server != NULL) {
-		int ret = restore_server_run(cfg->restore_server, &clone_order);
+		int ret = restore_server_run(cfg->restore_server, cfg->prewarm, cfg->nprewarm,
+					     &clone_order);
 		if (ret != RESTORE_SERVER_CLONE) {
 			config_free(cfg);
 			return ret;

@@ -532,7 +532,33 @@ static void close_server(struct server *s)
 		close(s->sig_fd);
 }
 
-int restore_server_run(const char *path, struct restore_order *order)
+/*
+ * prewarm_all: a warm clone for each "SNAP,MEM" of (prewarm) (at most
+ * WARM_MAX, config.c checked). True in a clone, with (order) set.
+ */
+static bool prewarm_all(struct server *s, const char *const *prewarm, unsigned int n,
+			struct restore_order *order)
+{
+	for (unsigned int i = 0; i < n && i < WARM_MAX; i++) {
+		struct snapshot_load_body *b = &order->body;
+		const char *comma = strchr(prewarm[i], ',');
+		struct warm *w = &s->warm[i];
+
+		memset(b, 0, sizeof(*b));
+		snprintf(b->snapshot_path, sizeof(b->snapshot_path), "%.*s",
+			 (int)(comma - prewarm[i]), prewarm[i]);
+		snprintf(b->mem_path, sizeof(b->mem_path), "%s", comma + 1);
+		snprintf(w->snapshot, sizeof(w->snapshot), "%s", b->snapshot_path);
+		snprintf(w->mem, sizeof(w->mem), "%s", b->mem_path);
+		w->last_used = ++s->requests;
+		if (warm_fork(s, w, b, order))
+			return true;
+	}
+	return false;
+}
+
+int restore_server_run(const char *path, const char *const *prewarm, unsigned int nprewarm,
+		       struct restore_order *order)
 {
 	struct server s = {.path = path, .listen_fd = -1, .epfd = -1, .sig_fd = -1};
 
@@ -547,6 +573,8 @@ int restore_server_run(const char *path, struct restore_order *order)
 	}
 	if (open_events(&s) < 0)
 		goto out;
+	if (prewarm_all(&s, prewarm, nprewarm, order))
+		return RESTORE_SERVER_CLONE;
 	log_info("restore server: serving clones on '%s'", path);
 	for (;;) {
 		int n = epoll_wait(s.epfd, events, EVENTS_MAX, -1);

@@ -64,11 +64,14 @@ int restore_warm_take(int fd, struct warm_order *order);
 
 /*
  * restore_server_run: serve (path) until a signal ends it, then return the
- * server's exit status. In each forked clone it returns
+ * server's exit status. Each of the (nprewarm) "SNAP,MEM" of (prewarm)
+ * gets a warm clone at once, so even the first request for it only
+ * resumes one. In each forked clone it returns
  * RESTORE_SERVER_CLONE instead, with (order) filled, stdio replaced by the
  * request's and every server resource closed: the caller goes on to restore.
  */
-int restore_server_run(const char *path, struct restore_order *order);
+int restore_server_run(const char *path, const char *const *prewarm, unsigned int nprewarm,
+		       struct restore_order *order);
 
 /*
  * restore_client_run: --restore-via SOCKET: ask the server at (path) for a

@@ -56,6 +56,7 @@ enum {
 	OPT_DESCRIBE_SNAPSHOT,
 	OPT_RESTORE_SERVER,
 	OPT_RESTORE_VIA,
+	OPT_PREWARM,
 	OPT_SNAPSHOT_VERSION,
 	OPT_SNAPSHOT_WHEN_READY,
 	OPT_ENABLE_PCI,
@@ -103,6 +104,7 @@ static const struct option long_options[] = {
     {"describe-snapshot", required_argument, NULL, OPT_DESCRIBE_SNAPSHOT},
     {"restore-server", required_argument, NULL, OPT_RESTORE_SERVER},
     {"restore-via", required_argument, NULL, OPT_RESTORE_VIA},
+    {"prewarm", required_argument, NULL, OPT_PREWARM},
     {"snapshot-version", no_argument, NULL, OPT_SNAPSHOT_VERSION},
     {"snapshot-when-ready", required_argument, NULL, OPT_SNAPSHOT_WHEN_READY},
     {"enable-pci", no_argument, NULL, OPT_ENABLE_PCI},
@@ -178,6 +180,8 @@ static const char usage_text[] =
     "  --restore-server SOCKET\n"
     "                     serve clones: each request on SOCKET (a PUT /snapshot/load\n"
     "                     body, with the clone's stdio) forks an ember restoring it\n"
+    "  --prewarm SNAP,MEM with --restore-server: a warm clone of that snapshot from\n"
+    "                     the start (repeatable, up to 4)\n"
     "  --restore SNAP --mem-file MEM --restore-via SOCKET\n"
     "                     that restore, forked by the server on SOCKET instead of here\n"
     "  --describe-snapshot FILE  print what a VM-state file holds and exit\n"
@@ -303,6 +307,8 @@ static size_t string_fields(struct vm_config *cfg, const char ***out)
 	out[n++] = &cfg->describe_snapshot;
 	out[n++] = &cfg->restore_server;
 	out[n++] = &cfg->restore_via;
+	for (unsigned int i = 0; i < cfg->nprewarm; i++)
+		out[n++] = &cfg->prewarm[i];
 	out[n++] = &cfg->snapshot_when_ready;
 	out[n++] = &cfg->metadata_path;
 	for (unsigned int i = 0; i < cfg->ndisks; i++)
@@ -312,8 +318,8 @@ static size_t string_fields(struct vm_config *cfg, const char ***out)
 	return n;
 }
 
-/* The most string fields a config has: seventeen of its own, one per device. */
-#define CONFIG_STRING_FIELDS (17 + 2 * CONFIG_MAX_DEVICES)
+/* The most string fields a config has: seventeen of its own, the --prewarm ones, one per device. */
+#define CONFIG_STRING_FIELDS (17 + CONFIG_PREWARM_MAX + 2 * CONFIG_MAX_DEVICES)
 
 int config_set_str(const char **field, const char *value)
 {
@@ -602,6 +608,17 @@ static bool apply(struct vm_config *cfg, int opt, const char *arg)
 		return set_str("--restore-server", &cfg->restore_server, arg);
 	case OPT_RESTORE_VIA:
 		return set_str("--restore-via", &cfg->restore_via, arg);
+	case OPT_PREWARM:
+		if (cfg->nprewarm == CONFIG_PREWARM_MAX) {
+			log_error("--prewarm: at most %d (the server keeps that many warm clones)",
+				  CONFIG_PREWARM_MAX);
+			return false;
+		}
+		if (strchr(arg, ',') == NULL || arg[0] == ',' || arg[strlen(arg) - 1] == ',') {
+			log_error("--prewarm: '%s' is not SNAP,MEM", arg);
+			return false;
+		}
+		return set_str("--prewarm", &cfg->prewarm[cfg->nprewarm++], arg);
 	case OPT_SNAPSHOT_VERSION:
 		cfg->snapshot_version = true;
 		return true;
@@ -762,8 +779,13 @@ static int check_restore_server(const struct vm_config *cfg)
 {
 	const char *clash = NULL;
 
-	if (cfg->restore_server == NULL)
+	if (cfg->restore_server == NULL) {
+		if (cfg->nprewarm > 0) {
+			log_error("--prewarm: needs --restore-server SOCKET");
+			return -EINVAL;
+		}
 		return 0;
+	}
 	if (cfg->restore_path != NULL || cfg->snapshot_when_ready != NULL)
 		clash = cfg->restore_path != NULL ? "--restore" : "--snapshot-when-ready";
 	else if (cfg->kernel_path != NULL)
@@ -804,6 +826,7 @@ static bool machine_flag(int opt)
 	case OPT_CPU_TEMPLATE:
 	case OPT_RESTORE_SERVER:
 	case OPT_RESTORE_VIA:
+	case OPT_PREWARM:
 		return true;
 	default:
 		return false;

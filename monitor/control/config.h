@@ -47,6 +47,8 @@ enum config_origin {
  * plain command.
  */
 #define CONFIG_DEFAULT_API_SOCK "/run/firecracker.socket"
+/* --prewarm flags a restore server takes: as many as it keeps warm clones for. */
+#define CONFIG_PREWARM_MAX 4
 /* --http-api-max-payload-size default, as Firecracker's. */
 #define CONFIG_DEFAULT_API_PAYLOAD 51200
 #define CONFIG_MIN_VSOCK_CID	   3
@@ -193,6 +195,9 @@ struct vm_config {
 	const char *describe_snapshot;	 /* --describe-snapshot: print it and exit */
 	const char *restore_server;	 /* --restore-server: serve clones on this socket */
 	const char *restore_via;	 /* --restore-via: --restore through that server */
+	const char *prewarm[CONFIG_PREWARM_MAX]; /* --prewarm SNAP,MEM: the server's warm clones
+						    from the start */
+	unsigned int nprewarm;
 	bool snapshot_version;		 /* --snapshot-version: print it and exit */
 	bool no_api;		    /* --no-api: only with --config-file */
 	uint64_t api_max_payload;   /* --http-api-max-payload-size */

@@ -235,12 +235,12 @@ test_diff_snapshot_of_a_restored_vm() {
 	restore_ticks "$TMP/d3.snap" "$TMP/d3.merged" 2
 }
 
-# start_server: an ember --restore-server on $RSOCK (startup lines on, so a
-# clone says how it started); RPID is its pid.
+# start_server [FLAGS]: an ember --restore-server on $RSOCK (startup lines
+# on, so a clone says how it started); RPID is its pid.
 start_server() {
 	RSOCK=$TMP/restore.sock
 	rm -f "$RSOCK"
-	EMBER_TRACE_STARTUP=1 "$EMBER" --restore-server "$RSOCK" --verbose </dev/null \
+	EMBER_TRACE_STARTUP=1 "$EMBER" --restore-server "$RSOCK" --verbose "$@" </dev/null \
 		>"$TMP/server.out" 2>"$TMP/server.err" &
 	RPID=$!
 	for _ in $(seq 100); do
@@ -269,21 +269,21 @@ PY
 }
 
 # Clones through the restore server: forked, not exec'd, each with the
-# client's stdio and exit status; after the first, warm clones (restored
-# ahead, paused) serve the requests and only resume.
+# client's stdio and exit status; warm clones (restored ahead, paused: the
+# first by --prewarm, each next one after a request) serve the requests and
+# only resume.
 test_restore_server_clones() {
 	need_kvm || return
 	need_curl || return
 	local n=20 i pids=() warm=0
 	BAD=0
 	make_snapshot fill=64 ticks=12 count=20 exit=7 || return
-	start_server || return
+	start_server --prewarm "$SNAP,$MEM" || return
 	# stdin a pipe: a warm clone takes it as its console's input (under its VMM filter).
 	for i in $(seq $n); do
 		true | timeout --signal=KILL 60 "$EMBER" --restore "$SNAP" --mem-file "$MEM" --restore-via "$RSOCK" \
 			>"$TMP/clone$i.out" 2>"$TMP/clone$i.err" &
 		pids+=($!)
-		[ "$i" -gt 1 ] || wait "${pids[0]}" # the first makes the warm clone the rest find
 	done
 	for i in $(seq $n); do
 		wait "${pids[$((i - 1))]}"
@@ -294,7 +294,8 @@ test_restore_server_clones() {
 		fi
 	done
 	[ "$BAD" = 0 ] || fail "$BAD of $n clones failed"
-	[ "$warm" -gt 0 ] || fail "no request was served by a warm clone: $(cat "$TMP"/clone2.err)"
+	# --prewarm: even the first request found a warm clone, and each the next.
+	[ "$warm" = "$n" ] || fail "$warm of $n requests were served by a warm clone: $(cat "$TMP"/clone1.err)"
 	kill -0 "$RPID" 2>/dev/null || fail "the restore server ended"
 	stop_server
 	grep -q 'restore server: stopping on a signal' "$TMP/server.err" || fail "server log: $(cat "$TMP/server.err")"
@@ -338,6 +339,17 @@ test_restore_server_refusals() {
 	stop_server
 	out=$("$EMBER" --restore-server "$TMP/s2.sock" --kernel /x 2>&1)
 	echo "$out" | grep -q -- '--restore-server: conflicts with --kernel' || fail "server with --kernel: $out"
+	out=$("$EMBER" --prewarm "$SNAP,$MEM" --api-sock "$TMP/a.sock" 2>&1)
+	echo "$out" | grep -q -- '--prewarm: needs --restore-server SOCKET' || fail "--prewarm alone: $out"
+	out=$("$EMBER" --restore-server "$TMP/s2.sock" --prewarm "$SNAP" 2>&1)
+	echo "$out" | grep -q -- "--prewarm: '$SNAP' is not SNAP,MEM" || fail "--prewarm without MEM: $out"
+	# A prewarmed snapshot that is not there: the warm clone ends, the server serves on.
+	start_server --prewarm "$TMP/none.snap,$MEM" || return
+	sleep 1
+	grep -q "the warm clone of '$TMP/none.snap' ended" "$TMP/server.err" ||
+		fail "a failed prewarm was not reported: $(cat "$TMP/server.err")"
+	kill -0 "$RPID" 2>/dev/null || fail "the restore server ended after a failed prewarm"
+	stop_server
 }
 
 # ember-rebase-snap refuses what is not a diff of that base, naming the flag.

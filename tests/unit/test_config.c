@@ -189,6 +189,24 @@ static void test_restore_flag_rules(void **state)
 	assert_null(cfg.api_sock); /* no default socket: the server is no API */
 	assert_int_equal(parse(&cfg, server_kernel, ARGC(server_kernel)), CONFIG_INVALID);
 	assert_int_equal(parse(&cfg, server_api, ARGC(server_api)), CONFIG_INVALID);
+	char *prewarm[] = {"ember",	"--restore-server", "/tmp/s",
+			   "--prewarm", "a.snap,a.mem",	    NULL};
+	char *prewarm_alone[] = {"ember",      "--prewarm", "a.snap,a.mem",
+				 "--api-sock", "/tmp/a",    NULL};
+	char *prewarm_bad[] = {"ember", "--restore-server", "/tmp/s", "--prewarm", "a.snap", NULL};
+	char *prewarm_five[] = {"ember",  "--restore-server",
+				"/tmp/s", "--prewarm",
+				"a,1",	  "--prewarm",
+				"b,2",	  "--prewarm",
+				"c,3",	  "--prewarm",
+				"d,4",	  "--prewarm",
+				"e,5",	  NULL};
+	assert_int_equal(parse(&cfg, prewarm, ARGC(prewarm)), CONFIG_RUN);
+	assert_int_equal(cfg.nprewarm, 1);
+	assert_string_equal(cfg.prewarm[0], "a.snap,a.mem");
+	assert_int_equal(parse(&cfg, prewarm_alone, ARGC(prewarm_alone)), CONFIG_INVALID);
+	assert_int_equal(parse(&cfg, prewarm_bad, ARGC(prewarm_bad)), CONFIG_INVALID);
+	assert_int_equal(parse(&cfg, prewarm_five, ARGC(prewarm_five)), CONFIG_INVALID);
 	assert_int_equal(parse(&cfg, via, ARGC(via)), CONFIG_RUN);
 	assert_int_equal(parse(&cfg, via_alone, ARGC(via_alone)), CONFIG_INVALID);
 	assert_int_equal(parse(&cfg, via_net, ARGC(via_net)), CONFIG_INVALID);
