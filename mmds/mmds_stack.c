@@ -172,6 +172,22 @@ bool mmds_stack_guest_tx(struct mmds_stack *s, const uint8_t *frame, size_t len)
 	}
 }
 
+bool mmds_stack_may_take(const struct mmds_stack *s, const uint8_t *head, size_t len)
+{
+	const uint8_t *body = head + ETH_HDR_LEN;
+
+	if (len < ETH_HDR_LEN)
+		return true; /* short: guest_tx counts it */
+	switch (get16(head + ETH_OFF_TYPE)) {
+	case ETH_TYPE_ARP:
+		return len < ETH_HDR_LEN + ARP_LEN || get32(body + ARP_OFF_TPA) == s->ip;
+	case ETH_TYPE_IPV4:
+		return len < ETH_HDR_LEN + IP_HDR_MIN || get32(body + IP_OFF_DST) == s->ip;
+	default:
+		return false;
+	}
+}
+
 size_t mmds_stack_guest_rx(struct mmds_stack *s, uint8_t *buf, size_t cap)
 {
 	size_t len;

@@ -74,6 +74,18 @@ void mmds_stack_destroy(struct mmds_stack *s);
  */
 bool mmds_stack_guest_tx(struct mmds_stack *s, const uint8_t *frame, size_t len);
 
+/* Bytes of a frame mmds_stack_may_take needs: Ethernet and an ARP body. */
+#define MMDS_STACK_PEEK_LEN 42
+
+/*
+ * mmds_stack_may_take: whether a frame starting with (head, len) (its first
+ * MMDS_STACK_PEEK_LEN bytes, or all of a shorter one) could be MMDS's, so
+ * that the device copies a whole frame only for those: false for IPv4 to
+ * another address and ARP for another address, true for anything
+ * mmds_stack_guest_tx must see to count or take.
+ */
+bool mmds_stack_may_take(const struct mmds_stack *s, const uint8_t *head, size_t len);
+
 /*
  * mmds_stack_guest_rx: the next frame for the guest, written to (buf, cap):
  * its length, or 0 when there is none (or (cap) is below

@@ -222,6 +222,13 @@ static void create_failed(enum config_origin origin, const char *flag, const cha
 }
 
 /* The detour a virtio-net device takes to MMDS (net.h), over the interface's stack. */
+_Static_assert(NET_DETOUR_PEEK >= MMDS_STACK_PEEK_LEN, "the device must show MMDS enough");
+
+static bool mmds_may_take(void *opaque, const uint8_t *head, size_t len)
+{
+	return mmds_stack_may_take(opaque, head, len);
+}
+
 static bool mmds_tx(void *opaque, const uint8_t *frame, size_t len)
 {
 	return mmds_stack_guest_tx(opaque, frame, len);
@@ -249,7 +256,8 @@ static int mmds_detour(struct machine *m, const struct vm_config *cfg, unsigned 
 	m->mmds_stacks[i] = mmds_stack_create(m->mmds, &sc);
 	if (m->mmds_stacks[i] == NULL)
 		return -ENOMEM;
-	*d = (struct net_detour){.tx = mmds_tx, .rx = mmds_rx, .opaque = m->mmds_stacks[i]};
+	*d = (struct net_detour){
+	    .may_take = mmds_may_take, .tx = mmds_tx, .rx = mmds_rx, .opaque = m->mmds_stacks[i]};
 	return 1;
 }
 

@@ -232,7 +232,14 @@ static void finish_csum(uint8_t *frame, uint64_t len, const uint8_t *hdr)
 static bool detour_tx(struct net *n, const struct virtq_chain *c, const uint8_t *hdr,
 		      uint64_t frame)
 {
-	vq_chain_read(c, VIRTIO_NET_HDR_BYTES, n->detour_tx, frame);
+	/* Most frames are not the detour's: a look at their start decides. */
+	uint64_t head = frame < NET_DETOUR_PEEK ? frame : NET_DETOUR_PEEK;
+	vq_chain_read(c, VIRTIO_NET_HDR_BYTES, n->detour_tx, head);
+	if (n->detour.may_take != NULL &&
+	    !n->detour.may_take(n->detour.opaque, n->detour_tx, (size_t)head))
+		return false;
+	if (frame > head)
+		vq_chain_read(c, VIRTIO_NET_HDR_BYTES + head, n->detour_tx + head, frame - head);
 	finish_csum(n->detour_tx, frame, hdr);
 	if (!n->detour.tx(n->detour.opaque, n->detour_tx, (size_t)frame))
 		return false;

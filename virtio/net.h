@@ -101,10 +101,19 @@ struct virtio_net_config_space {
 #define NET_DETOUR_FRAME_MAX 2048
 
 struct net_detour {
+	/*
+	 * may_take (optional): from a frame's first NET_DETOUR_PEEK bytes (or
+	 * all of a shorter one), whether it could be the detour's; the device
+	 * then copies the whole frame for tx. NULL: every frame is offered.
+	 */
+	bool (*may_take)(void *opaque, const uint8_t *head, size_t len);
 	bool (*tx)(void *opaque, const uint8_t *frame, size_t len);
 	size_t (*rx)(void *opaque, uint8_t *buf, size_t cap);
 	void *opaque;
 };
+
+/* Bytes of a frame's start a detour's may_take sees. */
+#define NET_DETOUR_PEEK 64
 
 /* What the monitor asks for: one network interface. */
 struct virtio_net_config {

@@ -9,6 +9,7 @@
  * buffer and is a whole IPv4/TCP or ARP frame from MMDS's MAC; connections
  * stay within the limit.
  */
+#include <stdbool.h>
 #include <string.h>
 
 #include "fuzz_util.h"
@@ -30,6 +31,17 @@ static uint64_t fake_clock(void *opaque)
 {
 	(void)opaque;
 	return now_ms;
+}
+
+/*
+ * tx_checked: a frame to the stack, and the promise the device relies on: a
+ * frame the stack takes is one its head said it might (may_take).
+ */
+static void tx_checked(struct mmds_stack *stack, const uint8_t *f, size_t len)
+{
+	bool may =
+	    mmds_stack_may_take(stack, f, len < MMDS_STACK_PEEK_LEN ? len : MMDS_STACK_PEEK_LEN);
+	FZ_CHECK(!mmds_stack_guest_tx(stack, f, len) || may, "took a frame may_take refused");
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -153,7 +165,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		switch (fz_u8(&in) % 8) {
 		case 0: /* anything at all */
 			len = fz_take(&in, fz_u16(&in) % FRAME_MAX, &raw);
-			mmds_stack_guest_tx(stack, raw, len);
+			tx_checked(stack, raw, len);
 			break;
 		case 1:
 		case 2:
@@ -165,7 +177,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			len = segment(&in, frame);
 			/* ... then broken in one byte of the input's choosing */
 			frame[fz_u16(&in) % len] ^= (uint8_t)(1u << (fz_u8(&in) % 8));
-			mmds_stack_guest_tx(stack, frame, len);
+			tx_checked(stack, frame, len);
 			break;
 		case 4:
 			FZ_CHECK(mmds_stack_guest_tx(stack, frame, arp_request(frame)),

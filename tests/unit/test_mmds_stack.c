@@ -293,6 +293,38 @@ static void test_other_traffic_passes(void **state)
 	teardown(&g);
 }
 
+/*
+ * may_take, from a frame's first bytes: only what could be MMDS's (IPv4 to
+ * its address, ARP for it, anything too short to tell) is worth the device
+ * copying whole; everything guest_tx takes, may_take allows.
+ */
+static void test_may_take_from_the_head(void **state)
+{
+	struct guest g;
+	uint8_t f[128];
+	size_t len;
+
+	(void)state;
+	setup(&g, "{}");
+	len = tcp_frame(f, MMDS_IP, 1234, 80, 1, 0, 0x02, 1000, NULL);
+	assert_true(mmds_stack_may_take(g.stack, f, MMDS_STACK_PEEK_LEN));
+	assert_true(mmds_stack_guest_tx(g.stack, f, len));
+	len = tcp_frame(f, OTHER_IP, 1234, 80, 1, 0, 0x02, 1000, NULL);
+	assert_false(mmds_stack_may_take(g.stack, f, MMDS_STACK_PEEK_LEN));
+	assert_true(mmds_stack_may_take(g.stack, f, 14 + 19)); /* IPv4 header cut short */
+	assert_true(mmds_stack_may_take(g.stack, f, 10));      /* not even Ethernet */
+	wr16(f + 12, 0x86dd);				       /* IPv6 */
+	assert_false(mmds_stack_may_take(g.stack, f, MMDS_STACK_PEEK_LEN));
+	memset(f, 0, sizeof(f));
+	wr16(f + 12, 0x0806);
+	wr32(f + 38, MMDS_IP);
+	assert_true(mmds_stack_may_take(g.stack, f, MMDS_STACK_PEEK_LEN));
+	assert_true(mmds_stack_may_take(g.stack, f, 14 + 27)); /* ARP body cut short */
+	wr32(f + 38, OTHER_IP);
+	assert_false(mmds_stack_may_take(g.stack, f, MMDS_STACK_PEEK_LEN));
+	teardown(&g);
+}
+
 static void test_request_response_fin(void **state)
 {
 	struct guest g;
@@ -497,6 +529,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_arp_reply),
 	    cmocka_unit_test(test_other_traffic_passes),
+	    cmocka_unit_test(test_may_take_from_the_head),
 	    cmocka_unit_test(test_request_response_fin),
 	    cmocka_unit_test(test_window_mss_and_retransmission),
 	    cmocka_unit_test(test_malformed_dropped_and_counted),
