@@ -89,6 +89,8 @@ def analyse(text):
     for line in text.splitlines():
         m = LINE.match(line)
         if m and m.group(5) == "sys_ioctl" and m.group(6) == "(" and "cmd: 0xae80," in m.group(7):
+            if not m.group(3).isdigit():
+                continue  # ftrace knew no tgid for it (pids past its table, a raised pid_max)
             pid = int(m.group(3))
             break
     if pid is None:
