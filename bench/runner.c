@@ -648,12 +648,7 @@ static int cmd_burst(int argc, char **argv)
 		close(p[1]);
 		ofd[i] = p[0];
 	}
-	for (int i = 0; is_clone(cargv) && i < n; i++) {
-		long pid = clone_answer(pfd[i], "\"pid\": ");
-		if (pid <= 0)
-			die("@clone: no pid");
-		pids[i] = (pid_t)pid;
-	}
+	/* A clone's pid is the server's first answer: read as it comes, below. */
 	uint64_t t_spawned = now_ns();
 
 	int pending = n, failures = 0;
@@ -693,6 +688,13 @@ static int cmd_burst(int argc, char **argv)
 					}
 				}
 			}
+			if ((fds[j + 1].revents & POLLIN) && pids[i] == 0) {
+				long pid = clone_answer(pfd[i], "\"pid\": ");
+				if (pid <= 0)
+					die("@clone: no pid");
+				pids[i] = (pid_t)pid;
+				continue;
+			}
 			if (fds[j + 1].revents & POLLIN) {
 				exited[i] = true;
 				exitst[i] = burst_status(cargv, pids[i], pfd[i], NULL);
@@ -706,6 +708,15 @@ static int cmd_burst(int argc, char **argv)
 		}
 	}
 	uint64_t t_all = now_ns();
+	/* Clones ready before their pid was read: it is waiting on the connection. */
+	for (int i = 0; is_clone(cargv) && i < n; i++) {
+		if (pids[i] != 0 || exited[i])
+			continue;
+		long pid = clone_answer(pfd[i], "\"pid\": ");
+		if (pid <= 0)
+			die("@clone: no pid");
+		pids[i] = (pid_t)pid;
+	}
 	for (int i = 0; i < n; i++)
 		if (!t_ready[i] && !exited[i])
 			failures++;
