@@ -35,6 +35,11 @@
 #define EVENTS_MAX 64
 /* Exit status of a clone killed by a signal: 128 + the signal, as shells say. */
 #define SIGNAL_EXIT_BASE 128
+/* A client that connects and sends nothing is dropped after this long. */
+#define REQUEST_TIMEOUT_S  5
+#define REQUEST_TIMEOUT_NS (REQUEST_TIMEOUT_S * 1000000000ULL)
+/* How often the server looks for such clients (epoll's timeout, ms). */
+#define SWEEP_PERIOD_MS 1000
 /* Snapshots that may each have a warm clone waiting. */
 #define WARM_MAX 4
 
@@ -42,6 +47,7 @@
 struct conn {
 	int fd;
 	pid_t pid;
+	uint64_t t_accept_ns; /* a request must follow within REQUEST_TIMEOUT_NS */
 };
 
 /* A warm clone of one snapshot's files, or an empty slot (pid 0). */
@@ -106,6 +112,7 @@ static int add_conn(struct server *s, int fd)
 	if (c == NULL)
 		return -ENOMEM;
 	c->fd = fd;
+	c->t_accept_ns = vm_now_ns();
 	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
 	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		int e = errno;
@@ -410,6 +417,27 @@ static bool serve_request(struct server *s, struct conn *c, struct restore_order
 	return warm_fork(s, w, &order->body, order);
 }
 
+/*
+ * sweep: drop the clients that connected and sent no request in time, so
+ * idle connections cannot pile up (each holds a descriptor).
+ */
+static void sweep(struct server *s)
+{
+	uint64_t now = vm_now_ns();
+	char msg[ANSWER_MAX];
+
+	snprintf(msg, sizeof(msg), "no request within %d s of connecting", REQUEST_TIMEOUT_S);
+	for (size_t i = 0; i < s->nconns;) {
+		struct conn *c = s->conns[i];
+		if (c->pid == 0 && now - c->t_accept_ns > REQUEST_TIMEOUT_NS) {
+			answer_error(c->fd, msg);
+			drop_conn(s, c); /* moves the last connection to (i) */
+			continue;
+		}
+		i++;
+	}
+}
+
 /* reap: every clone that ended; its client, if still there, gets the status. */
 static void reap(struct server *s)
 {
@@ -576,8 +604,9 @@ int restore_server_run(const char *path, const char *const *prewarm, unsigned in
 	if (prewarm_all(&s, prewarm, nprewarm, order))
 		return RESTORE_SERVER_CLONE;
 	log_info("restore server: serving clones on '%s'", path);
+	uint64_t last_sweep = vm_now_ns();
 	for (;;) {
-		int n = epoll_wait(s.epfd, events, EVENTS_MAX, -1);
+		int n = epoll_wait(s.epfd, events, EVENTS_MAX, SWEEP_PERIOD_MS);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -601,6 +630,10 @@ int restore_server_run(const char *path, const char *const *prewarm, unsigned in
 					drop_conn(&s, c);
 				}
 			}
+		}
+		if (vm_now_ns() - last_sweep >= (uint64_t)SWEEP_PERIOD_MS * 1000000ULL) {
+			sweep(&s);
+			last_sweep = vm_now_ns();
 		}
 		if (signalled && on_signal(&s)) {
 			log_info("restore server: stopping on a signal");

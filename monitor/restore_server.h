@@ -18,7 +18,8 @@
  *   {"exit_status": S}    it ended: ember's exit status (128 + signal if killed)
  *   {"error": "..."}      the request was refused; nothing runs
  *
- * Closing the connection early does not stop the clone. SIGTERM, SIGINT or
+ * A client that sends no request within 5 s of connecting gets an error and
+ * is dropped. Closing the connection early does not stop the clone. SIGTERM, SIGINT or
  * SIGHUP end the server (its clones run on); the socket file is removed.
  *
  * Warm clones: a snapshot is mostly asked for again. After a request

@@ -314,6 +314,17 @@ test_restore_server_refusals() {
 	echo "$out" | grep -qE '"error": ?"snapshot_path: expected a string' || fail "bad field: $out"
 	out=$(seqpacket 'not json')
 	echo "$out" | grep -q '"error"' || fail "not JSON: $out"
+	# A client that connects and says nothing is answered and dropped after 5 s.
+	out=$(python3 - "$RSOCK" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+s.settimeout(15)
+t = time.monotonic()
+print(s.recv(1024).decode(), round(time.monotonic() - t))
+PY
+)
+	echo "$out" | grep -qE 'no request within 5 s of connecting"\} [5-7]$' || fail "a silent client: $out"
 	out=$(seqpacket "{\"snapshot_path\": \"$TMP/none.snap\", \"mem_file_path\": \"$MEM\"}")
 	echo "$out" | grep -q '"pid": [0-9]' || fail "a request without stdio was not forked: $out"
 	"$EMBER" --restore "$TMP/none.snap" --mem-file "$MEM" --restore-via "$RSOCK" </dev/null >/dev/null 2>"$TMP/err"
