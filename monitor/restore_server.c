@@ -123,16 +123,24 @@ static int add_conn(struct server *s, int fd)
 	return 0;
 }
 
-static void drop_conn(struct server *s, struct conn *c)
+/* drop_at: close and forget connection (i); the last one takes its place. */
+static void drop_at(struct server *s, size_t i)
+{
+	struct conn *c = s->conns[i];
+
+	s->conns[i] = s->conns[--s->nconns];
+	close(c->fd); /* leaves the epoll set with it */
+	free(c);
+}
+
+static void drop_conn(struct server *s, const struct conn *c)
 {
 	for (size_t i = 0; i < s->nconns; i++) {
 		if (s->conns[i] == c) {
-			s->conns[i] = s->conns[--s->nconns];
-			break;
+			drop_at(s, i);
+			return;
 		}
 	}
-	close(c->fd); /* leaves the epoll set with it */
-	free(c);
 }
 
 static void accept_all(struct server *s)
@@ -428,10 +436,10 @@ static void sweep(struct server *s)
 
 	snprintf(msg, sizeof(msg), "no request within %d s of connecting", REQUEST_TIMEOUT_S);
 	for (size_t i = 0; i < s->nconns;) {
-		struct conn *c = s->conns[i];
+		const struct conn *c = s->conns[i];
 		if (c->pid == 0 && now - c->t_accept_ns > REQUEST_TIMEOUT_NS) {
 			answer_error(c->fd, msg);
-			drop_conn(s, c); /* moves the last connection to (i) */
+			drop_at(s, i); /* the last connection now sits at (i) */
 			continue;
 		}
 		i++;
