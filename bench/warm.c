@@ -78,10 +78,11 @@ int main(const struct boot_info *bi)
 	if (flag(bi, "wait"))
 		while (rt_generation() == born)
 			__asm__ volatile("pause");
-	for (int beat = flag(bi, "beat"); beat;) {
-		rt_delay_us(BEAT_US);
-		rt_puts("ready\n");
-	}
+	if (flag(bi, "beat"))
+		for (;;) {
+			rt_delay_us(BEAT_US);
+			rt_puts("ready\n");
+		}
 	rt_puts("ready\n");
 	if (flag(bi, "idle"))
 		for (;;)

@@ -12,6 +12,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/integration/lib.sh
+. tests/integration/lib_api.sh
 
 JAILER=${JAILER:-$O/ember-jailer}
 VIO=$O/tests/guests/vio.elf
@@ -45,14 +46,6 @@ need_root() {
 	[ "$(id -u)" = 0 ] && return 0
 	skip "needs root (the jailer, mount namespaces): NOT tested"
 	return 1
-}
-
-# api METHOD PATH [BODY]: one request on $SOCK; sets CODE and BODY.
-api() {
-	local args=(-s --max-time 5 --unix-socket "$SOCK" -X "$1" -o "$TMP/body" -w '%{http_code}')
-	[ $# -ge 3 ] && args+=(-H 'Content-Type: application/json' -d "$3")
-	CODE=$(curl "${args[@]}" "http://localhost$2")
-	BODY=$(cat "$TMP/body" 2>/dev/null)
 }
 
 # kata_version_check: fc.go's getVersionNumber and checkVersion: the
