@@ -516,42 +516,67 @@ static bool set_str(const char *flag, const char **field, const char *arg)
 	return false;
 }
 
-/* flag_error: a resource's error in the words of the command line; false. */
+/*
+ * flag_error: a resource's error in the words of the command line: the
+ * flag that sets the field at fault, else (flag), the one being read; false.
+ */
 static bool flag_error(const char *flag, const struct res_error *err)
 {
+	const char *own = res_flag_name(err->field);
 	const char *word = res_flag_word(err->field);
 
-	log_error("%s: %s%s%s", flag, word, word[0] != '\0' ? " " : "", err->msg);
+	log_error("%s: %s%s%s", own != NULL ? own : flag, word, word[0] != '\0' ? " " : "",
+		  err->msg);
 	return false;
 }
 
-static bool apply(struct vm_config *cfg, int opt, const char *arg)
+/*
+ * What several flags describe together: gathered while the flags are read
+ * and checked by one resources.h validator when all are in, as the same
+ * resource from the config file or the API is. Strings point into argv.
+ */
+struct flag_resources {
+	bool machine, boot, logger, metrics; /* any of its flags given */
+	struct res_machine m;
+	struct res_boot_source b;
+	struct res_logger l;
+	struct res_metrics x;
+};
+
+static bool apply(struct vm_config *cfg, struct flag_resources *fr, int opt, const char *arg)
 {
 	struct res_error err;
 	uint64_t v;
 
 	switch (opt) {
 	case OPT_KERNEL:
-		return set_str("--kernel", &cfg->kernel_path, arg);
+		fr->b.kernel_image_path = arg;
+		fr->boot = true;
+		return true;
 	case OPT_INITRD:
-		return set_str("--initrd", &cfg->initrd_path, arg);
+		fr->b.initrd_path = arg;
+		fr->boot = true;
+		return true;
 	case OPT_CMDLINE:
-		return set_str("--cmdline", &cfg->cmdline, arg);
+		fr->b.boot_args = arg;
+		fr->boot = true;
+		return true;
+	/* A number here; its range is res_machine_set's. */
 	case OPT_MEM:
-		if (!parse_u64(arg, CONFIG_MIN_MEM_MIB, CONFIG_MAX_MEM_MIB, &v)) {
+		if (!parse_u64(arg, 0, UINT64_MAX, &fr->m.mem_size_mib)) {
 			log_error("--mem: '%s' is not a size in MiB from %d to %llu", arg,
 				  CONFIG_MIN_MEM_MIB, (unsigned long long)CONFIG_MAX_MEM_MIB);
 			return false;
 		}
-		cfg->mem_mib = v;
+		fr->machine = true;
 		return true;
 	case OPT_VCPUS:
-		if (!parse_u64(arg, 1, CONFIG_MAX_VCPUS, &v)) {
+		if (!parse_u64(arg, 0, UINT64_MAX, &fr->m.vcpu_count)) {
 			log_error("--vcpus: '%s' is not a vCPU count from 1 to %d", arg,
 				  CONFIG_MAX_VCPUS);
 			return false;
 		}
-		cfg->vcpus = (unsigned int)v;
+		fr->machine = true;
 		return true;
 	case OPT_BOOT_TIMER:
 		cfg->boot_timer = true;
@@ -563,11 +588,8 @@ static bool apply(struct vm_config *cfg, int opt, const char *arg)
 		}
 		return true;
 	case OPT_CPU_TEMPLATE:
-		if (cpu_template_id_by_name(arg, &cfg->cpu_template) < 0) {
-			log_error("--cpu-template: '%s' is not one of C3, T2, T2S, T2CL, T2A, None",
-				  arg);
-			return false;
-		}
+		fr->m.cpu_template = arg;
+		fr->machine = true;
 		return true;
 	case OPT_VERBOSE:
 		cfg->verbosity++;
@@ -643,28 +665,27 @@ static bool apply(struct vm_config *cfg, int opt, const char *arg)
 			  "leave the flag out");
 		return false;
 	case OPT_LOG_PATH:
-		cfg->logger.set = true;
-		return set_str("--log-path", &cfg->logger.log_path, arg);
+		fr->l.log_path = arg;
+		fr->logger = true;
+		return true;
 	case OPT_LEVEL:
-		if (config_parse_log_level(arg, &cfg->logger.level) < 0) {
-			log_error(
-			    "--level: '%s' is not one of Error, Warning, Info, Debug, Trace, Off",
-			    arg);
-			return false;
-		}
-		cfg->logger.set = cfg->logger.level_set = true;
+		fr->l.level = arg;
+		fr->logger = true;
 		return true;
 	case OPT_MODULE:
-		cfg->logger.set = true;
-		return set_str("--module", &cfg->logger.module, arg);
+		fr->l.module = arg;
+		fr->logger = true;
+		return true;
 	case OPT_SHOW_LEVEL:
-		cfg->logger.set = cfg->logger.show_level = true;
+		fr->l.show_level = fr->logger = true;
 		return true;
 	case OPT_SHOW_LOG_ORIGIN:
-		cfg->logger.set = cfg->logger.show_log_origin = true;
+		fr->l.show_log_origin = fr->logger = true;
 		return true;
 	case OPT_METRICS_PATH:
-		return set_str("--metrics-path", &cfg->metrics_path, arg);
+		fr->x.metrics_path = arg;
+		fr->metrics = true;
+		return true;
 	case OPT_SECCOMP_FILTER:
 		if (config_check_seccomp_filter(arg) < 0)
 			return false;
@@ -730,7 +751,7 @@ static bool apply(struct vm_config *cfg, int opt, const char *arg)
  * check_restore: --restore and --mem-file go together, and nothing else may
  * describe the machine: the snapshot brings its kernel state and devices.
  */
-static int check_restore(const struct vm_config *cfg)
+static int check_restore(const struct vm_config *cfg, bool kernel)
 {
 	const char *clash = NULL;
 	bool snapshot = cfg->restore_path != NULL || cfg->snapshot_when_ready != NULL;
@@ -754,7 +775,7 @@ static int check_restore(const struct vm_config *cfg)
 	}
 	if (cfg->restore_path == NULL)
 		return 0;
-	if (cfg->kernel_path != NULL)
+	if (kernel)
 		clash = "--kernel";
 	else if (cfg->config_file != NULL)
 		clash = "--config-file";
@@ -775,7 +796,7 @@ static int check_restore(const struct vm_config *cfg)
 }
 
 /* check_restore_server: a server describes no machine of its own: each request brings one. */
-static int check_restore_server(const struct vm_config *cfg)
+static int check_restore_server(const struct vm_config *cfg, bool kernel)
 {
 	const char *clash = NULL;
 
@@ -788,7 +809,7 @@ static int check_restore_server(const struct vm_config *cfg)
 	}
 	if (cfg->restore_path != NULL || cfg->snapshot_when_ready != NULL)
 		clash = cfg->restore_path != NULL ? "--restore" : "--snapshot-when-ready";
-	else if (cfg->kernel_path != NULL)
+	else if (kernel)
 		clash = "--kernel";
 	else if (cfg->api_sock != NULL || cfg->no_api)
 		clash = cfg->api_sock != NULL ? "--api-sock" : "--no-api";
@@ -833,8 +854,30 @@ static bool machine_flag(int opt)
 	}
 }
 
+/*
+ * check_machine_flags: the machine, the logger and the metrics the flags
+ * describe, each through its validator. false after an error naming a flag.
+ */
+static bool check_machine_flags(struct vm_config *cfg, const struct flag_resources *fr)
+{
+	struct res_error err;
+
+	if (fr->machine && res_machine_set(cfg, &fr->m, &err) < 0)
+		return flag_error("--vcpus", &err);
+	if (fr->logger && res_logger_set(cfg, &fr->l, &err) < 0)
+		return flag_error("--log-path", &err);
+	if (fr->metrics && res_metrics_set(cfg, &fr->x, &err) < 0)
+		return flag_error("--metrics-path", &err);
+	return true;
+}
+
 enum config_action config_parse_args(struct vm_config *cfg, int argc, char **argv)
 {
+	struct flag_resources fr = {.m = {.vcpu_count = cfg->vcpus,
+					  .mem_size_mib = cfg->mem_mib,
+					  .smt = cfg->smt,
+					  .track_dirty_pages = cfg->track_dirty_pages}};
+	struct res_error err;
 	bool machine = false;
 	int opt;
 
@@ -863,10 +906,12 @@ enum config_action config_parse_args(struct vm_config *cfg, int argc, char **arg
 			return CONFIG_INVALID;
 		default:
 			machine = machine || machine_flag(opt);
-			if (!apply(cfg, opt, optarg))
+			if (!apply(cfg, &fr, opt, optarg))
 				return CONFIG_INVALID;
 		}
 	}
+	if (!check_machine_flags(cfg, &fr))
+		return CONFIG_INVALID;
 	/* getopt_long permutes: anything left that was not after "--" is stray. */
 	if (optind < argc && strcmp(argv[optind - 1], "--") != 0) {
 		log_error("'%s': unexpected argument (guest arguments go after --)", argv[optind]);
@@ -886,8 +931,14 @@ enum config_action config_parse_args(struct vm_config *cfg, int argc, char **arg
 	}
 	if (cfg->describe_snapshot != NULL || cfg->snapshot_version)
 		return CONFIG_RUN; /* main prints and exits */
-	if (check_restore(cfg) < 0 || check_restore_server(cfg) < 0)
+	bool kernel = fr.b.kernel_image_path != NULL;
+	if (check_restore(cfg, kernel) < 0 || check_restore_server(cfg, kernel) < 0)
 		return CONFIG_INVALID;
+	/* After the conflicts above: a snapshot or a server has no kernel to read. */
+	if (fr.boot && res_boot_source_set(cfg, &fr.b, &err) < 0) {
+		flag_error("--kernel", &err);
+		return CONFIG_INVALID;
+	}
 	if (cfg->restore_server != NULL)
 		return CONFIG_RUN;
 	/* Firecracker's default socket, unless the command line is a machine of its own. */

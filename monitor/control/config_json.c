@@ -150,7 +150,9 @@ static int get_u64(struct ctx *c, json_t *obj, const char *key, bool required, u
 	if (!json_is_integer(v))
 		return fail(c, key, "expected an integer, got %s", json_kind(v));
 	json_int_t i = json_integer_value(v);
-	if (i < 0 || (uint64_t)i < min || (uint64_t)i > max)
+	if (i < 0)
+		return fail(c, key, "%lld is out of range: it cannot be negative", (long long)i);
+	if ((uint64_t)i < min || (uint64_t)i > max)
 		return fail(c, key, "%lld is out of range (%llu to %llu)", (long long)i,
 			    (unsigned long long)min, (unsigned long long)max);
 	*out = (uint64_t)i;
@@ -181,14 +183,6 @@ static int path_string(struct ctx *c, json_t *obj, const char *key, bool require
 	if (strlen(s) >= 4096)
 		return fail(c, key, "a path longer than 4095 bytes");
 	*out = s;
-	return 0;
-}
-
-/* readable: the host file (s) exists and can be read now. */
-static int readable(struct ctx *c, const char *key, const char *s)
-{
-	if (access(s, R_OK) != 0)
-		return fail(c, key, "cannot open '%s': %s", s, strerror(errno));
 	return 0;
 }
 
@@ -326,59 +320,45 @@ static int rate_limiter(struct ctx *c, json_t *obj, const char *key, struct rate
 	return ret;
 }
 
+/* resource_error: a validator's verdict (ret, e) in the document's words. */
+static int resource_error(struct ctx *c, int ret, const struct res_error *e)
+{
+	return ret == 0 ? 0 : fail(c, e->field, "%s", e->msg);
+}
+
 static int machine(struct ctx *c, json_t *o, bool patch)
 {
 	static const char *const keys[] = {
 	    "vcpu_count",   "mem_size_mib", "smt", "track_dirty_pages",
 	    "cpu_template", "huge_pages",   NULL};
 	struct vm_config *cfg = c->cfg;
-	uint64_t vcpus = cfg->vcpus, mem = cfg->mem_mib;
-	bool smt = patch ? cfg->smt : false, dirty = patch ? cfg->track_dirty_pages : false;
-	const char *tmpl = NULL, *huge = NULL;
+	struct res_machine m = {.vcpu_count = cfg->vcpus, .mem_size_mib = cfg->mem_mib};
+	struct res_error e;
 	int ret = check_keys(c, o, keys);
 
 	/* Firecracker refuses a PATCH that names no field: it would change nothing. */
 	if (ret == 0 && patch && json_object_size(o) == 0)
 		return fail(c, NULL, "Empty PATCH request: name at least one field to change");
-
-	if (ret == 0)
-		ret = get_u64(c, o, "vcpu_count", !patch, 1, CONFIG_MAX_VCPUS, &vcpus);
-	if (ret == 0)
-		ret = get_u64(c, o, "mem_size_mib", !patch, CONFIG_MIN_MEM_MIB, CONFIG_MAX_MEM_MIB,
-			      &mem);
-	if (ret == 0)
-		ret = get_bool(c, o, "smt", false, &smt);
-	if (ret == 0)
-		ret = get_bool(c, o, "track_dirty_pages", false, &dirty);
-	if (ret == 0)
-		ret = get_string(c, o, "cpu_template", false, &tmpl);
-	/* Left out, the template stays as it is (a custom one too), as in Firecracker. */
-	enum cpu_template_id tmpl_id = cfg->cpu_template;
-	if (ret == 0 && tmpl != NULL && cpu_template_id_by_name(tmpl, &tmpl_id) < 0)
-		ret = strcmp(tmpl, "V1N1") == 0
-			  ? fail(c, "cpu_template", "'V1N1' is for aarch64 hosts (ember: x86_64)")
-			  : fail(c, "cpu_template",
-				 "'%s' is not one of C3, T2, T2S, T2CL, T2A, None", tmpl);
-	if (ret == 0)
-		ret = get_string(c, o, "huge_pages", false, &huge);
-	if (ret == 0 && huge != NULL && strcmp(huge, "None") != 0) {
-		ret = (strcmp(huge, "2M") == 0 || strcmp(huge, "Transparent") == 0)
-			  ? fail(c, "huge_pages", "'%s' is not supported yet (only None)", huge)
-			  : fail(c, "huge_pages", "'%s' is not one of None, 2M, Transparent", huge);
+	/* A PUT sets smt and track_dirty_pages afresh; a PATCH keeps what it leaves out. */
+	if (patch) {
+		m.smt = cfg->smt;
+		m.track_dirty_pages = cfg->track_dirty_pages;
 	}
-	/* Firecracker's rule: SMT siblings come in pairs. */
-	if (ret == 0 && smt && vcpus > 1 && vcpus % 2 != 0)
-		ret = fail(c, "vcpu_count",
-			   "%llu: with smt enabled, the vCPU count must be 1 or even",
-			   (unsigned long long)vcpus);
+	if (ret == 0)
+		ret = get_u64(c, o, "vcpu_count", !patch, 0, UINT64_MAX, &m.vcpu_count);
+	if (ret == 0)
+		ret = get_u64(c, o, "mem_size_mib", !patch, 0, UINT64_MAX, &m.mem_size_mib);
+	if (ret == 0)
+		ret = get_bool(c, o, "smt", false, &m.smt);
+	if (ret == 0)
+		ret = get_bool(c, o, "track_dirty_pages", false, &m.track_dirty_pages);
+	if (ret == 0)
+		ret = get_string(c, o, "cpu_template", false, &m.cpu_template);
+	if (ret == 0)
+		ret = get_string(c, o, "huge_pages", false, &m.huge_pages);
 	if (ret != 0)
 		return ret;
-	cfg->vcpus = (unsigned int)vcpus;
-	cfg->mem_mib = mem;
-	cfg->smt = smt;
-	cfg->track_dirty_pages = dirty;
-	cfg->cpu_template = tmpl_id;
-	return 0;
+	return resource_error(c, res_machine_set(cfg, &m, &e), &e);
 }
 
 /* PUT /cpu-config, the "cpu-config" section: a custom CPU template (cpu_config_json.h). */
@@ -395,37 +375,19 @@ static int cpu_config(struct ctx *c, json_t *o)
 static int boot_source(struct ctx *c, json_t *o)
 {
 	static const char *const keys[] = {"kernel_image_path", "boot_args", "initrd_path", NULL};
-	const char *kernel = NULL, *initrd = NULL, *args = NULL;
-	struct vm_config *cfg = c->cfg;
+	struct res_boot_source b = {0};
+	struct res_error e;
 	int ret = check_keys(c, o, keys);
 
 	if (ret == 0)
-		ret = path_string(c, o, "kernel_image_path", true, &kernel);
+		ret = get_string(c, o, "kernel_image_path", true, &b.kernel_image_path);
 	if (ret == 0)
-		ret = readable(c, "kernel_image_path", kernel);
+		ret = get_string(c, o, "initrd_path", false, &b.initrd_path);
 	if (ret == 0)
-		ret = path_string(c, o, "initrd_path", false, &initrd);
-	if (ret == 0 && initrd != NULL)
-		ret = readable(c, "initrd_path", initrd);
-	if (ret == 0)
-		ret = get_string(c, o, "boot_args", false, &args);
-	if (ret == 0 && args != NULL && strlen(args) >= LAYOUT_CMDLINE_MAX)
-		ret = fail(c, "boot_args", "longer than %llu bytes",
-			   (unsigned long long)LAYOUT_CMDLINE_MAX - 1);
+		ret = get_string(c, o, "boot_args", false, &b.boot_args);
 	if (ret != 0)
 		return ret;
-	/* A PUT replaces the whole boot source. */
-	if (config_set_str(&cfg->kernel_path, kernel) < 0 ||
-	    config_set_str(&cfg->initrd_path, initrd) < 0 ||
-	    config_set_str(&cfg->cmdline, args) < 0)
-		return fail(c, NULL, "out of memory");
-	return 0;
-}
-
-/* resource_error: a validator's verdict (ret, e) in the document's words. */
-static int resource_error(struct ctx *c, int ret, const struct res_error *e)
-{
-	return ret == 0 ? 0 : fail(c, e->field, "%s", e->msg);
+	return resource_error(c, res_boot_source_set(c->cfg, &b, &e), &e);
 }
 
 static int drive(struct ctx *c, json_t *o, const char *path_id)
@@ -574,52 +536,37 @@ static int logger(struct ctx *c, json_t *o)
 {
 	static const char *const keys[] = {"log_path",	      "level",	"show_level",
 					   "show_log_origin", "module", NULL};
-	struct logger_config l = {.set = true, .level = CONFIG_LOG_INFO};
-	const char *path = NULL, *level = NULL, *module = NULL;
+	struct res_logger l = {0};
+	struct res_error e;
 	int ret = check_keys(c, o, keys);
 
 	if (ret == 0)
-		ret = path_string(c, o, "log_path", false, &path);
+		ret = get_string(c, o, "log_path", false, &l.log_path);
 	if (ret == 0)
-		ret = get_string(c, o, "level", false, &level);
-	if (ret == 0 && level != NULL) {
-		if (config_parse_log_level(level, &l.level) < 0)
-			ret = fail(c, "level",
-				   "'%s' is not one of Error, Warning, Info, Debug, Trace, Off",
-				   level);
-		l.level_set = true;
-	}
+		ret = get_string(c, o, "level", false, &l.level);
 	if (ret == 0)
 		ret = get_bool(c, o, "show_level", false, &l.show_level);
 	if (ret == 0)
 		ret = get_bool(c, o, "show_log_origin", false, &l.show_log_origin);
 	if (ret == 0)
-		ret = get_string(c, o, "module", false, &module);
+		ret = get_string(c, o, "module", false, &l.module);
 	if (ret != 0)
 		return ret;
-	/* A PUT replaces the whole logger: its strings too. */
-	struct logger_config *cur = &c->cfg->logger;
-	l.log_path = cur->log_path;
-	l.module = cur->module;
-	*cur = l;
-	if (config_set_str(&cur->log_path, path) < 0 || config_set_str(&cur->module, module) < 0)
-		return fail(c, NULL, "out of memory");
-	return 0;
+	return resource_error(c, res_logger_set(c->cfg, &l, &e), &e);
 }
 
 static int metrics(struct ctx *c, json_t *o)
 {
 	static const char *const keys[] = {"metrics_path", NULL};
-	const char *path = NULL;
+	struct res_metrics m = {0};
+	struct res_error e;
 	int ret = check_keys(c, o, keys);
 
 	if (ret == 0)
-		ret = path_string(c, o, "metrics_path", true, &path);
+		ret = get_string(c, o, "metrics_path", true, &m.metrics_path);
 	if (ret != 0)
 		return ret;
-	if (config_set_str(&c->cfg->metrics_path, path) < 0)
-		return fail(c, NULL, "out of memory");
-	return 0;
+	return resource_error(c, res_metrics_set(c->cfg, &m, &e), &e);
 }
 
 /* mmds_config: PUT /mmds/config, the "mmds-config" section (Firecracker's MmdsConfig). */
@@ -1235,8 +1182,8 @@ static int document(struct ctx *c, json_t *root)
 					   "pmem",
 					   "memory-hotplug",
 					   NULL};
-	static const char *const unsupported[] = {"balloon", "serial",
-						  "pmem",    "memory-hotplug", NULL};
+	static const char *const unsupported[] = {"balloon", "serial", "pmem", "memory-hotplug",
+						  NULL};
 	int ret = check_keys(c, root, keys);
 
 	for (const char *const *u = unsupported; ret == 0 && *u != NULL; u++) {
@@ -1511,11 +1458,11 @@ char *config_json_vm_config(const struct vm_config *cfg)
 			  ? cpu_config_json_render(&cfg->custom_cpu)
 			  : json_null();
 
-	return dump(json_pack("{s:n,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "balloon", "drives",
-			      drives_arr(cfg), "boot-source", boot_obj(cfg), "cpu-config", cpu,
-			      "logger", logger_obj(cfg), "machine-config", machine_obj(cfg),
-			      "metrics", metrics, "mmds-config", mmds_obj(cfg), "network-interfaces",
-			      nets_arr(cfg), "vsock", vsock_obj(cfg), "entropy", entropy));
+	return dump(json_pack(
+	    "{s:n,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "balloon", "drives", drives_arr(cfg),
+	    "boot-source", boot_obj(cfg), "cpu-config", cpu, "logger", logger_obj(cfg),
+	    "machine-config", machine_obj(cfg), "metrics", metrics, "mmds-config", mmds_obj(cfg),
+	    "network-interfaces", nets_arr(cfg), "vsock", vsock_obj(cfg), "entropy", entropy));
 }
 
 char *config_json_instance_info(const struct vm_config *cfg, const char *state)

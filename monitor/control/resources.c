@@ -13,6 +13,8 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "layout.h"
+
 #define MAC_TEXT_LEN 17 /* "aa:bb:cc:dd:ee:ff" */
 #define TUN_DEVICE   "/dev/net/tun"
 #define HEX_BASE     16
@@ -106,13 +108,23 @@ static int check_id(const char *field, const char *id, size_t max, struct res_er
 	return 0;
 }
 
-/* check_host_file: (path) in (field) names a host file this process can read now. */
-static int check_host_file(const char *field, const char *path, struct res_error *err)
+/* check_path: (path) in (field) is a host path: not empty, not too long for the kernel. */
+static int check_path(const char *field, const char *path, struct res_error *err)
 {
 	if (path == NULL || path[0] == '\0')
 		return refuse(err, field, "an empty path");
 	if (strlen(path) > RES_HOST_PATH_MAX)
 		return refuse(err, field, "a path longer than %d bytes", RES_HOST_PATH_MAX);
+	return 0;
+}
+
+/* check_host_file: (path) in (field) names a host file this process can read now. */
+static int check_host_file(const char *field, const char *path, struct res_error *err)
+{
+	int ret = check_path(field, path, err);
+
+	if (ret < 0)
+		return ret;
 	if (access(path, R_OK) != 0)
 		return refuse(err, field, "cannot open '%s': %s", path, strerror(errno));
 	return 0;
@@ -327,6 +339,168 @@ int res_mmds_set(struct vm_config *cfg, const struct mmds_config *m, struct res_
 	cfg->mmds = *m;
 	cfg->mmds.set = true;
 	return 0;
+}
+
+/* Firecracker's name for the Graviton template, which an x86_64 host cannot have. */
+#define AARCH64_TEMPLATE "V1N1"
+
+int res_machine_set(struct vm_config *cfg, const struct res_machine *m, struct res_error *err)
+{
+	enum cpu_template_id tmpl = cfg->cpu_template; /* left out: as it is, a custom one too */
+
+	if (m->vcpu_count < 1 || m->vcpu_count > CONFIG_MAX_VCPUS)
+		return refuse(err, "vcpu_count", "%llu is out of range (1 to %d)",
+			      (unsigned long long)m->vcpu_count, CONFIG_MAX_VCPUS);
+	/* Firecracker's rule: SMT siblings come in pairs. */
+	if (m->smt && m->vcpu_count > 1 && m->vcpu_count % 2 != 0)
+		return refuse(err, "vcpu_count",
+			      "%llu: with smt enabled, the vCPU count must be 1 or even",
+			      (unsigned long long)m->vcpu_count);
+	if (m->mem_size_mib < CONFIG_MIN_MEM_MIB || m->mem_size_mib > CONFIG_MAX_MEM_MIB)
+		return refuse(err, "mem_size_mib", "%llu is out of range (%d to %llu)",
+			      (unsigned long long)m->mem_size_mib, CONFIG_MIN_MEM_MIB,
+			      (unsigned long long)CONFIG_MAX_MEM_MIB);
+	if (m->cpu_template != NULL && cpu_template_id_by_name(m->cpu_template, &tmpl) < 0) {
+		if (strcmp(m->cpu_template, AARCH64_TEMPLATE) == 0)
+			return refuse(err, "cpu_template",
+				      "'%s' is for aarch64 hosts (ember: x86_64)", m->cpu_template);
+		return refuse(err, "cpu_template",
+			      "'%s' is not one of C3, T2, T2S, T2CL, T2A, None", m->cpu_template);
+	}
+	if (m->huge_pages != NULL && strcmp(m->huge_pages, "None") != 0) {
+		if (strcmp(m->huge_pages, "2M") == 0 || strcmp(m->huge_pages, "Transparent") == 0)
+			return refuse(err, "huge_pages", "'%s' is not supported yet (only None)",
+				      m->huge_pages);
+		return refuse(err, "huge_pages", "'%s' is not one of None, 2M, Transparent",
+			      m->huge_pages);
+	}
+	cfg->vcpus = (unsigned int)m->vcpu_count;
+	cfg->mem_mib = m->mem_size_mib;
+	cfg->smt = m->smt;
+	cfg->track_dirty_pages = m->track_dirty_pages;
+	cfg->cpu_template = tmpl;
+	return 0;
+}
+
+/*
+ * copy_strs: the config's own copies of the (n) strings at (in) (NULL
+ * stays NULL) into (out): all of them, or none with (err) filled.
+ */
+static int copy_strs(const char *const *in, const char **out, size_t n, struct res_error *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		out[i] = NULL;
+		if (in[i] != NULL && (out[i] = copy_str(in[i], err)) == NULL) {
+			while (i-- > 0)
+				free((char *)out[i]);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* replace_strs: (n) fields at (fields) take the strings at (kept); the old ones are freed. */
+static void replace_strs(const char **const *fields, const char *const *kept, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free((char *)*fields[i]);
+		*fields[i] = kept[i];
+	}
+}
+
+#define BOOT_STRS 3 /* kernel, initrd, boot arguments */
+
+int res_boot_source_set(struct vm_config *cfg, const struct res_boot_source *b,
+			struct res_error *err)
+{
+	const char *in[BOOT_STRS] = {b->kernel_image_path, b->initrd_path, b->boot_args};
+	const char **fields[BOOT_STRS] = {&cfg->kernel_path, &cfg->initrd_path, &cfg->cmdline};
+	const char *kept[BOOT_STRS];
+	int ret;
+
+	if (b->kernel_image_path == NULL)
+		return refuse(err, "kernel_image_path", "missing: a boot source needs a kernel");
+	if ((ret = check_host_file("kernel_image_path", b->kernel_image_path, err)) < 0)
+		return ret;
+	if (b->initrd_path != NULL &&
+	    (ret = check_host_file("initrd_path", b->initrd_path, err)) < 0)
+		return ret;
+	if (b->boot_args != NULL && strlen(b->boot_args) >= LAYOUT_CMDLINE_MAX)
+		return refuse(err, "boot_args", "longer than %llu bytes",
+			      (unsigned long long)LAYOUT_CMDLINE_MAX - 1);
+	if ((ret = copy_strs(in, kept, BOOT_STRS, err)) < 0)
+		return ret;
+	replace_strs(fields, kept, BOOT_STRS);
+	return 0;
+}
+
+#define LOGGER_STRS 2 /* path, module */
+
+int res_logger_set(struct vm_config *cfg, const struct res_logger *l, struct res_error *err)
+{
+	struct logger_config *cur = &cfg->logger;
+	const char *in[LOGGER_STRS] = {l->log_path, l->module};
+	const char **fields[LOGGER_STRS] = {&cur->log_path, &cur->module};
+	const char *kept[LOGGER_STRS];
+	enum config_log_level level = CONFIG_LOG_INFO;
+	int ret;
+
+	if (l->log_path != NULL && (ret = check_path("log_path", l->log_path, err)) < 0)
+		return ret;
+	if (l->level != NULL && config_parse_log_level(l->level, &level) < 0)
+		return refuse(err, "level",
+			      "'%s' is not one of Error, Warning, Info, Debug, Trace, Off",
+			      l->level);
+	if ((ret = copy_strs(in, kept, LOGGER_STRS, err)) < 0)
+		return ret;
+	replace_strs(fields, kept, LOGGER_STRS);
+	cur->set = true;
+	cur->level = level;
+	cur->level_set = l->level != NULL;
+	cur->show_level = l->show_level;
+	cur->show_log_origin = l->show_log_origin;
+	return 0;
+}
+
+int res_metrics_set(struct vm_config *cfg, const struct res_metrics *m, struct res_error *err)
+{
+	const char *path;
+	int ret = check_path("metrics_path", m->metrics_path, err);
+
+	if (ret < 0)
+		return ret;
+	if ((path = copy_str(m->metrics_path, err)) == NULL)
+		return -ENOMEM;
+	free((char *)cfg->metrics_path);
+	cfg->metrics_path = path;
+	return 0;
+}
+
+const char *res_flag_name(const char *field)
+{
+	static const struct {
+		const char *field, *flag;
+	} flags[] = {
+	    {"vcpu_count", "--vcpus"},
+	    {"mem_size_mib", "--mem"},
+	    {"cpu_template", "--cpu-template"},
+	    {"kernel_image_path", "--kernel"},
+	    {"initrd_path", "--initrd"},
+	    {"boot_args", "--cmdline"},
+	    {"log_path", "--log-path"},
+	    {"level", "--level"},
+	    {"module", "--module"},
+	    {"show_level", "--show-level"},
+	    {"show_log_origin", "--show-log-origin"},
+	    {"metrics_path", "--metrics-path"},
+	};
+
+	if (field == NULL)
+		return NULL;
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+		if (strcmp(flags[i].field, field) == 0)
+			return flags[i].flag;
+	return NULL;
 }
 
 const char *res_flag_word(const char *field)

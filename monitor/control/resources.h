@@ -1,21 +1,23 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * resources.h: one validator per device resource, called alike by the
- * command line (config.c), the config file and the API (config_json.c), as
- * Firecracker's vmm_config does: a drive, a network interface, the vsock
- * device and the entropy device are checked by the same rules and put into
- * the same struct vm_config whichever interface the user spoke.
+ * resources.h: one validator per resource, called alike by the command
+ * line (config.c), the config file and the API (config_json.c), as
+ * Firecracker's vmm_config does: the machine, the boot source, a drive, a
+ * network interface, the vsock and entropy devices, MMDS, the logger and
+ * the metrics are checked by the same rules and put into the same struct
+ * vm_config whichever interface the user spoke.
  *
  * Errors travel as values: a struct res_error names the field at fault by
  * Firecracker's JSON name and says what is wrong with its value; each
- * interface renders it in its own words (res_flag_word() for flags, the
- * JSON path for a document or a request body).
+ * interface renders it in its own words (res_flag_name() and
+ * res_flag_word() for flags, the JSON path for a document or a request
+ * body).
  *
  * Each add/set takes the resource as parsed (syntax is the interface's
  * business) and the config it joins; on error the config is unchanged.
- * Strings: the resource's (a drive's path, a tap name, a socket path) are
- * the caller's; on success the config keeps its own copies (and frees those
- * of a resource it replaces).
+ * Strings: the resource's (a drive's path, a tap name, a socket path, a
+ * kernel's path) are the caller's; on success the config keeps its own
+ * copies (and frees those of a resource it replaces).
  */
 #ifndef EMBER_RESOURCES_H
 #define EMBER_RESOURCES_H
@@ -104,6 +106,74 @@ int res_tap_probe(const struct net_config *n, struct res_error *err);
  * 0 or -EINVAL.
  */
 int res_mmds_set(struct vm_config *cfg, const struct mmds_config *m, struct res_error *err);
+
+/* Firecracker's machine-config, as an interface read it. */
+struct res_machine {
+	uint64_t vcpu_count;
+	uint64_t mem_size_mib;
+	bool smt;
+	bool track_dirty_pages;
+	const char *cpu_template; /* a static template's name; NULL: left as it is */
+	const char *huge_pages;	  /* NULL: "None" */
+};
+
+/*
+ * res_machine_set: the machine: 1..CONFIG_MAX_VCPUS vCPUs, 1 or an even
+ * count with smt; CONFIG_MIN_MEM_MIB..CONFIG_MAX_MEM_MIB of memory; a
+ * static CPU template this host's architecture has; no huge pages yet.
+ * 0 or -EINVAL.
+ */
+int res_machine_set(struct vm_config *cfg, const struct res_machine *m, struct res_error *err);
+
+/* Firecracker's boot-source. */
+struct res_boot_source {
+	const char *kernel_image_path;
+	const char *initrd_path; /* NULL: none */
+	const char *boot_args;	 /* NULL: CONFIG_DEFAULT_CMDLINE */
+};
+
+/*
+ * res_boot_source_set: the boot source, replacing the whole of it: a
+ * kernel and an optional initrd readable now, boot arguments that fit the
+ * command line page (LAYOUT_CMDLINE_MAX with the NUL). 0, -EINVAL or
+ * -ENOMEM.
+ */
+int res_boot_source_set(struct vm_config *cfg, const struct res_boot_source *b,
+			struct res_error *err);
+
+/* Firecracker's logger. */
+struct res_logger {
+	const char *log_path; /* NULL: stderr */
+	const char *level;    /* a level name (config_parse_log_level); NULL: Info */
+	bool show_level;
+	bool show_log_origin;
+	const char *module;
+};
+
+/*
+ * res_logger_set: the logger, replacing the whole of it: a path that is
+ * not empty and at most RES_HOST_PATH_MAX bytes, one of Firecracker's level names. The file
+ * is opened later (logger.c). 0, -EINVAL or -ENOMEM.
+ */
+int res_logger_set(struct vm_config *cfg, const struct res_logger *l, struct res_error *err);
+
+/* Firecracker's metrics. */
+struct res_metrics {
+	const char *metrics_path;
+};
+
+/*
+ * res_metrics_set: where metrics go: a path that is not empty and at most
+ * RES_HOST_PATH_MAX bytes. The file is opened later (metrics.c). 0, -EINVAL or -ENOMEM.
+ */
+int res_metrics_set(struct vm_config *cfg, const struct res_metrics *m, struct res_error *err);
+
+/*
+ * res_flag_name: the command-line flag that sets (field) ("--vcpus" for
+ * vcpu_count), or NULL when no flag does (a device's fields are parts of
+ * one flag's value: see res_flag_word).
+ */
+const char *res_flag_name(const char *field);
 
 /*
  * res_flag_word: how a flag's value names (field), for messages such as

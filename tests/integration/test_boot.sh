@@ -420,10 +420,10 @@ test_initrd_too_big() {
 	bad_input_case initrd-big "^ember: initrd: " --kernel "$PROBE" --mem 32 --initrd "$TMP/big.img"
 }
 
-test_flag_mem_zero() { bad_input_case mem "^ember: --mem: '0' is not a size" --kernel "$PROBE" --mem 0; }
+test_flag_mem_zero() { bad_input_case mem "^ember: --mem: 0 is out of range \(2 to 1048576\)" --kernel "$PROBE" --mem 0; }
 test_flag_mem_text() { bad_input_case mem "^ember: --mem: 'lots'" --kernel "$PROBE" --mem lots; }
-test_flag_vcpus_33() { bad_input_case vcpus "^ember: --vcpus: '33'" --kernel "$PROBE" --vcpus 33; }
-test_flag_vcpus_0() { bad_input_case vcpus "^ember: --vcpus: '0'" --kernel "$PROBE" --vcpus 0; }
+test_flag_vcpus_33() { bad_input_case vcpus "^ember: --vcpus: 33 is out of range \(1 to 32\)" --kernel "$PROBE" --vcpus 33; }
+test_flag_vcpus_0() { bad_input_case vcpus "^ember: --vcpus: 0 is out of range" --kernel "$PROBE" --vcpus 0; }
 test_flag_unknown() { bad_input_case unknown "^ember: --frobnicate: unknown option" --frobnicate; }
 test_flag_missing_value() { bad_input_case value "^ember: --mem: needs a value" --kernel "$PROBE" --mem; }
 test_flag_no_kernel() { bad_input_case nokernel "^ember: --kernel: missing" --mem 64; }

@@ -7,13 +7,47 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "kernel_cmdline.h"
 #include "layout.h"
 
 #define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])) - 1)
+
+/* The kernel and initrd files the cases name: --kernel and --initrd must be readable. */
+static const char *const boot_files[] = {"k", "k.elf", "i"};
+static char dir[64], old_cwd[4096];
+
+/* setup: run in a directory of its own that holds (boot_files). */
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/ember-config.XXXXXX");
+	if (getcwd(old_cwd, sizeof(old_cwd)) == NULL || mkdtemp(dir) == NULL || chdir(dir) != 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(boot_files) / sizeof(boot_files[0]); i++) {
+		int fd = open(boot_files[i], O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return -1;
+		close(fd);
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(boot_files) / sizeof(boot_files[0]); i++)
+		unlink(boot_files[i]);
+	if (chdir(old_cwd) != 0)
+		return -1;
+	return rmdir(dir);
+}
 
 /* parse: (cfg) (zeroed, or parsed before: its strings are freed) from (argv). */
 static enum config_action parse(struct vm_config *cfg, char **argv, int argc)
@@ -433,5 +467,5 @@ int main(void)
 	    cmocka_unit_test(test_net_and_vsock_specs),
 	    cmocka_unit_test(test_device_limit),
 	};
-	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+	return cmocka_run_group_tests_name("config", tests, setup, teardown);
 }
