@@ -634,8 +634,12 @@ static int build_devices(struct machine *m, const struct vm_config *cfg,
 	if (cfg->no_seccomp)
 		log_warn("seccomp filters are off (--no-seccomp): for debugging only");
 	else if (cfg->seccomp_filter != NULL) {
-		if (seccomp_read_filter(cfg->seccomp_filter, &m->user_filter) < 0)
+		char why[SECCOMP_ERR_MAX];
+		if (seccomp_read_filters(cfg->seccomp_filter, &m->user_filter, why, sizeof(why)) <
+		    0) {
+			log_error("--seccomp-filter: '%s': %s", cfg->seccomp_filter, why);
 			return fail_build(m, EMBER_EXIT_CONFIG);
+		}
 		m->vm.user_filter = &m->user_filter;
 	}
 	m->built = BUILT_VM;
@@ -760,6 +764,6 @@ void machine_destroy(struct machine *m)
 	snap_uffd_release(&m->uffd);
 	if (m->built >= BUILT_VM)
 		vm_destroy(vm);
-	seccomp_free_filter(&m->user_filter);
+	seccomp_free_filters(&m->user_filter);
 	m->built = BUILT_NOTHING;
 }

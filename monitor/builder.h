@@ -48,7 +48,7 @@ struct machine {
 	struct virtio_slots virtio;
 	struct kernel_info kernel;
 	struct kernel_cmdline cmdline; /* each attach step adds its part */
-	struct seccomp_prog user_filter; /* --seccomp-filter, read before boot */
+	struct seccomp_user_filters user_filter; /* --seccomp-filter, read before boot */
 	struct evloop *loop; /* the process's; the machine's fds join it and leave it */
 	struct console console;
 	struct snap_uffd uffd; /* a restore with the Uffd backend; zeroed otherwise */

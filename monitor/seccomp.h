@@ -7,36 +7,22 @@
 #ifndef EMBER_SECCOMP_H
 #define EMBER_SECCOMP_H
 
-#include <linux/filter.h>
+#include "seccomp_file.h"
 
 enum seccomp_thread {
 	SECCOMP_THREAD_VMM,  /* the main thread: event loop, devices, teardown */
 	SECCOMP_THREAD_VCPU, /* a vCPU thread: KVM_RUN and its exits */
-	SECCOMP_THREAD_USER, /* internal: the user's filter, for every thread */
 };
-
-/* A user-supplied filter (--seccomp-filter): raw struct sock_filter words. */
-struct seccomp_prog {
-	struct sock_filter *insns;
-	unsigned short len;
-};
-
-/*
- * seccomp_read_filter: read a raw BPF program (an array of struct
- * sock_filter, at most BPF_MAXINSNS) from (path) into (prog), before any
- * filter is live. Returns 0 or -errno after a message naming the file.
- */
-int seccomp_read_filter(const char *path, struct seccomp_prog *prog);
-
-/* seccomp_free_filter: release what seccomp_read_filter allocated. */
-void seccomp_free_filter(struct seccomp_prog *prog);
 
 /*
  * seccomp_install: set no_new_privs and load a filter on the calling thread
- * only (threads created later inherit it): (user) when not NULL, as
- * Firecracker's --seccomp-filter does for every thread, else ember's own
- * for (kind). Returns 0 or -errno.
+ * only (threads created later inherit it): ember's own for (kind), or, when
+ * (user) is not NULL (--seccomp-filter, seccomp_file.h), the user's program
+ * for the thread's category as Firecracker does: "vmm" for the VMM thread,
+ * "vcpu" for a vCPU thread; an empty program installs nothing. The "api"
+ * program has no thread here (ember's VMM thread serves the API) and is
+ * never installed. Returns 0 or -errno.
  */
-int seccomp_install(enum seccomp_thread kind, const struct seccomp_prog *user);
+int seccomp_install(enum seccomp_thread kind, const struct seccomp_user_filters *user);
 
 #endif /* EMBER_SECCOMP_H */

@@ -29,13 +29,13 @@ $(eval $(call unit_test,cpuid,cpuid))
 # CPU templates: the static tables, bitmaps, applying; and their JSON form.
 $(eval $(call unit_test,cpu_template,cpu_template cpu_config_json json_util))
 $(O)/tests/unit/test_cpu_template: TEST_LDLIBS += -ljansson
-$(eval $(call unit_test,config,config resources kernel_cmdline cpu_template log))
+$(eval $(call unit_test,config,config seccomp_file resources kernel_cmdline cpu_template log))
 $(eval $(call unit_test,serial,serial))
 $(eval $(call unit_test,ioapic,ioapic bus log))
 $(eval $(call unit_test,x86_cpu,x86_cpu))
 $(eval $(call unit_test,bus,bus))
 $(eval $(call unit_test,evloop,evloop log))
-$(eval $(call unit_test,seccomp,seccomp log))
+$(eval $(call unit_test,seccomp,seccomp seccomp_file log))
 $(eval $(call unit_test,i8042,i8042 bus log))
 $(eval $(call unit_test,rtc,rtc log))
 $(eval $(call unit_test,pit,pit))
@@ -104,13 +104,13 @@ $(O)/tests/unit/test_snapshot_paths: $(O)/tests/unit/vq_builder.o
 $(O)/tests/unit/test_snapshot_paths: TEST_LDLIBS = $(O)/virtio/libvirtio.a -luring -lcmocka -lpthread
 $(O)/tests/unit/test_snapshot_paths.o: $(O)/monitor/seccomp_filters.h
 
-$(eval $(call unit_test,config_json,config_json cpu_config_json json_util cpu_template config resources kernel_cmdline log))
+$(eval $(call unit_test,config_json,config_json cpu_config_json json_util cpu_template config seccomp_file resources kernel_cmdline log))
 $(O)/tests/unit/test_config_json: TEST_LDLIBS += -ljansson
 # Each device rule through the flags, the config file and the API alike.
-$(eval $(call unit_test,resources,resources config_json cpu_config_json json_util cpu_template config kernel_cmdline log))
+$(eval $(call unit_test,resources,resources config_json cpu_config_json json_util cpu_template config seccomp_file kernel_cmdline log))
 $(O)/tests/unit/test_resources: TEST_LDLIBS += -ljansson
 
-$(eval $(call unit_test,api_routes,api_routes instance config_json cpu_config_json json_util cpu_template config resources kernel_cmdline logger metrics log))
+$(eval $(call unit_test,api_routes,api_routes instance config_json cpu_config_json json_util cpu_template config seccomp_file resources kernel_cmdline logger metrics log))
 $(O)/tests/unit/test_api_routes: $(O)/mmds/libmmds.a
 $(O)/tests/unit/test_api_routes: TEST_LDLIBS += -ljansson -lpthread
 
@@ -118,7 +118,7 @@ $(O)/tests/unit/test_api_routes: TEST_LDLIBS += -ljansson -lpthread
 $(eval $(call unit_test,logger,logger metrics log))
 $(O)/tests/unit/test_logger: TEST_LDLIBS += -ljansson
 
-$(eval $(call unit_test,api_http,api sock_guard evloop config_json cpu_config_json json_util cpu_template config resources kernel_cmdline log))
+$(eval $(call unit_test,api_http,api sock_guard evloop config_json cpu_config_json json_util cpu_template config seccomp_file resources kernel_cmdline log))
 $(O)/tests/unit/test_api_http: TEST_LDLIBS += -lhttp_parser -ljansson
 
 # The snapshot state file; its commit and read also run under the production VMM filter.

@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 
 #include "log.h"
 #include "resources.h"
+#include "seccomp_file.h"
 
 #ifndef EMBER_VERSION
 #define EMBER_VERSION "0.1.0"
@@ -67,8 +67,6 @@ enum {
 
 /* --http-api-max-payload-size: each connection may buffer this much. */
 #define CONFIG_MAX_API_PAYLOAD (64ULL * 1024 * 1024)
-/* A raw BPF program is an array of 8-byte struct sock_filter. */
-#define CONFIG_BPF_INSN_SIZE 8
 
 static const struct option long_options[] = {
     {"kernel", required_argument, NULL, OPT_KERNEL},
@@ -157,7 +155,7 @@ static const char usage_text[] =
     "  --show-level       put the level in each log line\n"
     "  --show-log-origin  put the origin in each log line\n"
     "  --metrics-path P   write metrics, one JSON object per line, to P\n"
-    "  --seccomp-filter F a raw BPF program to install instead of ember's\n"
+    "  --seccomp-filter F filters compiled by Firecracker's seccompiler-bin, instead of ember's\n"
     "  --start-time-us N, --start-time-cpu-us N, --parent-cpu-time-us N\n"
     "                     the jailer's clocks, for the start-up metrics\n"
     "  --http-api-max-payload-size N  request body limit (default 51200)\n"
@@ -463,18 +461,14 @@ bool config_valid_instance_id(const char *id)
 
 int config_check_seccomp_filter(const char *path)
 {
-	struct stat st;
+	struct seccomp_user_filters f;
+	char why[SECCOMP_ERR_MAX];
 
-	if (stat(path, &st) != 0) {
-		log_error_errno(errno, "--seccomp-filter: cannot read '%s'", path);
+	if (seccomp_read_filters(path, &f, why, sizeof(why)) < 0) {
+		log_error("--seccomp-filter: '%s': %s", path, why);
 		return -EINVAL;
 	}
-	if (!S_ISREG(st.st_mode) || st.st_size == 0 || st.st_size % CONFIG_BPF_INSN_SIZE != 0) {
-		log_error("--seccomp-filter: '%s' is not a raw BPF program (a non-empty regular "
-			  "file, a multiple of %d bytes)",
-			  path, CONFIG_BPF_INSN_SIZE);
-		return -EINVAL;
-	}
+	seccomp_free_filters(&f);
 	return 0;
 }
 

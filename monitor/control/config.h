@@ -274,8 +274,8 @@ const char *config_api_version(void);
 bool config_valid_instance_id(const char *id);
 
 /*
- * config_check_seccomp_filter: (path) is a non-empty regular file whose
- * size is a multiple of 8 bytes (raw BPF). 0, or -EINVAL after an error.
+ * config_check_seccomp_filter: (path) is a filter file Firecracker's
+ * seccompiler-bin wrote (seccomp_file.h). 0, or -EINVAL after an error.
  */
 int config_check_seccomp_filter(const char *path);
 

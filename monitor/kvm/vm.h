@@ -25,7 +25,7 @@
 struct ioapic;
 struct metrics;
 struct pic;
-struct seccomp_prog;
+struct seccomp_user_filters;
 struct vcpu;
 
 struct vm {
@@ -49,7 +49,7 @@ struct vm {
 	struct vcpu *vcpus[VM_MAX_VCPUS];
 	bool seccomp;				/* each thread confines itself before it runs */
 	struct metrics *metrics;		/* Firecracker-style counters, or NULL */
-	const struct seccomp_prog *user_filter; /* --seccomp-filter, or NULL */
+	const struct seccomp_user_filters *user_filter; /* --seccomp-filter, or NULL */
 
 	/* Run state, guarded by lock; cond wakes parked vCPUs and pausers. */
 	pthread_mutex_t lock;

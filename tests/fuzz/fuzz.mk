@@ -55,16 +55,16 @@ $(eval $(call fuzz_harness,virtio_vsock,$(FUZZ_VIRTIO_OBJS) virtio/vsock virtio/
 $(eval $(call fuzz_harness,virtio_rng,$(FUZZ_VIRTIO_OBJS) virtio/rng))
 # Harnesses of monitor code silence its log with fuzz_log.c (fz_quiet_logs).
 $(eval $(call fuzz_harness,loader,monitor/boot/loader monitor/boot/load_elf monitor/boot/load_pvh \
-	monitor/boot/load_bzimage monitor/boot/bootparams monitor/boot/mptable monitor/kvm/x86_cpu monitor/control/config \
+	monitor/boot/load_bzimage monitor/boot/bootparams monitor/boot/mptable monitor/kvm/x86_cpu monitor/control/config monitor/seccomp_file \
 	monitor/kvm/cpu_template \
 	monitor/control/resources monitor/boot/kernel_cmdline monitor/log virtio/gmem tests/fuzz/fuzz_log))
-$(eval $(call fuzz_harness,config_file,monitor/control/config_json monitor/control/cpu_config_json monitor/control/json_util monitor/kvm/cpu_template monitor/control/config monitor/control/resources \
+$(eval $(call fuzz_harness,config_file,monitor/control/config_json monitor/control/cpu_config_json monitor/control/json_util monitor/kvm/cpu_template monitor/control/config monitor/seccomp_file monitor/control/resources \
 	monitor/boot/kernel_cmdline monitor/log virtio/gmem tests/fuzz/fuzz_log,-ljansson))
 $(eval $(call fuzz_harness,api_body,tests/fuzz/fuzz_api monitor/control/api_routes monitor/control/instance \
-	monitor/control/config_json monitor/control/cpu_config_json monitor/control/json_util monitor/kvm/cpu_template monitor/control/resources monitor/boot/kernel_cmdline monitor/control/config monitor/control/logger \
+	monitor/control/config_json monitor/control/cpu_config_json monitor/control/json_util monitor/kvm/cpu_template monitor/control/resources monitor/boot/kernel_cmdline monitor/control/config monitor/seccomp_file monitor/control/logger \
 	monitor/control/metrics monitor/log tests/fuzz/fuzz_log $(FUZZ_MMDS_OBJS),-ljansson -lpthread))
 $(eval $(call fuzz_harness,http,tests/fuzz/fuzz_api monitor/control/api monitor/control/sock_guard monitor/evloop \
-	monitor/control/api_routes monitor/control/instance monitor/control/config_json monitor/control/cpu_config_json monitor/control/json_util monitor/kvm/cpu_template monitor/control/config monitor/control/resources \
+	monitor/control/api_routes monitor/control/instance monitor/control/config_json monitor/control/cpu_config_json monitor/control/json_util monitor/kvm/cpu_template monitor/control/config monitor/seccomp_file monitor/control/resources \
 	monitor/boot/kernel_cmdline monitor/control/logger monitor/control/metrics monitor/log tests/fuzz/fuzz_log \
 	$(FUZZ_MMDS_OBJS), \
 	-lhttp_parser -ljansson -lpthread))

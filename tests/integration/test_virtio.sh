@@ -341,16 +341,23 @@ print(b['read_count'], b['read_bytes'], b['write_count'], b['write_bytes'], b['f
 		fail "block metrics: got '$got', want '2 1024 1 512 1 0 0 0 True'"
 }
 
-# bpf_file PATH KILL_NR: a raw filter that kills syscall KILL_NR and allows the rest.
+# bpf_file PATH KILL_NR [RAW]: filters as Firecracker's seccompiler-bin writes
+# them (bincode: u64 entry count; per entry a u64-length name and a
+# u64-length array of 8-byte instructions), vmm, api and vcpu each killing
+# syscall KILL_NR and allowing the rest; RAW: the bare program instead.
 bpf_file() {
-	python3 - "$1" "$2" <<'PY'
+	python3 - "$1" "$2" "${3:-}" <<'PY'
 import struct, sys
 nr = int(sys.argv[2])
 insns = [(0x20, 0, 0, 0),              # ld [nr]
          (0x15, 0, 1, nr),             # jeq nr
          (0x06, 0, 0, 0x80000000),     # ret KILL_PROCESS
          (0x06, 0, 0, 0x7fff0000)]     # ret ALLOW
-open(sys.argv[1], 'wb').write(b''.join(struct.pack('<HBBI', *i) for i in insns))
+prog = b''.join(struct.pack('<HBBI', *i) for i in insns)
+out = struct.pack('<Q', 3)
+for name in (b'vmm', b'api', b'vcpu'):
+    out += struct.pack('<Q', len(name)) + name + struct.pack('<Q', len(insns)) + prog
+open(sys.argv[1], 'wb').write(prog if sys.argv[3] else out)
 PY
 }
 
@@ -366,7 +373,12 @@ test_user_seccomp_filter_replaces_ours() {
 	head -c 12 /dev/zero >"$TMP/bad.bpf"
 	ember_run --kernel "$PROBE" --seccomp-filter "$TMP/bad.bpf"
 	expect_rc 125
-	expect_err_re 'seccomp-filter'
+	expect_err_re "^ember: --seccomp-filter: '$TMP/bad.bpf': missing thread category 'vmm'"
+	# ember's old format, a bare program, is refused by name.
+	bpf_file "$TMP/raw.bpf" 110 raw
+	ember_run --kernel "$PROBE" --seccomp-filter "$TMP/raw.bpf"
+	expect_rc 125
+	expect_err_re "--seccomp-filter: .*raw.bpf': not a seccompiler filter file"
 }
 
 run_tests "${1:-}"

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <linux/seccomp.h>
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 #include <linux/kvm.h>
 #include <signal.h>
@@ -24,6 +25,8 @@
 #include <unistd.h>
 
 #include "seccomp.h"
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 #define CHILD_OK 42
 
@@ -193,7 +196,6 @@ static void test_unknown_kind(void **state)
 {
 	(void)state;
 	assert_int_equal(seccomp_install((enum seccomp_thread)99, NULL), -22 /* EINVAL */);
-	assert_int_equal(seccomp_install(SECCOMP_THREAD_USER, NULL), -22);
 }
 
 /* A user filter: kill on getppid, allow the rest (instead of ember's lists). */
@@ -203,19 +205,19 @@ static const struct sock_filter kill_getppid[] = {
     BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
     BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 };
-static struct seccomp_prog user_prog;
+static struct seccomp_user_filters user_filters;
 
 static void do_getppid(void)
 {
 	syscall(SYS_getppid);
 }
 
-static int run_user(void (*body)(void))
+static int run_user(enum seccomp_thread kind, void (*body)(void))
 {
 	pid_t pid = fork();
 
 	if (pid == 0) {
-		if (seccomp_install(SECCOMP_THREAD_VCPU, &user_prog) != 0)
+		if (seccomp_install(kind, &user_filters) != 0)
 			_exit(1);
 		body();
 		syscall(SYS_exit_group, CHILD_OK);
@@ -223,6 +225,39 @@ static int run_user(void (*body)(void))
 	int status = 0;
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	return status;
+}
+
+/* A seccompiler-bin file being built: bincode of {name: [instructions]}. */
+struct fc_file {
+	uint8_t bytes[SECCOMP_FILE_MAX + 64];
+	size_t len;
+};
+
+static void put_u64(struct fc_file *f, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		f->bytes[f->len++] = (uint8_t)(v >> (8 * i));
+}
+
+static void put_entry(struct fc_file *f, const char *name, const struct sock_filter *insns,
+		      size_t n)
+{
+	put_u64(f, strlen(name));
+	memcpy(f->bytes + f->len, name, strlen(name));
+	f->len += strlen(name);
+	put_u64(f, n);
+	memcpy(f->bytes + f->len, insns, n * sizeof(*insns));
+	f->len += n * sizeof(*insns);
+}
+
+/* fc_three: a whole file: vmm, api and vcpu with the programs given (n 0: empty). */
+static void fc_three(struct fc_file *f, size_t vmm_n, size_t vcpu_n)
+{
+	f->len = 0;
+	put_u64(f, 3);
+	put_entry(f, "vmm", kill_getppid, vmm_n);
+	put_entry(f, "api", kill_getppid, 0);
+	put_entry(f, "vcpu", kill_getppid, vcpu_n);
 }
 
 static void write_file(const char *path, const void *data, size_t len)
@@ -236,28 +271,121 @@ static void write_file(const char *path, const void *data, size_t len)
 static void test_user_filter_file(void **state)
 {
 	(void)state;
+	static struct fc_file f;
 	char dir[] = "/tmp/ember-seccomp.XXXXXX";
-	char path[64];
+	char path[64], err[256];
 
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/filter.bpf", dir);
-	write_file(path, kill_getppid, sizeof(kill_getppid));
-	assert_int_equal(seccomp_read_filter(path, &user_prog), 0);
-	assert_int_equal(user_prog.len, 4);
-	/* The user's program replaces ember's: openat is allowed, getppid kills. */
-	assert_ok(run_user(do_openat));
-	assert_killed(run_user(do_getppid));
-	seccomp_free_filter(&user_prog);
+	fc_three(&f, ARRAY_LEN(kill_getppid), ARRAY_LEN(kill_getppid));
+	write_file(path, f.bytes, f.len);
+	assert_int_equal(seccomp_read_filters(path, &user_filters, err, sizeof(err)), 0);
+	assert_int_equal(user_filters.prog[SECCOMP_CAT_VCPU].len, 4);
+	assert_int_equal(user_filters.prog[SECCOMP_CAT_API].len, 0);
+	/* The user's programs replace ember's: openat is allowed, getppid kills. */
+	assert_ok(run_user(SECCOMP_THREAD_VCPU, do_openat));
+	assert_killed(run_user(SECCOMP_THREAD_VCPU, do_getppid));
+	assert_killed(run_user(SECCOMP_THREAD_VMM, do_getppid));
+	seccomp_free_filters(&user_filters);
 
-	/* Not a program: empty, a partial instruction, missing. */
-	write_file(path, "", 0);
-	assert_int_equal(seccomp_read_filter(path, &user_prog), -EINVAL);
-	write_file(path, kill_getppid, sizeof(kill_getppid) - 3);
-	assert_int_equal(seccomp_read_filter(path, &user_prog), -EINVAL);
+	/* An empty vcpu program: vCPU threads run unfiltered, as Firecracker's would. */
+	fc_three(&f, ARRAY_LEN(kill_getppid), 0);
+	write_file(path, f.bytes, f.len);
+	assert_int_equal(seccomp_read_filters(path, &user_filters, err, sizeof(err)), 0);
+	assert_ok(run_user(SECCOMP_THREAD_VCPU, do_getppid));
+	assert_killed(run_user(SECCOMP_THREAD_VMM, do_getppid));
+	seccomp_free_filters(&user_filters);
+
 	unlink(path);
-	assert_int_equal(seccomp_read_filter(path, &user_prog), -ENOENT);
-	assert_null(user_prog.insns);
+	assert_int_equal(seccomp_read_filters(path, &user_filters, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "cannot open"));
+	assert_null(user_filters.prog[SECCOMP_CAT_VMM].insns);
 	rmdir(dir);
+}
+
+/* refused: (f) is refused with a message containing (want), nothing kept. */
+static void refused(const struct fc_file *f, const char *want)
+{
+	struct seccomp_user_filters out;
+	char err[256] = "";
+
+	assert_int_equal(seccomp_parse_filters(f->bytes, f->len, &out, err, sizeof(err)), -EINVAL);
+	if (strstr(err, want) == NULL)
+		fail_msg("error '%s' lacks '%s'", err, want);
+	for (int i = 0; i < SECCOMP_CATEGORIES; i++)
+		assert_null(out.prog[i].insns);
+}
+
+static void test_filter_file_refusals(void **state)
+{
+	(void)state;
+	static struct fc_file f, big;
+	struct seccomp_user_filters out;
+	char err[256];
+
+	/* Names in any case, in any order, are Firecracker's categories. */
+	f.len = 0;
+	put_u64(&f, 3);
+	put_entry(&f, "VCPU", kill_getppid, 1);
+	put_entry(&f, "Vmm", kill_getppid, 2);
+	put_entry(&f, "api", kill_getppid, 3);
+	assert_int_equal(seccomp_parse_filters(f.bytes, f.len, &out, err, sizeof(err)), 0);
+	assert_int_equal(out.prog[SECCOMP_CAT_VCPU].len, 1);
+	assert_int_equal(out.prog[SECCOMP_CAT_VMM].len, 2);
+	assert_int_equal(out.prog[SECCOMP_CAT_API].len, 3);
+	seccomp_free_filters(&out);
+
+	f.len = 0;
+	refused(&f, "not a seccompiler filter file");
+	/* ember's old format, a raw program, is not taken for a file. */
+	memcpy(f.bytes, kill_getppid, sizeof(kill_getppid));
+	f.len = sizeof(kill_getppid);
+	refused(&f, "not a seccompiler filter file");
+
+	f.len = 0;
+	put_u64(&f, 2);
+	put_entry(&f, "vmm", kill_getppid, 1);
+	put_entry(&f, "vcpu", kill_getppid, 1);
+	refused(&f, "missing thread category 'api'");
+
+	f.len = 0;
+	put_u64(&f, 3);
+	put_entry(&f, "vmm", kill_getppid, 1);
+	put_entry(&f, "fc_vcpu 0", kill_getppid, 1);
+	refused(&f, "unknown thread category 'fc_vcpu 0'");
+
+	f.len = 0;
+	put_u64(&f, 3);
+	put_entry(&f, "vmm", kill_getppid, 1);
+	put_entry(&f, "VMM", kill_getppid, 1);
+	refused(&f, "'vmm' appears twice");
+
+	fc_three(&f, 1, 1);
+	f.bytes[f.len++] = 0;
+	refused(&f, "1 bytes after the last entry");
+
+	fc_three(&f, 1, 4);
+	f.len -= 3;
+	refused(&f, "'vcpu': the file ends inside its program");
+
+	/* A count of instructions past the kernel's limit, and a name past the end. */
+	f.len = 0;
+	put_u64(&f, 3);
+	put_u64(&f, 3);
+	memcpy(f.bytes + f.len, "vmm", 3);
+	f.len += 3;
+	put_u64(&f, BPF_MAXINSNS + 1);
+	refused(&f, "4097 instructions");
+	f.len = 0;
+	put_u64(&f, 1);
+	put_u64(&f, UINT64_MAX);
+	refused(&f, "the file ends inside its name");
+	f.len = 0;
+	put_u64(&f, UINT64_MAX);
+	refused(&f, "entries");
+
+	big.len = SECCOMP_FILE_MAX + 1;
+	refused(&big, "at most 100000");
 }
 
 int main(void)
@@ -268,6 +396,7 @@ int main(void)
 		cmocka_unit_test(test_vmm_filter_snapshot),
 		cmocka_unit_test(test_unknown_kind),
 		cmocka_unit_test(test_user_filter_file),
+		cmocka_unit_test(test_filter_file_refusals),
 	};
 	return cmocka_run_group_tests_name("seccomp", tests, NULL, NULL);
 }
