@@ -73,6 +73,8 @@ $(eval $(call fuzz_harness,devices,monitor/devices/serial monitor/devices/i8042 
 	monitor/devices/rtc monitor/devices/boot_timer monitor/devices/exit_port monitor/kvm/bus \
 	monitor/evloop monitor/log tests/fuzz/fuzz_log))
 $(eval $(call fuzz_harness,snapshot,monitor/snapshot/snap_file,-lz))
+# The file --seccomp-filter names (Firecracker's seccompiler-bin format).
+$(eval $(call fuzz_harness,seccomp_file,monitor/seccomp_file))
 # The metadata service's guest side: frame sequences into the stack.
 $(eval $(call fuzz_harness,mmds,$(FUZZ_MMDS_OBJS),-ljansson -lpthread))
 DEPS += $(patsubst %,$(FUZZ_O)/tests/fuzz/fuzz_%.d,util log virtio api) \
