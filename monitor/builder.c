@@ -308,6 +308,7 @@ static int add_virtio_devices(struct machine *m, const struct vm_config *cfg, in
 		struct virtio_net_config nc = {
 		    .tap_name = cfg->nets[i].host_dev_name,
 		    .has_mac = cfg->nets[i].has_mac,
+		    .mtu = cfg->nets[i].has_mtu ? (uint16_t)cfg->nets[i].mtu : 0,
 		    .rx_limiter = &rx,
 		    .tx_limiter = &tx,
 		    .detour = has_detour ? &detour : NULL,

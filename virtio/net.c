@@ -21,7 +21,7 @@
 #include "state.h"
 #include "vlog.h"
 
-_Static_assert(sizeof(struct virtio_net_config_space) == 8, "virtio-net config layout (5.1.4)");
+_Static_assert(sizeof(struct virtio_net_config_space) == 12, "virtio-net config layout (5.1.4)");
 
 /* Firecracker's offer: checksums and segmentation both ways, mergeable buffers, MAC. */
 #define NET_FEATURES                                                                               \
@@ -61,10 +61,10 @@ enum net_error {
 };
 
 struct net {
-	char *who;  /* "virtio-net: <tap>": what its log lines start with */
-	int fd;	    /* the tap (or a test's socket) */
-	int epfd;   /* ops->event_fd: tap (edge-triggered) and kick */
-	int kick;   /* eventfd: work left over after a wakeup's budget */
+	char *who; /* "virtio-net: <tap>": what its log lines start with */
+	int fd;	   /* the tap (or a test's socket) */
+	int epfd;  /* ops->event_fd: tap (edge-triggered) and kick */
+	int kick;  /* eventfd: work left over after a wakeup's budget */
 	bool is_tap;
 	bool gone;	/* the tap is unusable: not watched, link down */
 	bool tap_ready; /* an edge came since the tap last said EAGAIN */
@@ -859,24 +859,20 @@ static void net_destroy(void *dev)
 	free(n);
 }
 
-static const struct virtio_device_ops net_ops = {
-    .name = "net",
-    .device_id = VIRTIO_ID_NET,
-    .num_queues = 2,
-    .max_queue_size = NET_QUEUE_SIZE,
-    .features = NET_FEATURES,
-    .config_read = net_config_read,
-    .activate = net_activate,
-    .notify = net_notify,
-    .reset = net_reset,
-    .event_fd = net_event_fd,
-    .event = net_event,
-    .destroy = net_destroy,
-    .quiesce = net_quiesce,
-    .resume = net_resume,
-    .save_state = net_save_state,
-    .load_state = net_load_state,
-};
+/* Two offers: VIRTIO_NET_F_MTU only when an MTU is configured, as Firecracker. */
+#define NET_OPS(feat)                                                                              \
+	{                                                                                          \
+		.name = "net", .device_id = VIRTIO_ID_NET, .num_queues = 2,                        \
+		.max_queue_size = NET_QUEUE_SIZE, .features = (feat),                              \
+		.config_read = net_config_read, .activate = net_activate, .notify = net_notify,    \
+		.reset = net_reset, .event_fd = net_event_fd, .event = net_event,                  \
+		.destroy = net_destroy, .quiesce = net_quiesce, .resume = net_resume,              \
+		.save_state = net_save_state, .load_state = net_load_state,                        \
+	}
+
+static const struct virtio_device_ops net_ops = NET_OPS(NET_FEATURES);
+static const struct virtio_device_ops net_ops_mtu =
+    NET_OPS(NET_FEATURES | VIRTIO_BIT(VIRTIO_NET_F_MTU));
 
 /* random_mac: a locally administered unicast address (IEEE 802: bit 1 set, bit 0 clear). */
 static void random_mac(uint8_t mac[6])
@@ -955,8 +951,9 @@ void *net_create_with_fd(const struct virtio_net_config *cfg, int fd,
 	else
 		random_mac(n->cfg.mac);
 	n->cfg.status = VIRTIO_NET_S_LINK_UP;
+	n->cfg.mtu = cfg->mtu;
 	n->tap_ready = true;
-	*ops = &net_ops;
+	*ops = cfg->mtu != 0 ? &net_ops_mtu : &net_ops;
 	return n;
 nomem:
 	vlog_err_set(err, 0, "out of memory");

@@ -43,6 +43,7 @@
 /* Feature bits (5.1.3). */
 #define VIRTIO_NET_F_CSUM	0
 #define VIRTIO_NET_F_GUEST_CSUM 1
+#define VIRTIO_NET_F_MTU	3
 #define VIRTIO_NET_F_MAC	5
 #define VIRTIO_NET_F_GUEST_TSO4 7
 #define VIRTIO_NET_F_GUEST_TSO6 8
@@ -80,10 +81,12 @@
 #define NET_RXQ	       0
 #define NET_TXQ	       1
 
-/* The config space the driver reads (5.1.4), up to status. */
+/* The config space the driver reads (5.1.4), up to mtu. */
 struct virtio_net_config_space {
 	uint8_t mac[6];
 	uint16_t status;
+	uint16_t max_virtqueue_pairs; /* 0: VIRTIO_NET_F_MQ is not offered */
+	uint16_t mtu;		      /* valid when VIRTIO_NET_F_MTU is offered */
 } __attribute__((packed));
 
 /*
@@ -120,6 +123,7 @@ struct virtio_net_config {
 	const char *tap_name;
 	bool has_mac;
 	uint8_t mac[6]; /* when has_mac; else a random locally administered one */
+	uint16_t mtu;	/* advised to the driver (VIRTIO_NET_F_MTU); 0: not offered */
 	/* Rate limits, NULL: unlimited (until net_set_limiters). */
 	const struct virtio_rate_limit *rx_limiter;
 	const struct virtio_rate_limit *tx_limiter;

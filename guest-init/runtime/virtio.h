@@ -271,7 +271,9 @@ int rt_vblk_request(struct rt_vblk *b, uint32_t type, uint64_t sector, void *dat
 
 /* --- virtio-net ------------------------------------------------------ */
 
+#define VIRTIO_NET_F_MTU    3
 #define VIRTIO_NET_F_MAC    5
+#define VIRTIO_NET_CFG_MTU  10 /* config offset of the advised MTU (5.1.4) */
 #define VIRTIO_NET_HDR_SIZE 12 /* struct virtio_net_hdr_v1 */
 #define RT_VNET_FRAME_MAX   1514
 #define RT_VNET_RX_BUFS	    4
@@ -280,6 +282,7 @@ struct rt_vnet {
 	struct rt_virtio_dev *dev;
 	uint8_t mac[6]; /* from config when VIRTIO_NET_F_MAC, else 52:54:00:12:34:56 */
 	int has_mac;
+	uint16_t mtu; /* the device's advice when VIRTIO_NET_F_MTU, else 0 */
 };
 
 /* rt_vnet_init: initialise (d) as (n), post receive buffers: 0 or negative. */

@@ -4,7 +4,8 @@
  * and transmitq 1, no offloads, no mergeable buffers. Every frame is
  * preceded by the 12-byte struct virtio_net_hdr_v1 (all zero on transmit:
  * no checksum offload, no GSO). The MAC comes from config offset 0 when
- * VIRTIO_NET_F_MAC is offered. One net device per guest.
+ * VIRTIO_NET_F_MAC is offered, and the MTU the device advises from offset
+ * 10 when VIRTIO_NET_F_MTU is. One net device per guest.
  */
 #include "virtio.h"
 
@@ -34,7 +35,7 @@ int rt_vnet_init(struct rt_vnet *n, struct rt_virtio_dev *d)
 	if (d == NULL || d->device_id != VIRTIO_ID_NET)
 		return RT_VIRTIO_EINVAL;
 	n->dev = d;
-	ret = rt_virtio_begin(d, 1ULL << VIRTIO_NET_F_MAC);
+	ret = rt_virtio_begin(d, (1ULL << VIRTIO_NET_F_MAC) | (1ULL << VIRTIO_NET_F_MTU));
 	if (ret == 0)
 		ret = rt_virtio_queue(d, RXQ);
 	if (ret == 0)
@@ -42,6 +43,9 @@ int rt_vnet_init(struct rt_vnet *n, struct rt_virtio_dev *d)
 	if (ret != 0)
 		return ret;
 	n->has_mac = rt_virtio_has(d, VIRTIO_NET_F_MAC);
+	n->mtu = rt_virtio_has(d, VIRTIO_NET_F_MTU)
+		     ? (uint16_t)rt_virtio_config(d, VIRTIO_NET_CFG_MTU, sizeof(uint16_t))
+		     : 0;
 	for (i = 0; i < 6; i++)
 		n->mac[i] = n->has_mac ? (uint8_t)rt_virtio_config(d, (unsigned int)i, 1)
 				       : fallback[i];

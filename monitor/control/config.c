@@ -132,7 +132,7 @@ static const char usage_text[] =
     "  --disk PATH[,ro][,id=NAME][,engine=sync|io_uring]\n"
     "                     a virtio block device (repeatable; the first is /dev/vda)\n"
     "  --rng              a virtio entropy device (fed from getrandom)\n"
-    "  --net TAP[,mac=MAC]\n"
+    "  --net TAP[,mac=MAC][,mtu=N]\n"
     "                     a virtio-net device on an existing tap (repeatable)\n"
     "  --vsock CID,UDS_PATH\n"
     "                     a virtio-vsock device, Firecracker's hybrid vsock over a\n"
@@ -223,23 +223,47 @@ static int disk_option(const char *part, struct disk_config *disk)
 
 static bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
-int config_parse_net(char *spec, struct net_config *net)
+/* net_option: one of --net's options after the tap name. */
+static int net_option(const char *part, struct net_config *net)
 {
-	char *mac = strstr(spec, ",mac=");
-
-	memset(net, 0, sizeof(*net));
-	if (mac != NULL) {
-		*mac = '\0';
-		mac += strlen(",mac=");
+	if (strncmp(part, "mac=", strlen("mac=")) == 0) {
+		const char *mac = part + strlen("mac=");
 		if (res_parse_mac(mac, net->guest_mac) < 0) {
 			log_error("--net: '%s' is not a MAC address xx:xx:xx:xx:xx:xx", mac);
 			return -EINVAL;
 		}
 		net->has_mac = true;
-	}
-	if (spec[0] == '\0' || strchr(spec, ',') != NULL) {
-		log_error("--net: '%s' is not TAP[,mac=MAC]", spec);
+	} else if (strncmp(part, "mtu=", strlen("mtu=")) == 0) {
+		/* The range is res_net_add's; here only "a number". */
+		if (!parse_u64(part + strlen("mtu="), 0, UINT64_MAX, &net->mtu)) {
+			log_error("--net: mtu '%s' is not a number", part + strlen("mtu="));
+			return -EINVAL;
+		}
+		net->has_mtu = true;
+	} else {
+		log_error("--net: unknown option '%s' (mac=MAC, mtu=N)", part);
 		return -EINVAL;
+	}
+	return 0;
+}
+
+int config_parse_net(char *spec, struct net_config *net)
+{
+	char *opts = strchr(spec, ',');
+
+	memset(net, 0, sizeof(*net));
+	if (opts != NULL)
+		*opts++ = '\0';
+	if (spec[0] == '\0') {
+		log_error("--net: '%s' is not TAP[,mac=MAC][,mtu=N]", spec);
+		return -EINVAL;
+	}
+	for (char *part = opts, *next; part != NULL; part = next) {
+		next = strchr(part, ',');
+		if (next != NULL)
+			*next++ = '\0';
+		if (net_option(part, net) < 0)
+			return -EINVAL;
 	}
 	net->host_dev_name = spec;
 	return 0;
@@ -779,6 +803,13 @@ static int check_restore(const struct vm_config *cfg, bool kernel)
 		clash = "--cpu-template";
 	else if (cfg->restore_via != NULL && (cfg->nnets > 0 || cfg->vsock.enabled))
 		clash = "--restore-via";
+	for (unsigned int i = 0; i < cfg->nnets; i++)
+		if (cfg->nets[i].has_mac || cfg->nets[i].has_mtu) {
+			log_error("--restore: --net %s: only the tap is overridden (the snapshot "
+				  "brings the interface's MAC and MTU)",
+				  cfg->nets[i].host_dev_name);
+			return -EINVAL;
+		}
 	if (clash != NULL) {
 		log_error("--restore: conflicts with %s (the snapshot brings the whole machine; "
 			  "only --net and --vsock, as overrides, go with it, and not through a "

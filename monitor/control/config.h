@@ -90,6 +90,8 @@ struct net_config {
 	const char *host_dev_name;
 	bool has_mac;
 	uint8_t guest_mac[6];
+	bool has_mtu;
+	uint64_t mtu; /* advised to the guest (VIRTIO_NET_F_MTU) when has_mtu */
 	struct rate_limiter rx_limiter;
 	struct rate_limiter tx_limiter;
 	enum config_origin origin;
@@ -241,7 +243,7 @@ unsigned int config_device_count(const struct vm_config *cfg);
  */
 int config_parse_disk(char *spec, struct disk_config *disk);
 
-/* config_parse_net: "TAP[,mac=xx:xx:xx:xx:xx:xx]" into (net); 0 or -EINVAL (logged). */
+/* config_parse_net: "TAP[,mac=xx:xx:xx:xx:xx:xx][,mtu=N]" into (net); 0 or -EINVAL (logged). */
 int config_parse_net(char *spec, struct net_config *net);
 
 /* config_parse_vsock: "CID,UDS_PATH" into (vsock); 0 or -EINVAL (logged). */

@@ -457,7 +457,8 @@ static int network(struct ctx *c, json_t *o, const char *path_id)
 {
 	struct res_error e;
 	static const char *const keys[] = {"iface_id",	      "host_dev_name",	 "guest_mac",
-					   "rx_rate_limiter", "tx_rate_limiter", NULL};
+					   "mtu",	      "rx_rate_limiter", "tx_rate_limiter",
+					   NULL};
 	struct vm_config *cfg = c->cfg;
 	struct net_config n = {0};
 	const char *id = NULL, *dev = NULL, *mac = NULL;
@@ -475,6 +476,13 @@ static int network(struct ctx *c, json_t *o, const char *path_id)
 				   mac);
 		n.has_mac = true;
 	}
+	/* The range is the validator's (res_net_add); null is "not set". */
+	n.mtu = UINT64_MAX;
+	if (ret == 0)
+		ret = get_u64(c, o, "mtu", false, 0, UINT64_MAX, &n.mtu);
+	n.has_mtu = n.mtu != UINT64_MAX;
+	if (!n.has_mtu)
+		n.mtu = 0;
 	if (ret == 0)
 		ret = rate_limiter(c, o, "rx_rate_limiter", &n.rx_limiter, NULL);
 	if (ret == 0)
@@ -1392,11 +1400,14 @@ static json_t *nets_arr(const struct vm_config *cfg)
 		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", n->guest_mac[0],
 			 n->guest_mac[1], n->guest_mac[2], n->guest_mac[3], n->guest_mac[4],
 			 n->guest_mac[5]);
-		json_array_append_new(a, json_pack("{s:s,s:s,s:o,s:o,s:o}", "iface_id", n->iface_id,
-						   "host_dev_name", n->host_dev_name, "guest_mac",
-						   str_or_null(n->has_mac ? mac : NULL),
-						   "rx_rate_limiter", limiter_obj(&n->rx_limiter),
-						   "tx_rate_limiter", limiter_obj(&n->tx_limiter)));
+		json_t *o = json_pack("{s:s,s:s,s:o,s:o,s:o}", "iface_id", n->iface_id,
+				      "host_dev_name", n->host_dev_name, "guest_mac",
+				      str_or_null(n->has_mac ? mac : NULL), "rx_rate_limiter",
+				      limiter_obj(&n->rx_limiter), "tx_rate_limiter",
+				      limiter_obj(&n->tx_limiter));
+		if (o != NULL && n->has_mtu)
+			json_object_set_new(o, "mtu", json_integer((json_int_t)n->mtu));
+		json_array_append_new(a, o);
 	}
 	return a;
 }

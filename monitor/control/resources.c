@@ -186,6 +186,9 @@ int res_net_add(struct vm_config *cfg, const struct net_config *n, enum res_same
 	if (dev == NULL || dev[0] == '\0' || strlen(dev) > RES_TAP_NAME_MAX || strchr(dev, '/'))
 		return refuse(err, "host_dev_name", "'%s' is not a tap device name (1 to %d bytes)",
 			      dev != NULL ? dev : "", RES_TAP_NAME_MAX);
+	if (n->has_mtu && (n->mtu < RES_MTU_MIN || n->mtu > RES_MTU_MAX))
+		return refuse(err, "mtu", "%llu is not an MTU from %d to %d",
+			      (unsigned long long)n->mtu, RES_MTU_MIN, RES_MTU_MAX);
 	unsigned int slot = cfg->nnets;
 	for (unsigned int i = 0; i < cfg->nnets; i++) {
 		const struct net_config *x = &cfg->nets[i];
@@ -509,7 +512,7 @@ const char *res_flag_word(const char *field)
 		const char *field, *word;
 	} words[] = {
 	    {"drive_id", "id"}, {"iface_id", "interface"},  {"guest_cid", "guest CID"},
-	    {"vsock_id", "id"}, {"is_root_device", "root"},
+	    {"vsock_id", "id"}, {"is_root_device", "root"}, {"mtu", "mtu"},
 	};
 
 	if (field == NULL)

@@ -33,6 +33,8 @@
 #define RES_UDS_PATH_MAX  107 /* sun_path holds 108 bytes with the NUL */
 #define RES_HOST_PATH_MAX 4095
 #define RES_TAP_NAME_MAX  15 /* IFNAMSIZ - 1 */
+#define RES_MTU_MIN	  68	/* IPv4's minimum (RFC 791), Firecracker's bound */
+#define RES_MTU_MAX	  65535 /* virtio-net's field is 16 bits */
 
 /* What is wrong, and with which field (Firecracker's name; NULL: the resource). */
 struct res_error {
@@ -62,7 +64,8 @@ int res_drive_add(struct vm_config *cfg, const struct disk_config *d, enum res_s
 
 /*
  * res_net_add: a network interface on a tap: a tap name of 1..15 bytes, no
- * tap or MAC used by another interface, a unique iface_id. 0 or -EINVAL.
+ * tap or MAC used by another interface, a unique iface_id, an MTU (when
+ * set) from RES_MTU_MIN to RES_MTU_MAX. 0 or -EINVAL.
  */
 int res_net_add(struct vm_config *cfg, const struct net_config *n, enum res_same_id same,
 		struct res_error *err);

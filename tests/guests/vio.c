@@ -32,6 +32,7 @@
  *   net-dev=<n>     the net words drive the nth (0-based) net device from
  *                   here on (the one driven so far is reset): vio: net dev=<n>
  *   net-info        vio: net mac=<xx:xx:xx:xx:xx:xx>
+ *   net-mtu         vio: net mtu=<n> (VIRTIO_NET_F_MTU's advice) | vio: net mtu=none
  *   net-send=<len>  vio: net send len=<len> ret=<0|error>
  *                   (broadcast, ethertype 0x88b5, payload bytes = index)
  *   net-arp=<a.b.c.d>,<my a.b.c.d>
@@ -570,6 +571,18 @@ static void do_net_info(void)
 		return;
 	mac_str(m, n->mac);
 	rt_printf("vio: net mac=%s\n", m);
+}
+
+static void do_net_mtu(void)
+{
+	const struct rt_vnet *n = net_dev();
+
+	if (n == NULL)
+		return;
+	if (n->mtu == 0)
+		rt_printf("vio: net mtu=none\n");
+	else
+		rt_printf("vio: net mtu=%u\n", n->mtu);
 }
 
 static void put_be16(uint8_t *p, uint16_t v)
@@ -2219,6 +2232,8 @@ int main(const struct boot_info *bi)
 			pick_dev("net", w + 8, &net_nth, &net_up, net.dev);
 		} else if (strcmp(w, "net-info") == 0) {
 			do_net_info();
+		} else if (strcmp(w, "net-mtu") == 0) {
+			do_net_mtu();
 		} else if (strncmp(w, "net-send=", 9) == 0) {
 			do_net_send(w + 9);
 		} else if (strncmp(w, "net-arp=", 8) == 0) {

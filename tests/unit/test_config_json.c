@@ -388,13 +388,22 @@ static void test_network(void **state)
 	    "does not match the id in the path");
 	bad(N, "eth1", "{\"iface_id\": \"eth1\", \"host_dev_name\": \"a_very_long_tap_name\"}",
 	    "host_dev_name: 'a_very_long_tap_name' is not a tap device name");
-	bad(N, "eth1", "{\"iface_id\": \"eth1\", \"host_dev_name\": \"tap1\", \"mtu\": 1500}",
-	    "mtu: unknown field");
+	/* mtu (Firecracker 1.16): 68 to 65535, an integer; null is "not set". */
+	bad(N, "eth1", "{\"iface_id\": \"eth1\", \"host_dev_name\": \"tap1\", \"mtu\": 67}",
+	    "mtu: 67 is not an MTU from 68 to 65535");
+	bad(N, "eth1", "{\"iface_id\": \"eth1\", \"host_dev_name\": \"tap1\", \"mtu\": \"1500\"}",
+	    "mtu: expected an integer, got a string");
+	bad(N, "eth1", "{\"iface_id\": \"eth1\", \"host_dev_name\": \"tap1\", \"mtu\": -1}",
+	    "mtu: -1 is out of range");
+	good(N, "eth0", "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\", \"mtu\": 9000}");
+	assert_true(cfg.nets[0].has_mtu);
+	assert_int_equal(cfg.nets[0].mtu, 9000);
 	/* Replaced by id. */
-	good(N, "eth0", "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap9\"}");
+	good(N, "eth0", "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap9\", \"mtu\": null}");
 	assert_int_equal(cfg.nnets, 1);
 	assert_string_equal(cfg.nets[0].host_dev_name, "tap9");
 	assert_false(cfg.nets[0].has_mac);
+	assert_false(cfg.nets[0].has_mtu);
 }
 
 static void test_vsock(void **state)

@@ -207,6 +207,7 @@ static void verdict(const char *name, const char *iface, int ret, const char *ms
 	"{\"drive_id\": \"" id "\", \"path_on_host\": \"" path "\", \"is_root_device\": " root "}"
 #define NET(id, tap, mac) "{\"iface_id\": \"" id "\", \"host_dev_name\": \"" tap "\"" mac "}"
 #define MAC(m)		  ", \"guest_mac\": \"" m "\""
+#define MTU(n)		  ", \"mtu\": " n
 #define D		  CONFIG_RES_DRIVE
 #define N		  CONFIG_RES_NET
 #define V		  CONFIG_RES_VSOCK
@@ -280,6 +281,21 @@ static const struct rule_case cases[] = {
 	 "--net: '02:00:00:00:00' is not a MAC address xx:xx:xx:xx:xx:xx",
 	 "network-interfaces[0].guest_mac: '02:00:00:00:00' is not a MAC address",
 	 "guest_mac: '02:00:00:00:00' is not a MAC address", false},
+	{"an interface with an MTU", {"--net", "tap0,mtu=9000", NULL},
+	 "{\"network-interfaces\": [" NET("eth0", "tap0", MTU("9000")) "]}",
+	 {{N, "eth0", NET("eth0", "tap0", MTU("9000"))}, END}, NULL, NULL, NULL, true},
+	{"an MTU below IPv4's 68", {"--net", "tap0,mtu=67", NULL},
+	 "{\"network-interfaces\": [" NET("eth0", "tap0", MTU("67")) "]}",
+	 {{N, "eth0", NET("eth0", "tap0", MTU("67"))}, END},
+	 "--net: mtu 67 is not an MTU from 68 to 65535",
+	 "network-interfaces[0].mtu: 67 is not an MTU from 68 to 65535",
+	 "mtu: 67 is not an MTU from 68 to 65535", false},
+	{"an MTU past 16 bits", {"--net", "tap0,mtu=65536", NULL},
+	 "{\"network-interfaces\": [" NET("eth0", "tap0", MTU("65536")) "]}",
+	 {{N, "eth0", NET("eth0", "tap0", MTU("65536"))}, END},
+	 "--net: mtu 65536 is not an MTU from 68 to 65535",
+	 "network-interfaces[0].mtu: 65536 is not an MTU from 68 to 65535",
+	 "mtu: 65536 is not an MTU from 68 to 65535", false},
 	{"a tap name too long", {"--net", "a-name-much-too-long", NULL},
 	 "{\"network-interfaces\": [" NET("eth0", "a-name-much-too-long", "") "]}",
 	 {{N, "eth0", NET("eth0", "a-name-much-too-long", "")}, END},
