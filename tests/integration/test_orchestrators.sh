@@ -33,9 +33,12 @@ cleanup_all() {
 	for f in /sys/fs/cgroup/*/ember/kata-*; do
 		[ -d "$f" ] && rmdir "$f" 2>/dev/null
 	done
+	ip netns del "$NETNS" 2>/dev/null
 	rm -rf "$TMP"
 }
 trap cleanup_all EXIT
+# The network namespace Kata makes for the pod and hands the jailer.
+NETNS=ember-kata-$$
 
 need_kvm() {
 	have_kvm && return 0
@@ -158,8 +161,9 @@ test_kata_plain() {
 	grep -q '"api_server"' "$TMP/metrics" || fail "no metrics line reached the FIFO"
 }
 
-# Kata with the jailer: --uid 0 --gid 0 --node 0 --daemonize, only
-# --config-file after --: ember serves /run/firecracker.socket in the jail.
+# Kata with the jailer: --uid 0 --gid 0 --node 0 --daemonize --netns, only
+# --config-file after --: ember serves /run/firecracker.socket in the jail,
+# inside the pod's network namespace.
 test_kata_jailed() {
 	need_kvm || return
 	need_root || return
@@ -172,8 +176,10 @@ test_kata_jailed() {
 	SOCK=$root/run/firecracker.socket
 	# As fc.go's cmd.Start(): the jailer (a daemon, it may become ember
 	# itself) is not waited for; the pid file and the socket say it is up.
+	ip netns add "$NETNS" || { fail "cannot make network namespace $NETNS"; return; }
 	"$JAILER" --id "$id" --node 0 --exec-file "$(readlink -f "$EMBER")" \
-		--uid 0 --gid 0 --chroot-base-dir "$BASE" --daemonize -- --config-file /fcConfig.json \
+		--uid 0 --gid 0 --chroot-base-dir "$BASE" --netns "/var/run/netns/$NETNS" \
+		--daemonize -- --config-file /fcConfig.json \
 		</dev/null >"$TMP/jout" 2>"$TMP/jerr" &
 	EPID=$!
 	wait_running || return
@@ -183,6 +189,8 @@ test_kata_jailed() {
 	[ "$(grep -c 'ember-jailer: note: --uid 0 --gid 0' <<<"$ERR")" = 1 ] ||
 		fail "expected one note about uid 0 on stderr: $ERR"
 	[ "$(readlink "/proc/$pid/ns/mnt")" != "$(readlink /proc/self/ns/mnt)" ] || fail "ember runs in the host's mount namespace"
+	[ "$(stat -L -c %i "/proc/$pid/ns/net")" = "$(stat -L -c %i "/var/run/netns/$NETNS")" ] ||
+		fail "ember is not in the pod's network namespace $NETNS"
 	[ -x "$root/ember" ] || fail "no copy of ember in the jail"
 	vcpu_threads "$pid"
 	# The jailer passed Firecracker's three clocks.
