@@ -42,6 +42,7 @@ static int bad(char *err, size_t errsz, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
+	// NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): va_start above
 	vsnprintf(err, errsz, fmt, ap);
 	va_end(ap);
 	return -EINVAL;
