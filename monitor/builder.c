@@ -620,6 +620,8 @@ static int build_devices(struct machine *m, const struct vm_config *cfg,
 	    .fd = img != NULL ? img->mem_fd : -1,
 	    .restored = img != NULL,
 	    .track_dirty = cfg->track_dirty_pages,
+	    .thp = cfg->huge_pages == CONFIG_HUGE_PAGES_TRANSPARENT,
+	    .hugetlb_2m = cfg->huge_pages == CONFIG_HUGE_PAGES_2M,
 	};
 	if (vm_create(&m->vm, &mem, startup) < 0)
 		return EMBER_EXIT_HOST_ERROR;

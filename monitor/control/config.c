@@ -61,6 +61,7 @@ enum {
 	OPT_SNAPSHOT_WHEN_READY,
 	OPT_ENABLE_PCI,
 	OPT_CPU_TEMPLATE,
+	OPT_HUGE_PAGES,
 	OPT_METADATA,
 	OPT_MMDS_SIZE_LIMIT,
 };
@@ -107,6 +108,7 @@ static const struct option long_options[] = {
     {"snapshot-when-ready", required_argument, NULL, OPT_SNAPSHOT_WHEN_READY},
     {"enable-pci", no_argument, NULL, OPT_ENABLE_PCI},
     {"cpu-template", required_argument, NULL, OPT_CPU_TEMPLATE},
+    {"huge-pages", required_argument, NULL, OPT_HUGE_PAGES},
     {"metadata", required_argument, NULL, OPT_METADATA},
     {"mmds-size-limit", required_argument, NULL, OPT_MMDS_SIZE_LIMIT},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -129,6 +131,8 @@ static const char usage_text[] =
     "  --boot-entry E     auto (default), linux64 or pvh: how to enter an ELF\n"
     "  --cpu-template T   Firecracker's static CPU template: C3, T2, T2S, T2CL\n"
     "                     (Intel hosts), T2A (AMD hosts) or None (default)\n"
+    "  --huge-pages H     what backs guest RAM: None (default), Transparent (THP)\n"
+    "                     or 2M (hugetlbfs pages from vm.nr_hugepages)\n"
     "  --disk PATH[,ro][,id=NAME][,engine=sync|io_uring]\n"
     "                     a virtio block device (repeatable; the first is /dev/vda)\n"
     "  --rng              a virtio entropy device (fed from getrandom)\n"
@@ -609,6 +613,10 @@ static bool apply(struct vm_config *cfg, struct flag_resources *fr, int opt, con
 		fr->m.cpu_template = arg;
 		fr->machine = true;
 		return true;
+	case OPT_HUGE_PAGES:
+		fr->m.huge_pages = arg;
+		fr->machine = true;
+		return true;
 	case OPT_VERBOSE:
 		cfg->verbosity++;
 		return true;
@@ -801,6 +809,8 @@ static int check_restore(const struct vm_config *cfg, bool kernel)
 		clash = cfg->ndisks > 0 ? "--disk" : "--rng";
 	else if (cfg->cpu_template != CPU_TEMPLATE_NONE)
 		clash = "--cpu-template";
+	else if (cfg->huge_pages != CONFIG_HUGE_PAGES_NONE)
+		clash = "--huge-pages";
 	else if (cfg->restore_via != NULL && (cfg->nnets > 0 || cfg->vsock.enabled))
 		clash = "--restore-via";
 	for (unsigned int i = 0; i < cfg->nnets; i++)
@@ -844,6 +854,8 @@ static int check_restore_server(const struct vm_config *cfg, bool kernel)
 		clash = "a device flag (--disk, --net, --vsock, --rng)";
 	else if (cfg->cpu_template != CPU_TEMPLATE_NONE)
 		clash = "--cpu-template";
+	else if (cfg->huge_pages != CONFIG_HUGE_PAGES_NONE)
+		clash = "--huge-pages";
 	if (clash != NULL) {
 		log_error("--restore-server: conflicts with %s (each request names its snapshot)",
 			  clash);
@@ -870,6 +882,7 @@ static bool machine_flag(int opt)
 	case OPT_MEM_FILE:
 	case OPT_SNAPSHOT_WHEN_READY:
 	case OPT_CPU_TEMPLATE:
+	case OPT_HUGE_PAGES:
 	case OPT_RESTORE_SERVER:
 	case OPT_RESTORE_VIA:
 	case OPT_PREWARM:

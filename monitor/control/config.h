@@ -97,6 +97,13 @@ struct net_config {
 	enum config_origin origin;
 };
 
+/*
+ * machine-config.huge_pages: what backs guest RAM. Transparent asks the
+ * kernel for transparent huge pages (madvise); 2M takes hugetlbfs pages
+ * from the host's pool (vm.nr_hugepages), reserved when the VM is made.
+ */
+enum config_huge_pages { CONFIG_HUGE_PAGES_NONE, CONFIG_HUGE_PAGES_TRANSPARENT, CONFIG_HUGE_PAGES_2M };
+
 /* Firecracker's vsock device: guest CID, host-side Unix socket. */
 struct vsock_config {
 	bool enabled;
@@ -172,6 +179,7 @@ struct vm_config {
 	/* Firecracker's machine-config beyond vcpus and memory. */
 	bool smt;
 	bool track_dirty_pages;
+	enum config_huge_pages huge_pages;
 	/* machine-config.cpu_template, or the custom one of PUT /cpu-config (cpu_template.h). */
 	enum cpu_template_id cpu_template;
 	struct cpu_template custom_cpu; /* when cpu_template is CPU_TEMPLATE_CUSTOM */

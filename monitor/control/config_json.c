@@ -343,6 +343,7 @@ static int machine(struct ctx *c, json_t *o, bool patch)
 	if (patch) {
 		m.smt = cfg->smt;
 		m.track_dirty_pages = cfg->track_dirty_pages;
+		m.huge_pages = res_huge_pages_name(cfg->huge_pages);
 	}
 	if (ret == 0)
 		ret = get_u64(c, o, "vcpu_count", !patch, 0, UINT64_MAX, &m.vcpu_count);
@@ -1319,7 +1320,8 @@ static json_t *machine_obj(const struct vm_config *cfg)
 {
 	json_t *o = json_pack("{s:I,s:I,s:b,s:b,s:s}", "vcpu_count", (json_int_t)cfg->vcpus,
 			      "mem_size_mib", (json_int_t)cfg->mem_mib, "smt", cfg->smt,
-			      "track_dirty_pages", cfg->track_dirty_pages, "huge_pages", "None");
+			      "track_dirty_pages", cfg->track_dirty_pages, "huge_pages",
+			      res_huge_pages_name(cfg->huge_pages));
 	/* Firecracker names a static template here, and "None" for a custom one. */
 	if (o != NULL && cfg->cpu_template != CPU_TEMPLATE_NONE)
 		json_object_set_new(o, "cpu_template",

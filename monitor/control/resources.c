@@ -370,19 +370,46 @@ int res_machine_set(struct vm_config *cfg, const struct res_machine *m, struct r
 		return refuse(err, "cpu_template",
 			      "'%s' is not one of C3, T2, T2S, T2CL, T2A, None", m->cpu_template);
 	}
-	if (m->huge_pages != NULL && strcmp(m->huge_pages, "None") != 0) {
-		if (strcmp(m->huge_pages, "2M") == 0 || strcmp(m->huge_pages, "Transparent") == 0)
-			return refuse(err, "huge_pages", "'%s' is not supported yet (only None)",
-				      m->huge_pages);
+	enum config_huge_pages huge = CONFIG_HUGE_PAGES_NONE;
+	if (m->huge_pages != NULL && res_huge_pages_by_name(m->huge_pages, &huge) < 0)
 		return refuse(err, "huge_pages", "'%s' is not one of None, 2M, Transparent",
 			      m->huge_pages);
-	}
+	/* 2 MiB pages back whole MiBs in pairs only (Firecracker's rule). */
+	if (huge == CONFIG_HUGE_PAGES_2M && m->mem_size_mib % 2 != 0)
+		return refuse(err, "mem_size_mib",
+			      "%llu: with 2M huge pages, the memory size must be a multiple of 2",
+			      (unsigned long long)m->mem_size_mib);
 	cfg->vcpus = (unsigned int)m->vcpu_count;
 	cfg->mem_mib = m->mem_size_mib;
 	cfg->smt = m->smt;
 	cfg->track_dirty_pages = m->track_dirty_pages;
 	cfg->cpu_template = tmpl;
+	cfg->huge_pages = huge;
 	return 0;
+}
+
+/* Firecracker's names for machine-config.huge_pages, by enum config_huge_pages. */
+static const char *const huge_page_names[] = {
+    [CONFIG_HUGE_PAGES_NONE] = "None",
+    [CONFIG_HUGE_PAGES_TRANSPARENT] = "Transparent",
+    [CONFIG_HUGE_PAGES_2M] = "2M",
+};
+
+const char *res_huge_pages_name(enum config_huge_pages h)
+{
+	return (unsigned int)h < sizeof(huge_page_names) / sizeof(huge_page_names[0])
+		   ? huge_page_names[h]
+		   : "None";
+}
+
+int res_huge_pages_by_name(const char *name, enum config_huge_pages *out)
+{
+	for (unsigned int i = 0; i < sizeof(huge_page_names) / sizeof(huge_page_names[0]); i++)
+		if (strcmp(huge_page_names[i], name) == 0) {
+			*out = (enum config_huge_pages)i;
+			return 0;
+		}
+	return -EINVAL;
 }
 
 /*
@@ -487,6 +514,7 @@ const char *res_flag_name(const char *field)
 	    {"vcpu_count", "--vcpus"},
 	    {"mem_size_mib", "--mem"},
 	    {"cpu_template", "--cpu-template"},
+	    {"huge_pages", "--huge-pages"},
 	    {"kernel_image_path", "--kernel"},
 	    {"initrd_path", "--initrd"},
 	    {"boot_args", "--cmdline"},

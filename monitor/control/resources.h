@@ -117,13 +117,14 @@ struct res_machine {
 	bool smt;
 	bool track_dirty_pages;
 	const char *cpu_template; /* a static template's name; NULL: left as it is */
-	const char *huge_pages;	  /* NULL: "None" */
+	const char *huge_pages;	  /* a name (res_huge_pages_by_name); NULL: "None" */
 };
 
 /*
  * res_machine_set: the machine: 1..CONFIG_MAX_VCPUS vCPUs, 1 or an even
  * count with smt; CONFIG_MIN_MEM_MIB..CONFIG_MAX_MEM_MIB of memory; a
- * static CPU template this host's architecture has; no huge pages yet.
+ * static CPU template this host's architecture has; huge pages None,
+ * Transparent or 2M (with an even memory size).
  * 0 or -EINVAL.
  */
 int res_machine_set(struct vm_config *cfg, const struct res_machine *m, struct res_error *err);
@@ -170,6 +171,12 @@ struct res_metrics {
  * RES_HOST_PATH_MAX bytes. The file is opened later (metrics.c). 0, -EINVAL or -ENOMEM.
  */
 int res_metrics_set(struct vm_config *cfg, const struct res_metrics *m, struct res_error *err);
+
+/* res_huge_pages_name: Firecracker's name of (h): "None", "Transparent" or "2M". */
+const char *res_huge_pages_name(enum config_huge_pages h);
+
+/* res_huge_pages_by_name: the value Firecracker's (name) means (exact case). 0 or -EINVAL. */
+int res_huge_pages_by_name(const char *name, enum config_huge_pages *out);
 
 /*
  * res_flag_name: the command-line flag that sets (field) ("--vcpus" for

@@ -17,6 +17,12 @@
 #include "log.h"
 #include "vcpu.h"
 
+/* mmap's page-size request for 2 MiB hugetlbfs pages: log2(2 MiB) in the size bits. */
+#define HUGE_2M_LOG2 21
+#ifndef MAP_HUGE_2MB
+#define MAP_HUGE_2MB (HUGE_2M_LOG2 << MAP_HUGE_SHIFT)
+#endif
+
 #define KVM_DEVICE "/dev/kvm"
 #define SLOT_LOW   0
 #define SLOT_HIGH  1
@@ -63,11 +69,26 @@ static int check_kvm(struct vm *vm)
  * guest first touches them (shared by every VM restored from the file) and
  * the guest's writes go to copies of its own.
  */
-static void *map_ram(uint64_t size, int fd, uint64_t offset)
+static void *map_ram(const struct vm_memory *mem, uint64_t size, uint64_t offset)
 {
-	int flags = MAP_PRIVATE | MAP_NORESERVE | (fd < 0 ? MAP_ANONYMOUS : 0);
+	int fd = mem->fd;
+	int flags = MAP_PRIVATE | (fd < 0 ? MAP_ANONYMOUS : 0);
+
+	/*
+	 * hugetlbfs pages are reserved now (no MAP_NORESERVE), so a pool too
+	 * small fails here and not with SIGBUS when the guest touches a page.
+	 */
+	if (fd < 0 && mem->hugetlb_2m)
+		flags |= MAP_HUGETLB | MAP_HUGE_2MB;
+	else
+		flags |= MAP_NORESERVE;
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, fd, fd < 0 ? 0 : (off_t)offset);
-	return p == MAP_FAILED ? NULL : p;
+	if (p == MAP_FAILED)
+		return NULL;
+	/* A hint: the kernel may still use small pages (THP "never", fragmentation). */
+	if (fd < 0 && mem->thp && madvise(p, size, MADV_HUGEPAGE) < 0)
+		log_warn("memory: transparent huge pages unavailable: %s", strerror(errno));
+	return p;
 }
 
 static int add_slot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, void *host)
@@ -103,16 +124,16 @@ static int setup_memory(struct vm *vm, const struct vm_memory *mem)
 {
 	const uint64_t low_max = LAYOUT_MMIO_GAP_START;
 	uint64_t mem_bytes = mem->bytes;
-	int mem_fd = mem->fd;
 	int ret;
 
 	vm->mem_low_size = mem_bytes < low_max ? mem_bytes : low_max;
 	vm->mem_high_size = mem_bytes - vm->mem_low_size;
 
-	vm->mem_low = map_ram(vm->mem_low_size, mem_fd, 0);
+	vm->mem_low = map_ram(mem, vm->mem_low_size, 0);
 	if (vm->mem_low == NULL) {
-		log_error_errno(errno, "memory: mmap of %llu MiB of guest RAM",
-				(unsigned long long)(vm->mem_low_size >> 20));
+		log_error_errno(errno, "memory: mmap of %llu MiB of guest RAM%s",
+				(unsigned long long)(vm->mem_low_size >> 20),
+				mem->hugetlb_2m ? " on 2M huge pages (is vm.nr_hugepages enough?)" : "");
 		return -ENOMEM;
 	}
 	ret = add_slot(vm, SLOT_LOW, 0, vm->mem_low_size, vm->mem_low);
@@ -120,10 +141,11 @@ static int setup_memory(struct vm *vm, const struct vm_memory *mem)
 		return ret;
 	if (vm->mem_high_size == 0)
 		return track_vmm_writes(vm, mem);
-	vm->mem_high = map_ram(vm->mem_high_size, mem_fd, vm->mem_low_size);
+	vm->mem_high = map_ram(mem, vm->mem_high_size, vm->mem_low_size);
 	if (vm->mem_high == NULL) {
-		log_error_errno(errno, "memory: mmap of %llu MiB of guest RAM above 4 GiB",
-				(unsigned long long)(vm->mem_high_size >> 20));
+		log_error_errno(errno, "memory: mmap of %llu MiB of guest RAM above 4 GiB%s",
+				(unsigned long long)(vm->mem_high_size >> 20),
+				mem->hugetlb_2m ? " on 2M huge pages (is vm.nr_hugepages enough?)" : "");
 		return -ENOMEM;
 	}
 	ret = add_slot(vm, SLOT_HIGH, LAYOUT_MMIO_GAP_END, vm->mem_high_size, vm->mem_high);

@@ -84,6 +84,9 @@ struct vm_memory {
 	int fd;		  /* a snapshot's memory file, mapped private; or -1: anonymous */
 	bool restored;	  /* RAM holds a snapshot's memory (from fd or from elsewhere) */
 	bool track_dirty; /* log writes for diff snapshots (vm_take_dirty) */
+	/* Anonymous RAM only: ask for transparent huge pages, or take 2 MiB hugetlbfs pages. */
+	bool thp;
+	bool hugetlb_2m;
 };
 
 /*

@@ -228,6 +228,15 @@ static int check_config(const struct snapshot_image *img, const struct vm_config
 	else if (ndev != in->nslots)
 		snprintf(err, errsz, "snapshot '%s': its config has %u devices, its state %u", path,
 			 ndev, in->nslots);
+	/*
+	 * hugetlbfs pages cannot be mapped from a memory file, and ember's Uffd
+	 * path serves 4 KiB pages: no backend can restore such a VM yet.
+	 */
+	else if (cfg->huge_pages == CONFIG_HUGE_PAGES_2M)
+		snprintf(err, errsz,
+			 "snapshot '%s': its VM ran on 2M huge pages, which ember cannot restore "
+			 "yet (with either memory backend)",
+			 path);
 	else
 		return 0;
 	return -EINVAL;

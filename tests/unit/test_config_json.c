@@ -140,8 +140,8 @@ static void test_machine_bad(void **state)
 	    "cpu_template: 'V1N1' is for aarch64 hosts");
 	bad(M, NULL, "{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"cpu_template\": 2}",
 	    "cpu_template: expected a string, got an integer");
-	bad(M, NULL, "{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"huge_pages\": \"2M\"}",
-	    "huge_pages: '2M' is not supported yet");
+	bad(M, NULL, "{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"huge_pages\": \"2MB\"}",
+	    "huge_pages: '2MB' is not one of None, 2M, Transparent");
 	bad(M, NULL, "{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"huge_pages\": 2}",
 	    "huge_pages: expected a string");
 	bad(M, NULL, "{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"vcpus\": 2}",
