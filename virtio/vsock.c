@@ -192,7 +192,7 @@ static void vsock_fd_ready(void *dev, uint64_t tag, uint32_t events)
 			vlog_limited(&v->log, VSOCK_WHO, ERR_HOST, "kick eventfd: %s",
 				     strerror(errno));
 	} else {
-		vsock_conn_event(v, (struct conn *)(uintptr_t)tag, events);
+		vsock_conn_event(v, vsock_tag_conn(tag), events);
 	}
 	rx_pass(v);
 	vsock_reap(v);

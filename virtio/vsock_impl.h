@@ -104,10 +104,16 @@ struct conn {
 	uint64_t deadline; /* ms, CLOCK_MONOTONIC; 0: none */
 };
 
-/* vsock_conn_tag: (c)'s tag in the monitor's loop. */
+/* vsock_conn_tag: (c)'s tag in the monitor's loop. vsock_tag_conn: the connection it names. */
 static inline uint64_t vsock_conn_tag(const struct conn *c)
 {
 	return (uint64_t)(uintptr_t)c;
+}
+
+static inline struct conn *vsock_tag_conn(uint64_t tag)
+{
+	// NOLINTNEXTLINE(performance-no-int-to-ptr): the loop gives back the address it was given
+	return (struct conn *)(uintptr_t)tag;
 }
 
 struct rst {
