@@ -38,6 +38,17 @@ int evloop_add(struct evloop *loop, int fd, uint32_t events, evloop_fn fn, void 
 	return 0;
 }
 
+int evloop_mod(struct evloop *loop, int fd, uint32_t events)
+{
+	for (struct evloop_handler *h = loop->live; h != NULL; h = h->next) {
+		if (h->fd != fd)
+			continue;
+		struct epoll_event ev = {.events = events, .data.ptr = h};
+		return epoll_ctl(loop->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 ? -errno : 0;
+	}
+	return -ENOENT;
+}
+
 void evloop_del(struct evloop *loop, int fd)
 {
 	struct evloop_handler **link = &loop->live;

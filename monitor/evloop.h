@@ -37,8 +37,21 @@ struct evloop {
 /* evloop_init: create the epoll instance. 0 or -errno. */
 int evloop_init(struct evloop *loop);
 
-/* evloop_add: watch (fd) for (events) (EPOLLIN...). 0 or -errno. */
+/*
+ * evloop_add: watch (fd) for (events): EPOLLIN, EPOLLOUT, with EPOLLET or
+ * EPOLLONESHOT as the caller needs (the loop passes them to epoll as they
+ * are). 0 or -errno.
+ */
 int evloop_add(struct evloop *loop, int fd, uint32_t events, evloop_fn fn, void *opaque);
+
+/*
+ * evloop_mod: watch (fd), added before, for (events) from now on: arms an
+ * EPOLLONESHOT fd that fired again, or quiets one (0, or EPOLLONESHOT alone
+ * to hear at most one more error or hangup). epoll looks at the fd again:
+ * if it is ready, an event comes, an edge-triggered fd's included. 0,
+ * -ENOENT when (fd) is not watched, or -errno.
+ */
+int evloop_mod(struct evloop *loop, int fd, uint32_t events);
 
 /* evloop_del: stop watching (fd) (every handler on it). */
 void evloop_del(struct evloop *loop, int fd);

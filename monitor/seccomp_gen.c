@@ -66,7 +66,7 @@ static const struct rule common[] = {
 static const struct rule vmm[] = {
     ANY(epoll_wait, "the event loop"),
     ANY(epoll_pwait, "the event loop (glibc may use pwait)"),
-    ANY(epoll_ctl, "console and device fds leaving the loop"),
+    ANY(epoll_ctl, "device fds (vsock connections) in and out of the loop, rearmed"),
     ANY(close, "teardown, API connections closing"),
     ANY(accept4, "API connections (the API serves from the VMM loop after boot)"),
     ANY(fstat, "stdio; PATCH /drives: the new backing file's size"),

@@ -56,12 +56,13 @@ TEST_BINS += $(O)/tests/unit/test_$(1)
 DEPS += $(O)/tests/unit/test_$(1).d
 $(O)/tests/unit/test_$(1).o: TEST_CFLAGS := $(VIRTIO_TEST_CFLAGS)
 $(O)/tests/unit/test_$(1): $(O)/tests/unit/test_$(1).o $(O)/tests/unit/vq_builder.o \
-		$(O)/virtio/libvirtio.a
+		$(O)/tests/unit/test_watcher.o $(O)/virtio/libvirtio.a
 	$$(call quiet,LD,$$@)$$(CC) $$(HOST_LDFLAGS) -o $$@ $$(filter %.o,$$^) $(VIRTIO_WHOLE_LIB) \
 		-lcmocka
 endef
 $(O)/tests/unit/vq_builder.o: TEST_CFLAGS := $(VIRTIO_TEST_CFLAGS)
-DEPS += $(O)/tests/unit/vq_builder.d
+$(O)/tests/unit/test_watcher.o: TEST_CFLAGS := $(VIRTIO_TEST_CFLAGS)
+DEPS += $(O)/tests/unit/vq_builder.d $(O)/tests/unit/test_watcher.d
 
 $(eval $(call virtio_test,gmem))
 $(eval $(call virtio_test,virtio_vlog))
@@ -92,7 +93,7 @@ $(eval $(call mmds_test,mmds_stack))
 # Every device's register paths under the production vCPU and VMM filters: a
 # monitor test (the filters), with the devices of libvirtio.
 $(eval $(call unit_test,vcpu_paths,seccomp log))
-$(O)/tests/unit/test_vcpu_paths: $(O)/tests/unit/vq_builder.o
+$(O)/tests/unit/test_vcpu_paths: $(O)/tests/unit/vq_builder.o $(O)/tests/unit/test_watcher.o
 # vq_builder.o needs libvirtio after it, hence the library again.
 $(O)/tests/unit/test_vcpu_paths: TEST_LDLIBS = $(O)/virtio/libvirtio.a -luring -lcmocka -lpthread
 $(O)/tests/unit/test_vcpu_paths.o: $(O)/monitor/seccomp_filters.h
@@ -100,7 +101,7 @@ $(O)/tests/unit/test_vcpu_paths.o: $(O)/monitor/seccomp_filters.h
 # A snapshot of every device (quiesce, save, resume, load) under the production
 # VMM filter, built as test_vcpu_paths is.
 $(eval $(call unit_test,snapshot_paths,seccomp log))
-$(O)/tests/unit/test_snapshot_paths: $(O)/tests/unit/vq_builder.o
+$(O)/tests/unit/test_snapshot_paths: $(O)/tests/unit/vq_builder.o $(O)/tests/unit/test_watcher.o
 $(O)/tests/unit/test_snapshot_paths: TEST_LDLIBS = $(O)/virtio/libvirtio.a -luring -lcmocka -lpthread
 $(O)/tests/unit/test_snapshot_paths.o: $(O)/monitor/seccomp_filters.h
 

@@ -32,7 +32,7 @@ _Static_assert(sizeof(struct ratelimit_opt_state) <= VIRTIO_DEV_STATE_MAX, "virt
 #define PENDING (-1) /* parse: the request needs I/O */
 #define QUEUED	(-2) /* start: the engine has the request, it finishes later */
 
-/* epoll tags in the device's own set (only with a rate limiter). */
+/* The tags of the device's fds in the monitor's loop (ops->fd_ready). */
 #define TAG_DONE  0 /* the engine's completion fd */
 #define TAG_TIMER 1 /* the rate limiter's timerfd */
 
@@ -92,7 +92,7 @@ struct blk {
 	/* Rate limiting (cfg->limiter given). */
 	bool has_limiter;
 	struct ratelimit rl;
-	int epfd;		   /* ops->event_fd: timerfd and the engine's fd */
+	struct virtio_watcher w;   /* the monitor's loop, from blk_attach */
 	struct blk_slot *deferred; /* parsed, waiting for tokens; off the free list */
 };
 
@@ -432,28 +432,19 @@ static void drain_eventfd(struct blk *b)
 }
 
 /*
- * blk_event: the event fd fired (VMM thread, transport lock held): the
- * engine's completions, or the rate limiter's timer (the epoll fd holds both).
+ * blk_fd_ready: one of the device's fds fired (VMM thread, transport lock
+ * held): the engine's completions (TAG_DONE) or the rate limiter's timer.
  */
-static void blk_event(void *dev)
+static void blk_fd_ready(void *dev, uint64_t tag, uint32_t events)
 {
 	struct blk *b = dev;
-	bool done = engine_fd(b) >= 0, timer = false;
+	bool done = tag == TAG_DONE, timer = false;
 
-	if (b->epfd >= 0) {
-		struct epoll_event ev[2];
-		int k = epoll_wait(b->epfd, ev, 2, 0);
-
-		done = false;
-		for (int i = 0; i < k; i++) {
-			if (ev[i].data.u32 == TAG_TIMER) {
-				ratelimit_event(&b->rl);
-				bump(&b->stats.rate_limiter_event_count);
-				timer = true;
-			} else {
-				done = true;
-			}
-		}
+	(void)events;
+	if (tag == TAG_TIMER) {
+		ratelimit_event(&b->rl);
+		bump(&b->stats.rate_limiter_event_count);
+		timer = true;
 	}
 	if (done)
 		drain_eventfd(b);
@@ -470,13 +461,18 @@ static void blk_event(void *dev)
 		virtio_mmio_signal_used(b->t, 0);
 }
 
-static int blk_event_fd(void *dev)
+/* blk_attach: the engine's completion fd (io_uring) and the limiter's timer, when there are. */
+static int blk_attach(void *dev, const struct virtio_watcher *w)
 {
-	const struct blk *b = dev;
+	struct blk *b = dev;
+	int rc = 0;
 
-	if (b->epfd >= 0)
-		return b->epfd;
-	return engine_fd(b);
+	b->w = *w;
+	if (engine_fd(b) >= 0)
+		rc = virtio_watch(&b->w, engine_fd(b), EPOLLIN, TAG_DONE);
+	if (rc == 0 && b->has_limiter)
+		rc = virtio_watch(&b->w, ratelimit_fd(&b->rl), EPOLLIN, TAG_TIMER);
+	return rc;
 }
 
 static int blk_activate(void *dev, struct virtio_mmio_dev *t)
@@ -607,11 +603,13 @@ static void blk_destroy(void *dev)
 {
 	struct blk *b = dev;
 
+	/* Out of the loop before their fds close (unwatching one never watched does nothing). */
+	if (b->io != NULL)
+		virtio_unwatch(&b->w, engine_fd(b));
+	virtio_unwatch(&b->w, ratelimit_fd(&b->rl));
 	if (b->io != NULL && b->io->destroy != NULL)
 		b->io->destroy(b->io_state);
 	free(b->slots);
-	if (b->epfd >= 0)
-		close(b->epfd);
 	ratelimit_destroy(&b->rl);
 	if (b->fd >= 0)
 		close(b->fd);
@@ -636,7 +634,7 @@ static void blk_config_read(void *dev, uint64_t offset, void *data, uint32_t len
 		.name = "blk", .device_id = VIRTIO_ID_BLOCK, .num_queues = 1,                      \
 		.max_queue_size = BLK_QUEUE_SIZE, .features = (feat),                              \
 		.config_read = blk_config_read, .activate = blk_activate, .notify = blk_notify,    \
-		.reset = blk_reset, .event_fd = blk_event_fd, .event = blk_event,                  \
+		.reset = blk_reset, .attach = blk_attach, .fd_ready = blk_fd_ready,                \
 		.destroy = blk_destroy, .quiesce = blk_quiesce, .resume = blk_resume,              \
 		.save_state = blk_save_state, .load_state = blk_load_state,                        \
 	}
@@ -733,24 +731,11 @@ static int setup_engine(struct blk *b, enum blk_engine want)
 	return 0;
 }
 
-static int watch(int epfd, int fd, uint32_t tag)
-{
-	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = tag};
-
-	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : -errno;
-}
-
-/* setup_limiter: the limiter's timerfd and the epoll fd that becomes ops->event_fd. */
+/* setup_limiter: the limiter and its timerfd (watched at attach). */
 static int setup_limiter(struct blk *b, const struct virtio_rate_limit *limit, struct vlog_err *err)
 {
 	int rc = ratelimit_init(&b->rl, limit);
 
-	if (rc == 0) {
-		b->epfd = epoll_create1(EPOLL_CLOEXEC);
-		rc = b->epfd < 0 ? -errno : watch(b->epfd, ratelimit_fd(&b->rl), TAG_TIMER);
-	}
-	if (rc == 0 && engine_fd(b) >= 0)
-		rc = watch(b->epfd, engine_fd(b), TAG_DONE);
 	if (rc < 0) {
 		vlog_err_set(err, -rc, "rate limiter timer");
 		return rc;
@@ -772,7 +757,7 @@ void *blk_create(const struct virtio_blk_config *cfg, const struct virtio_device
 		return NULL;
 	}
 	b->read_only = cfg->read_only;
-	b->fd = b->epfd = -1;
+	b->fd = -1;
 	b->rl.timer_fd = -1;
 	if (!open_disk(cfg->path, cfg->read_only, &f, err))
 		goto fail;

@@ -14,9 +14,10 @@
  * sync: the request is served inside ops->notify on the VMM thread,
  * with the transport lock held (acceptable for now: the lock only delays a
  * vCPU touching this device's registers). io_uring: notify submits and
- * returns; completions arrive on the device's eventfd, which the monitor
- * watches: virtio_mmio_event_fd(t) gives it, and on EPOLLIN the monitor calls
- * virtio_mmio_event(t), which pushes the used buffers and interrupts. If the
+ * returns; completions arrive on the engine's eventfd, which the device
+ * watches in the monitor's loop (ops->attach), and on EPOLLIN the monitor
+ * calls virtio_mmio_fd_ready(t), which pushes the used buffers and
+ * interrupts. If the
  * host refuses io_uring (old kernel, seccomp, container) blk_create logs a
  * warning and uses the sync engine.
  */
@@ -85,9 +86,8 @@ struct virtio_blk_config {
  * Rate limiting (Firecracker's RateLimiter, see ratelimit.h): each request
  * that needs I/O (IN, OUT, FLUSH) costs one operation and its data length in
  * bytes. One that does not fit stays popped and parsed, the queue is not
- * read further, and the limiter's timerfd, watched through the device's
- * event fd (then an epoll fd of its own holding the timer and, with
- * io_uring, the completion eventfd), resumes it. Nothing fails for it.
+ * read further, and the limiter's timerfd, watched in the monitor's loop
+ * beside the completion eventfd, resumes it. Nothing fails for it.
  *
  * blk_create: open (cfg->path) (O_RDONLY when read_only, else O_RDWR) and
  * size it; with BLK_ENGINE_IO_URING also set up the ring and its completion

@@ -40,11 +40,35 @@ struct virtio_mmio_dev;
 struct vlog_err;
 
 /*
+ * struct virtio_watcher: the monitor's one event loop, as a device sees it.
+ * A device watches each of its fds with the epoll events it needs (EPOLLIN,
+ * EPOLLOUT, EPOLLET, EPOLLONESHOT...) and a tag of its own choosing (a small
+ * enum, a connection's address); when the fd is ready the monitor calls
+ * ops->fd_ready with that tag. The device gets the watcher once, through
+ * ops->attach, and calls it on the VMM thread only.
+ *
+ * watch: start watching (fd) for (events), reporting (tag). 0 or -errno.
+ * rearm: watch (fd) for (events) from now on (arms an EPOLLONESHOT fd that
+ *   fired again). 0 or -errno.
+ * unwatch: stop watching (fd); call it before closing (fd). A no-op for an
+ *   fd not watched. Events already fetched for (fd) are dropped.
+ */
+struct virtio_watcher {
+	void *ctx;
+	int (*watch)(void *ctx, int fd, uint32_t events, uint64_t tag);
+	int (*rearm)(void *ctx, int fd, uint32_t events);
+	void (*unwatch)(void *ctx, int fd);
+};
+
+/*
  * struct virtio_device_ops: one const table per device type.
  *
  * Every callback runs with the transport lock held: config_read/config_write
- * and activate/reset on a vCPU thread (guest register access), notify and
- * event on the VMM thread, destroy wherever the monitor tears down.
+ * and activate/reset on a vCPU thread (guest register access), notify,
+ * attach and fd_ready on the VMM thread, destroy wherever the monitor tears
+ * down. The watcher (attach) is only used on the VMM thread: from notify,
+ * fd_ready, resume, restored, destroy and the monitor's locked calls, never
+ * from activate or reset (a vCPU thread's filter has no epoll_ctl).
  *
  * (features) are the device-specific bits offered; the transport adds
  * VERSION_1, RING_EVENT_IDX and RING_INDIRECT_DESC and handles them itself.
@@ -64,11 +88,16 @@ struct vlog_err;
  * reset: the driver wrote status 0 while the device was active. Drop every
  *   reference to guest memory (wait for in-flight I/O) and return to the
  *   pre-activate state; must not leak fds or memory across cycles.
- * event_fd: optional (NULL or returns -1): an fd the monitor watches for
- *   EPOLLIN for the device's lifetime (an io_uring completion eventfd, a tap,
- *   or a device-internal epoll fd). Asked once, after creation.
- * event: optional: that fd is readable; called through virtio_mmio_event().
- *   Must cope with being called before activate or after reset.
+ * attach: optional: (w) is the monitor's event loop (struct virtio_watcher
+ *   below). Watch every fd the device has with it now, and keep (w) to
+ *   watch, rearm and unwatch fds as they come and go (connections) until
+ *   destroy. Called once, after creation, on the VMM thread, through
+ *   virtio_mmio_attach(). 0 or -errno: the monitor then destroys the device,
+ *   which unwatches what it had watched.
+ * fd_ready: optional: an fd watched with (tag) is ready with (events)
+ *   (EPOLLIN...); called through virtio_mmio_fd_ready() on the VMM thread,
+ *   never while the transport is quiesced. Must cope with being called
+ *   before activate or after reset.
  * destroy: free everything; called once by virtio_mmio_destroy().
  *
  * Snapshots (state.h; mmio.h says when the transport calls these), all
@@ -105,8 +134,8 @@ struct virtio_device_ops {
 	int (*activate)(void *dev, struct virtio_mmio_dev *t);
 	void (*notify)(void *dev, unsigned int queue);
 	void (*reset)(void *dev);
-	int (*event_fd)(void *dev);
-	void (*event)(void *dev);
+	int (*attach)(void *dev, const struct virtio_watcher *w);
+	void (*fd_ready)(void *dev, uint64_t tag, uint32_t events);
 	void (*destroy)(void *dev);
 	int (*quiesce)(void *dev);
 	void (*resume)(void *dev);
@@ -114,6 +143,28 @@ struct virtio_device_ops {
 	int (*load_state)(void *dev, const void *buf, uint32_t len, struct vlog_err *err);
 	void (*restored)(void *dev);
 };
+
+/*
+ * virtio_watch, virtio_rearm, virtio_unwatch: a device's calls on the
+ * watcher (w) it was attached to. Before attach (ctx and functions NULL)
+ * nothing is watched: they do nothing and return 0.
+ */
+static inline int virtio_watch(const struct virtio_watcher *w, int fd, uint32_t events,
+			       uint64_t tag)
+{
+	return w->watch != NULL ? w->watch(w->ctx, fd, events, tag) : 0;
+}
+
+static inline int virtio_rearm(const struct virtio_watcher *w, int fd, uint32_t events)
+{
+	return w->rearm != NULL ? w->rearm(w->ctx, fd, events) : 0;
+}
+
+static inline void virtio_unwatch(const struct virtio_watcher *w, int fd)
+{
+	if (w->unwatch != NULL && fd >= 0)
+		w->unwatch(w->ctx, fd);
+}
 
 /*
  * virtio_config_copy: helper for config_read: copy the part of (cfg, cfg_len)

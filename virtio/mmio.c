@@ -61,8 +61,8 @@ struct virtio_mmio_dev {
 	uint32_t isr;
 	uint32_t config_generation; /* monotonic, survives resets */
 	bool activated;
-	bool stop_pending; /* NEEDS_RESET while activated: stop the device at unlock */
-	bool quiesced;	   /* for a snapshot: notifications and events dropped until resume */
+	bool stop_pending;     /* NEEDS_RESET while activated: stop the device at unlock */
+	bool quiesced;	       /* for a snapshot: notifications and events dropped until resume */
 	char who[WHO_BYTES];   /* "virtio-<device>": what its log lines start with */
 	struct vlog_limit log; /* driver problems, each kind logged once */
 	struct virtio_mmio_stats stats;
@@ -548,16 +548,16 @@ unsigned int virtio_mmio_num_queues(const struct virtio_mmio_dev *t)
 	return t->nqueues;
 }
 
-int virtio_mmio_event_fd(struct virtio_mmio_dev *t)
+int virtio_mmio_attach(struct virtio_mmio_dev *t, const struct virtio_watcher *w)
 {
-	int fd;
+	int rc;
 
-	if (t->ops->event_fd == NULL)
-		return -1;
+	if (t->ops->attach == NULL)
+		return 0;
 	pthread_mutex_lock(&t->lock);
-	fd = t->ops->event_fd(t->dev);
+	rc = t->ops->attach(t->dev, w);
 	pthread_mutex_unlock(&t->lock);
-	return fd;
+	return rc;
 }
 
 int virtio_mmio_with_lock(struct virtio_mmio_dev *t, virtio_locked_fn fn, void *arg)
@@ -570,15 +570,17 @@ int virtio_mmio_with_lock(struct virtio_mmio_dev *t, virtio_locked_fn fn, void *
 	return ret;
 }
 
-void virtio_mmio_event(struct virtio_mmio_dev *t)
+bool virtio_mmio_fd_ready(struct virtio_mmio_dev *t, uint64_t tag, uint32_t events)
 {
-	if (t->ops->event == NULL)
-		return;
+	bool taken;
+
 	pthread_mutex_lock(&t->lock);
-	/* Quiesced: the fd keeps its readiness for the device to act on at resume. */
-	if (!t->quiesced)
-		t->ops->event(t->dev);
+	/* Quiesced: the caller keeps the fd, and what made it ready, for after resume. */
+	taken = !t->quiesced;
+	if (taken && t->ops->fd_ready != NULL)
+		t->ops->fd_ready(t->dev, tag, events);
 	unlock(t);
+	return taken;
 }
 
 uint32_t virtio_mmio_status(struct virtio_mmio_dev *t)

@@ -7,7 +7,7 @@
  * config space with a generation counter, interrupt status and ack.
  *
  * Threads: virtio_mmio_access runs on vCPU threads, virtio_mmio_notify and
- * virtio_mmio_event on the VMM thread. One mutex per transport guards the
+ * virtio_mmio_fd_ready on the VMM thread. One mutex per transport guards the
  * registers, the queues and the device: those three entry points take it and
  * call the device ops with it held. The functions in the "for devices" group
  * below assume it is held, i.e. they are called from inside an op.
@@ -119,12 +119,20 @@ void virtio_mmio_set_handoff(struct virtio_mmio_dev *t, virtio_handoff_fn fn, vo
 unsigned int virtio_mmio_num_queues(const struct virtio_mmio_dev *t);
 
 /*
- * virtio_mmio_event_fd: the device's extra fd (ops->event_fd) to watch for
- * EPOLLIN for the transport's lifetime, or -1 when it has none.
- * virtio_mmio_event: that fd is readable (VMM thread); calls ops->event.
+ * virtio_mmio_attach: hand the device the monitor's event loop (w)
+ * (ops->attach, device.h), once, before any virtio_mmio_fd_ready (VMM
+ * thread). (w) must outlive the transport. 0 (also for a device with no fd
+ * of its own) or -errno from the device.
+ *
+ * virtio_mmio_fd_ready: an fd the device watched with (tag) is ready with
+ * (events) (VMM thread); calls ops->fd_ready. False while the transport is
+ * quiesced: the device did not see the event, and the caller keeps the fd
+ * quiet (so a level-triggered fd does not spin) and arms it again after
+ * virtio_mmio_resume (epoll then reports what is still ready, an edge
+ * included). True otherwise; the fd may be unwatched by then.
  */
-int virtio_mmio_event_fd(struct virtio_mmio_dev *t);
-void virtio_mmio_event(struct virtio_mmio_dev *t);
+int virtio_mmio_attach(struct virtio_mmio_dev *t, const struct virtio_watcher *w);
+bool virtio_mmio_fd_ready(struct virtio_mmio_dev *t, uint64_t tag, uint32_t events);
 
 /*
  * virtio_mmio_with_lock: run (fn)(dev, arg) on (t)'s device with the
@@ -161,14 +169,13 @@ void virtio_mmio_get_stats(struct virtio_mmio_dev *t, struct virtio_mmio_stats *
  * requests complete and their used entries are pushed, the driver
  * signalled), every chain it still held goes back to its avail ring
  * (vq_rewind: taken again later), and until virtio_mmio_resume the
- * transport drops notifications and device events (virtio_mmio_notify,
- * virtio_mmio_event do nothing; the device writes no guest memory). The
- * device's event fd may stay readable meanwhile: take it out of the event
- * loop, or do not run the loop, until resume. Register accesses still work;
- * do not change the device through virtio_mmio_with_lock meanwhile (a new
- * backing file or limit serves the queue at once).
- * 0, or -errno from the device (say virtio-blk could not wait for its
- * requests; the transport is then not quiesced).
+ * transport drops notifications and refuses device events
+ * (virtio_mmio_notify does nothing, virtio_mmio_fd_ready returns false; the
+ * device writes no guest memory). The device's fds may stay ready
+ * meanwhile: quiet each one refused, or do not run the loop, until resume. Register accesses still
+ * work; do not change the device through virtio_mmio_with_lock meanwhile (a new backing file or
+ * limit serves the queue at once). 0, or -errno from the device (say virtio-blk could not wait for
+ * its requests; the transport is then not quiesced).
  */
 int virtio_mmio_quiesce(struct virtio_mmio_dev *t);
 

@@ -41,7 +41,7 @@ _Static_assert(sizeof(struct virtio_net_config_space) == 12, "virtio-net config 
 #define TX_BUDGET 256  /* chains per wakeup, likewise */
 #define RX_IOV	  1024 /* UIO_MAXIOV: most iovecs one readv takes */
 
-/* epoll tags in the device's own set. */
+/* The tags of the device's fds in the monitor's loop (ops->fd_ready). */
 #define TAG_TAP	     0
 #define TAG_KICK     1
 #define TAG_RX_TIMER 2 /* rate limiters' timerfds */
@@ -63,8 +63,9 @@ enum net_error {
 struct net {
 	char *who; /* "virtio-net: <tap>": what its log lines start with */
 	int fd;	   /* the tap (or a test's socket) */
-	int epfd;  /* ops->event_fd: tap (edge-triggered) and kick */
 	int kick;  /* eventfd: work left over after a wakeup's budget */
+	/* The monitor's loop (net_attach): the tap (edge-triggered), kick, timers. */
+	struct virtio_watcher w;
 	bool is_tap;
 	bool gone;	/* the tap is unusable: not watched, link down */
 	bool tap_ready; /* an edge came since the tap last said EAGAIN */
@@ -108,7 +109,7 @@ static bool has(uint64_t features, unsigned int bit)
 	return features & VIRTIO_BIT(bit);
 }
 
-/* kick: make the device's event fd readable again to finish leftover work. */
+/* kick: make the kick eventfd readable, to come back and finish leftover work. */
 static void kick(struct net *n)
 {
 	uint64_t one = 1;
@@ -129,7 +130,7 @@ static void tap_gone(struct net *n, int err, const char *what)
 		vlog_error_errno(err, "%s: %s: tap unusable, link down", n->who, what);
 	else
 		vlog_error("%s: %s: tap unusable, link down", n->who, what);
-	/* Edge-triggered: its EPOLLERR came once; no need to unwatch it (no epoll_ctl here). */
+	/* Edge-triggered: its EPOLLERR came once; it stays watched, quiet, until destroy. */
 	n->cfg.status = 0;
 	if (n->t != NULL)
 		virtio_mmio_config_changed(n->t);
@@ -696,40 +697,30 @@ static void net_notify(void *dev, unsigned int queue)
 	}
 }
 
-/* net_event: the device's epoll fd is readable: a tap edge or the kick. */
-static void net_event(void *dev)
+/* net_fd_ready: one of the device's fds fired: a tap edge, the kick or a limiter's timer. */
+static void net_fd_ready(void *dev, uint64_t tag, uint32_t events)
 {
 	struct net *n = dev;
-	struct epoll_event ev[4];
 	uint64_t count;
 	bool tx_timer = false;
-	int k = epoll_wait(n->epfd, ev, 4, 0); /* consumes the tap's edge */
 
-	for (int i = 0; i < k; i++) {
-		if (ev[i].data.u32 == TAG_RX_TIMER) {
-			ratelimit_event(&n->rx_rl);
-			n->st.rx_limiter_events++;
-			continue;
+	if (tag == TAG_RX_TIMER) {
+		ratelimit_event(&n->rx_rl);
+		n->st.rx_limiter_events++;
+	} else if (tag == TAG_TX_TIMER) {
+		ratelimit_event(&n->tx_rl);
+		n->st.tx_limiter_events++;
+		tx_timer = true;
+	} else if (tag == TAG_KICK) {
+		if (read(n->kick, &count, sizeof(count)) < 0 && errno != EAGAIN) {
+			n->st.event_fails++;
+			vlog_warn_errno(errno, "%s: kick eventfd", n->who);
 		}
-		if (ev[i].data.u32 == TAG_TX_TIMER) {
-			ratelimit_event(&n->tx_rl);
-			n->st.tx_limiter_events++;
-			tx_timer = true;
-			continue;
-		}
-		if (ev[i].data.u32 == TAG_KICK) {
-			if (read(n->kick, &count, sizeof(count)) < 0 && errno != EAGAIN) {
-				n->st.event_fails++;
-				vlog_warn_errno(errno, "%s: kick eventfd", n->who);
-			}
-			continue;
-		}
-		if (ev[i].events & (EPOLLERR | EPOLLHUP)) {
-			tap_gone(n, 0, "poll reports an error (interface deleted?)");
-		} else {
-			n->tap_ready = true;
-			n->st.rx_tap_events++;
-		}
+	} else if (events & (EPOLLERR | EPOLLHUP)) {
+		tap_gone(n, 0, "poll reports an error (interface deleted?)");
+	} else {
+		n->tap_ready = true;
+		n->st.rx_tap_events++;
 	}
 	if (n->t == NULL)
 		return; /* frames wait in the tap; activation's first notify or edge takes them */
@@ -738,11 +729,21 @@ static void net_event(void *dev)
 	rx_process(n);
 }
 
-static int net_event_fd(void *dev)
+/* net_attach: the tap edge-triggered (net_fd_ready reads it to EAGAIN), the rest level. */
+static int net_attach(void *dev, const struct virtio_watcher *w)
 {
-	const struct net *n = dev;
+	struct net *n = dev;
+	int rc;
 
-	return n->epfd;
+	n->w = *w;
+	rc = virtio_watch(&n->w, n->fd, EPOLLIN | EPOLLET, TAG_TAP);
+	if (rc == 0)
+		rc = virtio_watch(&n->w, n->kick, EPOLLIN, TAG_KICK);
+	if (rc == 0)
+		rc = virtio_watch(&n->w, ratelimit_fd(&n->rx_rl), EPOLLIN, TAG_RX_TIMER);
+	if (rc == 0)
+		rc = virtio_watch(&n->w, ratelimit_fd(&n->tx_rl), EPOLLIN, TAG_TX_TIMER);
+	return rc;
 }
 
 static void net_reset(void *dev)
@@ -789,7 +790,7 @@ static void net_resume(void *dev)
 
 	if (n->t == NULL)
 		return;
-	/* Edges that came while quiesced wait in the epoll set; reading until EAGAIN is safe. */
+	/* The tap may hold frames whose edge came while quiesced: read it until EAGAIN. */
 	n->tap_ready = !n->gone;
 	tx_process(n);
 	rx_process(n);
@@ -843,8 +844,11 @@ static void net_destroy(void *dev)
 {
 	struct net *n = dev;
 
-	if (n->epfd >= 0)
-		close(n->epfd);
+	/* Out of the loop before their fds close (unwatching one never watched does nothing). */
+	virtio_unwatch(&n->w, n->fd);
+	virtio_unwatch(&n->w, n->kick);
+	virtio_unwatch(&n->w, ratelimit_fd(&n->rx_rl));
+	virtio_unwatch(&n->w, ratelimit_fd(&n->tx_rl));
 	if (n->kick >= 0)
 		close(n->kick);
 	ratelimit_destroy(&n->rx_rl);
@@ -865,7 +869,7 @@ static void net_destroy(void *dev)
 		.name = "net", .device_id = VIRTIO_ID_NET, .num_queues = 2,                        \
 		.max_queue_size = NET_QUEUE_SIZE, .features = (feat),                              \
 		.config_read = net_config_read, .activate = net_activate, .notify = net_notify,    \
-		.reset = net_reset, .event_fd = net_event_fd, .event = net_event,                  \
+		.reset = net_reset, .attach = net_attach, .fd_ready = net_fd_ready,                \
 		.destroy = net_destroy, .quiesce = net_quiesce, .resume = net_resume,              \
 		.save_state = net_save_state, .load_state = net_load_state,                        \
 	}
@@ -885,13 +889,6 @@ static void random_mac(uint8_t mac[6])
 	mac[0] = (uint8_t)((mac[0] & 0xfe) | 0x02);
 }
 
-static int watch(int epfd, int fd, uint32_t events, uint32_t tag)
-{
-	struct epoll_event ev = {.events = events, .data.u32 = tag};
-
-	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : -errno;
-}
-
 void *net_create_with_fd(const struct virtio_net_config *cfg, int fd,
 			 const struct virtio_device_ops **ops, struct vlog_err *err)
 {
@@ -903,7 +900,7 @@ void *net_create_with_fd(const struct virtio_net_config *cfg, int fd,
 	if (n == NULL)
 		goto nomem;
 	n->fd = fd;
-	n->epfd = n->kick = -1;
+	n->kick = -1;
 	n->rx_rl.timer_fd = n->tx_rl.timer_fd = -1;
 	n->held = calloc(RX_HELD, sizeof(*n->held));
 	n->bounce = malloc(NET_BUF_MAX);
@@ -922,10 +919,9 @@ void *net_create_with_fd(const struct virtio_net_config *cfg, int fd,
 	}
 	memset(&ifr, 0, sizeof(ifr));
 	n->is_tap = ioctl(fd, TUNGETIFF, &ifr) == 0;
-	n->epfd = epoll_create1(EPOLL_CLOEXEC);
 	n->kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (n->epfd < 0 || n->kick < 0) {
-		vlog_err_set(err, errno, "epoll/eventfd");
+	if (n->kick < 0) {
+		vlog_err_set(err, errno, "eventfd");
 		goto fail;
 	}
 	rc = ratelimit_init(&n->rx_rl, cfg->rx_limiter);
@@ -933,17 +929,6 @@ void *net_create_with_fd(const struct virtio_net_config *cfg, int fd,
 		rc = ratelimit_init(&n->tx_rl, cfg->tx_limiter);
 	if (rc < 0) {
 		vlog_err_set(err, -rc, "rate limiter timers");
-		goto fail;
-	}
-	rc = watch(n->epfd, fd, EPOLLIN | EPOLLET, TAG_TAP);
-	if (rc == 0)
-		rc = watch(n->epfd, n->kick, EPOLLIN, TAG_KICK);
-	if (rc == 0)
-		rc = watch(n->epfd, ratelimit_fd(&n->rx_rl), EPOLLIN, TAG_RX_TIMER);
-	if (rc == 0)
-		rc = watch(n->epfd, ratelimit_fd(&n->tx_rl), EPOLLIN, TAG_TX_TIMER);
-	if (rc < 0) {
-		vlog_err_set(err, -rc, "epoll_ctl");
 		goto fail;
 	}
 	if (cfg->has_mac)

@@ -10,16 +10,14 @@
  * are offered (Firecracker's set) and, once the driver has acked them, set on
  * the tap with TUNSETOFFLOAD (what the kernel may hand us for the guest).
  *
- * Receive. The device's event fd (ops->event_fd) is an epoll fd of its own
- * holding the tap edge-triggered, so the monitor's level-triggered loop wakes
- * once per burst of frames and never spins: when the receive ring has no
- * buffer left the frames stay in the tap (its queue, then the kernel, drops
- * when full, as for a real NIC) and reading resumes on the next receive
- * notification. With VIRTIO_NET_F_MRG_RXBUF a frame spreads over several
- * chains (num_buffers); a frame lands straight in guest memory when the
- * chains held can take any frame, else it goes through one host buffer and
- * waits there, never lost, for enough guest buffers. Work per wakeup is
- * bounded; the rest is resumed through an internal eventfd.
+ * Receive. The device watches the tap edge-triggered in the monitor's loop
+ * (ops->attach), so the loop wakes once per burst of frames and never spins: when the receive ring
+ * has no buffer left the frames stay in the tap (its queue, then the kernel, drops when full, as
+ * for a real NIC) and reading resumes on the next receive notification. With VIRTIO_NET_F_MRG_RXBUF
+ * a frame spreads over several chains (num_buffers); a frame lands straight in guest memory when
+ * the chains held can take any frame, else it goes through one host buffer and waits there, never
+ * lost, for enough guest buffers. Work per wakeup is bounded; the rest is resumed through a kick
+ * eventfd, watched beside it.
  *
  * The guest is hostile: a transmit chain with a writable descriptor, a header
  * shorter than 12 bytes, a frame too short or too long, or offload bits the
@@ -175,8 +173,8 @@ void *net_create_with_fd(const struct virtio_net_config *cfg, int fd,
  * not read until the limiter's timer fires. Receive: the size is known only
  * once read, so frames are read while the limiter has tokens and each is
  * charged after; the excess is a debt that stops reading the tap (frames
- * wait there) until it has refilled. Both timerfds sit in the device's epoll
- * fd and are created with the device, limited or not, so that
+ * wait there) until it has refilled. Both timerfds are watched in the
+ * monitor's loop and are created with the device, limited or not, so that
  * net_set_limiters can limit later.
  *
  * net_set_limiters: replace the receive (rx) and transmit (tx) limits; NULL

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/random.h>
 
 #include "mmio.h"
@@ -25,6 +26,7 @@ struct rng {
 	bool has_limiter;
 	bool deferred; /* (chain) popped, waiting for tokens */
 	struct ratelimit rl;
+	struct virtio_watcher w; /* the monitor's loop, from rng_attach */
 };
 
 static int rng_activate(void *dev, struct virtio_mmio_dev *t)
@@ -102,21 +104,25 @@ static void rng_notify(void *dev, unsigned int queue)
 	process(r);
 }
 
-/* rng_event: the limiter's timer fired (VMM thread, transport lock held). */
-static void rng_event(void *dev)
+/* rng_fd_ready: the limiter's timer fired (VMM thread, transport lock held). */
+static void rng_fd_ready(void *dev, uint64_t tag, uint32_t events)
 {
 	struct rng *r = dev;
 
+	(void)tag; /* the timer is its only fd */
+	(void)events;
 	ratelimit_event(&r->rl);
 	if (r->t != NULL)
 		process(r);
 }
 
-static int rng_event_fd(void *dev)
+/* rng_attach: only a limited device has an fd: its timer. */
+static int rng_attach(void *dev, const struct virtio_watcher *w)
 {
-	const struct rng *r = dev;
+	struct rng *r = dev;
 
-	return r->has_limiter ? ratelimit_fd(&r->rl) : -1;
+	r->w = *w;
+	return r->has_limiter ? virtio_watch(&r->w, ratelimit_fd(&r->rl), EPOLLIN, 0) : 0;
 }
 
 static void rng_reset(void *dev)
@@ -181,6 +187,8 @@ static void rng_destroy(void *dev)
 {
 	struct rng *r = dev;
 
+	if (r->has_limiter)
+		virtio_unwatch(&r->w, ratelimit_fd(&r->rl));
 	ratelimit_destroy(&r->rl);
 	free(r);
 }
@@ -194,8 +202,8 @@ static const struct virtio_device_ops rng_ops = {
     .activate = rng_activate,
     .notify = rng_notify,
     .reset = rng_reset,
-    .event_fd = rng_event_fd,
-    .event = rng_event,
+    .attach = rng_attach,
+    .fd_ready = rng_fd_ready,
     .destroy = rng_destroy,
     .quiesce = rng_quiesce,
     .resume = rng_resume,

@@ -24,8 +24,8 @@ void *rng_create(const struct virtio_device_ops **ops, struct vlog_err *err);
  * rng_create_limited: as rng_create, enforcing (limit) (Firecracker's
  * entropy rate_limiter: one operation and the bytes served per request,
  * capped at RNG_MAX_PER_REQUEST). A request that does not fit waits, popped,
- * and the queue is not read further until the limiter's timerfd (the
- * device's event fd) fires. (limit) may be all zero (unlimited for now, see
+ * and the queue is not read further until the limiter's timerfd (watched
+ * from ops->attach) fires. (limit) may be all zero (unlimited for now, see
  * rng_set_limiter). Before seccomp (timerfd_create). NULL on failure, said
  * in (err) as rng_create.
  */
@@ -34,10 +34,10 @@ void *rng_create_limited(const struct virtio_rate_limit *limit,
 
 /* Counters for the metrics (Firecracker's "entropy" group). */
 struct rng_stats {
-	uint64_t requests;  /* queue notifications handled */
-	uint64_t bytes;	    /* random bytes served */
+	uint64_t requests;   /* queue notifications handled */
+	uint64_t bytes;	     /* random bytes served */
 	uint64_t host_fails; /* getrandom() failed or came up short */
-	uint64_t throttled; /* a request waited for the rate limiter */
+	uint64_t throttled;  /* a request waited for the rate limiter */
 };
 
 /* rng_get_stats: copy (dev)'s counters into (out). Call with the transport lock held. */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * vsock.c: virtio-vsock proxied to host Unix sockets (Firecracker's hybrid
- * vsock): the device, its queues and its epoll fd. Connections are in
+ * vsock): the device, its queues and its fds' events. Connections are in
  * vsock_conn.c, the host side in vsock_mux.c (vsock_impl.h).
  */
 #include "vsock.h"
@@ -23,7 +23,6 @@
 
 _Static_assert(sizeof(struct virtio_vsock_hdr) == VSOCK_HDR_BYTES, "virtio 1.2, 5.10.6");
 
-#define MAX_EVENTS   64	 /* epoll events per ops->event */
 #define RX_BUDGET    512 /* rx packets per pass before yielding through the kick fd */
 #define LOG_EVERY_MS 10000
 
@@ -104,7 +103,7 @@ static void rx_pass(struct vsock *v)
 
 		if (budget-- == 0) {
 			uint64_t one = 1;
-			/* Yield: the kick fd brings us back through ops->event. */
+			/* Yield: the kick fd brings us back through ops->fd_ready. */
 			if (write(v->kick_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 				vlog_limited(&v->log, VSOCK_WHO, ERR_HOST, "kick eventfd: %s",
 					     strerror(errno));
@@ -173,39 +172,45 @@ static void event_pass(struct vsock *v)
 
 /* ---- device ops --------------------------------------------------------- */
 
-static void vsock_event(void *dev)
+/*
+ * vsock_fd_ready: one of the device's fds is ready. A connection's tag
+ * stays good until vsock_reap unwatches and frees it, so the reap of what
+ * a reset on a vCPU thread left comes after its event, never before.
+ */
+static void vsock_fd_ready(void *dev, uint64_t tag, uint32_t events)
 {
 	struct vsock *v = dev;
-	struct epoll_event evs[MAX_EVENTS];
-	int n;
+	uint64_t count;
 
-	vsock_reap(v); /* what a reset on a vCPU thread left */
-	do
-		n = epoll_wait(v->epfd, evs, MAX_EVENTS, 0);
-	while (n < 0 && errno == EINTR);
-	for (int i = 0; i < n; i++) {
-		uint64_t tag = evs[i].data.u64, count;
-		if (tag == TAG_LISTEN)
-			vsock_accept_all(v);
-		else if (tag == TAG_TIMER)
-			vsock_expire(v);
-		else if (tag == TAG_KICK) {
-			if (read(v->kick_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
-				vlog_limited(&v->log, VSOCK_WHO, ERR_HOST, "kick eventfd: %s",
-					     strerror(errno));
-		} else {
-			vsock_conn_event(v, evs[i].data.ptr, evs[i].events);
-		}
+	if (tag == TAG_LISTEN) {
+		vsock_reap(v); /* what a reset left: its fds closed before new ones come */
+		vsock_accept_all(v);
+	} else if (tag == TAG_TIMER) {
+		vsock_expire(v);
+	} else if (tag == TAG_KICK) {
+		if (read(v->kick_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+			vlog_limited(&v->log, VSOCK_WHO, ERR_HOST, "kick eventfd: %s",
+				     strerror(errno));
+	} else {
+		vsock_conn_event(v, vsock_tag_conn(tag), events);
 	}
 	rx_pass(v);
 	vsock_reap(v);
 }
 
-static int vsock_event_fd(void *dev)
+/* vsock_attach: the listener, the timer and the kick; connections as they come. */
+static int vsock_attach(void *dev, const struct virtio_watcher *w)
 {
-	const struct vsock *v = dev;
+	struct vsock *v = dev;
+	int rc;
 
-	return v->epfd;
+	v->w = *w;
+	rc = virtio_watch(&v->w, v->listen_fd, EPOLLIN, TAG_LISTEN);
+	if (rc == 0)
+		rc = virtio_watch(&v->w, v->timer_fd, EPOLLIN, TAG_TIMER);
+	if (rc == 0)
+		rc = virtio_watch(&v->w, v->kick_fd, EPOLLIN, TAG_KICK);
+	return rc;
 }
 
 static int vsock_activate(void *dev, struct virtio_mmio_dev *t)
@@ -254,8 +259,8 @@ static void drop_all(struct vsock *v)
 
 /*
  * vsock_reset: on the vCPU thread that wrote status 0. The connections are
- * forgotten at once; their sockets are closed on the VMM thread, which the
- * kick wakes (vsock_event reaps).
+ * forgotten at once; their sockets are unwatched and closed on the VMM
+ * thread, which the kick wakes (vsock_fd_ready reaps).
  */
 static void vsock_reset(void *dev)
 {
@@ -313,15 +318,16 @@ static void vsock_destroy(void *dev)
 	struct vsock *v = dev;
 
 	drop_all(v);
-	vsock_reap(v);
+	vsock_reap(v); /* unwatches each connection's socket, then closes it */
+	virtio_unwatch(&v->w, v->listen_fd);
+	virtio_unwatch(&v->w, v->timer_fd);
+	virtio_unwatch(&v->w, v->kick_fd);
 	if (v->listen_fd >= 0)
 		close(v->listen_fd);
 	if (v->timer_fd >= 0)
 		close(v->timer_fd);
 	if (v->kick_fd >= 0)
 		close(v->kick_fd);
-	if (v->epfd >= 0)
-		close(v->epfd);
 	free(v->path);
 	free(v);
 }
@@ -343,20 +349,13 @@ static const struct virtio_device_ops vsock_ops = {
     .activate = vsock_activate,
     .notify = vsock_notify,
     .reset = vsock_reset,
-    .event_fd = vsock_event_fd,
-    .event = vsock_event,
+    .attach = vsock_attach,
+    .fd_ready = vsock_fd_ready,
     .destroy = vsock_destroy,
     .quiesce = vsock_quiesce,
     .resume = vsock_resume,
     .restored = vsock_restored,
 };
-
-static int watch(struct vsock *v, int fd, uint64_t tag)
-{
-	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = tag};
-
-	return epoll_ctl(v->epfd, EPOLL_CTL_ADD, fd, &ev);
-}
 
 void *vsock_create(const struct virtio_vsock_config *cfg, const struct virtio_device_ops **ops,
 		   struct vlog_err *err)
@@ -380,7 +379,7 @@ void *vsock_create(const struct virtio_vsock_config *cfg, const struct virtio_de
 		free(v);
 		return NULL;
 	}
-	v->listen_fd = v->timer_fd = v->kick_fd = v->epfd = -1;
+	v->listen_fd = v->timer_fd = v->kick_fd = -1;
 	v->guest_cid = cfg->guest_cid;
 	v->cfg.cid = cfg->guest_cid;
 	v->timeout_ms = cfg->timeout_ms != 0 ? cfg->timeout_ms : VSOCK_TIMEOUT_MS;
@@ -390,11 +389,6 @@ void *vsock_create(const struct virtio_vsock_config *cfg, const struct virtio_de
 	v->max_conns = VSOCK_MAX_CONNS;
 	if (cfg->max_conns != 0 && cfg->max_conns < VSOCK_MAX_CONNS)
 		v->max_conns = cfg->max_conns;
-	v->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (v->epfd < 0) {
-		vlog_err_set(err, errno, "epoll_create1");
-		goto fail;
-	}
 	v->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	v->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (v->timer_fd < 0 || v->kick_fd < 0) {
@@ -404,11 +398,6 @@ void *vsock_create(const struct virtio_vsock_config *cfg, const struct virtio_de
 	v->listen_fd = vsock_listen(path, err);
 	if (v->listen_fd < 0)
 		goto fail;
-	if (watch(v, v->listen_fd, TAG_LISTEN) < 0 || watch(v, v->timer_fd, TAG_TIMER) < 0 ||
-	    watch(v, v->kick_fd, TAG_KICK) < 0) {
-		vlog_err_set(err, errno, "epoll_ctl");
-		goto fail;
-	}
 	*ops = &vsock_ops;
 	return v;
 fail:

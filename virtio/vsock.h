@@ -36,10 +36,11 @@
  * if it has none there), as Firecracker does, and the guest drops its
  * connections. Quiesced and resumed in the same process, they all go on.
  *
- * Threads: all host sockets (listener and connections), a timer and a wakeup
- * eventfd sit in one internal epoll fd, exposed as ops->event_fd; the monitor
- * watches it and calls virtio_mmio_event() on the VMM thread, which drains it
- * without blocking (every socket is non-blocking). Connection fds are armed
+ * Threads: every host socket (listener and connections), a timer and a
+ * wakeup eventfd is watched in the monitor's loop (ops->attach; a connection
+ * from its accept or connect to its close), which calls
+ * virtio_mmio_fd_ready() on the VMM thread for each that is ready; nothing
+ * blocks (every socket is non-blocking). Connection fds are armed
  * EPOLLONESHOT and re-armed only when the device can act on them, so a socket
  * the guest has no credit or buffers for never spins the event loop.
  */
@@ -126,8 +127,8 @@ struct virtio_vsock_config {
 /*
  * vsock_create: a virtio-vsock device; (*ops) receives its ops table. Binds
  * and listens on (cfg->uds_path) (a stale socket file there is unlinked
- * first; any other file is an error) and creates the internal epoll fd,
- * timerfd and eventfd, so call it before seccomp is installed. Hand both
+ * first; any other file is an error) and creates its timerfd and eventfd,
+ * so call it before seccomp is installed. Hand both
  * results to virtio_mmio_create(), which then owns the device; the socket
  * file is left in place at destroy. Returns NULL on failure, said in (err)
  * (may be NULL) and not logged: the caller names the device in its own

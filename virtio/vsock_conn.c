@@ -112,9 +112,10 @@ void vsock_conn_update(struct vsock *v, struct conn *c)
 	ev = desired(c);
 	if (ev == 0 || ev == c->armed)
 		return;
-	struct epoll_event e = {.events = ev | EPOLLONESHOT, .data.ptr = c};
-	if (epoll_ctl(v->epfd, EPOLL_CTL_MOD, c->fd, &e) < 0) {
-		vlog_limited(&v->log, VSOCK_WHO, ERR_HOST, "epoll_ctl MOD: %s", strerror(errno));
+	int rc = virtio_rearm(&v->w, c->fd, ev | EPOLLONESHOT);
+	if (rc < 0) {
+		vlog_limited(&v->log, VSOCK_WHO, ERR_HOST, "rearming a host socket: %s",
+			     strerror(-rc));
 		vsock_conn_abort(v, c);
 		return;
 	}

@@ -6,7 +6,7 @@
  *
  *   vsock.c       the virtio device: its ops, the tx queue (each guest
  *                 packet to the muxer) and the rx queue (RSTs, then what
- *                 each connection owes the guest), the internal epoll fd.
+ *                 each connection owes the guest), its fds' events.
  *   vsock_conn.c  one connection's state machine: credit both ways, guest
  *                 packets on an open connection, bytes to and from its host
  *                 socket, the packet it owes the guest next.
@@ -28,12 +28,16 @@
 #include "vlog.h"
 #include "vsock.h"
 
-#define HASH_SIZE   1024 /* connection table buckets, a power of two */
-#define RST_RING    2048 /* RSTs waiting for an rx buffer */
-#define RECENT_GONE 32	 /* connections remembered after they end (see recently_gone in vsock_mux.c) */
-#define VSOCK_WHO   "virtio-vsock" /* what its log lines start with */
+#define HASH_SIZE 1024 /* connection table buckets, a power of two */
+#define RST_RING  2048 /* RSTs waiting for an rx buffer */
+#define RECENT_GONE                                                                                \
+	32 /* connections remembered after they end (see recently_gone in vsock_mux.c) */
+#define VSOCK_WHO "virtio-vsock" /* what its log lines start with */
 
-/* Tags for the non-connection fds in the epoll set (connections use their pointer). */
+/*
+ * The tags of the fds that are not connections, in the monitor's loop; a
+ * connection's tag is its address (vsock_conn_tag), never this small.
+ */
 #define TAG_LISTEN 1
 #define TAG_TIMER  2
 #define TAG_KICK   3
@@ -100,6 +104,18 @@ struct conn {
 	uint64_t deadline; /* ms, CLOCK_MONOTONIC; 0: none */
 };
 
+/* vsock_conn_tag: (c)'s tag in the monitor's loop. vsock_tag_conn: the connection it names. */
+static inline uint64_t vsock_conn_tag(const struct conn *c)
+{
+	return (uint64_t)(uintptr_t)c;
+}
+
+static inline struct conn *vsock_tag_conn(uint64_t tag)
+{
+	// NOLINTNEXTLINE(performance-no-int-to-ptr): the loop gives back the address it was given
+	return (struct conn *)(uintptr_t)tag;
+}
+
 struct rst {
 	uint32_t host_port, guest_port;
 };
@@ -108,7 +124,8 @@ struct vsock {
 	uint32_t guest_cid;
 	char *path;
 	uint32_t timeout_ms, line_timeout_ms;
-	int listen_fd, epfd, timer_fd, kick_fd;
+	int listen_fd, timer_fd, kick_fd;
+	struct virtio_watcher w; /* the monitor's loop, from vsock_attach */
 	bool timer_on, listen_paused;
 	struct virtio_mmio_dev *t; /* set between activate and reset */
 
@@ -157,7 +174,7 @@ uint32_t vsock_put_hdr(struct vsock *v, struct virtio_vsock_hdr *h);
 void vsock_peer_credit(struct conn *c, uint32_t buf_alloc, uint32_t fwd_cnt);
 /* vsock_credit: bytes the guest can take on (c) now. */
 uint32_t vsock_credit(const struct conn *c);
-/* vsock_conn_update: after anything changed (c): its place in the rx queue, its epoll events. */
+/* vsock_conn_update: after anything changed (c): its place in the rx queue, its armed events. */
 void vsock_conn_update(struct vsock *v, struct conn *c);
 /* vsock_guest_response, _shutdown, _rw: the guest's RESPONSE, SHUTDOWN, RW on (c). */
 void vsock_guest_response(struct vsock *v, struct conn *c);
@@ -165,7 +182,7 @@ void vsock_guest_shutdown(struct vsock *v, struct conn *c, uint32_t flags);
 void vsock_guest_rw(struct vsock *v, struct conn *c, const struct virtio_vsock_hdr *h);
 /* vsock_conn_emit: the next packet (c) owes the guest, into the rx chain: its length, or 0. */
 uint32_t vsock_conn_emit(struct vsock *v, struct conn *c);
-/* vsock_conn_event: (events) from epoll on (c)'s host socket. */
+/* vsock_conn_event: (events) from the loop on (c)'s host socket. */
 void vsock_conn_event(struct vsock *v, struct conn *c, uint32_t events);
 
 /* vsock_mux.c: the host side. */

@@ -126,19 +126,20 @@ void vsock_set_deadline(struct vsock *v, struct conn *c, uint32_t ms)
 	start_timer(v);
 }
 
-/* conn_new: a connection over host socket (fd), added to the epoll set with (events). */
+/* conn_new: a connection over host socket (fd), watched for (events), once (EPOLLONESHOT). */
 static struct conn *conn_new(struct vsock *v, int fd, enum conn_state state, uint32_t events)
 {
 	struct conn *c = calloc(1, sizeof(*c));
-	struct epoll_event ev = {.events = events | EPOLLONESHOT};
+	int rc;
 
 	if (c == NULL) {
 		vlog_limited(&v->log, VSOCK_WHO, ERR_HOST, "out of memory for a connection");
 		return NULL;
 	}
-	ev.data.ptr = c;
-	if (epoll_ctl(v->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		vlog_limited(&v->log, VSOCK_WHO, ERR_HOST, "epoll_ctl ADD: %s", strerror(errno));
+	rc = virtio_watch(&v->w, fd, events | EPOLLONESHOT, vsock_conn_tag(c));
+	if (rc < 0) {
+		vlog_limited(&v->log, VSOCK_WHO, ERR_HOST, "watching a host socket: %s",
+			     strerror(-rc));
 		free(c);
 		return NULL;
 	}
@@ -192,7 +193,8 @@ void vsock_reap(struct vsock *v)
 	while (v->grave != NULL) {
 		struct conn *c = v->grave;
 		v->grave = c->next;
-		close(c->fd); /* also leaves the epoll set: the fd is never duplicated */
+		virtio_unwatch(&v->w, c->fd); /* its tag, (c), is freed next */
+		close(c->fd);
 		free(c);
 	}
 }
@@ -505,8 +507,7 @@ void vsock_accept_all(struct vsock *v)
 			v->st.muxer_event_fails++;
 			vlog_limited(&v->log, VSOCK_WHO, ERR_HOST, "accept on %s: %s", v->path,
 				     strerror(errno));
-			struct epoll_event ev = {.events = 0, .data.u64 = TAG_LISTEN};
-			if (epoll_ctl(v->epfd, EPOLL_CTL_MOD, v->listen_fd, &ev) == 0) {
+			if (virtio_rearm(&v->w, v->listen_fd, 0) == 0) {
 				v->listen_paused = true;
 				start_timer(v);
 			}
@@ -568,8 +569,7 @@ void vsock_expire(struct vsock *v)
 		}
 	}
 	if (v->listen_paused) {
-		struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG_LISTEN};
-		if (epoll_ctl(v->epfd, EPOLL_CTL_MOD, v->listen_fd, &ev) == 0)
+		if (virtio_rearm(&v->w, v->listen_fd, EPOLLIN) == 0)
 			v->listen_paused = false;
 		any = true;
 	}

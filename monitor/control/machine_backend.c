@@ -182,6 +182,7 @@ static void collect_device_counters(void *ctx, struct metrics_counters *now)
 		collect_block(b, i, slot, &now->block[i]);
 	}
 	collect_mmds(b, now);
+	now->vmm.device_events = b->m.virtio.device_events;
 }
 
 /* built: the machine exists: the VM counts into the metrics, which read the devices. */

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -97,22 +98,94 @@ static int wire_queues(struct virtio_slots *s, struct virtio_slot *slot)
 	return 0;
 }
 
-/* device_event: the device's own fd (io_uring completions, a tap) is ready. */
-static void device_event(void *opaque, int fd, uint32_t events)
+/*
+ * device_fd_ready: one of a device's fds is ready. While the device is
+ * quiesced (a snapshot) it refuses the event: the fd is quieted, so a
+ * level-triggered one cannot spin the loop, and virtio_slots_resume arms it
+ * again.
+ */
+static void device_fd_ready(void *opaque, int fd, uint32_t events)
 {
-	struct virtio_slot *slot = opaque;
+	struct virtio_slot_fd *w = opaque;
+	struct virtio_slot *slot = w->slot;
 
-	(void)fd;
-	(void)events;
-	virtio_mmio_event(slot->transport);
+	if (virtio_mmio_fd_ready(slot->transport, w->tag, events)) {
+		slot->owner->device_events++;
+		return; /* (w) may be gone: the device may have unwatched its fd */
+	}
+	/* EPOLLONESHOT alone: at most one more error or hangup, then nothing. */
+	if (!w->quiet && evloop_mod(slot->owner->loop, fd, EPOLLONESHOT) == 0)
+		w->quiet = true;
 }
 
-static int wire_device_fd(struct virtio_slots *s, struct virtio_slot *slot)
+/* find_fd: (slot)'s record of (fd), and the link that points to it; NULL when not watched. */
+static struct virtio_slot_fd *find_fd(struct virtio_slot *slot, int fd,
+				      struct virtio_slot_fd ***link)
 {
-	slot->event_fd = virtio_mmio_event_fd(slot->transport);
-	if (slot->event_fd < 0)
-		return 0; /* a device without an fd of its own */
-	return evloop_add(s->loop, slot->event_fd, EPOLLIN, device_event, slot);
+	struct virtio_slot_fd **l = &slot->fds;
+
+	while (*l != NULL && (*l)->fd != fd)
+		l = &(*l)->next;
+	if (link != NULL)
+		*link = l;
+	return *l;
+}
+
+/* The watcher a slot hands its device (device.h), on the loop. */
+static int watch_fd(void *ctx, int fd, uint32_t events, uint64_t tag)
+{
+	struct virtio_slot *slot = ctx;
+	struct virtio_slot_fd *w;
+	int ret;
+
+	if (find_fd(slot, fd, NULL) != NULL)
+		return -EEXIST;
+	w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		return -ENOMEM;
+	*w = (struct virtio_slot_fd){
+	    .slot = slot, .fd = fd, .events = events, .tag = tag, .next = slot->fds};
+	ret = evloop_add(slot->owner->loop, fd, events, device_fd_ready, w);
+	if (ret < 0) {
+		free(w);
+		return ret;
+	}
+	slot->fds = w;
+	return 0;
+}
+
+static int rearm_fd(void *ctx, int fd, uint32_t events)
+{
+	struct virtio_slot *slot = ctx;
+	struct virtio_slot_fd *w = find_fd(slot, fd, NULL);
+
+	if (w == NULL)
+		return -ENOENT;
+	w->events = events;
+	if (w->quiet)
+		return 0; /* virtio_slots_resume arms it with these */
+	return evloop_mod(slot->owner->loop, fd, events);
+}
+
+static void unwatch_fd(void *ctx, int fd)
+{
+	struct virtio_slot *slot = ctx;
+	struct virtio_slot_fd **link;
+	struct virtio_slot_fd *w = find_fd(slot, fd, &link);
+
+	if (w == NULL)
+		return;
+	*link = w->next;
+	/* The loop never calls a removed handler again, so (w) can go now. */
+	evloop_del(slot->owner->loop, fd);
+	free(w);
+}
+
+static int attach_device(struct virtio_slot *slot)
+{
+	slot->watcher = (struct virtio_watcher){
+	    .ctx = slot, .watch = watch_fd, .rearm = rearm_fd, .unwatch = unwatch_fd};
+	return virtio_mmio_attach(slot->transport, &slot->watcher);
 }
 
 static void release_slot(struct virtio_slots *s, struct virtio_slot *slot)
@@ -124,17 +197,22 @@ static void release_slot(struct virtio_slots *s, struct virtio_slot *slot)
 		close(slot->queues[i].fd);
 		slot->queues[i].fd = -1;
 	}
-	if (slot->event_fd >= 0)
-		evloop_del(s->loop, slot->event_fd); /* the device closes it */
 	if (slot->transport != NULL)
 		virtio_mmio_destroy(slot->transport); /* destroys the device too */
 	else if (slot->dev != NULL)
 		slot->ops->destroy(slot->dev);
+	/* A device unwatches its fds as it closes them; what one forgot leaves the loop here. */
+	while (slot->fds != NULL) {
+		struct virtio_slot_fd *w = slot->fds;
+		log_warn("virtio %s: fd %d still watched at destroy", slot->ops->name, w->fd);
+		slot->fds = w->next;
+		evloop_del(s->loop, w->fd);
+		free(w);
+	}
 	if (slot->irqfd >= 0)
 		close(slot->irqfd);
 	memset(slot, 0, sizeof(*slot));
 	slot->irqfd = -1;
-	slot->event_fd = -1;
 }
 
 int virtio_slots_add(struct virtio_slots *s, const struct virtio_device_ops *ops, void *dev)
@@ -155,7 +233,6 @@ int virtio_slots_add(struct virtio_slots *s, const struct virtio_device_ops *ops
 	slot->nqueues = ops->num_queues;
 	for (unsigned int i = 0; i < VIRTIO_SLOT_MAX_QUEUES; i++)
 		slot->queues[i].fd = -1;
-	slot->event_fd = -1;
 	slot->irqfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (slot->irqfd < 0) {
 		ret = -errno;
@@ -174,7 +251,7 @@ int virtio_slots_add(struct virtio_slots *s, const struct virtio_device_ops *ops
 		ret = wire_queues(s, slot);
 	if (ret == 0) {
 		virtio_mmio_set_handoff(slot->transport, handoff, slot);
-		ret = wire_device_fd(s, slot);
+		ret = attach_device(slot);
 	}
 	if (ret < 0)
 		goto fail;
@@ -186,6 +263,23 @@ fail:
 	log_error_errno(-ret, "virtio %s: cannot attach at 0x%" PRIx64, ops->name, slot->base);
 	release_slot(s, slot);
 	return ret;
+}
+
+void virtio_slots_resume(struct virtio_slots *s)
+{
+	for (unsigned int i = 0; i < s->count; i++) {
+		struct virtio_slot *slot = &s->slots[i];
+		virtio_mmio_resume(slot->transport);
+		for (struct virtio_slot_fd *w = slot->fds; w != NULL; w = w->next) {
+			if (!w->quiet)
+				continue;
+			w->quiet = false;
+			int ret = evloop_mod(s->loop, w->fd, w->events);
+			if (ret < 0)
+				log_warn_errno(-ret, "virtio %s: cannot watch fd %d again",
+					       slot->ops->name, w->fd);
+		}
+	}
 }
 
 void virtio_slots_destroy(struct virtio_slots *s)

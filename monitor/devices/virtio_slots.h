@@ -6,7 +6,9 @@
  * "virtio_mmio.device=4K@<base>:<irq>". Queue notifications arrive on an
  * ioeventfd per queue (KVM_IOEVENTFD on QueueNotify, datamatch = queue) and
  * are handled on the VMM thread; interrupts leave through an irqfd
- * (KVM_IRQFD), so neither passes through a vCPU exit handler.
+ * (KVM_IRQFD), so neither passes through a vCPU exit handler. Each device
+ * watches its own fds (a tap, io_uring completions, timers, host sockets) in
+ * the same loop, through the watcher its slot hands it (device.h).
  */
 #ifndef EMBER_VIRTIO_SLOTS_H
 #define EMBER_VIRTIO_SLOTS_H
@@ -15,6 +17,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "device.h"
 
 #define VIRTIO_SLOT_MAX_QUEUES 8
 
@@ -31,6 +34,16 @@ struct virtio_slot_queue {
 	int fd; /* ioeventfd */
 };
 
+/* One fd a device watches in the loop, with the device's tag for it. */
+struct virtio_slot_fd {
+	struct virtio_slot *slot;
+	int fd;
+	uint32_t events; /* as the device last asked */
+	uint64_t tag;
+	bool quiet; /* refused while the device was quiesced: off until virtio_slots_resume */
+	struct virtio_slot_fd *next;
+};
+
 struct virtio_slot {
 	struct virtio_slots *owner;
 	const struct virtio_device_ops *ops;
@@ -39,7 +52,8 @@ struct virtio_slot {
 	uint64_t base;
 	unsigned int irq;
 	int irqfd;
-	int event_fd; /* the device's own fd (io_uring, tap), or -1 */
+	struct virtio_watcher watcher; /* the loop as the device sees it (ctx: this slot) */
+	struct virtio_slot_fd *fds;    /* what the device watches */
 	unsigned int nqueues;
 	struct virtio_slot_queue queues[VIRTIO_SLOT_MAX_QUEUES];
 };
@@ -49,6 +63,7 @@ struct virtio_slots {
 	struct evloop *loop;
 	struct kernel_cmdline *cmdline; /* each device announces itself here */
 	unsigned int count;
+	uint64_t device_events; /* device fd events taken (Firecracker's vmm.device_events) */
 	struct virtio_slot slots[CONFIG_MAX_DEVICES];
 };
 
@@ -61,12 +76,24 @@ void virtio_slots_init(struct virtio_slots *s, struct vm *vm, struct evloop *loo
 
 /*
  * virtio_slots_add: put device (dev, ops) in the next slot: transport, MMIO
- * window on the bus, irqfd, one ioeventfd per queue. On failure the device
- * is destroyed too. Returns 0 or -errno (logged).
+ * window on the bus, irqfd, one ioeventfd per queue, and the device's own
+ * fds in the loop (virtio_mmio_attach). On failure the device is destroyed
+ * too. Returns 0 or -errno (logged).
  */
 int virtio_slots_add(struct virtio_slots *s, const struct virtio_device_ops *ops, void *dev);
 
-/* virtio_slots_destroy: stop watching, destroy devices, close fds. */
+/*
+ * virtio_slots_resume: after each transport was quiesced (a snapshot):
+ * resume them (virtio_mmio_resume), then arm again every device fd that
+ * fired meanwhile and was kept quiet; epoll reports what is still ready,
+ * an edge-triggered tap's edge included.
+ */
+void virtio_slots_resume(struct virtio_slots *s);
+
+/*
+ * virtio_slots_destroy: stop watching, destroy devices (each unwatches its
+ * own fds before closing them), close fds.
+ */
 void virtio_slots_destroy(struct virtio_slots *s);
 
 #endif /* EMBER_VIRTIO_SLOTS_H */

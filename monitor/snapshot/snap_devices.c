@@ -53,8 +53,7 @@ int snap_devices_quiesce(struct machine *m, char *err, size_t errsz)
 
 void snap_devices_resume(struct machine *m)
 {
-	for (unsigned int i = 0; i < m->virtio.count; i++)
-		virtio_mmio_resume(m->virtio.slots[i].transport);
+	virtio_slots_resume(&m->virtio); /* and their fds quieted meanwhile */
 }
 
 int snap_devices_save(struct snap_writer *w, struct machine *m, char *err, size_t errsz)

@@ -3,10 +3,10 @@
 #include "fuzz_virtio.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 
 #include "queue.h"
 #include "vlog.h"
@@ -115,6 +115,45 @@ static void irq(void *ctx)
 	v->irqs++;
 }
 
+/* The watcher: a real epoll set, as the device's fds would be in the monitor's loop. */
+static int fzv_watch(void *ctx, int fd, uint32_t events, uint64_t tag)
+{
+	struct fzv *v = ctx;
+	struct epoll_event ev = {.events = events, .data.u64 = (uint64_t)fd};
+
+	FZ_CHECK(fd >= 0 && fd < FZV_MAX_FDS, "fd %d", fd);
+	if (epoll_ctl(v->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		return -errno;
+	v->tags[fd] = tag;
+	return 0;
+}
+
+static int fzv_rearm(void *ctx, int fd, uint32_t events)
+{
+	struct fzv *v = ctx;
+	struct epoll_event ev = {.events = events, .data.u64 = (uint64_t)fd};
+
+	return epoll_ctl(v->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 ? -errno : 0;
+}
+
+static void fzv_unwatch(void *ctx, int fd)
+{
+	struct fzv *v = ctx;
+
+	(void)epoll_ctl(v->epfd, EPOLL_CTL_DEL, fd, NULL);
+}
+
+bool fzv_event(struct fzv *v)
+{
+	struct epoll_event ev;
+
+	/* One event per wait: its fd cannot have been unwatched since. */
+	if (epoll_wait(v->epfd, &ev, 1, 0) != 1)
+		return false;
+	(void)virtio_mmio_fd_ready(v->t, v->tags[ev.data.u64], ev.events);
+	return true;
+}
+
 void fzv_attach(struct fzv *v, const struct virtio_device_ops *ops, void *dev,
 		const struct fzv_hooks *hooks, void *ctx)
 {
@@ -132,6 +171,11 @@ void fzv_attach(struct fzv *v, const struct virtio_device_ops *ops, void *dev,
 	FZ_CHECK(dev != NULL, "%s: device not created", ops->name);
 	v->t = virtio_mmio_create(ops, dev, &v->gm, irq, v);
 	FZ_CHECK(v->t != NULL, "%s: transport not created", ops->name);
+	v->epfd = epoll_create1(EPOLL_CLOEXEC);
+	FZ_CHECK(v->epfd >= 0, "epoll_create1");
+	v->watcher = (struct virtio_watcher){
+	    .ctx = v, .watch = fzv_watch, .rearm = fzv_rearm, .unwatch = fzv_unwatch};
+	FZ_CHECK(virtio_mmio_attach(v->t, &v->watcher) == 0, "%s: attach", ops->name);
 	v->dev = dev;
 	v->nq = virtio_mmio_num_queues(v->t);
 	FZ_CHECK(v->nq <= FZV_MAX_QUEUES, "%s: %u queues", ops->name, v->nq);
@@ -646,7 +690,7 @@ static void check_quiet(struct fzv *v)
 	memset(v->ram2, QUIET_BYTE, FZV_RAM2_SIZE);
 	for (unsigned int i = 0; i < v->nq; i++)
 		virtio_mmio_notify(v->t, i);
-	virtio_mmio_event(v->t);
+	(void)fzv_event(v);
 	fzv_settle(v);
 	FZ_CHECK(memcmp(v->ram, pattern, FZV_RAM_SIZE) == 0 &&
 		     memcmp(v->ram2, pattern, FZV_RAM2_SIZE) == 0,
@@ -681,7 +725,7 @@ void fzv_run(struct fzv *v, struct fz *in)
 			notify(v, in);
 			break;
 		case OP_EVENT:
-			virtio_mmio_event(v->t);
+			(void)fzv_event(v);
 			break;
 		case OP_HOST:
 			if (v->hooks != NULL && v->hooks->host_op != NULL)
@@ -734,8 +778,6 @@ void fzv_run(struct fzv *v, struct fz *in)
 
 void fzv_settle(struct fzv *v)
 {
-	struct pollfd p = {.fd = virtio_mmio_event_fd(v->t), .events = POLLIN};
-
-	for (int i = 0; i < SETTLE_MAX && p.fd >= 0 && poll(&p, 1, 0) == 1; i++)
-		virtio_mmio_event(v->t);
+	for (int i = 0; i < SETTLE_MAX && fzv_event(v); i++)
+		;
 }

@@ -23,6 +23,7 @@
 #ifndef EMBER_FUZZ_VIRTIO_H
 #define EMBER_FUZZ_VIRTIO_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "fuzz_util.h"
@@ -62,6 +63,9 @@ struct fzv_hooks {
 	void (*cleanup)(struct fzv *v);
 };
 
+/* Fds the device may watch at once, indexed by number (a vsock's connections included). */
+#define FZV_MAX_FDS 4096
+
 struct fzv {
 	uint8_t *ram, *ram2;
 	uint8_t *saved_ram, *saved_ram2; /* guest memory at a snapshot */
@@ -75,6 +79,10 @@ struct fzv {
 	unsigned long irqs;
 	const struct fzv_hooks *hooks;
 	void *ctx; /* the harness's own state for this device */
+	/* The monitor's loop as the device sees it: an epoll set, each fd's tag by its number. */
+	struct virtio_watcher watcher;
+	int epfd;
+	uint64_t tags[FZV_MAX_FDS];
 };
 
 /*
@@ -91,6 +99,12 @@ void fzv_attach(struct fzv *v, const struct virtio_device_ops *ops, void *dev,
  * is asked (notifications, events).
  */
 void fzv_run(struct fzv *v, struct fz *in);
+
+/*
+ * fzv_event: hand the device one of its fds' events, as the monitor's loop
+ * would; false when none is ready.
+ */
+bool fzv_event(struct fzv *v);
 
 /*
  * fzv_driver_up: the driver's initialisation (3.1.1) with features, queue

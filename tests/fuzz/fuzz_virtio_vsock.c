@@ -132,7 +132,6 @@ static void host_op(struct fzv *v, struct fz *in)
 static void cleanup(struct fzv *v)
 {
 	struct fz none = {0};
-	struct pollfd p = {.fd = virtio_mmio_event_fd(v->t), .events = POLLIN};
 
 	for (int i = 0; i < NSOCKS; i++) {
 		close_fd(&clients[i]);
@@ -144,8 +143,8 @@ static void cleanup(struct fzv *v)
 	 */
 	fzv_clear_rings(v);
 	fzv_driver_up(v, &none);
-	for (int i = 0; i < PUMP_MAX && poll(&p, 1, 0) == 1; i++)
-		virtio_mmio_event(v->t);
+	for (int i = 0; i < PUMP_MAX && fzv_event(v); i++)
+		;
 	for (int i = 0; i < 2; i++) {
 		int fd;
 		while ((fd = accept4(listeners[i], NULL, NULL, SOCK_CLOEXEC)) >= 0)

@@ -4,6 +4,7 @@
  * and handlers removed from inside a callback (their own or another whose
  * event waits in the same batch) are never called afterwards.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -125,6 +126,49 @@ static void test_removed_in_the_same_batch(void **state)
 	assert_int_equal(evloop_poll(&loop, 0), 0);
 }
 
+/* seen: count the call, take nothing: the eventfd stays readable. */
+static void seen(void *opaque, int fd, uint32_t events)
+{
+	(void)opaque;
+	(void)events;
+	calls[index_of(fd)]++;
+}
+
+/*
+ * An EPOLLONESHOT fd fires once and stays quiet, readable or not, until
+ * evloop_mod arms it again; armed while still readable, it fires at once.
+ * Modifying an fd the loop does not watch is -ENOENT; edge-triggered fds
+ * fire once per edge.
+ */
+static void test_mod_oneshot(void **state)
+{
+	(void)state;
+	assert_int_equal(evloop_add(&loop, fds[0], EPOLLIN | EPOLLONESHOT, seen, NULL), 0);
+	assert_int_equal(evloop_add(&loop, fds[1], EPOLLIN | EPOLLET, seen, NULL), 0);
+	ring(fds[0]);
+	ring(fds[1]);
+	assert_int_equal(evloop_poll(&loop, 0), 2);
+	assert_int_equal(evloop_poll(&loop, 0), 0); /* both still readable, both quiet */
+	assert_int_equal(calls[0], 1);
+	assert_int_equal(calls[1], 1);
+	assert_int_equal(evloop_mod(&loop, fds[0], EPOLLIN | EPOLLONESHOT), 0);
+	assert_int_equal(evloop_poll(&loop, 0), 1);
+	assert_int_equal(calls[0], 2);
+	assert_int_equal(evloop_poll(&loop, 0), 0);
+	/* a new edge on the edge-triggered one; a rearm to nothing keeps the other quiet */
+	ring(fds[1]);
+	assert_int_equal(evloop_mod(&loop, fds[0], 0), 0);
+	assert_int_equal(evloop_poll(&loop, 0), 1);
+	assert_int_equal(calls[1], 2);
+	/* an edge-triggered fd rearmed while readable reports it again */
+	assert_int_equal(evloop_mod(&loop, fds[1], EPOLLIN | EPOLLET), 0);
+	assert_int_equal(evloop_poll(&loop, 0), 1);
+	assert_int_equal(calls[1], 3);
+	assert_int_equal(evloop_mod(&loop, fds[2], EPOLLIN), -ENOENT);
+	evloop_del(&loop, fds[0]);
+	assert_int_equal(evloop_mod(&loop, fds[0], EPOLLIN), -ENOENT);
+}
+
 static void stop_it(void *opaque, int fd, uint32_t events)
 {
 	(void)opaque;
@@ -151,6 +195,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_many_fds, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_removed_in_the_same_batch, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_run_stop_run, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_mod_oneshot, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("evloop", tests, NULL, NULL);
 }

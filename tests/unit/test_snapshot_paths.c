@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -39,21 +38,22 @@
 #include "net.h"
 #include "rng.h"
 #include "seccomp.h"
+#include "test_watcher.h"
 #include "vq_builder.h"
 #include "vsock.h"
 
-#define QSIZE	     16
-#define MAX_Q	     3
-#define SECTOR	     512
-#define DISK_BYTES   (64u << 10)
-#define BLK_REQS     4
-#define FRAME_BYTES  60
-#define RXBUF	     2048
-#define CID	     7
-#define HOST_PORT    1234
-#define GUEST_PORT   4000
-#define PUMP_ROUNDS  200
-#define BUF_REGION   (256u << 10) /* each queue's share of RAM for its buffers */
+#define QSIZE	    16
+#define MAX_Q	    3
+#define SECTOR	    512
+#define DISK_BYTES  (64u << 10)
+#define BLK_REQS    4
+#define FRAME_BYTES 60
+#define RXBUF	    2048
+#define CID	    7
+#define HOST_PORT   1234
+#define GUEST_PORT  4000
+#define PUMP_ROUNDS 200
+#define BUF_REGION  (256u << 10) /* each queue's share of RAM for its buffers */
 
 /* One device on its transport, the driver's rings in one RAM. */
 struct rig {
@@ -62,7 +62,7 @@ struct rig {
 	unsigned int nq;
 	struct virtio_mmio_dev *t;
 	void *dev;
-	int epfd; /* the VMM loop's epoll set, holding the device's event fd */
+	struct test_watcher *tw; /* the VMM loop, as the device's fds see it */
 };
 
 static void no_irq(void *ctx)
@@ -98,23 +98,18 @@ static void successor_init(struct rig *s, const struct rig *r)
 		vqb_share(&s->q[i], &s->ram);
 	s->t = NULL;
 	s->dev = NULL;
-	s->epfd = -1;
+	s->tw = NULL;
 }
 
-/* rig_attach: (dev) on its transport, its event fd in an epoll set (before the filter). */
+/* rig_attach: (dev) on its transport, its fds in a test watcher (before the filter). */
 static void rig_attach(struct rig *r, const struct virtio_device_ops *ops, void *dev)
 {
-	struct epoll_event ev = {.events = EPOLLIN};
-	int fd;
-
 	CHECK(dev != NULL);
 	r->dev = dev;
 	r->t = virtio_mmio_create(ops, dev, &r->ram.gm, no_irq, NULL);
 	CHECK(r->t != NULL);
-	r->epfd = epoll_create1(EPOLL_CLOEXEC);
-	CHECK(r->epfd >= 0);
-	fd = virtio_mmio_event_fd(r->t);
-	CHECK(fd < 0 || epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev) == 0);
+	r->tw = tw_new();
+	CHECK(virtio_mmio_attach(r->t, &r->tw->w) == 0);
 }
 
 /* driver_up: 3.1.1 with every queue, VERSION_1 and the device's own features. */
@@ -150,15 +145,12 @@ static uint64_t post_buf(struct vqb *q, uint16_t desc, uint32_t len, bool writab
 	return gpa;
 }
 
-/* pump: what the VMM loop does: the device's events while its fd is readable. */
+/* pump: what the VMM loop does: the device's events while one of its fds is ready. */
 static void pump(struct rig *r)
 {
-	for (int i = 0; i < PUMP_ROUNDS; i++) {
-		struct epoll_event ev;
-		if (epoll_wait(r->epfd, &ev, 1, i < 10 ? 10 : 0) != 1)
+	for (int i = 0; i < PUMP_ROUNDS; i++)
+		if (tw_poll(r->tw, r->t, i < 10 ? 10 : 0) != 1)
 			break;
-		virtio_mmio_event(r->t);
-	}
 }
 
 /*
@@ -174,7 +166,7 @@ static void snapshot(struct rig *old, struct rig *new)
 	CHECK(seccomp_install(SECCOMP_THREAD_VMM, NULL) == 0);
 	CHECK(virtio_mmio_quiesce(old->t) == 0);
 	virtio_mmio_save_state(old->t, &st);
-	virtio_mmio_resume(old->t);
+	tw_resume(old->tw, old->t);
 	pump(old);
 	CHECK(virtio_mmio_quiesce(old->t) == 0);
 	virtio_mmio_save_state(old->t, &st);
@@ -309,8 +301,8 @@ static void net_child(void)
 	for (uint16_t i = 0; i < 4; i++)
 		post_buf(&old.q[NET_RXQ], i, RXBUF, true);
 	virtio_mmio_notify(old.t, NET_RXQ); /* the tap is empty: a chain is held */
-	memcpy(vqb_host(&old.q[NET_TXQ], post_buf(&old.q[NET_TXQ], 0, sizeof(frame), false)),
-	       frame, sizeof(frame));
+	memcpy(vqb_host(&old.q[NET_TXQ], post_buf(&old.q[NET_TXQ], 0, sizeof(frame), false)), frame,
+	       sizeof(frame));
 	virtio_mmio_notify(old.t, NET_TXQ);
 	CHECK(send(sv[1], frame, sizeof(frame), 0) == (ssize_t)sizeof(frame));
 	successor_init(&new, &old);
@@ -394,7 +386,8 @@ static void vsock_child(void)
 	snprintf(port_path, sizeof(port_path), "%s_%u", uds, HOST_PORT);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", port_path);
 	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
-	CHECK(lfd >= 0 && bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(lfd, 8) == 0);
+	CHECK(lfd >= 0 && bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	      listen(lfd, 8) == 0);
 	rig_init(&old, 3);
 	old.dev = vsock_create(&cfg, &ops, NULL);
 	rig_attach(&old, ops, old.dev);
@@ -433,10 +426,8 @@ static void test_vsock(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_blk_io_uring),
-	    cmocka_unit_test(test_blk_rate_limited),
-	    cmocka_unit_test(test_net),
-	    cmocka_unit_test(test_rng),
+	    cmocka_unit_test(test_blk_io_uring), cmocka_unit_test(test_blk_rate_limited),
+	    cmocka_unit_test(test_net),		 cmocka_unit_test(test_rng),
 	    cmocka_unit_test(test_vsock),
 	};
 

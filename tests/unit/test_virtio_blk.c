@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,12 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "blk.h"
 #include "mmio.h"
+#include "test_watcher.h"
 #include "vq_builder.h"
 
 #define DISK_SECTORS 128
@@ -31,6 +32,7 @@ struct fx {
 	struct vqb b;
 	void *dev;
 	struct virtio_mmio_dev *t;
+	struct test_watcher *tw; /* the device's fds, as the monitor's loop would hold them */
 	uint16_t next_desc;
 };
 
@@ -91,30 +93,42 @@ static bool attach(struct fx *f, bool ro, const char *id)
 	assert_int_equal(!!(ops->features & VIRTIO_BIT(VIRTIO_BLK_F_RO)), ro);
 	f->t = virtio_mmio_create(ops, f->dev, &f->b.gm, irq, NULL);
 	assert_non_null(f->t);
+	f->tw = tw_new();
+	assert_int_equal(virtio_mmio_attach(f->t, &f->tw->w), 0);
+	/* the completion eventfd with io_uring, the limiter's timer with a limiter */
+	assert_int_equal(f->tw->live, (f->engine == BLK_ENGINE_IO_URING) + (f->limiter != NULL));
 	assert_int_equal(vqb_driver_init(f->t, &f->b, 0, ALL),
 			 VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
 			     VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
-	assert_int_equal(virtio_mmio_event_fd(f->t) >= 0,
-			 f->engine == BLK_ENGINE_IO_URING || f->limiter != NULL);
 	return true;
+}
+
+/* destroy: the transport and its device; every fd the device watched is unwatched. */
+static void destroy(struct fx *f)
+{
+	virtio_mmio_destroy(f->t);
+	f->t = NULL;
+	if (f->tw != NULL) {
+		assert_int_equal(f->tw->live, 0);
+		assert_int_equal(f->tw->unwatches, f->tw->watches);
+		assert_int_equal(f->tw->strays, 0);
+		tw_free(f->tw);
+		f->tw = NULL;
+	}
 }
 
 static void detach(struct fx *f)
 {
-	virtio_mmio_destroy(f->t);
+	destroy(f);
 	vqb_free(&f->b);
 }
 
 /* wait_used: run the device until used->idx reaches (want). */
 static void wait_used(struct fx *f, uint16_t want)
 {
-	int fd = virtio_mmio_event_fd(f->t);
-
 	for (int i = 0; i < 1000 && vqb_used_idx(&f->b) != want; i++) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		assert_true(fd >= 0);
-		assert_true(poll(&p, 1, 5000) == 1);
-		virtio_mmio_event(f->t);
+		assert_true(f->tw->live > 0);
+		assert_int_equal(tw_poll(f->tw, f->t, 5000), 1);
 	}
 	assert_int_equal(vqb_used_idx(&f->b), want);
 }
@@ -515,7 +529,7 @@ static void test_reset_mid_request(void **state)
 			/* in flight now; the driver resets before the completions are reaped */
 			vqb_mmio_write(f->t, VIRTIO_MMIO_STATUS, 0);
 			assert_int_equal(vqb_used_idx(b), 0);
-			virtio_mmio_event(f->t); /* a late eventfd wakeup is harmless */
+			tw_fire_all(f->tw, f->t, EPOLLIN); /* a late wakeup is harmless */
 			assert_int_equal(vqb_used_idx(b), 0);
 		} else {
 			assert_int_equal(vqb_used_idx(b), 4);
@@ -588,7 +602,7 @@ static int restore(struct fx *f, const struct virtio_mmio_state *st, int *irqs)
 	void *dev;
 
 	vqb_clone(&b2, &f->b);
-	virtio_mmio_destroy(f->t);
+	destroy(f);
 	vqb_free(&f->b);
 	f->b = b2;
 	dev = blk_create(&cfg, &ops, NULL);
@@ -597,6 +611,8 @@ static int restore(struct fx *f, const struct virtio_mmio_state *st, int *irqs)
 	*irqs = 0;
 	f->t = virtio_mmio_create(ops, dev, &f->b.gm, irq, irqs);
 	assert_non_null(f->t);
+	f->tw = tw_new();
+	assert_int_equal(virtio_mmio_attach(f->t, &f->tw->w), 0);
 	if (virtio_mmio_load_state(f->t, st, &err) != 0)
 		fail_msg("load: %s", err.msg);
 	return *irqs;
@@ -708,7 +724,7 @@ static void test_snapshot_rate_limited(void **state)
 	struct req third = {.type = VIRTIO_BLK_T_IN, .sector = 3, .len = 512, .data_write = true};
 	assert_int_equal(submit(f, &third, &used), VIRTIO_BLK_S_OK);
 	/* a read-only disk offers other features: refused */
-	virtio_mmio_destroy(f->t);
+	destroy(f);
 	struct virtio_blk_config ro = {.path = f->path, .read_only = true, .engine = f->engine};
 	const struct virtio_device_ops *ops;
 	void *dev = blk_create(&ro, &ops, NULL);
@@ -720,7 +736,7 @@ static void test_snapshot_rate_limited(void **state)
 	restore(f, &st, &irqs);
 	assert_int_equal(virtio_mmio_quiesce(f->t), 0);
 	virtio_mmio_save_state(f->t, &st);
-	virtio_mmio_destroy(f->t);
+	destroy(f);
 	dev = blk_create(&(struct virtio_blk_config){.path = f->path, .engine = f->engine}, &ops,
 			 NULL);
 	f->t = virtio_mmio_create(ops, dev, &f->b.gm, irq, NULL);
@@ -733,6 +749,41 @@ static void test_snapshot_rate_limited(void **state)
 	assert_int_equal(strncmp(err.msg, "dev_len", 7), 0);
 	detach(f);
 	f->limiter = NULL;
+}
+
+/*
+ * The device's fds go into the monitor's loop at attach, each once, for
+ * EPOLLIN, with tags apart (the engine's completions, the limiter's timer),
+ * and all leave it at destroy, before they close.
+ */
+static void test_fds_watched(void **state)
+{
+	static const struct virtio_rate_limit limit = {.ops = {.size = 1, .refill_time = 1000}};
+	struct fx *f = *state;
+	struct test_watcher *tw;
+
+	f->limiter = &limit;
+	ATTACH(f, false, NULL);
+	tw = f->tw;
+	assert_int_equal(tw->watches, tw->live);
+	for (unsigned int i = 0; i < TW_MAX_FDS; i++)
+		if (tw->fds[i].live)
+			assert_int_equal(tw->fds[i].events, EPOLLIN);
+	if (f->engine == BLK_ENGINE_IO_URING) {
+		unsigned int a = 0, b = 0;
+		while (!tw->fds[a].live)
+			a++;
+		b = a + 1;
+		while (!tw->fds[b].live)
+			b++;
+		assert_true(tw->fds[a].tag != tw->fds[b].tag);
+	}
+	/* a request still served through them */
+	struct req r = {.type = VIRTIO_BLK_T_IN, .sector = 1, .len = 512, .data_write = true};
+	uint32_t used;
+	assert_int_equal(submit(f, &r, &used), VIRTIO_BLK_S_OK);
+	f->limiter = NULL;
+	detach(f); /* every fd unwatched, none unknown */
 }
 
 static void test_create_errors(void **state)
@@ -785,6 +836,8 @@ int main(void)
 	    U(test_snapshot),
 	    S(test_snapshot_rate_limited),
 	    U(test_snapshot_rate_limited),
+	    S(test_fds_watched),
+	    U(test_fds_watched),
 	    cmocka_unit_test(test_create_errors),
 	};
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -21,6 +22,7 @@
 #include <cmocka.h>
 
 #include "mmio.h"
+#include "test_watcher.h"
 #include "vq_builder.h"
 #include "vsock.h"
 
@@ -40,6 +42,7 @@ struct fx {
 	struct vqb rx, tx, ev; /* rx owns the RAM; every buffer comes from rx's allocator */
 	void *dev;
 	struct virtio_mmio_dev *t;
+	struct test_watcher *tw; /* the device's fds, as the monitor's loop would hold them */
 	uint64_t rxbuf[QSIZE];
 	uint16_t rx_seen;
 	uint64_t tx_hdr[TX_SLOTS], tx_data[TX_SLOTS];
@@ -111,6 +114,26 @@ static void driver_up(struct fx *f, unsigned int post)
 	virtio_mmio_notify(t, RX);
 }
 
+/* watch: the device's fds into a fresh test watcher: listener, timer, kick. */
+static void watch(struct fx *f)
+{
+	f->tw = tw_new();
+	assert_int_equal(virtio_mmio_attach(f->t, &f->tw->w), 0);
+	assert_int_equal(f->tw->live, 3);
+}
+
+/* destroy: the transport and its device; every fd it watched, connections' too, is unwatched. */
+static void destroy(struct fx *f)
+{
+	virtio_mmio_destroy(f->t);
+	f->t = NULL;
+	assert_int_equal(f->tw->live, 0);
+	assert_int_equal(f->tw->unwatches, f->tw->watches);
+	assert_int_equal(f->tw->strays, 0);
+	tw_free(f->tw);
+	f->tw = NULL;
+}
+
 static void attach_cfg(struct fx *f, uint32_t timeout_ms, unsigned int post)
 {
 	struct virtio_vsock_config cfg = {
@@ -134,7 +157,7 @@ static void attach_cfg(struct fx *f, uint32_t timeout_ms, unsigned int post)
 	assert_int_equal(ops->num_queues, 3);
 	f->t = virtio_mmio_create(ops, f->dev, &f->rx.gm, irq, NULL);
 	assert_non_null(f->t);
-	assert_true(virtio_mmio_event_fd(f->t) >= 0);
+	watch(f);
 	driver_up(f, post);
 }
 
@@ -145,7 +168,7 @@ static void attach(struct fx *f)
 
 static void detach(struct fx *f)
 {
-	virtio_mmio_destroy(f->t);
+	destroy(f);
 	vqb_free(&f->rx);
 	unlink(f->path);
 }
@@ -153,34 +176,33 @@ static void detach(struct fx *f)
 /*
  * guest_reset: the driver writes status 0 (on a vCPU thread in ember). The
  * device forgets every connection at once and must wake the VMM thread
- * (its event fd turns readable), which closes the host sockets.
+ * (its kick turns readable), which unwatches and closes the host sockets.
  */
 static void guest_reset(struct fx *f)
 {
-	struct pollfd p = {.fd = virtio_mmio_event_fd(f->t), .events = POLLIN};
 	bool had = vsock_conn_count(f->dev) > 0;
+	unsigned int unwatched = f->tw->unwatches;
 
 	vqb_mmio_write(f->t, VIRTIO_MMIO_STATUS, 0);
 	assert_int_equal(vsock_conn_count(f->dev), 0);
+	assert_int_equal(f->tw->unwatches, unwatched); /* not on the vCPU thread */
 	if (had)
-		assert_int_equal(poll(&p, 1, 1000), 1);
-	virtio_mmio_event(f->t);
+		assert_int_equal(tw_poll(f->tw, f->t, 1000), 1);
+	tw_drain(f->tw, f->t, 64);
+	assert_int_equal(f->tw->live, 3); /* the listener, timer and kick remain */
 }
 
-/* pump: run the device's event handler while its fd is ready, for up to (ms). */
+/* pump: hand the device its fds' events as they come, for up to (ms). */
 static void pump(struct fx *f, int ms)
 {
-	int fd = virtio_mmio_event_fd(f->t);
 	uint64_t end = ms_now() + (uint64_t)ms;
 
 	for (;;) {
 		uint64_t now = ms_now();
-		struct pollfd p = {.fd = fd, .events = POLLIN};
 		if (now >= end)
 			break;
-		if (poll(&p, 1, (int)(end - now)) != 1)
+		if (tw_poll(f->tw, f->t, (int)(end - now)) != 1)
 			break;
-		virtio_mmio_event(f->t);
 	}
 }
 
@@ -1065,6 +1087,68 @@ static void test_reset_and_leaks(void **state)
 	assert_int_equal(open_fds(), before);
 }
 
+/*
+ * A connection's host socket joins the monitor's loop when the connection
+ * starts, armed once (EPOLLONESHOT) with its connection as the tag; each
+ * time it fires and the device can act again it is rearmed; when the
+ * connection ends it leaves the loop, and the device's own three fds stay.
+ */
+static void test_conn_fd_lifecycle(void **state)
+{
+	struct fx *f = *state;
+	struct virtio_vsock_hdr h;
+	const struct tw_fd *w = NULL;
+	char buf[8];
+	int lfd, hfd;
+
+	attach(f);
+	lfd = listener(f, 5100);
+	hfd = guest_connect(f, lfd, 77, 5100);
+	assert_int_equal(f->tw->live, 4);
+	assert_int_equal(f->tw->watches, 4);
+	for (unsigned int i = 0; i < TW_MAX_FDS && w == NULL; i++)
+		if (f->tw->fds[i].live && (f->tw->fds[i].events & EPOLLONESHOT))
+			w = &f->tw->fds[i];
+	assert_non_null(w);
+	assert_true(w->events & EPOLLIN);
+	unsigned int rearms = w->rearms;
+
+	/* host -> guest, twice: each time the socket fired, it was armed again */
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(write(hfd, "ping", 4), 4);
+		assert_int_equal(expect_rx(f, VSOCK_OP_RW, &h, buf, sizeof(buf)), 4);
+		pump(f, 20);
+		assert_true(w->live && (w->events & EPOLLONESHOT) && (w->events & EPOLLIN));
+	}
+	assert_true(w->rearms > rearms);
+
+	/* the guest closes: RST back, the socket unwatched before it is closed */
+	struct virtio_vsock_hdr sh = ghdr(VSOCK_OP_SHUTDOWN, 77, 5100, 0);
+	sh.flags = VSOCK_SHUTDOWN_SEND | VSOCK_SHUTDOWN_RCV;
+	tx(f, sh, NULL, 0);
+	expect_rx(f, VSOCK_OP_RST, &h, NULL, 0);
+	host_eof(f, hfd);
+	assert_int_equal(vsock_conn_count(f->dev), 0);
+	assert_int_equal(f->tw->live, 3);
+	assert_int_equal(f->tw->unwatches, 1);
+	assert_int_equal(f->tw->strays, 0);
+
+	/* a host-initiated one too, ended by the host: unwatched once the guest RSTs it */
+	int hfd2 = host_connect(f);
+	pump(f, 20);
+	assert_int_equal(f->tw->live, 4);
+	close(hfd2);
+	pump(f, 50);
+	assert_int_equal(f->tw->live, 3);
+	assert_int_equal(f->tw->unwatches, 2);
+	close(hfd);
+	close(lfd);
+	char p[160];
+	snprintf(p, sizeof(p), "%s_5100", f->path);
+	unlink(p);
+	detach(f);
+}
+
 /* post_event: an event buffer (4 writable bytes) at event descriptor (i), notified. */
 static uint64_t post_event(struct fx *f, uint16_t i)
 {
@@ -1090,7 +1174,7 @@ static void restore(struct fx *f, const struct virtio_mmio_state *st)
 	struct vqb rx2;
 
 	vqb_clone(&rx2, &f->rx);
-	virtio_mmio_destroy(f->t);
+	destroy(f);
 	vqb_free(&f->rx);
 	f->rx = rx2;
 	vqb_share(&f->tx, &f->rx);
@@ -1099,6 +1183,7 @@ static void restore(struct fx *f, const struct virtio_mmio_state *st)
 	assert_non_null(f->dev);
 	f->t = virtio_mmio_create(ops, f->dev, &f->rx.gm, irq, NULL);
 	assert_non_null(f->t);
+	watch(f);
 	if (virtio_mmio_load_state(f->t, st, &err) != 0)
 		fail_msg("load: %s", err.msg);
 }
@@ -1142,9 +1227,10 @@ static void test_snapshot(void **state)
 	/* quiesced: the host's bytes wait; resumed: they arrive, the connection lives */
 	assert_int_equal(virtio_mmio_quiesce(f->t), 0);
 	assert_int_equal(write(hfd, "late", 4), 4);
-	pump(f, 50);
+	pump(f, 50); /* the socket fired, refused: quiet, so the loop does not spin */
 	assert_int_equal(rx_get(f, &h, NULL, 0), -1);
-	virtio_mmio_resume(f->t);
+	assert_false(tw_ready(f->tw));
+	tw_resume(f->tw, f->t); /* armed again: its bytes are still there */
 	n = expect_rx(f, VSOCK_OP_RW, &h, buf, sizeof(buf));
 	assert_int_equal(n, 4);
 	assert_memory_equal(buf, "late", 4);
@@ -1258,6 +1344,7 @@ int main(void)
 	    T(test_connection_limit),
 	    T(test_connection_budget),
 	    T(test_reset_and_leaks),
+	    T(test_conn_fd_lifecycle),
 	    T(test_snapshot),
 	    T(test_create_errors),
 	};
