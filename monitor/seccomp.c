@@ -11,12 +11,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "ember_err.h"
 #include "seccomp_filters.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
-int seccomp_read_filter(const char *path, struct seccomp_prog *prog)
+int seccomp_read_filter(const char *path, struct seccomp_prog *prog, struct ember_err *err)
 {
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -26,26 +26,28 @@ int seccomp_read_filter(const char *path, struct seccomp_prog *prog)
 	prog->len = 0;
 	if (fd < 0) {
 		ret = -errno;
-		log_error_errno(-ret, "--seccomp-filter: cannot open '%s'", path);
+		ember_err_set(err, -ret, "--seccomp-filter: cannot open '%s'", path);
 		return ret;
 	}
 	if (fstat(fd, &st) < 0 || st.st_size <= 0 || st.st_size % sizeof(struct sock_filter) != 0 ||
 	    (size_t)st.st_size / sizeof(struct sock_filter) > BPF_MAXINSNS) {
-		log_error("--seccomp-filter: '%s' is not a BPF program of 1 to %d instructions "
-			  "(%zu bytes each)",
-			  path, BPF_MAXINSNS, sizeof(struct sock_filter));
+		ember_err_set(err, 0,
+			      "--seccomp-filter: '%s' is not a BPF program of 1 to %d instructions "
+			      "(%zu bytes each)",
+			      path, BPF_MAXINSNS, sizeof(struct sock_filter));
 		close(fd);
 		return -EINVAL;
 	}
 	prog->insns = malloc((size_t)st.st_size);
 	if (prog->insns == NULL) {
+		ember_err_set(err, ENOMEM, "--seccomp-filter: '%s'", path);
 		close(fd);
 		return -ENOMEM;
 	}
 	ssize_t n = read(fd, prog->insns, (size_t)st.st_size);
 	close(fd);
 	if (n != st.st_size) {
-		log_error("--seccomp-filter: short read of '%s'", path);
+		ember_err_set(err, 0, "--seccomp-filter: short read of '%s'", path);
 		seccomp_free_filter(prog);
 		return -EIO;
 	}

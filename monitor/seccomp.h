@@ -9,6 +9,8 @@
 
 #include <linux/filter.h>
 
+#include "ember_err.h"
+
 enum seccomp_thread {
 	SECCOMP_THREAD_VMM,  /* the main thread: event loop, devices, teardown */
 	SECCOMP_THREAD_VCPU, /* a vCPU thread: KVM_RUN and its exits */
@@ -24,9 +26,9 @@ struct seccomp_prog {
 /*
  * seccomp_read_filter: read a raw BPF program (an array of struct
  * sock_filter, at most BPF_MAXINSNS) from (path) into (prog), before any
- * filter is live. Returns 0 or -errno after a message naming the file.
+ * filter is live. Returns 0 or -errno, (err) saying why and naming the file.
  */
-int seccomp_read_filter(const char *path, struct seccomp_prog *prog);
+int seccomp_read_filter(const char *path, struct seccomp_prog *prog, struct ember_err *err);
 
 /* seccomp_free_filter: release what seccomp_read_filter allocated. */
 void seccomp_free_filter(struct seccomp_prog *prog);

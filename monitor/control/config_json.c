@@ -419,6 +419,7 @@ static int boot_source(struct ctx *c, json_t *o)
 	    config_set_str(&cfg->initrd_path, initrd) < 0 ||
 	    config_set_str(&cfg->cmdline, args) < 0)
 		return fail(c, NULL, "out of memory");
+	cfg->boot_origin = CONFIG_FROM_JSON;
 	return 0;
 }
 
@@ -1404,8 +1405,8 @@ static json_t *boot_obj(const struct vm_config *cfg)
 	/* The effective arguments: boot_args (or the default) and guest words. */
 	struct kernel_cmdline k;
 	kernel_cmdline_init(&k, cfg->cmdline);
-	if (kernel_cmdline_render(&k, cfg->guest_args, cfg->nguest_args, cmdline, sizeof(cmdline)) <
-	    0)
+	if (kernel_cmdline_render(&k, cfg->guest_args, cfg->nguest_args, cmdline, sizeof(cmdline),
+				  NULL) < 0)
 		snprintf(cmdline, sizeof(cmdline), "%s",
 			 cfg->cmdline ? cfg->cmdline : CONFIG_DEFAULT_CMDLINE);
 	return json_pack("{s:s,s:o,s:s}", "kernel_image_path", cfg->kernel_path, "initrd_path",

@@ -242,7 +242,7 @@ static void test_user_filter_file(void **state)
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/filter.bpf", dir);
 	write_file(path, kill_getppid, sizeof(kill_getppid));
-	assert_int_equal(seccomp_read_filter(path, &user_prog), 0);
+	assert_int_equal(seccomp_read_filter(path, &user_prog, NULL), 0);
 	assert_int_equal(user_prog.len, 4);
 	/* The user's program replaces ember's: openat is allowed, getppid kills. */
 	assert_ok(run_user(do_openat));
@@ -251,11 +251,11 @@ static void test_user_filter_file(void **state)
 
 	/* Not a program: empty, a partial instruction, missing. */
 	write_file(path, "", 0);
-	assert_int_equal(seccomp_read_filter(path, &user_prog), -EINVAL);
+	assert_int_equal(seccomp_read_filter(path, &user_prog, NULL), -EINVAL);
 	write_file(path, kill_getppid, sizeof(kill_getppid) - 3);
-	assert_int_equal(seccomp_read_filter(path, &user_prog), -EINVAL);
+	assert_int_equal(seccomp_read_filter(path, &user_prog, NULL), -EINVAL);
 	unlink(path);
-	assert_int_equal(seccomp_read_filter(path, &user_prog), -ENOENT);
+	assert_int_equal(seccomp_read_filter(path, &user_prog, NULL), -ENOENT);
 	assert_null(user_prog.insns);
 	rmdir(dir);
 }
