@@ -58,29 +58,31 @@ struct host_file {
 	size_t size;
 };
 
-static int map_file(const char *flag, const char *path, struct host_file *f)
+/* map_file: (path) mapped, or -EINVAL with (err) naming it by (word), a flag or a field. */
+static int map_file(const char *word, const char *path, struct host_file *f, struct ember_err *err)
 {
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0) {
-		log_error_errno(errno, "%s: cannot open '%s'", flag, path);
+		ember_err_set(err, errno, "%s: cannot open '%s'", word, path);
 		return -EINVAL;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		log_error("%s: '%s' is not a regular file", flag, path);
+		ember_err_set(err, 0, "%s: '%s' is not a regular file", word, path);
 		close(fd);
 		return -EINVAL;
 	}
 	if (st.st_size == 0) {
-		log_error("%s: '%s' is empty", flag, path);
+		ember_err_set(err, 0, "%s: '%s' is empty", word, path);
 		close(fd);
 		return -EINVAL;
 	}
 	void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	int e = errno;
 	close(fd);
 	if (p == MAP_FAILED) {
-		log_error_errno(errno, "%s: cannot map '%s'", flag, path);
+		ember_err_set(err, e, "%s: cannot map '%s'", word, path);
 		return -EINVAL;
 	}
 	f->data = p;
@@ -128,7 +130,7 @@ static int add_pic(struct machine *m)
 	return ret;
 }
 
-static int add_legacy_devices(struct machine *m, const struct vm_config *cfg)
+static int add_legacy_devices(struct machine *m, const struct vm_config *cfg, struct ember_err *err)
 {
 	struct vm *vm = &m->vm;
 	int ret;
@@ -163,7 +165,7 @@ static int add_legacy_devices(struct machine *m, const struct vm_config *cfg)
 	if (ret == 0)
 		ret = generation_init(&m->generation, vm);
 	if (ret < 0)
-		log_error_errno(-ret, "devices: cannot place legacy devices on the bus");
+		ember_err_set(err, -ret, "devices: cannot place legacy devices on the bus");
 	return ret;
 }
 
@@ -196,13 +198,14 @@ static void add_root_args(struct machine *m, const struct vm_config *cfg)
 }
 
 /*
- * create_failed: a device could not be created (the device says only what
- * failed): name it in the words of the interface that configured it, the
- * flag and its value (--disk PATH) or the resource, its id and the value
- * (drive 'rootfs' (PATH)).
+ * create_failed: a device could not be created or attached (the device says
+ * only what failed, in (why)): (err) names it in the words of the interface
+ * that configured it, the flag and its value (--disk PATH) or the resource,
+ * its id and the value (drive 'rootfs' (PATH)).
  */
 static void create_failed(enum config_origin origin, const char *flag, const char *value,
-			  const char *resource, const char *id, const struct vlog_err *err)
+			  const char *resource, const char *id, const struct vlog_err *why,
+			  struct ember_err *err)
 {
 	char what[CONFIG_ID_MAX + 64];
 
@@ -212,13 +215,21 @@ static void create_failed(enum config_origin origin, const char *flag, const cha
 		else
 			snprintf(what, sizeof(what), "%s", resource);
 		if (value != NULL)
-			log_error_errno(err->errnum, "%s (%s): %s", what, value, err->msg);
+			ember_err_set(err, why->errnum, "%s (%s): %s", what, value, why->msg);
 		else
-			log_error_errno(err->errnum, "%s: %s", what, err->msg);
+			ember_err_set(err, why->errnum, "%s: %s", what, why->msg);
 	} else if (value != NULL)
-		log_error_errno(err->errnum, "%s %s: %s", flag, value, err->msg);
+		ember_err_set(err, why->errnum, "%s %s: %s", flag, value, why->msg);
 	else
-		log_error_errno(err->errnum, "%s: %s", flag, err->msg);
+		ember_err_set(err, why->errnum, "%s: %s", flag, why->msg);
+}
+
+/* attach_failed: virtio_slots_add refused the device (-errno (ret)); (why) gets that. */
+static struct vlog_err *attach_failed(int ret, struct vlog_err *why)
+{
+	why->errnum = -ret;
+	snprintf(why->msg, sizeof(why->msg), "cannot attach the device");
+	return why;
 }
 
 /* The detour a virtio-net device takes to MMDS (net.h), over the interface's stack. */
@@ -265,13 +276,15 @@ static int mmds_detour(struct machine *m, const struct vm_config *cfg, unsigned 
  * add_virtio_devices: disks first, in command-line order (the first is
  * /dev/vda), then network interfaces, entropy, vsock. A device that cannot be created (a
  * bad disk path) is the user's error; one that cannot be attached, the
- * host's.
+ * host's. Either way (err) names the device as its interface does.
  */
-static int add_virtio_devices(struct machine *m, const struct vm_config *cfg, int *status)
+static int add_virtio_devices(struct machine *m, const struct vm_config *cfg, int *status,
+			      struct ember_err *err)
 {
 	const struct virtio_device_ops *ops;
-	struct vlog_err err = {0};
+	struct vlog_err why = {0};
 	void *dev;
+	int ret;
 
 	*status = EMBER_EXIT_CONFIG;
 	add_root_args(m, cfg);
@@ -287,63 +300,83 @@ static int add_virtio_devices(struct machine *m, const struct vm_config *cfg, in
 			d->engine == DISK_ENGINE_IO_URING ? BLK_ENGINE_IO_URING : BLK_ENGINE_SYNC,
 		    .limiter = &limit,
 		};
-		dev = blk_create(&bc, &ops, &err);
+		dev = blk_create(&bc, &ops, &why);
 		if (dev == NULL) {
-			create_failed(d->origin, "--disk", d->path, "drive", d->id, &err);
+			create_failed(d->origin, "--disk", d->path, "drive", d->id, &why, err);
 			return -EINVAL;
 		}
-		if (virtio_slots_add(&m->virtio, ops, dev) < 0)
+		ret = virtio_slots_add(&m->virtio, ops, dev);
+		if (ret < 0) {
+			create_failed(d->origin, "--disk", d->path, "drive", d->id,
+				      attach_failed(ret, &why), err);
 			goto host_error;
+		}
 	}
 	if (cfg->mmds.set && m->mmds != NULL)
 		mmds_store_set_mode(m->mmds, cfg->mmds.v2 ? MMDS_V2 : MMDS_V1,
 				    cfg->mmds.imds_compat);
 	for (unsigned int i = 0; i < cfg->nnets; i++) {
+		const struct net_config *n = &cfg->nets[i];
+		const char *tap = n->host_dev_name != NULL ? n->host_dev_name : "";
 		struct net_detour detour;
 		int has_detour = mmds_detour(m, cfg, i, &detour);
-		if (has_detour < 0)
+		if (has_detour < 0) {
+			vlog_err_set(&why, -has_detour, "the metadata service's network stack");
+			create_failed(n->origin, "--net", tap, "network interface", n->iface_id,
+				      &why, err);
 			goto host_error;
-		struct virtio_rate_limit rx = machine_rate_limit(&cfg->nets[i].rx_limiter);
-		struct virtio_rate_limit tx = machine_rate_limit(&cfg->nets[i].tx_limiter);
+		}
+		struct virtio_rate_limit rx = machine_rate_limit(&n->rx_limiter);
+		struct virtio_rate_limit tx = machine_rate_limit(&n->tx_limiter);
 		struct virtio_net_config nc = {
-		    .tap_name = cfg->nets[i].host_dev_name,
-		    .has_mac = cfg->nets[i].has_mac,
-		    .mtu = cfg->nets[i].has_mtu ? (uint16_t)cfg->nets[i].mtu : 0,
+		    .tap_name = n->host_dev_name,
+		    .has_mac = n->has_mac,
+		    .mtu = n->has_mtu ? (uint16_t)n->mtu : 0,
 		    .rx_limiter = &rx,
 		    .tx_limiter = &tx,
 		    .detour = has_detour ? &detour : NULL,
 		};
-		memcpy(nc.mac, cfg->nets[i].guest_mac, sizeof(nc.mac));
-		dev = net_create(&nc, &ops, &err);
+		memcpy(nc.mac, n->guest_mac, sizeof(nc.mac));
+		dev = net_create(&nc, &ops, &why);
 		if (dev == NULL) {
-			create_failed(cfg->nets[i].origin, "--net", nc.tap_name != NULL ? nc.tap_name : "",
-				      "network interface", cfg->nets[i].iface_id, &err);
+			create_failed(n->origin, "--net", tap, "network interface", n->iface_id,
+				      &why, err);
 			return -EINVAL;
 		}
-		if (virtio_slots_add(&m->virtio, ops, dev) < 0)
+		ret = virtio_slots_add(&m->virtio, ops, dev);
+		if (ret < 0) {
+			create_failed(n->origin, "--net", tap, "network interface", n->iface_id,
+				      attach_failed(ret, &why), err);
 			goto host_error;
+		}
 	}
 	if (cfg->rng) {
 		struct virtio_rate_limit limit = machine_rate_limit(&cfg->rng_limiter);
-		dev = rng_create_limited(&limit, &ops, &err);
-		if (dev == NULL)
-			create_failed(cfg->rng_origin, "--rng", NULL, "entropy", NULL, &err);
-		if (dev == NULL || virtio_slots_add(&m->virtio, ops, dev) < 0)
+		dev = rng_create_limited(&limit, &ops, &why);
+		ret = dev != NULL ? virtio_slots_add(&m->virtio, ops, dev) : 0;
+		if (dev == NULL || ret < 0) {
+			create_failed(cfg->rng_origin, "--rng", NULL, "entropy", NULL,
+				      dev == NULL ? &why : attach_failed(ret, &why), err);
 			goto host_error;
+		}
 	}
 	if (cfg->vsock.enabled) {
 		struct virtio_vsock_config vc = {
 		    .guest_cid = cfg->vsock.guest_cid,
 		    .uds_path = cfg->vsock.uds_path,
 		};
-		dev = vsock_create(&vc, &ops, &err);
+		const char *uds = vc.uds_path != NULL ? vc.uds_path : "";
+		dev = vsock_create(&vc, &ops, &why);
 		if (dev == NULL) {
-			create_failed(cfg->vsock.origin, "--vsock",
-				      vc.uds_path != NULL ? vc.uds_path : "", "vsock", NULL, &err);
+			create_failed(cfg->vsock.origin, "--vsock", uds, "vsock", NULL, &why, err);
 			return -EINVAL;
 		}
-		if (virtio_slots_add(&m->virtio, ops, dev) < 0)
+		ret = virtio_slots_add(&m->virtio, ops, dev);
+		if (ret < 0) {
+			create_failed(cfg->vsock.origin, "--vsock", uds, "vsock", NULL,
+				      attach_failed(ret, &why), err);
 			goto host_error;
+		}
 	}
 	return 0;
 host_error:
@@ -351,37 +384,57 @@ host_error:
 	return -EIO;
 }
 
-static int load_kernel_and_initrd(struct machine *m, const struct vm_config *cfg,
-				  struct boot_layout *bl)
+/* boot_word: how the user named a boot setting: by its flag, or by its JSON field. */
+static const char *boot_word(const struct vm_config *cfg, const char *flag, const char *field)
 {
+	return cfg->boot_origin == CONFIG_FROM_JSON ? field : flag;
+}
+
+/* from_file: after a loader's reason ("kernel: ..."), the setting that named the file. */
+static void from_file(struct ember_err *err, const char *word, const char *path)
+{
+	char reason[EMBER_ERR_MAX];
+
+	memcpy(reason, err->msg, sizeof(reason));
+	if (snprintf(err->msg, sizeof(err->msg), "%s (%s '%s')", reason, word, path) >=
+	    (int)sizeof(err->msg))
+		ember_err_cut(err);
+}
+
+static int load_kernel_and_initrd(struct machine *m, const struct vm_config *cfg,
+				  struct boot_layout *bl, struct ember_err *err)
+{
+	const char *kernel_word = boot_word(cfg, "--kernel", "kernel_image_path");
+	const char *initrd_word = boot_word(cfg, "--initrd", "initrd_path");
 	struct host_file kernel = {0}, initrd = {0};
 	int ret;
 
-	ret = map_file("--kernel", cfg->kernel_path, &kernel);
+	ret = map_file(kernel_word, cfg->kernel_path, &kernel, err);
 	if (ret < 0)
 		return ret;
 	ret = loader_load_kernel(&m->vm.gmem, kernel.data, kernel.size, cfg->boot_entry,
-				 LOAD_RAM_ZEROED, &m->kernel);
+				 LOAD_RAM_ZEROED, &m->kernel, err);
 	unmap_file(&kernel);
 	if (ret < 0) {
-		log_error("--kernel: cannot boot '%s'", cfg->kernel_path);
+		from_file(err, kernel_word, cfg->kernel_path);
 		return ret;
 	}
 	if (cfg->initrd_path == NULL)
 		return 0;
-	ret = map_file("--initrd", cfg->initrd_path, &initrd);
+	ret = map_file(initrd_word, cfg->initrd_path, &initrd, err);
 	if (ret < 0)
 		return ret;
-	ret =
-	    loader_load_initrd(&m->vm.gmem, &m->kernel, initrd.data, initrd.size, &bl->initrd_gpa);
+	ret = loader_load_initrd(&m->vm.gmem, &m->kernel, initrd.data, initrd.size, &bl->initrd_gpa,
+				 err);
 	bl->initrd_size = initrd.size;
 	unmap_file(&initrd);
 	if (ret < 0)
-		log_error("--initrd: cannot load '%s'", cfg->initrd_path);
+		from_file(err, initrd_word, cfg->initrd_path);
 	return ret;
 }
 
-static int write_cmdline(struct machine *m, const struct vm_config *cfg, struct boot_layout *bl)
+static int write_cmdline(struct machine *m, const struct vm_config *cfg, struct boot_layout *bl,
+			 struct ember_err *err)
 {
 	char cmdline[LAYOUT_CMDLINE_MAX];
 	size_t limit = sizeof(cmdline);
@@ -390,28 +443,34 @@ static int write_cmdline(struct machine *m, const struct vm_config *cfg, struct 
 	if (m->kernel.cmdline_max != 0 && m->kernel.cmdline_max < limit - 1)
 		limit = (size_t)m->kernel.cmdline_max + 1;
 	int len = kernel_cmdline_render(&m->cmdline, cfg->guest_args, cfg->nguest_args, cmdline,
-					limit);
+					limit, err);
 	if (len < 0) {
-		if (limit < sizeof(cmdline))
-			log_error("kernel: its setup header's cmdline_size allows %u bytes",
-				  m->kernel.cmdline_max);
+		/* Too long for the kernel rather than for ember: say whose limit it is. */
+		if (len == -E2BIG && limit < sizeof(cmdline))
+			ember_err_set(err, 0,
+				      "kernel: its setup header's cmdline_size allows %u bytes",
+				      m->kernel.cmdline_max);
 		return len;
 	}
 	bl->cmdline_gpa = LAYOUT_CMDLINE_ADDR;
 	bl->cmdline_size = (uint32_t)len + 1;
-	return gmem_write(&m->vm.gmem, LAYOUT_CMDLINE_ADDR, cmdline, (uint64_t)len + 1);
+	if (gmem_write(&m->vm.gmem, LAYOUT_CMDLINE_ADDR, cmdline, (uint64_t)len + 1) != 0) {
+		ember_err_set(err, 0, "cmdline: 0x%llx is not in guest RAM", LAYOUT_CMDLINE_ADDR);
+		return -EFAULT;
+	}
+	return 0;
 }
 
 static int write_boot_structures(struct machine *m, const struct vm_config *cfg,
-				 struct vcpu_boot *boot)
+				 struct vcpu_boot *boot, struct ember_err *err)
 {
 	struct boot_layout bl = {0};
 	const struct gmem *gm = &m->vm.gmem;
 	int ret;
 
-	ret = load_kernel_and_initrd(m, cfg, &bl);
+	ret = load_kernel_and_initrd(m, cfg, &bl, err);
 	if (ret == 0)
-		ret = write_cmdline(m, cfg, &bl);
+		ret = write_cmdline(m, cfg, &bl, err);
 	if (ret < 0)
 		return ret;
 
@@ -419,39 +478,47 @@ static int write_boot_structures(struct machine *m, const struct vm_config *cfg,
 	if (m->kernel.format == KERNEL_FORMAT_PVH) {
 		boot->mode = X86_BOOT_PROTECTED;
 		boot->boot_info = LAYOUT_PVH_INFO_ADDR;
-		ret = bootparams_write_pvh(gm, &bl);
+		ret = bootparams_write_pvh(gm, &bl, err);
 	} else {
 		boot->mode = X86_BOOT_LONG_MODE;
 		boot->boot_info = LAYOUT_ZERO_PAGE_ADDR;
-		ret = bootparams_write_zero_page(gm, &m->kernel, &bl);
+		ret = bootparams_write_zero_page(gm, &m->kernel, &bl, err);
 	}
 	if (ret == 0)
-		ret = mptable_write(gm, cfg->vcpus);
-	if (ret == 0)
+		ret = mptable_write(gm, cfg->vcpus, err);
+	if (ret == 0) {
 		ret = x86_write_boot_tables(gm, boot->mode);
+		if (ret < 0)
+			ember_err_set(err, 0,
+				      "x86: the GDT, IDT and page tables are not in guest RAM");
+	}
 	if (ret < 0)
-		log_error("boot: cannot write the boot structures (is --mem too small?)");
+		ember_err_prefix(err, "boot: cannot write the boot structures (is %s too small?)",
+				 boot_word(cfg, "--mem", "mem_size_mib"));
 	return ret;
 }
 
-static struct kvm_cpuid2 *supported_cpuid(int kvm_fd)
+static struct kvm_cpuid2 *supported_cpuid(int kvm_fd, struct ember_err *err)
 {
 	for (unsigned int nent = CPUID_INITIAL_ENTRIES; nent <= CPUID_MAX_ENTRIES; nent *= 2) {
 		struct kvm_cpuid2 *c =
 		    calloc(1, sizeof(*c) + nent * sizeof(struct kvm_cpuid_entry2));
-		if (c == NULL)
+		if (c == NULL) {
+			ember_err_set(err, ENOMEM, "kvm: KVM_GET_SUPPORTED_CPUID");
 			return NULL;
+		}
 		c->nent = nent;
 		if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0)
 			return c;
 		int e = errno;
 		free(c);
 		if (e != E2BIG) {
-			log_error_errno(e, "kvm: KVM_GET_SUPPORTED_CPUID");
+			ember_err_set(err, e, "kvm: KVM_GET_SUPPORTED_CPUID");
 			return NULL;
 		}
 	}
-	log_error("kvm: KVM_GET_SUPPORTED_CPUID: more than %d entries", CPUID_MAX_ENTRIES);
+	ember_err_set(err, 0, "kvm: KVM_GET_SUPPORTED_CPUID: more than %d entries",
+		      CPUID_MAX_ENTRIES);
 	return NULL;
 }
 
@@ -460,23 +527,24 @@ static struct kvm_cpuid2 *supported_cpuid(int kvm_fd)
  * the vendor a static one is written for (Firecracker's rule), the KVM
  * capabilities a custom one requires. A "!N" capability (one Firecracker
  * would stop checking) changes nothing here: ember cannot run without the
- * ones it checks (vm.c). 0, or -EINVAL after a line saying why.
+ * ones it checks (vm.c). 0, or -EINVAL with (err) saying why.
  */
 static int check_template(struct machine *m, const struct cpu_template *t, const char *name,
-			  const struct kvm_cpuid2 *supported)
+			  const struct kvm_cpuid2 *supported, struct ember_err *err)
 {
-	char err[CPU_TEMPLATE_ERR_MAX];
+	char why[CPU_TEMPLATE_ERR_MAX];
 
-	if (cpu_template_check_vendor(t, supported, err, sizeof(err)) < 0) {
-		log_error("cpu_template %s: %s", name, err);
+	if (cpu_template_check_vendor(t, supported, why, sizeof(why)) < 0) {
+		ember_err_set(err, 0, "cpu_template %s: %s", name, why);
 		return -EINVAL;
 	}
 	for (unsigned int i = 0; i < t->ncaps; i++) {
 		if (t->caps[i].remove ||
 		    ioctl(m->vm.kvm_fd, KVM_CHECK_EXTENSION, (unsigned long)t->caps[i].cap) > 0)
 			continue;
-		log_error("cpu-config: kvm_capabilities: this host's KVM lacks capability %u",
-			  t->caps[i].cap);
+		ember_err_set(err, 0,
+			      "cpu-config: kvm_capabilities: this host's KVM lacks capability %u",
+			      t->caps[i].cap);
 		return -EINVAL;
 	}
 	log_info("cpu template %s: %u CPUID leaves, %u MSRs", name, t->nleaves, t->nmsrs);
@@ -486,11 +554,11 @@ static int check_template(struct machine *m, const struct cpu_template *t, const
 /*
  * resolve_template: the CPU template (cfg) asks for, checked against this
  * host, in (*out) (static) or (cfg) (custom); NULL in (*tmpl) for none.
- * 0 or -EINVAL.
+ * 0, -ENOMEM or -EINVAL, with (err) saying why.
  */
 static int resolve_template(struct machine *m, const struct vm_config *cfg,
 			    const struct kvm_cpuid2 *supported, struct cpu_template **out,
-			    const struct cpu_template **tmpl)
+			    const struct cpu_template **tmpl, struct ember_err *err)
 {
 	const char *name = cpu_template_name(cfg->cpu_template);
 
@@ -501,29 +569,31 @@ static int resolve_template(struct machine *m, const struct vm_config *cfg,
 		*tmpl = &cfg->custom_cpu;
 	} else {
 		*out = malloc(sizeof(**out));
-		if (*out == NULL || cpu_template_static(cfg->cpu_template, *out) < 0)
+		if (*out == NULL || cpu_template_static(cfg->cpu_template, *out) < 0) {
+			ember_err_set(err, ENOMEM, "cpu_template %s", name);
 			return -ENOMEM;
+		}
 		*tmpl = *out;
 	}
-	return check_template(m, *tmpl, name, supported);
+	return check_template(m, *tmpl, name, supported, err);
 }
 
 /* create_vcpus: -EINVAL when the CPU template does not fit the host (a config error). */
 static int create_vcpus(struct machine *m, const struct vm_config *cfg,
-			const struct vcpu_boot *boot)
+			const struct vcpu_boot *boot, struct ember_err *err)
 {
-	struct kvm_cpuid2 *cpuid = supported_cpuid(m->vm.kvm_fd);
+	struct kvm_cpuid2 *cpuid = supported_cpuid(m->vm.kvm_fd, err);
 	struct cpu_template *own = NULL;
 	const struct cpu_template *tmpl = NULL;
 	int ret = 0;
 
 	if (cpuid == NULL)
 		return -EIO;
-	ret = resolve_template(m, cfg, cpuid, &own, &tmpl);
+	ret = resolve_template(m, cfg, cpuid, &own, &tmpl, err);
 	m->vm.nvcpus = cfg->vcpus;
 	for (unsigned int i = 0; i < cfg->vcpus && ret == 0; i++) {
-		struct vcpu *vcpu = vcpu_create(&m->vm, i);
-		ret = vcpu != NULL ? vcpu_configure(vcpu, cpuid, tmpl, boot) : -EIO;
+		struct vcpu *vcpu = vcpu_create(&m->vm, i, err);
+		ret = vcpu != NULL ? vcpu_configure(vcpu, cpuid, tmpl, boot, err) : -EIO;
 	}
 	if (ret == -EINVAL && tmpl == NULL)
 		ret = -EIO; /* without a template, a refusal is KVM's */
@@ -599,12 +669,12 @@ static int fail_build(struct machine *m, int status)
 /*
  * build_devices: the part a boot and a restore share: the VM over (img)'s
  * RAM (NULL: fresh), the seccomp settings, the loop, and every device. On
- * failure (m) is torn down and the exit status returned, (err) saying why
- * when the log does not; 0 on success.
+ * failure (m) is torn down, (err) says why and the exit status is
+ * returned; 0 on success.
  */
 static int build_devices(struct machine *m, const struct vm_config *cfg,
 			 const struct snapshot_image *img, struct startup_trace *startup,
-			 struct evloop *loop, char *err, size_t errsz)
+			 struct evloop *loop, struct ember_err *err)
 {
 	int status;
 
@@ -623,11 +693,12 @@ static int build_devices(struct machine *m, const struct vm_config *cfg,
 	    .thp = cfg->huge_pages == CONFIG_HUGE_PAGES_TRANSPARENT,
 	    .hugetlb_2m = cfg->huge_pages == CONFIG_HUGE_PAGES_2M,
 	};
-	if (vm_create(&m->vm, &mem, startup) < 0)
+	if (vm_create(&m->vm, &mem, startup, err) < 0)
 		return EMBER_EXIT_HOST_ERROR;
 	/* The Uffd backend: its handler must own guest RAM before anything touches it. */
 	if (img != NULL && img->uffd_path != NULL &&
-	    snap_uffd_attach(&m->uffd, &m->vm, img->uffd_path, err, errsz) < 0) {
+	    snap_uffd_attach(&m->uffd, &m->vm, img->uffd_path, err->msg, sizeof(err->msg)) < 0) {
+		err->errnum = 0; /* snap_uffd_attach's line says it all */
 		vm_destroy(&m->vm);
 		return EMBER_EXIT_CONFIG;
 	}
@@ -640,35 +711,53 @@ static int build_devices(struct machine *m, const struct vm_config *cfg,
 		char why[SECCOMP_ERR_MAX];
 		if (seccomp_read_filters(cfg->seccomp_filter, &m->user_filter, why, sizeof(why)) <
 		    0) {
-			log_error("--seccomp-filter: '%s': %s", cfg->seccomp_filter, why);
+			ember_err_set(err, 0, "--seccomp-filter: '%s': %s", cfg->seccomp_filter, why);
 			return fail_build(m, EMBER_EXIT_CONFIG);
 		}
 		m->vm.user_filter = &m->user_filter;
 	}
 	m->built = BUILT_VM;
 
-	if (join_loop(m, loop) < 0 || add_legacy_devices(m, cfg) < 0)
+	int ret = join_loop(m, loop);
+	if (ret < 0) {
+		ember_err_set(err, -ret, "vm: cannot join the event loop");
+		return fail_build(m, EMBER_EXIT_HOST_ERROR);
+	}
+	if (add_legacy_devices(m, cfg, err) < 0)
 		return fail_build(m, EMBER_EXIT_HOST_ERROR);
 	m->built = BUILT_DEVICES;
-	if (add_virtio_devices(m, cfg, &status) < 0)
+	if (add_virtio_devices(m, cfg, &status, err) < 0)
 		return fail_build(m, status);
 	startup_stamp(startup, STARTUP_DEVICES);
 	return 0;
 }
 
+/* start_console: open_console, or the host's error with (err) saying so. */
+static int start_console(struct machine *m, struct ember_err *err)
+{
+	int ret = open_console(m);
+
+	if (ret < 0)
+		ember_err_set(err, -ret, "console: cannot read the terminal");
+	return ret;
+}
+
 int machine_build(struct machine *m, const struct vm_config *cfg, struct startup_trace *startup,
-		  struct evloop *loop)
+		  struct evloop *loop, struct ember_err *err)
 {
 	struct vcpu_boot boot = {0};
-	int status = build_devices(m, cfg, NULL, startup, loop, NULL, 0);
 
+	*err = (struct ember_err){0};
+	int status = build_devices(m, cfg, NULL, startup, loop, err);
 	if (status != 0)
 		return status;
-	if (write_boot_structures(m, cfg, &boot) < 0)
+	if (write_boot_structures(m, cfg, &boot, err) < 0)
 		return fail_build(m, EMBER_EXIT_CONFIG);
 	startup_stamp(startup, STARTUP_LOAD);
-	int ret = create_vcpus(m, cfg, &boot);
-	if (ret < 0 || open_console(m) < 0)
+	int ret = create_vcpus(m, cfg, &boot, err);
+	if (ret == 0)
+		ret = start_console(m, err) < 0 ? -EIO : 0;
+	if (ret < 0)
 		return fail_build(m, ret == -EINVAL ? EMBER_EXIT_CONFIG : EMBER_EXIT_HOST_ERROR);
 	limit_guest_fds(m);
 	startup_stamp(startup, STARTUP_VCPUS);
@@ -677,30 +766,22 @@ int machine_build(struct machine *m, const struct vm_config *cfg, struct startup
 
 int machine_restore(struct machine *m, const struct vm_config *cfg,
 		    const struct snapshot_image *img, struct startup_trace *startup,
-		    struct evloop *loop, char *err, size_t errsz)
+		    struct evloop *loop, struct ember_err *err)
 {
-	err[0] = '\0';
-	int status = build_devices(m, cfg, img, startup, loop, err, errsz);
+	*err = (struct ember_err){0};
+	int status = build_devices(m, cfg, img, startup, loop, err);
 
-	if (status != 0) {
-		if (err[0] == '\0')
-			snprintf(err, errsz, "cannot build the snapshot's machine (see the log)");
+	if (status != 0)
 		return status;
-	}
 	m->vm.nvcpus = cfg->vcpus;
-	for (unsigned int i = 0; i < cfg->vcpus; i++) {
-		if (vcpu_create(&m->vm, i) == NULL) {
-			snprintf(err, errsz, "cannot create vCPU %u (see the log)", i);
+	for (unsigned int i = 0; i < cfg->vcpus; i++)
+		if (vcpu_create(&m->vm, i, err) == NULL)
 			return fail_build(m, EMBER_EXIT_HOST_ERROR);
-		}
-	}
-	if (snapshot_restore_state(m, img, err, errsz) < 0)
+	if (snapshot_restore_state(m, img, err->msg, sizeof(err->msg)) < 0)
 		return fail_build(m, EMBER_EXIT_CONFIG);
 	startup_stamp(startup, STARTUP_LOAD);
-	if (open_console(m) < 0) {
-		snprintf(err, errsz, "cannot open the console (see the log)");
+	if (start_console(m, err) < 0)
 		return fail_build(m, EMBER_EXIT_HOST_ERROR);
-	}
 	limit_guest_fds(m);
 	startup_stamp(startup, STARTUP_VCPUS);
 	return 0;

@@ -14,6 +14,7 @@
 #include "boot_timer.h"
 #include "config.h"
 #include "console.h"
+#include "ember_err.h"
 #include "evloop.h"
 #include "generation.h"
 #include "i8042.h"
@@ -67,12 +68,15 @@ struct machine {
  * (CLOCK_MONOTONIC) and receives the build phases' stamps; it must outlive
  * the machine (vCPU 0 stamps its first KVM_RUN). The machine's fds (stop
  * eventfd, devices, console) join (loop), the process's one event loop,
- * and leave it in machine_destroy. On failure everything is torn down and
- * the return value is the exit status to use (EMBER_EXIT_CONFIG for bad
- * input, EMBER_EXIT_HOST_ERROR for KVM or host trouble); 0 on success.
+ * and leave it in machine_destroy. On failure everything is torn down,
+ * (err) holds the one line that says what failed, naming the resource as
+ * the interface that configured it does (--kernel PATH, drive 'rootfs'),
+ * and the return value is the exit status to use (EMBER_EXIT_CONFIG for
+ * bad input, EMBER_EXIT_HOST_ERROR for KVM or host trouble); 0 on success.
+ * Nothing is logged: the caller reports (err).
  */
 int machine_build(struct machine *m, const struct vm_config *cfg, struct startup_trace *startup,
-		  struct evloop *loop);
+		  struct evloop *loop, struct ember_err *err);
 
 struct snapshot_image;
 
@@ -80,12 +84,12 @@ struct snapshot_image;
  * machine_restore: build the machine a snapshot describes: (cfg) is the
  * snapshot's configuration (snapshot_open), RAM is mapped from its memory
  * file, and the vCPUs and devices take their saved state instead of a
- * kernel being loaded. Returns 0 or an exit status as machine_build does,
- * with one line in (err) saying what failed.
+ * kernel being loaded. Returns 0 or an exit status, (err) saying what
+ * failed, as machine_build does.
  */
 int machine_restore(struct machine *m, const struct vm_config *cfg,
 		    const struct snapshot_image *img, struct startup_trace *startup,
-		    struct evloop *loop, char *err, size_t errsz);
+		    struct evloop *loop, struct ember_err *err);
 
 /*
  * machine_run: start the vCPUs and run the process's loop until the VM

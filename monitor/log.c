@@ -9,23 +9,11 @@
 static enum log_level max_level = LOG_WARN;
 static log_sink_fn sink;
 static void *sink_opaque;
-/* Per thread: what an API request that failed in a builder step reports. */
-static __thread char last_error[512];
 
 void log_set_sink(log_sink_fn fn, void *opaque)
 {
 	sink = fn;
 	sink_opaque = opaque;
-}
-
-const char *log_last_error(void)
-{
-	return last_error;
-}
-
-void log_clear_last_error(void)
-{
-	last_error[0] = '\0';
 }
 
 void log_set_level(enum log_level level)
@@ -38,20 +26,12 @@ static void vlog(enum log_level level, int errnum, const char *fmt, va_list ap)
 	char line[1024];
 	int n;
 
-	/* LOG_ERROR is never filtered, so the last error is always recorded. */
 	if (level > max_level)
 		return;
 	/* (ap) is started by both callers; the analyzer loses track through log_msg_errno. */
 	n = vsnprintf(line, sizeof(line), fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
 	if (n < 0)
 		return;
-	if (level == LOG_ERROR) {
-		if (errnum != 0)
-			snprintf(last_error, sizeof(last_error), "%.400s: %.100s", line,
-				 strerror(errnum));
-		else
-			snprintf(last_error, sizeof(last_error), "%.511s", line);
-	}
 	if (sink != NULL) {
 		char full[1200];
 		if (errnum != 0)

@@ -25,12 +25,6 @@ typedef void (*log_sink_fn)(void *opaque, enum log_level level, const char *line
 /* log_set_sink: send lines to (fn) (NULL: back to stderr). Set before threads start. */
 void log_set_sink(log_sink_fn fn, void *opaque);
 
-/* log_last_error: the calling thread's last LOG_ERROR line ("" if none). */
-const char *log_last_error(void);
-
-/* log_clear_last_error: forget the calling thread's last error. */
-void log_clear_last_error(void);
-
 /* log_msg: print one line at (level); the _errno variant appends strerror(errnum). */
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_msg_errno(enum log_level level, int errnum, const char *fmt, ...)

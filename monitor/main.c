@@ -99,7 +99,7 @@ static void virtio_line(void *opaque, enum vlog_level level, int errnum, const c
 
 /*
  * virtio_line: the virtio library's lines join ember's own, so they obey
- * --level, reach the logger and become an API request's error.
+ * --level and reach the logger.
  */
 static void virtio_line(void *opaque, enum vlog_level level, int errnum, const char *fmt,
 			va_list ap)
@@ -534,6 +534,7 @@ int main(int argc, char **argv)
 		}
 	} else if (cfg->api_sock == NULL || cfg->config_file != NULL) {
 		if (instance_start(&ctl.inst, err, sizeof(err)) < 0) {
+			/* A failed build's line is logged by the instance, as it was found. */
 			if (ctl.backend.build_status == 0)
 				log_error("%s", err);
 			status =

@@ -811,24 +811,24 @@ int blk_set_limiter(void *dev, const struct virtio_rate_limit *limit)
 	return 0;
 }
 
-int blk_set_backing(void *dev, const char *path)
+int blk_set_backing(void *dev, const char *path, struct vlog_err *err)
 {
 	struct blk *b = dev;
-	struct vlog_err err = {0};
 	char *copy = NULL, *who = NULL;
 	struct disk_file f;
 	int rc;
 
-	if (!open_disk(path, b->read_only, &f, &err)) {
-		vlog_error_errno(err.errnum, "virtio-blk: %s: %s", path, err.msg);
+	if (!open_disk(path, b->read_only, &f, err))
 		return -f.error;
-	}
 	rc = name_disk(path, &copy, &who);
 	if (rc < 0)
-		vlog_error("virtio-blk: %s: out of memory", path);
+		vlog_err_set(err, -rc, "out of memory");
 	/* What was submitted on the old file completes there (and reaches the driver). */
-	if (rc == 0)
+	if (rc == 0) {
 		rc = wait_inflight(b, b->t != NULL);
+		if (rc < 0)
+			vlog_err_set(err, -rc, "the requests in flight on the old file");
+	}
 	if (rc < 0) {
 		free(copy);
 		free(who);

@@ -121,9 +121,10 @@ int blk_set_limiter(void *dev, const struct virtio_rate_limit *limit);
  * against the new size. The disk's id does not change. Call with the
  * transport lock held (virtio_mmio_with_lock), after boot from the VMM
  * thread (it opens a file: seccomp allows openat there for this). 0 or
- * -errno (logged as "virtio-blk: PATH: ..."); on failure the old file stays.
+ * -errno with (err) saying what failed (not naming the disk, as for
+ * blk_create); on failure the old file stays.
  */
-int blk_set_backing(void *dev, const char *path);
+int blk_set_backing(void *dev, const char *path, struct vlog_err *err);
 
 /* Counters of finished requests, as Firecracker's block metrics name them. */
 struct blk_stats {

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "layout.h"
-#include "log.h"
+#include "ember_err.h"
 
 _Static_assert(LAYOUT_PVH_INFO_ADDR + sizeof(struct hvm_start_info) <= LAYOUT_PVH_MEMMAP_ADDR,
 	       "start info ends before the PVH memory map");
@@ -70,7 +70,7 @@ unsigned int bootparams_e820(const struct gmem *gm, struct boot_e820_entry *out,
 }
 
 static int check_cmdline(const struct gmem *gm, const struct kernel_info *k,
-			 const struct boot_layout *bl)
+			 const struct boot_layout *bl, struct ember_err *err)
 {
 	const char *s;
 
@@ -78,25 +78,26 @@ static int check_cmdline(const struct gmem *gm, const struct kernel_info *k,
 		return 0;
 	s = gmem_ptr(gm, bl->cmdline_gpa, bl->cmdline_size);
 	if (s == NULL || s[bl->cmdline_size - 1] != '\0') {
-		log_error("cmdline: [0x%" PRIx64 ", +%u) is not a NUL-terminated string in RAM",
-			  bl->cmdline_gpa, bl->cmdline_size);
+		ember_err_set(err, 0,
+			      "cmdline: [0x%" PRIx64 ", +%u) is not a NUL-terminated string in RAM",
+			      bl->cmdline_gpa, bl->cmdline_size);
 		return -EINVAL;
 	}
 	if (k != NULL && k->cmdline_max != 0 && bl->cmdline_size - 1 > k->cmdline_max) {
-		log_error("cmdline: %u bytes, the kernel's cmdline_size allows %u",
-			  bl->cmdline_size - 1, k->cmdline_max);
+		ember_err_set(err, 0, "cmdline: %u bytes, the kernel's cmdline_size allows %u",
+			      bl->cmdline_size - 1, k->cmdline_max);
 		return -E2BIG;
 	}
 	return 0;
 }
 
-static int check_initrd(const struct gmem *gm, const struct boot_layout *bl)
+static int check_initrd(const struct gmem *gm, const struct boot_layout *bl, struct ember_err *err)
 {
 	if (bl->initrd_size == 0)
 		return 0;
 	if (bl->initrd_size > UINT32_MAX || gmem_ptr(gm, bl->initrd_gpa, bl->initrd_size) == NULL) {
-		log_error("initrd: [0x%" PRIx64 ", +0x%" PRIx64 ") is not in guest RAM",
-			  bl->initrd_gpa, bl->initrd_size);
+		ember_err_set(err, 0, "initrd: [0x%" PRIx64 ", +0x%" PRIx64 ") is not in guest RAM",
+			      bl->initrd_gpa, bl->initrd_size);
 		return -EINVAL;
 	}
 	return 0;
@@ -137,14 +138,14 @@ static void fill_boot(struct boot_params *bp, const struct boot_layout *bl)
 }
 
 int bootparams_write_zero_page(const struct gmem *gm, const struct kernel_info *k,
-			       const struct boot_layout *bl)
+			       const struct boot_layout *bl, struct ember_err *err)
 {
 	struct boot_params bp;
 	int rc;
 
-	rc = check_cmdline(gm, k, bl);
+	rc = check_cmdline(gm, k, bl, err);
 	if (rc == 0)
-		rc = check_initrd(gm, bl);
+		rc = check_initrd(gm, bl, err);
 	if (rc != 0)
 		return rc;
 	memset(&bp, 0, sizeof(bp));
@@ -152,8 +153,8 @@ int bootparams_write_zero_page(const struct gmem *gm, const struct kernel_info *
 	fill_boot(&bp, bl);
 	bp.e820_entries = (uint8_t)bootparams_e820(gm, bp.e820_table, BOOTPROTO_E820_MAX);
 	if (gmem_write(gm, LAYOUT_ZERO_PAGE_ADDR, &bp, sizeof(bp)) != 0) {
-		log_error("bootparams: zero page at 0x%llx is not in guest RAM",
-			  LAYOUT_ZERO_PAGE_ADDR);
+		ember_err_set(err, 0, "bootparams: zero page at 0x%llx is not in guest RAM",
+			      LAYOUT_ZERO_PAGE_ADDR);
 		return -EFAULT;
 	}
 	return 0;
@@ -174,21 +175,22 @@ static unsigned int pvh_memmap(const struct gmem *gm, struct hvm_memmap_table_en
 }
 
 static int write_pvh_tables(const struct gmem *gm, const struct hvm_memmap_table_entry *map,
-			    const struct hvm_start_info *si, const struct hvm_modlist_entry *mod)
+			    const struct hvm_start_info *si, const struct hvm_modlist_entry *mod,
+			    struct ember_err *err)
 {
 	uint64_t map_len = (uint64_t)si->memmap_entries * sizeof(*map);
 
 	if (gmem_write(gm, LAYOUT_PVH_INFO_ADDR, si, sizeof(*si)) != 0 ||
 	    gmem_write(gm, LAYOUT_PVH_MEMMAP_ADDR, map, map_len) != 0 ||
 	    (si->nr_modules && gmem_write(gm, si->modlist_paddr, mod, sizeof(*mod)) != 0)) {
-		log_error("bootparams: PVH start info at 0x%llx is not in guest RAM",
-			  LAYOUT_PVH_INFO_ADDR);
+		ember_err_set(err, 0, "bootparams: PVH start info at 0x%llx is not in guest RAM",
+			      LAYOUT_PVH_INFO_ADDR);
 		return -EFAULT;
 	}
 	return 0;
 }
 
-int bootparams_write_pvh(const struct gmem *gm, const struct boot_layout *bl)
+int bootparams_write_pvh(const struct gmem *gm, const struct boot_layout *bl, struct ember_err *err)
 {
 	struct hvm_memmap_table_entry map[BOOTPROTO_E820_MAX];
 	struct hvm_start_info si = {.magic = BOOTPROTO_HVM_START_MAGIC,
@@ -198,9 +200,9 @@ int bootparams_write_pvh(const struct gmem *gm, const struct boot_layout *bl)
 	uint64_t end;
 	int rc;
 
-	rc = check_cmdline(gm, NULL, bl);
+	rc = check_cmdline(gm, NULL, bl, err);
 	if (rc == 0)
-		rc = check_initrd(gm, bl);
+		rc = check_initrd(gm, bl, err);
 	if (rc != 0)
 		return rc;
 	si.memmap_entries = pvh_memmap(gm, map, BOOTPROTO_E820_MAX);
@@ -211,10 +213,11 @@ int bootparams_write_pvh(const struct gmem *gm, const struct boot_layout *bl)
 	end = LAYOUT_PVH_MEMMAP_ADDR + si.memmap_entries * sizeof(map[0]) +
 	      si.nr_modules * sizeof(mod);
 	if (end > LAYOUT_ZERO_PAGE_ADDR) {
-		log_error(
+		ember_err_set(
+		    err, 0,
 		    "bootparams: PVH memory map (%u entries) runs into the zero page at 0x%llx",
 		    si.memmap_entries, LAYOUT_ZERO_PAGE_ADDR);
 		return -E2BIG;
 	}
-	return write_pvh_tables(gm, map, &si, &mod);
+	return write_pvh_tables(gm, map, &si, &mod, err);
 }

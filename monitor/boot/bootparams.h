@@ -40,18 +40,20 @@ unsigned int bootparams_e820(const struct gmem *gm, struct boot_e820_entry *out,
  * command line, initrd and the e820 map. Call after the kernel, initrd and
  * command line are in guest memory. Returns 0, -EINVAL (command line or
  * initrd not in RAM / not NUL-terminated), -E2BIG (command line longer than
- * the kernel's cmdline_size) or -EFAULT (no RAM at the zero page), logged.
+ * the kernel's cmdline_size) or -EFAULT (no RAM at the zero page), (err)
+ * saying which.
  */
 int bootparams_write_zero_page(const struct gmem *gm, const struct kernel_info *k,
-			       const struct boot_layout *bl);
+			       const struct boot_layout *bl, struct ember_err *err);
 
 /*
  * bootparams_write_pvh: write struct hvm_start_info (version 1) at
  * LAYOUT_PVH_INFO_ADDR, the memory map at LAYOUT_PVH_MEMMAP_ADDR and, when
  * (bl) has an initrd, one hvm_modlist_entry right after the map. EBX at the
  * PVH entry must hold LAYOUT_PVH_INFO_ADDR. Returns 0, -EINVAL, -E2BIG (the
- * map does not fit below LAYOUT_ZERO_PAGE_ADDR) or -EFAULT, logged.
+ * map does not fit below LAYOUT_ZERO_PAGE_ADDR) or -EFAULT, (err) saying which.
  */
-int bootparams_write_pvh(const struct gmem *gm, const struct boot_layout *bl);
+int bootparams_write_pvh(const struct gmem *gm, const struct boot_layout *bl,
+			 struct ember_err *err);
 
 #endif /* EMBER_BOOTPARAMS_H */

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "config.h"
-#include "log.h"
+#include "ember_err.h"
 
 #define BLANKS " \t\n"
 
@@ -113,7 +113,7 @@ static bool append(char *out, size_t size, size_t *len, const char *s)
 }
 
 int kernel_cmdline_render(const struct kernel_cmdline *k, char *const *args, int nargs, char *out,
-			  size_t size)
+			  size_t size, struct ember_err *err)
 {
 	size_t len = 0;
 	bool ok = size > 0 && !k->overflow;
@@ -130,7 +130,8 @@ int kernel_cmdline_render(const struct kernel_cmdline *k, char *const *args, int
 		/* Linux splits its command line at spaces outside double quotes. */
 		bool quote = arg[0] == '\0' || strpbrk(arg, BLANKS) != NULL;
 		if (strchr(arg, '"') != NULL) {
-			log_error(
+			ember_err_set(
+			    err, 0,
 			    "guest argument %d ('%s'): a double quote cannot be passed on the "
 			    "kernel command line",
 			    i + 1, arg);
@@ -140,9 +141,10 @@ int kernel_cmdline_render(const struct kernel_cmdline *k, char *const *args, int
 		     append(out, size, &len, quote ? "\"" : "");
 	}
 	if (!ok) {
-		log_error("--cmdline: the kernel command line with guest arguments is longer "
-			  "than %zu bytes",
-			  size > 0 ? size - 1 : 0);
+		ember_err_set(err, 0,
+			      "--cmdline: the kernel command line with guest arguments is longer "
+			      "than %zu bytes",
+			      size > 0 ? size - 1 : 0);
 		return -E2BIG;
 	}
 	return (int)len;

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "ember_err.h"
 #include "layout.h"
 
 struct kernel_cmdline {
@@ -39,11 +40,11 @@ bool kernel_cmdline_base_has(const struct kernel_cmdline *k, const char *key);
  * the parts, the base's init half, then " --" and (args) (an argument with
  * whitespace, or an empty one, in double quotes so Linux hands it to init as
  * one word). Returns its length, -E2BIG when it does not fit in (size)
- * bytes with its NUL (logged, naming the limit), or -EINVAL for an argument
- * holding a double quote (logged).
+ * bytes with its NUL ((err) naming the limit), or -EINVAL for an argument
+ * holding a double quote; (err) may be NULL.
  */
 int kernel_cmdline_render(const struct kernel_cmdline *k, char *const *args, int nargs, char *out,
-			  size_t size);
+			  size_t size, struct ember_err *err);
 
 /*
  * kernel_cmdline_insert: (base) with (extra) added at the end of its kernel

@@ -8,7 +8,7 @@
 
 #include "bootproto.h"
 #include "layout.h"
-#include "log.h"
+#include "ember_err.h"
 
 struct bzimage {
 	const uint8_t *image;
@@ -16,6 +16,7 @@ struct bzimage {
 	struct setup_header hdr; /* a copy: the image may be unaligned */
 	uint64_t setup_size;	 /* real-mode part, bytes */
 	uint64_t pm_size;	 /* protected-mode part, bytes */
+	struct ember_err *err;	 /* a failure's reason */
 };
 
 static uint32_t rd32(const uint8_t *p)
@@ -43,19 +44,21 @@ bool load_bzimage_probe(const uint8_t *image, size_t size)
 
 static int check_header(const struct bzimage *bz)
 {
+	struct ember_err *err = bz->err;
 	const struct setup_header *h = &bz->hdr;
 
 	if (h->version < BOOTPROTO_MIN_VERSION) {
-		log_error("kernel: bzImage version: boot protocol %u.%02u, need 2.12 or later",
-			  h->version >> 8, h->version & 0xff);
+		ember_err_set(err, 0,
+			      "kernel: bzImage version: boot protocol %u.%02u, need 2.12 or later",
+			      h->version >> 8, h->version & 0xff);
 		return -ENOEXEC;
 	}
 	if (!(h->xloadflags & XLF_KERNEL_64)) {
-		log_error("kernel: bzImage lacks XLF_KERNEL_64: a 64-bit entry point");
+		ember_err_set(err, 0, "kernel: bzImage lacks XLF_KERNEL_64: a 64-bit entry point");
 		return -ENOEXEC;
 	}
 	if (!(h->loadflags & LOADED_HIGH)) {
-		log_error("kernel: bzImage loadflags: LOADED_HIGH clear (a zImage)");
+		ember_err_set(err, 0, "kernel: bzImage loadflags: LOADED_HIGH clear (a zImage)");
 		return -ENOEXEC;
 	}
 	return 0;
@@ -63,11 +66,13 @@ static int check_header(const struct bzimage *bz)
 
 static int parse(struct bzimage *bz)
 {
+	struct ember_err *err = bz->err;
 	unsigned int sects;
 	int rc;
 
 	if (bz->size < BOOTPROTO_SETUP_HDR_END) {
-		log_error("kernel: bzImage setup header: truncated (%zu bytes)", bz->size);
+		ember_err_set(err, 0, "kernel: bzImage setup header: truncated (%zu bytes)",
+			      bz->size);
 		return -EINVAL;
 	}
 	memcpy(&bz->hdr, bz->image + BOOTPROTO_SETUP_HDR_OFF, sizeof(bz->hdr));
@@ -77,7 +82,8 @@ static int parse(struct bzimage *bz)
 	sects = bz->hdr.setup_sects ? bz->hdr.setup_sects : BOOTPROTO_DEFAULT_SETUP_SECTS;
 	bz->setup_size = (uint64_t)(sects + 1) * BOOTPROTO_SECTOR;
 	if (bz->setup_size + BOOTPROTO_ENTRY64_OFFSET >= bz->size) {
-		log_error(
+		ember_err_set(
+		    err, 0,
 		    "kernel: bzImage setup_sects: %u puts the 64-bit entry at offset 0x%" PRIx64
 		    ", past the end of the file (%zu bytes)",
 		    bz->hdr.setup_sects, bz->setup_size + BOOTPROTO_ENTRY64_OFFSET, bz->size);
@@ -102,7 +108,8 @@ static int runtime_range(const struct gmem *gm, const struct bzimage *bz, uint64
 		return 0;
 	if (bz->hdr.pref_address > base)
 		base = bz->hdr.pref_address;
-	rc = loader_check_range(gm, "bzImage pref_address + init_size", base, bz->hdr.init_size);
+	rc = loader_check_range(gm, "bzImage pref_address + init_size", base, bz->hdr.init_size,
+				bz->err);
 	if (rc != 0)
 		return rc;
 	if (base + bz->hdr.init_size > *end)
@@ -134,29 +141,32 @@ static void fill_info(const struct bzimage *bz, uint64_t end, struct kernel_info
 }
 
 int load_bzimage_image(const struct gmem *gm, const uint8_t *image, size_t size,
-		       enum boot_entry_pref pref, struct kernel_info *out)
+		       enum boot_entry_pref pref, struct kernel_info *out, struct ember_err *err)
 {
-	struct bzimage bz = {.image = image, .size = size};
+	struct bzimage bz = {.image = image, .size = size, .err = err};
 	uint64_t end = 0;
 	int rc;
 
 	_Static_assert(BOOTPROTO_SETUP_HDR_END - BOOTPROTO_SETUP_HDR_OFF <= LOADER_SETUP_HEADER_MAX,
 		       "kernel_info.setup_header holds the whole setup header");
 	if (pref == BOOT_ENTRY_PVH) {
-		log_error("kernel: PVH boot requested but a bzImage has no PVH entry (boot the "
-			  "vmlinux instead)");
+		ember_err_set(err, 0,
+			      "kernel: PVH boot requested but a bzImage has no PVH entry (boot the "
+			      "vmlinux instead)");
 		return -EINVAL;
 	}
 	rc = parse(&bz);
 	if (rc == 0)
 		rc = loader_check_range(gm, "bzImage protected-mode code", LAYOUT_HIMEM_START,
-					bz.pm_size);
+					bz.pm_size, err);
 	if (rc == 0)
 		rc = runtime_range(gm, &bz, &end);
 	if (rc != 0)
 		return rc;
-	if (gmem_write(gm, LAYOUT_HIMEM_START, image + bz.setup_size, bz.pm_size) != 0)
+	if (gmem_write(gm, LAYOUT_HIMEM_START, image + bz.setup_size, bz.pm_size) != 0) {
+		ember_err_set(err, 0, "kernel: bzImage protected-mode code: not in guest RAM");
 		return -EFAULT;
+	}
 	fill_info(&bz, end, out);
 	return 0;
 }

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "bootproto.h"
-#include "log.h"
+#include "ember_err.h"
 
 #define XEN_NOTE_NAME	"Xen"	       /* namesz 4 with the NUL */
 #define PVH_ENTRY_LIMIT 0x100000000ULL /* entered in 32-bit mode */
@@ -47,7 +47,7 @@ static int next_note(const uint8_t *seg, uint64_t len, uint64_t align, uint64_t 
 	return 0;
 }
 
-static int pvh_desc(const struct note *n, uint64_t *entry)
+static int pvh_desc(const struct note *n, uint64_t *entry, struct ember_err *err)
 {
 	uint32_t e32;
 
@@ -57,11 +57,13 @@ static int pvh_desc(const struct note *n, uint64_t *entry)
 	} else if (n->descsz == 8) {
 		memcpy(entry, n->desc, 8);
 	} else {
-		log_error("kernel: ELF PVH note: descsz %u, expected 4 or 8", n->descsz);
+		ember_err_set(err, 0, "kernel: ELF PVH note: descsz %u, expected 4 or 8",
+			      n->descsz);
 		return -EINVAL;
 	}
 	if (*entry >= PVH_ENTRY_LIMIT) {
-		log_error("kernel: ELF PVH note: entry 0x%" PRIx64 " is above 4 GiB", *entry);
+		ember_err_set(err, 0, "kernel: ELF PVH note: entry 0x%" PRIx64 " is above 4 GiB",
+			      *entry);
 		return -EINVAL;
 	}
 	return 1;
@@ -74,7 +76,8 @@ static bool is_pvh(const struct note *n)
 	       memcmp(n->name, XEN_NOTE_NAME, sizeof(XEN_NOTE_NAME)) == 0;
 }
 
-static int scan_segment(const uint8_t *image, const Elf64_Phdr *ph, unsigned int i, uint64_t *entry)
+static int scan_segment(const uint8_t *image, const Elf64_Phdr *ph, unsigned int i, uint64_t *entry,
+			struct ember_err *err)
 {
 	const uint8_t *seg = image + ph->p_offset;
 	uint64_t align = ph->p_align == 8 ? 8 : 4;
@@ -83,20 +86,21 @@ static int scan_segment(const uint8_t *image, const Elf64_Phdr *ph, unsigned int
 
 	while (ph->p_filesz - pos >= 12) {
 		if (next_note(seg, ph->p_filesz, align, &pos, &n) != 0) {
-			log_error(
+			ember_err_set(
+			    err, 0,
 			    "kernel: ELF phdr[%u] PT_NOTE: namesz %u / descsz %u run past the "
 			    "segment (0x%" PRIx64 " bytes)",
 			    i, n.namesz, n.descsz, ph->p_filesz);
 			return -EINVAL;
 		}
 		if (is_pvh(&n))
-			return pvh_desc(&n, entry);
+			return pvh_desc(&n, entry, err);
 	}
 	return 0;
 }
 
 int load_pvh_entry(const uint8_t *image, size_t size, const Elf64_Phdr *phdrs, unsigned int phnum,
-		   uint64_t *entry)
+		   uint64_t *entry, struct ember_err *err)
 {
 	for (unsigned int i = 0; i < phnum; i++) {
 		const Elf64_Phdr *ph = &phdrs[i];
@@ -105,8 +109,8 @@ int load_pvh_entry(const uint8_t *image, size_t size, const Elf64_Phdr *phdrs, u
 		if (ph->p_type != PT_NOTE)
 			continue;
 		if (ph->p_offset > size || ph->p_filesz > size - ph->p_offset)
-			return -EINVAL; /* load_elf.c checked and logged this already */
-		rc = scan_segment(image, ph, i, entry);
+			return -EINVAL; /* load_elf.c checked and said so already */
+		rc = scan_segment(image, ph, i, entry, err);
 		if (rc != 0)
 			return rc;
 	}

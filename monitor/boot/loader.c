@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "layout.h"
-#include "log.h"
+#include "ember_err.h"
 
 #define PAGE_SIZE 0x1000ULL
 
@@ -23,60 +23,67 @@ static uint64_t region_end(const struct gmem *gm, uint64_t gpa)
 	return 0;
 }
 
-int loader_check_range(const struct gmem *gm, const char *what, uint64_t gpa, uint64_t size)
+int loader_check_range(const struct gmem *gm, const char *what, uint64_t gpa, uint64_t size,
+		       struct ember_err *err)
 {
 	uint64_t end;
 
 	if (size > UINT64_MAX - gpa) {
-		log_error("kernel: %s: 0x%" PRIx64 " + 0x%" PRIx64 " wraps around", what, gpa,
-			  size);
+		ember_err_set(err, 0, "kernel: %s: 0x%" PRIx64 " + 0x%" PRIx64 " wraps around",
+			      what, gpa, size);
 		return -EINVAL;
 	}
 	if (gpa < LAYOUT_HIMEM_START) {
-		log_error("kernel: %s: 0x%" PRIx64 " is below 0x%llx, over the boot structures",
-			  what, gpa, LAYOUT_HIMEM_START);
+		ember_err_set(err, 0,
+			      "kernel: %s: 0x%" PRIx64 " is below 0x%llx, over the boot structures",
+			      what, gpa, LAYOUT_HIMEM_START);
 		return -EINVAL;
 	}
 	if (gpa >= LAYOUT_MMIO_GAP_START && gpa < LAYOUT_MMIO_GAP_END) {
-		log_error("kernel: %s: 0x%" PRIx64 " is in the MMIO gap [0x%llx, 0x%llx)", what,
-			  gpa, LAYOUT_MMIO_GAP_START, LAYOUT_MMIO_GAP_END);
+		ember_err_set(err, 0,
+			      "kernel: %s: 0x%" PRIx64 " is in the MMIO gap [0x%llx, 0x%llx)", what,
+			      gpa, LAYOUT_MMIO_GAP_START, LAYOUT_MMIO_GAP_END);
 		return -EINVAL;
 	}
 	if (gpa < LAYOUT_MMIO_GAP_START && gpa + size > LAYOUT_MMIO_GAP_START) {
-		log_error("kernel: %s: [0x%" PRIx64 ", 0x%" PRIx64
-			  ") runs into the MMIO gap at 0x%llx",
-			  what, gpa, gpa + size, LAYOUT_MMIO_GAP_START);
+		ember_err_set(err, 0,
+			      "kernel: %s: [0x%" PRIx64 ", 0x%" PRIx64
+			      ") runs into the MMIO gap at 0x%llx",
+			      what, gpa, gpa + size, LAYOUT_MMIO_GAP_START);
 		return -E2BIG;
 	}
 	end = region_end(gm, gpa);
 	if (end == 0) {
-		log_error("kernel: %s: no guest RAM at 0x%" PRIx64 " (--mem too small?)", what,
-			  gpa);
+		ember_err_set(err, 0,
+			      "kernel: %s: no guest RAM at 0x%" PRIx64 " (--mem too small?)", what,
+			      gpa);
 		return -E2BIG;
 	}
 	if (size > end - gpa || gmem_ptr(gm, gpa, size) == NULL) {
-		log_error("kernel: %s: [0x%" PRIx64 ", 0x%" PRIx64
-			  ") runs past the end of its RAM at 0x%" PRIx64,
-			  what, gpa, gpa + size, end);
+		ember_err_set(err, 0,
+			      "kernel: %s: [0x%" PRIx64 ", 0x%" PRIx64
+			      ") runs past the end of its RAM at 0x%" PRIx64,
+			      what, gpa, gpa + size, end);
 		return -E2BIG;
 	}
 	return 0;
 }
 
 int loader_load_kernel(const struct gmem *gm, const uint8_t *image, size_t size,
-		       enum boot_entry_pref pref, enum load_ram ram, struct kernel_info *out)
+		       enum boot_entry_pref pref, enum load_ram ram, struct kernel_info *out,
+		       struct ember_err *err)
 {
 	memset(out, 0, sizeof(*out));
 	if (image == NULL ||
 	    (pref != BOOT_ENTRY_AUTO && pref != BOOT_ENTRY_LINUX64 && pref != BOOT_ENTRY_PVH)) {
-		log_error("kernel: invalid arguments");
+		ember_err_set(err, 0, "kernel: invalid arguments");
 		return -EINVAL;
 	}
 	if (load_elf_probe(image, size))
-		return load_elf_image(gm, image, size, pref, ram, out);
+		return load_elf_image(gm, image, size, pref, ram, out, err);
 	if (load_bzimage_probe(image, size))
-		return load_bzimage_image(gm, image, size, pref, out);
-	log_error("kernel: not an ELF or bzImage");
+		return load_bzimage_image(gm, image, size, pref, out, err);
+	ember_err_set(err, 0, "kernel: not an ELF or bzImage");
 	return -ENOEXEC;
 }
 
@@ -103,16 +110,16 @@ static int initrd_window(const struct gmem *gm, uint64_t *base, uint64_t *top)
 }
 
 int loader_load_initrd(const struct gmem *gm, const struct kernel_info *k, const uint8_t *initrd,
-		       size_t size, uint64_t *gpa_out)
+		       size_t size, uint64_t *gpa_out, struct ember_err *err)
 {
 	uint64_t base = 0, top = 0, floor, gpa;
 
 	if (initrd == NULL || size == 0) {
-		log_error("initrd: empty");
+		ember_err_set(err, 0, "initrd: empty");
 		return -EINVAL;
 	}
 	if (!initrd_window(gm, &base, &top)) {
-		log_error("initrd: no RAM below the MMIO gap");
+		ember_err_set(err, 0, "initrd: no RAM below the MMIO gap");
 		return -E2BIG;
 	}
 	if (k->initrd_addr_max != 0 && top > (uint64_t)k->initrd_addr_max + 1)
@@ -121,15 +128,17 @@ int loader_load_initrd(const struct gmem *gm, const struct kernel_info *k, const
 	if (base > floor)
 		floor = base;
 	if (size > top || ((top - size) & ~(PAGE_SIZE - 1)) < floor) {
-		log_error("initrd: %zu bytes do not fit between 0x%" PRIx64
-			  " (end of the kernel) and 0x%" PRIx64
-			  " (top of RAM below the MMIO gap%s)",
-			  size, floor, top, k->initrd_addr_max ? " or initrd_addr_max" : "");
+		ember_err_set(err, 0,
+			      "initrd: %zu bytes do not fit between 0x%" PRIx64
+			      " (end of the kernel) and 0x%" PRIx64
+			      " (top of RAM below the MMIO gap%s)",
+			      size, floor, top, k->initrd_addr_max ? " or initrd_addr_max" : "");
 		return -E2BIG;
 	}
 	gpa = (top - size) & ~(PAGE_SIZE - 1);
 	if (gmem_write(gm, gpa, initrd, size) != 0) {
-		log_error("initrd: [0x%" PRIx64 ", +0x%zx) is not guest RAM", gpa, size);
+		ember_err_set(err, 0, "initrd: [0x%" PRIx64 ", +0x%zx) is not guest RAM", gpa,
+			      size);
 		return -E2BIG;
 	}
 	*gpa_out = gpa;

@@ -17,6 +17,7 @@
 
 #include <elf.h>
 
+#include "ember_err.h"
 #include "gmem.h"
 
 enum kernel_format { KERNEL_FORMAT_ELF, KERNEL_FORMAT_PVH, KERNEL_FORMAT_BZIMAGE };
@@ -57,49 +58,52 @@ enum load_ram {
  * Everything must lie in RAM at or above LAYOUT_HIMEM_START and outside the
  * MMIO gap. Nothing is written to guest memory unless the whole image checks.
  * Returns 0, -ENOEXEC (not a format ember boots), -EINVAL (a bad field) or
- * -E2BIG (does not fit in RAM); the reason is logged as "kernel: ...".
+ * -E2BIG (does not fit in RAM), with the reason in (err) as "kernel: ...".
  */
 int loader_load_kernel(const struct gmem *gm, const uint8_t *image, size_t size,
-		       enum boot_entry_pref pref, enum load_ram ram, struct kernel_info *out);
+		       enum boot_entry_pref pref, enum load_ram ram, struct kernel_info *out,
+		       struct ember_err *err);
 
 /*
  * loader_load_initrd: copy (initrd, size) page aligned to the top of the
  * highest RAM below the MMIO gap, lowered to the kernel's initrd_addr_max
  * when (k) has one, above the kernel's load_end. Must be called after
  * loader_load_kernel() filled (k). Stores the gpa in (*gpa_out).
- * Returns 0, -EINVAL (empty) or -E2BIG (does not fit), logged as "initrd: ...".
+ * Returns 0, -EINVAL (empty) or -E2BIG (does not fit), (err) saying "initrd: ...".
  */
 int loader_load_initrd(const struct gmem *gm, const struct kernel_info *k, const uint8_t *initrd,
-		       size_t size, uint64_t *gpa_out);
+		       size_t size, uint64_t *gpa_out, struct ember_err *err);
 
 /* ---- shared by the format files; not for callers outside the loader ---- */
 
 /*
  * loader_check_range: check that (what) at [gpa, gpa + size) is loadable: no
  * wrap-around, not below LAYOUT_HIMEM_START, not in the MMIO gap, inside one
- * RAM region. Returns 0, -EINVAL or -E2BIG, logged.
+ * RAM region. Returns 0, -EINVAL or -E2BIG, (err) saying why.
  */
-int loader_check_range(const struct gmem *gm, const char *what, uint64_t gpa, uint64_t size);
+int loader_check_range(const struct gmem *gm, const char *what, uint64_t gpa, uint64_t size,
+		       struct ember_err *err);
 
 /* load_elf.c: (image) starts with the ELF magic. */
 bool load_elf_probe(const uint8_t *image, size_t size);
 /* load_elf.c: load an ELF image; same contract as loader_load_kernel(). */
 int load_elf_image(const struct gmem *gm, const uint8_t *image, size_t size,
-		   enum boot_entry_pref pref, enum load_ram ram, struct kernel_info *out);
+		   enum boot_entry_pref pref, enum load_ram ram, struct kernel_info *out,
+		   struct ember_err *err);
 
 /*
  * load_pvh.c: look through the PT_NOTE segments of (phdrs, phnum), already
  * checked to lie in the ELF header table, for XEN_ELFNOTE_PHYS32_ENTRY.
- * Returns 1 with (*entry) set, 0 when there is none, -EINVAL (logged) when a
- * note is malformed.
+ * Returns 1 with (*entry) set, 0 when there is none, -EINVAL (with (err))
+ * when a note is malformed.
  */
 int load_pvh_entry(const uint8_t *image, size_t size, const Elf64_Phdr *phdrs, unsigned int phnum,
-		   uint64_t *entry);
+		   uint64_t *entry, struct ember_err *err);
 
 /* load_bzimage.c: (image) carries boot_flag 0xAA55 and "HdrS". */
 bool load_bzimage_probe(const uint8_t *image, size_t size);
 /* load_bzimage.c: load a bzImage; same contract as loader_load_kernel(). */
 int load_bzimage_image(const struct gmem *gm, const uint8_t *image, size_t size,
-		       enum boot_entry_pref pref, struct kernel_info *out);
+		       enum boot_entry_pref pref, struct kernel_info *out, struct ember_err *err);
 
 #endif /* EMBER_LOADER_H */

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "layout.h"
-#include "log.h"
+#include "ember_err.h"
 
 /*
  * The tables live in the last KiB of base memory, which Linux scans for
@@ -193,19 +193,20 @@ static void finish(struct mp_buf *m)
 	memcpy(m->b, &fp, sizeof(fp));
 }
 
-int mptable_write(const struct gmem *gm, unsigned int ncpus)
+int mptable_write(const struct gmem *gm, unsigned int ncpus, struct ember_err *err)
 {
 	struct mp_buf m = {.len = sizeof(struct mp_floating) + sizeof(struct mp_config)};
 
 	if (ncpus == 0 || ncpus > MPTABLE_MAX_CPUS || mp_size(ncpus) > MP_AREA_SIZE) {
-		log_error("mptable: %u vCPUs: supported are 1..%u", ncpus, MPTABLE_MAX_CPUS);
+		ember_err_set(err, 0, "mptable: %u vCPUs: supported are 1..%u", ncpus,
+			      MPTABLE_MAX_CPUS);
 		return ncpus == 0 ? -EINVAL : -E2BIG;
 	}
 	put_cpus(&m, ncpus);
 	put_irqs(&m, (uint8_t)ncpus);
 	finish(&m);
 	if (gmem_write(gm, LAYOUT_MPTABLE_ADDR, m.b, m.len) != 0) {
-		log_error("mptable: 0x%llx is not in guest RAM", LAYOUT_MPTABLE_ADDR);
+		ember_err_set(err, 0, "mptable: 0x%llx is not in guest RAM", LAYOUT_MPTABLE_ADDR);
 		return -EFAULT;
 	}
 	return 0;

@@ -11,6 +11,7 @@
 #ifndef EMBER_MPTABLE_H
 #define EMBER_MPTABLE_H
 
+#include "ember_err.h"
 #include "gmem.h"
 
 #define MPTABLE_MAX_CPUS       32
@@ -24,8 +25,8 @@
  * 0..ncpus-1 (0 is the BSP) and one IOAPIC with id (ncpus) at
  * LAYOUT_IOAPIC_ADDR. Returns 0, -EINVAL (ncpus 0), -E2BIG (ncpus above
  * MPTABLE_MAX_CPUS, or the tables would reach 0xa0000) or -EFAULT (no RAM
- * there), logged.
+ * there), (err) saying which.
  */
-int mptable_write(const struct gmem *gm, unsigned int ncpus);
+int mptable_write(const struct gmem *gm, unsigned int ncpus, struct ember_err *err);
 
 #endif /* EMBER_MPTABLE_H */

@@ -169,6 +169,7 @@ struct vm_config {
 	unsigned int vcpus;
 	bool boot_timer;
 	enum boot_entry_pref boot_entry;
+	enum config_origin boot_origin; /* --kernel and --initrd, or boot-source */
 	struct disk_config disks[CONFIG_MAX_DEVICES];
 	unsigned int ndisks;
 	bool rng;	 /* --rng or the entropy resource: a virtio entropy device */

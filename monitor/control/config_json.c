@@ -388,7 +388,10 @@ static int boot_source(struct ctx *c, json_t *o)
 		ret = get_string(c, o, "boot_args", false, &b.boot_args);
 	if (ret != 0)
 		return ret;
-	return resource_error(c, res_boot_source_set(c->cfg, &b, &e), &e);
+	ret = res_boot_source_set(c->cfg, &b, &e);
+	if (ret == 0)
+		c->cfg->boot_origin = CONFIG_FROM_JSON;
+	return resource_error(c, ret, &e);
 }
 
 static int drive(struct ctx *c, json_t *o, const char *path_id)
@@ -1361,8 +1364,8 @@ static json_t *boot_obj(const struct vm_config *cfg)
 	/* The effective arguments: boot_args (or the default) and guest words. */
 	struct kernel_cmdline k;
 	kernel_cmdline_init(&k, cfg->cmdline);
-	if (kernel_cmdline_render(&k, cfg->guest_args, cfg->nguest_args, cmdline, sizeof(cmdline)) <
-	    0)
+	if (kernel_cmdline_render(&k, cfg->guest_args, cfg->nguest_args, cmdline, sizeof(cmdline),
+				  NULL) < 0)
 		snprintf(cmdline, sizeof(cmdline), "%s",
 			 cfg->cmdline ? cfg->cmdline : CONFIG_DEFAULT_CMDLINE);
 	return json_pack("{s:s,s:o,s:s}", "kernel_image_path", cfg->kernel_path, "initrd_path",

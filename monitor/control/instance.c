@@ -42,15 +42,23 @@ static int refuse(char *err, size_t errsz, const char *msg)
 	return -EINVAL;
 }
 
-/* backend_error: a hook failed: say why, from its log line or its errno. */
-static int backend_error(int ret, const char *what, char *err, size_t errsz)
+/* Room for a hook's line: the fault message, less the words put before it. */
+#define HOOK_ERR_MAX 480
+
+/*
+ * backend_error: hook (what) failed with (ret) and said why in (line), or
+ * left it empty: log that once and make it the fault message.
+ */
+static int backend_error(int ret, const char *what, const char *line, char *err, size_t errsz)
 {
-	if (ret == -ENOSYS)
+	if (ret == -ENOSYS) {
 		snprintf(err, errsz, "%s is not supported yet", what);
-	else if (log_last_error()[0] != '\0')
-		snprintf(err, errsz, "%s failed: %s", what, log_last_error());
-	else
-		snprintf(err, errsz, "%s failed: %s", what, strerror(-ret));
+		return ret;
+	}
+	if (line[0] == '\0')
+		line = strerror(-ret);
+	log_error("%s", line);
+	snprintf(err, errsz, "%s failed: %s", what, line);
 	return ret;
 }
 
@@ -126,10 +134,10 @@ int instance_start(struct instance *inst, char *err, size_t errsz)
 			      "boot-source: missing: no kernel to boot (PUT /boot-source first)");
 	if (inst->metrics != NULL)
 		metrics_set_devices(inst->metrics, cfg);
-	log_clear_last_error();
-	ret = inst->ops->start(inst->ctx, cfg);
+	char line[HOOK_ERR_MAX] = "";
+	ret = inst->ops->start(inst->ctx, cfg, line, sizeof(line));
 	if (ret < 0)
-		return backend_error(ret, "InstanceStart", err, errsz);
+		return backend_error(ret, "InstanceStart", line, err, errsz);
 	inst->state = INSTANCE_RUNNING;
 	inst->start_done = true;
 	return 0;
@@ -144,11 +152,12 @@ int instance_set_paused(struct instance *inst, bool paused, char *err, size_t er
 	/* Pausing a paused VM (or resuming a running one) changes nothing. */
 	if (paused == (inst->state == INSTANCE_PAUSED))
 		return 0;
-	log_clear_last_error();
-	ret = paused ? inst->ops->pause(inst->ctx) : inst->ops->resume(inst->ctx);
+	char line[HOOK_ERR_MAX] = "";
+	ret = paused ? inst->ops->pause(inst->ctx, line, sizeof(line))
+		     : inst->ops->resume(inst->ctx, line, sizeof(line));
 	if (ret < 0)
 		return backend_error(ret, paused ? "Pausing the microVM" : "Resuming the microVM",
-				     err, errsz);
+				     line, err, errsz);
 	inst->state = paused ? INSTANCE_PAUSED : INSTANCE_RUNNING;
 	return 0;
 }
@@ -159,9 +168,9 @@ int instance_ctrl_alt_del(struct instance *inst, char *err, size_t errsz)
 
 	if (inst->state == INSTANCE_NOT_STARTED)
 		return refuse(err, errsz, MSG_PRE_BOOT);
-	log_clear_last_error();
-	ret = inst->ops->ctrl_alt_del(inst->ctx);
-	return ret < 0 ? backend_error(ret, "SendCtrlAltDel", err, errsz) : 0;
+	char line[HOOK_ERR_MAX] = "";
+	ret = inst->ops->ctrl_alt_del(inst->ctx, line, sizeof(line));
+	return ret < 0 ? backend_error(ret, "SendCtrlAltDel", line, err, errsz) : 0;
 }
 
 int instance_flush_metrics(struct instance *inst, char *err, size_t errsz)
@@ -217,10 +226,11 @@ int instance_patch_drive(struct instance *inst, const struct drive_patch *req, c
 	p = *req;
 	if (p.has_limiter)
 		merge_limiter(&p.limiter, &cfg->disks[i].limiter);
-	log_clear_last_error();
-	ret = inst->ops->patch_drive(inst->ctx, i, &p);
+	char line[HOOK_ERR_MAX] = "";
+	ret = inst->ops->patch_drive(inst->ctx, i, &p, line, sizeof(line));
 	if (ret < 0)
-		return backend_error(ret, "Updating a drive of a running microVM", err, errsz);
+		return backend_error(ret, "Updating a drive of a running microVM", line, err,
+				     errsz);
 	if (config_json_apply_drive_patch(cfg, i, &p) < 0)
 		return refuse(err, errsz, "out of memory");
 	return 0;
@@ -247,11 +257,11 @@ int instance_patch_net(struct instance *inst, const struct net_patch *p, char *e
 		merge_limiter(&merged.rx, &cfg->nets[i].rx_limiter);
 	if (merged.has_tx)
 		merge_limiter(&merged.tx, &cfg->nets[i].tx_limiter);
-	log_clear_last_error();
-	ret = inst->ops->patch_net(inst->ctx, i, &merged);
+	char line[HOOK_ERR_MAX] = "";
+	ret = inst->ops->patch_net(inst->ctx, i, &merged, line, sizeof(line));
 	if (ret < 0)
-		return backend_error(ret, "Updating a network interface of a running microVM", err,
-				     errsz);
+		return backend_error(ret, "Updating a network interface of a running microVM", line,
+				     err, errsz);
 	if (merged.has_rx)
 		cfg->nets[i].rx_limiter = merged.rx;
 	if (merged.has_tx)

@@ -8,7 +8,8 @@
  * here knows HTTP, and nothing in the API touches struct vm.
  *
  * Every function returns 0, or -errno with a fault message for the
- * client in (err, errsz).
+ * client in (err, errsz). When a backend hook fails, its line is logged
+ * once here too, whoever asked (the API or the command line).
  */
 #ifndef EMBER_INSTANCE_H
 #define EMBER_INSTANCE_H
@@ -28,13 +29,14 @@ struct mmds_store;
 enum instance_state { INSTANCE_NOT_STARTED, INSTANCE_RUNNING, INSTANCE_PAUSED };
 
 /*
- * The backend. Each hook runs on the VMM thread, returns 0 or -errno and
- * logs with log_error what failed (the API reports that line). -ENOSYS
- * means "not implemented yet": the API answers 400 "... not supported yet".
+ * The backend. Each hook runs on the VMM thread and returns 0, or -errno
+ * with one line in (err, errsz) saying what failed, which the instance
+ * reports (a hook logs nothing of its failure itself). -ENOSYS means "not
+ * implemented yet": the API answers 400 "... not supported yet".
  */
 struct instance_ops {
 	/* start: build the VM for (cfg) and get it ready to run; on failure nothing is left. */
-	int (*start)(void *ctx, const struct vm_config *cfg);
+	int (*start)(void *ctx, const struct vm_config *cfg, char *err, size_t errsz);
 	/*
 	 * probe: device (res, id) of (cfg), just PUT, can be opened now, as
 	 * Firecracker opens a drive's file and a tap at PUT; says why not in
@@ -43,20 +45,22 @@ struct instance_ops {
 	int (*probe)(void *ctx, const struct vm_config *cfg, enum config_resource res,
 		     const char *id, char *err, size_t errsz);
 	/* pause: stop every vCPU out of KVM_RUN and keep it out until resume. */
-	int (*pause)(void *ctx);
+	int (*pause)(void *ctx, char *err, size_t errsz);
 	/* resume: let paused vCPUs run again. */
-	int (*resume)(void *ctx);
+	int (*resume)(void *ctx, char *err, size_t errsz);
 	/* ctrl_alt_del: queue Ctrl+Alt+Del scancodes in the i8042 and raise its IRQ 1. */
-	int (*ctrl_alt_del)(void *ctx);
+	int (*ctrl_alt_del)(void *ctx, char *err, size_t errsz);
 	/*
 	 * patch_drive: disk (index) of the running VM: when (p->has_path),
 	 * reopen p->path as its backing file (read-only as configured), update
 	 * its capacity and raise a config-change interrupt; when
 	 * (p->has_limiter), replace its rate limiter.
 	 */
-	int (*patch_drive)(void *ctx, unsigned int index, const struct drive_patch *p);
+	int (*patch_drive)(void *ctx, unsigned int index, const struct drive_patch *p, char *err,
+			   size_t errsz);
 	/* patch_net: replace interface (index)'s rx/tx rate limiters. */
-	int (*patch_net)(void *ctx, unsigned int index, const struct net_patch *p);
+	int (*patch_net)(void *ctx, unsigned int index, const struct net_patch *p, char *err,
+			 size_t errsz);
 	/*
 	 * snapshot_create: write the paused VM, configured as (cfg), to the
 	 * files of (req). Says what failed in (err).
@@ -99,7 +103,11 @@ const char *instance_state_name(const struct instance *inst);
 int instance_put(struct instance *inst, enum config_resource res, const char *id, const char *body,
 		 size_t len, char *err, size_t errsz);
 
-/* instance_start: InstanceStart: check what ember cannot build yet, then ops->start. */
+/*
+ * instance_start: InstanceStart: check what ember cannot build yet, then
+ * ops->start. A failure of the backend is logged here, as its line (the
+ * words the command line shows), and answered "InstanceStart failed: <line>".
+ */
 int instance_start(struct instance *inst, char *err, size_t errsz);
 
 /* instance_set_paused: PATCH /vm. Running or Paused only. */

@@ -196,19 +196,23 @@ static void built(struct machine_backend *b)
 	}
 }
 
-static int backend_start(void *ctx, const struct vm_config *cfg)
+static int backend_start(void *ctx, const struct vm_config *cfg, char *err, size_t errsz)
 {
 	struct machine_backend *b = ctx;
+	struct ember_err why;
 
-	b->build_status = machine_build(&b->m, cfg, b->startup, b->loop);
-	if (b->build_status != 0)
+	b->build_status = machine_build(&b->m, cfg, b->startup, b->loop, &why);
+	if (b->build_status != 0) {
+		ember_err_line(&why, err, errsz);
 		return -EINVAL;
+	}
 	if (cfg->snapshot_when_ready != NULL) {
 		const struct snapshot_create_req req = {.state_path = cfg->snapshot_when_ready,
 							.mem_path = cfg->mem_file_path};
-		if (snapshot_template_arm(&b->template, &b->m, cfg, &req) < 0) {
+		if (snapshot_template_arm(&b->template, &b->m, cfg, &req, &why) < 0) {
 			machine_destroy(&b->m);
 			b->build_status = EMBER_EXIT_HOST_ERROR;
+			ember_err_line(&why, err, errsz);
 			return -EIO;
 		}
 	}
@@ -242,6 +246,7 @@ static int backend_snapshot_load(void *ctx, struct vm_config *cfg,
 	struct machine_backend *b = ctx;
 	struct snapshot_image img;
 	struct vm_config next;
+	struct ember_err why;
 
 	if (config_copy(&next, cfg) < 0) {
 		snprintf(err, errsz, "out of memory");
@@ -253,9 +258,10 @@ static int backend_snapshot_load(void *ctx, struct vm_config *cfg,
 		b->build_status = EMBER_EXIT_CONFIG;
 		return ret;
 	}
-	b->build_status = machine_restore(&b->m, &next, &img, b->startup, b->loop, err, errsz);
+	b->build_status = machine_restore(&b->m, &next, &img, b->startup, b->loop, &why);
 	snapshot_close(&img);
 	if (b->build_status != 0) {
+		ember_err_line(&why, err, errsz);
 		config_free(&next);
 		return -EINVAL;
 	}
@@ -267,28 +273,38 @@ static int backend_snapshot_load(void *ctx, struct vm_config *cfg,
 	return 0;
 }
 
-int machine_backend_pause(void *ctx)
+int machine_backend_pause(void *ctx, char *err, size_t errsz)
 {
 	struct machine_backend *b = ctx;
 	int ret = vm_pause(&b->m.vm);
 
 	if (ret == -ESHUTDOWN)
-		log_error("the microVM is stopping");
+		snprintf(err, errsz, "the microVM is stopping");
+	else if (ret < 0)
+		snprintf(err, errsz, "%s", strerror(-ret));
 	return ret;
 }
 
-int machine_backend_resume(void *ctx)
+/* Cannot fail: (err) stays as it is; the hook's signature has it writable. */
+// NOLINTNEXTLINE(readability-non-const-parameter)
+int machine_backend_resume(void *ctx, char *err, size_t errsz)
 {
 	struct machine_backend *b = ctx;
 
+	(void)err;
+	(void)errsz;
 	vm_resume(&b->m.vm);
 	return 0;
 }
 
-int machine_backend_ctrl_alt_del(void *ctx)
+/* Cannot fail: (err) stays as it is; the hook's signature has it writable. */
+// NOLINTNEXTLINE(readability-non-const-parameter)
+int machine_backend_ctrl_alt_del(void *ctx, char *err, size_t errsz)
 {
 	struct machine_backend *b = ctx;
 
+	(void)err;
+	(void)errsz;
 	i8042_ctrl_alt_del(&b->m.i8042);
 	return 0;
 }
@@ -314,25 +330,33 @@ static struct virtio_slot *find_slot(struct machine_backend *b, uint32_t device_
 struct drive_change {
 	const struct drive_patch *p;
 	struct virtio_rate_limit limit;
+	struct ember_err err; /* why it failed */
 };
 
 /* patch_disk: under the disk's transport lock: the new file, then the new limiter. */
 static int patch_disk(void *dev, void *arg)
 {
-	const struct drive_change *c = arg;
+	struct drive_change *c = arg;
+	struct vlog_err why = {0};
 	int ret = 0;
 
-	if (c->p->has_path)
-		ret = blk_set_backing(dev, c->p->path);
+	if (c->p->has_path) {
+		ret = blk_set_backing(dev, c->p->path, &why);
+		if (ret < 0)
+			ember_err_set(&c->err, why.errnum, "virtio-blk: %s: %s", c->p->path,
+				      why.msg);
+	}
 	if (ret == 0 && c->p->has_limiter) {
 		ret = blk_set_limiter(dev, &c->limit);
 		if (ret < 0)
-			log_error("drive %s: no rate limiter timer", c->p->drive_id);
+			ember_err_set(&c->err, 0, "drive %s: no rate limiter timer",
+				      c->p->drive_id);
 	}
 	return ret;
 }
 
-int machine_backend_patch_drive(void *ctx, unsigned int index, const struct drive_patch *p)
+int machine_backend_patch_drive(void *ctx, unsigned int index, const struct drive_patch *p,
+				char *err, size_t errsz)
 {
 	struct machine_backend *b = ctx;
 	struct virtio_slot *slot = find_slot(b, VIRTIO_ID_BLOCK, index);
@@ -340,10 +364,12 @@ int machine_backend_patch_drive(void *ctx, unsigned int index, const struct driv
 	int ret;
 
 	if (slot == NULL) {
-		log_error("drive %s: no such virtio-blk device", p->drive_id);
+		snprintf(err, errsz, "drive %s: no such virtio-blk device", p->drive_id);
 		return -ENODEV;
 	}
 	ret = virtio_mmio_with_lock(slot->transport, patch_disk, &c);
+	if (ret < 0)
+		ember_err_line(&c.err, err, errsz);
 	if (index < CONFIG_MAX_DEVICES)
 		__atomic_add_fetch(ret == 0 ? &b->disk_updates[index]
 					    : &b->disk_update_fails[index],
@@ -364,7 +390,8 @@ static int patch_iface(void *dev, void *arg)
 	return 0;
 }
 
-int machine_backend_patch_net(void *ctx, unsigned int index, const struct net_patch *p)
+int machine_backend_patch_net(void *ctx, unsigned int index, const struct net_patch *p, char *err,
+			      size_t errsz)
 {
 	struct virtio_slot *slot = find_slot(ctx, VIRTIO_ID_NET, index);
 	struct net_change c = {
@@ -375,7 +402,8 @@ int machine_backend_patch_net(void *ctx, unsigned int index, const struct net_pa
 	};
 
 	if (slot == NULL) {
-		log_error("network interface %s: no such virtio-net device", p->iface_id);
+		snprintf(err, errsz, "network interface %s: no such virtio-net device",
+			 p->iface_id);
 		return -ENODEV;
 	}
 	return virtio_mmio_with_lock(slot->transport, patch_iface, &c);

@@ -28,10 +28,12 @@ struct machine_backend {
 
 extern const struct instance_ops machine_backend_ops;
 
-int machine_backend_pause(void *ctx);
-int machine_backend_resume(void *ctx);
-int machine_backend_ctrl_alt_del(void *ctx);
-int machine_backend_patch_drive(void *ctx, unsigned int index, const struct drive_patch *p);
-int machine_backend_patch_net(void *ctx, unsigned int index, const struct net_patch *p);
+int machine_backend_pause(void *ctx, char *err, size_t errsz);
+int machine_backend_resume(void *ctx, char *err, size_t errsz);
+int machine_backend_ctrl_alt_del(void *ctx, char *err, size_t errsz);
+int machine_backend_patch_drive(void *ctx, unsigned int index, const struct drive_patch *p,
+				char *err, size_t errsz);
+int machine_backend_patch_net(void *ctx, unsigned int index, const struct net_patch *p, char *err,
+			      size_t errsz);
 
 #endif /* EMBER_MACHINE_BACKEND_H */

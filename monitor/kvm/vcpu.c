@@ -45,26 +45,26 @@ static void kick_handler(int sig)
 	(void)sig;
 }
 
-struct vcpu *vcpu_create(struct vm *vm, unsigned int index)
+struct vcpu *vcpu_create(struct vm *vm, unsigned int index, struct ember_err *err)
 {
 	struct vcpu *vcpu = calloc(1, sizeof(*vcpu));
 
 	if (vcpu == NULL) {
-		log_error("vcpu%u: out of memory", index);
+		ember_err_set(err, 0, "vcpu%u: out of memory", index);
 		return NULL;
 	}
 	vcpu->vm = vm;
 	vcpu->index = index;
 	vcpu->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)index);
 	if (vcpu->fd < 0) {
-		log_error_errno(errno, "vcpu%u: KVM_CREATE_VCPU", index);
+		ember_err_set(err, errno, "vcpu%u: KVM_CREATE_VCPU", index);
 		free(vcpu);
 		return NULL;
 	}
 	vcpu->run =
 	    mmap(NULL, (size_t)vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
 	if (vcpu->run == MAP_FAILED) {
-		log_error_errno(errno, "vcpu%u: mmap kvm_run", index);
+		ember_err_set(err, errno, "vcpu%u: mmap kvm_run", index);
 		close(vcpu->fd);
 		free(vcpu);
 		return NULL;
@@ -73,11 +73,12 @@ struct vcpu *vcpu_create(struct vm *vm, unsigned int index)
 	return vcpu;
 }
 
-static int vcpu_ioctl(struct vcpu *vcpu, unsigned long req, void *arg, const char *name)
+static int vcpu_ioctl(struct vcpu *vcpu, unsigned long req, void *arg, const char *name,
+		      struct ember_err *err)
 {
 	if (ioctl(vcpu->fd, req, arg) < 0) {
 		int e = errno;
-		log_error_errno(e, "vcpu%u: %s", vcpu->index, name);
+		ember_err_set(err, e, "vcpu%u: %s", vcpu->index, name);
 		return -e;
 	}
 	return 0;
@@ -106,15 +107,17 @@ static void log_template_cpuid(const struct vcpu *vcpu, const struct cpu_templat
  * the template says is what the guest reads.
  */
 static int set_cpuid(struct vcpu *vcpu, const struct kvm_cpuid2 *supported,
-		     const struct cpu_template *tmpl)
+		     const struct cpu_template *tmpl, struct ember_err *err)
 {
 	size_t size = sizeof(*supported) + supported->nent * sizeof(supported->entries[0]);
 	/* Room for the timing leaf, which KVM does not list. */
 	struct kvm_cpuid2 *cpuid = malloc(size + sizeof(supported->entries[0]));
 	int ret, tsc_khz;
 
-	if (cpuid == NULL)
+	if (cpuid == NULL) {
+		ember_err_set(err, ENOMEM, "vcpu%u: CPUID", vcpu->index);
 		return -ENOMEM;
+	}
 	memcpy(cpuid, supported, size);
 	cpuid_normalise(cpuid, vcpu->index, vcpu->vm->nvcpus);
 	/* KVM_GET_TSC_KHZ: the guest's TSC rate; without it, no timing leaf. */
@@ -122,15 +125,15 @@ static int set_cpuid(struct vcpu *vcpu, const struct kvm_cpuid2 *supported,
 	if (tsc_khz > 0)
 		cpuid_add_timing(cpuid, (uint32_t)tsc_khz, CPUID_APIC_BUS_KHZ);
 	if (tmpl != NULL) {
-		char err[CPU_TEMPLATE_ERR_MAX];
-		if (cpu_template_apply_cpuid(tmpl, cpuid, err, sizeof(err)) < 0) {
-			log_error("vcpu%u: CPU template: %s", vcpu->index, err);
+		char why[CPU_TEMPLATE_ERR_MAX];
+		if (cpu_template_apply_cpuid(tmpl, cpuid, why, sizeof(why)) < 0) {
+			ember_err_set(err, 0, "vcpu%u: CPU template: %s", vcpu->index, why);
 			free(cpuid);
 			return -EINVAL;
 		}
 		log_template_cpuid(vcpu, tmpl, cpuid);
 	}
-	ret = vcpu_ioctl(vcpu, KVM_SET_CPUID2, cpuid, "KVM_SET_CPUID2");
+	ret = vcpu_ioctl(vcpu, KVM_SET_CPUID2, cpuid, "KVM_SET_CPUID2", err);
 	free(cpuid);
 	return ret;
 }
@@ -145,21 +148,24 @@ static bool template_msr(const struct cpu_template *t, uint32_t index)
 }
 
 /* msrs_rw: KVM_GET_MSRS or KVM_SET_MSRS of (b); all done, or -EINVAL naming the MSR KVM refused. */
-static int msrs_rw(struct vcpu *vcpu, unsigned long req, const char *name, struct kvm_msrs *b)
+static int msrs_rw(struct vcpu *vcpu, unsigned long req, const char *name, struct kvm_msrs *b,
+		   struct ember_err *err)
 {
 	int n = ioctl(vcpu->fd, req, b);
 
 	if (n < 0) {
-		int err = errno; /* logging may change errno */
-		log_error_errno(err, "vcpu%u: %s", vcpu->index, name);
-		return -err;
+		int e = errno;
+		ember_err_set(err, e, "vcpu%u: %s", vcpu->index, name);
+		return -e;
 	}
 	if ((uint32_t)n < b->nmsrs && req == KVM_GET_MSRS)
-		log_error("vcpu%u: CPU template: MSR 0x%x is not supported by KVM on this host",
-			  vcpu->index, b->entries[n].index);
+		ember_err_set(err, 0,
+			      "vcpu%u: CPU template: MSR 0x%x is not supported by KVM on this host",
+			      vcpu->index, b->entries[n].index);
 	else if ((uint32_t)n < b->nmsrs)
-		log_error("vcpu%u: CPU template: KVM refused 0x%llx for MSR 0x%x", vcpu->index,
-			  (unsigned long long)b->entries[n].data, b->entries[n].index);
+		ember_err_set(err, 0, "vcpu%u: CPU template: KVM refused 0x%llx for MSR 0x%x",
+			      vcpu->index, (unsigned long long)b->entries[n].data,
+			      b->entries[n].index);
 	if ((uint32_t)n < b->nmsrs)
 		return -EINVAL;
 	return 0;
@@ -171,14 +177,16 @@ static int msrs_rw(struct vcpu *vcpu, unsigned long req, const char *name, struc
  * template's bits over it. An MSR KVM does not know is an error, as in
  * Firecracker.
  */
-static int set_template_msrs(struct vcpu *vcpu, const struct cpu_template *t)
+static int set_template_msrs(struct vcpu *vcpu, const struct cpu_template *t, struct ember_err *err)
 {
 	struct kvm_msr_entry boot[X86_BOOT_MSRS];
 	struct kvm_msrs *b = calloc(1, sizeof(*b) + t->nmsrs * sizeof(b->entries[0]));
 	int ret = 0;
 
-	if (b == NULL)
+	if (b == NULL) {
+		ember_err_set(err, ENOMEM, "vcpu%u: CPU template MSRs", vcpu->index);
 		return -ENOMEM;
+	}
 	x86_boot_msrs(boot);
 	for (unsigned int i = 0; i < t->nmsrs; i++) {
 		bool in_boot = false;
@@ -188,10 +196,10 @@ static int set_template_msrs(struct vcpu *vcpu, const struct cpu_template *t)
 			b->entries[b->nmsrs++].index = t->msrs[i].addr;
 	}
 	if (b->nmsrs > 0)
-		ret = msrs_rw(vcpu, KVM_GET_MSRS, "KVM_GET_MSRS", b);
+		ret = msrs_rw(vcpu, KVM_GET_MSRS, "KVM_GET_MSRS", b, err);
 	if (ret == 0 && b->nmsrs > 0) {
 		cpu_template_apply_msrs(t, b->entries, b->nmsrs);
-		ret = msrs_rw(vcpu, KVM_SET_MSRS, "KVM_SET_MSRS", b);
+		ret = msrs_rw(vcpu, KVM_SET_MSRS, "KVM_SET_MSRS", b, err);
 	}
 	for (uint32_t i = 0; ret == 0 && vcpu->index == 0 && i < b->nmsrs; i++)
 		log_debug("vcpu0: cpu template: MSR 0x%x = 0x%llx", b->entries[i].index,
@@ -200,7 +208,7 @@ static int set_template_msrs(struct vcpu *vcpu, const struct cpu_template *t)
 	return ret;
 }
 
-static int set_msrs(struct vcpu *vcpu, const struct cpu_template *tmpl)
+static int set_msrs(struct vcpu *vcpu, const struct cpu_template *tmpl, struct ember_err *err)
 {
 	struct {
 		struct kvm_msrs hdr;
@@ -212,70 +220,73 @@ static int set_msrs(struct vcpu *vcpu, const struct cpu_template *tmpl)
 		cpu_template_apply_msrs(tmpl, msrs.entries, X86_BOOT_MSRS);
 	int n = ioctl(vcpu->fd, KVM_SET_MSRS, &msrs);
 	if (n < 0) {
-		int err = errno; /* logging may change errno */
-		log_error_errno(err, "vcpu%u: KVM_SET_MSRS", vcpu->index);
-		return -err;
+		int e = errno;
+		ember_err_set(err, e, "vcpu%u: KVM_SET_MSRS", vcpu->index);
+		return -e;
 	}
 	if (n != X86_BOOT_MSRS && template_msr(tmpl, msrs.entries[n].index)) {
-		log_error("vcpu%u: CPU template: KVM refused 0x%llx for MSR 0x%x", vcpu->index,
-			  (unsigned long long)msrs.entries[n].data, msrs.entries[n].index);
+		ember_err_set(err, 0, "vcpu%u: CPU template: KVM refused 0x%llx for MSR 0x%x",
+			      vcpu->index, (unsigned long long)msrs.entries[n].data,
+			      msrs.entries[n].index);
 		return -EINVAL;
 	}
 	if (n != X86_BOOT_MSRS)
 		log_warn("vcpu%u: KVM_SET_MSRS: KVM refused MSR 0x%x", vcpu->index,
 			 msrs.entries[n].index);
-	return tmpl != NULL ? set_template_msrs(vcpu, tmpl) : 0;
+	return tmpl != NULL ? set_template_msrs(vcpu, tmpl, err) : 0;
 }
 
-static int set_lapic(struct vcpu *vcpu)
+static int set_lapic(struct vcpu *vcpu, struct ember_err *err)
 {
 	struct kvm_lapic_state lapic;
-	int ret = vcpu_ioctl(vcpu, KVM_GET_LAPIC, &lapic, "KVM_GET_LAPIC");
+	int ret = vcpu_ioctl(vcpu, KVM_GET_LAPIC, &lapic, "KVM_GET_LAPIC", err);
 
 	if (ret < 0)
 		return ret;
 	x86_lapic_lints(&lapic);
-	return vcpu_ioctl(vcpu, KVM_SET_LAPIC, &lapic, "KVM_SET_LAPIC");
+	return vcpu_ioctl(vcpu, KVM_SET_LAPIC, &lapic, "KVM_SET_LAPIC", err);
 }
 
-static int set_boot_registers(struct vcpu *vcpu, const struct vcpu_boot *boot)
+static int set_boot_registers(struct vcpu *vcpu, const struct vcpu_boot *boot,
+			      struct ember_err *err)
 {
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
-	int ret = vcpu_ioctl(vcpu, KVM_GET_SREGS, &sregs, "KVM_GET_SREGS");
+	int ret = vcpu_ioctl(vcpu, KVM_GET_SREGS, &sregs, "KVM_GET_SREGS", err);
 
 	if (ret < 0)
 		return ret;
 	x86_boot_sregs(&sregs, boot->mode);
-	ret = vcpu_ioctl(vcpu, KVM_SET_SREGS, &sregs, "KVM_SET_SREGS");
+	ret = vcpu_ioctl(vcpu, KVM_SET_SREGS, &sregs, "KVM_SET_SREGS", err);
 	if (ret < 0)
 		return ret;
 	x86_boot_regs(&regs, boot->mode, boot->entry, boot->boot_info);
-	return vcpu_ioctl(vcpu, KVM_SET_REGS, &regs, "KVM_SET_REGS");
+	return vcpu_ioctl(vcpu, KVM_SET_REGS, &regs, "KVM_SET_REGS", err);
 }
 
 int vcpu_configure(struct vcpu *vcpu, const struct kvm_cpuid2 *supported,
-		   const struct cpu_template *tmpl, const struct vcpu_boot *boot)
+		   const struct cpu_template *tmpl, const struct vcpu_boot *boot,
+		   struct ember_err *err)
 {
 	struct kvm_fpu fpu;
 	int ret;
 
-	ret = set_cpuid(vcpu, supported, tmpl);
+	ret = set_cpuid(vcpu, supported, tmpl, err);
 	if (ret < 0)
 		return ret;
-	ret = set_msrs(vcpu, tmpl);
+	ret = set_msrs(vcpu, tmpl, err);
 	if (ret < 0)
 		return ret;
 	x86_boot_fpu(&fpu);
-	ret = vcpu_ioctl(vcpu, KVM_SET_FPU, &fpu, "KVM_SET_FPU");
+	ret = vcpu_ioctl(vcpu, KVM_SET_FPU, &fpu, "KVM_SET_FPU", err);
 	if (ret < 0)
 		return ret;
-	ret = set_lapic(vcpu);
+	ret = set_lapic(vcpu, err);
 	if (ret < 0)
 		return ret;
 	if (vcpu->index != 0)
 		return 0;
-	return set_boot_registers(vcpu, boot);
+	return set_boot_registers(vcpu, boot, err);
 }
 
 static uint64_t vcpu_rip(struct vcpu *vcpu)

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ember_err.h"
 #include "x86_cpu.h"
 
 struct vm;
@@ -40,9 +41,9 @@ struct vcpu_boot {
 
 /*
  * vcpu_create: KVM_CREATE_VCPU (index) and map its kvm_run page. The vCPU is
- * added to vm->vcpus. Returns the vCPU or NULL after logging.
+ * added to vm->vcpus. Returns the vCPU, or NULL with (err) saying why.
  */
-struct vcpu *vcpu_create(struct vm *vm, unsigned int index);
+struct vcpu *vcpu_create(struct vm *vm, unsigned int index, struct ember_err *err);
 
 struct cpu_template;
 
@@ -52,11 +53,13 @@ struct cpu_template;
  * (boot). The others wait in KVM for INIT/SIPI from the guest, as APs do.
  * (tmpl), when not NULL, is a CPU template applied last to the CPUID and
  * the MSRs (its vendor already checked); a template KVM cannot honour (a
- * leaf or MSR it does not have) is -EINVAL after a line naming it.
- * Call after vcpu_create, before vcpu_start. Returns 0 or -errno.
+ * leaf or MSR it does not have) is -EINVAL, (err) naming it.
+ * Call after vcpu_create, before vcpu_start. Returns 0, or -errno with
+ * (err) saying which step failed.
  */
 int vcpu_configure(struct vcpu *vcpu, const struct kvm_cpuid2 *supported,
-		   const struct cpu_template *tmpl, const struct vcpu_boot *boot);
+		   const struct cpu_template *tmpl, const struct vcpu_boot *boot,
+		   struct ember_err *err);
 
 /* vcpu_start: start the vCPU's thread. Returns 0 or -errno. */
 int vcpu_start(struct vcpu *vcpu);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "layout.h"
+#include "ember_err.h"
 #include "log.h"
 #include "vcpu.h"
 
@@ -35,12 +36,13 @@ uint64_t vm_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-static int check_kvm(struct vm *vm)
+static int check_kvm(struct vm *vm, struct ember_err *err)
 {
 	int version = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
 
 	if (version != KVM_API_VERSION) {
-		log_error("kvm: KVM_GET_API_VERSION: got %d, need %d", version, KVM_API_VERSION);
+		ember_err_set(err, 0, "kvm: KVM_GET_API_VERSION: got %d, need %d", version,
+			      KVM_API_VERSION);
 		return -ENOTSUP;
 	}
 	static const struct {
@@ -56,7 +58,7 @@ static int check_kvm(struct vm *vm)
 	};
 	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++) {
 		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, needed[i].cap) <= 0) {
-			log_error("kvm: host KVM lacks %s", needed[i].name);
+			ember_err_set(err, 0, "kvm: host KVM lacks %s", needed[i].name);
 			return -ENOTSUP;
 		}
 	}
@@ -91,7 +93,8 @@ static void *map_ram(const struct vm_memory *mem, uint64_t size, uint64_t offset
 	return p;
 }
 
-static int add_slot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, void *host)
+static int add_slot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, void *host,
+		    struct ember_err *err)
 {
 	struct kvm_userspace_memory_region region = {
 	    .slot = slot,
@@ -102,25 +105,28 @@ static int add_slot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, v
 	};
 	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
 		int e = errno;
-		log_error_errno(e, "kvm: KVM_SET_USER_MEMORY_REGION (slot %u, %llu MiB)", slot,
-				(unsigned long long)(size >> 20));
+		ember_err_set(err, e, "kvm: KVM_SET_USER_MEMORY_REGION (slot %u, %llu MiB)", slot,
+			      (unsigned long long)(size >> 20));
 		return -e;
 	}
-	return gmem_add_region(&vm->gmem, gpa, size, host);
+	int ret = gmem_add_region(&vm->gmem, gpa, size, host);
+	if (ret < 0)
+		ember_err_set(err, -ret, "memory: slot %u", slot);
+	return ret;
 }
 
 /* track_vmm_writes: gmem's half of dirty tracking, once the regions exist. */
-static int track_vmm_writes(struct vm *vm, const struct vm_memory *mem)
+static int track_vmm_writes(struct vm *vm, const struct vm_memory *mem, struct ember_err *err)
 {
 	if (!vm->track_dirty)
 		return 0;
 	int ret = gmem_track_dirty(&vm->gmem, !mem->restored);
 	if (ret < 0)
-		log_error_errno(-ret, "memory: dirty-page bitmaps");
+		ember_err_set(err, -ret, "memory: dirty-page bitmaps");
 	return ret;
 }
 
-static int setup_memory(struct vm *vm, const struct vm_memory *mem)
+static int setup_memory(struct vm *vm, const struct vm_memory *mem, struct ember_err *err)
 {
 	const uint64_t low_max = LAYOUT_MMIO_GAP_START;
 	uint64_t mem_bytes = mem->bytes;
@@ -131,28 +137,28 @@ static int setup_memory(struct vm *vm, const struct vm_memory *mem)
 
 	vm->mem_low = map_ram(mem, vm->mem_low_size, 0);
 	if (vm->mem_low == NULL) {
-		log_error_errno(errno, "memory: mmap of %llu MiB of guest RAM%s",
-				(unsigned long long)(vm->mem_low_size >> 20),
-				mem->hugetlb_2m ? " on 2M huge pages (is vm.nr_hugepages enough?)" : "");
+		ember_err_set(err, errno, "memory: mmap of %llu MiB of guest RAM%s",
+			      (unsigned long long)(vm->mem_low_size >> 20),
+			      mem->hugetlb_2m ? " on 2M huge pages (is vm.nr_hugepages enough?)" : "");
 		return -ENOMEM;
 	}
-	ret = add_slot(vm, SLOT_LOW, 0, vm->mem_low_size, vm->mem_low);
+	ret = add_slot(vm, SLOT_LOW, 0, vm->mem_low_size, vm->mem_low, err);
 	if (ret < 0)
 		return ret;
 	if (vm->mem_high_size == 0)
-		return track_vmm_writes(vm, mem);
+		return track_vmm_writes(vm, mem, err);
 	vm->mem_high = map_ram(mem, vm->mem_high_size, vm->mem_low_size);
 	if (vm->mem_high == NULL) {
-		log_error_errno(errno, "memory: mmap of %llu MiB of guest RAM above 4 GiB%s",
-				(unsigned long long)(vm->mem_high_size >> 20),
-				mem->hugetlb_2m ? " on 2M huge pages (is vm.nr_hugepages enough?)" : "");
+		ember_err_set(err, errno, "memory: mmap of %llu MiB of guest RAM above 4 GiB%s",
+			      (unsigned long long)(vm->mem_high_size >> 20),
+			      mem->hugetlb_2m ? " on 2M huge pages (is vm.nr_hugepages enough?)" : "");
 		return -ENOMEM;
 	}
-	ret = add_slot(vm, SLOT_HIGH, LAYOUT_MMIO_GAP_END, vm->mem_high_size, vm->mem_high);
-	return ret < 0 ? ret : track_vmm_writes(vm, mem);
+	ret = add_slot(vm, SLOT_HIGH, LAYOUT_MMIO_GAP_END, vm->mem_high_size, vm->mem_high, err);
+	return ret < 0 ? ret : track_vmm_writes(vm, mem, err);
 }
 
-static int setup_irqchip(struct vm *vm)
+static int setup_irqchip(struct vm *vm, struct ember_err *err)
 {
 	/*
 	 * Split irqchip: KVM emulates each vCPU's local APIC, ember emulates
@@ -166,30 +172,31 @@ static int setup_irqchip(struct vm *vm)
 	};
 	if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) < 0) {
 		int e = errno;
-		log_error_errno(e, "kvm: KVM_ENABLE_CAP(KVM_CAP_SPLIT_IRQCHIP)");
+		ember_err_set(err, e, "kvm: KVM_ENABLE_CAP(KVM_CAP_SPLIT_IRQCHIP)");
 		return -e;
 	}
 	return 0;
 }
 
-static int setup_x86_addresses(struct vm *vm)
+static int setup_x86_addresses(struct vm *vm, struct ember_err *err)
 {
 	/* Only VMX uses these, but KVM wants them set before vCPUs exist. */
 	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)LAYOUT_TSS_ADDR) < 0) {
 		int e = errno;
-		log_error_errno(e, "kvm: KVM_SET_TSS_ADDR");
+		ember_err_set(err, e, "kvm: KVM_SET_TSS_ADDR");
 		return -e;
 	}
 	uint64_t identity = LAYOUT_IDENTITY_MAP_ADDR;
 	if (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &identity) < 0) {
 		int e = errno;
-		log_error_errno(e, "kvm: KVM_SET_IDENTITY_MAP_ADDR");
+		ember_err_set(err, e, "kvm: KVM_SET_IDENTITY_MAP_ADDR");
 		return -e;
 	}
 	return 0;
 }
 
-int vm_create(struct vm *vm, const struct vm_memory *mem, struct startup_trace *startup)
+int vm_create(struct vm *vm, const struct vm_memory *mem, struct startup_trace *startup,
+	      struct ember_err *err)
 {
 	int ret;
 
@@ -204,39 +211,39 @@ int vm_create(struct vm *vm, const struct vm_memory *mem, struct startup_trace *
 	vm->kvm_fd = open(KVM_DEVICE, O_RDWR | O_CLOEXEC);
 	if (vm->kvm_fd < 0) {
 		ret = -errno;
-		log_error_errno(-ret, "kvm: open %s", KVM_DEVICE);
+		ember_err_set(err, -ret, "kvm: open %s", KVM_DEVICE);
 		goto fail;
 	}
-	ret = check_kvm(vm);
+	ret = check_kvm(vm, err);
 	if (ret < 0)
 		goto fail;
 	vm->run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (vm->run_size <= 0) {
 		ret = -errno;
-		log_error_errno(-ret, "kvm: KVM_GET_VCPU_MMAP_SIZE");
+		ember_err_set(err, -ret, "kvm: KVM_GET_VCPU_MMAP_SIZE");
 		goto fail;
 	}
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	if (vm->vm_fd < 0) {
 		ret = -errno;
-		log_error_errno(-ret, "kvm: KVM_CREATE_VM");
+		ember_err_set(err, -ret, "kvm: KVM_CREATE_VM");
 		goto fail;
 	}
 	vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->stop_fd < 0) {
 		ret = -errno;
-		log_error_errno(-ret, "vm: eventfd");
+		ember_err_set(err, -ret, "vm: eventfd");
 		goto fail;
 	}
-	ret = setup_x86_addresses(vm);
+	ret = setup_x86_addresses(vm, err);
 	if (ret < 0)
 		goto fail;
-	ret = setup_irqchip(vm);
+	ret = setup_irqchip(vm, err);
 	if (ret < 0)
 		goto fail;
 	if (startup != NULL)
 		startup_stamp(startup, STARTUP_KVM);
-	ret = setup_memory(vm, mem);
+	ret = setup_memory(vm, mem, err);
 	if (ret < 0)
 		goto fail;
 	if (startup != NULL)

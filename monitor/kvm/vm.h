@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "bus.h"
+#include "ember_err.h"
 #include "gmem.h"
 #include "startup_trace.h"
 
@@ -98,10 +99,11 @@ struct vm_memory {
  * gmem the VMM's; a booted VM starts with every page dirty (no snapshot
  * holds any of it yet), a restored one with none. (vm) is zeroed first;
  * (startup), if not NULL, gets the ends of the KVM and memory phases stamped
- * and stays attached to the VM. Returns 0 or -errno after logging which step
- * failed; on failure everything made so far is released.
+ * and stays attached to the VM. Returns 0, or -errno with (err) saying which
+ * step failed; on failure everything made so far is released.
  */
-int vm_create(struct vm *vm, const struct vm_memory *mem, struct startup_trace *startup);
+int vm_create(struct vm *vm, const struct vm_memory *mem, struct startup_trace *startup,
+	      struct ember_err *err);
 
 /*
  * The pages of each RAM region (gmem's order, KVM's bitmap layout) written

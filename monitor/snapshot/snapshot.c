@@ -442,12 +442,14 @@ static void template_snapshot(void *opaque, int fd, uint32_t events)
 }
 
 int snapshot_template_arm(struct snapshot_template *t, struct machine *m,
-			  const struct vm_config *cfg, const struct snapshot_create_req *req)
+			  const struct vm_config *cfg, const struct snapshot_create_req *req,
+			  struct ember_err *err)
 {
 	*t = (struct snapshot_template){.m = m, .cfg = cfg, .req = *req, .loop = m->loop};
 	t->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (t->fd < 0 || evloop_add(t->loop, t->fd, EPOLLIN, template_snapshot, t) < 0) {
-		log_error_errno(errno, "--snapshot-when-ready: cannot watch the boot timer");
+	int ret = t->fd < 0 ? -errno : evloop_add(t->loop, t->fd, EPOLLIN, template_snapshot, t);
+	if (ret < 0) {
+		ember_err_set(err, -ret, "--snapshot-when-ready: cannot watch the boot timer");
 		if (t->fd >= 0)
 			close(t->fd);
 		t->fd = -1;

@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "ember_err.h"
 #include "snap_file.h"
 #include "snap_memory.h"
 
@@ -138,9 +139,10 @@ struct snapshot_template {
 	int fd; /* eventfd: the boot timer fired */
 };
 
-/* snapshot_template_arm: watch (m)'s boot timer for (req). 0 or -errno (logged). */
+/* snapshot_template_arm: watch (m)'s boot timer for (req). 0, or -errno with (err) saying why. */
 int snapshot_template_arm(struct snapshot_template *t, struct machine *m,
-			  const struct vm_config *cfg, const struct snapshot_create_req *req);
+			  const struct vm_config *cfg, const struct snapshot_create_req *req,
+			  struct ember_err *err);
 
 /* snapshot_template_disarm: stop watching; before machine_destroy. A zeroed (t) is fine. */
 void snapshot_template_disarm(struct snapshot_template *t);

@@ -3,45 +3,47 @@
 #include "fuzz_api.h"
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "config_json.h"
 #include "fuzz_util.h"
-#include "log.h"
 
-static int backend(void *ctx)
+static int backend(void *ctx, char *err, size_t errsz)
 {
 	const struct fza *a = ctx;
 
 	if (a->backend_ret < 0)
-		log_error("fuzz: the backend refuses (%d)", a->backend_ret);
+		snprintf(err, errsz, "fuzz: the backend refuses (%d)", a->backend_ret);
 	return a->backend_ret;
 }
 
-static int f_start(void *ctx, const struct vm_config *cfg)
+static int f_start(void *ctx, const struct vm_config *cfg, char *err, size_t errsz)
 {
 	(void)cfg;
-	return backend(ctx);
+	return backend(ctx, err, errsz);
 }
 
-static int f_patch_drive(void *ctx, unsigned int index, const struct drive_patch *p)
+static int f_patch_drive(void *ctx, unsigned int index, const struct drive_patch *p, char *err,
+			 size_t errsz)
 {
 	struct fza *a = ctx;
 
 	FZ_CHECK(index < a->cfg.ndisks, "PATCH of drive %u of %u", index, a->cfg.ndisks);
 	FZ_CHECK(!p->has_path || memchr(p->path, '\0', sizeof(p->path)) != NULL,
 		 "unterminated path");
-	return backend(ctx);
+	return backend(ctx, err, errsz);
 }
 
-static int f_patch_net(void *ctx, unsigned int index, const struct net_patch *p)
+static int f_patch_net(void *ctx, unsigned int index, const struct net_patch *p, char *err,
+		       size_t errsz)
 {
 	struct fza *a = ctx;
 
 	(void)p;
 	FZ_CHECK(index < a->cfg.nnets, "PATCH of interface %u of %u", index, a->cfg.nnets);
-	return backend(ctx);
+	return backend(ctx, err, errsz);
 }
 
 static const struct instance_ops ops = {

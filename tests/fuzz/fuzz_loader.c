@@ -71,12 +71,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* failed: a step returned (rc) < 0; ember reports that step's log line, so there must be one. */
-static bool failed(int rc, const char *what)
+/* failed: a step returned (rc) < 0; ember reports that step's reason, so there must be one. */
+static bool failed(int rc, const char *what, const struct ember_err *why)
 {
 	if (rc >= 0)
 		return false;
-	FZ_CHECK(log_last_error()[0] != '\0', "%s failed (%d) without an error line", what, rc);
+	FZ_CHECK(why->msg[0] != '\0', "%s failed (%d) without a reason", what, rc);
 	return true;
 }
 
@@ -106,7 +106,7 @@ static void make_cmdline(char *out, size_t len, uint16_t seed)
  * cmdline_size and its NUL when that is less.
  */
 static int write_cmdline(const struct gmem *gm, const struct kernel_info *k,
-			 const struct vm_config *cfg, struct boot_layout *bl)
+			 const struct vm_config *cfg, struct boot_layout *bl, struct ember_err *why)
 {
 	char cmdline[LAYOUT_CMDLINE_MAX];
 	size_t limit = sizeof(cmdline);
@@ -117,12 +117,16 @@ static int write_cmdline(const struct gmem *gm, const struct kernel_info *k,
 	struct kernel_cmdline kc;
 	kernel_cmdline_init(&kc, cfg->cmdline);
 	kernel_cmdline_add(&kc, "virtio_mmio.device=4K@0x%x:%u", 0xc0001000u, 5u);
-	len = kernel_cmdline_render(&kc, cfg->guest_args, cfg->nguest_args, cmdline, limit);
+	len = kernel_cmdline_render(&kc, cfg->guest_args, cfg->nguest_args, cmdline, limit, why);
 	if (len < 0)
 		return len;
 	bl->cmdline_gpa = LAYOUT_CMDLINE_ADDR;
 	bl->cmdline_size = (uint32_t)len + 1;
-	return gmem_write(gm, LAYOUT_CMDLINE_ADDR, cmdline, (uint64_t)len + 1);
+	if (gmem_write(gm, LAYOUT_CMDLINE_ADDR, cmdline, (uint64_t)len + 1) != 0) {
+		ember_err_set(why, 0, "cmdline: not in guest RAM");
+		return -EFAULT;
+	}
+	return 0;
 }
 
 static void check_loaded(const struct gmem *gm, const struct kernel_info *k)
@@ -147,6 +151,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct vm_config cfg;
 	struct kernel_info k;
 	struct boot_layout bl = {0};
+	struct ember_err why = {0};
 	const uint8_t *image;
 	size_t image_size;
 	int rc;
@@ -169,15 +174,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cfg.cmdline = cmdline;
 	}
 
-	log_clear_last_error();
 	rc = loader_load_kernel(gm, image, image_size, prefs[flags & 3],
-				(flags & 4) ? LOAD_RAM_ZEROED : LOAD_RAM_DIRTY, &k);
-	if (failed(rc, "loader_load_kernel"))
+				(flags & 4) ? LOAD_RAM_ZEROED : LOAD_RAM_DIRTY, &k, &why);
+	if (failed(rc, "loader_load_kernel", &why))
 		goto out;
 	check_loaded(gm, &k);
 	if ((flags & 0x10) && initrd_size <= LOW_SIZE) {
-		rc = loader_load_initrd(gm, &k, initrd, initrd_size, &bl.initrd_gpa);
-		if (failed(rc, "loader_load_initrd"))
+		rc = loader_load_initrd(gm, &k, initrd, initrd_size, &bl.initrd_gpa, &why);
+		if (failed(rc, "loader_load_initrd", &why))
 			goto out;
 		bl.initrd_size = initrd_size;
 		FZ_CHECK(bl.initrd_gpa >= k.load_end && bl.initrd_gpa % 4096 == 0 &&
@@ -185,17 +189,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			 "initrd at 0x%llx, kernel ends at 0x%llx",
 			 (unsigned long long)bl.initrd_gpa, (unsigned long long)k.load_end);
 	}
-	rc = write_cmdline(gm, &k, &cfg, &bl);
-	if (failed(rc, "the command line"))
+	rc = write_cmdline(gm, &k, &cfg, &bl, &why);
+	if (failed(rc, "the command line", &why))
 		goto out;
 	if (k.format == KERNEL_FORMAT_PVH)
-		rc = bootparams_write_pvh(gm, &bl);
+		rc = bootparams_write_pvh(gm, &bl, &why);
 	else
-		rc = bootparams_write_zero_page(gm, &k, &bl);
-	if (failed(rc, "bootparams"))
+		rc = bootparams_write_zero_page(gm, &k, &bl, &why);
+	if (failed(rc, "bootparams", &why))
 		goto out;
-	rc = mptable_write(gm, vcpus);
-	if (failed(rc, "mptable_write"))
+	rc = mptable_write(gm, vcpus, &why);
+	if (failed(rc, "mptable_write", &why))
 		goto out;
 	rc = x86_write_boot_tables(gm, k.format == KERNEL_FORMAT_PVH ? X86_BOOT_PROTECTED
 								     : X86_BOOT_LONG_MODE);

@@ -33,7 +33,7 @@ static int fd_a = -1, fd_b = -1;
 
 static int set_backing(void *dev, void *arg)
 {
-	return blk_set_backing(dev, arg);
+	return blk_set_backing(dev, arg, NULL);
 }
 
 static int set_limiter(void *dev, void *arg)

@@ -262,6 +262,51 @@ test_config_file_device_error_names_the_resource() {
 	grep -q -- '--net' <<<"$ERR" && fail "a config file's device named by a flag: $ERR"
 }
 
+# What fails only when InstanceStart builds the VM answers 400 naming the
+# resource in the API's words (the command line names the flag instead:
+# test_boot.sh's bad_input cases), is logged once, and is that request's
+# alone: the next failure says only its own reason.
+test_start_failures_name_the_resource() {
+	need_kvm || return
+	need_curl || return
+	head -c 65536 /dev/urandom >"$TMP/garbage"
+	: >"$TMP/initrd.img"
+	truncate -s 1M "$TMP/gone.img" "$TMP/disk.img"
+	start_api || return
+	call 204 -- PUT /boot-source "{\"kernel_image_path\": \"$TMP/garbage\"}"
+	call 400 "^\{\"fault_message\":\"InstanceStart failed: kernel: not an ELF or bzImage \(kernel_image_path '$TMP/garbage'\)\"\}$" -- PUT /actions '{"action_type": "InstanceStart"}'
+	call 204 -- PUT /boot-source "{\"kernel_image_path\": \"$PROBE\", \"initrd_path\": \"$TMP/initrd.img\"}"
+	rm "$TMP/initrd.img"
+	call 400 "^\{\"fault_message\":\"InstanceStart failed: initrd_path: cannot open '$TMP/initrd.img': No such file or directory\"\}$" -- PUT /actions '{"action_type": "InstanceStart"}'
+	call 204 -- PUT /boot-source "{\"kernel_image_path\": \"$PROBE\", \"boot_args\": \"console=ttyS0 -- sleep=2000 exit=7\"}"
+	call 204 -- PUT /drives/data "{\"drive_id\": \"data\", \"path_on_host\": \"$TMP/gone.img\", \"is_root_device\": false}"
+	rm "$TMP/gone.img"
+	call 400 "^\{\"fault_message\":\"InstanceStart failed: drive 'data' \($TMP/gone.img\): open: No such file or directory\"\}$" -- PUT /actions '{"action_type": "InstanceStart"}'
+	call 204 -- PUT /drives/data "{\"drive_id\": \"data\", \"path_on_host\": \"$TMP/disk.img\", \"is_root_device\": false}"
+	local tap=embgone$$
+	if [ "$(id -u)" = 0 ] && [ -c /dev/net/tun ] && ip tuntap add dev "$tap" mode tap 2>/dev/null; then
+		call 204 -- PUT /network-interfaces/uplink "{\"iface_id\": \"uplink\", \"host_dev_name\": \"$tap\"}"
+		ip link del "$tap"
+		call 400 "^\{\"fault_message\":\"InstanceStart failed: network interface 'uplink' \($tap\): no such network interface" -- PUT /actions '{"action_type": "InstanceStart"}'
+		grep -qE 'drive|kernel|initrd' <<<"$BODY" && fail "an earlier failure leaks into this one: $BODY"
+		ip tuntap add dev "$tap" mode tap # back, for the boot below
+	else
+		skip "no tap (not root or no /dev/net/tun): the missing-tap case not run"
+	fi
+	call 204 -- PUT /actions '{"action_type": "InstanceStart"}'
+	# A PATCH failing for its own reason says only that one.
+	call 400 "^\{\"fault_message\":\"Updating a drive of a running microVM failed: virtio-blk: $TMP/nope.img: open: No such file or directory\"\}$" -- PATCH /drives/data "{\"drive_id\": \"data\", \"path_on_host\": \"$TMP/nope.img\"}"
+	call 400 "^\{\"fault_message\":\"The requested operation is not supported after starting the microVM.\"\}$" -- PUT /actions '{"action_type": "InstanceStart"}'
+	wait_ember 20
+	ip link del "$tap" 2>/dev/null
+	expect_rc 7
+	# Each failure logged once, as its own line.
+	[ "$(grep -c 'not an ELF or bzImage' <<<"$ERR")" = 1 ] || fail "the kernel's failure not logged once: $ERR"
+	[ "$(grep -c "initrd_path: cannot open" <<<"$ERR")" = 1 ] || fail "the initrd's failure not logged once: $ERR"
+	[ "$(grep -c "^ember: drive 'data' ($TMP/gone.img): open: No such file" <<<"$ERR")" = 1 ] ||
+		fail "the drive's failure not logged once: $ERR"
+}
+
 test_config_file_error_names_path_and_line() {
 	write_config "$HELLO" "x" ',
 	  "drives": [{"drive_id": "a", "path_on_host": "/nonexistent", "is_root_device": false}]'

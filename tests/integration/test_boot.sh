@@ -420,6 +420,24 @@ test_initrd_too_big() {
 	bad_input_case initrd-big "^ember: initrd: " --kernel "$PROBE" --mem 32 --initrd "$TMP/big.img"
 }
 
+# A failure found while building names the flag that gave the file, on one
+# line (the API names the field instead: test_api.sh).
+test_build_failure_is_one_line_naming_the_flag() {
+	head -c 65536 /dev/urandom >"$TMP/garbage"
+	bad_input_case garbage "^ember: kernel: not an ELF or bzImage \(--kernel '$TMP/garbage'\)$" \
+		--kernel "$TMP/garbage"
+	[ "$(wc -l <<<"$ERR")" = 1 ] || fail "more than the one line: $ERR"
+	truncate -s 64M "$TMP/big.img"
+	bad_input_case initrd-big "^ember: initrd: 67108864 bytes do not fit .*\(--initrd '$TMP/big.img'\)$" \
+		--kernel "$PROBE" --mem 32 --initrd "$TMP/big.img"
+	[ "$(wc -l <<<"$ERR")" = 1 ] || fail "more than the one line: $ERR"
+	if [ "$(id -u)" = 0 ] && [ -c /dev/net/tun ]; then
+		bad_input_case tap "^ember: --net embnosuch$$: no such network interface" \
+			--kernel "$PROBE" --net "embnosuch$$"
+		grep -q "network interface '" <<<"$ERR" && fail "a flag's device named as the API's: $ERR"
+	fi
+}
+
 test_flag_mem_zero() { bad_input_case mem "^ember: --mem: 0 is out of range \(2 to 1048576\)" --kernel "$PROBE" --mem 0; }
 test_flag_mem_text() { bad_input_case mem "^ember: --mem: 'lots'" --kernel "$PROBE" --mem lots; }
 test_flag_vcpus_33() { bad_input_case vcpus "^ember: --vcpus: 33 is out of range \(1 to 32\)" --kernel "$PROBE" --vcpus 33; }

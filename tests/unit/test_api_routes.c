@@ -21,48 +21,61 @@ struct fake {
 	int starts, pauses, resumes, cads, drive_patches, net_patches;
 	int start_ret, pause_ret, cad_ret, patch_ret;
 	unsigned int patched_index;
+	const char *patch_says; /* a failed PATCH's line; NULL: it says nothing */
 };
 
-static int f_start(void *ctx, const struct vm_config *cfg)
+static int f_start(void *ctx, const struct vm_config *cfg, char *err, size_t errsz)
 {
 	struct fake *f = ctx;
 	(void)cfg;
 	f->starts++;
 	if (f->start_ret < 0)
-		log_error("boot: cannot write the boot structures");
+		snprintf(err, errsz, "boot: cannot write the boot structures");
 	return f->start_ret;
 }
-static int f_pause(void *ctx)
+static int f_pause(void *ctx, char *err, size_t errsz)
 {
 	struct fake *f = ctx;
+	(void)err;
+	(void)errsz;
 	f->pauses++;
 	return f->pause_ret;
 }
-static int f_resume(void *ctx)
+static int f_resume(void *ctx, char *err, size_t errsz)
 {
 	struct fake *f = ctx;
+	(void)err;
+	(void)errsz;
 	f->resumes++;
 	return 0;
 }
-static int f_cad(void *ctx)
+static int f_cad(void *ctx, char *err, size_t errsz)
 {
 	struct fake *f = ctx;
+	(void)err;
+	(void)errsz;
 	f->cads++;
 	return f->cad_ret;
 }
-static int f_patch_drive(void *ctx, unsigned int index, const struct drive_patch *p)
+static int f_patch_drive(void *ctx, unsigned int index, const struct drive_patch *p, char *err,
+			 size_t errsz)
 {
 	struct fake *f = ctx;
 	(void)p;
 	f->drive_patches++;
 	f->patched_index = index;
+	if (f->patch_ret < 0 && f->patch_says != NULL)
+		snprintf(err, errsz, "%s", f->patch_says);
 	return f->patch_ret;
 }
-static int f_patch_net(void *ctx, unsigned int index, const struct net_patch *p)
+static int f_patch_net(void *ctx, unsigned int index, const struct net_patch *p, char *err,
+		       size_t errsz)
 {
 	struct fake *f = ctx;
 	(void)p;
 	(void)index;
+	(void)err;
+	(void)errsz;
 	f->net_patches++;
 	return f->patch_ret;
 }
@@ -356,6 +369,43 @@ static void test_start_failure_reports_the_log_line(void **state)
 	assert_int_equal(call(API_PUT, "/actions", "{\"action_type\": \"InstanceStart\"}"), 204);
 }
 
+/*
+ * A failure's reason belongs to its request: after a failed InstanceStart,
+ * a PATCH that fails says only why it failed, whether its hook gives a
+ * line or only an errno; a pause that fails says nothing of either.
+ */
+static void test_failure_reasons_do_not_leak(void **state)
+{
+	(void)state;
+	char body[256];
+
+	boot_source();
+	snprintf(body, sizeof(body),
+		 "{\"drive_id\": \"data\", \"path_on_host\": \"%s\", \"is_root_device\": false}",
+		 disk);
+	assert_int_equal(call(API_PUT, "/drives/data", body), 204);
+	fake.start_ret = -EINVAL;
+	assert_int_equal(call(API_PUT, "/actions", "{\"action_type\": \"InstanceStart\"}"), 400);
+	body_has("InstanceStart failed: boot: cannot write the boot structures");
+	fake.start_ret = 0;
+	assert_int_equal(call(API_PUT, "/actions", "{\"action_type\": \"InstanceStart\"}"), 204);
+
+	snprintf(body, sizeof(body), "{\"drive_id\": \"data\", \"path_on_host\": \"%s\"}", kernel);
+	fake.patch_ret = -EIO;
+	assert_int_equal(call(API_PATCH, "/drives/data", body), 400);
+	assert_string_equal(resp.body, "{\"fault_message\":\"Updating a drive of a running microVM "
+				       "failed: Input/output error\"}");
+	fake.patch_says = "virtio-blk: /x.img: open: No such file or directory";
+	assert_int_equal(call(API_PATCH, "/drives/data", body), 400);
+	assert_string_equal(resp.body, "{\"fault_message\":\"Updating a drive of a running microVM "
+				       "failed: virtio-blk: /x.img: open: No such file or "
+				       "directory\"}");
+	fake.pause_ret = -EBUSY;
+	assert_int_equal(call(API_PATCH, "/vm", "{\"state\": \"Paused\"}"), 400);
+	assert_string_equal(resp.body, "{\"fault_message\":\"Pausing the microVM failed: Device or "
+				       "resource busy\"}");
+}
+
 static void test_start_accepts_net_and_vsock(void **state)
 {
 	(void)state;
@@ -499,6 +549,7 @@ int main(void)
 	    T(test_pause_resume),
 	    T(test_backend_enosys),
 	    T(test_start_failure_reports_the_log_line),
+	    T(test_failure_reasons_do_not_leak),
 	    T(test_start_accepts_net_and_vsock),
 	    T(test_patch_drive),
 	    T(test_flush_metrics),

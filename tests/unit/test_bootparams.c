@@ -92,7 +92,7 @@ static void test_e820_128m(void **state)
 	(void)state;
 	mem_init(&mem, 128 * MIB);
 	bl = put_cmdline(&mem, INITRD_SIZE);
-	assert_int_equal(bootparams_write_zero_page(&mem.gm, &k, &bl), 0);
+	assert_int_equal(bootparams_write_zero_page(&mem.gm, &k, &bl, NULL), 0);
 	assert_int_equal(ZP(0x1e8, 1), 3);
 	check_e820(&mem, 0, 0, LAYOUT_EBDA_START, 1);
 	check_e820(&mem, 1, LAYOUT_EBDA_START, MIB - LAYOUT_EBDA_START, 2);
@@ -111,7 +111,7 @@ static void test_e820_4096m(void **state)
 	(void)state;
 	mem_init(&mem, 4096 * MIB);
 	bl = put_cmdline(&mem, 0);
-	assert_int_equal(bootparams_write_zero_page(&mem.gm, &k, &bl), 0);
+	assert_int_equal(bootparams_write_zero_page(&mem.gm, &k, &bl, NULL), 0);
 	assert_int_equal(ZP(0x1e8, 1), 4);
 	check_e820(&mem, 0, 0, LAYOUT_EBDA_START, 1);
 	check_e820(&mem, 1, LAYOUT_EBDA_START, MIB - LAYOUT_EBDA_START, 2);
@@ -132,7 +132,7 @@ static void test_zero_page_elf(void **state)
 	(void)state;
 	mem_init(&mem, 128 * MIB);
 	bl = put_cmdline(&mem, INITRD_SIZE);
-	assert_int_equal(bootparams_write_zero_page(&mem.gm, &k, &bl), 0);
+	assert_int_equal(bootparams_write_zero_page(&mem.gm, &k, &bl, NULL), 0);
 	assert_int_equal(ZP(0x1fe, 2), 0xaa55);
 	assert_memory_equal((const uint8_t *)mem.lo + LAYOUT_ZERO_PAGE_ADDR + 0x202, "HdrS", 4);
 	assert_true(ZP(0x206, 2) >= 0x020c);
@@ -168,7 +168,7 @@ static void test_zero_page_bzimage(void **state)
 	k.setup_header[0x260 - 0x1f1] = 0x11; /* init_size */
 	mem_init(&mem, 128 * MIB);
 	bl = put_cmdline(&mem, 0);
-	assert_int_equal(bootparams_write_zero_page(&mem.gm, &k, &bl), 0);
+	assert_int_equal(bootparams_write_zero_page(&mem.gm, &k, &bl, NULL), 0);
 	assert_int_equal(ZP(0x1f1, 1), 4);
 	assert_int_equal(ZP(0x206, 2), 0x020f);
 	assert_int_equal(ZP(0x211, 1), 0x81);
@@ -180,7 +180,7 @@ static void test_zero_page_bzimage(void **state)
 	assert_int_equal(ZP(0x21c, 4), 0);
 	/* A command line longer than the kernel's cmdline_size is refused. */
 	k.cmdline_max = 5;
-	assert_int_equal(bootparams_write_zero_page(&mem.gm, &k, &bl), -E2BIG);
+	assert_int_equal(bootparams_write_zero_page(&mem.gm, &k, &bl, NULL), -E2BIG);
 	mem_fini(&mem);
 }
 
@@ -195,19 +195,19 @@ static void test_zero_page_errors(void **state)
 	mem_init(&mem, 128 * MIB);
 	bl = put_cmdline(&mem, 0);
 	bl.cmdline_size = 4; /* "cons" without its NUL */
-	assert_int_equal(bootparams_write_zero_page(&mem.gm, &k, &bl), -EINVAL);
+	assert_int_equal(bootparams_write_zero_page(&mem.gm, &k, &bl, NULL), -EINVAL);
 	bl = put_cmdline(&mem, 0);
 	bl.cmdline_gpa = 128 * MIB - 2;
-	assert_int_equal(bootparams_write_zero_page(&mem.gm, &k, &bl), -EINVAL);
+	assert_int_equal(bootparams_write_zero_page(&mem.gm, &k, &bl, NULL), -EINVAL);
 	bl = put_cmdline(&mem, 200 * MIB); /* initrd past RAM */
-	assert_int_equal(bootparams_write_zero_page(&mem.gm, &k, &bl), -EINVAL);
+	assert_int_equal(bootparams_write_zero_page(&mem.gm, &k, &bl, NULL), -EINVAL);
 	bl = put_cmdline(&mem, 0);
 	bl.cmdline_size = 0; /* no command line at all is fine */
-	assert_int_equal(bootparams_write_zero_page(&mem.gm, &k, &bl), 0);
+	assert_int_equal(bootparams_write_zero_page(&mem.gm, &k, &bl, NULL), 0);
 	assert_int_equal(ZP(0x228, 4), 0);
 	assert_int_equal(gmem_add_region(&high_only, MIB, MIB, mem.lo), 0);
-	assert_int_equal(bootparams_write_zero_page(&high_only, &k, &bl), -EFAULT);
-	assert_int_equal(bootparams_write_pvh(&high_only, &bl), -EFAULT);
+	assert_int_equal(bootparams_write_zero_page(&high_only, &k, &bl, NULL), -EFAULT);
+	assert_int_equal(bootparams_write_pvh(&high_only, &bl, NULL), -EFAULT);
 	mem_fini(&mem);
 }
 
@@ -222,7 +222,7 @@ static void test_pvh(void **state)
 	(void)state;
 	mem_init(&mem, 4096 * MIB);
 	bl = put_cmdline(&mem, INITRD_SIZE);
-	assert_int_equal(bootparams_write_pvh(&mem.gm, &bl), 0);
+	assert_int_equal(bootparams_write_pvh(&mem.gm, &bl, NULL), 0);
 	assert_int_equal(SI(0x00, 4), 0x336ec578);
 	assert_int_equal(SI(0x04, 4), 1);
 	assert_int_equal(SI(0x0c, 4), 1); /* nr_modules */
@@ -254,7 +254,7 @@ static void test_pvh_no_initrd(void **state)
 	mem_init(&mem, 128 * MIB);
 	bl = put_cmdline(&mem, 0);
 	bl.cmdline_size = 0;
-	assert_int_equal(bootparams_write_pvh(&mem.gm, &bl), 0);
+	assert_int_equal(bootparams_write_pvh(&mem.gm, &bl, NULL), 0);
 	assert_int_equal(SI(0x0c, 4), 0);
 	assert_int_equal(SI(0x10, 8), 0);
 	assert_int_equal(SI(0x18, 8), 0);

@@ -255,7 +255,7 @@ static int render(const struct vm_config *cfg, const char *extra, char *out, siz
 	kernel_cmdline_init(&k, cfg->cmdline);
 	if (extra != NULL)
 		kernel_cmdline_add(&k, "%s", extra);
-	return kernel_cmdline_render(&k, cfg->guest_args, cfg->nguest_args, out, size);
+	return kernel_cmdline_render(&k, cfg->guest_args, cfg->nguest_args, out, size, NULL);
 }
 
 /* Attach steps add their parts in build order, all before the base's init words. */
@@ -271,7 +271,7 @@ static void test_cmdline_parts_in_build_order(void **state)
 	kernel_cmdline_add(&k, "root=/dev/vda %s", "ro");
 	kernel_cmdline_add(&k, "virtio_mmio.device=4K@0x%x:%u", 0xc0001000, 5);
 	kernel_cmdline_add(&k, "virtio_mmio.device=4K@0x%x:%u", 0xc0002000, 6);
-	assert_true(kernel_cmdline_render(&k, args, 1, out, sizeof(out)) > 0);
+	assert_true(kernel_cmdline_render(&k, args, 1, out, sizeof(out), NULL) > 0);
 	assert_string_equal(out,
 			    "console=ttyS0 root=/dev/vda ro virtio_mmio.device=4K@0xc0001000:5 "
 			    "virtio_mmio.device=4K@0xc0002000:6 -- init-word -- x");
@@ -282,14 +282,14 @@ static void test_cmdline_parts_in_build_order(void **state)
 	assert_false(kernel_cmdline_base_has(&k, "root="));
 	/* NULL: the default. */
 	kernel_cmdline_init(&k, NULL);
-	assert_true(kernel_cmdline_render(&k, NULL, 0, out, sizeof(out)) > 0);
+	assert_true(kernel_cmdline_render(&k, NULL, 0, out, sizeof(out), NULL) > 0);
 	assert_string_equal(out, CONFIG_DEFAULT_CMDLINE);
 	/* A part that does not fit fails the whole line, never a cut one. */
 	kernel_cmdline_init(&k, "a");
 	for (int i = 0; i < (int)(LAYOUT_CMDLINE_MAX / 8); i++)
 		kernel_cmdline_add(&k, "part%04d", i);
 	assert_true(k.overflow);
-	assert_int_equal(kernel_cmdline_render(&k, NULL, 0, out, sizeof(out)), -E2BIG);
+	assert_int_equal(kernel_cmdline_render(&k, NULL, 0, out, sizeof(out), NULL), -E2BIG);
 }
 
 static void test_cmdline_default_and_args(void **state)

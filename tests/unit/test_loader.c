@@ -130,7 +130,7 @@ static int load_elf(struct fixture *f, const struct elf_img *e, enum boot_entry_
 		    struct kernel_info *k)
 {
 	uint8_t *img = serialise(e);
-	int rc = loader_load_kernel(&f->gm, img, e->size, pref, LOAD_RAM_DIRTY, k);
+	int rc = loader_load_kernel(&f->gm, img, e->size, pref, LOAD_RAM_DIRTY, k, NULL);
 
 	free(img);
 	return rc;
@@ -163,7 +163,7 @@ static void test_elf_ram_zeroed_leaves_bss_alone(void **state)
 
 	memset(f->low + SEG_PADDR, 0xff, SEG_MEMSZ);
 	assert_int_equal(
-	    loader_load_kernel(&f->gm, img, e.size, BOOT_ENTRY_AUTO, LOAD_RAM_ZEROED, &k), 0);
+	    loader_load_kernel(&f->gm, img, e.size, BOOT_ENTRY_AUTO, LOAD_RAM_ZEROED, &k, NULL), 0);
 	free(img);
 	assert_int_equal(k.load_end, SEG_PADDR + SEG_MEMSZ);
 	for (size_t i = 0; i < SEG_MEMSZ; i++)
@@ -234,15 +234,17 @@ static void test_not_a_kernel(void **state)
 
 	assert_non_null(zeros);
 	assert_int_equal(
-	    loader_load_kernel(&f->gm, zeros, 4096, BOOT_ENTRY_AUTO, LOAD_RAM_DIRTY, &k), -ENOEXEC);
-	assert_int_equal(loader_load_kernel(&f->gm, zeros, 0, BOOT_ENTRY_AUTO, LOAD_RAM_DIRTY, &k),
-			 -ENOEXEC);
-	assert_int_equal(
-	    loader_load_kernel(&f->gm, short_elf, 3, BOOT_ENTRY_AUTO, LOAD_RAM_DIRTY, &k),
+	    loader_load_kernel(&f->gm, zeros, 4096, BOOT_ENTRY_AUTO, LOAD_RAM_DIRTY, &k, NULL),
 	    -ENOEXEC);
 	assert_int_equal(
-	    loader_load_kernel(&f->gm, zeros, 4096, (enum boot_entry_pref)7, LOAD_RAM_DIRTY, &k),
-	    -EINVAL);
+	    loader_load_kernel(&f->gm, zeros, 0, BOOT_ENTRY_AUTO, LOAD_RAM_DIRTY, &k, NULL),
+	    -ENOEXEC);
+	assert_int_equal(
+	    loader_load_kernel(&f->gm, short_elf, 3, BOOT_ENTRY_AUTO, LOAD_RAM_DIRTY, &k, NULL),
+	    -ENOEXEC);
+	assert_int_equal(loader_load_kernel(&f->gm, zeros, 4096, (enum boot_entry_pref)7,
+					    LOAD_RAM_DIRTY, &k, NULL),
+			 -EINVAL);
 	free(zeros);
 }
 
@@ -543,7 +545,7 @@ static void test_bzimage_good(void **state)
 	struct kernel_info k;
 
 	assert_int_equal(
-	    loader_load_kernel(&f->gm, b, BZ_SIZE, BOOT_ENTRY_AUTO, LOAD_RAM_DIRTY, &k), 0);
+	    loader_load_kernel(&f->gm, b, BZ_SIZE, BOOT_ENTRY_AUTO, LOAD_RAM_DIRTY, &k, NULL), 0);
 	assert_int_equal(k.format, KERNEL_FORMAT_BZIMAGE);
 	assert_int_equal(k.entry, LAYOUT_HIMEM_START + 0x200);
 	assert_int_equal(k.load_start, LAYOUT_HIMEM_START);
@@ -556,14 +558,15 @@ static void test_bzimage_good(void **state)
 	assert_int_equal(f->low[LAYOUT_HIMEM_START + BZ_PM_SIZE - 1], 0xcd);
 	assert_int_equal(f->low[LAYOUT_HIMEM_START + BZ_PM_SIZE], 0);
 	assert_int_equal(
-	    loader_load_kernel(&f->gm, b, BZ_SIZE, BOOT_ENTRY_LINUX64, LOAD_RAM_DIRTY, &k), 0);
+	    loader_load_kernel(&f->gm, b, BZ_SIZE, BOOT_ENTRY_LINUX64, LOAD_RAM_DIRTY, &k, NULL),
+	    0);
 	b[0x1f1] = 0; /* 0 means 4 */
 	assert_int_equal(
-	    loader_load_kernel(&f->gm, b, BZ_SIZE, BOOT_ENTRY_AUTO, LOAD_RAM_DIRTY, &k), 0);
+	    loader_load_kernel(&f->gm, b, BZ_SIZE, BOOT_ENTRY_AUTO, LOAD_RAM_DIRTY, &k, NULL), 0);
 	assert_int_equal(k.entry, LAYOUT_HIMEM_START + 0x200);
 	b[0x201] = 0xff; /* a header claiming more than we know: capped */
 	assert_int_equal(
-	    loader_load_kernel(&f->gm, b, BZ_SIZE, BOOT_ENTRY_AUTO, LOAD_RAM_DIRTY, &k), 0);
+	    loader_load_kernel(&f->gm, b, BZ_SIZE, BOOT_ENTRY_AUTO, LOAD_RAM_DIRTY, &k, NULL), 0);
 	assert_int_equal(k.setup_header_len, LOADER_SETUP_HEADER_MAX);
 	free(b);
 }
@@ -620,7 +623,7 @@ static void test_bzimage_corrupt(void **state)
 		put_field(full, c);
 		memcpy(img, full, c->size);
 		memset(f->low + LAYOUT_HIMEM_START, 0, BZ_PM_SIZE);
-		rc = loader_load_kernel(&f->gm, img, c->size, c->pref, LOAD_RAM_DIRTY, &k);
+		rc = loader_load_kernel(&f->gm, img, c->size, c->pref, LOAD_RAM_DIRTY, &k, NULL);
 		if (rc != c->rc)
 			fail_msg("%s: got %d, expected %d", c->name, rc, c->rc);
 		if (f->low[LAYOUT_HIMEM_START] != 0)
@@ -646,8 +649,9 @@ static void test_bzimage_cmdline_size_capped(void **state)
 		struct kernel_info k;
 
 		wr32(b, 0x238, sizes[i]);
-		assert_int_equal(
-		    loader_load_kernel(&f->gm, b, BZ_SIZE, BOOT_ENTRY_AUTO, LOAD_RAM_DIRTY, &k), 0);
+		assert_int_equal(loader_load_kernel(&f->gm, b, BZ_SIZE, BOOT_ENTRY_AUTO,
+						    LOAD_RAM_DIRTY, &k, NULL),
+				 0);
 		assert_int_equal(k.cmdline_max, LAYOUT_CMDLINE_MAX - 1);
 		assert_true(k.cmdline_max + 1 > k.cmdline_max);
 		free(b);
@@ -656,7 +660,7 @@ static void test_bzimage_cmdline_size_capped(void **state)
 	struct kernel_info k;
 	wr32(b, 0x238, 255); /* a smaller limit stays */
 	assert_int_equal(
-	    loader_load_kernel(&f->gm, b, BZ_SIZE, BOOT_ENTRY_AUTO, LOAD_RAM_DIRTY, &k), 0);
+	    loader_load_kernel(&f->gm, b, BZ_SIZE, BOOT_ENTRY_AUTO, LOAD_RAM_DIRTY, &k, NULL), 0);
 	assert_int_equal(k.cmdline_max, 255);
 	free(b);
 }
@@ -673,7 +677,7 @@ static void test_initrd_top_of_ram(void **state)
 	uint64_t gpa = 0;
 
 	memset(initrd, 0x5a, sizeof(initrd));
-	assert_int_equal(loader_load_initrd(&f->gm, &k, initrd, sizeof(initrd), &gpa), 0);
+	assert_int_equal(loader_load_initrd(&f->gm, &k, initrd, sizeof(initrd), &gpa, NULL), 0);
 	assert_int_equal(gpa & 0xfff, 0);
 	assert_true(gpa + sizeof(initrd) <= RAM_SIZE);
 	assert_true(gpa + sizeof(initrd) > RAM_SIZE - 0x1000);
@@ -690,7 +694,7 @@ static void test_initrd_addr_max(void **state)
 	uint8_t initrd[0x2000] = {1};
 	uint64_t gpa = 0;
 
-	assert_int_equal(loader_load_initrd(&f->gm, &k, initrd, sizeof(initrd), &gpa), 0);
+	assert_int_equal(loader_load_initrd(&f->gm, &k, initrd, sizeof(initrd), &gpa, NULL), 0);
 	assert_int_equal(gpa, 0x2000000 - 0x2000);
 }
 
@@ -704,16 +708,16 @@ static void test_initrd_errors(void **state)
 
 	assert_non_null(big);
 	/* Fits in RAM but not above a kernel that ends at 60 MiB. */
-	assert_int_equal(loader_load_initrd(&f->gm, &k, big, 5 << 20, &gpa), -E2BIG);
+	assert_int_equal(loader_load_initrd(&f->gm, &k, big, 5 << 20, &gpa, NULL), -E2BIG);
 	k.load_end = SEG_PADDR + SEG_MEMSZ;
-	assert_int_equal(loader_load_initrd(&f->gm, &k, big, 5 << 20, &gpa), 0);
+	assert_int_equal(loader_load_initrd(&f->gm, &k, big, 5 << 20, &gpa, NULL), 0);
 	/* Bigger than all RAM below the gap. */
-	assert_int_equal(loader_load_initrd(&f->gm, &k, big, RAM_SIZE + 1, &gpa), -E2BIG);
-	assert_int_equal(loader_load_initrd(&f->gm, &k, big, SIZE_MAX, &gpa), -E2BIG);
-	assert_int_equal(loader_load_initrd(&f->gm, &k, big, 0, &gpa), -EINVAL);
+	assert_int_equal(loader_load_initrd(&f->gm, &k, big, RAM_SIZE + 1, &gpa, NULL), -E2BIG);
+	assert_int_equal(loader_load_initrd(&f->gm, &k, big, SIZE_MAX, &gpa, NULL), -E2BIG);
+	assert_int_equal(loader_load_initrd(&f->gm, &k, big, 0, &gpa, NULL), -EINVAL);
 	/* initrd_addr_max below the kernel's end. */
 	k.initrd_addr_max = 0x1fffff;
-	assert_int_equal(loader_load_initrd(&f->gm, &k, big, 0x1000, &gpa), -E2BIG);
+	assert_int_equal(loader_load_initrd(&f->gm, &k, big, 0x1000, &gpa, NULL), -E2BIG);
 	free(big);
 }
 
@@ -727,7 +731,7 @@ static void test_initrd_no_low_ram(void **state)
 	(void)state;
 	assert_non_null(buf);
 	assert_int_equal(gmem_add_region(&gm, LAYOUT_MMIO_GAP_END, 0x10000, buf), 0);
-	assert_int_equal(loader_load_initrd(&gm, &k, buf, 0x100, &gpa), -E2BIG);
+	assert_int_equal(loader_load_initrd(&gm, &k, buf, 0x100, &gpa, NULL), -E2BIG);
 	free(buf);
 }
 

@@ -115,7 +115,7 @@ static void check(unsigned int ncpus)
 	uint16_t len;
 
 	memset(ram, 0, RAM_SIZE);
-	assert_int_equal(mptable_write(&gm, ncpus), 0);
+	assert_int_equal(mptable_write(&gm, ncpus, NULL), 0);
 	assert_memory_equal(fp, "_MP_", 4);
 	assert_int_equal(fp[8], 1);
 	assert_int_equal(fp[9], 4);
@@ -164,12 +164,12 @@ static void test_refused(void **state)
 
 	(void)state;
 	memset(ram, 0, RAM_SIZE);
-	assert_int_equal(mptable_write(&gm, MPTABLE_MAX_CPUS + 1), -E2BIG);
-	assert_int_equal(mptable_write(&gm, 255), -E2BIG);
-	assert_int_equal(mptable_write(&gm, 0), -EINVAL);
+	assert_int_equal(mptable_write(&gm, MPTABLE_MAX_CPUS + 1, NULL), -E2BIG);
+	assert_int_equal(mptable_write(&gm, 255, NULL), -E2BIG);
+	assert_int_equal(mptable_write(&gm, 0, NULL), -EINVAL);
 	assert_int_equal(ram[LAYOUT_MPTABLE_ADDR], 0);
 	assert_int_equal(gmem_add_region(&high, 1ULL << 20, 1ULL << 20, ram), 0);
-	assert_int_equal(mptable_write(&high, 1), -EFAULT);
+	assert_int_equal(mptable_write(&high, 1, NULL), -EFAULT);
 }
 
 int main(void)
