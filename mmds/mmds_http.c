@@ -352,9 +352,9 @@ static int get(struct mmds_store *s, struct mmds_stats *st, const struct head *h
 	size_t body_len;
 
 	if (!h->has_token)
-		st->rx_no_token++;
+		mmds_stats_add(&st->rx_no_token, 1);
 	else if (!valid)
-		st->rx_invalid_token++;
+		mmds_stats_add(&st->rx_invalid_token, 1);
 	/* V1 answers without a token, or with a bad one, not to break old guests. */
 	if (!valid && mmds_store_version(s) == MMDS_V2)
 		return text(out, h, HTTP_UNAUTHORIZED, "%s",
@@ -387,7 +387,7 @@ int mmds_http_respond(struct mmds_store *s, struct mmds_stats *st, const uint8_t
 	int ret;
 
 	memset(out, 0, sizeof(*out));
-	st->rx_count++;
+	mmds_stats_add(&st->rx_count, 1);
 	if (parse_head((const char *)req, len, &h) != 1)
 		return mmds_http_refuse(out);
 	/* HTTP/1.0 closes unless asked to keep alive; HTTP/1.1 stays unless asked to close. */
@@ -406,6 +406,6 @@ int mmds_http_respond(struct mmds_store *s, struct mmds_stats *st, const uint8_t
 		ret = text(out, &h, HTTP_METHOD_NOT_ALLOWED, "Not allowed HTTP method.");
 	}
 	if (ret == 0)
-		st->tx_count++;
+		mmds_stats_add(&st->tx_count, 1);
 	return ret;
 }

@@ -12,6 +12,7 @@ struct mmds_stack *mmds_stack_create(struct mmds_store *store, const struct mmds
 	if (s == NULL)
 		return NULL;
 	s->store = store;
+	s->st = cfg->stats != NULL ? cfg->stats : &s->own;
 	s->ip = cfg->ipv4;
 	memcpy(s->mac, cfg->mac, ETH_ADDR_LEN);
 	/* Initial sequence numbers need not be secret from the guest, only distinct. */
@@ -27,15 +28,10 @@ void mmds_stack_destroy(struct mmds_stack *s)
 	free(s);
 }
 
-void mmds_stack_stats(const struct mmds_stack *s, struct mmds_stats *out)
-{
-	*out = s->st;
-}
-
 void queue_ctrl(struct mmds_stack *s, const uint8_t *frame, size_t len)
 {
 	if (s->ctrl_n == MMDS_STACK_CTRL_MAX || len > CTRL_FRAME_MAX) {
-		s->st.tx_errors++;
+		mmds_stats_add(&s->st->tx_errors, 1);
 		return;
 	}
 	unsigned int i = (s->ctrl_first + s->ctrl_n) % MMDS_STACK_CTRL_MAX;
@@ -104,9 +100,9 @@ static bool arp(struct mmds_stack *s, const uint8_t *body, size_t len)
 	    get16(body + ARP_OFF_PTYPE) != ETH_TYPE_IPV4 || body[ARP_OFF_HLEN] != ETH_ADDR_LEN ||
 	    body[ARP_OFF_PLEN] != IPV4_ADDR_LEN || get32(body + ARP_OFF_TPA) != s->ip)
 		return false; /* not about MMDS: the tap's business */
-	s->st.rx_accepted++;
+	mmds_stats_add(&s->st->rx_accepted, 1);
 	if (get16(body + ARP_OFF_OP) != ARP_OP_REQUEST) {
-		s->st.rx_accepted_unusual++;
+		mmds_stats_add(&s->st->rx_accepted_unusual, 1);
 		return true;
 	}
 	eth_header(s, reply, body + ARP_OFF_SHA, ETH_TYPE_ARP);
@@ -130,17 +126,17 @@ static bool ipv4(struct mmds_stack *s, const uint8_t *mac, const uint8_t *ip, si
 
 	if (len < IP_HDR_MIN || get32(ip + IP_OFF_DST) != s->ip)
 		return false;
-	s->st.rx_accepted++;
+	mmds_stats_add(&s->st->rx_accepted, 1);
 	hlen = (size_t)(ip[IP_OFF_VER_IHL] & 0xf) * IP_WORD;
 	total = get16(ip + IP_OFF_TOTAL);
 	if (ip[IP_OFF_VER_IHL] >> 4 != IP_VERSION || hlen < IP_HDR_MIN || total < hlen ||
 	    total > len || csum_fold(csum_add(0, ip, hlen)) != 0 ||
 	    (get16(ip + IP_OFF_FRAG) & (IP_FLAG_MF | IP_FRAG_MASK)) != 0) {
-		s->st.rx_accepted_err++;
+		mmds_stats_add(&s->st->rx_accepted_err, 1);
 		return true;
 	}
 	if (ip[IP_OFF_PROTO] != IP_PROTO_TCP) {
-		s->st.rx_accepted_unusual++;
+		mmds_stats_add(&s->st->rx_accepted_unusual, 1);
 		return true;
 	}
 	uint32_t src = get32(ip + IP_OFF_SRC);
@@ -149,7 +145,7 @@ static bool ipv4(struct mmds_stack *s, const uint8_t *mac, const uint8_t *ip, si
 	if (tcp_len < TCP_HDR_MIN || (size_t)(tcp[TCP_OFF_DOFF] >> 4) * IP_WORD < TCP_HDR_MIN ||
 	    (size_t)(tcp[TCP_OFF_DOFF] >> 4) * IP_WORD > tcp_len ||
 	    csum_fold(csum_add(tcp_pseudo(src, s->ip, tcp_len), tcp, tcp_len)) != 0) {
-		s->st.rx_accepted_err++;
+		mmds_stats_add(&s->st->rx_accepted_err, 1);
 		return true;
 	}
 	tcp_input(s, mac, src, tcp, tcp_len);
@@ -159,7 +155,7 @@ static bool ipv4(struct mmds_stack *s, const uint8_t *mac, const uint8_t *ip, si
 bool mmds_stack_guest_tx(struct mmds_stack *s, const uint8_t *frame, size_t len)
 {
 	if (len < ETH_HDR_LEN) {
-		s->st.rx_bad_eth++;
+		mmds_stats_add(&s->st->rx_bad_eth, 1);
 		return false;
 	}
 	switch (get16(frame + ETH_OFF_TYPE)) {
@@ -193,7 +189,7 @@ size_t mmds_stack_guest_rx(struct mmds_stack *s, uint8_t *buf, size_t cap)
 	size_t len;
 
 	if (cap < MMDS_STACK_FRAME_MAX) {
-		s->st.tx_errors++;
+		mmds_stats_add(&s->st->tx_errors, 1);
 		return 0;
 	}
 	if (s->ctrl_n > 0) {
@@ -205,8 +201,8 @@ size_t mmds_stack_guest_rx(struct mmds_stack *s, uint8_t *buf, size_t cap)
 		len = tcp_output(s, buf, cap);
 	}
 	if (len > 0) {
-		s->st.tx_frames++;
-		s->st.tx_bytes += len;
+		mmds_stats_add(&s->st->tx_frames, 1);
+		mmds_stats_add(&s->st->tx_bytes, len);
 	}
 	return len;
 }

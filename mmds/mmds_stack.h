@@ -52,8 +52,9 @@
 	}
 
 struct mmds_stack_config {
-	uint32_t ipv4;	/* the MMDS address, host byte order */
-	uint8_t mac[6]; /* MMDS's MAC, what its ARP replies say */
+	uint32_t ipv4;		  /* the MMDS address, host byte order */
+	uint8_t mac[6];		  /* MMDS's MAC, what its ARP replies say */
+	struct mmds_stats *stats; /* its group (mmds_stats.h), may be shared; NULL: its own */
 };
 
 struct mmds_stack;
@@ -95,8 +96,5 @@ size_t mmds_stack_guest_rx(struct mmds_stack *s, uint8_t *buf, size_t cap);
 
 /* mmds_stack_has_rx: whether mmds_stack_guest_rx would hand out a frame now. */
 bool mmds_stack_has_rx(struct mmds_stack *s);
-
-/* mmds_stack_stats: (s)'s counters. */
-void mmds_stack_stats(const struct mmds_stack *s, struct mmds_stats *out);
 
 #endif /* EMBER_MMDS_STACK_H */

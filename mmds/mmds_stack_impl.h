@@ -43,7 +43,9 @@ struct mmds_stack {
 	struct mmds_store *store;
 	uint32_t ip;
 	uint8_t mac[ETH_ADDR_LEN];
-	struct mmds_stats st;
+	/* Where it counts: the monitor's group (mmds_stats.h), or (own). */
+	struct mmds_stats *st;
+	struct mmds_stats own;
 	uint16_t ip_id;
 	uint32_t isn;
 	/* Control frames (ARP replies, resets), oldest first. */

@@ -28,7 +28,7 @@ static void conn_free(struct mmds_stack *s, struct mmds_conn *c)
 	free(c->resp.data);
 	memset(c, 0, offsetof(struct mmds_conn, rx));
 	c->rx_len = 0;
-	s->st.connections_destroyed++;
+	mmds_stats_add(&s->st->connections_destroyed, 1);
 }
 
 void tcp_destroy_all(struct mmds_stack *s)
@@ -143,7 +143,7 @@ static struct mmds_conn *open_conn(struct mmds_stack *s, const uint8_t *mac, uin
 	c->snd_wnd = get16(tcp + TCP_OFF_WINDOW);
 	c->synack_due = true;
 	c->last_ms = c->sent_ms = now;
-	s->st.connections_created++;
+	mmds_stats_add(&s->st->connections_created, 1);
 	return c;
 }
 
@@ -195,9 +195,9 @@ static bool serve(struct mmds_stack *s, struct mmds_conn *c)
 		long r = c->rx_len > 0 ? mmds_http_frame(c->rx, c->rx_len) : 0;
 		if (r != 0) {
 			struct mmds_http_response resp;
-			int ret =
-			    r < 0 ? mmds_http_refuse(&resp)
-				  : mmds_http_respond(s->store, &s->st, c->rx, (size_t)r, &resp);
+			int ret = r < 0
+				      ? mmds_http_refuse(&resp)
+				      : mmds_http_respond(s->store, s->st, c->rx, (size_t)r, &resp);
 			size_t used = r < 0 ? c->rx_len : (size_t)r;
 			memmove(c->rx, c->rx + used, c->rx_len - used);
 			c->rx_len -= used;
@@ -256,7 +256,7 @@ void tcp_input(struct mmds_stack *s, const uint8_t *mac, uint32_t ip, const uint
 		if (get16(tcp + TCP_OFF_DPORT) == MMDS_STACK_PORT && syn &&
 		    open_conn(s, mac, ip, tcp, doff_len) != NULL)
 			return;
-		s->st.rx_accepted_unusual++;
+		mmds_stats_add(&s->st->rx_accepted_unusual, 1);
 		reset_reply(s, mac, ip, tcp, dlen);
 		return;
 	}
@@ -266,7 +266,7 @@ void tcp_input(struct mmds_stack *s, const uint8_t *mac, uint32_t ip, const uint
 		if (seq == c->rcv_nxt)
 			conn_free(s, c);
 		else
-			s->st.rx_accepted_unusual++;
+			mmds_stats_add(&s->st->rx_accepted_unusual, 1);
 		return;
 	}
 	if (flags & TCP_SYN) {
@@ -274,18 +274,18 @@ void tcp_input(struct mmds_stack *s, const uint8_t *mac, uint32_t ip, const uint
 			c->synack_due = true; /* our SYN-ACK was lost */
 			return;
 		}
-		s->st.rx_accepted_unusual++;
+		mmds_stats_add(&s->st->rx_accepted_unusual, 1);
 		control(s, c->mac, c->ip, c->port, c->snd_nxt, 0, TCP_RST);
 		conn_free(s, c);
 		return;
 	}
 	if (!(flags & TCP_ACK)) {
-		s->st.rx_accepted_unusual++;
+		mmds_stats_add(&s->st->rx_accepted_unusual, 1);
 		return;
 	}
 	if (!c->established) {
 		if (ack != c->iss + 1) {
-			s->st.rx_accepted_unusual++;
+			mmds_stats_add(&s->st->rx_accepted_unusual, 1);
 			reset_reply(s, mac, ip, tcp, dlen);
 			return;
 		}

@@ -26,6 +26,7 @@
 #include "kernel_cmdline.h"
 #include "layout.h"
 #include "log.h"
+#include "metrics.h"
 #include "blk.h"
 #include "mmds_stack.h"
 #include "mmio.h"
@@ -257,7 +258,8 @@ static size_t mmds_rx(void *opaque, uint8_t *buf, size_t cap)
 static int mmds_detour(struct machine *m, const struct vm_config *cfg, unsigned int i,
 		       struct net_detour *d)
 {
-	const struct mmds_stack_config sc = {.ipv4 = cfg->mmds.ipv4, .mac = MMDS_DEFAULT_MAC};
+	const struct mmds_stack_config sc = {
+	    .ipv4 = cfg->mmds.ipv4, .mac = MMDS_DEFAULT_MAC, .stats = &m->metrics->now.mmds};
 	bool listed = false;
 
 	for (unsigned int k = 0; cfg->mmds.set && k < cfg->mmds.nifaces; k++)
@@ -271,6 +273,16 @@ static int mmds_detour(struct machine *m, const struct vm_config *cfg, unsigned 
 	    .may_take = mmds_may_take, .tx = mmds_tx, .rx = mmds_rx, .opaque = m->mmds_stacks[i]};
 	return 1;
 }
+
+/*
+ * TRANSPORT_COUNTS: the transport's two counters in device group (g)
+ * (dev_metrics.h). NULL (the metrics had no room, which a build's devices
+ * never exceed): none.
+ */
+#define TRANSPORT_COUNTS(g)                                                                        \
+	((g) == NULL ? NULL                                                                        \
+		     : &(const struct virtio_mmio_counters){                                       \
+			   .activate_fails = &(g)->activate_fails, .cfg_fails = &(g)->cfg_fails})
 
 /*
  * add_virtio_devices: disks first, in command-line order (the first is
@@ -299,13 +311,14 @@ static int add_virtio_devices(struct machine *m, const struct vm_config *cfg, in
 		    .engine =
 			d->engine == DISK_ENGINE_IO_URING ? BLK_ENGINE_IO_URING : BLK_ENGINE_SYNC,
 		    .limiter = &limit,
+		    .metrics = metrics_block(m->metrics, d->id, i),
 		};
 		dev = blk_create(&bc, &ops, &why);
 		if (dev == NULL) {
 			create_failed(d->origin, "--disk", d->path, "drive", d->id, &why, err);
 			return -EINVAL;
 		}
-		ret = virtio_slots_add(&m->virtio, ops, dev);
+		ret = virtio_slots_add(&m->virtio, ops, dev, TRANSPORT_COUNTS(bc.metrics));
 		if (ret < 0) {
 			create_failed(d->origin, "--disk", d->path, "drive", d->id,
 				      attach_failed(ret, &why), err);
@@ -335,6 +348,7 @@ static int add_virtio_devices(struct machine *m, const struct vm_config *cfg, in
 		    .rx_limiter = &rx,
 		    .tx_limiter = &tx,
 		    .detour = has_detour ? &detour : NULL,
+		    .metrics = metrics_net(m->metrics, cfg->nets[i].iface_id),
 		};
 		memcpy(nc.mac, n->guest_mac, sizeof(nc.mac));
 		dev = net_create(&nc, &ops, &why);
@@ -343,7 +357,7 @@ static int add_virtio_devices(struct machine *m, const struct vm_config *cfg, in
 				      &why, err);
 			return -EINVAL;
 		}
-		ret = virtio_slots_add(&m->virtio, ops, dev);
+		ret = virtio_slots_add(&m->virtio, ops, dev, TRANSPORT_COUNTS(nc.metrics));
 		if (ret < 0) {
 			create_failed(n->origin, "--net", tap, "network interface", n->iface_id,
 				      attach_failed(ret, &why), err);
@@ -352,8 +366,11 @@ static int add_virtio_devices(struct machine *m, const struct vm_config *cfg, in
 	}
 	if (cfg->rng) {
 		struct virtio_rate_limit limit = machine_rate_limit(&cfg->rng_limiter);
-		dev = rng_create_limited(&limit, &ops, &why);
-		ret = dev != NULL ? virtio_slots_add(&m->virtio, ops, dev) : 0;
+		struct entropy_metrics *em = &m->metrics->now.entropy;
+		/* The device has no config space: no cfg_fails in its group. */
+		const struct virtio_mmio_counters counts = {.activate_fails = &em->activate_fails};
+		dev = rng_create_limited(&limit, em, &ops, &why);
+		ret = dev != NULL ? virtio_slots_add(&m->virtio, ops, dev, &counts) : 0;
 		if (dev == NULL || ret < 0) {
 			create_failed(cfg->rng_origin, "--rng", NULL, "entropy", NULL,
 				      dev == NULL ? &why : attach_failed(ret, &why), err);
@@ -364,6 +381,7 @@ static int add_virtio_devices(struct machine *m, const struct vm_config *cfg, in
 		struct virtio_vsock_config vc = {
 		    .guest_cid = cfg->vsock.guest_cid,
 		    .uds_path = cfg->vsock.uds_path,
+		    .metrics = &m->metrics->now.vsock,
 		};
 		const char *uds = vc.uds_path != NULL ? vc.uds_path : "";
 		dev = vsock_create(&vc, &ops, &why);
@@ -371,7 +389,7 @@ static int add_virtio_devices(struct machine *m, const struct vm_config *cfg, in
 			create_failed(cfg->vsock.origin, "--vsock", uds, "vsock", NULL, &why, err);
 			return -EINVAL;
 		}
-		ret = virtio_slots_add(&m->virtio, ops, dev);
+		ret = virtio_slots_add(&m->virtio, ops, dev, TRANSPORT_COUNTS(vc.metrics));
 		if (ret < 0) {
 			create_failed(cfg->vsock.origin, "--vsock", uds, "vsock", NULL,
 				      attach_failed(ret, &why), err);
@@ -618,6 +636,8 @@ static int join_loop(struct machine *m, struct evloop *loop)
 {
 	m->loop = loop;
 	virtio_slots_init(&m->virtio, &m->vm, loop, &m->cmdline);
+	/* Device fd events count straight into the metrics (vmm.device_events). */
+	m->virtio.device_events = &m->metrics->now.vmm.device_events;
 	int ret = evloop_add(loop, m->vm.stop_fd, EPOLLIN, on_stop, m);
 	if (ret == 0)
 		m->built = BUILT_LOOP;
@@ -678,10 +698,13 @@ static int build_devices(struct machine *m, const struct vm_config *cfg,
 {
 	int status;
 
-	struct mmds_store *mmds = m->mmds; /* the process's, not the machine's */
+	struct mmds_store *mmds = m->mmds;    /* the process's, not the machine's */
+	struct metrics *metrics = m->metrics; /* the process's too */
 
 	memset(m, 0, sizeof(*m));
 	m->mmds = mmds;
+	m->metrics = metrics;
+	metrics_forget_devices(metrics); /* this machine's devices register their own */
 	kernel_cmdline_init(&m->cmdline, cfg->cmdline);
 	uint64_t t_build = vm_now_ns();
 

@@ -32,6 +32,7 @@
 #include "virtio_slots.h"
 #include "vm.h"
 
+struct metrics;
 struct mmds_store;
 struct mmds_stack;
 
@@ -60,6 +61,11 @@ struct machine {
 	 */
 	struct mmds_store *mmds;
 	struct mmds_stack *mmds_stacks[CONFIG_MAX_DEVICES];
+	/*
+	 * The process's metrics (set before a build, kept by it, never NULL):
+	 * each device counts into its group there, which outlives the machine.
+	 */
+	struct metrics *metrics;
 };
 
 /*

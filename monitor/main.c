@@ -386,10 +386,9 @@ static int run(struct control *ctl)
 	ctl->running = false;
 	if (ctl->api_open)
 		api_server_detach(&ctl->api);
-	/* The last flush while the devices, which keep some counters, exist. */
+	/* The last flush, with the vCPUs joined. */
 	if (ctl->metrics.fd >= 0)
 		metrics_flush(&ctl->metrics);
-	ctl->metrics.collect = NULL;
 	snapshot_template_disarm(&ctl->backend.template);
 	machine_destroy(m);
 	return status;
@@ -487,7 +486,7 @@ int main(int argc, char **argv)
 	startup_stamp(&ctl.startup, STARTUP_CONFIG);
 	ctl.backend.startup = &ctl.startup;
 	ctl.backend.loop = &ctl.loop;
-	ctl.backend.metrics = &ctl.metrics;
+	ctl.backend.m.metrics = &ctl.metrics;
 	instance_init(&ctl.inst, cfg, &machine_backend_ops, &ctl.backend, &ctl.logger,
 		      &ctl.metrics);
 	if (open_mmds(&ctl) < 0)

@@ -118,6 +118,10 @@ $(O)/tests/unit/test_api_routes: TEST_LDLIBS += -ljansson -lpthread
 # The logger and metrics writers when their file or FIFO fails.
 $(eval $(call unit_test,logger,logger metrics log))
 $(O)/tests/unit/test_logger: TEST_LDLIBS += -ljansson
+# The device groups: a real virtio-blk counting into the metrics' groups.
+$(eval $(call unit_test,metrics,metrics logger log))
+$(O)/tests/unit/test_metrics: $(O)/tests/unit/vq_builder.o
+$(O)/tests/unit/test_metrics: TEST_LDLIBS = $(O)/virtio/libvirtio.a -luring -ljansson -lcmocka
 
 $(eval $(call unit_test,api_http,api sock_guard evloop config_json cpu_config_json json_util cpu_template config seccomp_file resources kernel_cmdline log))
 $(O)/tests/unit/test_api_http: TEST_LDLIBS += -lhttp_parser -ljansson

@@ -76,8 +76,10 @@ struct blk {
 	struct virtio_blk_config_space cfg;
 	struct virtio_mmio_dev *t; /* set between activate and reset */
 	enum blk_engine engine;
-	struct vlog_limit log;	/* request problems, each kind logged once */
-	struct blk_stats stats; /* VMM thread only; read with blk_get_stats */
+	struct vlog_limit log; /* request problems, each kind logged once */
+	/* Where it counts: the monitor's group (dev_metrics.h), or (own). */
+	struct block_metrics *metrics;
+	struct block_metrics own;
 
 	/* The engine, and a slot per request it may hold (one when it never queues). */
 	const struct blk_engine_ops *io;
@@ -202,32 +204,26 @@ static int parse(struct blk *b, struct virtq_chain *c, struct blk_req *r)
 	return r->len == 0 ? VIRTIO_BLK_S_OK : PENDING;
 }
 
-/* bump: counter (c) + 1; blk_get_stats may read it from another thread. */
-static void bump(uint64_t *c) // NOLINT(readability-non-const-parameter): the atomic add writes it
-{
-	__atomic_add_fetch(c, 1, __ATOMIC_RELAXED);
-}
-
-/* count: a finished request in the device's counters. */
+/* count: a finished request in the device's metric group. */
 static void count(struct blk *b, const struct blk_req *r, int status)
 {
-	struct blk_stats *st = &b->stats;
+	struct block_metrics *m = b->metrics;
 
 	if (status != VIRTIO_BLK_S_OK) {
-		bump(r->exec_failed ? &st->execute_fails : &st->invalid_reqs_count);
+		metrics_inc(r->exec_failed ? &m->execute_fails : &m->invalid_reqs_count);
 		return;
 	}
 	switch (r->type) {
 	case VIRTIO_BLK_T_IN:
-		__atomic_add_fetch(&st->read_count, 1, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&st->read_bytes, r->len, __ATOMIC_RELAXED);
+		metrics_inc(&m->read_count);
+		metrics_add(&m->read_bytes, r->len);
 		break;
 	case VIRTIO_BLK_T_OUT:
-		__atomic_add_fetch(&st->write_count, 1, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&st->write_bytes, r->len, __ATOMIC_RELAXED);
+		metrics_inc(&m->write_count);
+		metrics_add(&m->write_bytes, r->len);
 		break;
 	case VIRTIO_BLK_T_FLUSH:
-		__atomic_add_fetch(&st->flush_count, 1, __ATOMIC_RELAXED);
+		metrics_inc(&m->flush_count);
 		break;
 	default:
 		break;
@@ -302,7 +298,7 @@ static bool admit(struct blk *b, const struct blk_req *r)
 		return true;
 	if (ratelimit_consume(&b->rl, r->type == VIRTIO_BLK_T_FLUSH ? 0 : r->len, 1))
 		return true;
-	bump(&b->stats.rate_limiter_throttled_events);
+	metrics_inc(&b->metrics->rate_limiter_throttled_events);
 	return false;
 }
 
@@ -337,7 +333,7 @@ static unsigned int process(struct blk *b)
 			/* The slot leaves the free list now; back unless the engine keeps it. */
 			if (b->nfree == 0) {
 				b->starved = true;
-				bump(&b->stats.io_engine_throttled_events);
+				metrics_inc(&b->metrics->io_engine_throttled_events);
 				break;
 			}
 			s = &b->slots[b->free[--b->nfree]];
@@ -426,7 +422,7 @@ static void drain_eventfd(struct blk *b)
 	int rc = b->io->ack(b->io_state);
 
 	if (rc < 0) {
-		bump(&b->stats.event_fails);
+		metrics_inc(&b->metrics->event_fails);
 		vlog_warn_errno(-rc, "%s: completion eventfd", b->who);
 	}
 }
@@ -443,7 +439,7 @@ static void blk_fd_ready(void *dev, uint64_t tag, uint32_t events)
 	(void)events;
 	if (tag == TAG_TIMER) {
 		ratelimit_event(&b->rl);
-		bump(&b->stats.rate_limiter_event_count);
+		metrics_inc(&b->metrics->rate_limiter_event_count);
 		timer = true;
 	}
 	if (done)
@@ -493,14 +489,14 @@ static void blk_notify(void *dev, unsigned int queue)
 	(void)queue;
 	if (b->t == NULL)
 		return;
-	bump(&b->stats.queue_event_count);
+	metrics_inc(&b->metrics->queue_event_count);
 	/* Held back for a free slot or for tokens is not "nothing queued". */
 	if (b->starved || b->deferred != NULL) {
 		process(b);
 		return;
 	}
 	if (process(b) == 0)
-		bump(&b->stats.no_avail_buffer);
+		metrics_inc(&b->metrics->no_avail_buffer);
 }
 
 /*
@@ -757,6 +753,7 @@ void *blk_create(const struct virtio_blk_config *cfg, const struct virtio_device
 		return NULL;
 	}
 	b->read_only = cfg->read_only;
+	b->metrics = cfg->metrics != NULL ? cfg->metrics : &b->own;
 	b->fd = -1;
 	b->rl.timer_fd = -1;
 	if (!open_disk(cfg->path, cfg->read_only, &f, err))
@@ -854,26 +851,4 @@ int blk_set_backing(void *dev, const char *path, struct vlog_err *err)
 			virtio_mmio_signal_used(b->t, 0);
 	}
 	return 0;
-}
-
-void blk_get_stats(const void *dev, struct blk_stats *out)
-{
-	const struct blk *b = dev;
-
-	out->read_count = __atomic_load_n(&b->stats.read_count, __ATOMIC_RELAXED);
-	out->read_bytes = __atomic_load_n(&b->stats.read_bytes, __ATOMIC_RELAXED);
-	out->write_count = __atomic_load_n(&b->stats.write_count, __ATOMIC_RELAXED);
-	out->write_bytes = __atomic_load_n(&b->stats.write_bytes, __ATOMIC_RELAXED);
-	out->flush_count = __atomic_load_n(&b->stats.flush_count, __ATOMIC_RELAXED);
-	out->invalid_reqs_count = __atomic_load_n(&b->stats.invalid_reqs_count, __ATOMIC_RELAXED);
-	out->execute_fails = __atomic_load_n(&b->stats.execute_fails, __ATOMIC_RELAXED);
-	out->queue_event_count = __atomic_load_n(&b->stats.queue_event_count, __ATOMIC_RELAXED);
-	out->no_avail_buffer = __atomic_load_n(&b->stats.no_avail_buffer, __ATOMIC_RELAXED);
-	out->rate_limiter_event_count =
-	    __atomic_load_n(&b->stats.rate_limiter_event_count, __ATOMIC_RELAXED);
-	out->rate_limiter_throttled_events =
-	    __atomic_load_n(&b->stats.rate_limiter_throttled_events, __ATOMIC_RELAXED);
-	out->event_fails = __atomic_load_n(&b->stats.event_fails, __ATOMIC_RELAXED);
-	out->io_engine_throttled_events =
-	    __atomic_load_n(&b->stats.io_engine_throttled_events, __ATOMIC_RELAXED);
 }

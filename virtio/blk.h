@@ -27,6 +27,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dev_metrics.h"
 #include "device.h"
 #include "ratelimit.h"
 #include "vlog.h"
@@ -80,6 +81,7 @@ struct virtio_blk_config {
 	 * (all zero: unlimited for now), changeable later with blk_set_limiter.
 	 */
 	const struct virtio_rate_limit *limiter;
+	struct block_metrics *metrics; /* its group (dev_metrics.h); NULL: one of its own */
 };
 
 /*
@@ -125,23 +127,5 @@ int blk_set_limiter(void *dev, const struct virtio_rate_limit *limit);
  * blk_create); on failure the old file stays.
  */
 int blk_set_backing(void *dev, const char *path, struct vlog_err *err);
-
-/* Counters of finished requests, as Firecracker's block metrics name them. */
-struct blk_stats {
-	uint64_t read_count, read_bytes;
-	uint64_t write_count, write_bytes;
-	uint64_t flush_count;
-	uint64_t invalid_reqs_count; /* refused: malformed, read-only, past the end, unsupported */
-	uint64_t execute_fails;	     /* the host's read, write or fdatasync failed */
-	uint64_t queue_event_count;  /* driver notifications */
-	uint64_t no_avail_buffer;    /* notifications that found no request queued */
-	uint64_t rate_limiter_event_count;	/* the limiter's timer fired */
-	uint64_t rate_limiter_throttled_events; /* a request waited for tokens */
-	uint64_t io_engine_throttled_events;	/* io_uring: every slot busy, the ring waits */
-	uint64_t event_fails;			/* the completion eventfd could not be read */
-};
-
-/* blk_get_stats: a snapshot of (dev)'s counters; safe from any thread. */
-void blk_get_stats(const void *dev, struct blk_stats *out);
 
 #endif /* EMBER_VIRTIO_BLK_H */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dev_metrics.h"
 #include "vlog.h"
 
 /* A transport has at most as many queues as a snapshot can hold. */
@@ -65,7 +66,7 @@ struct virtio_mmio_dev {
 	bool quiesced;	       /* for a snapshot: notifications and events dropped until resume */
 	char who[WHO_BYTES];   /* "virtio-<device>": what its log lines start with */
 	struct vlog_limit log; /* driver problems, each kind logged once */
-	struct virtio_mmio_stats stats;
+	struct virtio_mmio_counters counts; /* the device group's, set by the monitor */
 
 	unsigned int nqueues;
 	struct virtq queues[];
@@ -200,13 +201,20 @@ static bool features_ok(struct virtio_mmio_dev *t)
 	return true;
 }
 
+/* count: one more in a counter the monitor may read at any time; NULL: not counted. */
+static void count(uint64_t *c)
+{
+	if (c != NULL)
+		metrics_inc(c);
+}
+
 static void activate(struct virtio_mmio_dev *t)
 {
 	int rc = t->ops->activate != NULL ? t->ops->activate(t->dev, t) : 0;
 
 	if (rc < 0) {
 		/* The guest can retry DRIVER_OK in a loop: rate-limited like its other faults. */
-		t->stats.activate_fails++;
+		count(t->counts.activate_fails);
 		vlog_limited(&t->log, t->who, ERR_ACTIVATE, "activation failed: %s", strerror(-rc));
 		needs_reset(t);
 		return;
@@ -488,7 +496,7 @@ static void config_access(struct virtio_mmio_dev *t, uint64_t offset, uint8_t *d
 		return;
 	}
 	if ((t->status & (VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FAILED)) != VIRTIO_STATUS_DRIVER) {
-		t->stats.cfg_fails++;
+		count(t->counts.cfg_fails);
 		vlog_limited(&t->log, t->who, ERR_CONFIG, "config written in status 0x%x",
 			     t->status);
 		return;
@@ -496,7 +504,7 @@ static void config_access(struct virtio_mmio_dev *t, uint64_t offset, uint8_t *d
 	if (t->ops->config_write != NULL)
 		t->ops->config_write(t->dev, offset, data, len);
 	else
-		t->stats.cfg_fails++; /* nothing writable: dropped */
+		count(t->counts.cfg_fails); /* nothing writable: dropped */
 }
 
 void virtio_mmio_access(struct virtio_mmio_dev *t, uint64_t offset, uint8_t *data, uint32_t len,
@@ -593,10 +601,10 @@ uint32_t virtio_mmio_status(struct virtio_mmio_dev *t)
 	return s;
 }
 
-void virtio_mmio_get_stats(struct virtio_mmio_dev *t, struct virtio_mmio_stats *out)
+void virtio_mmio_set_counters(struct virtio_mmio_dev *t, const struct virtio_mmio_counters *c)
 {
 	pthread_mutex_lock(&t->lock);
-	*out = t->stats;
+	t->counts = c != NULL ? *c : (struct virtio_mmio_counters){0};
 	pthread_mutex_unlock(&t->lock);
 }
 

@@ -146,14 +146,20 @@ int virtio_mmio_with_lock(struct virtio_mmio_dev *t, virtio_locked_fn fn, void *
 /* virtio_mmio_status: the device status register (for tests and logs). */
 uint32_t virtio_mmio_status(struct virtio_mmio_dev *t);
 
-/* What the driver got wrong at the transport, for the metrics (Firecracker's names). */
-struct virtio_mmio_stats {
-	uint64_t activate_fails; /* DRIVER_OK refused by the device */
-	uint64_t cfg_fails;	 /* config writes dropped: outside DRIVER, or nothing writable */
+/*
+ * What the driver got wrong at the transport, counted into its device's
+ * metric group (dev_metrics.h, Firecracker's names); NULL: not counted.
+ */
+struct virtio_mmio_counters {
+	uint64_t *activate_fails; /* DRIVER_OK refused by the device */
+	uint64_t *cfg_fails;	  /* config writes dropped: outside DRIVER, or nothing writable */
 };
 
-/* virtio_mmio_get_stats: a snapshot of (t)'s counters; takes the lock. */
-void virtio_mmio_get_stats(struct virtio_mmio_dev *t, struct virtio_mmio_stats *out);
+/*
+ * virtio_mmio_set_counters: count into (c)'s counters from now on (NULL:
+ * none, as after virtio_mmio_create). Takes the lock.
+ */
+void virtio_mmio_set_counters(struct virtio_mmio_dev *t, const struct virtio_mmio_counters *c);
 
 /*
  * Snapshots (state.h, Firecracker's snapshot create and load). Saving: the

@@ -76,7 +76,9 @@ struct net {
 	bool offloads_dirty;	   /* TUNSETOFFLOAD still to be done (VMM thread) */
 	bool tx_more;		   /* transmit budget ran out: resume on the kick */
 	struct vlog_limit log;	   /* guest and host problems, each kind logged once, all counted */
-	struct net_stats st;
+	/* Where it counts: the monitor's group (dev_metrics.h), or (own). */
+	struct net_metrics *metrics;
+	struct net_metrics own;
 
 	/* Receive chains popped and held, oldest first, a ring of RX_HELD. */
 	struct virtq_chain *held;
@@ -124,7 +126,6 @@ static void tap_gone(struct net *n, int err, const char *what)
 	if (n->gone)
 		return;
 	n->gone = true;
-	n->st.tap_gone = true;
 	n->tap_ready = false;
 	if (err != 0)
 		vlog_error_errno(err, "%s: %s: tap unusable, link down", n->who, what);
@@ -299,7 +300,7 @@ static void tx_one(struct net *n, const struct virtq_chain *c)
 		rc = writev(n->fd, n->tx_iov, (int)k);
 	while (rc < 0 && errno == EINTR);
 	if (rc < 0) {
-		n->st.tap_write_fails++;
+		metrics_inc(&n->metrics->tap_write_fails);
 		if (dead_errno(errno))
 			tap_gone(n, errno, "writev");
 		else
@@ -307,13 +308,14 @@ static void tx_one(struct net *n, const struct virtq_chain *c)
 				     strerror(errno));
 		goto drop;
 	}
-	n->st.tx_frames++;
-	n->st.tx_bytes += frame;
+	metrics_inc(&n->metrics->tx_packets_count);
+	metrics_inc(&n->metrics->tx_count); /* frames too, as Firecracker's */
+	metrics_add(&n->metrics->tx_bytes_count, frame);
 	return;
 malformed:
-	n->st.tx_malformed++;
+	metrics_inc(&n->metrics->tx_malformed_frames);
 drop:
-	n->st.tx_dropped++;
+	metrics_inc(&n->metrics->tx_fails);
 }
 
 /* tx_process: send what the driver queued, up to TX_BUDGET chains; how many went. */
@@ -329,7 +331,7 @@ static unsigned int tx_process(struct net *n)
 			break;
 		if (!ratelimit_consume(&n->tx_rl, n->tx.read_len, 1)) {
 			n->tx_deferred = true; /* the transmit timer resumes */
-			n->st.tx_throttled++;
+			metrics_inc(&n->metrics->tx_rate_limiter_throttled);
 			break;
 		}
 		n->tx_deferred = false;
@@ -435,7 +437,7 @@ static void deliver(struct net *n, struct virtq *q, uint32_t len, const uint8_t 
 		vlog_limited(&n->log, n->who, ERR_RX_OFFLOAD,
 			     "frame with flags 0x%x gso_type 0x%x not negotiated",
 			     hdr[VIRTIO_NET_HDR_OFF_FLAGS], hdr[VIRTIO_NET_HDR_OFF_GSO_TYPE]);
-		n->st.rx_dropped++;
+		metrics_inc(&n->metrics->rx_fails);
 		return;
 	}
 	while (left > 0 && k < n->held_n) {
@@ -458,8 +460,9 @@ static void deliver(struct net *n, struct virtq *q, uint32_t len, const uint8_t 
 	vq_flush(q, filled);
 	n->held_first = (n->held_first + k) % RX_HELD;
 	n->held_n -= k;
-	n->st.rx_frames++;
-	n->st.rx_bytes += len - VIRTIO_NET_HDR_BYTES;
+	metrics_inc(&n->metrics->rx_packets_count);
+	metrics_inc(&n->metrics->rx_count); /* frames too, as Firecracker's */
+	metrics_add(&n->metrics->rx_bytes_count, len - VIRTIO_NET_HDR_BYTES);
 }
 
 /* read_error: readv/read from the tap failed with (err); EAGAIN: it is empty for now. */
@@ -469,7 +472,7 @@ static void read_error(struct net *n, int err, const char *what)
 		n->tap_ready = false;
 		return;
 	}
-	n->st.tap_read_fails++;
+	metrics_inc(&n->metrics->tap_read_fails);
 	if (dead_errno(err)) {
 		tap_gone(n, err, what);
 	} else {
@@ -516,7 +519,7 @@ static int read_direct(struct net *n, struct virtq *q, bool mrg, bool *bounce)
 		vlog_limited(&n->log, n->who, ERR_RX_FIT,
 			     "frame of %zd bytes for %llu-byte receive buffers (dropped)", len,
 			     (unsigned long long)room);
-		n->st.rx_dropped++;
+		metrics_inc(&n->metrics->rx_fails);
 		return 1;
 	}
 	deliver(n, q, (uint32_t)len, NULL);
@@ -539,7 +542,7 @@ static int read_bounce(struct net *n)
 	if (len > NET_BUF_MAX || len < VIRTIO_NET_HDR_BYTES) {
 		vlog_limited(&n->log, n->who, ERR_RX_FIT,
 			     "frame of %zd bytes from the tap (dropped)", len);
-		n->st.rx_dropped++;
+		metrics_inc(&n->metrics->rx_fails);
 		return 1;
 	}
 	n->pending = (uint32_t)len;
@@ -565,7 +568,7 @@ static int place_frame(struct net *n, struct virtq *q, bool mrg, const uint8_t *
 		vlog_limited(&n->log, n->who, ERR_RX_FIT,
 			     "frame of %u bytes for %llu-byte receive buffers (dropped)", *len,
 			     (unsigned long long)room);
-		n->st.rx_dropped++;
+		metrics_inc(&n->metrics->rx_fails);
 	} else {
 		deliver(n, q, *len, buf);
 	}
@@ -614,7 +617,7 @@ static void rx_process(struct net *n)
 		if (n->pending != 0) {
 			rc = place_frame(n, q, mrg, n->bounce, &n->pending);
 			if (rc == 0)
-				n->st.no_rx_buffer++;
+				metrics_inc(&n->metrics->no_rx_avail_buffer);
 			if (rc <= 0)
 				break;
 			continue;
@@ -623,13 +626,13 @@ static void rx_process(struct net *n)
 		bool tap = n->tap_ready && !n->gone;
 		if ((n->detour_turn || !tap) && detour_rx(n)) {
 			if (!ratelimit_ready(&n->rx_rl)) {
-				n->st.rx_throttled++;
+				metrics_inc(&n->metrics->rx_rate_limiter_throttled);
 				break; /* the reply waits; the receive timer resumes */
 			}
 			uint32_t len = n->detour_pending;
 			rc = place_frame(n, q, mrg, n->detour_rx, &n->detour_pending);
-			if (rc == 0)
-				n->st.no_rx_buffer++; /* it waits for the driver's next buffers */
+			if (rc == 0) /* it waits for the driver's next buffers */
+				metrics_inc(&n->metrics->no_rx_avail_buffer);
 			if (rc <= 0)
 				break;
 			ratelimit_charge(&n->rx_rl, len, 1);
@@ -640,12 +643,12 @@ static void rx_process(struct net *n)
 		if (!tap)
 			break;
 		if (!ratelimit_ready(&n->rx_rl)) {
-			n->st.rx_throttled++;
+			metrics_inc(&n->metrics->rx_rate_limiter_throttled);
 			break; /* the frames wait in the tap; the receive timer resumes */
 		}
 		rc = hold(n, q, mrg ? NET_BUF_MAX : 1);
-		if (rc == 0 && n->held_n == 0)
-			n->st.no_rx_buffer++; /* the frames wait in the tap */
+		if (rc == 0 && n->held_n == 0) /* the frames wait in the tap */
+			metrics_inc(&n->metrics->no_rx_avail_buffer);
 		if (rc < 0 || n->held_n == 0)
 			break;
 		if (read_direct(n, q, mrg, &bounce) == 1)
@@ -688,11 +691,11 @@ static void net_notify(void *dev, unsigned int queue)
 
 	if (queue == NET_TXQ) {
 		bool held_back = n->tx_deferred;
-		n->st.tx_queue_events++;
+		metrics_inc(&n->metrics->tx_queue_event_count);
 		if (tx_process(n) == 0 && !held_back && !n->tx_deferred)
-			n->st.no_tx_buffer++;
+			metrics_inc(&n->metrics->no_tx_avail_buffer);
 	} else if (queue == NET_RXQ) {
-		n->st.rx_queue_events++;
+		metrics_inc(&n->metrics->rx_queue_event_count);
 		rx_process(n);
 	}
 }
@@ -706,21 +709,21 @@ static void net_fd_ready(void *dev, uint64_t tag, uint32_t events)
 
 	if (tag == TAG_RX_TIMER) {
 		ratelimit_event(&n->rx_rl);
-		n->st.rx_limiter_events++;
+		metrics_inc(&n->metrics->rx_event_rate_limiter_count);
 	} else if (tag == TAG_TX_TIMER) {
 		ratelimit_event(&n->tx_rl);
-		n->st.tx_limiter_events++;
+		metrics_inc(&n->metrics->tx_rate_limiter_event_count);
 		tx_timer = true;
 	} else if (tag == TAG_KICK) {
 		if (read(n->kick, &count, sizeof(count)) < 0 && errno != EAGAIN) {
-			n->st.event_fails++;
+			metrics_inc(&n->metrics->event_fails);
 			vlog_warn_errno(errno, "%s: kick eventfd", n->who);
 		}
 	} else if (events & (EPOLLERR | EPOLLHUP)) {
 		tap_gone(n, 0, "poll reports an error (interface deleted?)");
 	} else {
 		n->tap_ready = true;
-		n->st.rx_tap_events++;
+		metrics_inc(&n->metrics->rx_tap_event_count);
 	}
 	if (n->t == NULL)
 		return; /* frames wait in the tap; activation's first notify or edge takes them */
@@ -754,7 +757,7 @@ static void net_reset(void *dev)
 	n->held_first = n->held_n = 0;
 	n->held_bytes = 0;
 	if (n->pending != 0)
-		n->st.rx_dropped++;
+		metrics_inc(&n->metrics->rx_fails);
 	n->pending = 0;
 	n->detour_pending = 0; /* a reply lost here is sent again by the detour's own rules */
 	n->tx_more = false;
@@ -899,6 +902,7 @@ void *net_create_with_fd(const struct virtio_net_config *cfg, int fd,
 
 	if (n == NULL)
 		goto nomem;
+	n->metrics = cfg->metrics != NULL ? cfg->metrics : &n->own;
 	n->fd = fd;
 	n->kick = -1;
 	n->rx_rl.timer_fd = n->tx_rl.timer_fd = -1;
@@ -1000,14 +1004,6 @@ void *net_create(const struct virtio_net_config *cfg, const struct virtio_device
 fail:
 	close(fd);
 	return NULL;
-}
-
-void net_get_stats(const void *dev, struct net_stats *out)
-{
-	const struct net *n = dev;
-
-	*out = n->st;
-	out->errors = n->log.count;
 }
 
 void net_set_limiters(void *dev, const struct virtio_rate_limit *rx,

@@ -34,6 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dev_metrics.h"
 #include "device.h"
 #include "ratelimit.h"
 #include "vlog.h"
@@ -126,24 +127,7 @@ struct virtio_net_config {
 	const struct virtio_rate_limit *rx_limiter;
 	const struct virtio_rate_limit *tx_limiter;
 	const struct net_detour *detour; /* NULL: every frame goes to the tap */
-};
-
-/* Counters (VMM thread; read them with the transport lock held). */
-struct net_stats {
-	uint64_t rx_frames, rx_bytes, rx_dropped;
-	uint64_t tx_frames, tx_bytes, tx_dropped;
-	uint64_t errors;			       /* malformed input, host I/O errors */
-	uint64_t rx_throttled, tx_throttled;	       /* the rate limiter held a frame back */
-	uint64_t rx_queue_events, tx_queue_events;     /* driver notifications */
-	uint64_t rx_limiter_events, tx_limiter_events; /* a limiter's timer fired */
-	uint64_t rx_tap_events;			       /* the tap became readable */
-	/* The receive loop stopped for want of a guest buffer, the tap not known empty. */
-	uint64_t no_rx_buffer;
-	uint64_t no_tx_buffer;			  /* a transmit notification found nothing queued */
-	uint64_t tap_read_fails, tap_write_fails; /* besides EAGAIN */
-	uint64_t tx_malformed;			  /* chains dropped: bad layout, length or header */
-	uint64_t event_fails;			  /* the kick eventfd could not be read */
-	bool tap_gone;
+	struct net_metrics *metrics;	 /* its group (dev_metrics.h); NULL: one of its own */
 };
 
 /*
@@ -183,8 +167,5 @@ void *net_create_with_fd(const struct virtio_net_config *cfg, int fd,
  */
 void net_set_limiters(void *dev, const struct virtio_rate_limit *rx,
 		      const struct virtio_rate_limit *tx);
-
-/* net_get_stats: copy (dev)'s counters into (out). */
-void net_get_stats(const void *dev, struct net_stats *out);
 
 #endif /* EMBER_VIRTIO_NET_H */

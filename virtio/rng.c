@@ -21,7 +21,9 @@ enum rng_error {
 struct rng {
 	struct virtio_mmio_dev *t; /* set while active */
 	struct virtq_chain chain;
-	struct rng_stats st;
+	/* Where it counts: the monitor's group (dev_metrics.h), or (own). */
+	struct entropy_metrics *metrics;
+	struct entropy_metrics own;
 	struct vlog_limit log; /* host problems, each kind logged once */
 	bool has_limiter;
 	bool deferred; /* (chain) popped, waiting for tokens */
@@ -54,7 +56,7 @@ static uint32_t fill(struct rng *r, const struct virtq_chain *c)
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n <= 0) {
-				r->st.host_fails++;
+				metrics_inc(&r->metrics->host_rng_fails);
 				vlog_limited(&r->log, "virtio-rng", ERR_GETRANDOM, "getrandom: %s",
 					     strerror(errno));
 				return done + (uint32_t)got;
@@ -82,12 +84,12 @@ static void process(struct rng *r)
 								: RNG_MAX_PER_REQUEST;
 		if (r->has_limiter && !ratelimit_consume(&r->rl, want, 1)) {
 			r->deferred = true;
-			r->st.throttled++;
+			metrics_inc(&r->metrics->entropy_rate_limiter_throttled);
 			break;
 		}
 		r->deferred = false;
 		n = fill(r, &r->chain);
-		r->st.bytes += n;
+		metrics_add(&r->metrics->entropy_bytes, n);
 		vq_push(q, &r->chain, n);
 	}
 	if (rc < 0)
@@ -100,7 +102,7 @@ static void rng_notify(void *dev, unsigned int queue)
 	struct rng *r = dev;
 
 	(void)queue;
-	r->st.requests++;
+	metrics_inc(&r->metrics->entropy_event_count);
 	process(r);
 }
 
@@ -211,7 +213,8 @@ static const struct virtio_device_ops rng_ops = {
     .load_state = rng_load_state,
 };
 
-void *rng_create(const struct virtio_device_ops **ops, struct vlog_err *err)
+void *rng_create(struct entropy_metrics *metrics, const struct virtio_device_ops **ops,
+		 struct vlog_err *err)
 {
 	struct rng *r = calloc(1, sizeof(*r));
 
@@ -219,15 +222,16 @@ void *rng_create(const struct virtio_device_ops **ops, struct vlog_err *err)
 		vlog_err_set(err, 0, "out of memory");
 		return NULL;
 	}
+	r->metrics = metrics != NULL ? metrics : &r->own;
 	r->rl.timer_fd = -1;
 	*ops = &rng_ops;
 	return r;
 }
 
-void *rng_create_limited(const struct virtio_rate_limit *limit,
+void *rng_create_limited(const struct virtio_rate_limit *limit, struct entropy_metrics *metrics,
 			 const struct virtio_device_ops **ops, struct vlog_err *err)
 {
-	struct rng *r = rng_create(ops, err);
+	struct rng *r = rng_create(metrics, ops, err);
 	int rc;
 
 	if (r == NULL)
@@ -240,13 +244,6 @@ void *rng_create_limited(const struct virtio_rate_limit *limit,
 	}
 	r->has_limiter = true;
 	return r;
-}
-
-void rng_get_stats(const void *dev, struct rng_stats *out)
-{
-	const struct rng *r = dev;
-
-	*out = r->st;
 }
 
 int rng_set_limiter(void *dev, const struct virtio_rate_limit *limit)

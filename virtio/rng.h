@@ -6,6 +6,7 @@
 #ifndef EMBER_VIRTIO_RNG_H
 #define EMBER_VIRTIO_RNG_H
 
+#include "dev_metrics.h"
 #include "device.h"
 #include "ratelimit.h"
 #include "vlog.h"
@@ -14,11 +15,13 @@
 #define RNG_MAX_PER_REQUEST (64ULL * 1024)
 
 /*
- * rng_create: a virtio-rng device; (*ops) receives its ops table. Hand both
- * to virtio_mmio_create(), which then owns the device. NULL when out of
+ * rng_create: a virtio-rng device counting into (metrics) (dev_metrics.h;
+ * NULL: a group of its own); (*ops) receives its ops table. Hand both to
+ * virtio_mmio_create(), which then owns the device. NULL when out of
  * memory, said in (err) (may be NULL), not logged.
  */
-void *rng_create(const struct virtio_device_ops **ops, struct vlog_err *err);
+void *rng_create(struct entropy_metrics *metrics, const struct virtio_device_ops **ops,
+		 struct vlog_err *err);
 
 /*
  * rng_create_limited: as rng_create, enforcing (limit) (Firecracker's
@@ -29,19 +32,8 @@ void *rng_create(const struct virtio_device_ops **ops, struct vlog_err *err);
  * rng_set_limiter). Before seccomp (timerfd_create). NULL on failure, said
  * in (err) as rng_create.
  */
-void *rng_create_limited(const struct virtio_rate_limit *limit,
+void *rng_create_limited(const struct virtio_rate_limit *limit, struct entropy_metrics *metrics,
 			 const struct virtio_device_ops **ops, struct vlog_err *err);
-
-/* Counters for the metrics (Firecracker's "entropy" group). */
-struct rng_stats {
-	uint64_t requests;   /* queue notifications handled */
-	uint64_t bytes;	     /* random bytes served */
-	uint64_t host_fails; /* getrandom() failed or came up short */
-	uint64_t throttled;  /* a request waited for the rate limiter */
-};
-
-/* rng_get_stats: copy (dev)'s counters into (out). Call with the transport lock held. */
-void rng_get_stats(const void *dev, struct rng_stats *out);
 
 /*
  * rng_set_limiter: enforce (limit) from now on and retry a deferred request.

@@ -128,8 +128,8 @@ static void rx_pass(struct vsock *v)
 			vq_push(q, &v->rx_chain, used);
 			v->have_rx = false;
 			pushed = true;
-			v->st.rx_packets++;
-			v->st.rx_bytes += used - VSOCK_HDR_BYTES;
+			metrics_inc(&v->metrics->rx_packets_count);
+			metrics_add(&v->metrics->rx_bytes_count, used - VSOCK_HDR_BYTES);
 		}
 	}
 	if (pushed)
@@ -236,10 +236,10 @@ static void vsock_notify(void *dev, unsigned int queue)
 	if (v->t == NULL)
 		return;
 	if (queue == VSOCK_QUEUE_TX) {
-		v->st.tx_queue_events++;
+		metrics_inc(&v->metrics->tx_queue_event_count);
 		tx_pass(v);
 	} else if (queue == VSOCK_QUEUE_RX) {
-		v->st.rx_queue_events++;
+		metrics_inc(&v->metrics->rx_queue_event_count);
 	} else if (queue == VSOCK_QUEUE_EVENT) {
 		event_pass(v); /* a buffer for an event owed */
 	}
@@ -380,6 +380,7 @@ void *vsock_create(const struct virtio_vsock_config *cfg, const struct virtio_de
 		return NULL;
 	}
 	v->listen_fd = v->timer_fd = v->kick_fd = -1;
+	v->metrics = cfg->metrics != NULL ? cfg->metrics : &v->own;
 	v->guest_cid = cfg->guest_cid;
 	v->cfg.cid = cfg->guest_cid;
 	v->timeout_ms = cfg->timeout_ms != 0 ? cfg->timeout_ms : VSOCK_TIMEOUT_MS;
@@ -417,11 +418,4 @@ unsigned int vsock_conn_count(const void *dev)
 	const struct vsock *v = dev;
 
 	return v->nconns;
-}
-
-void vsock_get_stats(const void *dev, struct vsock_stats *out)
-{
-	const struct vsock *v = dev;
-
-	*out = v->st;
 }

@@ -49,6 +49,7 @@
 
 #include <stdint.h>
 
+#include "dev_metrics.h"
 #include "device.h"
 #include "vlog.h"
 
@@ -116,12 +117,14 @@ struct virtio_vsock_event {
  * path (must leave room for "_4294967295" in a sockaddr_un). (timeout_ms)
  * replaces every timeout above when non-zero (tests); leave it 0.
  * (max_conns): fewer host sockets than VSOCK_MAX_CONNS; 0 for that many.
+ * (metrics): where the device counts; NULL: a group of its own.
  */
 struct virtio_vsock_config {
 	uint32_t guest_cid;
 	const char *uds_path;
 	uint32_t timeout_ms;
 	unsigned int max_conns;
+	struct vsock_metrics *metrics;
 };
 
 /*
@@ -146,23 +149,5 @@ void vsock_set_max_conns(void *dev, unsigned int max_conns);
 
 /* vsock_conn_count: host sockets the device holds now (tests, metrics). */
 unsigned int vsock_conn_count(const void *dev);
-
-/* Counters (VMM thread; read them with the transport lock held). rx: to the guest. */
-struct vsock_stats {
-	uint64_t rx_packets, rx_bytes; /* packets put on the rx queue, their stream bytes */
-	uint64_t tx_packets, tx_bytes; /* well-formed guest packets, their stream bytes */
-	uint64_t rx_queue_events, tx_queue_events; /* driver notifications */
-	uint64_t conns_added, conns_removed;	   /* host sockets taken on and let go */
-	uint64_t conns_killed;			   /* ended by the device: RST, timeout, error */
-	uint64_t tx_write_fails;    /* the host socket refused guest bytes sent at once */
-	uint64_t tx_flush_fails;    /* ... or buffered guest bytes */
-	uint64_t rx_read_fails;	    /* reading the host socket failed */
-	uint64_t conn_event_fails;  /* a host socket reported an error */
-	uint64_t muxer_event_fails; /* accept() on the listening socket failed */
-	uint64_t conns_refused;	    /* connections refused: max_conns were open */
-};
-
-/* vsock_get_stats: copy (dev)'s counters into (out). */
-void vsock_get_stats(const void *dev, struct vsock_stats *out);
 
 #endif /* EMBER_VIRTIO_VSOCK_H */

@@ -224,7 +224,7 @@ static void flush(struct vsock *v, struct conn *c)
 		}
 		r = host_send(c->fd, iov, n);
 		if (r < 0) {
-			v->st.tx_flush_fails++;
+			metrics_inc(&v->metrics->tx_flush_fails);
 			vlog_debug(VSOCK_WHO ": host port %u: send: %s", c->host_port,
 				   strerror((int)-r));
 			if (c->state == ST_DRAINING)
@@ -271,7 +271,7 @@ static int to_host(struct vsock *v, struct conn *c, struct iovec *iov, size_t n,
 		}
 		ssize_t r = host_send(c->fd, out, k);
 		if (r < 0) {
-			v->st.tx_write_fails++;
+			metrics_inc(&v->metrics->tx_write_fails);
 			return (int)r;
 		}
 		sent = (uint32_t)r;
@@ -419,7 +419,7 @@ static uint32_t read_data(struct vsock *v, struct conn *c)
 		return 0;
 	}
 	if (r < 0) {
-		v->st.rx_read_fails++;
+		metrics_inc(&v->metrics->rx_read_fails);
 		vlog_debug(VSOCK_WHO ": host port %u: read: %s", c->host_port, strerror(errno));
 		vsock_conn_abort(v, c);
 		return 0;
@@ -487,7 +487,7 @@ void vsock_conn_event(struct vsock *v, struct conn *c, uint32_t events)
 		return;
 	}
 	if (events & EPOLLERR)
-		v->st.conn_event_fails++;
+		metrics_inc(&v->metrics->conn_event_fails);
 	if (events & (EPOLLHUP | EPOLLERR))
 		c->host_hup = true;
 	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))

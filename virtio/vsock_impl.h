@@ -154,7 +154,9 @@ struct vsock {
 	struct virtq_chain ev_chain;
 
 	struct vlog_limit log; /* each kind of problem logged at most once per LOG_EVERY_MS */
-	struct vsock_stats st;
+	/* Where it counts: the monitor's group (dev_metrics.h), or (own). */
+	struct vsock_metrics *metrics;
+	struct vsock_metrics own;
 	struct {
 		uint64_t cid;
 	} __attribute__((packed)) cfg;

@@ -151,7 +151,7 @@ static struct conn *conn_new(struct vsock *v, int fd, enum conn_state state, uin
 		v->all->prev = c;
 	v->all = c;
 	v->nconns++;
-	v->st.conns_added++;
+	metrics_inc(&v->metrics->conns_added);
 	return c;
 }
 
@@ -182,7 +182,7 @@ void vsock_conn_kill(struct vsock *v, struct conn *c)
 	c->buf = NULL;
 	c->state = ST_DEAD;
 	v->nconns--;
-	v->st.conns_removed++;
+	metrics_inc(&v->metrics->conns_removed);
 	c->next = v->grave;
 	v->grave = c;
 }
@@ -237,14 +237,14 @@ void vsock_conn_reset(struct vsock *v, struct conn *c)
 /* vsock_conn_abort: vsock_conn_reset for a connection that failed (not one that ended in order). */
 void vsock_conn_abort(struct vsock *v, struct conn *c)
 {
-	v->st.conns_killed++;
+	metrics_inc(&v->metrics->conns_killed);
 	vsock_conn_reset(v, c);
 }
 
 /* vsock_conn_drop: vsock_conn_kill for a connection that failed and the guest owes no RST for. */
 void vsock_conn_drop(struct vsock *v, struct conn *c)
 {
-	v->st.conns_killed++;
+	metrics_inc(&v->metrics->conns_killed);
 	vsock_conn_kill(v, c);
 }
 
@@ -266,7 +266,7 @@ static void guest_connect(struct vsock *v, const struct virtio_vsock_hdr *h)
 	int fd;
 
 	if (v->nconns >= v->max_conns) {
-		v->st.conns_refused++;
+		metrics_inc(&v->metrics->conns_refused);
 		vlog_limited(&v->log, VSOCK_WHO, ERR_LIMIT,
 			     "guest connect to port %u refused: %u connections open (the limit)",
 			     h->dst_port, v->nconns);
@@ -359,9 +359,9 @@ void vsock_packet(struct vsock *v, const struct virtq_chain *ch)
 		reject(v, c, &h);
 		return;
 	}
-	v->st.tx_packets++;
+	metrics_inc(&v->metrics->tx_packets_count);
 	if (h.op == VSOCK_OP_RW)
-		v->st.tx_bytes += h.len;
+		metrics_add(&v->metrics->tx_bytes_count, h.len);
 	if (c == NULL) {
 		if (h.op == VSOCK_OP_REQUEST)
 			guest_connect(v, &h);
@@ -504,7 +504,7 @@ void vsock_accept_all(struct vsock *v)
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return;
 			/* EMFILE and friends: stop listening until the next timer tick. */
-			v->st.muxer_event_fails++;
+			metrics_inc(&v->metrics->muxer_event_fails);
 			vlog_limited(&v->log, VSOCK_WHO, ERR_HOST, "accept on %s: %s", v->path,
 				     strerror(errno));
 			if (virtio_rearm(&v->w, v->listen_fd, 0) == 0) {
@@ -514,7 +514,7 @@ void vsock_accept_all(struct vsock *v)
 			return;
 		}
 		if (v->nconns >= v->max_conns) {
-			v->st.conns_refused++;
+			metrics_inc(&v->metrics->conns_refused);
 			vlog_limited(&v->log, VSOCK_WHO, ERR_LIMIT,
 				     "host connection refused: %u connections open (the limit)",
 				     v->nconns);

@@ -19,11 +19,7 @@ struct machine_backend {
 	struct evloop *loop;	       /* main's: the process's one event loop */
 	int build_status;	       /* machine_build's exit status when start failed */
 	bool built;
-	struct metrics *metrics; /* counted by the VM once built, or NULL */
 	struct snapshot_template template; /* --snapshot-when-ready */
-	/* PATCH /drives/{id} that took effect and that failed, per disk (Firecracker's
-	 * update_count, update_fails). */
-	uint64_t disk_updates[CONFIG_MAX_DEVICES], disk_update_fails[CONFIG_MAX_DEVICES];
 };
 
 extern const struct instance_ops machine_backend_ops;

@@ -25,16 +25,43 @@ void metrics_init(struct metrics *m)
 void metrics_set_devices(struct metrics *m, const struct vm_config *cfg)
 {
 	m->nvcpus = cfg->vcpus < METRICS_MAX_VCPUS ? cfg->vcpus : METRICS_MAX_VCPUS;
-	m->nblocks = cfg->ndisks;
-	for (unsigned int i = 0; i < cfg->ndisks; i++) {
-		if (cfg->disks[i].id[0] != '\0')
-			snprintf(m->block_ids[i], sizeof(m->block_ids[i]), "%s", cfg->disks[i].id);
-		else
-			snprintf(m->block_ids[i], sizeof(m->block_ids[i]), "disk%u", i);
-	}
-	m->nnets = cfg->nnets;
-	for (unsigned int i = 0; i < cfg->nnets; i++)
-		snprintf(m->net_ids[i], sizeof(m->net_ids[i]), "%s", cfg->nets[i].iface_id);
+}
+
+void metrics_forget_devices(struct metrics *m)
+{
+	m->nblocks = 0;
+	m->nnets = 0;
+}
+
+/* group: the index of (name) in (ids), added when new; -1 when all CONFIG_MAX_DEVICES are taken. */
+static int group(char (*ids)[CONFIG_ID_MAX + 1], unsigned int *n, const char *name)
+{
+	for (unsigned int i = 0; i < *n; i++)
+		if (strcmp(ids[i], name) == 0)
+			return (int)i;
+	if (*n == CONFIG_MAX_DEVICES)
+		return -1;
+	snprintf(ids[*n], sizeof(ids[*n]), "%s", name);
+	return (int)(*n)++;
+}
+
+struct block_metrics *metrics_block(struct metrics *m, const char *drive_id, unsigned int index)
+{
+	char name[CONFIG_ID_MAX + 1];
+
+	if (drive_id != NULL && drive_id[0] != '\0')
+		snprintf(name, sizeof(name), "%s", drive_id);
+	else
+		snprintf(name, sizeof(name), "disk%u", index);
+	int i = group(m->block_ids, &m->nblocks, name);
+	return i < 0 ? NULL : &m->now.block[i];
+}
+
+struct net_metrics *metrics_net(struct metrics *m, const char *iface_id)
+{
+	int i = group(m->net_ids, &m->nnets, iface_id);
+
+	return i < 0 ? NULL : &m->now.net[i];
 }
 
 int metrics_configure(struct metrics *m, const char *path, char *err, unsigned long errsz)
@@ -95,8 +122,8 @@ static char *render(struct metrics *m, struct metrics_counters *seen)
 {
 	struct metrics_counters d;
 	struct metrics_vcpu all = {0};
-	struct metrics_block blocks = {0};
-	struct metrics_net nets = {0};
+	struct block_metrics blocks = {0};
+	struct net_metrics nets = {0};
 	struct timespec ts;
 	json_t *root = json_object();
 	char name[GROUP_NAME_MAX];
@@ -108,8 +135,6 @@ static char *render(struct metrics *m, struct metrics_counters *seen)
 		m->now.logger.missed_log_count = load(m->missed_log_count);
 	if (m->log_fails != NULL)
 		m->now.logger.log_fails = load(m->log_fails);
-	if (m->collect != NULL)
-		m->collect(m->collect_ctx, &m->now);
 	deltas(m, &d, seen);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	json_object_set_new(root, "utc_timestamp_ms",
@@ -128,9 +153,9 @@ static char *render(struct metrics *m, struct metrics_counters *seen)
 	GROUP("vmm", METRICS_VMM, d.vmm);
 	GROUP("i8042", METRICS_I8042, d.i8042);
 	GROUP("uart", METRICS_UART, d.uart);
-	GROUP("entropy", METRICS_ENTROPY, d.entropy);
-	GROUP("vsock", METRICS_VSOCK, d.vsock);
-	GROUP("mmds", METRICS_MMDS, d.mmds);
+	GROUP("entropy", DEV_METRICS_ENTROPY, d.entropy);
+	GROUP("vsock", DEV_METRICS_VSOCK, d.vsock);
+	GROUP("mmds", MMDS_STATS, d.mmds);
 	json_object_set_new(
 	    root, "boot_timer",
 	    json_pack("{s:I,s:I}", "guest_boot_time_us", (json_int_t)m->store.guest_boot_time_us,
@@ -148,24 +173,24 @@ static char *render(struct metrics *m, struct metrics_counters *seen)
 	}
 	for (unsigned int i = 0; i < m->nblocks; i++) {
 #define SUM(n) blocks.n += d.block[i].n;
-		METRICS_BLOCK(SUM)
+		DEV_METRICS_BLOCK(SUM)
 #undef SUM
 	}
-	GROUP("block", METRICS_BLOCK, blocks);
+	GROUP("block", DEV_METRICS_BLOCK, blocks);
 	for (unsigned int i = 0; i < m->nblocks; i++) {
 		snprintf(name, sizeof(name), "block_%s", m->block_ids[i]);
-		GROUP(name, METRICS_BLOCK, d.block[i]);
+		GROUP(name, DEV_METRICS_BLOCK, d.block[i]);
 	}
 	/* "net" sums every interface, "net_<iface_id>" is each one (Firecracker's). */
 	for (unsigned int i = 0; i < m->nnets; i++) {
 #define SUM(n) nets.n += d.net[i].n;
-		METRICS_NET(SUM)
+		DEV_METRICS_NET(SUM)
 #undef SUM
 	}
-	GROUP("net", METRICS_NET, nets);
+	GROUP("net", DEV_METRICS_NET, nets);
 	for (unsigned int i = 0; i < m->nnets; i++) {
 		snprintf(name, sizeof(name), "net_%s", m->net_ids[i]);
-		GROUP(name, METRICS_NET, d.net[i]);
+		GROUP(name, DEV_METRICS_NET, d.net[i]);
 	}
 	char *s = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(root);

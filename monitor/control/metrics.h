@@ -14,6 +14,10 @@
  * first line dropped is said once (a FIFO's reader gone, or a full disk).
  *
  * Counters are plain uint64_t bumped with metrics_inc from any thread.
+ * The groups the virtio devices and MMDS count into are declared beside
+ * them (virtio/dev_metrics.h, mmds/mmds_stats.h), once, and rendered here
+ * from those lists; (now) holds them for the life of the process, so a
+ * flush after the VM is torn down still has every count.
  */
 #ifndef EMBER_METRICS_H
 #define EMBER_METRICS_H
@@ -23,6 +27,8 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "dev_metrics.h"
+#include "mmds_stats.h"
 
 #define METRICS_MAX_VCPUS 32
 
@@ -48,75 +54,15 @@
 #define METRICS_VMM(X)	  X(device_events) X(panic_count)
 #define METRICS_VCPU(X)                                                                            \
 	X(exit_io_in) X(exit_io_out) X(exit_mmio_read) X(exit_mmio_write) X(failures)
-/* Firecracker's BlockDeviceMetrics but its latency objects and remaining_reqs_count. */
-#define METRICS_BLOCK(X)                                                                           \
-	X(activate_fails)                                                                          \
-	X(cfg_fails)                                                                               \
-	X(event_fails) X(execute_fails) X(flush_count) X(invalid_reqs_count) X(no_avail_buffer)    \
-	    X(queue_event_count) X(rate_limiter_event_count) X(rate_limiter_throttled_events)      \
-		X(io_engine_throttled_events) X(read_bytes) X(read_count) X(update_count)          \
-		    X(update_fails) X(write_bytes) X(write_count)
-/*
- * Firecracker's NetDeviceMetrics, but its tap_write_agg latency object.
- * Never counted by ember (so always 0): mac_address_updates (the MAC is not
- * writable), tx_partial_reads, tx_spoofed_mac_count (no MMDS, no MAC filter),
- * tx_remaining_reqs_count.
- */
-#define METRICS_NET(X)                                                                             \
-	X(activate_fails)                                                                          \
-	X(cfg_fails)                                                                               \
-	X(mac_address_updates) X(no_rx_avail_buffer) X(no_tx_avail_buffer) X(event_fails)          \
-	    X(rx_queue_event_count) X(rx_event_rate_limiter_count) X(rx_rate_limiter_throttled)    \
-		X(rx_tap_event_count) X(rx_bytes_count) X(rx_packets_count) X(rx_fails)            \
-		    X(rx_count) X(tap_read_fails) X(tap_write_fails) X(tx_bytes_count)             \
-			X(tx_malformed_frames) X(tx_fails) X(tx_count) X(tx_packets_count)         \
-			    X(tx_partial_reads) X(tx_queue_event_count)                            \
-				X(tx_rate_limiter_event_count) X(tx_rate_limiter_throttled)        \
-				    X(tx_spoofed_mac_count) X(tx_remaining_reqs_count)
 #define METRICS_I8042(X)                                                                           \
 	X(error_count)                                                                             \
 	X(missed_read_count) X(missed_write_count) X(read_count) X(reset_count) X(write_count)
 #define METRICS_UART(X)                                                                            \
 	X(error_count)                                                                             \
 	X(flush_count) X(missed_read_count) X(missed_write_count) X(read_count) X(write_count)
-#define METRICS_ENTROPY(X)                                                                         \
-	X(activate_fails)                                                                          \
-	X(entropy_event_fails)                                                                     \
-	X(entropy_event_count) X(entropy_bytes) X(host_rng_fails)                                  \
-	    X(entropy_rate_limiter_throttled) X(rate_limiter_event_count)
-/*
- * Firecracker's VsockDeviceMetrics. Never counted by ember (so always 0):
- * the queue eventfd and event-queue failures (the VMM reads the ioeventfds,
- * and ember sends no transport-reset events) and killq_resync (no kill queue).
- * conns_refused is ember's own: connections refused because the device held
- * as many host sockets as the process can afford (RLIMIT_NOFILE).
- */
-#define METRICS_VSOCK(X)                                                                           \
-	X(activate_fails)                                                                          \
-	X(cfg_fails)                                                                               \
-	X(rx_queue_event_fails) X(tx_queue_event_fails) X(ev_queue_event_fails)                    \
-	    X(muxer_event_fails) X(conn_event_fails) X(rx_queue_event_count)                       \
-		X(tx_queue_event_count) X(rx_bytes_count) X(tx_bytes_count) X(rx_packets_count)    \
-		    X(tx_packets_count) X(conns_added) X(conns_killed) X(conns_removed)            \
-			X(killq_resync) X(tx_flush_fails) X(tx_write_fails) X(rx_read_fails)    \
-			    X(conns_refused)
-
-/* Firecracker's MmdsMetrics, summed over the interfaces that reach MMDS (mmds/mmds_stats.h). */
-#define METRICS_MMDS(X)                                                                            \
-	X(rx_accepted)                                                                             \
-	X(rx_accepted_err)                                                                         \
-	X(rx_accepted_unusual) X(rx_bad_eth) X(rx_invalid_token) X(rx_no_token) X(rx_count)        \
-	    X(tx_bytes) X(tx_count) X(tx_errors) X(tx_frames) X(connections_created)               \
-		X(connections_destroyed)
 
 struct metrics_vcpu {
 	METRICS_VCPU(METRICS_FIELD)
-};
-struct metrics_block {
-	METRICS_BLOCK(METRICS_FIELD)
-};
-struct metrics_net {
-	METRICS_NET(METRICS_FIELD)
 };
 
 /* Every counter, all uint64_t: a flush reports each one's growth. */
@@ -145,18 +91,16 @@ struct metrics_counters {
 	struct {
 		METRICS_UART(METRICS_FIELD)
 	} uart;
-	struct {
-		METRICS_ENTROPY(METRICS_FIELD)
-	} entropy;
-	struct {
-		METRICS_VSOCK(METRICS_FIELD)
-	} vsock;
-	struct {
-		METRICS_MMDS(METRICS_FIELD)
-	} mmds;
+	/*
+	 * The devices' groups, counted by the devices themselves: the
+	 * builder hands each device its group as it attaches it.
+	 */
+	struct entropy_metrics entropy;
+	struct vsock_metrics vsock;
+	struct mmds_stats mmds; /* every interface's MMDS stack counts here: the sum */
 	struct metrics_vcpu vcpu[METRICS_MAX_VCPUS];
-	struct metrics_block block[CONFIG_MAX_DEVICES];
-	struct metrics_net net[CONFIG_MAX_DEVICES];
+	struct block_metrics block[CONFIG_MAX_DEVICES]; /* block_<block_ids[i]> */
+	struct net_metrics net[CONFIG_MAX_DEVICES];	/* net_<net_ids[i]> */
 };
 
 /* Absolute values, reported as they are. */
@@ -171,19 +115,13 @@ struct metrics {
 	int fd; /* -1: not configured */
 	unsigned int nvcpus;
 	unsigned int nblocks;
-	char block_ids[CONFIG_MAX_DEVICES][CONFIG_DISK_ID_MAX + 1];
+	char block_ids[CONFIG_MAX_DEVICES][CONFIG_ID_MAX + 1];
 	unsigned int nnets;
 	char net_ids[CONFIG_MAX_DEVICES][CONFIG_ID_MAX + 1];
 	struct metrics_counters now;
 	struct metrics_counters prev; /* at the last flush */
 	struct metrics_store store;
 	uint64_t *missed_log_count; /* the logger's, reported under "logger" */
-	/*
-	 * collect: copies counters that devices keep themselves (block,
-	 * net, entropy, vsock) into (now) before each flush; NULL until a VM exists.
-	 */
-	void (*collect)(void *ctx, struct metrics_counters *now);
-	void *collect_ctx;
 	uint64_t *log_fails;
 	char *path; /* the file or FIFO (fd >= 0), for the line saying lines are lost */
 	bool lost;  /* a line was dropped and that was said */
@@ -191,27 +129,35 @@ struct metrics {
 	size_t tail_off, tail_len;
 };
 
-/* metrics_inc: add one to counter (c). Any thread. */
-static inline void metrics_inc(uint64_t *c)
-{
-	__atomic_add_fetch(c, 1, __ATOMIC_RELAXED);
-}
-
-/* metrics_add: add (n) to counter (c). Any thread. */
-static inline void metrics_add(uint64_t *c, uint64_t n)
-{
-	__atomic_add_fetch(c, n, __ATOMIC_RELAXED);
-}
-
 /* metrics_init: nothing configured, all zero. */
 void metrics_init(struct metrics *m);
 
 /*
- * metrics_set_devices: name the per-device groups after (cfg)'s vCPUs,
- * drives (block_<drive_id>) and interfaces (net_<iface_id>), before the VM
- * starts.
+ * metrics_set_devices: one vcpu_<n> group per (cfg)'s vCPUs, before the VM
+ * starts. The virtio devices' groups are not named here: the builder
+ * registers each as it attaches the device (metrics_block, metrics_net).
  */
 void metrics_set_devices(struct metrics *m, const struct vm_config *cfg);
+
+/*
+ * metrics_forget_devices: a new machine is being built: drop the names of
+ * the block_ and net_ groups a build before it registered (one that
+ * failed), so that the groups follow the new machine's devices. Their
+ * counts stay (a failed build's devices never ran a guest: there are none).
+ */
+void metrics_forget_devices(struct metrics *m);
+
+/*
+ * metrics_block: the group block_<drive_id> (block_disk<index> for a drive
+ * with no id: a --disk flag's), registered on first use; the aggregate
+ * "block" sums every registered one. The group lives as long as (m), so
+ * counts made before the device goes still reach the next flush. NULL when
+ * CONFIG_MAX_DEVICES groups are registered already.
+ */
+struct block_metrics *metrics_block(struct metrics *m, const char *drive_id, unsigned int index);
+
+/* metrics_net: the group net_<iface_id>, as metrics_block; "net" sums them. */
+struct net_metrics *metrics_net(struct metrics *m, const char *iface_id);
 
 /*
  * metrics_configure: open (path) (file or FIFO, non-blocking). Only once,

@@ -11,6 +11,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "dev_metrics.h"
 #include "device.h"
 #include "evloop.h"
 #include "isa_irq.h"
@@ -110,7 +111,8 @@ static void device_fd_ready(void *opaque, int fd, uint32_t events)
 	struct virtio_slot *slot = w->slot;
 
 	if (virtio_mmio_fd_ready(slot->transport, w->tag, events)) {
-		slot->owner->device_events++;
+		if (slot->owner->device_events != NULL)
+			metrics_inc(slot->owner->device_events);
 		return; /* (w) may be gone: the device may have unwatched its fd */
 	}
 	/* EPOLLONESHOT alone: at most one more error or hangup, then nothing. */
@@ -215,7 +217,8 @@ static void release_slot(struct virtio_slots *s, struct virtio_slot *slot)
 	slot->irqfd = -1;
 }
 
-int virtio_slots_add(struct virtio_slots *s, const struct virtio_device_ops *ops, void *dev)
+int virtio_slots_add(struct virtio_slots *s, const struct virtio_device_ops *ops, void *dev,
+		     const struct virtio_mmio_counters *counts)
 {
 	int ret;
 
@@ -243,6 +246,7 @@ int virtio_slots_add(struct virtio_slots *s, const struct virtio_device_ops *ops
 		ret = -ENOMEM;
 		goto fail;
 	}
+	virtio_mmio_set_counters(slot->transport, counts);
 	ret = vm_irqfd(s->vm, slot->irqfd, slot->irq);
 	if (ret == 0)
 		ret = bus_register(&s->vm->mmio, slot->base, LAYOUT_VIRTIO_MMIO_SIZE, mmio_window,

@@ -25,6 +25,7 @@ struct evloop;
 struct kernel_cmdline;
 struct vm;
 struct virtio_device_ops;
+struct virtio_mmio_counters;
 struct virtio_mmio_dev;
 struct virtio_slots;
 
@@ -63,7 +64,8 @@ struct virtio_slots {
 	struct evloop *loop;
 	struct kernel_cmdline *cmdline; /* each device announces itself here */
 	unsigned int count;
-	uint64_t device_events; /* device fd events taken (Firecracker's vmm.device_events) */
+	/* Device fd events taken: Firecracker's vmm.device_events, in the metrics (NULL: none). */
+	uint64_t *device_events;
 	struct virtio_slot slots[CONFIG_MAX_DEVICES];
 };
 
@@ -77,10 +79,12 @@ void virtio_slots_init(struct virtio_slots *s, struct vm *vm, struct evloop *loo
 /*
  * virtio_slots_add: put device (dev, ops) in the next slot: transport, MMIO
  * window on the bus, irqfd, one ioeventfd per queue, and the device's own
- * fds in the loop (virtio_mmio_attach). On failure the device is destroyed
- * too. Returns 0 or -errno (logged).
+ * fds in the loop (virtio_mmio_attach). The transport counts into
+ * (counts), the device's metric group's (NULL: nowhere). On failure the
+ * device is destroyed too. Returns 0 or -errno (logged).
  */
-int virtio_slots_add(struct virtio_slots *s, const struct virtio_device_ops *ops, void *dev);
+int virtio_slots_add(struct virtio_slots *s, const struct virtio_device_ops *ops, void *dev,
+		     const struct virtio_mmio_counters *counts);
 
 /*
  * virtio_slots_resume: after each transport was quiesced (a snapshot):

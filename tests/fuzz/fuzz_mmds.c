@@ -147,7 +147,9 @@ static void drain(struct mmds_stack *s, unsigned int n)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t frame[FRAME_MAX];
-	const struct mmds_stack_config cfg = {.ipv4 = MMDS_IP, .mac = MMDS_DEFAULT_MAC};
+	struct mmds_stats st = {0};
+	const struct mmds_stack_config cfg = {
+	    .ipv4 = MMDS_IP, .mac = MMDS_DEFAULT_MAC, .stats = &st};
 	struct fz in;
 	char err[256];
 	const char *doc = "{\"latest\": {\"meta-data\": {\"ami-id\": \"ami-1\", \"n\": 1}}}";
@@ -199,8 +201,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					    fz_u8(&in) & 1);
 			break;
 		}
-		struct mmds_stats st;
-		mmds_stack_stats(stack, &st);
 		FZ_CHECK(st.connections_created - st.connections_destroyed <= MMDS_STACK_MAX_CONNS,
 			 "%llu connections open",
 			 (unsigned long long)(st.connections_created - st.connections_destroyed));

@@ -2,7 +2,7 @@
 /*
  * fuzz_virtio_rng.c: virtio-rng driven by a hostile driver (fuzz_virtio.c).
  * The first input byte picks the plain device or the one with a rate limiter;
- * host actions: new limits, the counters.
+ * host actions: new limits, a look at the device's metric group.
  */
 #include <string.h>
 
@@ -11,7 +11,8 @@
 #include "rng.h"
 
 /* Harness state: the devices live as long as the process. */
-static struct fzv rngs[2]; /* [0] plain, [1] rate limited */
+static struct fzv rngs[2];		 /* [0] plain, [1] rate limited */
+static struct entropy_metrics groups[2]; /* what each counts into */
 static bool limits_set;
 
 static int set_limiter(void *dev, void *arg)
@@ -19,17 +20,14 @@ static int set_limiter(void *dev, void *arg)
 	return rng_set_limiter(dev, arg);
 }
 
-static int get_stats(void *dev, void *arg)
-{
-	rng_get_stats(dev, arg);
-	return 0;
-}
-
 static void host_op(struct fzv *v, struct fz *in)
 {
 	if (fz_u8(in) & 1) {
-		struct rng_stats s;
-		(void)virtio_mmio_with_lock(v->t, get_stats, &s);
+		const struct entropy_metrics *g = v->ctx;
+		/* Only a limited device waits for tokens; getrandom() does not fail here. */
+		FZ_CHECK(g != &groups[0] || g->entropy_rate_limiter_throttled == 0,
+			 "the plain device was throttled");
+		FZ_CHECK(g->host_rng_fails == 0, "getrandom() failed");
 		return;
 	}
 	struct virtio_rate_limit l = {
@@ -62,10 +60,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	fzv_quiet_logs();
-	dev = rng_create(&ops, NULL);
-	fzv_attach(&rngs[0], ops, dev, &hooks, NULL);
-	dev = rng_create_limited(&unlimited, &ops, NULL);
-	fzv_attach(&rngs[1], ops, dev, &hooks, NULL);
+	dev = rng_create(&groups[0], &ops, NULL);
+	fzv_attach(&rngs[0], ops, dev, &hooks, &groups[0]);
+	dev = rng_create_limited(&unlimited, &groups[1], &ops, NULL);
+	fzv_attach(&rngs[1], ops, dev, &hooks, &groups[1]);
 	return 0;
 }
 

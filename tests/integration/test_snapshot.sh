@@ -86,10 +86,10 @@ restore_ticks() {
 	check_resumed "$TMP/out"
 }
 
-# restore_with_byte: as ember_run --restore "$SNAP" --mem-file "$MEM", with
-# one byte (x) on stdin, a pipe, for a guest waiting on its serial port.
+# restore_with_byte [ARGS...]: as ember_run --restore "$SNAP" --mem-file "$MEM"
+# ARGS, with one byte (x) on stdin, a pipe, for a guest waiting on its serial port.
 restore_with_byte() {
-	printf 'x' | timeout --signal=KILL 30 "$EMBER" --restore "$SNAP" --mem-file "$MEM" >"$TMP/out" 2>"$TMP/err"
+	printf 'x' | timeout --signal=KILL 30 "$EMBER" --restore "$SNAP" --mem-file "$MEM" "$@" >"$TMP/out" 2>"$TMP/err"
 	RC=${PIPESTATUS[1]}
 	OUT=$(tr -d '\r' <"$TMP/out")
 	ERR=$(cat "$TMP/err")
@@ -449,7 +449,8 @@ test_clones_draw_different_random_numbers() {
 # Devices across a restore: a disk written before the snapshot reads back
 # the same after it, the entropy device answers, and the serial port's
 # interrupt (through the restored IOAPIC) wakes a guest that was sleeping
-# for a byte when it was saved.
+# for a byte when it was saved. The restored disk counts under its drive id
+# from zero: only the requests made after the restore.
 test_devices_work_after_a_restore() {
 	need_kvm || return
 	need_curl || return
@@ -468,7 +469,8 @@ test_devices_work_after_a_restore() {
 	before=$(tr -d '\r' <"$TMP/out" | sed -nE 's/^vio: blk read sector=4 (crc=0x[0-9a-f]+).*/\1/p' | head -n 1)
 	stop_ember
 	[ -n "$before" ] || { fail "no read before the snapshot: $(head -c 600 "$TMP/out")"; return; }
-	restore_with_byte
+	: >"$TMP/m.json"
+	restore_with_byte --metrics-path "$TMP/m.json"
 	expect_rc 9
 	expect_out "vio: woke byte=0x78"
 	expect_out_re "^vio: blk read sector=4 $before"
@@ -477,6 +479,13 @@ test_devices_work_after_a_restore() {
 	if grep -q '^vio: devices=' <<<"$OUT"; then fail "the restored guest booted again"; fi
 	[ "$(od -An -tu1 -j $((5 * 512)) -N1 "$TMP/disk.img" | tr -d ' ')" = 172 ] ||
 		fail "the restored guest's write did not reach the disk image"
+	local got
+	got=$(python3 -c "
+import json, sys
+d = json.loads(open(sys.argv[1]).read().splitlines()[-1])
+print(d['block_scratch']['read_count'], d['block_scratch']['write_count'], d['entropy']['entropy_bytes'])" \
+		"$TMP/m.json" 2>&1)
+	[ "$got" = "2 1 16" ] || fail "metrics after the restore: got '$got', want '2 1 16'"
 }
 
 # An SMP guest: every vCPU's state is saved and restored (the APs were

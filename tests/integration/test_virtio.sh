@@ -341,6 +341,27 @@ print(b['read_count'], b['read_bytes'], b['write_count'], b['write_bytes'], b['f
 		fail "block metrics: got '$got', want '2 1024 1 512 1 0 0 0 True'"
 }
 
+# Each drive's group is named by its id, whatever the ids' order: the
+# second disk ("alpha") counts under block_alpha, the first under
+# block_zeta, "block" sums both, and the groups come in attach order.
+test_block_metrics_per_drive_id() {
+	need_kvm || return
+	make_disk 16
+	cp "$TMP/disk.img" "$TMP/second.img"
+	ember_run --kernel "$VIO" --disk "$TMP/disk.img,id=zeta" --disk "$TMP/second.img,id=alpha" \
+		--metrics-path "$TMP/m.json" -- blk-read=0 blk-dev=1 blk-read=1 blk-read=2 exit=0
+	expect_rc 0
+	local got
+	got=$(python3 -c "
+import json, sys
+d = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
+keys = [k for k in d if k.startswith('block_')]
+print(d['block_zeta']['read_count'], d['block_alpha']['read_count'], d['block']['read_count'],
+      ','.join(keys))" "$TMP/m.json" 2>&1)
+	[ "$got" = "1 2 3 block_zeta,block_alpha" ] ||
+		fail "block metrics per drive: got '$got', want '1 2 3 block_zeta,block_alpha'"
+}
+
 # bpf_file PATH KILL_NR [RAW]: filters as Firecracker's seccompiler-bin writes
 # them (bincode: u64 entry count; per entry a u64-length name and a
 # u64-length array of 8-byte instructions), vmm, api and vcpu each killing

@@ -332,14 +332,14 @@ static void rng_child(void)
 	const struct virtio_device_ops *ops;
 
 	rig_init(&old, 1);
-	old.dev = rng_create_limited(&one_op, &ops, NULL);
+	old.dev = rng_create_limited(&one_op, NULL, &ops, NULL);
 	rig_attach(&old, ops, old.dev);
 	driver_up(&old);
 	post_buf(&old.q[0], 0, 64, true);
 	post_buf(&old.q[0], 1, 64, true);
 	virtio_mmio_notify(old.t, 0);
 	successor_init(&new, &old);
-	rig_attach(&new, ops, rng_create_limited(&one_op, &ops, NULL));
+	rig_attach(&new, ops, rng_create_limited(&one_op, NULL, &ops, NULL));
 
 	snapshot(&old, &new);
 	CHECK(vqb_used_idx(&new.q[0]) == 1);

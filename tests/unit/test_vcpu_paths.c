@@ -431,7 +431,7 @@ static void rng_setup(struct rig *r, void *ctx)
 
 	(void)ctx;
 	rig_init(r, 1);
-	void *dev = rng_create(&ops, NULL);
+	void *dev = rng_create(NULL, &ops, NULL);
 	rig_attach(r, ops, dev);
 }
 

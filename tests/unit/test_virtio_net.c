@@ -37,6 +37,7 @@ struct fx {
 	const struct virtio_device_ops *ops;
 	uint16_t rx_desc, tx_desc;
 	int irqs;
+	struct net_metrics mx; /* the group the device counts into */
 };
 
 static void irq(void *ctx)
@@ -111,6 +112,7 @@ static void destroy(struct fx *f)
 
 static void attach_cfg(struct fx *f, const struct virtio_net_config *cfg, uint64_t want)
 {
+	struct virtio_net_config counted = *cfg;
 	int sv[2];
 
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv), 0);
@@ -118,7 +120,9 @@ static void attach_cfg(struct fx *f, const struct virtio_net_config *cfg, uint64
 	setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
 	rings(f);
 	f->peer = sv[1];
-	f->dev = net_create_with_fd(cfg, sv[0], &f->ops, NULL);
+	memset(&f->mx, 0, sizeof(f->mx));
+	counted.metrics = &f->mx;
+	f->dev = net_create_with_fd(&counted, sv[0], &f->ops, NULL);
 	assert_non_null(f->dev);
 	f->t = virtio_mmio_create(f->ops, f->dev, &f->rx.gm, irq, f);
 	assert_non_null(f->t);
@@ -142,12 +146,10 @@ static void detach(struct fx *f)
 	vqb_free(&f->rx);
 }
 
-static struct net_stats stats(struct fx *f)
+/* stats: the device's group as it stands. */
+static struct net_metrics stats(const struct fx *f)
 {
-	struct net_stats s;
-
-	net_get_stats(f->dev, &s);
-	return s;
+	return f->mx;
 }
 
 /* readable: is one of the device's fds ready now? */
@@ -292,8 +294,8 @@ static void test_tx_frame(void **state)
 	assert_int_equal(host_recv(f, got, sizeof(got)), HDR + 60);
 	data[10] = 0;
 	assert_memory_equal(got, data, HDR + 60);
-	assert_int_equal(stats(f).tx_frames, 2);
-	assert_int_equal(stats(f).tx_bytes, 120);
+	assert_int_equal(stats(f).tx_packets_count, 2);
+	assert_int_equal(stats(f).tx_bytes_count, 120);
 	detach(f);
 }
 
@@ -332,7 +334,7 @@ static void test_rx_frame(void **state)
 	assert_int_equal(vqb_used_idx(&f->rx), 3);
 	vqb_used_elem(&f->rx, 2, &id, &len);
 	assert_int_equal(len, HDR + 1514);
-	assert_int_equal(stats(f).rx_frames, 3);
+	assert_int_equal(stats(f).rx_packets_count, 3);
 	detach(f);
 }
 
@@ -401,8 +403,8 @@ static void test_rx_no_buffers(void **state)
 		host_send(f, 64, (uint8_t)i, 0);
 	pump(f); /* returns, and leaves the fd quiet: no busy loop */
 	assert_int_equal(vqb_used_idx(&f->rx), 0);
-	assert_true(stats(f).rx_tap_events >= 1);
-	assert_int_equal(stats(f).no_rx_buffer, 1);
+	assert_true(stats(f).rx_tap_event_count >= 1);
+	assert_int_equal(stats(f).no_rx_avail_buffer, 1);
 	pump(f);
 	/* The frames waited in the tap: a buffer and a notify bring the first. */
 	head = post_rx(f, 1, 2048, NULL);
@@ -415,8 +417,8 @@ static void test_rx_no_buffers(void **state)
 	post_rx(f, 1, 2048, NULL);
 	virtio_mmio_notify(f->t, NET_RXQ);
 	assert_int_equal(vqb_used_idx(&f->rx), 3);
-	assert_int_equal(stats(f).rx_dropped, 0);
-	assert_int_equal(stats(f).rx_queue_events, 2);
+	assert_int_equal(stats(f).rx_fails, 0);
+	assert_int_equal(stats(f).rx_queue_event_count, 2);
 	assert_int_equal(stats(f).tap_read_fails, 0);
 	assert_int_equal(virtio_mmio_status(f->t), RUNNING);
 	detach(f);
@@ -437,18 +439,18 @@ static void test_tx_counters(void **state)
 
 	attach(f, BASE);
 	virtio_mmio_notify(f->t, NET_TXQ);
-	assert_int_equal(stats(f).no_tx_buffer, 1);
+	assert_int_equal(stats(f).no_tx_avail_buffer, 1);
 	frame(data, 60, 0, 0, 0);
 	while (sent < TX_FILL_MAX && stats(f).tap_write_fails == 0) {
 		send_tx(f, 2, lens, wr, data);
 		sent++;
 	}
 	assert_int_equal(stats(f).tap_write_fails, 1);
-	assert_int_equal(stats(f).tx_dropped, 1);
-	assert_int_equal(stats(f).tx_frames, sent - 1);
-	assert_int_equal(stats(f).tx_queue_events, sent + 1);
-	assert_int_equal(stats(f).no_tx_buffer, 1);
-	assert_int_equal(stats(f).tx_malformed, 0);
+	assert_int_equal(stats(f).tx_fails, 1);
+	assert_int_equal(stats(f).tx_packets_count, sent - 1);
+	assert_int_equal(stats(f).tx_queue_event_count, sent + 1);
+	assert_int_equal(stats(f).no_tx_avail_buffer, 1);
+	assert_int_equal(stats(f).tx_malformed_frames, 0);
 	assert_int_equal(vqb_used_idx(&f->tx), (uint16_t)sent);
 	assert_int_equal(virtio_mmio_status(f->t), RUNNING);
 	detach(f);
@@ -502,8 +504,8 @@ static void test_hostile_tx(void **state)
 		vqb_used_elem(&f->tx, i, &id, &len);
 		assert_int_equal(len, 0);
 	}
-	assert_int_equal(stats(f).tx_dropped, 5);
-	assert_int_equal(stats(f).tx_malformed, 5);
+	assert_int_equal(stats(f).tx_fails, 5);
+	assert_int_equal(stats(f).tx_malformed_frames, 5);
 	assert_int_equal(stats(f).tap_write_fails, 0);
 	assert_int_equal(virtio_mmio_status(f->t), RUNNING);
 
@@ -538,8 +540,8 @@ static void test_hostile_rx(void **state)
 	post_rx(f, 1, 2048, NULL);
 	virtio_mmio_notify(f->t, NET_RXQ);
 	assert_int_equal(vqb_used_idx(&f->rx), 3);
-	assert_int_equal(stats(f).rx_frames, 2);
-	assert_int_equal(stats(f).rx_dropped, 1);
+	assert_int_equal(stats(f).rx_packets_count, 2);
+	assert_int_equal(stats(f).rx_fails, 1);
 
 	/* an avail index jump breaks the queue: NEEDS_RESET, never a crash */
 	vqb_set_avail_idx(&f->rx, (uint16_t)(f->rx.avail_idx + 100));
@@ -547,10 +549,10 @@ static void test_hostile_rx(void **state)
 	pump(f);
 	assert_true(virtio_mmio_status(f->t) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
 	/* stopped: later frames wait in the tap, the broken ring is not read again */
-	uint64_t frames = stats(f).rx_frames;
+	uint64_t frames = stats(f).rx_packets_count;
 	host_send(f, 64, 0, 0);
 	pump(f);
-	assert_int_equal(stats(f).rx_frames, frames);
+	assert_int_equal(stats(f).rx_packets_count, frames);
 	assert_int_equal(vqb_used_idx(&f->rx), 3);
 	/* and a driver reset brings it back (fresh rings): the waiting frames arrive */
 	memset(vqb_host(&f->rx, f->rx.used), 0, 4);
@@ -559,7 +561,7 @@ static void test_hostile_rx(void **state)
 	assert_int_equal(driver_init(f, BASE), RUNNING);
 	post_rx(f, 1, 2048, NULL);
 	virtio_mmio_notify(f->t, NET_RXQ);
-	assert_true(stats(f).rx_frames > frames);
+	assert_true(stats(f).rx_packets_count > frames);
 	detach(f);
 }
 
@@ -593,7 +595,6 @@ static void test_tap_gone(void **state)
 	f->peer = -1;
 	assert_true(readable(f));
 	pump(f); /* and the fd is quiet afterwards */
-	assert_true(stats(f).tap_gone);
 	assert_int_equal(vqb_mmio_read(f->t, VIRTIO_MMIO_CONFIG + 4) >> 16, 0); /* link down */
 	isr = vqb_mmio_read(f->t, VIRTIO_MMIO_INTERRUPT_STATUS);
 	assert_true(isr & VIRTIO_MMIO_INT_CONFIG);
