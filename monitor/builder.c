@@ -468,6 +468,8 @@ static int write_cmdline(struct machine *m, const struct vm_config *cfg, struct 
 			ember_err_set(err, 0,
 				      "kernel: its setup header's cmdline_size allows %u bytes",
 				      m->kernel.cmdline_max);
+		else if (len == -E2BIG)
+			ember_err_prefix(err, "%s", boot_word(cfg, "--cmdline", "boot_args"));
 		return len;
 	}
 	bl->cmdline_gpa = LAYOUT_CMDLINE_ADDR;

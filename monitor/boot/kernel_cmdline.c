@@ -142,8 +142,8 @@ int kernel_cmdline_render(const struct kernel_cmdline *k, char *const *args, int
 	}
 	if (!ok) {
 		ember_err_set(err, 0,
-			      "--cmdline: the kernel command line with guest arguments is longer "
-			      "than %zu bytes",
+			      "the kernel command line with guest arguments is longer than %zu "
+			      "bytes",
 			      size > 0 ? size - 1 : 0);
 		return -E2BIG;
 	}

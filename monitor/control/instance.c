@@ -133,7 +133,7 @@ int instance_start(struct instance *inst, char *err, size_t errsz)
 		return refuse(err, errsz,
 			      "boot-source: missing: no kernel to boot (PUT /boot-source first)");
 	if (inst->metrics != NULL)
-		metrics_set_devices(inst->metrics, cfg);
+		metrics_set_vcpus(inst->metrics, cfg);
 	char line[HOOK_ERR_MAX] = "";
 	ret = inst->ops->start(inst->ctx, cfg, line, sizeof(line));
 	if (ret < 0)
@@ -349,7 +349,7 @@ int instance_snapshot_load(struct instance *inst, const struct snapshot_load_bod
 		return -EINVAL;
 	}
 	if (inst->metrics != NULL)
-		metrics_set_devices(inst->metrics, inst->cfg);
+		metrics_set_vcpus(inst->metrics, inst->cfg);
 	inst->state = b->resume_vm ? INSTANCE_RUNNING : INSTANCE_PAUSED;
 	inst->start_done = true;
 	return 0;

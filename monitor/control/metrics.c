@@ -22,7 +22,7 @@ void metrics_init(struct metrics *m)
 	m->fd = -1;
 }
 
-void metrics_set_devices(struct metrics *m, const struct vm_config *cfg)
+void metrics_set_vcpus(struct metrics *m, const struct vm_config *cfg)
 {
 	m->nvcpus = cfg->vcpus < METRICS_MAX_VCPUS ? cfg->vcpus : METRICS_MAX_VCPUS;
 }

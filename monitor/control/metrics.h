@@ -133,11 +133,11 @@ struct metrics {
 void metrics_init(struct metrics *m);
 
 /*
- * metrics_set_devices: one vcpu_<n> group per (cfg)'s vCPUs, before the VM
+ * metrics_set_vcpus: one vcpu_<n> group per (cfg)'s vCPUs, before the VM
  * starts. The virtio devices' groups are not named here: the builder
  * registers each as it attaches the device (metrics_block, metrics_net).
  */
-void metrics_set_devices(struct metrics *m, const struct vm_config *cfg);
+void metrics_set_vcpus(struct metrics *m, const struct vm_config *cfg);
 
 /*
  * metrics_forget_devices: a new machine is being built: drop the names of

@@ -264,7 +264,7 @@ int virtio_slots_add(struct virtio_slots *s, const struct virtio_device_ops *ops
 			   slot->irq);
 	return 0;
 fail:
-	log_error_errno(-ret, "virtio %s: cannot attach at 0x%" PRIx64, ops->name, slot->base);
+	/* The caller reports it, naming the device as its user configured it. */
 	release_slot(s, slot);
 	return ret;
 }
