@@ -43,6 +43,7 @@
 /* KVM_GET_SUPPORTED_CPUID: start with this many entries, grow on E2BIG. */
 #define CPUID_INITIAL_ENTRIES 128
 #define CPUID_MAX_ENTRIES     1024
+#define SERIAL_OUT_MODE	      0600 /* a serial_out_path ember creates: the owner's alone */
 
 /* Teardown stages, in build order. */
 enum {
@@ -131,17 +132,55 @@ static int add_pic(struct machine *m)
 	return ret;
 }
 
+/*
+ * open_serial_output: PUT /serial's serial_out_path, appended to and never
+ * waited on: a FIFO must have its reader already, and a full one drops the
+ * guest's bytes rather than stalling its vCPU.
+ */
+static int open_serial_output(struct machine *m, const struct vm_config *cfg,
+			      struct ember_err *err)
+{
+	const char *path = cfg->serial.out_path;
+
+	m->serial_out_fd = -1;
+	if (path == NULL)
+		return 0;
+	m->serial_out_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NONBLOCK | O_CLOEXEC,
+				SERIAL_OUT_MODE);
+	if (m->serial_out_fd < 0) {
+		int e = errno;
+		ember_err_set(err, e, "serial_out_path: cannot open '%s'%s", path,
+			      e == ENXIO ? " (a FIFO with no reader)" : "");
+		return -e;
+	}
+	return 0;
+}
+
 static int add_legacy_devices(struct machine *m, const struct vm_config *cfg, struct ember_err *err)
 {
 	struct vm *vm = &m->vm;
-	int ret;
+	int ret = open_serial_output(m, cfg, err);
 
+	if (ret < 0)
+		return ret;
 	/* The IOAPIC's id follows the CPUs' APIC ids, as the MP table says. */
 	ret = ioapic_init(&m->ioapic, vm, cfg->vcpus);
 	if (ret == 0)
 		ret = add_pic(m);
 	if (ret == 0) {
-		serial_init(&m->serial, STDOUT_FILENO, serial_irq, m);
+		serial_init(&m->serial, m->serial_out_fd >= 0 ? m->serial_out_fd : STDOUT_FILENO,
+			    serial_irq, m);
+		if (cfg->serial.limiter.set) {
+			const struct virtio_rate_limit rl = {.bandwidth = {
+								 .size = cfg->serial.limiter.size,
+								 .one_time_burst =
+								     cfg->serial.limiter.one_time_burst,
+								 .refill_time = cfg->serial.limiter.refill_time,
+							     }};
+			ratelimit_init_untimed(&m->serial_limit, &rl);
+			serial_limit_output(&m->serial, &m->serial_limit,
+					    &m->metrics->now.uart.rate_limiter_dropped_bytes);
+		}
 		ret = bus_register(&vm->pio, LAYOUT_COM1_PORT, SERIAL_PORT_COUNT, serial_io,
 				   &m->serial);
 	}
@@ -165,8 +204,12 @@ static int add_legacy_devices(struct machine *m, const struct vm_config *cfg, st
 		ret = exit_port_init(vm);
 	if (ret == 0)
 		ret = generation_init(&m->generation, vm);
-	if (ret < 0)
+	if (ret < 0) {
 		ember_err_set(err, -ret, "devices: cannot place legacy devices on the bus");
+		if (m->serial_out_fd >= 0)
+			close(m->serial_out_fd); /* machine_destroy closes it only once built */
+		m->serial_out_fd = -1;
+	}
 	return ret;
 }
 
@@ -856,6 +899,8 @@ void machine_destroy(struct machine *m)
 	if (m->built >= BUILT_DEVICES) {
 		virtio_slots_destroy(&m->virtio);
 		serial_destroy(&m->serial);
+		if (m->serial_out_fd >= 0)
+			close(m->serial_out_fd);
 		i8042_destroy(&m->i8042);
 		rtc_destroy(&m->rtc);
 		pit_timer_destroy(&m->pit_timer, m->loop);

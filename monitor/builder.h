@@ -40,6 +40,8 @@ struct machine {
 	struct vm vm;
 	struct ioapic ioapic;
 	struct serial serial;
+	int serial_out_fd; /* PUT /serial's file or FIFO, or -1: stdout */
+	struct ratelimit serial_limit; /* its rate_limiter, when set */
 	struct i8042 i8042;
 	struct rtc rtc;
 	struct pic pic;

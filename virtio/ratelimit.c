@@ -174,6 +174,15 @@ int ratelimit_init(struct ratelimit *rl, const struct virtio_rate_limit *cfg)
 	return 0;
 }
 
+void ratelimit_init_untimed(struct ratelimit *rl, const struct virtio_rate_limit *cfg)
+{
+	memset(rl, 0, sizeof(*rl));
+	rl->clock = monotonic_ns;
+	rl->timer_fd = -1;
+	bucket_init(&rl->bw, cfg != NULL ? &cfg->bandwidth : NULL, monotonic_ns(NULL));
+	bucket_init(&rl->ops, cfg != NULL ? &cfg->ops : NULL, monotonic_ns(NULL));
+}
+
 void ratelimit_destroy(struct ratelimit *rl)
 {
 	if (rl->timer_fd >= 0)

@@ -68,6 +68,14 @@ struct ratelimit {
  */
 int ratelimit_init(struct ratelimit *rl, const struct virtio_rate_limit *cfg);
 
+/*
+ * ratelimit_init_untimed: as ratelimit_init, without a timerfd, for a caller
+ * that drops what does not fit instead of deferring it (the serial console's
+ * output): nothing is ever armed, ratelimit_fd is -1, and a block simply
+ * lasts until its time has passed.
+ */
+void ratelimit_init_untimed(struct ratelimit *rl, const struct virtio_rate_limit *cfg);
+
 /* ratelimit_destroy: close the timerfd (once; sets it to -1). */
 void ratelimit_destroy(struct ratelimit *rl);
 

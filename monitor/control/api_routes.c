@@ -106,6 +106,11 @@ static int put_metrics(struct call *c)
 	return put(c, CONFIG_RES_METRICS);
 }
 
+static int put_serial(struct call *c)
+{
+	return put(c, CONFIG_RES_SERIAL);
+}
+
 static int put_cpu_config(struct call *c)
 {
 	return put(c, CONFIG_RES_CPU_CONFIG);
@@ -232,6 +237,7 @@ static const struct route routes[] = {
     {"/logger", false, NULL, put_logger, NULL},
     {"/metrics", false, NULL, put_metrics, NULL},
     {"/cpu-config", false, NULL, put_cpu_config, NULL},
+    {"/serial", false, NULL, put_serial, NULL},
     {"/actions", false, NULL, put_action, NULL},
     {"/vm", false, NULL, NULL, patch_vm},
     {"/snapshot/create", false, NULL, put_snapshot_create, NULL},
@@ -250,7 +256,6 @@ static const struct {
 } unsupported[] = {
     {"/balloon", "the balloon device"},
     {"/hotplug", "hotplug"},
-    {"/serial", "serial output redirection"},
     {"/pmem", "virtio-pmem devices"},
 };
 

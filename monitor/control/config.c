@@ -325,6 +325,7 @@ static size_t string_fields(struct vm_config *cfg, const char ***out)
 	out[n++] = &cfg->logger.log_path;
 	out[n++] = &cfg->logger.module;
 	out[n++] = &cfg->metrics_path;
+	out[n++] = &cfg->serial.out_path;
 	out[n++] = &cfg->api_sock;
 	out[n++] = &cfg->config_file;
 	out[n++] = &cfg->seccomp_filter;
@@ -345,7 +346,7 @@ static size_t string_fields(struct vm_config *cfg, const char ***out)
 }
 
 /* The most string fields a config has: seventeen of its own, the --prewarm ones, one per device. */
-#define CONFIG_STRING_FIELDS (17 + CONFIG_PREWARM_MAX + 2 * CONFIG_MAX_DEVICES)
+#define CONFIG_STRING_FIELDS (18 + CONFIG_PREWARM_MAX + 2 * CONFIG_MAX_DEVICES)
 
 int config_set_str(const char **field, const char *value)
 {

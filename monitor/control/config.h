@@ -67,6 +67,15 @@ struct rate_limiter {
 	struct rate_bucket ops;
 };
 
+/*
+ * Firecracker's PUT /serial: the guest's serial output to a file or FIFO
+ * instead of stdout, and a byte budget past which it is dropped (counted).
+ */
+struct serial_config {
+	const char *out_path; /* NULL: stdout */
+	struct rate_bucket limiter;
+};
+
 /* Firecracker's cache_type: whether the guest's FLUSH reaches the disk. */
 enum disk_cache { DISK_CACHE_UNSAFE, DISK_CACHE_WRITEBACK };
 
@@ -181,6 +190,7 @@ struct vm_config {
 	bool smt;
 	bool track_dirty_pages;
 	enum config_huge_pages huge_pages;
+	struct serial_config serial;
 	/* machine-config.cpu_template, or the custom one of PUT /cpu-config (cpu_template.h). */
 	enum cpu_template_id cpu_template;
 	struct cpu_template custom_cpu; /* when cpu_template is CPU_TEMPLATE_CUSTOM */

@@ -544,6 +544,22 @@ static int entropy(struct ctx *c, json_t *o)
 	return resource_error(c, ret, &e);
 }
 
+static int serial(struct ctx *c, json_t *o)
+{
+	static const char *const keys[] = {"serial_out_path", "rate_limiter", NULL};
+	struct serial_config s = {0};
+	struct res_error e;
+	int ret = check_keys(c, o, keys);
+
+	if (ret == 0)
+		ret = get_string(c, o, "serial_out_path", false, &s.out_path);
+	if (ret == 0)
+		ret = token_bucket(c, o, "rate_limiter", &s.limiter);
+	if (ret != 0)
+		return ret;
+	return resource_error(c, res_serial_set(c->cfg, &s, &e), &e);
+}
+
 static int logger(struct ctx *c, json_t *o)
 {
 	static const char *const keys[] = {"log_path",	      "level",	"show_level",
@@ -653,6 +669,8 @@ static int resource(struct ctx *c, enum config_resource res, json_t *o, const ch
 		return cpu_config(c, o);
 	case CONFIG_RES_MMDS_CONFIG:
 		return mmds_config(c, o);
+	case CONFIG_RES_SERIAL:
+		return serial(c, o);
 	}
 	return fail(c, NULL, "unknown resource");
 }

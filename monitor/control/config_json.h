@@ -34,6 +34,7 @@ enum config_resource {
 	CONFIG_RES_METRICS,	  /* PUT /metrics */
 	CONFIG_RES_CPU_CONFIG,	  /* PUT /cpu-config: a custom CPU template */
 	CONFIG_RES_MMDS_CONFIG,	  /* PUT /mmds/config */
+	CONFIG_RES_SERIAL,	  /* PUT /serial */
 };
 
 /* PUT /actions action_type. */

@@ -59,7 +59,8 @@
 	X(missed_read_count) X(missed_write_count) X(read_count) X(reset_count) X(write_count)
 #define METRICS_UART(X)                                                                            \
 	X(error_count)                                                                             \
-	X(flush_count) X(missed_read_count) X(missed_write_count) X(read_count) X(write_count)
+	X(flush_count) X(missed_read_count) X(missed_write_count) X(read_count) X(write_count)         \
+	    X(rate_limiter_dropped_bytes)
 
 struct metrics_vcpu {
 	METRICS_VCPU(METRICS_FIELD)

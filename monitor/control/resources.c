@@ -506,6 +506,23 @@ int res_metrics_set(struct vm_config *cfg, const struct res_metrics *m, struct r
 	return 0;
 }
 
+int res_serial_set(struct vm_config *cfg, const struct serial_config *s, struct res_error *err)
+{
+	const char *path = NULL;
+
+	if (s->out_path != NULL) {
+		int ret = check_path("serial_out_path", s->out_path, err);
+		if (ret < 0)
+			return ret;
+		if ((path = copy_str(s->out_path, err)) == NULL)
+			return -ENOMEM;
+	}
+	free((char *)cfg->serial.out_path);
+	cfg->serial = *s;
+	cfg->serial.out_path = path;
+	return 0;
+}
+
 const char *res_flag_name(const char *field)
 {
 	static const struct {

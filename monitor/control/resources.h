@@ -145,6 +145,13 @@ struct res_boot_source {
 int res_boot_source_set(struct vm_config *cfg, const struct res_boot_source *b,
 			struct res_error *err);
 
+/*
+ * res_serial_set: where the guest's serial output goes (NULL: stdout; else
+ * a path that is not empty and at most RES_HOST_PATH_MAX bytes, opened at
+ * start) and its byte budget. Replaces what was set. 0, -EINVAL or -ENOMEM.
+ */
+int res_serial_set(struct vm_config *cfg, const struct serial_config *s, struct res_error *err);
+
 /* Firecracker's logger. */
 struct res_logger {
 	const char *log_path; /* NULL: stderr */

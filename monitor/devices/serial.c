@@ -119,8 +119,20 @@ static uint8_t rx_pop(struct serial *s)
 	return byte;
 }
 
+void serial_limit_output(struct serial *s, struct ratelimit *limit, uint64_t *dropped)
+{
+	pthread_mutex_lock(&s->lock);
+	s->out_limit = limit;
+	s->out_dropped = dropped;
+	pthread_mutex_unlock(&s->lock);
+}
+
 static void emit(struct serial *s, uint8_t byte)
 {
+	if (s->out_limit != NULL && !ratelimit_consume(s->out_limit, 1, 0)) {
+		__atomic_add_fetch(s->out_dropped, 1, __ATOMIC_RELAXED);
+		return;
+	}
 	s->out[s->out_len++] = byte;
 	if (s->out_unbuffered || byte == '\n' || s->out_len == SERIAL_OUT_BUF)
 		flush_locked(s);

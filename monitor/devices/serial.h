@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ratelimit.h"
+
 #define SERIAL_PORT_COUNT 8
 #define SERIAL_RX_FIFO	  64
 #define SERIAL_OUT_BUF	  512
@@ -35,6 +37,9 @@ struct serial {
 
 	uint8_t out[SERIAL_OUT_BUF];
 	size_t out_len;
+	/* Output over budget is dropped and counted (PUT /serial's rate_limiter); NULL: none. */
+	struct ratelimit *out_limit;
+	uint64_t *out_dropped;
 };
 
 /*
@@ -42,6 +47,13 @@ struct serial {
  * interrupt (may be NULL in tests).
  */
 void serial_init(struct serial *s, int out_fd, serial_irq_fn irq, void *ctx);
+
+/*
+ * serial_limit_output: from now on each byte the guest sends must fit
+ * (limit) (an untimed limiter, ratelimit_init_untimed; it stays the
+ * caller's); one that does not is dropped and added to (*dropped).
+ */
+void serial_limit_output(struct serial *s, struct ratelimit *limit, uint64_t *dropped);
 
 /* serial_destroy: flush output and release the lock. */
 void serial_destroy(struct serial *s);

@@ -467,6 +467,50 @@ metric() {
 		"$TMP/m.json" "$1" "$2"
 }
 
+# PUT /serial (Firecracker's serial_out_path and rate_limiter): the guest's
+# console goes to the file, not stdout; a FIFO with no reader fails the
+# start by name; output over the byte budget is dropped and counted in
+# uart.rate_limiter_dropped_bytes.
+test_serial_output_to_a_file() {
+	need_kvm || return
+	need_curl || return
+	command -v python3 >/dev/null || { skip "python3 is not installed"; return; }
+	start_api || return
+	call 400 'serial_out_path: an empty path' -- PUT /serial '{"serial_out_path": ""}'
+	call 400 'rate_limiter.refill_time: missing required field' -- PUT /serial '{"serial_out_path": "/tmp/x", "rate_limiter": {"size": 1}}'
+	call 400 'serial_speed: unknown field' -- PUT /serial '{"serial_speed": 9600}'
+	call 204 -- PUT /serial "{\"serial_out_path\": \"$TMP/serial.out\"}"
+	call 204 -- PUT /boot-source "{\"kernel_image_path\": \"$HELLO\", \"boot_args\": \"console=ttyS0 -- to the file\"}"
+	call 204 -- PUT /actions '{"action_type": "InstanceStart"}'
+	wait_ember 20
+	expect_rc 0
+	grep -q 'hello, to the file' "$TMP/serial.out" || fail "serial.out lacks the guest's line: $(head -c 300 "$TMP/serial.out")"
+	grep -q 'hello, to the file' <<<"$OUT" && fail "the guest's line reached stdout too"
+	# A FIFO nobody reads: InstanceStart says so instead of stalling.
+	mkfifo "$TMP/serial.fifo"
+	start_api || return
+	call 204 -- PUT /serial "{\"serial_out_path\": \"$TMP/serial.fifo\"}"
+	call 204 -- PUT /boot-source "{\"kernel_image_path\": \"$HELLO\"}"
+	call 400 "InstanceStart failed: serial_out_path: cannot open '$TMP/serial.fifo' \\(a FIFO with no reader\\)" -- PUT /actions '{"action_type": "InstanceStart"}'
+	stop_ember
+	# A 64-byte budget that refills over 100 s: the rest of 600 bytes is dropped, counted.
+	local long
+	long=$(printf 'x%.0s' $(seq 600))
+	rm -f "$TMP/serial.out"
+	start_api || return
+	call 204 -- PUT /metrics "{\"metrics_path\": \"$TMP/m.json\"}"
+	call 204 -- PUT /serial "{\"serial_out_path\": \"$TMP/serial.out\", \"rate_limiter\": {\"size\": 64, \"refill_time\": 100000}}"
+	call 204 -- PUT /boot-source "{\"kernel_image_path\": \"$HELLO\", \"boot_args\": \"console=ttyS0 -- $long\"}"
+	call 204 -- PUT /actions '{"action_type": "InstanceStart"}'
+	wait_ember 20
+	expect_rc 0
+	local kept dropped
+	kept=$(wc -c <"$TMP/serial.out")
+	dropped=$(metric uart rate_limiter_dropped_bytes)
+	[ "$kept" -le 64 ] && [ "$kept" -gt 0 ] || fail "the file kept $kept bytes through a 64-byte budget"
+	[ "$dropped" -ge 536 ] || fail "rate_limiter_dropped_bytes $dropped, want at least 536"
+}
+
 # The entropy group counts what the guest really drew, and the limiter's holds.
 test_entropy_metrics() {
 	need_kvm || return

@@ -73,6 +73,28 @@ static int unread(const struct fixture *f)
 	return n;
 }
 
+/* A byte budget (PUT /serial's rate_limiter): what is over it is dropped and counted. */
+static void test_output_rate_limited(void **state)
+{
+	struct fixture *f = *state;
+	const struct virtio_rate_limit cfg = {.bandwidth = {.size = 4, .refill_time = 3600000}};
+	struct ratelimit rl;
+	uint64_t dropped = 0;
+	char buf[16] = {0};
+
+	ratelimit_init_untimed(&rl, &cfg);
+	assert_int_equal(ratelimit_fd(&rl), -1); /* nothing a vCPU thread would arm */
+	serial_limit_output(&f->s, &rl, &dropped);
+	for (const char *p = "abcdefghi\n"; *p != '\0'; p++)
+		out8(f, 0, (uint8_t)*p);
+	serial_flush(&f->s);
+	assert_int_equal(unread(f), 4);
+	assert_int_equal(read(f->pipe[0], buf, sizeof(buf)), 4);
+	assert_string_equal(buf, "abcd");
+	assert_int_equal(dropped, 6);
+	ratelimit_destroy(&rl);
+}
+
 static void test_output_line_buffered(void **state)
 {
 	struct fixture *f = *state;
@@ -414,6 +436,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_output_line_buffered, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_output_rate_limited, setup, teardown),
 	    cmocka_unit_test(test_output_terminal_unbuffered),
 	    cmocka_unit_test_setup_teardown(test_lsr_always_ready, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_scratch_and_divisor, setup, teardown),
