@@ -170,6 +170,7 @@ static int add_legacy_devices(struct machine *m, const struct vm_config *cfg, st
 	if (ret == 0) {
 		serial_init(&m->serial, m->serial_out_fd >= 0 ? m->serial_out_fd : STDOUT_FILENO,
 			    serial_irq, m);
+		serial_count_into(&m->serial, &m->metrics->now.uart);
 		if (cfg->serial.limiter.set) {
 			const struct virtio_rate_limit rl = {.bandwidth = {
 								 .size = cfg->serial.limiter.size,
@@ -178,14 +179,13 @@ static int add_legacy_devices(struct machine *m, const struct vm_config *cfg, st
 								 .refill_time = cfg->serial.limiter.refill_time,
 							     }};
 			ratelimit_init_untimed(&m->serial_limit, &rl);
-			serial_limit_output(&m->serial, &m->serial_limit,
-					    &m->metrics->now.uart.rate_limiter_dropped_bytes);
+			serial_limit_output(&m->serial, &m->serial_limit);
 		}
 		ret = bus_register(&vm->pio, LAYOUT_COM1_PORT, SERIAL_PORT_COUNT, serial_io,
 				   &m->serial);
 	}
 	if (ret == 0)
-		ret = i8042_init(&m->i8042, vm);
+		ret = i8042_init(&m->i8042, vm, &m->metrics->now.i8042);
 	if (ret == 0)
 		ret = rtc_init(&m->rtc, NULL);
 	if (ret == 0)

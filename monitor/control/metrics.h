@@ -65,6 +65,13 @@
 struct metrics_vcpu {
 	METRICS_VCPU(METRICS_FIELD)
 };
+/* The legacy devices' groups, counted by serial.c and i8042.c. */
+struct metrics_uart {
+	METRICS_UART(METRICS_FIELD)
+};
+struct metrics_i8042 {
+	METRICS_I8042(METRICS_FIELD)
+};
 
 /* Every counter, all uint64_t: a flush reports each one's growth. */
 struct metrics_counters {
@@ -86,12 +93,8 @@ struct metrics_counters {
 	struct {
 		METRICS_VMM(METRICS_FIELD)
 	} vmm;
-	struct {
-		METRICS_I8042(METRICS_FIELD)
-	} i8042;
-	struct {
-		METRICS_UART(METRICS_FIELD)
-	} uart;
+	struct metrics_i8042 i8042;
+	struct metrics_uart uart;
 	/*
 	 * The devices' groups, counted by the devices themselves: the
 	 * builder hands each device its group as it attaches it.

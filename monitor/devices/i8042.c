@@ -9,6 +9,7 @@
 #include "isa_irq.h"
 #include "layout.h"
 #include "log.h"
+#include "metrics.h"
 #include "vm.h"
 
 /* Controller commands (written to the command port). */
@@ -71,8 +72,10 @@ static bool key_irq(const struct i8042 *kbd)
 	return kbd->count > 0 && (kbd->control & CTR_KBD_INT);
 }
 
-/* command: returns true when the guest asked for a reset. */
-static bool command(struct i8042 *kbd, uint8_t cmd)
+/* What a byte on the command port was. */
+enum command_kind { COMMAND_DONE, COMMAND_RESET, COMMAND_UNKNOWN };
+
+static enum command_kind command(struct i8042 *kbd, uint8_t cmd)
 {
 	switch (cmd) {
 	case CMD_READ_CTR:
@@ -92,11 +95,11 @@ static bool command(struct i8042 *kbd, uint8_t cmd)
 		kbd->cmd = cmd; /* the data byte follows on port 0x60 */
 		break;
 	case CMD_RESET_CPU:
-		return true;
+		return COMMAND_RESET;
 	default:
-		break;
+		return COMMAND_UNKNOWN;
 	}
-	return false;
+	return COMMAND_DONE;
 }
 
 static void data_write(struct i8042 *kbd, uint8_t byte)
@@ -120,19 +123,30 @@ static void i8042_io(struct i8042 *kbd, uint64_t port, uint8_t *data, bool is_wr
 
 	pthread_mutex_lock(&kbd->lock);
 	if (port == LAYOUT_I8042_CMD_PORT) {
-		if (is_write)
-			reset = command(kbd, data[0]);
-		else
+		if (is_write) {
+			enum command_kind kind = command(kbd, data[0]);
+			reset = kind == COMMAND_RESET;
+			if (kbd->counts != NULL) {
+				metrics_inc(kind == COMMAND_UNKNOWN ? &kbd->counts->missed_write_count
+								: &kbd->counts->write_count);
+				if (reset)
+					metrics_inc(&kbd->counts->reset_count);
+			}
+		} else
 			data[0] = STATUS_SYSFLAG | (kbd->count ? STATUS_OUT_FULL : 0) |
 				  (kbd->cmd ? STATUS_CMD : 0);
 	} else if (port == LAYOUT_I8042_DATA_PORT) {
 		if (is_write) {
 			data_write(kbd, data[0]);
+			if (kbd->counts != NULL)
+				metrics_inc(&kbd->counts->write_count);
 		} else {
 			data[0] = pop(kbd);
 			irq = key_irq(kbd); /* one interrupt per byte, like the real one */
 		}
 	}
+	if (!is_write && kbd->counts != NULL)
+		metrics_inc(&kbd->counts->read_count);
 	pthread_mutex_unlock(&kbd->lock);
 	if (irq)
 		isa_irq_pulse(kbd->vm, KBD_IRQ);
@@ -156,12 +170,13 @@ static void cmd_port_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t l
 	i8042_io(opaque, LAYOUT_I8042_CMD_PORT, data, is_write);
 }
 
-int i8042_init(struct i8042 *kbd, struct vm *vm)
+int i8042_init(struct i8042 *kbd, struct vm *vm, struct metrics_i8042 *counts)
 {
 	int ret;
 
 	memset(kbd, 0, sizeof(*kbd));
 	kbd->vm = vm;
+	kbd->counts = counts;
 	kbd->control = CTR_DEFAULT;
 	kbd->outport = OUTPORT_DEFAULT;
 	pthread_mutex_init(&kbd->lock, NULL);

@@ -17,6 +17,8 @@ struct vm;
 
 #define I8042_BUF 16
 
+struct metrics_i8042;
+
 struct i8042 {
 	struct vm *vm;
 	pthread_mutex_t lock;
@@ -25,10 +27,16 @@ struct i8042 {
 	uint8_t outport;	/* output port (A20, reset) */
 	uint8_t buf[I8042_BUF]; /* bytes for the guest to read from port 0x60 */
 	unsigned int head, count;
+	struct metrics_i8042 *counts; /* Firecracker's i8042 group; NULL: not counted */
 };
 
-/* i8042_init: reset and claim ports 0x60 and 0x64 on (vm)'s bus. 0 or -errno. */
-int i8042_init(struct i8042 *kbd, struct vm *vm);
+/*
+ * i8042_init: reset and claim ports 0x60 and 0x64 on (vm)'s bus; count
+ * into (counts) (NULL: not counted) as Firecracker's i8042 group: port
+ * reads (read_count), writes it understood (write_count) or not
+ * (missed_write_count), CPU resets (reset_count). 0 or -errno.
+ */
+int i8042_init(struct i8042 *kbd, struct vm *vm, struct metrics_i8042 *counts);
 
 /*
  * i8042_ctrl_alt_del: queue the key-down scancodes of Ctrl, Alt and Delete

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "dev_state.h"
+#include "metrics.h"
 
 /* Register offsets. */
 #define REG_DATA 0 /* RBR on read, THR on write, DLL with DLAB */
@@ -64,13 +65,19 @@ static void flush_locked(struct serial *s)
 {
 	size_t done = 0;
 
+	if (s->out_len == 0)
+		return;
 	while (done < s->out_len) {
 		ssize_t n = write(s->out_fd, s->out + done, s->out_len - done);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			break; /* output gone (closed pipe): drop, the guest goes on */
+			break; /* output gone (closed pipe, full FIFO): drop, the guest goes on */
 		done += (size_t)n;
+	}
+	if (s->counts != NULL) {
+		metrics_inc(&s->counts->flush_count);
+		metrics_add(&s->counts->missed_write_count, s->out_len - done);
 	}
 	s->out_len = 0;
 }
@@ -119,20 +126,34 @@ static uint8_t rx_pop(struct serial *s)
 	return byte;
 }
 
-void serial_limit_output(struct serial *s, struct ratelimit *limit, uint64_t *dropped)
+void serial_count_into(struct serial *s, struct metrics_uart *counts)
+{
+	pthread_mutex_lock(&s->lock);
+	s->counts = counts;
+	pthread_mutex_unlock(&s->lock);
+}
+
+void serial_limit_output(struct serial *s, struct ratelimit *limit)
 {
 	pthread_mutex_lock(&s->lock);
 	s->out_limit = limit;
-	s->out_dropped = dropped;
 	pthread_mutex_unlock(&s->lock);
 }
+
+/* uart_count: add (n) to (field) of the uart group, when there is one. */
+#define uart_count(s, field, n)                                                                         \
+	do {                                                                                       \
+		if ((s)->counts != NULL)                                                           \
+			metrics_add(&(s)->counts->field, (n));                                     \
+	} while (0)
 
 static void emit(struct serial *s, uint8_t byte)
 {
 	if (s->out_limit != NULL && !ratelimit_consume(s->out_limit, 1, 0)) {
-		__atomic_add_fetch(s->out_dropped, 1, __ATOMIC_RELAXED);
+		uart_count(s, rate_limiter_dropped_bytes, 1);
 		return;
 	}
+	uart_count(s, write_count, 1);
 	s->out[s->out_len++] = byte;
 	if (s->out_unbuffered || byte == '\n' || s->out_len == SERIAL_OUT_BUF)
 		flush_locked(s);
@@ -210,7 +231,10 @@ static uint8_t read_reg(struct serial *s, uint64_t offset)
 
 	switch (offset) {
 	case REG_DATA:
-		return dlab ? s->dll : rx_pop(s);
+		if (dlab)
+			return s->dll;
+		uart_count(s, read_count, 1);
+		return rx_pop(s);
 	case REG_IER:
 		return dlab ? s->dlm : s->ier;
 	case REG_IIR: {

@@ -16,6 +16,8 @@
 
 #include "ratelimit.h"
 
+struct metrics_uart;
+
 #define SERIAL_PORT_COUNT 8
 #define SERIAL_RX_FIFO	  64
 #define SERIAL_OUT_BUF	  512
@@ -37,9 +39,9 @@ struct serial {
 
 	uint8_t out[SERIAL_OUT_BUF];
 	size_t out_len;
-	/* Output over budget is dropped and counted (PUT /serial's rate_limiter); NULL: none. */
+	/* Output over budget is dropped (PUT /serial's rate_limiter); NULL: none. */
 	struct ratelimit *out_limit;
-	uint64_t *out_dropped;
+	struct metrics_uart *counts; /* Firecracker's uart group; NULL: not counted */
 };
 
 /*
@@ -49,11 +51,19 @@ struct serial {
 void serial_init(struct serial *s, int out_fd, serial_irq_fn irq, void *ctx);
 
 /*
+ * serial_count_into: count into Firecracker's uart group (counts): bytes
+ * the guest wrote out (write_count) and read (read_count), flushes to the
+ * host (flush_count), bytes the host output refused (missed_write_count),
+ * bytes over the output budget (rate_limiter_dropped_bytes).
+ */
+void serial_count_into(struct serial *s, struct metrics_uart *counts);
+
+/*
  * serial_limit_output: from now on each byte the guest sends must fit
  * (limit) (an untimed limiter, ratelimit_init_untimed; it stays the
- * caller's); one that does not is dropped and added to (*dropped).
+ * caller's); one that does not is dropped and counted.
  */
-void serial_limit_output(struct serial *s, struct ratelimit *limit, uint64_t *dropped);
+void serial_limit_output(struct serial *s, struct ratelimit *limit);
 
 /* serial_destroy: flush output and release the lock. */
 void serial_destroy(struct serial *s);

@@ -71,7 +71,7 @@ $(eval $(call fuzz_harness,http,tests/fuzz/fuzz_api monitor/control/api monitor/
 $(eval $(call fuzz_harness,devices,monitor/devices/serial monitor/devices/i8042 monitor/devices/ioapic \
 	monitor/devices/isa_irq monitor/devices/pic monitor/devices/pit monitor/devices/pit_timer \
 	monitor/devices/rtc monitor/devices/boot_timer monitor/devices/exit_port monitor/kvm/bus \
-	monitor/evloop monitor/log tests/fuzz/fuzz_log))
+	monitor/evloop monitor/log virtio/ratelimit virtio/vlog tests/fuzz/fuzz_log))
 $(eval $(call fuzz_harness,snapshot,monitor/snapshot/snap_file,-lz))
 # The file --seccomp-filter names (Firecracker's seccompiler-bin format).
 $(eval $(call fuzz_harness,seccomp_file,monitor/seccomp_file))

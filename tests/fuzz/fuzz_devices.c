@@ -181,7 +181,7 @@ static void build(uint8_t setup)
 	serial_init(&uart, devnull, uart_irq, &vm);
 	FZ_CHECK(bus_register(&vm.pio, LAYOUT_COM1_PORT, SERIAL_PORT_COUNT, serial_io, &uart) == 0,
 		 "serial");
-	FZ_CHECK(i8042_init(&kbd, &vm) == 0, "i8042_init");
+	FZ_CHECK(i8042_init(&kbd, &vm, NULL) == 0, "i8042_init");
 	FZ_CHECK(boot_timer_init(&bt, &vm, setup & 2) == 0, "boot_timer_init");
 	FZ_CHECK(exit_port_init(&vm) == 0, "exit_port_init");
 }

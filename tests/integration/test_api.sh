@@ -509,6 +509,9 @@ test_serial_output_to_a_file() {
 	dropped=$(metric uart rate_limiter_dropped_bytes)
 	[ "$kept" -le 64 ] && [ "$kept" -gt 0 ] || fail "the file kept $kept bytes through a 64-byte budget"
 	[ "$dropped" -ge 536 ] || fail "rate_limiter_dropped_bytes $dropped, want at least 536"
+	# Firecracker's other uart counters: every byte kept was written out, none missed.
+	[ "$(metric uart write_count)" = "$kept" ] || fail "uart.write_count $(metric uart write_count), the file has $kept"
+	[ "$(metric uart missed_write_count)" = 0 ] || fail "uart.missed_write_count $(metric uart missed_write_count)"
 }
 
 # The entropy group counts what the guest really drew, and the limiter's holds.

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "i8042.h"
+#include "metrics.h"
 #include "isa_irq.h"
 #include "layout.h"
 #include "vm.h"
@@ -34,13 +35,15 @@ void isa_irq_pulse(struct vm *vm_, unsigned int pin)
 
 static struct vm vm;
 static struct i8042 kbd;
+static struct metrics_i8042 counts;
 
 static int setup(void **state)
 {
 	(void)state;
 	memset(&vm, 0, sizeof(vm));
 	stops = pulses = 0;
-	return i8042_init(&kbd, &vm);
+	memset(&counts, 0, sizeof(counts));
+	return i8042_init(&kbd, &vm, &counts);
 }
 
 static int teardown(void **state)
@@ -74,6 +77,13 @@ static void test_self_test_and_control_byte(void **state)
 	out(LAYOUT_I8042_CMD_PORT, 0x20);
 	assert_int_equal(in(LAYOUT_I8042_DATA_PORT), 0x47);
 	assert_int_equal(stops, 0);
+	/* Firecracker's i8042 group: 4 port reads, 4 writes understood, no reset. */
+	assert_int_equal(counts.read_count, 4);
+	assert_int_equal(counts.write_count, 4);
+	assert_int_equal(counts.missed_write_count, 0);
+	assert_int_equal(counts.reset_count, 0);
+	out(LAYOUT_I8042_CMD_PORT, 0x13); /* no such controller command */
+	assert_int_equal(counts.missed_write_count, 1);
 }
 
 static void test_reset_stops_cleanly(void **state)
@@ -82,6 +92,7 @@ static void test_reset_stops_cleanly(void **state)
 	out(LAYOUT_I8042_CMD_PORT, 0xfe);
 	assert_int_equal(stops, 1);
 	assert_int_equal(stop_status, 0);
+	assert_int_equal(counts.reset_count, 1);
 }
 
 static void test_ctrl_alt_del(void **state)
@@ -183,7 +194,7 @@ static void test_state_round_trip(void **state)
 	assert_int_equal(st.outport, 0x01);
 
 	memset(&ovm, 0, sizeof(ovm));
-	assert_int_equal(i8042_init(&other, &ovm), 0);
+	assert_int_equal(i8042_init(&other, &ovm, NULL), 0);
 	pulses = 0;
 	assert_int_equal(i8042_load_state(&other, &st, err, sizeof(err)), 0);
 	assert_int_equal(pulses, 1); /* bytes waiting, interrupt on: IRQ 1 */
@@ -232,7 +243,7 @@ static void test_state_rejects(void **state)
 	i8042_ctrl_alt_del(&kbd);
 	i8042_save_state(&kbd, &good);
 	memset(&ovm, 0, sizeof(ovm));
-	assert_int_equal(i8042_init(&other, &ovm), 0);
+	assert_int_equal(i8042_init(&other, &ovm, NULL), 0);
 	i8042_save_state(&other, &before);
 	pulses = 0;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "metrics.h"
 #include "serial.h"
 
 struct fixture {
@@ -79,20 +81,47 @@ static void test_output_rate_limited(void **state)
 	struct fixture *f = *state;
 	const struct virtio_rate_limit cfg = {.bandwidth = {.size = 4, .refill_time = 3600000}};
 	struct ratelimit rl;
-	uint64_t dropped = 0;
+	struct metrics_uart counts = {0};
 	char buf[16] = {0};
 
 	ratelimit_init_untimed(&rl, &cfg);
 	assert_int_equal(ratelimit_fd(&rl), -1); /* nothing a vCPU thread would arm */
-	serial_limit_output(&f->s, &rl, &dropped);
+	serial_count_into(&f->s, &counts);
+	serial_limit_output(&f->s, &rl);
 	for (const char *p = "abcdefghi\n"; *p != '\0'; p++)
 		out8(f, 0, (uint8_t)*p);
 	serial_flush(&f->s);
 	assert_int_equal(unread(f), 4);
 	assert_int_equal(read(f->pipe[0], buf, sizeof(buf)), 4);
 	assert_string_equal(buf, "abcd");
-	assert_int_equal(dropped, 6);
+	assert_int_equal(counts.rate_limiter_dropped_bytes, 6);
+	/* Firecracker's other uart counters: bytes out, flushes, bytes read back. */
+	assert_int_equal(counts.write_count, 4);
+	assert_int_equal(counts.flush_count, 1);
+	assert_int_equal(counts.missed_write_count, 0);
+	serial_input(&f->s, (const uint8_t *)"z", 1);
+	assert_int_equal(in8(f, 0), 'z');
+	assert_int_equal(counts.read_count, 1);
 	ratelimit_destroy(&rl);
+}
+
+/* Output the host refuses (the pipe's reader gone) is counted as missed, not written. */
+static void test_output_refused_is_counted(void **state)
+{
+	struct fixture *f = *state;
+	struct metrics_uart counts = {0};
+	void (*old)(int) = signal(SIGPIPE, SIG_IGN);
+
+	serial_count_into(&f->s, &counts);
+	close(f->pipe[0]);
+	f->pipe[0] = open("/dev/null", O_RDONLY); /* for teardown to close */
+	out8(f, 0, 'a');
+	out8(f, 0, 'b');
+	out8(f, 0, '\n');
+	assert_int_equal(counts.write_count, 3);
+	assert_int_equal(counts.flush_count, 1);
+	assert_int_equal(counts.missed_write_count, 3);
+	signal(SIGPIPE, old);
 }
 
 static void test_output_line_buffered(void **state)
@@ -437,6 +466,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_output_line_buffered, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_output_rate_limited, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_output_refused_is_counted, setup, teardown),
 	    cmocka_unit_test(test_output_terminal_unbuffered),
 	    cmocka_unit_test_setup_teardown(test_lsr_always_ready, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_scratch_and_divisor, setup, teardown),
