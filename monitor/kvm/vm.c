@@ -19,7 +19,9 @@
 #include "vcpu.h"
 
 /* mmap's page-size request for 2 MiB hugetlbfs pages: log2(2 MiB) in the size bits. */
-#define HUGE_2M_LOG2 21
+#define HUGE_2M_LOG2	 21
+#define HUGE_2M_BYTES	 (1ULL << HUGE_2M_LOG2)
+#define SMALL_PAGE_BYTES 4096ULL
 #ifndef MAP_HUGE_2MB
 #define MAP_HUGE_2MB (HUGE_2M_LOG2 << MAP_HUGE_SHIFT)
 #endif
@@ -135,6 +137,7 @@ static int setup_memory(struct vm *vm, const struct vm_memory *mem, struct ember
 	vm->mem_low_size = mem_bytes < low_max ? mem_bytes : low_max;
 	vm->mem_high_size = mem_bytes - vm->mem_low_size;
 
+	vm->ram_page_bytes = mem->fd < 0 && mem->hugetlb_2m ? HUGE_2M_BYTES : SMALL_PAGE_BYTES;
 	vm->mem_low = map_ram(mem, vm->mem_low_size, 0);
 	if (vm->mem_low == NULL) {
 		ember_err_set(err, errno, "memory: mmap of %llu MiB of guest RAM%s",

@@ -38,6 +38,7 @@ struct vm {
 	uint64_t mem_low_size;
 	uint8_t *mem_high; /* [LAYOUT_MMIO_GAP_END, + mem_high_size), or NULL */
 	uint64_t mem_high_size;
+	uint64_t ram_page_bytes; /* what backs RAM: 4 KiB, or 2 MiB hugetlbfs pages */
 	struct gmem gmem;
 	bool track_dirty; /* KVM_MEM_LOG_DIRTY_PAGES on the slots, gmem tracking */
 

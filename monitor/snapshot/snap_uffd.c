@@ -21,7 +21,7 @@
 #include "log.h"
 #include "vm.h"
 
-/* Guest RAM comes in base pages; the handler serves one at a time. */
+/* A small page: RAM of these may be zero-filled (UFFDIO_ZEROPAGE); hugetlbfs pages only copied. */
 #define UFFD_PAGE_BYTES 4096u
 /* Both regions' JSON, with room to spare (Firecracker's handlers read up to 1 KiB). */
 #define UFFD_MSG_MAX 512
@@ -81,8 +81,13 @@ static int new_uffd(char *err, size_t errsz)
 	return -e;
 }
 
-/* setup_uffd: the API handshake, then every region registered for missing pages. */
-static int setup_uffd(int fd, const struct region *r, unsigned int n, char *err, size_t errsz)
+/*
+ * setup_uffd: the API handshake, then every region registered for missing
+ * pages. Small pages are filled by UFFDIO_COPY or UFFDIO_ZEROPAGE; hugetlbfs
+ * pages (page > 4 KiB) by UFFDIO_COPY alone, which is all the kernel offers.
+ */
+static int setup_uffd(int fd, const struct region *r, unsigned int n, uint64_t page, char *err,
+		      size_t errsz)
 {
 	struct uffdio_api api = {.api = UFFD_API};
 
@@ -104,8 +109,8 @@ static int setup_uffd(int fd, const struct region *r, unsigned int n, char *err,
 				 r[i].size >> 20, strerror(e));
 			return -e;
 		}
-		/* A handler serves anonymous memory with these two. */
-		const uint64_t need = (1ULL << _UFFDIO_COPY) | (1ULL << _UFFDIO_ZEROPAGE);
+		const uint64_t need = (1ULL << _UFFDIO_COPY) |
+				      (page == UFFD_PAGE_BYTES ? 1ULL << _UFFDIO_ZEROPAGE : 0);
 		if ((reg.ioctls & need) != need) {
 			snprintf(err, errsz,
 				 "mem_backend: userfaultfd: the host cannot fill guest RAM "
@@ -140,16 +145,18 @@ static int connect_handler(const char *path, char *err, size_t errsz)
 }
 
 /* mappings_json: the message, Firecracker's GuestRegionUffdMapping array. */
-static int mappings_json(const struct region *r, unsigned int n, char *buf, size_t size)
+static int mappings_json(const struct region *r, unsigned int n, uint64_t page, char *buf,
+			 size_t size)
 {
 	size_t at = 0;
 
 	for (unsigned int i = 0; i < n; i++) {
 		int len = snprintf(buf + at, size - at,
 				   "%s{\"base_host_virt_addr\":%" PRIu64 ",\"size\":%" PRIu64
-				   ",\"offset\":%" PRIu64 ",\"page_size\":%u,\"page_size_kib\":%u}",
+				   ",\"offset\":%" PRIu64 ",\"page_size\":%" PRIu64
+				   ",\"page_size_kib\":%" PRIu64 "}",
 				   i == 0 ? "[" : ",", (uint64_t)(uintptr_t)r[i].host, r[i].size,
-				   r[i].offset, UFFD_PAGE_BYTES, UFFD_PAGE_BYTES);
+				   r[i].offset, page, page);
 		if (len < 0 || (size_t)len >= size - at)
 			return -ENOSPC;
 		at += (size_t)len;
@@ -204,7 +211,7 @@ int snap_uffd_attach(struct snap_uffd *u, struct vm *vm, const char *path, char 
 	struct region r[2];
 	unsigned int n = regions(vm, r);
 	char msg[UFFD_MSG_MAX];
-	int len = mappings_json(r, n, msg, sizeof(msg));
+	int len = mappings_json(r, n, vm->ram_page_bytes, msg, sizeof(msg));
 
 	memset(u, 0, sizeof(*u));
 	atomic_init(&u->uffd, -1);
@@ -217,7 +224,7 @@ int snap_uffd_attach(struct snap_uffd *u, struct vm *vm, const char *path, char 
 	if (sock < 0)
 		return sock;
 	int uffd = new_uffd(err, errsz);
-	int ret = uffd < 0 ? uffd : setup_uffd(uffd, r, n, err, errsz);
+	int ret = uffd < 0 ? uffd : setup_uffd(uffd, r, n, vm->ram_page_bytes, err, errsz);
 	if (ret == 0) {
 		ret = send_mappings(sock, uffd, msg, (size_t)len);
 		/* A hangup before the message is the one the guard would report after it. */

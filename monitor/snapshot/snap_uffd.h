@@ -14,6 +14,9 @@
  * A is where the region is mapped in ember, S its length in bytes, O where
  * it starts in the memory file (RAM below the MMIO gap first, snap_memory.h);
  * page_size_kib is Firecracker's older, misnamed field, in bytes as there.
+ * The page size is the one backing guest RAM: 4096, or 2097152 for a VM on
+ * 2M huge pages, whose handler must fill whole 2 MiB pages by UFFDIO_COPY
+ * (hugetlbfs has no UFFDIO_ZEROPAGE).
  *
  * ember keeps the connection for the VM's life: the handler learns that
  * ember ended by its hangup, and ember that the handler did by the

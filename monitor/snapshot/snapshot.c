@@ -228,15 +228,6 @@ static int check_config(const struct snapshot_image *img, const struct vm_config
 	else if (ndev != in->nslots)
 		snprintf(err, errsz, "snapshot '%s': its config has %u devices, its state %u", path,
 			 ndev, in->nslots);
-	/*
-	 * hugetlbfs pages cannot be mapped from a memory file, and ember's Uffd
-	 * path serves 4 KiB pages: no backend can restore such a VM yet.
-	 */
-	else if (cfg->huge_pages == CONFIG_HUGE_PAGES_2M)
-		snprintf(err, errsz,
-			 "snapshot '%s': its VM ran on 2M huge pages, which ember cannot restore "
-			 "yet (with either memory backend)",
-			 path);
 	else
 		return 0;
 	return -EINVAL;
@@ -329,6 +320,14 @@ int snapshot_open(struct snapshot_image *img, const struct snapshot_load_req *re
 		ret = load_config(img, req, cfg, err, errsz);
 	if (ret == 0)
 		cfg->boot_timer = img->info.boot_timer != 0;
+	/* hugetlbfs pages cannot be mapped from a file: a handler must copy them in. */
+	if (ret == 0 && cfg->huge_pages == CONFIG_HUGE_PAGES_2M && !req->mem_uffd) {
+		snprintf(err, errsz,
+			 "snapshot '%s': its VM ran on 2M huge pages, which only the Uffd memory "
+			 "backend can restore (as in Firecracker)",
+			 req->state_path);
+		ret = -EINVAL;
+	}
 	if (ret == 0 && req->mem_uffd)
 		img->uffd_path = req->mem_path;
 	else if (ret == 0) {

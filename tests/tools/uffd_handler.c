@@ -9,8 +9,10 @@
  * It listens on SOCKET, accepts one connection, receives the JSON region
  * list with the userfaultfd, maps MEMFILE, and serves each missing-page
  * fault with the page from the file: UFFDIO_COPY, or UFFDIO_ZEROPAGE for
- * a page of zeros (a hole). It ends when ember hangs up (or the uffd says
- * ember's memory is gone) and prints
+ * a page of zeros (a hole); when ember's RAM is on 2M hugetlbfs pages, a
+ * whole 2 MiB page, always copied (hugetlbfs has no zero-page fill). It
+ * ends when ember hangs up (or the uffd says ember's memory is gone) and
+ * prints
  *
  *   uffd_handler: served N faults (C copied, Z zero pages)
  *
@@ -35,7 +37,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define PAGE_BYTES   4096u
+#define PAGE_BYTES   4096u	       /* small pages: zero-filled or copied */
+#define HUGE_BYTES   (2u * 1024 * 1024) /* 2M hugetlbfs pages: copied whole */
 #define MAX_REGIONS  8
 #define MSG_MAX	     4096
 #define EXIT_CRASHED 3
@@ -53,6 +56,7 @@ struct handler {
 	uint64_t file_size;
 	struct region regions[MAX_REGIONS];
 	unsigned int nregions;
+	uint64_t page; /* every region's page size */
 	unsigned long copied, zeroed;
 };
 
@@ -133,22 +137,25 @@ static int parse(struct handler *h, const char *text)
 		if (get_u64(o, "base_host_virt_addr", &r->base) < 0 ||
 		    get_u64(o, "size", &r->size) < 0 || get_u64(o, "offset", &r->offset) < 0 ||
 		    get_u64(o, "page_size", &page_size) < 0 ||
-		    get_u64(o, "page_size_kib", &page_size_kib) < 0 || page_size != PAGE_BYTES ||
-		    page_size_kib != PAGE_BYTES || r->offset > h->file_size ||
-		    r->size > h->file_size - r->offset) {
+		    get_u64(o, "page_size_kib", &page_size_kib) < 0 ||
+		    (page_size != PAGE_BYTES && page_size != HUGE_BYTES) ||
+		    page_size_kib != page_size || (i > 0 && page_size != h->page) ||
+		    r->base % page_size != 0 || r->size % page_size != 0 ||
+		    r->offset > h->file_size || r->size > h->file_size - r->offset) {
 			fprintf(stderr, "uffd_handler: bad region %zu in %s\n", i, text);
 			json_decref(root);
 			return -1;
 		}
+		h->page = page_size;
 	}
 	h->nregions = (unsigned int)json_array_size(root);
 	json_decref(root);
 	return 0;
 }
 
-static bool all_zero(const uint8_t *p)
+static bool all_zero(const uint8_t *p, uint64_t len)
 {
-	for (unsigned int i = 0; i < PAGE_BYTES; i++)
+	for (uint64_t i = 0; i < len; i++)
 		if (p[i] != 0)
 			return false;
 	return true;
@@ -157,7 +164,7 @@ static bool all_zero(const uint8_t *p)
 /* serve: one fault at (addr). 1 served, 0 nothing to do, -1 ember is gone, -2 an error. */
 static int serve(struct handler *h, uint64_t addr)
 {
-	uint64_t page = addr & ~(uint64_t)(PAGE_BYTES - 1);
+	uint64_t page = addr & ~(h->page - 1);
 	const struct region *r = NULL;
 
 	for (unsigned int i = 0; i < h->nregions && r == NULL; i++)
@@ -170,13 +177,13 @@ static int serve(struct handler *h, uint64_t addr)
 	}
 	const uint8_t *src = h->file + r->offset + (page - r->base);
 	int ret;
-	bool zero = all_zero(src);
+	/* hugetlbfs has no UFFDIO_ZEROPAGE: a huge page of zeros is copied too. */
+	bool zero = h->page == PAGE_BYTES && all_zero(src, h->page);
 	if (zero) {
-		struct uffdio_zeropage z = {.range = {.start = page, .len = PAGE_BYTES}};
+		struct uffdio_zeropage z = {.range = {.start = page, .len = h->page}};
 		ret = ioctl(h->uffd, UFFDIO_ZEROPAGE, &z);
 	} else {
-		struct uffdio_copy c = {
-		    .dst = page, .src = (uint64_t)(uintptr_t)src, .len = PAGE_BYTES};
+		struct uffdio_copy c = {.dst = page, .src = (uint64_t)(uintptr_t)src, .len = h->page};
 		ret = ioctl(h->uffd, UFFDIO_COPY, &c);
 	}
 	if (ret < 0 && errno == EEXIST)

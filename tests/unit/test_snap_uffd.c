@@ -92,6 +92,7 @@ static int setup(void **state)
 	assert_true(w->vm.mem_low != MAP_FAILED && w->vm.mem_high != MAP_FAILED);
 	w->vm.mem_low_size = LOW_BYTES;
 	w->vm.mem_high_size = HIGH_BYTES;
+	w->vm.ram_page_bytes = 4096; /* small pages, as vm_create sets them */
 	pthread_mutex_init(&w->vm.lock, NULL);
 	pthread_cond_init(&w->vm.cond, NULL);
 	w->vm.stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
