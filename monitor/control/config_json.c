@@ -510,7 +510,7 @@ static int vsock(struct ctx *c, json_t *o)
 	int ret = check_keys(c, o, keys);
 
 	if (ret == 0)
-		ret = get_u64(c, o, "guest_cid", true, CONFIG_MIN_VSOCK_CID, UINT32_MAX - 1, &cid);
+		ret = get_u64(c, o, "guest_cid", true, 0, UINT32_MAX, &cid); /* res_vsock_set: which */
 	if (ret == 0)
 		ret = path_string(c, o, "uds_path", true, &uds);
 	if (ret == 0)

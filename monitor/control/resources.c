@@ -230,8 +230,8 @@ int res_vsock_set(struct vm_config *cfg, const struct vsock_config *v, enum res_
 	if (cfg->vsock.enabled && same == RES_REFUSE)
 		return refuse(err, NULL, "given twice");
 	if (v->guest_cid < CONFIG_MIN_VSOCK_CID || v->guest_cid == UINT32_MAX)
-		return refuse(err, "guest_cid", "%u is not a guest CID (%d to %u)", v->guest_cid,
-			      CONFIG_MIN_VSOCK_CID, UINT32_MAX - 1);
+		return refuse(err, "guest_cid", "%u is reserved (a guest's CID is %d to %u)",
+			      v->guest_cid, CONFIG_MIN_VSOCK_CID, UINT32_MAX - 1);
 	if (v->uds_path == NULL || v->uds_path[0] == '\0')
 		return refuse(err, "uds_path", "an empty path");
 	if (strlen(v->uds_path) > RES_UDS_PATH_MAX)

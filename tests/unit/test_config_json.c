@@ -414,7 +414,7 @@ static void test_vsock(void **state)
 	assert_int_equal(cfg.vsock.guest_cid, 3);
 	assert_string_equal(cfg.vsock.uds_path, "/tmp/v.sock");
 	bad(CONFIG_RES_VSOCK, NULL, "{\"guest_cid\": 2, \"uds_path\": \"/tmp/v.sock\"}",
-	    "guest_cid: 2 is out of range (3 to");
+	    "guest_cid: 2 is reserved (a guest's CID is 3 to 4294967294)");
 	bad(CONFIG_RES_VSOCK, NULL, "{\"guest_cid\": 3}", "uds_path: missing required field");
 	bad(CONFIG_RES_VSOCK, NULL, "{\"uds_path\": \"/x\"}", "guest_cid: missing required field");
 	bad(CONFIG_RES_VSOCK, NULL, "{\"guest_cid\": \"3\", \"uds_path\": \"/x\"}",
@@ -618,7 +618,7 @@ static void test_file_errors(void **state)
 	assert_int_equal(load("{\"balloon\": {\"amount_mib\": 1}}"), -EINVAL);
 	assert_non_null(strstr(err, "balloon: not supported by ember yet"));
 	assert_int_equal(load("{\"vsock\": {\"guest_cid\": 1, \"uds_path\": \"/x\"}}"), -EINVAL);
-	assert_non_null(strstr(err, "line 1: vsock.guest_cid: 1 is out of range"));
+	assert_non_null(strstr(err, "line 1: vsock.guest_cid: 1 is reserved"));
 	/* A refused file changes nothing. */
 	assert_int_equal(cfg.ndisks, 0);
 	assert_null(cfg.kernel_path);
