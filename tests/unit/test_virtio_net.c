@@ -103,9 +103,7 @@ static void destroy(struct fx *f)
 {
 	virtio_mmio_destroy(f->t);
 	f->t = NULL;
-	assert_int_equal(f->tw->live, 0);
-	assert_int_equal(f->tw->unwatches, f->tw->watches);
-	assert_int_equal(f->tw->strays, 0);
+	assert_true(tw_all_unwatched(f->tw));
 	tw_free(f->tw);
 	f->tw = NULL;
 }

@@ -15,6 +15,15 @@ static void die(const char *what)
 	abort();
 }
 
+bool tw_all_unwatched(const struct test_watcher *tw)
+{
+	if (tw->live == 0 && tw->unwatches == tw->watches && tw->strays == 0)
+		return true;
+	fprintf(stderr, "test watcher: %u still watched, %u watches, %u unwatches, %u strays\n",
+		tw->live, tw->watches, tw->unwatches, tw->strays);
+	return false;
+}
+
 struct tw_fd *tw_find(struct test_watcher *tw, int fd)
 {
 	for (unsigned int i = 0; i < TW_MAX_FDS; i++)

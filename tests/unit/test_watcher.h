@@ -40,6 +40,12 @@ struct test_watcher {
 struct test_watcher *tw_new(void);
 void tw_free(struct test_watcher *tw);
 
+/*
+ * tw_all_unwatched: a destroyed device left nothing behind: no fd watched,
+ * as many unwatches as watches, no stray call. Says on stderr what is off.
+ */
+bool tw_all_unwatched(const struct test_watcher *tw);
+
 /* tw_find: the record of (fd) while watched, or NULL. */
 struct tw_fd *tw_find(struct test_watcher *tw, int fd);
 
