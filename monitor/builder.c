@@ -137,16 +137,15 @@ static int add_pic(struct machine *m)
  * waited on: a FIFO must have its reader already, and a full one drops the
  * guest's bytes rather than stalling its vCPU.
  */
-static int open_serial_output(struct machine *m, const struct vm_config *cfg,
-			      struct ember_err *err)
+static int open_serial_output(struct machine *m, const struct vm_config *cfg, struct ember_err *err)
 {
 	const char *path = cfg->serial.out_path;
 
 	m->serial_out_fd = -1;
 	if (path == NULL)
 		return 0;
-	m->serial_out_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NONBLOCK | O_CLOEXEC,
-				SERIAL_OUT_MODE);
+	m->serial_out_fd =
+	    open(path, O_WRONLY | O_CREAT | O_APPEND | O_NONBLOCK | O_CLOEXEC, SERIAL_OUT_MODE);
 	if (m->serial_out_fd < 0) {
 		int e = errno;
 		ember_err_set(err, e, "serial_out_path: cannot open '%s'%s", path,
@@ -172,12 +171,12 @@ static int add_legacy_devices(struct machine *m, const struct vm_config *cfg, st
 			    serial_irq, m);
 		serial_count_into(&m->serial, &m->metrics->now.uart);
 		if (cfg->serial.limiter.set) {
-			const struct virtio_rate_limit rl = {.bandwidth = {
-								 .size = cfg->serial.limiter.size,
-								 .one_time_burst =
-								     cfg->serial.limiter.one_time_burst,
-								 .refill_time = cfg->serial.limiter.refill_time,
-							     }};
+			const struct virtio_rate_limit rl = {
+			    .bandwidth = {
+				.size = cfg->serial.limiter.size,
+				.one_time_burst = cfg->serial.limiter.one_time_burst,
+				.refill_time = cfg->serial.limiter.refill_time,
+			    }};
 			ratelimit_init_untimed(&m->serial_limit, &rl);
 			serial_limit_output(&m->serial, &m->serial_limit);
 		}
@@ -779,7 +778,8 @@ static int build_devices(struct machine *m, const struct vm_config *cfg,
 		char why[SECCOMP_ERR_MAX];
 		if (seccomp_read_filters(cfg->seccomp_filter, &m->user_filter, why, sizeof(why)) <
 		    0) {
-			ember_err_set(err, 0, "--seccomp-filter: '%s': %s", cfg->seccomp_filter, why);
+			ember_err_set(err, 0, "--seccomp-filter: '%s': %s", cfg->seccomp_filter,
+				      why);
 			return fail_build(m, EMBER_EXIT_CONFIG);
 		}
 		m->vm.user_filter = &m->user_filter;

@@ -124,18 +124,21 @@ static int parse(struct cursor *c, struct seccomp_user_filters *out, char *err, 
 	for (uint64_t i = 0; i < entries; i++) {
 		size_t at = c->off;
 		if (!take_u64(c, &len) || len > c->left)
-			return bad(err, errsz, "entry %llu (byte %zu): the file ends inside its name",
+			return bad(err, errsz,
+				   "entry %llu (byte %zu): the file ends inside its name",
 				   (unsigned long long)i, at);
 		int cat = category_of(c->p, (size_t)len);
 		if (cat < 0 && len <= NAME_SHOWN)
-			return bad(err, errsz,
-				   "unknown thread category '%.*s' (Firecracker's are vmm, api, vcpu)",
-				   (int)len, (const char *)c->p);
+			return bad(
+			    err, errsz,
+			    "unknown thread category '%.*s' (Firecracker's are vmm, api, vcpu)",
+			    (int)len, (const char *)c->p);
 		if (cat < 0)
-			return bad(err, errsz,
-				   "entry %llu: a thread category name of %llu bytes (Firecracker's "
-				   "are vmm, api, vcpu)",
-				   (unsigned long long)i, (unsigned long long)len);
+			return bad(
+			    err, errsz,
+			    "entry %llu: a thread category name of %llu bytes (Firecracker's "
+			    "are vmm, api, vcpu)",
+			    (unsigned long long)i, (unsigned long long)len);
 		if (seen[cat])
 			return bad(err, errsz, "thread category '%s' appears twice",
 				   category_names[cat]);
@@ -153,8 +156,8 @@ static int parse(struct cursor *c, struct seccomp_user_filters *out, char *err, 
 	return 0;
 }
 
-int seccomp_parse_filters(const void *buf, size_t len, struct seccomp_user_filters *out,
-			  char *err, size_t errsz)
+int seccomp_parse_filters(const void *buf, size_t len, struct seccomp_user_filters *out, char *err,
+			  size_t errsz)
 {
 	struct cursor c = {.p = buf, .left = len, .off = 0};
 

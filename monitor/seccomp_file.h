@@ -54,8 +54,8 @@ const char *seccomp_category_name(enum seccomp_category cat);
  * -EINVAL with one line in (err) saying what is wrong (and where), with
  * nothing allocated.
  */
-int seccomp_parse_filters(const void *buf, size_t len, struct seccomp_user_filters *out,
-			  char *err, size_t errsz);
+int seccomp_parse_filters(const void *buf, size_t len, struct seccomp_user_filters *out, char *err,
+			  size_t errsz);
 
 /*
  * seccomp_read_filters: read and parse the file at (path). 0, or -errno

@@ -460,9 +460,8 @@ static int drive(struct ctx *c, json_t *o, const char *path_id)
 static int network(struct ctx *c, json_t *o, const char *path_id)
 {
 	struct res_error e;
-	static const char *const keys[] = {"iface_id",	      "host_dev_name",	 "guest_mac",
-					   "mtu",	      "rx_rate_limiter", "tx_rate_limiter",
-					   NULL};
+	static const char *const keys[] = {"iface_id",	      "host_dev_name",	 "guest_mac", "mtu",
+					   "rx_rate_limiter", "tx_rate_limiter", NULL};
 	struct vm_config *cfg = c->cfg;
 	struct net_config n = {0};
 	const char *id = NULL, *dev = NULL, *mac = NULL;
@@ -510,7 +509,8 @@ static int vsock(struct ctx *c, json_t *o)
 	int ret = check_keys(c, o, keys);
 
 	if (ret == 0)
-		ret = get_u64(c, o, "guest_cid", true, 0, UINT32_MAX, &cid); /* res_vsock_set: which */
+		ret = get_u64(c, o, "guest_cid", true, 0, UINT32_MAX,
+			      &cid); /* res_vsock_set: which */
 	if (ret == 0)
 		ret = path_string(c, o, "uds_path", true, &uds);
 	if (ret == 0)
@@ -1339,10 +1339,10 @@ static json_t *str_or_null(const char *s)
 
 static json_t *machine_obj(const struct vm_config *cfg)
 {
-	json_t *o = json_pack("{s:I,s:I,s:b,s:b,s:s}", "vcpu_count", (json_int_t)cfg->vcpus,
-			      "mem_size_mib", (json_int_t)cfg->mem_mib, "smt", cfg->smt,
-			      "track_dirty_pages", cfg->track_dirty_pages, "huge_pages",
-			      res_huge_pages_name(cfg->huge_pages));
+	json_t *o =
+	    json_pack("{s:I,s:I,s:b,s:b,s:s}", "vcpu_count", (json_int_t)cfg->vcpus, "mem_size_mib",
+		      (json_int_t)cfg->mem_mib, "smt", cfg->smt, "track_dirty_pages",
+		      cfg->track_dirty_pages, "huge_pages", res_huge_pages_name(cfg->huge_pages));
 	/* Firecracker names a static template here, and "None" for a custom one. */
 	if (o != NULL && cfg->cpu_template != CPU_TEMPLATE_NONE)
 		json_object_set_new(o, "cpu_template",
@@ -1423,11 +1423,11 @@ static json_t *nets_arr(const struct vm_config *cfg)
 		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", n->guest_mac[0],
 			 n->guest_mac[1], n->guest_mac[2], n->guest_mac[3], n->guest_mac[4],
 			 n->guest_mac[5]);
-		json_t *o = json_pack("{s:s,s:s,s:o,s:o,s:o}", "iface_id", n->iface_id,
-				      "host_dev_name", n->host_dev_name, "guest_mac",
-				      str_or_null(n->has_mac ? mac : NULL), "rx_rate_limiter",
-				      limiter_obj(&n->rx_limiter), "tx_rate_limiter",
-				      limiter_obj(&n->tx_limiter));
+		json_t *o =
+		    json_pack("{s:s,s:s,s:o,s:o,s:o}", "iface_id", n->iface_id, "host_dev_name",
+			      n->host_dev_name, "guest_mac", str_or_null(n->has_mac ? mac : NULL),
+			      "rx_rate_limiter", limiter_obj(&n->rx_limiter), "tx_rate_limiter",
+			      limiter_obj(&n->tx_limiter));
 		if (o != NULL && n->has_mtu)
 			json_object_set_new(o, "mtu", json_integer((json_int_t)n->mtu));
 		json_array_append_new(a, o);

@@ -127,8 +127,9 @@ static void i8042_io(struct i8042 *kbd, uint64_t port, uint8_t *data, bool is_wr
 			enum command_kind kind = command(kbd, data[0]);
 			reset = kind == COMMAND_RESET;
 			if (kbd->counts != NULL) {
-				metrics_inc(kind == COMMAND_UNKNOWN ? &kbd->counts->missed_write_count
-								: &kbd->counts->write_count);
+				metrics_inc(kind == COMMAND_UNKNOWN
+						? &kbd->counts->missed_write_count
+						: &kbd->counts->write_count);
 				if (reset)
 					metrics_inc(&kbd->counts->reset_count);
 			}

@@ -141,7 +141,7 @@ void serial_limit_output(struct serial *s, struct ratelimit *limit)
 }
 
 /* uart_count: add (n) to (field) of the uart group, when there is one. */
-#define uart_count(s, field, n)                                                                         \
+#define uart_count(s, field, n)                                                                    \
 	do {                                                                                       \
 		if ((s)->counts != NULL)                                                           \
 			metrics_add(&(s)->counts->field, (n));                                     \

@@ -142,7 +142,8 @@ static int setup_memory(struct vm *vm, const struct vm_memory *mem, struct ember
 	if (vm->mem_low == NULL) {
 		ember_err_set(err, errno, "memory: mmap of %llu MiB of guest RAM%s",
 			      (unsigned long long)(vm->mem_low_size >> 20),
-			      mem->hugetlb_2m ? " on 2M huge pages (is vm.nr_hugepages enough?)" : "");
+			      mem->hugetlb_2m ? " on 2M huge pages (is vm.nr_hugepages enough?)"
+					      : "");
 		return -ENOMEM;
 	}
 	ret = add_slot(vm, SLOT_LOW, 0, vm->mem_low_size, vm->mem_low, err);
@@ -154,7 +155,8 @@ static int setup_memory(struct vm *vm, const struct vm_memory *mem, struct ember
 	if (vm->mem_high == NULL) {
 		ember_err_set(err, errno, "memory: mmap of %llu MiB of guest RAM above 4 GiB%s",
 			      (unsigned long long)(vm->mem_high_size >> 20),
-			      mem->hugetlb_2m ? " on 2M huge pages (is vm.nr_hugepages enough?)" : "");
+			      mem->hugetlb_2m ? " on 2M huge pages (is vm.nr_hugepages enough?)"
+					      : "");
 		return -ENOMEM;
 	}
 	ret = add_slot(vm, SLOT_HIGH, LAYOUT_MMIO_GAP_END, vm->mem_high_size, vm->mem_high, err);

@@ -43,8 +43,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FZ_CHECK((p->len == 0) == (p->insns == NULL), "%s: length and program disagree",
 			 seccomp_category_name(i));
 		FZ_CHECK(p->len == again.prog[i].len &&
-			     (p->len == 0 ||
-			      memcmp(p->insns, again.prog[i].insns, p->len * sizeof(*p->insns)) == 0),
+			     (p->len == 0 || memcmp(p->insns, again.prog[i].insns,
+						    p->len * sizeof(*p->insns)) == 0),
 			 "%s: a second parse differs", seccomp_category_name(i));
 	}
 	seccomp_free_filters(&f);

@@ -37,7 +37,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define PAGE_BYTES   4096u	       /* small pages: zero-filled or copied */
+#define PAGE_BYTES   4096u		/* small pages: zero-filled or copied */
 #define HUGE_BYTES   (2u * 1024 * 1024) /* 2M hugetlbfs pages: copied whole */
 #define MAX_REGIONS  8
 #define MSG_MAX	     4096
@@ -183,7 +183,8 @@ static int serve(struct handler *h, uint64_t addr)
 		struct uffdio_zeropage z = {.range = {.start = page, .len = h->page}};
 		ret = ioctl(h->uffd, UFFDIO_ZEROPAGE, &z);
 	} else {
-		struct uffdio_copy c = {.dst = page, .src = (uint64_t)(uintptr_t)src, .len = h->page};
+		struct uffdio_copy c = {
+		    .dst = page, .src = (uint64_t)(uintptr_t)src, .len = h->page};
 		ret = ioctl(h->uffd, UFFDIO_COPY, &c);
 	}
 	if (ret < 0 && errno == EEXIST)

@@ -391,12 +391,9 @@ static void test_filter_file_refusals(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_vcpu_filter),
-		cmocka_unit_test(test_vmm_filter),
-		cmocka_unit_test(test_vmm_filter_snapshot),
-		cmocka_unit_test(test_unknown_kind),
-		cmocka_unit_test(test_user_filter_file),
-		cmocka_unit_test(test_filter_file_refusals),
+	    cmocka_unit_test(test_vcpu_filter),		cmocka_unit_test(test_vmm_filter),
+	    cmocka_unit_test(test_vmm_filter_snapshot), cmocka_unit_test(test_unknown_kind),
+	    cmocka_unit_test(test_user_filter_file),	cmocka_unit_test(test_filter_file_refusals),
 	};
 	return cmocka_run_group_tests_name("seccomp", tests, NULL, NULL);
 }
