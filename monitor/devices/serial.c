@@ -61,6 +61,13 @@ void serial_init(struct serial *s, int out_fd, serial_irq_fn irq, void *ctx)
 	s->mcr = MCR_OUT2;
 }
 
+/* uart_count: add (n) to (field) of the uart group, when there is one. */
+#define uart_count(s, field, n)                                                                    \
+	do {                                                                                       \
+		if ((s)->counts != NULL)                                                           \
+			metrics_add(&(s)->counts->field, (n));                                     \
+	} while (0)
+
 static void flush_locked(struct serial *s)
 {
 	size_t done = 0;
@@ -75,10 +82,9 @@ static void flush_locked(struct serial *s)
 			break; /* output gone (closed pipe, full FIFO): drop, the guest goes on */
 		done += (size_t)n;
 	}
-	if (s->counts != NULL) {
-		metrics_inc(&s->counts->flush_count);
-		metrics_add(&s->counts->missed_write_count, s->out_len - done);
-	}
+	uart_count(s, flush_count, 1);
+	if (done < s->out_len)
+		uart_count(s, missed_write_count, s->out_len - done);
 	s->out_len = 0;
 }
 
@@ -139,13 +145,6 @@ void serial_limit_output(struct serial *s, struct ratelimit *limit)
 	s->out_limit = limit;
 	pthread_mutex_unlock(&s->lock);
 }
-
-/* uart_count: add (n) to (field) of the uart group, when there is one. */
-#define uart_count(s, field, n)                                                                    \
-	do {                                                                                       \
-		if ((s)->counts != NULL)                                                           \
-			metrics_add(&(s)->counts->field, (n));                                     \
-	} while (0)
 
 static void emit(struct serial *s, uint8_t byte)
 {
