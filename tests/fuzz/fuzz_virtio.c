@@ -17,8 +17,13 @@
 #define FILL_MAX 64
 /* What guest RAM holds while check_quiet watches it. */
 #define QUIET_BYTE 0xa5
-/* Rounds of the device's event handler after the final reset, at most. */
-#define SETTLE_MAX 16
+/*
+ * Rounds of the device's fd events after the final reset, at most: one
+ * ready fd per round (fzv_event), enough for every socket a harness opens
+ * to be accepted, read and hung up, yet bounded against an fd that stays
+ * ready.
+ */
+#define SETTLE_MAX 256
 /* Snapshots loaded per input at most: each copies guest memory twice. */
 #define LOADS_MAX 8
 /* Bytes of the input patched into a saved state, one at a time, at most. */

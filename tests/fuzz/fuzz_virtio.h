@@ -114,9 +114,9 @@ bool fzv_event(struct fzv *v);
 void fzv_driver_up(struct fzv *v, struct fz *in);
 
 /*
- * fzv_settle: run the device's event handler while its event fd is readable,
- * as the VMM thread's loop would (a reset may leave work for it, e.g. sockets
- * to close).
+ * fzv_settle: hand the device its ready fds, one per round, until none is
+ * ready (at most SETTLE_MAX rounds), as the VMM thread's loop would (a reset
+ * may leave work for it, e.g. sockets to close).
  */
 void fzv_settle(struct fzv *v);
 

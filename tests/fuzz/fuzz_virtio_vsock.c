@@ -23,7 +23,6 @@
 
 #define GUEST_CID 3
 #define NSOCKS	  4
-#define PUMP_MAX  16
 
 /* Harness state: the device and the listeners live as long as the process. */
 static struct fzv vs;
@@ -143,8 +142,7 @@ static void cleanup(struct fzv *v)
 	 */
 	fzv_clear_rings(v);
 	fzv_driver_up(v, &none);
-	for (int i = 0; i < PUMP_MAX && fzv_event(v); i++)
-		;
+	fzv_settle(v);
 	for (int i = 0; i < 2; i++) {
 		int fd;
 		while ((fd = accept4(listeners[i], NULL, NULL, SOCK_CLOEXEC)) >= 0)
