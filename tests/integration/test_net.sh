@@ -166,7 +166,7 @@ test_net_mtu_reaches_the_guest() {
 	[ -z "$OUT" ] || fail "mtu=67: the guest ran: $OUT"
 	# Through the API: PUT with an MTU, the view, then the guest; then a snapshot.
 	local sock=$TMP/api.sock pid code
-	mkfifo "$TMP/in"
+	rm -f "$TMP/in" && mkfifo "$TMP/in"
 	exec 8<>"$TMP/in"
 	"$EMBER" --api-sock "$sock" <"$TMP/in" >"$TMP/out" 2>"$TMP/err" &
 	pid=$!
@@ -323,7 +323,7 @@ JSON
 	in_ns ip addr add "$HOST_IP/24" dev "$tap2"
 	mac2=$(in_ns cat "/sys/class/net/$tap2/address")
 	# The guest waits for a byte on its serial port: a FIFO, opened here first.
-	mkfifo "$TMP/in"
+	rm -f "$TMP/in" && mkfifo "$TMP/in"
 	exec 8<>"$TMP/in"
 	rm -f "$sock"
 	"$EMBER" --api-sock "$sock" <"$TMP/in" >"$TMP/out" 2>"$TMP/err" &
