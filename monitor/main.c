@@ -32,6 +32,7 @@
 #include "machine_backend.h"
 #include "metrics.h"
 #include "mmds_store.h"
+#include "restore_client.h"
 #include "restore_server.h"
 #include "snap_file.h"
 #include "startup_trace.h"

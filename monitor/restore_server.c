@@ -21,14 +21,13 @@
 
 #include "exit_status.h"
 #include "log.h"
+#include "pid_map.h"
 #include "vm.h"
 
 /* A request is a PUT /snapshot/load body: the API's default payload limit. */
 #define REQUEST_MAX 51200u
-/* The clone's stdin, stdout and stderr. */
-#define STDIO_FDS 3
-/* Room for the answers: {"exit_status": N}, {"pid": N}, or an error line. */
-#define ANSWER_MAX 640
+#define STDIO_FDS   RESTORE_STDIO_FDS
+#define ANSWER_MAX  RESTORE_ANSWER_MAX
 /* Connections waiting for accept: clones come in bursts. */
 #define LISTEN_BACKLOG 4096
 /* epoll events taken per wait. */
@@ -43,11 +42,25 @@
 /* Snapshots that may each have a warm clone waiting. */
 #define WARM_MAX 4
 
-/* One client: waiting for its request (pid 0), or for its clone to end. */
+/* An answer the client's socket would not take yet. */
+struct answer {
+	struct answer *next;
+	size_t len;
+	char text[];
+};
+
+/*
+ * One client. Open, it sits in the server's table at (slot); once it hung
+ * up (fd -1) it lives on only while clones it asked for run, so their
+ * ends find it, and is freed with the last.
+ */
 struct conn {
 	int fd;
-	pid_t pid;
-	uint64_t t_accept_ns; /* a request must follow within REQUEST_TIMEOUT_NS */
+	size_t slot;
+	uint64_t t_accept_ns;	/* the first request must follow within REQUEST_TIMEOUT_NS */
+	unsigned long requests; /* read so far */
+	unsigned long clones;	/* running, each owed an answer here */
+	struct answer *out_head, *out_tail;
 };
 
 /* A warm clone of one snapshot's files, or an empty slot (pid 0). */
@@ -65,33 +78,97 @@ struct server {
 	struct warm warm[WARM_MAX];
 	uint64_t requests; /* the clock of last_used */
 	int listen_fd, epfd, sig_fd;
-	struct conn **conns; /* live connections, in no order */
+	struct conn **conns; /* open connections, in no order (conn.slot) */
 	size_t nconns, cap;
-	char *buf; /* one request at a time */
+	struct pid_map clones; /* each running clone's pid -> its conn */
+	char *buf;	       /* one request at a time */
 	sigset_t blocked;
 };
 
 /* The epoll tags of the two fds that are not connections. */
 static const int tag_listen, tag_signal;
 
-/* answer: {"KEY": VALUE}, one JSON message to a client; a client gone is no error. */
-static void answer(int fd, const char *key, int value)
+/* conn_arm: (c)'s epoll interest: EPOLLOUT too while answers wait. */
+static void conn_arm(struct server *s, struct conn *c)
+{
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
+
+	if (c->out_head != NULL)
+		ev.events |= EPOLLOUT;
+	(void)epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+/*
+ * conn_flush: send what waits for (c), in order, until the socket is full
+ * (EPOLLOUT says when to go on) or nothing waits. A client gone is no error
+ * here: its hangup comes as its own event.
+ */
+static void conn_flush(struct server *s, struct conn *c)
+{
+	bool had = c->out_head != NULL;
+
+	while (c->out_head != NULL) {
+		struct answer *a = c->out_head;
+		if (send(c->fd, a->text, a->len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
+		    (errno == EAGAIN || errno == EINTR))
+			break;
+		c->out_head = a->next;
+		free(a);
+	}
+	if (c->out_head == NULL)
+		c->out_tail = NULL;
+	if (had && c->out_head == NULL)
+		conn_arm(s, c);
+}
+
+/* send_text: one JSON message to (c): now, or queued behind those waiting. */
+static void send_text(struct server *s, struct conn *c, const char *text, size_t len)
+{
+	if (c->fd < 0)
+		return;
+	if (c->out_head == NULL) {
+		ssize_t n = send(c->fd, text, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n >= 0 || (errno != EAGAIN && errno != EINTR))
+			return;
+	}
+	struct answer *a = malloc(sizeof(*a) + len);
+	if (a == NULL) {
+		log_warn("restore server: out of memory: an answer to a slow client is lost");
+		return;
+	}
+	a->next = NULL;
+	a->len = len;
+	memcpy(a->text, text, len);
+	bool was_empty = c->out_head == NULL;
+	if (was_empty)
+		c->out_head = a;
+	else
+		c->out_tail->next = a;
+	c->out_tail = a;
+	if (was_empty)
+		conn_arm(s, c);
+}
+
+/* answer_pid: {"pid": N}, or {"pid": N, "exit_status": S} when (status) >= 0. */
+static void answer_pid(struct server *s, struct conn *c, pid_t pid, int status)
 {
 	char msg[ANSWER_MAX];
-	int n = snprintf(msg, sizeof(msg), "{\"%s\": %d}", key, value);
+	int n = status < 0 ? snprintf(msg, sizeof(msg), "{\"pid\": %d}", (int)pid)
+			   : snprintf(msg, sizeof(msg), "{\"pid\": %d, \"exit_status\": %d}",
+				      (int)pid, status);
 
 	if (n > 0 && (size_t)n < sizeof(msg))
-		(void)send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		send_text(s, c, msg, (size_t)n);
 }
 
 /* answer_error: {"error": MSG}, MSG escaped by jansson. */
-static void answer_error(int fd, const char *msg)
+static void answer_error(struct server *s, struct conn *c, const char *msg)
 {
 	json_t *o = json_pack("{s:s}", "error", msg);
 	char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
 
 	if (text != NULL)
-		(void)send(fd, text, strlen(text), MSG_NOSIGNAL | MSG_DONTWAIT);
+		send_text(s, c, text, strlen(text));
 	free(text);
 	json_decref(o);
 }
@@ -119,28 +196,40 @@ static int add_conn(struct server *s, int fd)
 		free(c);
 		return -e;
 	}
+	c->slot = s->nconns;
 	s->conns[s->nconns++] = c;
 	return 0;
 }
 
-/* drop_at: close and forget connection (i); the last one takes its place. */
-static void drop_at(struct server *s, size_t i)
+/* conn_release: one clone of (c) ended; a hung-up (c) goes with its last. */
+static void conn_release(struct conn *c)
 {
-	struct conn *c = s->conns[i];
-
-	s->conns[i] = s->conns[--s->nconns];
-	close(c->fd); /* leaves the epoll set with it */
-	free(c);
+	c->clones--;
+	if (c->fd < 0 && c->clones == 0)
+		free(c);
 }
 
-static void drop_conn(struct server *s, const struct conn *c)
+/*
+ * close_conn: (c) is closed and leaves the table (the last one takes its
+ * place); what waited for it is dropped. Its clones run on, so it stays
+ * while they do (conn_release).
+ */
+static void close_conn(struct server *s, struct conn *c)
 {
-	for (size_t i = 0; i < s->nconns; i++) {
-		if (s->conns[i] == c) {
-			drop_at(s, i);
-			return;
-		}
+	struct conn *last = s->conns[--s->nconns];
+
+	last->slot = c->slot;
+	s->conns[c->slot] = last;
+	close(c->fd); /* leaves the epoll set with it */
+	c->fd = -1;
+	while (c->out_head != NULL) {
+		struct answer *a = c->out_head;
+		c->out_head = a->next;
+		free(a);
 	}
+	c->out_tail = NULL;
+	if (c->clones == 0)
+		free(c);
 }
 
 static void accept_all(struct server *s)
@@ -153,7 +242,9 @@ static void accept_all(struct server *s)
 			return;
 		}
 		if (add_conn(s, fd) < 0) {
-			answer_error(fd, "the restore server is out of memory");
+			static const char busy[] =
+			    "{\"error\":\"the restore server is out of memory\"}";
+			(void)send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 			close(fd);
 		}
 	}
@@ -213,6 +304,26 @@ static void clone_stdio(const int *fds, int nfds)
 }
 
 /*
+ * forget_clients: close every connection and free what the server keeps
+ * of its clients (in a clone, so nothing of the server's leaks into it;
+ * in the server, at the end).
+ */
+static void forget_clients(struct server *s)
+{
+	while (s->nconns > 0)
+		close_conn(s, s->conns[s->nconns - 1]);
+	for (size_t i = 0; i < s->clones.cap; i++)
+		if (s->clones.slots[i].pid != 0)
+			conn_release(s->clones.slots[i].value);
+	pid_map_free(&s->clones);
+	free(s->conns);
+	s->conns = NULL;
+	s->cap = 0;
+	free(s->buf);
+	s->buf = NULL;
+}
+
+/*
  * become_clone: the forked child lets go of everything the server holds
  * and takes the request's stdio. Its own session: a signal to the server's
  * terminal is not one to the clones.
@@ -222,15 +333,10 @@ static void become_clone(struct server *s, const int *fds, int nfds)
 	close(s->listen_fd);
 	close(s->epfd);
 	close(s->sig_fd);
-	for (size_t i = 0; i < s->nconns; i++) {
-		close(s->conns[i]->fd);
-		free(s->conns[i]);
-	}
 	for (unsigned int i = 0; i < WARM_MAX; i++)
 		if (s->warm[i].pid > 0)
 			close(s->warm[i].fd);
-	free(s->conns);
-	free(s->buf);
+	forget_clients(s);
 	setsid();
 	sigprocmask(SIG_UNBLOCK, &s->blocked, NULL);
 	clone_stdio(fds, nfds);
@@ -323,8 +429,10 @@ static bool warm_hand_off(struct warm *w, const int *fds, int nfds, uint64_t t_r
 	struct warm_order payload = {.t_request_ns = t_request};
 	char control[CMSG_SPACE(sizeof(int) * STDIO_FDS)];
 	struct iovec iov = {.iov_base = &payload, .iov_len = sizeof(payload)};
-	struct msghdr mh = {
-	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control)};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = control,
+			    .msg_controllen = sizeof(control)};
 
 	if (w->pid <= 0)
 		return false;
@@ -351,8 +459,10 @@ static bool serve_request(struct server *s, struct conn *c, struct restore_order
 {
 	char control[CMSG_SPACE(sizeof(int) * STDIO_FDS)];
 	struct iovec iov = {.iov_base = s->buf, .iov_len = REQUEST_MAX};
-	struct msghdr mh = {
-	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control)};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = control,
+			    .msg_controllen = sizeof(control)};
 	char err[ANSWER_MAX];
 	int fds[STDIO_FDS];
 	const char *why = NULL;
@@ -362,13 +472,14 @@ static bool serve_request(struct server *s, struct conn *c, struct restore_order
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return false;
 	if (n <= 0) {
-		drop_conn(s, c);
+		/* The client hung up: its clones run on. */
+		close_conn(s, c);
 		return false;
 	}
+	c->requests++;
 	int nfds = take_fds(&mh, fds, &why);
 	if (nfds < 0) {
-		answer_error(c->fd, why);
-		drop_conn(s, c);
+		answer_error(s, c, why);
 		return false;
 	}
 	memset(&order->body, 0, sizeof(order->body));
@@ -377,11 +488,15 @@ static bool serve_request(struct server *s, struct conn *c, struct restore_order
 		snprintf(err, sizeof(err), "the request is longer than %u bytes", REQUEST_MAX);
 	else
 		ret = config_json_snapshot_load(s->buf, (size_t)n, &order->body, err, sizeof(err));
+	/* Room for the pid first, so a clone that runs is always answered for. */
+	if (ret == 0 && pid_map_reserve(&s->clones, s->clones.count + 1) < 0) {
+		ret = -ENOMEM;
+		snprintf(err, sizeof(err), "the restore server is out of memory");
+	}
 	if (ret < 0) {
 		for (int i = 0; i < nfds; i++)
 			close(fds[i]);
-		answer_error(c->fd, err);
-		drop_conn(s, c);
+		answer_error(s, c, err);
 		return false;
 	}
 	/* A clone has no API to resume it by: it always runs at once. */
@@ -405,12 +520,12 @@ static bool serve_request(struct server *s, struct conn *c, struct restore_order
 		close(fds[i]);
 	if (pid < 0) {
 		snprintf(err, sizeof(err), "cannot fork a clone: %s", strerror(errno));
-		answer_error(c->fd, err);
-		drop_conn(s, c);
+		answer_error(s, c, err);
 		return false;
 	}
-	c->pid = pid;
-	answer(c->fd, "pid", (int)pid);
+	(void)pid_map_put(&s->clones, pid, c); /* reserved above: cannot fail */
+	c->clones++;
+	answer_pid(s, c, pid, -1);
 	if (!warm)
 		return false;
 	/* The next request for these files finds a clone ready. */
@@ -427,19 +542,21 @@ static bool serve_request(struct server *s, struct conn *c, struct restore_order
 
 /*
  * sweep: drop the clients that connected and sent no request in time, so
- * idle connections cannot pile up (each holds a descriptor).
+ * idle connections cannot pile up (each holds a descriptor). One whose
+ * request is there, waiting for a busy server to read it, is not idle.
  */
 static void sweep(struct server *s)
 {
 	uint64_t now = vm_now_ns();
-	char msg[ANSWER_MAX];
+	char msg[ANSWER_MAX], peek;
 
 	snprintf(msg, sizeof(msg), "no request within %d s of connecting", REQUEST_TIMEOUT_S);
 	for (size_t i = 0; i < s->nconns;) {
-		const struct conn *c = s->conns[i];
-		if (c->pid == 0 && now - c->t_accept_ns > REQUEST_TIMEOUT_NS) {
-			answer_error(c->fd, msg);
-			drop_at(s, i); /* the last connection now sits at (i) */
+		struct conn *c = s->conns[i];
+		if (c->requests == 0 && now - c->t_accept_ns > REQUEST_TIMEOUT_NS &&
+		    recv(c->fd, &peek, sizeof(peek), MSG_PEEK | MSG_DONTWAIT) <= 0) {
+			answer_error(s, c, msg);
+			close_conn(s, c); /* the last connection now sits at (i) */
 			continue;
 		}
 		i++;
@@ -466,13 +583,10 @@ static void reap(struct server *s)
 			w->fd = -1;
 			w->broken = true;
 		}
-		for (size_t i = 0; i < s->nconns; i++) {
-			struct conn *c = s->conns[i];
-			if (c->pid == pid) {
-				answer(c->fd, "exit_status", status);
-				drop_conn(s, c);
-				break;
-			}
+		struct conn *c = pid_map_take(&s->clones, pid);
+		if (c != NULL) {
+			answer_pid(s, c, pid, status);
+			conn_release(c);
 		}
 	}
 }
@@ -552,12 +666,7 @@ static void close_server(struct server *s)
 {
 	for (unsigned int i = 0; i < WARM_MAX; i++)
 		warm_clear(&s->warm[i]);
-	for (size_t i = 0; i < s->nconns; i++) {
-		close(s->conns[i]->fd);
-		free(s->conns[i]);
-	}
-	free(s->conns);
-	free(s->buf);
+	forget_clients(s);
 	if (s->listen_fd >= 0) {
 		close(s->listen_fd);
 		unlink(s->path);
@@ -630,12 +739,16 @@ int restore_server_run(const char *path, const char *const *prewarm, unsigned in
 				signalled = true; /* after the batch: reaping frees connections */
 			} else {
 				struct conn *c = tag;
-				if (c->pid == 0 && (events[i].events & EPOLLIN)) {
+				uint32_t ev = events[i].events;
+				if (ev & EPOLLOUT)
+					conn_flush(&s, c);
+				if (ev & EPOLLIN) {
+					/* One request a turn, so no client starves the rest. */
 					if (serve_request(&s, c, order))
 						return RESTORE_SERVER_CLONE;
-				} else if (events[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) {
-					/* A client waiting for its clone went away: the clone runs on. */
-					drop_conn(&s, c);
+				} else if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+					/* The client went away: its clones run on. */
+					close_conn(&s, c);
 				}
 			}
 		}
@@ -658,8 +771,10 @@ int restore_warm_take(int fd, struct warm_order *order)
 {
 	char control[CMSG_SPACE(sizeof(int) * STDIO_FDS)];
 	struct iovec iov = {.iov_base = order, .iov_len = sizeof(*order)};
-	struct msghdr mh = {
-	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control)};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = control,
+			    .msg_controllen = sizeof(control)};
 	int fds[STDIO_FDS];
 	const char *why = NULL;
 
@@ -679,141 +794,4 @@ int restore_warm_take(int fd, struct warm_order *order)
 		close(fds[i]);
 	}
 	return 0;
-}
-
-/* ------------------------------------------------------------ the client */
-
-/* send_request: the body and this process's stdio, in one message. */
-static int send_request(int fd, const char *snapshot, const char *mem)
-{
-	json_t *o = json_pack("{s:s,s:s,s:b}", "snapshot_path", snapshot, "mem_file_path", mem,
-			      "resume_vm", 1);
-	char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
-	int stdio[STDIO_FDS] = {0, 1, 2};
-	char control[CMSG_SPACE(sizeof(stdio))];
-	struct iovec iov = {.iov_base = text, .iov_len = text ? strlen(text) : 0};
-	struct msghdr mh = {
-	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control)};
-	int ret = 0;
-
-	json_decref(o);
-	if (text == NULL)
-		return -ENOMEM;
-	memset(control, 0, sizeof(control));
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(stdio));
-	memcpy(CMSG_DATA(cm), stdio, sizeof(stdio));
-	if (sendmsg(fd, &mh, MSG_NOSIGNAL) < 0)
-		ret = -errno;
-	free(text);
-	return ret;
-}
-
-/* One answer of the server, read. */
-struct server_answer {
-	int pid;	 /* > 0: {"pid": N} */
-	int exit_status; /* >= 0: {"exit_status": S} */
-	char error[ANSWER_MAX];
-};
-
-static int parse_answer(const char *text, size_t len, struct server_answer *a)
-{
-	json_t *o = json_loadb(text, len, 0, NULL);
-	json_t *v;
-
-	a->pid = 0;
-	a->exit_status = -1;
-	a->error[0] = 0;
-	if (o == NULL)
-		return -EINVAL;
-	if ((v = json_object_get(o, "pid")) != NULL && json_is_integer(v))
-		a->pid = (int)json_integer_value(v);
-	else if ((v = json_object_get(o, "exit_status")) != NULL && json_is_integer(v))
-		a->exit_status = (int)json_integer_value(v);
-	else if ((v = json_object_get(o, "error")) != NULL && json_is_string(v))
-		snprintf(a->error, sizeof(a->error), "%s", json_string_value(v));
-	json_decref(o);
-	return a->pid > 0 || a->exit_status >= 0 || a->error[0] ? 0 : -EINVAL;
-}
-
-int restore_client_run(const char *path, const char *snapshot, const char *mem)
-{
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	char buf[ANSWER_MAX];
-	sigset_t sigs;
-	int pid = 0;
-
-	if (strlen(path) >= sizeof(addr.sun_path)) {
-		log_error("--restore-via: '%s': longer than a socket path may be", path);
-		return EMBER_EXIT_CONFIG;
-	}
-	memcpy(addr.sun_path, path, strlen(path) + 1);
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		log_error_errno(errno, "--restore-via: cannot reach a restore server at '%s'", path);
-		if (fd >= 0)
-			close(fd);
-		return EMBER_EXIT_CONFIG;
-	}
-	int ret = send_request(fd, snapshot, mem);
-	if (ret < 0) {
-		log_error_errno(-ret, "--restore-via: cannot send the request to '%s'", path);
-		close(fd);
-		return EMBER_EXIT_HOST_ERROR;
-	}
-	/* Ctrl+C or a kill here stops the clone, which then reports its status. */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGHUP);
-	sigprocmask(SIG_BLOCK, &sigs, NULL);
-	int sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
-	struct pollfd pfd[2] = {{.fd = fd, .events = POLLIN}, {.fd = sig_fd, .events = POLLIN}};
-	int status = EMBER_EXIT_HOST_ERROR;
-	for (;;) {
-		if (poll(pfd, sig_fd >= 0 ? 2 : 1, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			log_error_errno(errno, "--restore-via: poll");
-			break;
-		}
-		if (sig_fd >= 0 && (pfd[1].revents & POLLIN)) {
-			struct signalfd_siginfo si;
-			if (read(sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si) && pid > 0)
-				kill(pid, (int)si.ssi_signo);
-		}
-		if (!(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
-			continue;
-		ssize_t n = recv(fd, buf, sizeof(buf), 0);
-		struct server_answer a;
-		if (n <= 0) {
-			log_error("--restore-via: the restore server at '%s' hung up%s", path,
-				  pid > 0 ? " before the clone ended" : "");
-			break;
-		}
-		if (parse_answer(buf, (size_t)n, &a) < 0) {
-			log_error("--restore-via: the restore server's answer is not one of "
-				  "pid, exit_status, error: %.*s",
-				  (int)n, buf);
-			break;
-		}
-		if (a.error[0]) {
-			log_error("--restore-via: %s", a.error);
-			status = EMBER_EXIT_CONFIG;
-			break;
-		}
-		if (a.pid > 0) {
-			pid = a.pid;
-			log_info("--restore-via: clone %d runs", pid);
-			continue;
-		}
-		status = a.exit_status;
-		break;
-	}
-	if (sig_fd >= 0)
-		close(sig_fd);
-	close(fd);
-	return status;
 }

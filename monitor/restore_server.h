@@ -4,23 +4,35 @@
  * not exec (ember --restore-server SOCKET).
  *
  * A restore by exec pays for a new process image and libc start-up before
- * it reaches KVM; a server pays for them once. Each request is one
+ * it reaches KVM; a server pays for them once. A request is one
  * SOCK_SEQPACKET message on SOCKET: the body PUT /snapshot/load takes
  * (snapshot_path, mem_file_path or mem_backend, network_overrides,
  * vsock_override; the clone always runs at once), with either no file
  * descriptors or three passed beside it (SCM_RIGHTS): the clone's stdin,
  * stdout and stderr. The server forks; the child is an ember restoring that
  * snapshot exactly as --restore would (its own VM, since a KVM VM belongs to
- * the process that made it, and its own seccomp filters), and the server
+ * the process that made it, and its own seccomp filters). The server
  * answers on the connection, one JSON message each:
  *
- *   {"pid": N}            the clone runs
- *   {"exit_status": S}    it ended: ember's exit status (128 + signal if killed)
- *   {"error": "..."}      the request was refused; nothing runs
+ *   {"pid": N}                    to each request, in the order they came:
+ *   {"error": "..."}              the clone runs, or the request was refused
+ *                                 and nothing runs
+ *   {"pid": N, "exit_status": S}  when a clone the connection asked for
+ *                                 ends: ember's exit status (128 + signal if
+ *                                 killed); whenever it happens
  *
- * A client that sends no request within 5 s of connecting gets an error and
- * is dropped. Closing the connection early does not stop the clone. SIGTERM, SIGINT or
- * SIGHUP end the server (its clones run on); the socket file is removed.
+ * A connection may carry any number of requests: an orchestrator keeps one
+ * and starts every clone on it, and the server then holds one descriptor
+ * for all of them (a shell's --restore-via makes one per clone). Answers a
+ * slow reader does not take yet wait in the server, in order; none is
+ * dropped while the connection is open. A client that sends no request
+ * within 5 s of connecting gets an error and is dropped. Closing the
+ * connection does not stop its clones. SIGTERM, SIGINT or SIGHUP end the
+ * server (its clones run on); the socket file is removed.
+ *
+ * The server's cost per clone does not grow with the clones it has: a pid
+ * is found in a hash table (pid_map.h), and a fork copies the server's
+ * descriptor table, which holds its connections, not its clones.
  *
  * Warm clones: a snapshot is mostly asked for again. After a request
  * without overrides (no network_overrides, vsock_override or
@@ -37,6 +49,11 @@
 #include <stdint.h>
 
 #include "config_json.h"
+
+/* A request's descriptors, when it passes any: the clone's stdin, stdout and stderr. */
+#define RESTORE_STDIO_FDS 3
+/* The longest answer: {"pid": N, "exit_status": S} or an error line. */
+#define RESTORE_ANSWER_MAX 640
 
 /* restore_server_run's answer in a forked clone (any other value is the server's exit status). */
 #define RESTORE_SERVER_CLONE (-1)
@@ -73,13 +90,5 @@ int restore_warm_take(int fd, struct warm_order *order);
  */
 int restore_server_run(const char *path, const char *const *prewarm, unsigned int nprewarm,
 		       struct restore_order *order);
-
-/*
- * restore_client_run: --restore-via SOCKET: ask the server at (path) for a
- * clone of (snapshot, mem) with this process's stdio, and return its exit
- * status (SIGINT/SIGTERM here are passed on to the clone). Errors say
- * which step failed; EMBER_EXIT_CONFIG/HOST_ERROR then.
- */
-int restore_client_run(const char *path, const char *snapshot, const char *mem);
 
 #endif /* EMBER_RESTORE_SERVER_H */

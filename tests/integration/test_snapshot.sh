@@ -301,6 +301,49 @@ test_restore_server_clones() {
 	grep -q 'restore server: stopping on a signal' "$TMP/server.err" || fail "server log: $(cat "$TMP/server.err")"
 }
 
+# One connection, many requests (as an orchestrator keeps one): each is
+# answered in order, {"pid"} or {"error"}, and each clone's end comes back
+# as {"pid", "exit_status"}. The client reads nothing until all are sent,
+# more answers than a socket queues, so the server must hold them in order.
+test_restore_server_one_connection() {
+	local out
+	start_server || return
+	out=$(python3 - "$RSOCK" "$TMP/none.snap" <<'PY'
+import json, socket, sys, time
+N, BAD_EVERY = 600, 100
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+good = json.dumps({"snapshot_path": sys.argv[2], "mem_file_path": sys.argv[2]}).encode()
+for i in range(N):
+    s.send(b"not json" if i % BAD_EVERY == BAD_EVERY // 2 else good)
+time.sleep(3)  # every clone has ended by now; their answers wait in the server
+s.settimeout(30)
+order, ends = [], {}
+while len(order) < N or len(ends) < sum(1 for a in order if a != "error"):
+    m = json.loads(s.recv(1024))
+    if "exit_status" in m:
+        assert m["pid"] not in ends, m
+        ends[m["pid"]] = m["exit_status"]
+    elif "pid" in m:
+        order.append(m["pid"])
+    else:
+        assert "error" in m, m
+        order.append("error")
+errors = [i for i, a in enumerate(order) if a == "error"]
+pids = [a for a in order if a != "error"]
+assert errors == list(range(BAD_EVERY // 2, N, BAD_EVERY)), errors
+assert len(set(pids)) == len(pids) == N - N // BAD_EVERY, len(pids)
+assert set(ends) == set(pids), "ends for pids never answered"
+assert set(ends.values()) == {125}, set(ends.values())
+print("ok", len(pids), len(errors))
+PY
+)
+	[ "$out" = "ok 594 6" ] || fail "one connection, many requests: $out"
+	grep -q 'lost' "$TMP/server.err" && fail "the server lost answers: $(cat "$TMP/server.err")"
+	kill -0 "$RPID" 2>/dev/null || fail "the restore server ended"
+	stop_server
+}
+
 # What the server refuses it answers with {"error"}, and serves on; a clone
 # that cannot restore reports on the client's stderr and in its status; a
 # signal to the client reaches the clone.
