@@ -7,6 +7,8 @@
 
 BENCH_OUT := $(O)/bench
 QUICK ?= 0
+# CLONES_MAX=N: stage 5 also starts N clones at once (as many as the machine holds).
+CLONES_MAX ?=
 
 # Host programs: static like ember, so neither pays for the dynamic loader.
 $(BENCH_OUT)/floor $(BENCH_OUT)/runner $(BENCH_OUT)/iohost: $(BENCH_OUT)/%: bench/%.c | $(O)/.dirs
@@ -31,4 +33,4 @@ bench-bins: $(BENCH_BINS)
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all bench-bins
-	$(Q)O=$(O) QUICK=$(QUICK) bench/run.sh
+	$(Q)O=$(O) QUICK=$(QUICK) CLONES_MAX=$(CLONES_MAX) bench/run.sh

@@ -508,6 +508,15 @@ if clones:
             num(r["overhead_rss_kb"]) or 0, num(r["overhead_pss_kb"]) or 0,
             r.get("guest_private_kb") or "n/a", "%.0f" % (host / n) if host is not None else "below noise"))
     P("")
+    kv = keyvals("clones-max.txt")
+    if kv.get("n"):
+        P("`CLONES_MAX=%s`: `ember-clone-%sm` is that many clones at once of the same idle guest "
+          "made a %s MiB template (KVM's per-VM bookkeeping grows with guest RAM), through the same "
+          "server, with %s MiB available before; kernel.pid_max %s." % (
+              kv["n"], kv["guest_mib"], kv["guest_mib"], int(num(kv["memavailable_kb"]) // 1024),
+              ("raised from %s to %s for that run and put back after" % (kv["pid_max"], kv["pid_max_raised_to"]))
+              if kv.get("pid_max_raised_to") else "%s, left as it was" % kv["pid_max"]))
+        P("")
 P("## 6. I/O")
 P("")
 if io:

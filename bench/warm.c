@@ -20,7 +20,7 @@
 #include "runtime.h"
 
 #define KIB	      1024ULL
-#define MAX_TOUCH_KIB (32 * 1024)
+#define MAX_TOUCH_KIB (16 * 1024) /* what the bench asks for: the file fits a 32 MiB guest */
 #define US_PER_MS     1000ULL
 #define PAGE_BYTES    4096ULL
 #define TOUCH_PATTERN 0x5a

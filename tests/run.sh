@@ -83,7 +83,7 @@ fi
 # jail) and the minutes-long Linux boot; tests about the production binary
 # itself skip (need_production_build).
 SAN_SUITES="test_boot test_virtio test_vsock test_api test_http_robust test_net test_hostile"
-SAN_SUITES+=" test_faults test_soak_quick"
+SAN_SUITES+=" test_faults test_soak_quick test_snapshot"
 TSAN_SUITES="test_boot test_virtio test_vsock test_api test_hostile"
 san_stage() { # san_stage NAME WRAPPER SUITES
 	local name=$1 wrapper=$2 logs s suite
