@@ -50,9 +50,9 @@ struct answer {
 };
 
 /*
- * One client. Open, it sits in the server's table at (slot); once it hung
- * up (fd -1) it lives on only while clones it asked for run, so their
- * ends find it, and is freed with the last.
+ * One client, at (slot) in the server's table. Once it hung up (fd -1) it
+ * stays only while clones it asked for run, so their ends find it, and
+ * leaves with the last.
  */
 struct conn {
 	int fd;
@@ -78,7 +78,7 @@ struct server {
 	struct warm warm[WARM_MAX];
 	uint64_t requests; /* the clock of last_used */
 	int listen_fd, epfd, sig_fd;
-	struct conn **conns; /* open connections, in no order (conn.slot) */
+	struct conn **conns; /* every client, in no order (conn.slot) */
 	size_t nconns, cap;
 	struct pid_map clones; /* each running clone's pid -> its conn */
 	char *buf;	       /* one request at a time */
@@ -201,26 +201,42 @@ static int add_conn(struct server *s, int fd)
 	return 0;
 }
 
-/* conn_release: one clone of (c) ended; a hung-up (c) goes with its last. */
-static void conn_release(struct conn *c)
-{
-	c->clones--;
-	if (c->fd < 0 && c->clones == 0)
-		free(c);
-}
-
-/*
- * close_conn: (c) is closed and leaves the table (the last one takes its
- * place); what waited for it is dropped. Its clones run on, so it stays
- * while they do (conn_release).
- */
-static void close_conn(struct server *s, struct conn *c)
+/* free_conn: (c) leaves the table (the last one takes its place) and is freed. */
+static void free_conn(struct server *s, struct conn *c)
 {
 	struct conn *last = s->conns[--s->nconns];
 
 	last->slot = c->slot;
 	s->conns[c->slot] = last;
-	close(c->fd); /* leaves the epoll set with it */
+	if (c->fd >= 0)
+		close(c->fd); /* leaves the epoll set with it */
+	while (c->out_head != NULL) {
+		struct answer *a = c->out_head;
+		c->out_head = a->next;
+		free(a);
+	}
+	free(c);
+}
+
+/* conn_release: one clone of (c) ended; a hung-up (c) goes with its last. */
+static void conn_release(struct server *s, struct conn *c)
+{
+	c->clones--;
+	if (c->fd < 0 && c->clones == 0)
+		free_conn(s, c);
+}
+
+/*
+ * close_conn: the client is gone, or is sent away: what waited for it is
+ * dropped. Its clones run on, so (c) stays while they do (conn_release).
+ */
+static void close_conn(struct server *s, struct conn *c)
+{
+	if (c->clones == 0) {
+		free_conn(s, c);
+		return;
+	}
+	close(c->fd);
 	c->fd = -1;
 	while (c->out_head != NULL) {
 		struct answer *a = c->out_head;
@@ -228,8 +244,6 @@ static void close_conn(struct server *s, struct conn *c)
 		free(a);
 	}
 	c->out_tail = NULL;
-	if (c->clones == 0)
-		free(c);
 }
 
 static void accept_all(struct server *s)
@@ -311,10 +325,7 @@ static void clone_stdio(const int *fds, int nfds)
 static void forget_clients(struct server *s)
 {
 	while (s->nconns > 0)
-		close_conn(s, s->conns[s->nconns - 1]);
-	for (size_t i = 0; i < s->clones.cap; i++)
-		if (s->clones.slots[i].pid != 0)
-			conn_release(s->clones.slots[i].value);
+		free_conn(s, s->conns[s->nconns - 1]);
 	pid_map_free(&s->clones);
 	free(s->conns);
 	s->conns = NULL;
@@ -553,10 +564,11 @@ static void sweep(struct server *s)
 	snprintf(msg, sizeof(msg), "no request within %d s of connecting", REQUEST_TIMEOUT_S);
 	for (size_t i = 0; i < s->nconns;) {
 		struct conn *c = s->conns[i];
-		if (c->requests == 0 && now - c->t_accept_ns > REQUEST_TIMEOUT_NS &&
+		/* No request yet, so no clone: it leaves, and the last client takes (i). */
+		if (c->fd >= 0 && c->requests == 0 && now - c->t_accept_ns > REQUEST_TIMEOUT_NS &&
 		    recv(c->fd, &peek, sizeof(peek), MSG_PEEK | MSG_DONTWAIT) <= 0) {
 			answer_error(s, c, msg);
-			close_conn(s, c); /* the last connection now sits at (i) */
+			free_conn(s, c);
 			continue;
 		}
 		i++;
@@ -586,7 +598,7 @@ static void reap(struct server *s)
 		struct conn *c = pid_map_take(&s->clones, pid);
 		if (c != NULL) {
 			answer_pid(s, c, pid, status);
-			conn_release(c);
+			conn_release(s, c);
 		}
 	}
 }

@@ -339,6 +339,19 @@ print("ok", len(pids), len(errors))
 PY
 )
 	[ "$out" = "ok 594 6" ] || fail "one connection, many requests: $out"
+	# A client that asks for 50 clones and hangs up at once: they run on, and their
+	# ends, owed to a connection gone, are dropped (the sanitizer stages watch this).
+	python3 - "$RSOCK" "$TMP/none.snap" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+for _ in range(50):
+    s.send(json.dumps({"snapshot_path": sys.argv[2], "mem_file_path": sys.argv[2]}).encode())
+s.close()
+PY
+	sleep 1
+	out=$(seqpacket "{\"snapshot_path\": \"$TMP/none.snap\", \"mem_file_path\": \"$MEM\"}")
+	echo "$out" | grep -q '"pid": [0-9]' || fail "no answer after a client hung up on its clones: $out"
 	grep -q 'lost' "$TMP/server.err" && fail "the server lost answers: $(cat "$TMP/server.err")"
 	kill -0 "$RPID" 2>/dev/null || fail "the restore server ended"
 	stop_server
