@@ -22,6 +22,7 @@
 #include "exit_status.h"
 #include "log.h"
 #include "pid_map.h"
+#include "warm_pool.h"
 #include "vm.h"
 
 /* A request is a PUT /snapshot/load body: the API's default payload limit. */
@@ -39,8 +40,15 @@
 #define REQUEST_TIMEOUT_NS (REQUEST_TIMEOUT_S * 1000000000ULL)
 /* How often the server looks for such clients (epoll's timeout, ms). */
 #define SWEEP_PERIOD_MS 1000
-/* Snapshots that may each have a warm clone waiting. */
-#define WARM_MAX 4
+/* Snapshots that may each have warm clones waiting. */
+#define WARM_MAX CONFIG_PREWARM_MAX
+/*
+ * A pool of more than one refills only when no event came for this long,
+ * a few clones at a time: a burst the pool serves is not slowed by the
+ * clones being made to replace those it took.
+ */
+#define REFILL_QUIET_MS 2
+#define REFILL_PER_TURN 4
 
 /* An answer the client's socket would not take yet. */
 struct answer {
@@ -63,20 +71,11 @@ struct conn {
 	struct answer *out_head, *out_tail;
 };
 
-/* A warm clone of one snapshot's files, or an empty slot (pid 0). */
-struct warm {
-	char snapshot[CONFIG_JSON_PATH_MAX];
-	char mem[CONFIG_JSON_PATH_MAX];
-	pid_t pid;
-	int fd;		    /* the server's end of its order channel */
-	bool broken;	    /* one died before its order: make no more */
-	uint64_t last_used; /* for replacing the least recently asked-for */
-};
-
 struct server {
 	const char *path;
-	struct warm warm[WARM_MAX];
-	uint64_t requests; /* the clock of last_used */
+	struct warm_pool warm[WARM_MAX];
+	struct pid_map warm_pids; /* each waiting warm clone's pid -> its pool */
+	uint64_t requests;	  /* the clock of last_used */
 	int listen_fd, epfd, sig_fd;
 	struct conn **conns; /* every client, in no order (conn.slot) */
 	size_t nconns, cap;
@@ -345,8 +344,8 @@ static void become_clone(struct server *s, const int *fds, int nfds)
 	close(s->epfd);
 	close(s->sig_fd);
 	for (unsigned int i = 0; i < WARM_MAX; i++)
-		if (s->warm[i].pid > 0)
-			close(s->warm[i].fd);
+		warm_pool_clear(&s->warm[i], NULL, NULL);
+	pid_map_free(&s->warm_pids);
 	forget_clients(s);
 	setsid();
 	sigprocmask(SIG_UNBLOCK, &s->blocked, NULL);
@@ -359,14 +358,15 @@ static bool warm_eligible(const struct snapshot_load_body *b)
 	return b->nnets == 0 && !b->has_vsock_uds && !b->track_dirty_pages && !b->uffd;
 }
 
-/* warm_slot: the slot of (b)'s files, or the one to use for them (empty or least recent). */
-static struct warm *warm_slot(struct server *s, const struct snapshot_load_body *b, bool *found)
+/* warm_slot: the pool of (b)'s files, or the one to use for them (unused or least recent). */
+static struct warm_pool *warm_slot(struct server *s, const struct snapshot_load_body *b,
+				   bool *found)
 {
-	struct warm *pick = &s->warm[0];
+	struct warm_pool *pick = &s->warm[0];
 
 	for (unsigned int i = 0; i < WARM_MAX; i++) {
-		struct warm *w = &s->warm[i];
-		if (w->snapshot[0] && strcmp(w->snapshot, b->snapshot_path) == 0 &&
+		struct warm_pool *w = &s->warm[i];
+		if (w->target > 0 && strcmp(w->snapshot, b->snapshot_path) == 0 &&
 		    strcmp(w->mem, b->mem_path) == 0) {
 			*found = true;
 			return w;
@@ -378,32 +378,40 @@ static struct warm *warm_slot(struct server *s, const struct snapshot_load_body 
 	return pick;
 }
 
-/* warm_clear: empty (w); its clone, hearing the channel close, ends its paused VM. */
-static void warm_clear(struct warm *w)
+static void forget_warm_pid(void *opaque, pid_t pid)
 {
-	if (w->pid > 0)
-		close(w->fd);
-	w->pid = 0;
-	w->fd = -1;
+	struct server *s = opaque;
+
+	(void)pid_map_take(&s->warm_pids, pid);
+}
+
+/* warm_clear: empty (w); its clones, hearing their channels close, end their paused VMs. */
+static void warm_clear(struct server *s, struct warm_pool *w)
+{
+	warm_pool_clear(w, forget_warm_pid, s);
 }
 
 /*
- * warm_fork: a warm clone of (b)'s files into (w). Returns true in the
- * clone, with (order) set for a paused restore and its order channel.
+ * warm_fork: one more warm clone into (w). Returns true in the clone, with
+ * (order) set for a paused restore and its order channel.
  */
-static bool warm_fork(struct server *s, struct warm *w, const struct snapshot_load_body *b,
-		      struct restore_order *order)
+static bool warm_fork(struct server *s, struct warm_pool *w, struct restore_order *order)
 {
 	int pair[2];
 
-	if (w->broken || w->pid > 0)
+	if (!warm_pool_short(w) || pid_map_reserve(&s->warm_pids, s->warm_pids.count + 1) < 0)
 		return false;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
 		log_warn_errno(errno, "restore server: no warm clone (socketpair)");
+		w->broken = true;
 		return false;
 	}
 	pid_t pid = fork();
 	if (pid == 0) {
+		struct snapshot_load_body *b = &order->body;
+		memset(b, 0, sizeof(*b));
+		memcpy(b->snapshot_path, w->snapshot, sizeof(b->snapshot_path));
+		memcpy(b->mem_path, w->mem, sizeof(b->mem_path));
 		close(pair[0]);
 		become_clone(s, NULL, 0);
 		/* Nothing to read or print until the order: the guest is paused. */
@@ -413,8 +421,6 @@ static bool warm_fork(struct server *s, struct warm *w, const struct snapshot_lo
 			dup2(nul, STDOUT_FILENO);
 			close(nul);
 		}
-		order->body = *b;
-		order->body.resume_vm = false;
 		order->warm_fd = pair[1];
 		order->t_request_ns = vm_now_ns();
 		return true;
@@ -423,18 +429,45 @@ static bool warm_fork(struct server *s, struct warm *w, const struct snapshot_lo
 	if (pid < 0) {
 		log_warn_errno(errno, "restore server: no warm clone (fork)");
 		close(pair[0]);
+		w->broken = true;
 		return false;
 	}
-	w->pid = pid;
-	w->fd = pair[0];
+	(void)warm_pool_push(w, pid, pair[0]); /* short, checked above */
+	(void)pid_map_put(&s->warm_pids, pid, w); /* reserved above */
+	return false;
+}
+
+/* any_short: whether a pool wants more warm clones. */
+static bool any_short(const struct server *s)
+{
+	for (unsigned int i = 0; i < WARM_MAX; i++)
+		if (warm_pool_short(&s->warm[i]))
+			return true;
 	return false;
 }
 
 /*
- * warm_hand_off: give (c)'s request to (w)'s waiting clone with the stdio
- * (fds) (the server's own when none came). False when it is gone.
+ * refill: fork warm clones for the pools below their target, at most
+ * REFILL_PER_TURN, so a long refill does not keep requests waiting.
+ * Returns true in a clone.
  */
-static bool warm_hand_off(struct warm *w, const int *fds, int nfds, uint64_t t_request)
+static bool refill(struct server *s, struct restore_order *order)
+{
+	unsigned int forked = 0;
+
+	for (unsigned int i = 0; i < WARM_MAX; i++) {
+		struct warm_pool *w = &s->warm[i];
+		while (warm_pool_short(w) && forked < REFILL_PER_TURN) {
+			if (warm_fork(s, w, order))
+				return true;
+			forked++;
+		}
+	}
+	return false;
+}
+
+/* send_order: the order to warm clone (wc), with the stdio (fds) (the server's own when none came). */
+static bool send_order(const struct warm_clone *wc, const int *fds, int nfds, uint64_t t_request)
 {
 	const int own[STDIO_FDS] = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO};
 	struct warm_order payload = {.t_request_ns = t_request};
@@ -445,21 +478,32 @@ static bool warm_hand_off(struct warm *w, const int *fds, int nfds, uint64_t t_r
 			    .msg_control = control,
 			    .msg_controllen = sizeof(control)};
 
-	if (w->pid <= 0)
-		return false;
 	memset(control, 0, sizeof(control));
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(sizeof(int) * STDIO_FDS);
 	memcpy(CMSG_DATA(cm), nfds == STDIO_FDS ? fds : own, sizeof(int) * STDIO_FDS);
-	if (sendmsg(w->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)sizeof(payload)) {
-		warm_clear(w);
-		return false;
+	return sendmsg(wc->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)sizeof(payload);
+}
+
+/*
+ * warm_hand_off: give a request to (w)'s oldest waiting clone. Returns its
+ * pid, or 0 when none is left (one that is gone is passed over).
+ */
+static pid_t warm_hand_off(struct server *s, struct warm_pool *w, const int *fds, int nfds,
+			   uint64_t t_request)
+{
+	struct warm_clone wc;
+
+	while (warm_pool_pop(w, &wc)) {
+		(void)pid_map_take(&s->warm_pids, wc.pid);
+		bool sent = send_order(&wc, fds, nfds, t_request);
+		close(wc.fd);
+		if (sent)
+			return wc.pid;
 	}
-	close(w->fd);
-	w->fd = -1;
-	return true;
+	return 0;
 }
 
 /*
@@ -515,12 +559,9 @@ static bool serve_request(struct server *s, struct conn *c, struct restore_order
 	order->t_request_ns = t_request;
 	order->warm_fd = -1;
 	bool warm = warm_eligible(&order->body), found = false;
-	struct warm *w = warm ? warm_slot(s, &order->body, &found) : NULL;
-	pid_t pid;
-	if (found && warm_hand_off(w, fds, nfds, t_request)) {
-		pid = w->pid;
-		w->pid = 0;
-	} else {
+	struct warm_pool *w = warm ? warm_slot(s, &order->body, &found) : NULL;
+	pid_t pid = found ? warm_hand_off(s, w, fds, nfds, t_request) : 0;
+	if (pid == 0) {
 		pid = fork();
 		if (pid == 0) {
 			become_clone(s, fds, nfds);
@@ -539,16 +580,16 @@ static bool serve_request(struct server *s, struct conn *c, struct restore_order
 	answer_pid(s, c, pid, -1);
 	if (!warm)
 		return false;
-	/* The next request for these files finds a clone ready. */
+	/*
+	 * A pool of one: the next request for these files finds a clone ready,
+	 * even in this same batch. A larger pool refills when the server is quiet.
+	 */
 	if (!found) {
-		warm_clear(w);
-		memset(w, 0, sizeof(*w));
-		w->fd = -1;
-		snprintf(w->snapshot, sizeof(w->snapshot), "%s", order->body.snapshot_path);
-		snprintf(w->mem, sizeof(w->mem), "%s", order->body.mem_path);
+		warm_clear(s, w);
+		(void)warm_pool_init(w, order->body.snapshot_path, order->body.mem_path, 1);
 	}
 	w->last_used = ++s->requests;
-	return warm_fork(s, w, &order->body, order);
+	return w->target == 1 && warm_fork(s, w, order);
 }
 
 /*
@@ -583,16 +624,14 @@ static void reap(struct server *s)
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
 		int status = WIFEXITED(st) ? WEXITSTATUS(st) : SIGNAL_EXIT_BASE + WTERMSIG(st);
-		for (unsigned int i = 0; i < WARM_MAX; i++) {
-			struct warm *w = &s->warm[i];
-			if (w->pid != pid)
-				continue;
-			log_warn("restore server: the warm clone of '%s' ended (status %d) before "
-				 "a request came: no more warm clones of it",
-				 w->snapshot, status);
-			close(w->fd);
-			w->pid = 0;
-			w->fd = -1;
+		struct warm_pool *w = pid_map_take(&s->warm_pids, pid);
+		struct warm_clone wc;
+		if (w != NULL && warm_pool_remove(w, pid, &wc)) {
+			if (!w->broken)
+				log_warn("restore server: a warm clone of '%s' ended (status %d) before "
+					 "a request came: no more warm clones of it",
+					 w->snapshot, status);
+			close(wc.fd);
 			w->broken = true;
 		}
 		struct conn *c = pid_map_take(&s->clones, pid);
@@ -677,7 +716,8 @@ static int open_events(struct server *s)
 static void close_server(struct server *s)
 {
 	for (unsigned int i = 0; i < WARM_MAX; i++)
-		warm_clear(&s->warm[i]);
+		warm_clear(s, &s->warm[i]);
+	pid_map_free(&s->warm_pids);
 	forget_clients(s);
 	if (s->listen_fd >= 0) {
 		close(s->listen_fd);
@@ -690,37 +730,25 @@ static void close_server(struct server *s)
 }
 
 /*
- * prewarm_all: a warm clone for each "SNAP,MEM" of (prewarm) (at most
- * WARM_MAX, config.c checked). True in a clone, with (order) set.
+ * prewarm_all: a pool for each of (prewarm) (at most WARM_MAX, config.c
+ * checked): the loop fills them.
  */
-static bool prewarm_all(struct server *s, const char *const *prewarm, unsigned int n,
-			struct restore_order *order)
+static void prewarm_all(struct server *s, const struct config_prewarm *prewarm, unsigned int n)
 {
 	for (unsigned int i = 0; i < n && i < WARM_MAX; i++) {
-		struct snapshot_load_body *b = &order->body;
-		const char *comma = strchr(prewarm[i], ',');
-		struct warm *w = &s->warm[i];
-
-		memset(b, 0, sizeof(*b));
-		snprintf(b->snapshot_path, sizeof(b->snapshot_path), "%.*s",
-			 (int)(comma - prewarm[i]), prewarm[i]);
-		snprintf(b->mem_path, sizeof(b->mem_path), "%s", comma + 1);
-		snprintf(w->snapshot, sizeof(w->snapshot), "%s", b->snapshot_path);
-		snprintf(w->mem, sizeof(w->mem), "%s", b->mem_path);
+		struct warm_pool *w = &s->warm[i];
+		int ret = warm_pool_init(w, prewarm[i].snapshot, prewarm[i].mem, prewarm[i].count);
+		if (ret < 0)
+			log_warn_errno(-ret, "restore server: no warm clones of '%s'",
+				       prewarm[i].snapshot);
 		w->last_used = ++s->requests;
-		if (warm_fork(s, w, b, order))
-			return true;
 	}
-	return false;
 }
 
-int restore_server_run(const char *path, const char *const *prewarm, unsigned int nprewarm,
-		       struct restore_order *order)
+int restore_server_run(const char *path, const struct config_prewarm *prewarm,
+		       unsigned int nprewarm, struct restore_order *order)
 {
 	struct server s = {.path = path, .listen_fd = -1, .epfd = -1, .sig_fd = -1};
-
-	for (unsigned int i = 0; i < WARM_MAX; i++)
-		s.warm[i].fd = -1;
 	struct epoll_event events[EVENTS_MAX];
 	int status = EMBER_EXIT_HOST_ERROR;
 
@@ -730,12 +758,17 @@ int restore_server_run(const char *path, const char *const *prewarm, unsigned in
 	}
 	if (open_events(&s) < 0)
 		goto out;
-	if (prewarm_all(&s, prewarm, nprewarm, order))
-		return RESTORE_SERVER_CLONE;
+	prewarm_all(&s, prewarm, nprewarm);
 	log_info("restore server: serving clones on '%s'", path);
 	uint64_t last_sweep = vm_now_ns();
+	bool quiet = true;
 	for (;;) {
-		int n = epoll_wait(s.epfd, events, EVENTS_MAX, SWEEP_PERIOD_MS);
+		if (quiet && refill(&s, order))
+			return RESTORE_SERVER_CLONE;
+		/* While a pool is short, wait only as long as says the server is quiet. */
+		int n = epoll_wait(s.epfd, events, EVENTS_MAX,
+				   any_short(&s) ? REFILL_QUIET_MS : SWEEP_PERIOD_MS);
+		quiet = n == 0;
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {

@@ -40,14 +40,19 @@
  * time, which restores and waits, paused, its vCPU threads parked, for an
  * order on a socketpair. The next such request is handed to it (its stdio
  * passed along) and it only resumes; a new warm clone is made behind it.
- * At most WARM_MAX snapshots have one; a warm clone that dies before its
- * order (the snapshot is gone, say) is not made again for those files.
+ * --prewarm SNAP,MEM,COUNT keeps a pool of COUNT of them from the start,
+ * refilled as requests take them, so a burst of up to COUNT requests only
+ * resumes clones made before it (each is a restored VM: its memory is
+ * spent ahead of time). At most WARM_MAX snapshots have warm clones; one
+ * that dies before its order (the snapshot is gone, say) stops more being
+ * made for those files.
  */
 #ifndef EMBER_RESTORE_SERVER_H
 #define EMBER_RESTORE_SERVER_H
 
 #include <stdint.h>
 
+#include "config.h"
 #include "config_json.h"
 
 /* A request's descriptors, when it passes any: the clone's stdin, stdout and stderr. */
@@ -82,13 +87,14 @@ int restore_warm_take(int fd, struct warm_order *order);
 
 /*
  * restore_server_run: serve (path) until a signal ends it, then return the
- * server's exit status. Each of the (nprewarm) "SNAP,MEM" of (prewarm)
- * gets a warm clone at once, so even the first request for it only
- * resumes one. In each forked clone it returns
- * RESTORE_SERVER_CLONE instead, with (order) filled, stdio replaced by the
- * request's and every server resource closed: the caller goes on to restore.
+ * server's exit status. Each of the (nprewarm) (prewarm) gets its COUNT
+ * warm clones from the start (made a few at a time between requests), so
+ * even the first requests for it only resume one. In each forked clone it
+ * returns RESTORE_SERVER_CLONE instead, with (order) filled, stdio replaced
+ * by the request's and every server resource closed: the caller goes on
+ * to restore.
  */
-int restore_server_run(const char *path, const char *const *prewarm, unsigned int nprewarm,
-		       struct restore_order *order);
+int restore_server_run(const char *path, const struct config_prewarm *prewarm,
+		       unsigned int nprewarm, struct restore_order *order);
 
 #endif /* EMBER_RESTORE_SERVER_H */

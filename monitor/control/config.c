@@ -182,8 +182,9 @@ static const char usage_text[] =
     "  --restore-server SOCKET\n"
     "                     serve clones: each request on SOCKET (a PUT /snapshot/load\n"
     "                     body, with the clone's stdio) forks an ember restoring it\n"
-    "  --prewarm SNAP,MEM with --restore-server: a warm clone of that snapshot from\n"
-    "                     the start (repeatable, up to 4)\n"
+    "  --prewarm SNAP,MEM[,COUNT]\n"
+    "                     with --restore-server: COUNT (default 1, up to 4096) warm\n"
+    "                     clones of that snapshot, from the start (repeatable, up to 4)\n"
     "  --restore SNAP --mem-file MEM --restore-via SOCKET\n"
     "                     that restore, forked by the server on SOCKET instead of here\n"
     "  --describe-snapshot FILE  print what a VM-state file holds and exit\n"
@@ -335,8 +336,10 @@ static size_t string_fields(struct vm_config *cfg, const char ***out)
 	out[n++] = &cfg->describe_snapshot;
 	out[n++] = &cfg->restore_server;
 	out[n++] = &cfg->restore_via;
-	for (unsigned int i = 0; i < cfg->nprewarm; i++)
-		out[n++] = &cfg->prewarm[i];
+	for (unsigned int i = 0; i < cfg->nprewarm; i++) {
+		out[n++] = &cfg->prewarm[i].snapshot;
+		out[n++] = &cfg->prewarm[i].mem;
+	}
 	out[n++] = &cfg->snapshot_when_ready;
 	out[n++] = &cfg->metadata_path;
 	for (unsigned int i = 0; i < cfg->ndisks; i++)
@@ -346,8 +349,8 @@ static size_t string_fields(struct vm_config *cfg, const char ***out)
 	return n;
 }
 
-/* The most string fields a config has: seventeen of its own, the --prewarm ones, one per device. */
-#define CONFIG_STRING_FIELDS (18 + CONFIG_PREWARM_MAX + 2 * CONFIG_MAX_DEVICES)
+/* The most string fields a config has: seventeen of its own, two a --prewarm, one per device. */
+#define CONFIG_STRING_FIELDS (18 + 2 * CONFIG_PREWARM_MAX + 2 * CONFIG_MAX_DEVICES)
 
 int config_set_str(const char **field, const char *value)
 {
@@ -540,6 +543,58 @@ static bool set_str(const char *flag, const char **field, const char *arg)
 	return false;
 }
 
+/* Digits in --prewarm's COUNT: enough for CONFIG_PREWARM_COUNT_MAX, short of overflow. */
+#define PREWARM_COUNT_DIGITS 9
+
+/*
+ * add_prewarm: --prewarm SNAP,MEM[,COUNT]. SNAP ends at the first comma;
+ * a last comma followed by digits only starts COUNT (so MEM may hold
+ * commas, but cannot end in ",N").
+ */
+static bool add_prewarm(struct vm_config *cfg, const char *arg)
+{
+	const char *comma = strchr(arg, ',');
+	unsigned long count = 1;
+
+	if (cfg->nprewarm == CONFIG_PREWARM_MAX) {
+		log_error("--prewarm: at most %d (the server keeps warm clones of that many snapshots)",
+			  CONFIG_PREWARM_MAX);
+		return false;
+	}
+	if (comma == NULL || comma == arg) {
+		log_error("--prewarm: '%s' is not SNAP,MEM[,COUNT]", arg);
+		return false;
+	}
+	const char *mem = comma + 1, *last = strrchr(mem, ',');
+	size_t mem_len = strlen(mem);
+	if (last != NULL && last[1] != '\0' && strspn(last + 1, "0123456789") == strlen(last + 1)) {
+		if (strlen(last + 1) > PREWARM_COUNT_DIGITS ||
+		    (count = strtoul(last + 1, NULL, 10)) < 1 || count > CONFIG_PREWARM_COUNT_MAX) {
+			log_error("--prewarm: COUNT %s is out of range (1 to %d)", last + 1,
+				  CONFIG_PREWARM_COUNT_MAX);
+			return false;
+		}
+		mem_len = (size_t)(last - mem);
+	}
+	if (mem_len == 0) {
+		log_error("--prewarm: '%s' is not SNAP,MEM[,COUNT]", arg);
+		return false;
+	}
+	struct config_prewarm *p = &cfg->prewarm[cfg->nprewarm];
+	char *snap = strndup(arg, (size_t)(comma - arg)), *memory = strndup(mem, mem_len);
+	bool ok = snap != NULL && memory != NULL && set_str("--prewarm", &p->snapshot, snap) &&
+		  set_str("--prewarm", &p->mem, memory);
+	free(snap);
+	free(memory);
+	if (!ok) {
+		log_error("--prewarm: out of memory");
+		return false;
+	}
+	p->count = (unsigned int)count;
+	cfg->nprewarm++;
+	return true;
+}
+
 /*
  * flag_error: a resource's error in the words of the command line: the
  * flag that sets the field at fault, else (flag), the one being read; false.
@@ -659,16 +714,7 @@ static bool apply(struct vm_config *cfg, struct flag_resources *fr, int opt, con
 	case OPT_RESTORE_VIA:
 		return set_str("--restore-via", &cfg->restore_via, arg);
 	case OPT_PREWARM:
-		if (cfg->nprewarm == CONFIG_PREWARM_MAX) {
-			log_error("--prewarm: at most %d (the server keeps that many warm clones)",
-				  CONFIG_PREWARM_MAX);
-			return false;
-		}
-		if (strchr(arg, ',') == NULL || arg[0] == ',' || arg[strlen(arg) - 1] == ',') {
-			log_error("--prewarm: '%s' is not SNAP,MEM", arg);
-			return false;
-		}
-		return set_str("--prewarm", &cfg->prewarm[cfg->nprewarm++], arg);
+		return add_prewarm(cfg, arg);
 	case OPT_SNAPSHOT_VERSION:
 		cfg->snapshot_version = true;
 		return true;

@@ -47,8 +47,10 @@ enum config_origin {
  * plain command.
  */
 #define CONFIG_DEFAULT_API_SOCK "/run/firecracker.socket"
-/* --prewarm flags a restore server takes: as many as it keeps warm clones for. */
+/* --prewarm flags a restore server takes: as many snapshots as it keeps warm clones of. */
 #define CONFIG_PREWARM_MAX 4
+/* The most warm clones of one snapshot (--prewarm's COUNT): each holds a descriptor in the server. */
+#define CONFIG_PREWARM_COUNT_MAX 4096
 /* --http-api-max-payload-size default, as Firecracker's. */
 #define CONFIG_DEFAULT_API_PAYLOAD 51200
 #define CONFIG_MIN_VSOCK_CID	   3
@@ -168,6 +170,13 @@ struct logger_config {
 	"console=ttyS0 reboot=k panic=-1 pci=off nomodule i8042.noaux i8042.nomux "                \
 	"i8042.nopnp i8042.dumbkbd tsc=reliable no_timer_check rcupdate.rcu_expedited=1 quiet"
 
+/* --prewarm SNAP,MEM[,COUNT]: a restore server keeps COUNT clones of that snapshot warm. */
+struct config_prewarm {
+	const char *snapshot;
+	const char *mem;
+	unsigned int count; /* 1 to CONFIG_PREWARM_COUNT_MAX */
+};
+
 struct vm_config {
 	const char *kernel_path;
 	const char *initrd_path; /* NULL: none */
@@ -216,8 +225,7 @@ struct vm_config {
 	const char *describe_snapshot;	 /* --describe-snapshot: print it and exit */
 	const char *restore_server;	 /* --restore-server: serve clones on this socket */
 	const char *restore_via;	 /* --restore-via: --restore through that server */
-	const char *prewarm[CONFIG_PREWARM_MAX]; /* --prewarm SNAP,MEM: the server's warm clones
-						    from the start */
+	struct config_prewarm prewarm[CONFIG_PREWARM_MAX]; /* --prewarm: the server's warm clones */
 	unsigned int nprewarm;
 	bool snapshot_version;		 /* --snapshot-version: print it and exit */
 	bool no_api;		    /* --no-api: only with --config-file */

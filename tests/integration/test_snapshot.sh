@@ -301,6 +301,47 @@ test_restore_server_clones() {
 	grep -q 'restore server: stopping on a signal' "$TMP/server.err" || fail "server log: $(cat "$TMP/server.err")"
 }
 
+# warm_children: how many children the server has now (its warm clones, when no request runs).
+warm_children() { pgrep -P "$RPID" | wc -l; }
+
+# --prewarm SNAP,MEM,COUNT: a pool of warm clones made before any request,
+# so a burst of COUNT requests is served by clones restored ahead of it
+# (their start-up has no KVM or memory phase), and refilled after.
+test_restore_server_pool() {
+	need_kvm || return
+	need_curl || return
+	local n=6 i pids=() warm=0 t out
+	BAD=0
+	make_snapshot fill=64 ticks=12 count=20 exit=7 || return
+	start_server --prewarm "$SNAP,$MEM,$n" || return
+	for t in $(seq 100); do [ "$(warm_children)" -ge $n ] && break; sleep 0.1; done
+	[ "$(warm_children)" = $n ] || fail "the pool holds $(warm_children) warm clones, expected $n"
+	sleep 1 # each done restoring, parked
+	for i in $(seq $n); do
+		true | timeout --signal=KILL 60 "$EMBER" --restore "$SNAP" --mem-file "$MEM" --restore-via "$RSOCK" \
+			>"$TMP/clone$i.out" 2>"$TMP/clone$i.err" &
+		pids+=($!)
+	done
+	for i in $(seq $n); do
+		wait "${pids[$((i - 1))]}"
+		check_clone "$i" $? || continue
+		if grep -q 'startup exec_to_run_us=' "$TMP/clone$i.err" && ! grep -q 'kvm_us=' "$TMP/clone$i.err"; then
+			warm=$((warm + 1))
+		fi
+	done
+	[ "$BAD" = 0 ] || fail "$BAD of $n clones failed"
+	[ "$warm" = $n ] || fail "$warm of $n requests at once were served by the pool"
+	# Refilled: n warm clones again, and no more.
+	for t in $(seq 100); do [ "$(warm_children)" -ge $n ] && break; sleep 0.1; done
+	sleep 0.5
+	[ "$(warm_children)" = $n ] || fail "after the burst the pool holds $(warm_children), expected $n"
+	out=$("$EMBER" --restore-server "$TMP/s2.sock" --prewarm "$SNAP,$MEM,0" 2>&1)
+	echo "$out" | grep -q -- '--prewarm: COUNT 0 is out of range (1 to 4096)' || fail "--prewarm COUNT 0: $out"
+	stop_server
+	sleep 0.5
+	[ -z "$(pgrep -f "restore-server $RSOCK")" ] || fail "the server still runs"
+}
+
 # One connection, many requests (as an orchestrator keeps one): each is
 # answered in order, {"pid"} or {"error"}, and each clone's end comes back
 # as {"pid", "exit_status"}. The client reads nothing until all are sent,
@@ -413,7 +454,7 @@ PY
 	# A prewarmed snapshot that is not there: the warm clone ends, the server serves on.
 	start_server --prewarm "$TMP/none.snap,$MEM" || return
 	sleep 1
-	grep -q "the warm clone of '$TMP/none.snap' ended" "$TMP/server.err" ||
+	grep -q "a warm clone of '$TMP/none.snap' ended" "$TMP/server.err" ||
 		fail "a failed prewarm was not reported: $(cat "$TMP/server.err")"
 	kill -0 "$RPID" 2>/dev/null || fail "the restore server ended after a failed prewarm"
 	stop_server

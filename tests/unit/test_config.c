@@ -235,9 +235,29 @@ static void test_restore_flag_rules(void **state)
 				"c,3",	  "--prewarm",
 				"d,4",	  "--prewarm",
 				"e,5",	  NULL};
+	char *prewarm_pool[] = {"ember", "--restore-server", "/tmp/s", "--prewarm", "a.snap,m,x,4096",
+				NULL};
+	char *prewarm_commas[] = {"ember", "--restore-server", "/tmp/s", "--prewarm", "a,m,x,y", NULL};
+	char *prewarm_zero[] = {"ember", "--restore-server", "/tmp/s", "--prewarm", "a,m,0", NULL};
+	char *prewarm_many[] = {"ember", "--restore-server", "/tmp/s", "--prewarm", "a,m,4097", NULL};
+	char *prewarm_huge[] = {"ember",     "--restore-server", "/tmp/s",
+				"--prewarm", "a,m,99999999999999999999", NULL};
+	char *prewarm_no_mem[] = {"ember", "--restore-server", "/tmp/s", "--prewarm", "a,,3", NULL};
 	assert_int_equal(parse(&cfg, prewarm, ARGC(prewarm)), CONFIG_RUN);
 	assert_int_equal(cfg.nprewarm, 1);
-	assert_string_equal(cfg.prewarm[0], "a.snap,a.mem");
+	assert_string_equal(cfg.prewarm[0].snapshot, "a.snap");
+	assert_string_equal(cfg.prewarm[0].mem, "a.mem");
+	assert_int_equal(cfg.prewarm[0].count, 1);
+	assert_int_equal(parse(&cfg, prewarm_pool, ARGC(prewarm_pool)), CONFIG_RUN);
+	assert_string_equal(cfg.prewarm[0].mem, "m,x"); /* the last ",N" is COUNT */
+	assert_int_equal(cfg.prewarm[0].count, 4096);
+	assert_int_equal(parse(&cfg, prewarm_commas, ARGC(prewarm_commas)), CONFIG_RUN);
+	assert_string_equal(cfg.prewarm[0].mem, "m,x,y"); /* no digits: all of it is MEM */
+	assert_int_equal(cfg.prewarm[0].count, 1);
+	assert_int_equal(parse(&cfg, prewarm_zero, ARGC(prewarm_zero)), CONFIG_INVALID);
+	assert_int_equal(parse(&cfg, prewarm_many, ARGC(prewarm_many)), CONFIG_INVALID);
+	assert_int_equal(parse(&cfg, prewarm_huge, ARGC(prewarm_huge)), CONFIG_INVALID);
+	assert_int_equal(parse(&cfg, prewarm_no_mem, ARGC(prewarm_no_mem)), CONFIG_INVALID);
 	assert_int_equal(parse(&cfg, prewarm_alone, ARGC(prewarm_alone)), CONFIG_INVALID);
 	assert_int_equal(parse(&cfg, prewarm_bad, ARGC(prewarm_bad)), CONFIG_INVALID);
 	assert_int_equal(parse(&cfg, prewarm_five, ARGC(prewarm_five)), CONFIG_INVALID);
