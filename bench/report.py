@@ -493,7 +493,10 @@ if snap:
 if clones:
     P("Clones: N restores of one idle template at once (the guest prints \"ready\" after the "
       "restore and halts), held, then SIGTERM; `ember-restore` execs `ember --restore` N "
-      "times, `ember-clone` sends N requests to the restore server. Per clone (medians over the first ten): RSS and "
+      "times, `ember-clone` sends N requests to the restore server (one warm clone kept ahead), "
+      "`ember-pool` sends them to a server that made a pool of N warm clones before the burst "
+      "(`--prewarm SNAP,MEM,N`: the burst only resumes them; their restores were paid before "
+      "it, and its MemAvailable column also counts the pool refilling during the hold). Per clone (medians over the first ten): RSS and "
       "PSS of ember's own mappings (outside guest RAM), and the part of guest RAM the clone made "
       "private (the rest is the memory file's page cache, shared by all); then the drop in "
       "MemAvailable over N:")
