@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -49,6 +50,12 @@
  */
 #define REFILL_QUIET_MS 2
 #define REFILL_PER_TURN 4
+/* After a pool could not fork (out of descriptors or processes), it waits this long. */
+#define REFILL_RETRY_NS 1000000000ULL
+/* Descriptors the server holds besides its clients and warm clones: stdio, its own, a log, libc. */
+#define SERVER_BASE_FDS 16
+/* Kept from warm clones for clients: their connections, and the stdio each request passes. */
+#define CLIENT_FD_RESERVE 64
 
 /* An answer the client's socket would not take yet. */
 struct answer {
@@ -77,8 +84,10 @@ struct server {
 	struct pid_map warm_pids; /* each waiting warm clone's pid -> its pool */
 	uint64_t requests;	  /* the clock of last_used */
 	int listen_fd, epfd, sig_fd;
+	bool listen_paused;  /* out of descriptors: accept again at the next sweep */
 	struct conn **conns; /* every client, in no order (conn.slot) */
 	size_t nconns, cap;
+	size_t nopen;	       /* clients whose connection is open */
 	struct pid_map clones; /* each running clone's pid -> its conn */
 	char *buf;	       /* one request at a time */
 	sigset_t blocked;
@@ -197,6 +206,7 @@ static int add_conn(struct server *s, int fd)
 	}
 	c->slot = s->nconns;
 	s->conns[s->nconns++] = c;
+	s->nopen++;
 	return 0;
 }
 
@@ -207,8 +217,10 @@ static void free_conn(struct server *s, struct conn *c)
 
 	last->slot = c->slot;
 	s->conns[c->slot] = last;
-	if (c->fd >= 0)
+	if (c->fd >= 0) {
 		close(c->fd); /* leaves the epoll set with it */
+		s->nopen--;
+	}
 	while (c->out_head != NULL) {
 		struct answer *a = c->out_head;
 		c->out_head = a->next;
@@ -237,6 +249,7 @@ static void close_conn(struct server *s, struct conn *c)
 	}
 	close(c->fd);
 	c->fd = -1;
+	s->nopen--;
 	while (c->out_head != NULL) {
 		struct answer *a = c->out_head;
 		c->out_head = a->next;
@@ -249,6 +262,14 @@ static void accept_all(struct server *s)
 {
 	for (;;) {
 		int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+			/* The connection waits in the backlog: no spinning on it meanwhile. */
+			struct epoll_event ev = {.events = 0, .data.ptr = (void *)&tag_listen};
+			log_warn_errno(errno, "restore server: cannot accept a client now");
+			(void)epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->listen_fd, &ev);
+			s->listen_paused = true;
+			return;
+		}
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
 				log_warn_errno(errno, "restore server: accept");
@@ -392,6 +413,39 @@ static void warm_clear(struct server *s, struct warm_pool *w)
 }
 
 /*
+ * warm_starved: (w) could not make a clone ((what) failed, errno says why):
+ * out of descriptors or processes passes, so it tries again later; said
+ * once until one is made.
+ */
+static void warm_starved(struct warm_pool *w, const char *what)
+{
+	if (w->retry_ns == 0)
+		log_warn_errno(errno, "restore server: no warm clone of '%s' for now (%s)",
+			       w->snapshot, what);
+	w->retry_ns = vm_now_ns() + REFILL_RETRY_NS;
+}
+
+/*
+ * room_for_warm: whether one more warm clone (a descriptor here) leaves
+ * CLIENT_FD_RESERVE free: a pool must never keep clients out.
+ */
+static bool room_for_warm(const struct server *s)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return true;
+	return SERVER_BASE_FDS + s->nopen + s->warm_pids.count + 1 + CLIENT_FD_RESERVE <=
+	       rl.rlim_cur;
+}
+
+/* warm_due: whether (w) wants a clone now (short, and not waiting after a failure). */
+static bool warm_due(const struct warm_pool *w, uint64_t now)
+{
+	return warm_pool_short(w) && now >= w->retry_ns;
+}
+
+/*
  * warm_fork: one more warm clone into (w). Returns true in the clone, with
  * (order) set for a paused restore and its order channel.
  */
@@ -399,11 +453,15 @@ static bool warm_fork(struct server *s, struct warm_pool *w, struct restore_orde
 {
 	int pair[2];
 
-	if (!warm_pool_short(w) || pid_map_reserve(&s->warm_pids, s->warm_pids.count + 1) < 0)
+	if (!warm_due(w, vm_now_ns()) || pid_map_reserve(&s->warm_pids, s->warm_pids.count + 1) < 0)
 		return false;
+	if (!room_for_warm(s)) {
+		errno = EMFILE;
+		warm_starved(w, "the descriptors left are kept for clients");
+		return false;
+	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
-		log_warn_errno(errno, "restore server: no warm clone (socketpair)");
-		w->broken = true;
+		warm_starved(w, "socketpair");
 		return false;
 	}
 	pid_t pid = fork();
@@ -427,12 +485,14 @@ static bool warm_fork(struct server *s, struct warm_pool *w, struct restore_orde
 	}
 	close(pair[1]);
 	if (pid < 0) {
-		log_warn_errno(errno, "restore server: no warm clone (fork)");
+		int e = errno;
 		close(pair[0]);
-		w->broken = true;
+		errno = e;
+		warm_starved(w, "fork");
 		return false;
 	}
-	(void)warm_pool_push(w, pid, pair[0]); /* short, checked above */
+	w->retry_ns = 0;
+	(void)warm_pool_push(w, pid, pair[0]);	  /* short, checked above */
 	(void)pid_map_put(&s->warm_pids, pid, w); /* reserved above */
 	return false;
 }
@@ -440,8 +500,10 @@ static bool warm_fork(struct server *s, struct warm_pool *w, struct restore_orde
 /* any_short: whether a pool wants more warm clones. */
 static bool any_short(const struct server *s)
 {
+	uint64_t now = vm_now_ns();
+
 	for (unsigned int i = 0; i < WARM_MAX; i++)
-		if (warm_pool_short(&s->warm[i]))
+		if (warm_due(&s->warm[i], now))
 			return true;
 	return false;
 }
@@ -454,10 +516,11 @@ static bool any_short(const struct server *s)
 static bool refill(struct server *s, struct restore_order *order)
 {
 	unsigned int forked = 0;
+	uint64_t now = vm_now_ns();
 
 	for (unsigned int i = 0; i < WARM_MAX; i++) {
 		struct warm_pool *w = &s->warm[i];
-		while (warm_pool_short(w) && forked < REFILL_PER_TURN) {
+		while (warm_due(w, now) && forked < REFILL_PER_TURN) {
 			if (warm_fork(s, w, order))
 				return true;
 			forked++;
@@ -466,7 +529,8 @@ static bool refill(struct server *s, struct restore_order *order)
 	return false;
 }
 
-/* send_order: the order to warm clone (wc), with the stdio (fds) (the server's own when none came). */
+/* send_order: the order to warm clone (wc), with the stdio (fds) (the server's own when none came).
+ */
 static bool send_order(const struct warm_clone *wc, const int *fds, int nfds, uint64_t t_request)
 {
 	const int own[STDIO_FDS] = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO};
@@ -596,12 +660,18 @@ static bool serve_request(struct server *s, struct conn *c, struct restore_order
  * sweep: drop the clients that connected and sent no request in time, so
  * idle connections cannot pile up (each holds a descriptor). One whose
  * request is there, waiting for a busy server to read it, is not idle.
+ * Accepting, paused when descriptors ran out, starts again.
  */
 static void sweep(struct server *s)
 {
 	uint64_t now = vm_now_ns();
 	char msg[ANSWER_MAX], peek;
 
+	if (s->listen_paused) {
+		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = (void *)&tag_listen};
+		(void)epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->listen_fd, &ev);
+		s->listen_paused = false;
+	}
 	snprintf(msg, sizeof(msg), "no request within %d s of connecting", REQUEST_TIMEOUT_S);
 	for (size_t i = 0; i < s->nconns;) {
 		struct conn *c = s->conns[i];
@@ -628,9 +698,10 @@ static void reap(struct server *s)
 		struct warm_clone wc;
 		if (w != NULL && warm_pool_remove(w, pid, &wc)) {
 			if (!w->broken)
-				log_warn("restore server: a warm clone of '%s' ended (status %d) before "
-					 "a request came: no more warm clones of it",
-					 w->snapshot, status);
+				log_warn(
+				    "restore server: a warm clone of '%s' ended (status %d) before "
+				    "a request came: no more warm clones of it",
+				    w->snapshot, status);
 			close(wc.fd);
 			w->broken = true;
 		}

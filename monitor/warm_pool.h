@@ -30,6 +30,7 @@ struct warm_pool {
 	unsigned int head, count;
 	bool broken;	    /* one died before its order: make no more */
 	uint64_t last_used; /* for replacing the least recently asked-for */
+	uint64_t retry_ns;  /* after a failed fork, none before this (CLOCK_MONOTONIC) */
 };
 
 /*

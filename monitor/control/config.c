@@ -557,8 +557,9 @@ static bool add_prewarm(struct vm_config *cfg, const char *arg)
 	unsigned long count = 1;
 
 	if (cfg->nprewarm == CONFIG_PREWARM_MAX) {
-		log_error("--prewarm: at most %d (the server keeps warm clones of that many snapshots)",
-			  CONFIG_PREWARM_MAX);
+		log_error(
+		    "--prewarm: at most %d (the server keeps warm clones of that many snapshots)",
+		    CONFIG_PREWARM_MAX);
 		return false;
 	}
 	if (comma == NULL || comma == arg) {

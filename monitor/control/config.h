@@ -49,7 +49,8 @@ enum config_origin {
 #define CONFIG_DEFAULT_API_SOCK "/run/firecracker.socket"
 /* --prewarm flags a restore server takes: as many snapshots as it keeps warm clones of. */
 #define CONFIG_PREWARM_MAX 4
-/* The most warm clones of one snapshot (--prewarm's COUNT): each holds a descriptor in the server. */
+/* The most warm clones of one snapshot (--prewarm's COUNT): each holds a descriptor in the server.
+ */
 #define CONFIG_PREWARM_COUNT_MAX 4096
 /* --http-api-max-payload-size default, as Firecracker's. */
 #define CONFIG_DEFAULT_API_PAYLOAD 51200
@@ -113,7 +114,11 @@ struct net_config {
  * kernel for transparent huge pages (madvise); 2M takes hugetlbfs pages
  * from the host's pool (vm.nr_hugepages), reserved when the VM is made.
  */
-enum config_huge_pages { CONFIG_HUGE_PAGES_NONE, CONFIG_HUGE_PAGES_TRANSPARENT, CONFIG_HUGE_PAGES_2M };
+enum config_huge_pages {
+	CONFIG_HUGE_PAGES_NONE,
+	CONFIG_HUGE_PAGES_TRANSPARENT,
+	CONFIG_HUGE_PAGES_2M
+};
 
 /* Firecracker's vsock device: guest CID, host-side Unix socket. */
 struct vsock_config {
@@ -190,7 +195,7 @@ struct vm_config {
 	enum config_origin boot_origin; /* --kernel and --initrd, or boot-source */
 	struct disk_config disks[CONFIG_MAX_DEVICES];
 	unsigned int ndisks;
-	bool rng;	 /* --rng or the entropy resource: a virtio entropy device */
+	bool rng; /* --rng or the entropy resource: a virtio entropy device */
 	enum config_origin rng_origin;
 	bool no_seccomp; /* --no-seccomp: debugging only */
 	int verbosity;	 /* 0 warnings, 1 info, 2 debug */
@@ -216,18 +221,18 @@ struct vm_config {
 	struct logger_config logger;
 	const char *metrics_path; /* NULL: no metrics */
 	/* Control plane: Firecracker's process flags. */
-	char id[CONFIG_ID_MAX + 1]; /* --id, default CONFIG_DEFAULT_ID */
-	const char *api_sock;	    /* --api-sock: serve the API there */
-	const char *config_file;    /* --config-file: boot from it at once */
-	const char *restore_path;   /* --restore: a snapshot's VM-state file */
-	const char *mem_file_path;  /* --mem-file: its memory file */
+	char id[CONFIG_ID_MAX + 1];	 /* --id, default CONFIG_DEFAULT_ID */
+	const char *api_sock;		 /* --api-sock: serve the API there */
+	const char *config_file;	 /* --config-file: boot from it at once */
+	const char *restore_path;	 /* --restore: a snapshot's VM-state file */
+	const char *mem_file_path;	 /* --mem-file: its memory file */
 	const char *snapshot_when_ready; /* --snapshot-when-ready: a template's state file */
 	const char *describe_snapshot;	 /* --describe-snapshot: print it and exit */
 	const char *restore_server;	 /* --restore-server: serve clones on this socket */
 	const char *restore_via;	 /* --restore-via: --restore through that server */
 	struct config_prewarm prewarm[CONFIG_PREWARM_MAX]; /* --prewarm: the server's warm clones */
 	unsigned int nprewarm;
-	bool snapshot_version;		 /* --snapshot-version: print it and exit */
+	bool snapshot_version;	    /* --snapshot-version: print it and exit */
 	bool no_api;		    /* --no-api: only with --config-file */
 	uint64_t api_max_payload;   /* --http-api-max-payload-size */
 	const char *seccomp_filter; /* --seccomp-filter: raw BPF to load */
@@ -244,7 +249,8 @@ struct vm_config {
  * add/set), copy a whole config with config_copy, release with config_free.
  */
 
-/* config_set_str: (*field) becomes a copy of (value) (NULL: none); the old one is freed. 0 or -ENOMEM. */
+/* config_set_str: (*field) becomes a copy of (value) (NULL: none); the old one is freed. 0 or
+ * -ENOMEM. */
 int config_set_str(const char **field, const char *value);
 
 /* config_copy: (dst) becomes a deep copy of (src). 0, or -ENOMEM with (dst) holding nothing. */

@@ -340,6 +340,31 @@ test_restore_server_pool() {
 	stop_server
 	sleep 0.5
 	[ -z "$(pgrep -f "restore-server $RSOCK")" ] || fail "the server still runs"
+	# 100 descriptors: the pool stops at what leaves clients theirs (100 less
+	# 16 for the server and 64 for clients: 20), says so once, and clients
+	# are all served.
+	rm -f "$RSOCK"
+	(ulimit -n 100 && exec "$EMBER" --restore-server "$RSOCK" --prewarm "$SNAP,$MEM,50") </dev/null \
+		>"$TMP/server.out" 2>"$TMP/server.err" &
+	RPID=$!
+	for t in $(seq 100); do [ "$(warm_children)" -ge 20 ] && break; sleep 0.1; done
+	sleep 1
+	[ "$(warm_children)" = 20 ] || fail "with 100 descriptors the pool holds $(warm_children), expected 20"
+	[ "$(grep -c "no warm clone of '$SNAP' for now" "$TMP/server.err")" = 1 ] ||
+		fail "a pool short of descriptors: $(cat "$TMP/server.err")"
+	pids=()
+	BAD=0
+	for i in $(seq 5); do
+		true | timeout --signal=KILL 60 "$EMBER" --restore "$SNAP" --mem-file "$MEM" --restore-via "$RSOCK" \
+			>"$TMP/clone$i.out" 2>"$TMP/clone$i.err" &
+		pids+=($!)
+	done
+	for i in $(seq 5); do
+		wait "${pids[$((i - 1))]}"
+		check_clone "$i" $?
+	done
+	[ "$BAD" = 0 ] || fail "$BAD of 5 clients of a server short of descriptors failed"
+	stop_server
 }
 
 # One connection, many requests (as an orchestrator keeps one): each is

@@ -235,12 +235,14 @@ static void test_restore_flag_rules(void **state)
 				"c,3",	  "--prewarm",
 				"d,4",	  "--prewarm",
 				"e,5",	  NULL};
-	char *prewarm_pool[] = {"ember", "--restore-server", "/tmp/s", "--prewarm", "a.snap,m,x,4096",
-				NULL};
-	char *prewarm_commas[] = {"ember", "--restore-server", "/tmp/s", "--prewarm", "a,m,x,y", NULL};
+	char *prewarm_pool[] = {"ember",     "--restore-server", "/tmp/s",
+				"--prewarm", "a.snap,m,x,4096",	 NULL};
+	char *prewarm_commas[] = {"ember",     "--restore-server", "/tmp/s",
+				  "--prewarm", "a,m,x,y",	   NULL};
 	char *prewarm_zero[] = {"ember", "--restore-server", "/tmp/s", "--prewarm", "a,m,0", NULL};
-	char *prewarm_many[] = {"ember", "--restore-server", "/tmp/s", "--prewarm", "a,m,4097", NULL};
-	char *prewarm_huge[] = {"ember",     "--restore-server", "/tmp/s",
+	char *prewarm_many[] = {"ember",     "--restore-server", "/tmp/s",
+				"--prewarm", "a,m,4097",	 NULL};
+	char *prewarm_huge[] = {"ember",     "--restore-server",	 "/tmp/s",
 				"--prewarm", "a,m,99999999999999999999", NULL};
 	char *prewarm_no_mem[] = {"ember", "--restore-server", "/tmp/s", "--prewarm", "a,,3", NULL};
 	assert_int_equal(parse(&cfg, prewarm, ARGC(prewarm)), CONFIG_RUN);
