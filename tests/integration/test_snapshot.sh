@@ -268,6 +268,28 @@ print(s.recv(1024).decode())
 PY
 }
 
+# via_server N: N clients at once ask the server on $RSOCK for a clone of
+# $SNAP, each checked (check_clone; BAD counts the failures); WARM counts
+# those a warm clone served (its start-up has no KVM or memory phase: done
+# before the request).
+via_server() {
+	local n=$1 i pids=()
+	BAD=0 WARM=0
+	# stdin a pipe: a warm clone takes it as its console's input (under its VMM filter).
+	for i in $(seq "$n"); do
+		true | timeout --signal=KILL 60 "$EMBER" --restore "$SNAP" --mem-file "$MEM" --restore-via "$RSOCK" \
+			>"$TMP/clone$i.out" 2>"$TMP/clone$i.err" &
+		pids+=($!)
+	done
+	for i in $(seq "$n"); do
+		wait "${pids[$((i - 1))]}"
+		check_clone "$i" $? || continue
+		if grep -q 'startup exec_to_run_us=' "$TMP/clone$i.err" && ! grep -q 'kvm_us=' "$TMP/clone$i.err"; then
+			WARM=$((WARM + 1))
+		fi
+	done
+}
+
 # Clones through the restore server: forked, not exec'd, each with the
 # client's stdio and exit status; warm clones (restored ahead, paused: the
 # first by --prewarm, each next one after a request) serve the requests and
@@ -275,27 +297,13 @@ PY
 test_restore_server_clones() {
 	need_kvm || return
 	need_curl || return
-	local n=20 i pids=() warm=0
-	BAD=0
+	local n=20
 	make_snapshot fill=64 ticks=12 count=20 exit=7 || return
 	start_server --prewarm "$SNAP,$MEM" || return
-	# stdin a pipe: a warm clone takes it as its console's input (under its VMM filter).
-	for i in $(seq $n); do
-		true | timeout --signal=KILL 60 "$EMBER" --restore "$SNAP" --mem-file "$MEM" --restore-via "$RSOCK" \
-			>"$TMP/clone$i.out" 2>"$TMP/clone$i.err" &
-		pids+=($!)
-	done
-	for i in $(seq $n); do
-		wait "${pids[$((i - 1))]}"
-		check_clone "$i" $? || continue
-		# A warm clone's start-up has no KVM or memory phase: done before the request.
-		if grep -q 'startup exec_to_run_us=' "$TMP/clone$i.err" && ! grep -q 'kvm_us=' "$TMP/clone$i.err"; then
-			warm=$((warm + 1))
-		fi
-	done
+	via_server $n
 	[ "$BAD" = 0 ] || fail "$BAD of $n clones failed"
 	# --prewarm: even the first request found a warm clone, and each the next.
-	[ "$warm" = "$n" ] || fail "$warm of $n requests were served by a warm clone: $(cat "$TMP"/clone1.err)"
+	[ "$WARM" = "$n" ] || fail "$WARM of $n requests were served by a warm clone: $(cat "$TMP"/clone1.err)"
 	kill -0 "$RPID" 2>/dev/null || fail "the restore server ended"
 	stop_server
 	grep -q 'restore server: stopping on a signal' "$TMP/server.err" || fail "server log: $(cat "$TMP/server.err")"
@@ -310,27 +318,15 @@ warm_children() { pgrep -P "$RPID" | wc -l; }
 test_restore_server_pool() {
 	need_kvm || return
 	need_curl || return
-	local n=6 i pids=() warm=0 t out
-	BAD=0
+	local n=6 t out
 	make_snapshot fill=64 ticks=12 count=20 exit=7 || return
 	start_server --prewarm "$SNAP,$MEM,$n" || return
 	for t in $(seq 100); do [ "$(warm_children)" -ge $n ] && break; sleep 0.1; done
 	[ "$(warm_children)" = $n ] || fail "the pool holds $(warm_children) warm clones, expected $n"
 	sleep 1 # each done restoring, parked
-	for i in $(seq $n); do
-		true | timeout --signal=KILL 60 "$EMBER" --restore "$SNAP" --mem-file "$MEM" --restore-via "$RSOCK" \
-			>"$TMP/clone$i.out" 2>"$TMP/clone$i.err" &
-		pids+=($!)
-	done
-	for i in $(seq $n); do
-		wait "${pids[$((i - 1))]}"
-		check_clone "$i" $? || continue
-		if grep -q 'startup exec_to_run_us=' "$TMP/clone$i.err" && ! grep -q 'kvm_us=' "$TMP/clone$i.err"; then
-			warm=$((warm + 1))
-		fi
-	done
+	via_server $n
 	[ "$BAD" = 0 ] || fail "$BAD of $n clones failed"
-	[ "$warm" = $n ] || fail "$warm of $n requests at once were served by the pool"
+	[ "$WARM" = $n ] || fail "$WARM of $n requests at once were served by the pool"
 	# Refilled: n warm clones again, and no more.
 	for t in $(seq 100); do [ "$(warm_children)" -ge $n ] && break; sleep 0.1; done
 	sleep 0.5
@@ -352,17 +348,7 @@ test_restore_server_pool() {
 	[ "$(warm_children)" = 20 ] || fail "with 100 descriptors the pool holds $(warm_children), expected 20"
 	[ "$(grep -c "no warm clone of '$SNAP' for now" "$TMP/server.err")" = 1 ] ||
 		fail "a pool short of descriptors: $(cat "$TMP/server.err")"
-	pids=()
-	BAD=0
-	for i in $(seq 5); do
-		true | timeout --signal=KILL 60 "$EMBER" --restore "$SNAP" --mem-file "$MEM" --restore-via "$RSOCK" \
-			>"$TMP/clone$i.out" 2>"$TMP/clone$i.err" &
-		pids+=($!)
-	done
-	for i in $(seq 5); do
-		wait "${pids[$((i - 1))]}"
-		check_clone "$i" $?
-	done
+	via_server 5
 	[ "$BAD" = 0 ] || fail "$BAD of 5 clients of a server short of descriptors failed"
 	stop_server
 }
