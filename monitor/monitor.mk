@@ -1,7 +1,11 @@
 # monitor/: the `ember` binary. One source per line.
 MONITOR_SRCS += monitor/log.c
 MONITOR_SRCS += monitor/main.c
-MONITOR_SRCS += monitor/restore_server.c monitor/restore_client.c monitor/pid_map.c monitor/warm_pool.c
+MONITOR_SRCS += monitor/restore_server.c
+MONITOR_SRCS += monitor/restore_clients.c
+MONITOR_SRCS += monitor/restore_client.c
+MONITOR_SRCS += monitor/pid_map.c
+MONITOR_SRCS += monitor/warm_pool.c
 MONITOR_SRCS += monitor/startup_trace.c
 MONITOR_SRCS += monitor/control/config.c
 MONITOR_SRCS += monitor/control/resources.c

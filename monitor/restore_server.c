@@ -18,11 +18,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
 #include "exit_status.h"
 #include "log.h"
 #include "pid_map.h"
+#include "restore_clients.h"
 #include "warm_pool.h"
 #include "vm.h"
 
@@ -57,206 +56,21 @@
 /* Kept from warm clones for clients: their connections, and the stdio each request passes. */
 #define CLIENT_FD_RESERVE 64
 
-/* An answer the client's socket would not take yet. */
-struct answer {
-	struct answer *next;
-	size_t len;
-	char text[];
-};
-
-/*
- * One client, at (slot) in the server's table. Once it hung up (fd -1) it
- * stays only while clones it asked for run, so their ends find it, and
- * leaves with the last.
- */
-struct conn {
-	int fd;
-	size_t slot;
-	uint64_t t_accept_ns;	/* the first request must follow within REQUEST_TIMEOUT_NS */
-	unsigned long requests; /* read so far */
-	unsigned long clones;	/* running, each owed an answer here */
-	struct answer *out_head, *out_tail;
-};
-
 struct server {
 	const char *path;
 	struct warm_pool warm[WARM_MAX];
 	struct pid_map warm_pids; /* each waiting warm clone's pid -> its pool */
 	uint64_t requests;	  /* the clock of last_used */
 	int listen_fd, epfd, sig_fd;
-	bool listen_paused;  /* out of descriptors: accept again at the next sweep */
-	struct conn **conns; /* every client, in no order (conn.slot) */
-	size_t nconns, cap;
-	size_t nopen;	       /* clients whose connection is open */
-	struct pid_map clones; /* each running clone's pid -> its conn */
-	char *buf;	       /* one request at a time */
+	bool listen_paused;		/* out of descriptors: accept again at the next sweep */
+	struct restore_clients clients; /* every connection and what it is owed */
+	struct pid_map clones;		/* each running clone's pid -> its conn */
+	char *buf;			/* one request at a time */
 	sigset_t blocked;
 };
 
 /* The epoll tags of the two fds that are not connections. */
 static const int tag_listen, tag_signal;
-
-/* conn_arm: (c)'s epoll interest: EPOLLOUT too while answers wait. */
-static void conn_arm(struct server *s, struct conn *c)
-{
-	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
-
-	if (c->out_head != NULL)
-		ev.events |= EPOLLOUT;
-	(void)epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev);
-}
-
-/*
- * conn_flush: send what waits for (c), in order, until the socket is full
- * (EPOLLOUT says when to go on) or nothing waits. A client gone is no error
- * here: its hangup comes as its own event.
- */
-static void conn_flush(struct server *s, struct conn *c)
-{
-	bool had = c->out_head != NULL;
-
-	while (c->out_head != NULL) {
-		struct answer *a = c->out_head;
-		if (send(c->fd, a->text, a->len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
-		    (errno == EAGAIN || errno == EINTR))
-			break;
-		c->out_head = a->next;
-		free(a);
-	}
-	if (c->out_head == NULL)
-		c->out_tail = NULL;
-	if (had && c->out_head == NULL)
-		conn_arm(s, c);
-}
-
-/* send_text: one JSON message to (c): now, or queued behind those waiting. */
-static void send_text(struct server *s, struct conn *c, const char *text, size_t len)
-{
-	if (c->fd < 0)
-		return;
-	if (c->out_head == NULL) {
-		ssize_t n = send(c->fd, text, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n >= 0 || (errno != EAGAIN && errno != EINTR))
-			return;
-	}
-	struct answer *a = malloc(sizeof(*a) + len);
-	if (a == NULL) {
-		log_warn("restore server: out of memory: an answer to a slow client is lost");
-		return;
-	}
-	a->next = NULL;
-	a->len = len;
-	memcpy(a->text, text, len);
-	bool was_empty = c->out_head == NULL;
-	if (was_empty)
-		c->out_head = a;
-	else
-		c->out_tail->next = a;
-	c->out_tail = a;
-	if (was_empty)
-		conn_arm(s, c);
-}
-
-/* answer_pid: {"pid": N}, or {"pid": N, "exit_status": S} when (status) >= 0. */
-static void answer_pid(struct server *s, struct conn *c, pid_t pid, int status)
-{
-	char msg[ANSWER_MAX];
-	int n = status < 0 ? snprintf(msg, sizeof(msg), "{\"pid\": %d}", (int)pid)
-			   : snprintf(msg, sizeof(msg), "{\"pid\": %d, \"exit_status\": %d}",
-				      (int)pid, status);
-
-	if (n > 0 && (size_t)n < sizeof(msg))
-		send_text(s, c, msg, (size_t)n);
-}
-
-/* answer_error: {"error": MSG}, MSG escaped by jansson. */
-static void answer_error(struct server *s, struct conn *c, const char *msg)
-{
-	json_t *o = json_pack("{s:s}", "error", msg);
-	char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
-
-	if (text != NULL)
-		send_text(s, c, text, strlen(text));
-	free(text);
-	json_decref(o);
-}
-
-static int add_conn(struct server *s, int fd)
-{
-	if (s->nconns == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : EVENTS_MAX;
-		/* An array of pointers: a connection stays put while epoll holds it. */
-		// NOLINTNEXTLINE(bugprone-sizeof-expression)
-		struct conn **grown = realloc(s->conns, cap * sizeof(struct conn *));
-		if (grown == NULL)
-			return -ENOMEM;
-		s->conns = grown;
-		s->cap = cap;
-	}
-	struct conn *c = calloc(1, sizeof(*c));
-	if (c == NULL)
-		return -ENOMEM;
-	c->fd = fd;
-	c->t_accept_ns = vm_now_ns();
-	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
-	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		int e = errno;
-		free(c);
-		return -e;
-	}
-	c->slot = s->nconns;
-	s->conns[s->nconns++] = c;
-	s->nopen++;
-	return 0;
-}
-
-/* free_conn: (c) leaves the table (the last one takes its place) and is freed. */
-static void free_conn(struct server *s, struct conn *c)
-{
-	struct conn *last = s->conns[--s->nconns];
-
-	last->slot = c->slot;
-	s->conns[c->slot] = last;
-	if (c->fd >= 0) {
-		close(c->fd); /* leaves the epoll set with it */
-		s->nopen--;
-	}
-	while (c->out_head != NULL) {
-		struct answer *a = c->out_head;
-		c->out_head = a->next;
-		free(a);
-	}
-	free(c);
-}
-
-/* conn_release: one clone of (c) ended; a hung-up (c) goes with its last. */
-static void conn_release(struct server *s, struct conn *c)
-{
-	c->clones--;
-	if (c->fd < 0 && c->clones == 0)
-		free_conn(s, c);
-}
-
-/*
- * close_conn: the client is gone, or is sent away: what waited for it is
- * dropped. Its clones run on, so (c) stays while they do (conn_release).
- */
-static void close_conn(struct server *s, struct conn *c)
-{
-	if (c->clones == 0) {
-		free_conn(s, c);
-		return;
-	}
-	close(c->fd);
-	c->fd = -1;
-	s->nopen--;
-	while (c->out_head != NULL) {
-		struct answer *a = c->out_head;
-		c->out_head = a->next;
-		free(a);
-	}
-	c->out_tail = NULL;
-}
 
 static void accept_all(struct server *s)
 {
@@ -275,7 +89,7 @@ static void accept_all(struct server *s)
 				log_warn_errno(errno, "restore server: accept");
 			return;
 		}
-		if (add_conn(s, fd) < 0) {
+		if (clients_add(&s->clients, fd, vm_now_ns()) < 0) {
 			static const char busy[] =
 			    "{\"error\":\"the restore server is out of memory\"}";
 			(void)send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -344,12 +158,8 @@ static void clone_stdio(const int *fds, int nfds)
  */
 static void forget_clients(struct server *s)
 {
-	while (s->nconns > 0)
-		free_conn(s, s->conns[s->nconns - 1]);
+	clients_forget(&s->clients);
 	pid_map_free(&s->clones);
-	free(s->conns);
-	s->conns = NULL;
-	s->cap = 0;
 	free(s->buf);
 	s->buf = NULL;
 }
@@ -435,7 +245,7 @@ static bool room_for_warm(const struct server *s)
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
 		return true;
-	return SERVER_BASE_FDS + s->nopen + s->warm_pids.count + 1 + CLIENT_FD_RESERVE <=
+	return SERVER_BASE_FDS + s->clients.nopen + s->warm_pids.count + 1 + CLIENT_FD_RESERVE <=
 	       rl.rlim_cur;
 }
 
@@ -574,7 +384,7 @@ static pid_t warm_hand_off(struct server *s, struct warm_pool *w, const int *fds
  * serve_request: read (c)'s request and fork its clone. Returns true in
  * the clone (with (order) filled), false in the server.
  */
-static bool serve_request(struct server *s, struct conn *c, struct restore_order *order)
+static bool serve_request(struct server *s, struct restore_conn *c, struct restore_order *order)
 {
 	char control[CMSG_SPACE(sizeof(int) * STDIO_FDS)];
 	struct iovec iov = {.iov_base = s->buf, .iov_len = REQUEST_MAX};
@@ -592,13 +402,13 @@ static bool serve_request(struct server *s, struct conn *c, struct restore_order
 		return false;
 	if (n <= 0) {
 		/* The client hung up: its clones run on. */
-		close_conn(s, c);
+		clients_close(&s->clients, c);
 		return false;
 	}
 	c->requests++;
 	int nfds = take_fds(&mh, fds, &why);
 	if (nfds < 0) {
-		answer_error(s, c, why);
+		clients_refuse(&s->clients, c, why);
 		return false;
 	}
 	memset(&order->body, 0, sizeof(order->body));
@@ -615,7 +425,7 @@ static bool serve_request(struct server *s, struct conn *c, struct restore_order
 	if (ret < 0) {
 		for (int i = 0; i < nfds; i++)
 			close(fds[i]);
-		answer_error(s, c, err);
+		clients_refuse(&s->clients, c, err);
 		return false;
 	}
 	/* A clone has no API to resume it by: it always runs at once. */
@@ -636,12 +446,11 @@ static bool serve_request(struct server *s, struct conn *c, struct restore_order
 		close(fds[i]);
 	if (pid < 0) {
 		snprintf(err, sizeof(err), "cannot fork a clone: %s", strerror(errno));
-		answer_error(s, c, err);
+		clients_refuse(&s->clients, c, err);
 		return false;
 	}
 	(void)pid_map_put(&s->clones, pid, c); /* reserved above: cannot fail */
-	c->clones++;
-	answer_pid(s, c, pid, -1);
+	clients_started(&s->clients, c, pid);
 	if (!warm)
 		return false;
 	/*
@@ -673,13 +482,13 @@ static void sweep(struct server *s)
 		s->listen_paused = false;
 	}
 	snprintf(msg, sizeof(msg), "no request within %d s of connecting", REQUEST_TIMEOUT_S);
-	for (size_t i = 0; i < s->nconns;) {
-		struct conn *c = s->conns[i];
+	for (size_t i = 0; i < s->clients.n;) {
+		struct restore_conn *c = s->clients.conns[i];
 		/* No request yet, so no clone: it leaves, and the last client takes (i). */
 		if (c->fd >= 0 && c->requests == 0 && now - c->t_accept_ns > REQUEST_TIMEOUT_NS &&
 		    recv(c->fd, &peek, sizeof(peek), MSG_PEEK | MSG_DONTWAIT) <= 0) {
-			answer_error(s, c, msg);
-			free_conn(s, c);
+			clients_refuse(&s->clients, c, msg);
+			clients_close(&s->clients, c);
 			continue;
 		}
 		i++;
@@ -705,10 +514,9 @@ static void reap(struct server *s)
 			close(wc.fd);
 			w->broken = true;
 		}
-		struct conn *c = pid_map_take(&s->clones, pid);
+		struct restore_conn *c = pid_map_take(&s->clones, pid);
 		if (c != NULL) {
-			answer_pid(s, c, pid, status);
-			conn_release(s, c);
+			clients_ended(&s->clients, c, pid, status);
 		}
 	}
 }
@@ -770,6 +578,7 @@ static int open_events(struct server *s)
 	sigprocmask(SIG_BLOCK, &s->blocked, NULL);
 	s->sig_fd = signalfd(-1, &s->blocked, SFD_NONBLOCK | SFD_CLOEXEC);
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	s->clients.epfd = s->epfd;
 	s->buf = malloc(REQUEST_MAX);
 	if (s->sig_fd < 0 || s->epfd < 0 || s->buf == NULL) {
 		log_error_errno(errno, "--restore-server: cannot set up its event loop");
@@ -854,17 +663,17 @@ int restore_server_run(const char *path, const struct config_prewarm *prewarm,
 			} else if (tag == &tag_signal) {
 				signalled = true; /* after the batch: reaping frees connections */
 			} else {
-				struct conn *c = tag;
+				struct restore_conn *c = tag;
 				uint32_t ev = events[i].events;
 				if (ev & EPOLLOUT)
-					conn_flush(&s, c);
+					clients_flush(&s.clients, c);
 				if (ev & EPOLLIN) {
 					/* One request a turn, so no client starves the rest. */
 					if (serve_request(&s, c, order))
 						return RESTORE_SERVER_CLONE;
 				} else if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
 					/* The client went away: its clones run on. */
-					close_conn(&s, c);
+					clients_close(&s.clients, c);
 				}
 			}
 		}
