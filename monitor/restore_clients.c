@@ -135,6 +135,17 @@ int clients_add(struct restore_clients *t, int fd, uint64_t now_ns)
 	return 0;
 }
 
+/* drop_answers: what waited for (c), dropped. */
+static void drop_answers(struct restore_conn *c)
+{
+	while (c->out_head != NULL) {
+		struct restore_answer *a = c->out_head;
+		c->out_head = a->next;
+		free(a);
+	}
+	c->out_tail = NULL;
+}
+
 /* free_conn: (c) leaves the table (the last one takes its place) and is freed. */
 static void free_conn(struct restore_clients *t, struct restore_conn *c)
 {
@@ -146,11 +157,7 @@ static void free_conn(struct restore_clients *t, struct restore_conn *c)
 		close(c->fd); /* leaves the epoll set with it */
 		t->nopen--;
 	}
-	while (c->out_head != NULL) {
-		struct restore_answer *a = c->out_head;
-		c->out_head = a->next;
-		free(a);
-	}
+	drop_answers(c);
 	free(c);
 }
 
@@ -171,12 +178,7 @@ void clients_close(struct restore_clients *t, struct restore_conn *c)
 	close(c->fd);
 	c->fd = -1;
 	t->nopen--;
-	while (c->out_head != NULL) {
-		struct restore_answer *a = c->out_head;
-		c->out_head = a->next;
-		free(a);
-	}
-	c->out_tail = NULL;
+	drop_answers(c);
 }
 
 void clients_started(struct restore_clients *t, struct restore_conn *c, pid_t pid)

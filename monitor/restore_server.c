@@ -339,7 +339,9 @@ static bool refill(struct server *s, struct restore_order *order)
 	return false;
 }
 
-/* send_order: the order to warm clone (wc), with the stdio (fds) (the server's own when none came).
+/*
+ * send_order: the order to warm clone (wc), with the stdio (fds) (the
+ * server's own when none came).
  */
 static bool send_order(const struct warm_clone *wc, const int *fds, int nfds, uint64_t t_request)
 {
