@@ -523,6 +523,13 @@ int main(int argc, char **argv)
 	/* A snapshot, the command line or the config file start at once; the API waits. */
 	if (cfg->restore_path != NULL || clone != NULL) {
 		if (restore(&ctl, clone, err, sizeof(err)) < 0) {
+			/*
+			 * A warm clone's order may be here already: then its
+			 * client, not the server, is the one to tell why.
+			 */
+			struct warm_order order;
+			if (clone != NULL && clone_order.warm_fd >= 0)
+				(void)restore_warm_take(clone_order.warm_fd, &order);
 			log_error("--restore: %s", err);
 			status =
 			    ctl.backend.build_status ? ctl.backend.build_status : EMBER_EXIT_CONFIG;

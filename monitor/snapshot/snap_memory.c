@@ -148,7 +148,8 @@ int snap_memory_write(const struct vm *vm, const struct vm_dirty *only, const ch
 int snap_memory_open(const char *path, uint64_t mem_bytes, char *err, size_t errsz)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO is refused below, not waited on for a writer. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 
 	if (fd < 0) {
 		int e = errno;

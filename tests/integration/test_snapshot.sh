@@ -435,10 +435,12 @@ PY
 	echo "$out" | grep -qE 'no request within 5 s of connecting"\} [5-7]$' || fail "a silent client: $out"
 	out=$(seqpacket "{\"snapshot_path\": \"$TMP/none.snap\", \"mem_file_path\": \"$MEM\"}")
 	echo "$out" | grep -q '"pid": [0-9]' || fail "a request without stdio was not forked: $out"
-	"$EMBER" --restore "$TMP/none.snap" --mem-file "$MEM" --restore-via "$RSOCK" </dev/null >/dev/null 2>"$TMP/err"
+	# Another missing file than the one above, so no warm clone of it (which would
+	# fail on its own, before the request) can be handed the request.
+	"$EMBER" --restore "$TMP/none2.snap" --mem-file "$MEM" --restore-via "$RSOCK" </dev/null >/dev/null 2>"$TMP/err"
 	RC=$?
 	[ "$RC" = 125 ] || fail "a clone of a missing snapshot: exit status $RC, expected 125 (config)"
-	grep -q "snapshot '$TMP/none.snap'" "$TMP/err" || fail "the clone did not say why: $(cat "$TMP/err")"
+	grep -q "snapshot '$TMP/none2.snap'" "$TMP/err" || fail "the clone did not say why: $(cat "$TMP/err")"
 	out=$("$EMBER" --restore "$SNAP" --mem-file "$MEM" --restore-via "$TMP/no.sock" 2>&1)
 	echo "$out" | grep -q "cannot reach a restore server at '$TMP/no.sock'" || fail "no server: $out"
 	# A long-running clone, stopped through its client.
@@ -749,6 +751,11 @@ test_damaged_snapshot_files() {
 	ember_run --restore "$SNAP" --mem-file "$TMP/short.mem"
 	expect_rc 125
 	expect_err_re "memory file '$TMP/short.mem' is 1048576 bytes, the snapshot's guest has 67108864"
+	# A FIFO is refused at once, not waited on for a writer.
+	mkfifo "$TMP/fifo.mem"
+	ember_run --timeout 10 --restore "$SNAP" --mem-file "$TMP/fifo.mem"
+	expect_rc 125
+	expect_err_re "memory file '$TMP/fifo.mem': not a regular file"
 	ember_run --restore "$SNAP"
 	expect_rc 125
 	expect_err_re "restore: needs --mem-file"
