@@ -25,25 +25,13 @@ static int send_request(int fd, const char *snapshot, const char *mem)
 	json_t *o = json_pack("{s:s,s:s,s:b}", "snapshot_path", snapshot, "mem_file_path", mem,
 			      "resume_vm", 1);
 	char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
-	int stdio[RESTORE_STDIO_FDS] = {0, 1, 2};
-	char control[CMSG_SPACE(sizeof(stdio))];
-	struct iovec iov = {.iov_base = text, .iov_len = text ? strlen(text) : 0};
-	struct msghdr mh = {.msg_iov = &iov,
-			    .msg_iovlen = 1,
-			    .msg_control = control,
-			    .msg_controllen = sizeof(control)};
+	const int stdio[RESTORE_STDIO_FDS] = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO};
 	int ret = 0;
 
 	json_decref(o);
 	if (text == NULL)
 		return -ENOMEM;
-	memset(control, 0, sizeof(control));
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(stdio));
-	memcpy(CMSG_DATA(cm), stdio, sizeof(stdio));
-	if (sendmsg(fd, &mh, MSG_NOSIGNAL) < 0)
+	if (restore_send_stdio(fd, text, strlen(text), stdio, 0) < 0)
 		ret = -errno;
 	free(text);
 	return ret;

@@ -347,20 +347,9 @@ static bool send_order(const struct warm_clone *wc, const int *fds, int nfds, ui
 {
 	const int own[STDIO_FDS] = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO};
 	struct warm_order payload = {.t_request_ns = t_request};
-	char control[CMSG_SPACE(sizeof(int) * STDIO_FDS)];
-	struct iovec iov = {.iov_base = &payload, .iov_len = sizeof(payload)};
-	struct msghdr mh = {.msg_iov = &iov,
-			    .msg_iovlen = 1,
-			    .msg_control = control,
-			    .msg_controllen = sizeof(control)};
 
-	memset(control, 0, sizeof(control));
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int) * STDIO_FDS);
-	memcpy(CMSG_DATA(cm), nfds == STDIO_FDS ? fds : own, sizeof(int) * STDIO_FDS);
-	return sendmsg(wc->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)sizeof(payload);
+	return restore_send_stdio(wc->fd, &payload, sizeof(payload), nfds == STDIO_FDS ? fds : own,
+				  MSG_DONTWAIT) == (ssize_t)sizeof(payload);
 }
 
 /*
@@ -692,6 +681,25 @@ int restore_server_run(const char *path, const struct config_prewarm *prewarm,
 out:
 	close_server(&s);
 	return status;
+}
+
+ssize_t restore_send_stdio(int sock, const void *buf, size_t len, const int fds[RESTORE_STDIO_FDS],
+			   int flags)
+{
+	char control[CMSG_SPACE(sizeof(int) * RESTORE_STDIO_FDS)];
+	struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = control,
+			    .msg_controllen = sizeof(control)};
+
+	memset(control, 0, sizeof(control));
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int) * RESTORE_STDIO_FDS);
+	memcpy(CMSG_DATA(cm), fds, sizeof(int) * RESTORE_STDIO_FDS);
+	return sendmsg(sock, &mh, flags | MSG_NOSIGNAL);
 }
 
 int restore_warm_take(int fd, struct warm_order *order)

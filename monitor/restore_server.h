@@ -79,6 +79,15 @@ struct warm_order {
 };
 
 /*
+ * restore_send_stdio: one message of (len) bytes at (buf) on (sock), with
+ * the three descriptors (fds) beside it (SCM_RIGHTS): a request's or an
+ * order's stdio. (flags) go to sendmsg (MSG_NOSIGNAL is added). Returns
+ * what sendmsg does.
+ */
+ssize_t restore_send_stdio(int sock, const void *buf, size_t len, const int fds[RESTORE_STDIO_FDS],
+			   int flags);
+
+/*
  * restore_warm_take: read the order on (fd) and put its descriptors on
  * stdin, stdout and stderr. Returns 0 with (order) filled, or -errno
  * (-EPIPE when the server hung up without one).

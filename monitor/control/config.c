@@ -583,14 +583,17 @@ static bool add_prewarm(struct vm_config *cfg, const char *arg)
 	}
 	struct config_prewarm *p = &cfg->prewarm[cfg->nprewarm];
 	char *snap = strndup(arg, (size_t)(comma - arg)), *memory = strndup(mem, mem_len);
-	bool ok = snap != NULL && memory != NULL && set_str("--prewarm", &p->snapshot, snap) &&
-		  set_str("--prewarm", &p->mem, memory);
-	free(snap);
-	free(memory);
-	if (!ok) {
+	if (snap == NULL || memory == NULL) {
+		free(snap);
+		free(memory);
 		log_error("--prewarm: out of memory");
 		return false;
 	}
+	/* The config owns both strings from here (config_free frees them). */
+	free((char *)p->snapshot);
+	free((char *)p->mem);
+	p->snapshot = snap;
+	p->mem = memory;
 	p->count = (unsigned int)count;
 	cfg->nprewarm++;
 	return true;
